@@ -1,0 +1,48 @@
+"""The definition language: frozen models of a workflow, a strict YAML loader and static checks.
+
+Public surface: ``load_file``/``load_text`` (YAML → checked ``Definition``), the models, and the errors.
+"""
+
+from .errors import DefinitionConflict, DefinitionInvalid, NotFound, Problem, StoreUnavailable, WorkflowError
+from .model import (
+    START_EVENT,
+    Deadline,
+    DeadlineKind,
+    Definition,
+    FieldType,
+    PayloadField,
+    Role,
+    State,
+    StateKind,
+    TimerKind,
+    TimerSpec,
+    Transition,
+)
+from .validate import GRANTABLE_ROLES, check, definition_files, from_canonical_json, load_file, load_text
+
+__all__ = [
+    "GRANTABLE_ROLES",
+    "START_EVENT",
+    "Deadline",
+    "DeadlineKind",
+    "Definition",
+    "DefinitionConflict",
+    "DefinitionInvalid",
+    "FieldType",
+    "NotFound",
+    "PayloadField",
+    "Problem",
+    "Role",
+    "State",
+    "StateKind",
+    "StoreUnavailable",
+    "TimerKind",
+    "TimerSpec",
+    "Transition",
+    "WorkflowError",
+    "check",
+    "definition_files",
+    "from_canonical_json",
+    "load_file",
+    "load_text",
+]

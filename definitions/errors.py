@@ -1,0 +1,78 @@
+"""The project's one exception tree; every error carries its context as attributes.
+
+    WorkflowError                      root: catch this at a boundary (CLI, HTTP)
+    ├── DefinitionInvalid              a YAML file failed parsing or static checks (.problems, .path)
+    ├── DefinitionConflict             same id and version already stored with other content
+    ├── NotFound                       no such definition, instance, ... (.kind, .key)
+    ├── Refused                        the engine refused an event; nothing was written
+    │   ├── EventNotAllowed            event not possible in the current state (.allowed)
+    │   ├── RoleNotAllowed             the actor's role may not fire this event (.roles)
+    │   ├── AgencyMismatch             an officer acting on another agency's instance
+    │   ├── PayloadInvalid             payload fields wrong (.errors: every bad field)
+    │   ├── GuardFailed                the transition's guard said no (.guard)
+    │   ├── VersionConflict            expected version is stale, or a concurrent writer won
+    │   ├── DuplicateBusinessKey       start with a business key that already exists
+    │   └── IdempotencyKeyReused       the key was used before for a different request
+    └── StoreUnavailable               the database could not be written (busy past the timeout, disk, ...)
+
+The engine's refusals are defined in ``workflow.errors``; they are drawn here so the tree is in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class WorkflowError(Exception):
+    """Root of every error this project raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a definition file, located as precisely as the YAML allows."""
+
+    path: str  # the file
+    line: int  # 1-based
+    column: int  # 1-based
+    field: str  # dotted path, e.g. "transitions[2].dest"
+    message: str
+
+    def __str__(self) -> str:
+        field = f" {self.field}:" if self.field else ""
+        return f"{self.path}:{self.line}:{self.column}:{field} {self.message}"
+
+
+class DefinitionInvalid(WorkflowError):
+    """A definition file that cannot be used; ``problems`` lists every problem found in it."""
+
+    def __init__(self, path: str, problems: list[Problem]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class DefinitionConflict(WorkflowError):
+    """A definition id and version that is already stored with a different content hash."""
+
+    def __init__(self, definition_id: str, version: int, stored_hash: str, new_hash: str) -> None:
+        self.definition_id = definition_id
+        self.version = version
+        self.stored_hash = stored_hash
+        self.new_hash = new_hash
+        super().__init__(
+            f"definition {definition_id!r} version {version} is already loaded with other content "
+            f"(stored {stored_hash[:12]}, new {new_hash[:12]}); give the changed definition a new version"
+        )
+
+
+class NotFound(WorkflowError):
+    """A thing asked for by key does not exist."""
+
+    def __init__(self, kind: str, key: object) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"no {kind} {key!r}")
+
+
+class StoreUnavailable(WorkflowError):
+    """The database refused or could not take the write; nothing was written."""

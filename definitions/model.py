@@ -1,0 +1,227 @@
+"""The definition language as frozen pydantic models: what a workflow is, independent of YAML.
+
+A ``Definition`` is a versioned, immutable description of one kind of duty: its states, the
+transitions between them (who may fire each, with which payload, under which guard) and the timers
+each state arms. Structural rules (types, required keys, no unknown keys) live here; rules about the
+graph as a whole (reachability, unknown references) live in ``validate``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+DefinitionId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,99}$")]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+START_EVENT = "@start"  # the history event of an instance's creation; not a definable event
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+
+class Role(StrEnum):
+    """Who an actor is. ``system`` is the engine's own actors (timers); auditors never write."""
+
+    ADMIN = "admin"
+    OFFICER = "officer"
+    COMMITTEE = "committee"
+    AUDITOR = "auditor"
+    SYSTEM = "system"
+
+
+class StateKind(StrEnum):
+    INITIAL = "initial"
+    NORMAL = "normal"
+    FINAL = "final"
+
+
+class FieldType(StrEnum):
+    STRING = "string"  # one line, at most max_length (default 500)
+    TEXT = "text"  # free text, several lines
+    INTEGER = "integer"
+    DECIMAL = "decimal"  # exact; stored as its string form
+    DATE = "date"  # YYYY-MM-DD
+    BOOLEAN = "boolean"
+    ENUM = "enum"  # one of `values`
+    AGENCY = "agency"  # an agency code
+    DOCUMENT = "document"  # a document reference such as "472/QĐ-UBND"
+
+
+class PayloadField(Frozen):
+    type: FieldType
+    label: Label | None = None
+    required: bool = False
+    values: tuple[Annotated[str, StringConstraints(min_length=1)], ...] | None = None
+    max_length: int | None = Field(default=None, ge=1, le=1_000_000)
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+
+    @model_validator(mode="after")
+    def _values_only_for_enum(self) -> PayloadField:
+        if self.type is FieldType.ENUM and not self.values:
+            raise ValueError("an enum field needs a non-empty list of values")
+        if self.type is not FieldType.ENUM and self.values is not None:
+            raise ValueError(f"values are only for enum fields, not {self.type.value}")
+        numeric = self.type in (FieldType.INTEGER, FieldType.DECIMAL)
+        if not numeric and (self.minimum is not None or self.maximum is not None):
+            raise ValueError("minimum/maximum are only for integer and decimal fields")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError("minimum is greater than maximum")
+        return self
+
+
+class DeadlineKind(StrEnum):
+    DAYS = "days"  # calendar days, Civil Code art. 147-148 (start day excluded, rolls off days off)
+    WORKING_DAYS = "working_days"
+    HOURS = "hours"  # exact hours, no roll
+    END_OF_MONTH = "end_of_month"  # a period ending with month YYYY-MM (rolls)
+    END_OF_YEAR = "end_of_year"  # a period ending with year YYYY (rolls)
+    BEFORE_DATE = "before_date"  # due by the end of the day before; never rolls
+    ON_DATE = "on_date"  # due by the end of that day; never rolls
+    YEARLY = "yearly"  # before MM-DD of every year (recurring obligations)
+
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+
+
+class Deadline(Frozen):
+    """When a period ends. Exactly one kind; ``anchor`` says where counting starts."""
+
+    days: int | None = Field(default=None, ge=0, le=3650)
+    working_days: int | None = Field(default=None, ge=0, le=2500)
+    hours: int | None = Field(default=None, ge=0, le=87600)
+    end_of_month: str | None = None
+    end_of_year: int | None = Field(default=None, ge=2000, le=2200)
+    before_date: dt.date | None = None
+    on_date: dt.date | None = None
+    yearly: str | None = None
+    anchor: Annotated[str, StringConstraints(pattern=r"^(entry|payload\.[a-z][a-z0-9_]*|data\.[a-z][a-z0-9_]*)$")] = (
+        "entry"
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> Deadline:
+        given = [k for k in DeadlineKind if getattr(self, k.value) is not None]
+        if len(given) != 1:
+            names = ", ".join(k.value for k in DeadlineKind)
+            raise ValueError(f"give exactly one of {names} (found {len(given)})")
+        if self.end_of_month is not None and not _MONTH.match(self.end_of_month):
+            raise ValueError(f"end_of_month must be YYYY-MM, not {self.end_of_month!r}")
+        if self.yearly is not None and not _MONTH_DAY.match(self.yearly):
+            raise ValueError(f"yearly must be MM-DD, not {self.yearly!r}")
+        return self
+
+    @property
+    def kind(self) -> DeadlineKind:
+        return next(k for k in DeadlineKind if getattr(self, k.value) is not None)
+
+
+class TimerKind(StrEnum):
+    TIMEOUT = "timeout"  # fires `event` at the deadline
+    REMINDER = "reminder"  # notifies the assignee `offsets_days` before the deadline
+    ESCALATION = "escalation"  # notifies the Steering Committee at the deadline; may fire `event`
+
+
+class TimerSpec(Frozen):
+    name: Identifier
+    kind: TimerKind
+    deadline: Deadline
+    event: Identifier | None = None
+    offsets_days: tuple[Annotated[int, Field(ge=0, le=365)], ...] = ()
+
+    @model_validator(mode="after")
+    def _kind_rules(self) -> TimerSpec:
+        if self.kind is TimerKind.TIMEOUT and self.event is None:
+            raise ValueError("a timeout timer must name the event it fires")
+        if self.kind is TimerKind.REMINDER and self.event is not None:
+            raise ValueError("a reminder only notifies; it cannot fire an event")
+        if self.kind is TimerKind.REMINDER and not self.offsets_days:
+            raise ValueError("a reminder needs offsets_days, e.g. [5, 1]")
+        if self.kind is not TimerKind.REMINDER and self.offsets_days:
+            raise ValueError("offsets_days is only for reminders")
+        return self
+
+
+class State(Frozen):
+    id: Identifier
+    label: Label
+    kind: StateKind = StateKind.NORMAL
+    timers: tuple[TimerSpec, ...] = ()
+
+
+class Transition(Frozen):
+    event: Identifier
+    label: Label
+    source: tuple[str, ...]  # state ids, or ("*",) for every non-final state
+    dest: str
+    roles: tuple[str, ...] = Field(min_length=1)
+    payload: dict[Identifier, PayloadField] = Field(default_factory=dict)
+    guard: str | None = None
+    reason_required: bool = False
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+
+class Titles(Frozen):
+    vi: Label
+    en: Label
+
+
+class Definition(Frozen):
+    id: DefinitionId
+    version: int = Field(ge=1)
+    title: Titles
+    seed_section: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    description: str | None = None
+    states: tuple[State, ...] = Field(min_length=1)
+    transitions: tuple[Transition, ...] = Field(min_length=1)
+
+    def canonical_json(self) -> str:
+        """The definition's content in one canonical form (what the content hash covers)."""
+        return json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        )
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    def state(self, state_id: str) -> State:
+        return next(s for s in self.states if s.id == state_id)
+
+    @property
+    def initial_state(self) -> State:
+        return next(s for s in self.states if s.kind is StateKind.INITIAL)
+
+    @property
+    def final_states(self) -> frozenset[str]:
+        return frozenset(s.id for s in self.states if s.kind is StateKind.FINAL)
+
+    def sources(self, transition: Transition) -> tuple[str, ...]:
+        """The concrete source states of a transition (``*`` expanded to every non-final state)."""
+        if transition.source == ("*",):
+            return tuple(s.id for s in self.states if s.kind is not StateKind.FINAL)
+        return transition.source
+
+    def transition_from(self, state_id: str, event: str) -> Transition | None:
+        for transition in self.transitions:
+            if transition.event == event and state_id in self.sources(transition):
+                return transition
+        return None
+
+    def events_from(self, state_id: str) -> tuple[str, ...]:
+        return tuple(t.event for t in self.transitions if state_id in self.sources(t))

@@ -1,0 +1,230 @@
+"""Static checks of a definition as a whole, and the path from a YAML file to a checked ``Definition``.
+
+``load_text`` parses strictly (``_yaml``), validates the structure (pydantic), then checks the graph:
+unknown states, events, roles and guards; zero or several initial states; unreachable states;
+non-final states with no way out; final states with outgoing transitions; one event twice from one
+state; timers that fire an event their state does not allow. Every problem of a file is reported at
+once, each as ``file:line:column: field: message``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import ValidationError
+
+from ._yaml import Document, Path, parse
+from .errors import DefinitionInvalid, Problem
+from .model import Definition, Role, StateKind, TimerKind
+
+#: Roles a definition may grant. Auditors read and never write; ``system`` is the timers' actor.
+GRANTABLE_ROLES = frozenset(r.value for r in Role if r is not Role.AUDITOR)
+
+_FRIENDLY = {
+    "missing": "required key is missing",
+    "extra_forbidden": "unknown key",
+}
+
+
+def _pydantic_problems(doc: Document, err: ValidationError) -> list[Problem]:
+    problems = []
+    for item in err.errors(include_url=False):
+        loc: Path = tuple(item["loc"])
+        kind = item["type"]
+        message = _FRIENDLY.get(kind) or str(item["msg"]).removeprefix("Value error, ")
+        if kind == "string_pattern_mismatch":
+            message = f"{item['input']!r} is not a valid name: {message}"
+        elif kind not in _FRIENDLY and "input" in item and not isinstance(item["input"], dict | list):
+            message = f"{message} (got {item['input']!r})"
+        problems.append(doc.problem(loc, message))
+    return problems
+
+
+def check(definition: Definition, known_guards: Iterable[str] | None = None) -> list[tuple[Path, str]]:
+    """Every whole-graph problem of a structurally valid definition, as (path, message)."""
+    problems: list[tuple[Path, str]] = []
+    state_ids: dict[str, int] = {}
+    for i, state in enumerate(definition.states):
+        if state.id in state_ids:
+            problems.append((("states", i, "id"), f"state {state.id!r} is defined twice"))
+        state_ids.setdefault(state.id, i)
+
+    initials = [i for i, s in enumerate(definition.states) if s.kind is StateKind.INITIAL]
+    if not initials:
+        problems.append((("states",), "no initial state: mark exactly one state with kind: initial"))
+    for i in initials[1:]:
+        first = definition.states[initials[0]].id
+        problems.append(((("states", i, "kind")), f"a second initial state (the first is {first!r})"))
+
+    finals = definition.final_states
+    guards = None if known_guards is None else frozenset(known_guards)
+    edges: dict[str, set[str]] = {s: set() for s in state_ids}
+    seen_event_source: dict[tuple[str, str], int] = {}
+    for ti, transition in enumerate(definition.transitions):
+        at = ("transitions", ti)
+        problems.extend(_check_transition(definition, ti, state_ids, finals, guards))
+        if transition.dest in state_ids:
+            for source in definition.sources(transition):
+                if source not in state_ids:
+                    continue
+                edges[source].add(transition.dest)
+                key = (transition.event, source)
+                if key in seen_event_source:
+                    problems.append(
+                        (
+                            (*at, "event"),
+                            f"event {transition.event!r} leaves state {source!r} twice "
+                            f"(also transitions[{seen_event_source[key]}])",
+                        )
+                    )
+                seen_event_source.setdefault(key, ti)
+
+    if len(initials) == 1:
+        problems.extend(_check_graph(definition, state_ids, edges, initials[0]))
+    problems.extend(_check_timers(definition, state_ids))
+    return problems
+
+
+def _check_transition(
+    definition: Definition,
+    ti: int,
+    state_ids: dict[str, int],
+    finals: frozenset[str],
+    guards: frozenset[str] | None,
+) -> list[tuple[Path, str]]:
+    transition = definition.transitions[ti]
+    at: Path = ("transitions", ti)
+    out: list[tuple[Path, str]] = []
+    known = ", ".join(state_ids)
+    if transition.source != ("*",):
+        for si, source in enumerate(transition.source):
+            if source == "*":
+                out.append(((*at, "source", si), "'*' must stand alone as the source"))
+            elif source not in state_ids:
+                out.append(((*at, "source", si), f"unknown state {source!r} (states: {known})"))
+            elif source in finals:
+                out.append(((*at, "source", si), f"final state {source!r} cannot have outgoing transitions"))
+    if transition.dest not in state_ids:
+        out.append(((*at, "dest"), f"unknown state {transition.dest!r} (states: {known})"))
+    for ri, role in enumerate(transition.roles):
+        if role == Role.AUDITOR:
+            out.append(((*at, "roles", ri), "auditors read and never write; they cannot fire events"))
+        elif role not in GRANTABLE_ROLES:
+            allowed = ", ".join(sorted(GRANTABLE_ROLES))
+            out.append(((*at, "roles", ri), f"unknown role {role!r} (roles: {allowed})"))
+    if transition.guard is not None and guards is not None and transition.guard not in guards:
+        names = ", ".join(sorted(guards)) or "none registered"
+        out.append(((*at, "guard"), f"unknown guard {transition.guard!r} (guards: {names})"))
+    return out
+
+
+def _check_graph(
+    definition: Definition, state_ids: dict[str, int], edges: dict[str, set[str]], initial: int
+) -> list[tuple[Path, str]]:
+    out: list[tuple[Path, str]] = []
+    start = definition.states[initial].id
+    reached = {start}
+    queue = deque([start])
+    while queue:
+        for nxt in edges[queue.popleft()]:
+            if nxt not in reached:
+                reached.add(nxt)
+                queue.append(nxt)
+    for state_id, si in state_ids.items():
+        state = definition.states[si]
+        if state_id not in reached:
+            out.append((("states", si, "id"), f"state {state_id!r} cannot be reached from {start!r}"))
+        if state.kind is not StateKind.FINAL and not edges[state_id]:
+            out.append(
+                (("states", si, "id"), f"state {state_id!r} is not final but has no way out")
+            )
+    return out
+
+
+def _check_timers(definition: Definition, state_ids: dict[str, int]) -> list[tuple[Path, str]]:
+    out: list[tuple[Path, str]] = []
+    all_events = {t.event for t in definition.transitions}
+    for si, state in enumerate(definition.states):
+        names: set[str] = set()
+        for mi, timer in enumerate(state.timers):
+            at: Path = ("states", si, "timers", mi)
+            if timer.name in names:
+                out.append(((*at, "name"), f"timer {timer.name!r} is defined twice in state {state.id!r}"))
+            names.add(timer.name)
+            if state.kind is StateKind.FINAL:
+                out.append((at, f"final state {state.id!r} cannot arm timers"))
+            if timer.event is None:
+                continue
+            if timer.event not in all_events:
+                out.append(((*at, "event"), f"unknown event {timer.event!r}"))
+            elif timer.event not in definition.events_from(state.id):
+                allowed = ", ".join(definition.events_from(state.id)) or "none"
+                out.append(
+                    (
+                        (*at, "event"),
+                        f"timer fires {timer.event!r}, which state {state.id!r} does not allow "
+                        f"(allowed: {allowed})",
+                    )
+                )
+            else:
+                transition = definition.transition_from(state.id, timer.event)
+                if transition is not None and Role.SYSTEM not in transition.roles:
+                    kind = "timeout" if timer.kind is TimerKind.TIMEOUT else "escalation"
+                    out.append(
+                        (
+                            (*at, "event"),
+                            f"the {kind} fires {timer.event!r} as role 'system', which that "
+                            "transition's roles do not include",
+                        )
+                    )
+    return out
+
+
+def load_text(text: str, file: str, known_guards: Iterable[str] | None = None) -> Definition:
+    """Parse, validate and check one definition; raise ``DefinitionInvalid`` listing every problem."""
+    doc = parse(text, file)
+    if not isinstance(doc.data, dict):
+        raise DefinitionInvalid(file, [doc.problem((), "a definition must be a mapping of keys")])
+    try:
+        definition = Definition.model_validate(doc.data)
+    except ValidationError as err:
+        raise DefinitionInvalid(file, _pydantic_problems(doc, err)) from None
+    problems = [doc.problem(path, message) for path, message in check(definition, known_guards)]
+    if problems:
+        problems.sort(key=lambda p: (p.line, p.column))
+        raise DefinitionInvalid(file, problems)
+    return definition
+
+
+def load_file(path: str | FsPath, known_guards: Iterable[str] | None = None) -> Definition:
+    """Read a definition file (UTF-8) and load it with ``load_text``."""
+    fs_path = FsPath(path)
+    try:
+        raw = fs_path.read_bytes()
+    except OSError as err:
+        raise DefinitionInvalid(str(path), [Problem(str(path), 1, 1, "", f"cannot read: {err.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        problem = Problem(str(path), 1, 1, "", f"not UTF-8 (byte {err.start}): {err.reason}")
+        raise DefinitionInvalid(str(path), [problem]) from None
+    return load_text(text, str(path), known_guards)
+
+
+def definition_files(paths: Iterable[str | FsPath]) -> list[FsPath]:
+    """Expand folders to the ``*.yaml``/``*.yml`` files in them, sorted; files are kept as given."""
+    out: list[FsPath] = []
+    for path in map(FsPath, paths):
+        if path.is_dir():
+            out.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml")))
+        else:
+            out.append(path)
+    return out
+
+
+def from_canonical_json(data: Any) -> Definition:
+    """Rebuild a stored definition from its canonical form (already checked when it was loaded)."""
+    return Definition.model_validate(data)
