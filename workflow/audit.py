@@ -1,0 +1,198 @@
+"""The tamper-evident history: canonical encoding, the per-instance hash chain, verification, checkpoints.
+
+Each history row's hash is SHA-256 over ``0x00 || canonical(row without its hash)`` and the canonical
+form includes the previous row's hash, so editing, deleting, reordering or inserting any row breaks
+the chain at that row. Checkpoints fix every chain head at a moment and a Merkle root over them
+(RFC 6962: leaves prefixed 0x00, inner nodes 0x01); a checkpoint kept outside the database proves
+later that no tail was cut. What this cannot prove: that a row was right when first written, or
+that a party with write access did not rewrite every chain and every checkpoint copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .ports import HistoryRecord
+
+GENESIS = ""  # prev_hash of an instance's first row
+_LEAF = b"\x00"
+_NODE = b"\x01"
+
+
+def nfc(value: Any) -> Any:
+    """Normalise every string in a JSON-like value to Unicode NFC (keys included)."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, Mapping):
+        return {nfc(k): nfc(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [nfc(v) for v in value]
+    return value
+
+
+def canonical(value: Any) -> bytes:
+    """Sorted keys, no spaces, UTF-8, NFC: one byte string per value."""
+    return json.dumps(nfc(value), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def format_instant(instant: dt.datetime) -> str:
+    """UTC, microseconds, ``Z``: the one text form of an instant inside hashes."""
+    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def record_fields(r: HistoryRecord) -> dict[str, Any]:
+    return {
+        "instance_id": r.instance_id, "seq": r.seq, "event": r.event, "from": r.from_state,
+        "to": r.to_state, "actor": {"id": r.actor_id, "role": r.actor_role, "agency": r.actor_agency},
+        "at": format_instant(r.at), "payload": r.payload, "reason": r.reason,
+        "definition": {"id": r.definition_id, "version": r.definition_version},
+        "request_id": r.request_id, "prev": r.prev_hash,
+    }
+
+
+def record_hash(r: HistoryRecord) -> str:
+    return hashlib.sha256(_LEAF + canonical(record_fields(r))).hexdigest()
+
+
+def merkle_root(leaves: list[bytes]) -> str:
+    """RFC 6962 Merkle Tree Hash over already-encoded leaves."""
+
+    def mth(items: list[bytes]) -> bytes:
+        if not items:
+            return hashlib.sha256(b"").digest()
+        if len(items) == 1:
+            return hashlib.sha256(_LEAF + items[0]).digest()
+        k = 1
+        while k * 2 < len(items):
+            k *= 2
+        return hashlib.sha256(_NODE + mth(items[:k]) + mth(items[k:])).digest()
+
+    return mth(leaves).hex()
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    instance_id: int
+    seq: int | None  # the first row that is wrong (None: the instance row itself)
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"instance_id": self.instance_id, "seq": self.seq, "message": self.message}
+
+    def __str__(self) -> str:
+        row = f" row {self.seq}" if self.seq is not None else ""
+        return f"instance {self.instance_id}{row}: {self.message}"
+
+
+@dataclass
+class _Chain:
+    instance_id: int
+    expected_seq: int = 1
+    prev: str = GENESIS
+    broken: bool = False
+    hashes: dict[int, str] = field(default_factory=dict)
+
+
+def verify(
+    rows: Iterable[HistoryRecord],
+    heads: Mapping[int, tuple[int, str]],
+    checkpoint: Mapping[int, tuple[int, str]] | None = None,
+) -> Iterator[ChainProblem]:
+    """Recompute every chain from rows ordered by (instance, seq); yield the first problem per instance.
+
+    ``heads`` is what the instance rows record (version, head hash); ``checkpoint`` an earlier
+    snapshot of heads, whose rows must still be there unchanged."""
+    wanted = {i: seq for i, (seq, _) in (checkpoint or {}).items()}
+    seen: set[int] = set()
+    chain: _Chain | None = None
+
+    def finish(c: _Chain) -> Iterator[ChainProblem]:
+        seen.add(c.instance_id)
+        if c.broken:
+            return
+        version, head = heads.get(c.instance_id, (None, None))
+        last = c.expected_seq - 1
+        if version is None:
+            yield ChainProblem(c.instance_id, None, "history rows exist for an instance that does not")
+        elif version != last or head != c.prev:
+            yield ChainProblem(c.instance_id, None if version <= last else last + 1,
+                               f"instance row says version {version} head {str(head)[:12]}, history ends at "
+                               f"row {last} hash {c.prev[:12]}")
+        elif c.instance_id in wanted:
+            yield from _against_checkpoint(c, checkpoint or {})
+
+    for row in rows:
+        if chain is None or row.instance_id != chain.instance_id:
+            if chain is not None:
+                yield from finish(chain)
+            chain = _Chain(row.instance_id, hashes={})
+        if chain.broken:
+            continue
+        problem = _check_row(chain, row)
+        if problem is not None:
+            chain.broken = True
+            yield problem
+            continue
+        if row.instance_id in wanted:
+            chain.hashes[row.seq] = row.hash
+        chain.prev = row.hash
+        chain.expected_seq += 1
+    if chain is not None:
+        yield from finish(chain)
+    for instance_id, (version, _) in sorted(heads.items()):
+        if instance_id not in seen and version > 0:
+            yield ChainProblem(instance_id, 1, f"instance is at version {version} but has no history rows")
+    for instance_id in sorted(set(wanted) - seen):
+        if instance_id not in heads:
+            yield ChainProblem(instance_id, None, "in the checkpoint but the instance is gone")
+
+
+def _check_row(chain: _Chain, row: HistoryRecord) -> ChainProblem | None:
+    if row.seq != chain.expected_seq:
+        what = "missing" if row.seq > chain.expected_seq else "out of order"
+        return ChainProblem(row.instance_id, chain.expected_seq,
+                            f"row {chain.expected_seq} is {what} (found row {row.seq} in its place)")
+    if row.prev_hash != chain.prev:
+        return ChainProblem(row.instance_id, row.seq,
+                            "previous-hash link does not match the row before it (rows removed, "
+                            "reordered or rewritten)")
+    if record_hash(row) != row.hash:
+        return ChainProblem(row.instance_id, row.seq, "content does not match its hash (row altered)")
+    return None
+
+
+def _against_checkpoint(c: _Chain, checkpoint: Mapping[int, tuple[int, str]]) -> Iterator[ChainProblem]:
+    seq, head = checkpoint[c.instance_id]
+    if seq >= c.expected_seq:
+        yield ChainProblem(c.instance_id, seq, f"the checkpoint saw row {seq}; history now ends at row "
+                                               f"{c.expected_seq - 1} (tail cut)")
+    elif c.hashes.get(seq) != head:
+        yield ChainProblem(c.instance_id, seq, "row differs from the one the checkpoint saw")
+
+
+def checkpoint_leaves(heads: Mapping[int, tuple[int, str]]) -> list[bytes]:
+    return [canonical([i, seq, head]) for i, (seq, head) in sorted(heads.items())]
+
+
+def make_checkpoint(heads: Mapping[int, tuple[int, str]], taken_at: dt.datetime) -> dict[str, Any]:
+    """A document an auditor keeps: every chain head and the Merkle root over them."""
+    return {
+        "format": "khcn-workflow-checkpoint/1",
+        "taken_at": format_instant(taken_at),
+        "root": merkle_root(checkpoint_leaves(heads)),
+        "heads": [{"instance_id": i, "seq": s, "hash": h} for i, (s, h) in sorted(heads.items())],
+    }
+
+
+def read_checkpoint(document: Mapping[str, Any]) -> dict[int, tuple[int, str]]:
+    """Heads of a checkpoint document; raises ValueError if the root does not match its heads."""
+    heads = {int(h["instance_id"]): (int(h["seq"]), str(h["hash"])) for h in document["heads"]}
+    if merkle_root(checkpoint_leaves(heads)) != document.get("root"):
+        raise ValueError("the checkpoint's root does not match its heads: the checkpoint file was altered")
+    return heads

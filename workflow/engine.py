@@ -1,0 +1,210 @@
+"""The engine: start instances and apply events, each as one all-or-nothing transaction.
+
+``fire`` checks, in order: the instance exists; the expected version (if given) is current; the
+event is possible in the current state; the actor's role may fire it; an officer acts only for its
+own agency; the reason (if required) and the payload are valid; the guard agrees. Then, in one
+transaction: the version-checked instance update, the hash-chained history row and the idempotency
+record. Any refusal raises an error from ``workflow.errors`` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from definitions import START_EVENT, Definition, Role, load_text
+
+from .audit import GENESIS, canonical, nfc, record_hash
+from .clock import Clock, SystemClock
+from .errors import (
+    AgencyMismatch,
+    EventNotAllowed,
+    GuardFailed,
+    IdempotencyKeyReused,
+    PayloadInvalid,
+    RoleNotAllowed,
+    VersionConflict,
+)
+from .guards import GUARDS, Guard, GuardContext
+from .machine import GuardRefusal, MachineCache
+from .payload import AGENCY_CODE, check_payload
+from .ports import Actor, HistoryRecord, IdempotencyRecord, InstanceRecord, Store, UnitOfWork
+
+#: Who may start instances: administrators and the engine's own actors (schedules, fan-out).
+START_ROLES = (Role.ADMIN, Role.SYSTEM)
+MAX_DATA_BYTES = 256 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class FireResult:
+    instance: InstanceRecord
+    record: HistoryRecord
+    replayed: bool = False  # True when an idempotency key matched an earlier request
+
+
+class Engine:
+    """Applies events to stored instances. Thread-safe; holds no instance in memory."""
+
+    def __init__(self, store: Store, clock: Clock | None = None, guards: Mapping[str, Guard] = GUARDS) -> None:
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.guards = guards
+        self._machines = MachineCache(guards)
+        self._definitions: dict[tuple[str, int], Definition] = {}
+        self._lock = threading.Lock()
+
+    # -- definitions -----------------------------------------------------------------------------
+
+    def load_definition_text(self, text: str, file: str) -> tuple[Definition, bool]:
+        """Check a definition file's text and store it; (definition, True if it was new)."""
+        definition = load_text(text, file, known_guards=self.guards)
+        return definition, self.store.save_definition(definition)
+
+    def definition(self, definition_id: str, version: int | None = None) -> Definition:
+        if version is not None:
+            cached = self._definitions.get((definition_id, version))
+            if cached is not None:
+                return cached
+        definition = self.store.get_definition(definition_id, version).definition
+        with self._lock:
+            self._definitions[(definition.id, definition.version)] = definition
+        return definition
+
+    # -- start -----------------------------------------------------------------------------------
+
+    def start(self, definition_id: str, business_key: str, assignee: str, actor: Actor, *,
+              data: Mapping[str, Any] | None = None, version: int | None = None,
+              parent_id: int | None = None, request_id: str | None = None) -> InstanceRecord:
+        """Create an instance in its definition's initial state, with its first history row."""
+        definition = self.definition(definition_id, version)
+        if actor.role not in START_ROLES:
+            raise RoleNotAllowed(actor.role.value, [r.value for r in START_ROLES], instance_id=None,
+                                 event=START_EVENT, state=None)
+        errors = []
+        if not business_key or len(business_key) > 200 or business_key != business_key.strip():
+            errors.append(("business_key", "must be 1 to 200 characters without surrounding spaces"))
+        if not AGENCY_CODE.match(assignee):
+            errors.append(("assignee", f"{assignee!r} is not an agency code (e.g. SKHCN)"))
+        clean_data = nfc(dict(data or {}))
+        if len(canonical(clean_data)) > MAX_DATA_BYTES:
+            errors.append(("data", f"larger than {MAX_DATA_BYTES} bytes"))
+        if errors:
+            raise PayloadInvalid(errors, event=START_EVENT)
+        now = self.clock.now()
+        initial = definition.initial_state.id
+        with self.store.transaction() as uow:
+            instance = InstanceRecord(
+                id=0, definition_id=definition.id, definition_version=definition.version,
+                business_key=nfc(business_key), state=initial, version=1, assignee=assignee,
+                data=clean_data, parent_id=parent_id, created_at=now, updated_at=now, head_hash=GENESIS)
+            instance_id = uow.insert_instance(instance)
+            record = self._record(instance_id, 1, START_EVENT, None, initial, actor, now, {}, None,
+                                  definition, request_id, GENESIS)
+            uow.append_history(record)
+            instance = dataclasses.replace(instance, id=instance_id, head_hash=record.hash)
+            uow.update_instance(instance, expected_version=1)
+        return instance
+
+    # -- fire ------------------------------------------------------------------------------------
+
+    def fire(self, instance_id: int, event: str, actor: Actor, *, payload: Mapping[str, Any] | None = None,
+             reason: str | None = None, expected_version: int | None = None,
+             idempotency_key: str | None = None, request_id: str | None = None) -> FireResult:
+        """Apply ``event`` to an instance as ``actor``; see the module docstring for the checks."""
+        payload = dict(payload or {})
+        reason = nfc(reason) if reason else None
+        fingerprint = None
+        if idempotency_key is not None:
+            fingerprint = hashlib.sha256(canonical(
+                [instance_id, event, payload, reason, actor.id, expected_version])).hexdigest()
+        with self.store.transaction() as uow:
+            if idempotency_key is not None and fingerprint is not None:
+                earlier = self._replay(uow, idempotency_key, fingerprint)
+                if earlier is not None:
+                    return earlier
+            instance = uow.get_instance(instance_id)
+            if instance is None:
+                from definitions import NotFound
+
+                raise NotFound("instance", instance_id)
+            if expected_version is not None and instance.version != expected_version:
+                raise VersionConflict(instance_id, expected_version, instance.version)
+            definition = self.definition(instance.definition_id, instance.definition_version)
+            clean = self._check(definition, instance, event, actor, payload, reason)
+            context = GuardContext(instance.state, instance.data, clean, actor)
+            try:
+                dest = self._machines.get(definition).next_state(instance.state, event, context)
+            except GuardRefusal as refusal:
+                raise GuardFailed(refusal.guard, refusal.explanation, instance_id=instance_id,
+                                  event=event, state=instance.state) from None
+            if dest is None:  # the definition and the compiled machine disagree: never expected
+                raise EventNotAllowed(instance_id, event, instance.state, definition.events_from(instance.state))
+            now = self.clock.now()
+            seq = instance.version + 1
+            record = self._record(instance_id, seq, event, instance.state, dest, actor, now, clean, reason,
+                                  definition, request_id, instance.head_hash)
+            updated = dataclasses.replace(instance, state=dest, version=seq, data={**instance.data, **clean},
+                                          updated_at=now, head_hash=record.hash)
+            if not uow.update_instance(updated, expected_version=instance.version):
+                raise VersionConflict(instance_id, instance.version, None)
+            uow.append_history(record)
+            if idempotency_key is not None and fingerprint is not None:
+                uow.save_idempotency(IdempotencyRecord(idempotency_key, fingerprint, instance_id, seq))
+        return FireResult(updated, record)
+
+    def _check(self, definition: Definition, instance: InstanceRecord, event: str, actor: Actor,
+               payload: dict[str, Any], reason: str | None) -> dict[str, Any]:
+        where = {"instance_id": instance.id, "event": event, "state": instance.state}
+        transition = definition.transition_from(instance.state, event)
+        if transition is None:
+            raise EventNotAllowed(instance.id, event, instance.state, definition.events_from(instance.state))
+        if actor.role.value not in transition.roles:
+            raise RoleNotAllowed(actor.role.value, transition.roles, **where)
+        if actor.role is Role.OFFICER and actor.agency != instance.assignee:
+            raise AgencyMismatch(actor.agency, instance.assignee, **where)
+        clean, errors = check_payload(payload, transition.payload)
+        if transition.reason_required and not (reason and reason.strip()):
+            errors.insert(0, ("reason", "required for this event"))
+        if reason is not None and len(reason) > 10_000:
+            errors.insert(0, ("reason", "longer than 10000 characters"))
+        if errors:
+            raise PayloadInvalid(errors, **where)
+        return clean
+
+    @staticmethod
+    def _replay(uow: UnitOfWork, key: str, fingerprint: str) -> FireResult | None:
+        earlier = uow.find_idempotency(key)
+        if earlier is None:
+            return None
+        if earlier.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(key)
+        record = uow.history_row(earlier.instance_id, earlier.seq)
+        instance = uow.get_instance(earlier.instance_id)
+        assert record is not None and instance is not None  # history is append-only
+        as_then = dataclasses.replace(instance, state=record.to_state, version=record.seq,
+                                      head_hash=record.hash)
+        return FireResult(as_then, record, replayed=True)
+
+    @staticmethod
+    def _record(instance_id: int, seq: int, event: str, from_state: str | None, to_state: str, actor: Actor,
+                at: Any, payload: Mapping[str, Any], reason: str | None, definition: Definition,
+                request_id: str | None, prev_hash: str) -> HistoryRecord:
+        unhashed = HistoryRecord(
+            instance_id=instance_id, seq=seq, event=event, from_state=from_state, to_state=to_state,
+            actor_id=actor.id, actor_role=actor.role.value, actor_agency=actor.agency, at=at,
+            payload=payload, reason=reason, definition_id=definition.id,
+            definition_version=definition.version, request_id=request_id, prev_hash=prev_hash, hash="")
+        return dataclasses.replace(unhashed, hash=record_hash(unhashed))
+
+    def allowed_events(self, instance: InstanceRecord, actor: Actor | None = None) -> tuple[str, ...]:
+        """Events possible in the instance's state (for ``actor``'s role, if given)."""
+        definition = self.definition(instance.definition_id, instance.definition_version)
+        events = []
+        for event in definition.events_from(instance.state):
+            transition = definition.transition_from(instance.state, event)
+            if actor is None or (transition is not None and actor.role.value in transition.roles):
+                events.append(event)
+        return tuple(events)

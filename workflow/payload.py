@@ -1,0 +1,113 @@
+"""Checking an event's payload against its transition's field schema, every bad field at once.
+
+Accepted values are normalised to JSON-safe canonical forms: text in NFC, decimals and dates as
+strings, so a payload hashes the same wherever it is read back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from definitions import FieldType, PayloadField
+
+AGENCY_CODE = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
+# "472/QĐ-UBND", "15/2022/NQ-HĐND": a number, an optional year, then the issuing symbol.
+DOCUMENT_REF = re.compile(r"^\d{1,6}(/\d{4})?/[^\s/]+(/[^\s/]+)?$")
+DEFAULT_STRING_MAX = 500
+DEFAULT_TEXT_MAX = 100_000
+
+
+def _text(value: Any, spec: PayloadField, multiline: bool) -> tuple[Any, str | None]:
+    if not isinstance(value, str):
+        return None, f"must be text, not {type(value).__name__}"
+    value = unicodedata.normalize("NFC", value)
+    limit = spec.max_length or (DEFAULT_TEXT_MAX if multiline else DEFAULT_STRING_MAX)
+    if len(value) > limit:
+        return None, f"longer than {limit} characters"
+    if not multiline and ("\n" in value or "\r" in value):
+        return None, "must be one line"
+    if not value.strip() and spec.required:
+        return None, "must not be blank"
+    return value, None
+
+
+def _number(value: Any, spec: PayloadField) -> tuple[Any, str | None]:
+    if isinstance(value, bool):
+        return None, "must be a number, not a boolean"
+    if spec.type is FieldType.INTEGER:
+        if not isinstance(value, int):
+            return None, f"must be a whole number, not {value!r}"
+        number = Decimal(value)
+        out: Any = value
+    else:
+        if isinstance(value, float) or not isinstance(value, int | str):
+            return None, "must be a decimal written as a string (e.g. \"12.5\") or an integer"
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            return None, f"{value!r} is not a decimal number"
+        if not number.is_finite():
+            return None, "must be finite"
+        out = str(number)
+    if spec.minimum is not None and number < spec.minimum:
+        return None, f"must be at least {spec.minimum}"
+    if spec.maximum is not None and number > spec.maximum:
+        return None, f"must be at most {spec.maximum}"
+    return out, None
+
+
+def _one(value: Any, spec: PayloadField) -> tuple[Any, str | None]:
+    kind = spec.type
+    if kind in (FieldType.STRING, FieldType.TEXT):
+        return _text(value, spec, kind is FieldType.TEXT)
+    if kind in (FieldType.INTEGER, FieldType.DECIMAL):
+        return _number(value, spec)
+    if kind is FieldType.BOOLEAN:
+        return (value, None) if isinstance(value, bool) else (None, "must be true or false")
+    if kind is FieldType.DATE:
+        if not isinstance(value, str):
+            return None, "must be a date written YYYY-MM-DD"
+        try:
+            return dt.date.fromisoformat(value).isoformat(), None
+        except ValueError:
+            return None, f"{value!r} is not a date (YYYY-MM-DD)"
+    if kind is FieldType.ENUM:
+        values = spec.values or ()
+        return (value, None) if value in values else (None, f"must be one of {', '.join(values)}")
+    if kind is FieldType.AGENCY:
+        ok = isinstance(value, str) and AGENCY_CODE.match(value)
+        return (value, None) if ok else (None, f"{value!r} is not an agency code (e.g. SKHCN)")
+    # DOCUMENT
+    if isinstance(value, str):
+        value = unicodedata.normalize("NFC", value.strip())
+        if DOCUMENT_REF.match(value) and len(value) <= 100:
+            return value, None
+    return None, f"{value!r} is not a document reference (number/symbol, e.g. 472/QĐ-UBND)"
+
+
+def check_payload(payload: Mapping[str, Any], schema: Mapping[str, PayloadField]) -> tuple[
+        dict[str, Any], list[tuple[str, str]]]:
+    """The normalised payload and the list of (field, message) problems (empty when valid)."""
+    errors: list[tuple[str, str]] = []
+    clean: dict[str, Any] = {}
+    for name in payload:
+        if name not in schema:
+            known = ", ".join(schema) or "none"
+            errors.append((name, f"unknown field (fields: {known})"))
+    for name, spec in schema.items():
+        value = payload.get(name)
+        if value is None:
+            if spec.required:
+                errors.append((name, "required"))
+            continue
+        out, problem = _one(value, spec)
+        if problem is not None:
+            errors.append((name, problem))
+        else:
+            clean[name] = out
+    return clean, errors
