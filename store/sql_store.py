@@ -1,0 +1,230 @@
+"""``SqlStore``: the engine's ``Store`` on SQLAlchemy 2 Core, for SQLite and PostgreSQL alike.
+
+One ``transaction()`` is one database transaction (``BEGIN IMMEDIATE`` on SQLite). Database
+failures that a person must act on (busy past the timeout, disk full, read-only file) become
+``StoreUnavailable`` with the driver's reason; nothing is half-written because the transaction
+rolls back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from definitions import DefinitionConflict, NotFound, StoreUnavailable, from_canonical_json
+from definitions.model import Definition
+from workflow.audit import canonical
+from workflow.clock import Clock, SystemClock
+from workflow.errors import DuplicateBusinessKey
+from workflow.ports import HistoryRecord, IdempotencyRecord, InstanceRecord, StoredDefinition
+
+from .tables import definitions, history, idempotency, instances
+
+_SELECT_INSTANCE = select(instances)
+_SELECT_HISTORY = select(history)
+
+
+def _json(value: Any) -> str:
+    return canonical(value).decode("utf-8")
+
+
+def _instance(row: Row[Any]) -> InstanceRecord:
+    m = row._mapping
+    return InstanceRecord(
+        id=m["id"], definition_id=m["definition_id"], definition_version=m["definition_version"],
+        business_key=m["business_key"], state=m["state"], version=m["version"], assignee=m["assignee"],
+        data=json.loads(m["data"]), parent_id=m["parent_id"], created_at=m["created_at"],
+        updated_at=m["updated_at"], head_hash=m["head_hash"])
+
+
+def _history(row: Row[Any]) -> HistoryRecord:
+    m = row._mapping
+    return HistoryRecord(
+        instance_id=m["instance_id"], seq=m["seq"], event=m["event"], from_state=m["from_state"],
+        to_state=m["to_state"], actor_id=m["actor_id"], actor_role=m["actor_role"],
+        actor_agency=m["actor_agency"], at=m["at"], payload=json.loads(m["payload"]), reason=m["reason"],
+        definition_id=m["definition_id"], definition_version=m["definition_version"],
+        request_id=m["request_id"], prev_hash=m["prev_hash"], hash=m["hash"])
+
+
+class SqlUnitOfWork:
+    """The writes of one transaction (see ``workflow.ports.UnitOfWork``)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def get_instance(self, instance_id: int) -> InstanceRecord | None:
+        row = self.connection.execute(_SELECT_INSTANCE.where(instances.c.id == instance_id)).first()
+        return None if row is None else _instance(row)
+
+    def find_instance_by_key(self, definition_id: str, business_key: str) -> InstanceRecord | None:
+        row = self.connection.execute(_SELECT_INSTANCE.where(
+            and_(instances.c.definition_id == definition_id, instances.c.business_key == business_key))).first()
+        return None if row is None else _instance(row)
+
+    def insert_instance(self, instance: InstanceRecord) -> int:
+        existing = self.find_instance_by_key(instance.definition_id, instance.business_key)
+        if existing is not None:
+            raise DuplicateBusinessKey(instance.definition_id, instance.business_key, existing.id)
+        try:
+            result = self.connection.execute(insert(instances).values(
+                definition_id=instance.definition_id, definition_version=instance.definition_version,
+                business_key=instance.business_key, state=instance.state, version=instance.version,
+                assignee=instance.assignee, data=_json(instance.data), parent_id=instance.parent_id,
+                created_at=instance.created_at, updated_at=instance.updated_at, head_hash=instance.head_hash))
+        except IntegrityError as err:  # a concurrent start on PostgreSQL
+            raise DuplicateBusinessKey(instance.definition_id, instance.business_key, None) from err
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def update_instance(self, instance: InstanceRecord, expected_version: int) -> bool:
+        result = self.connection.execute(
+            update(instances)
+            .where(and_(instances.c.id == instance.id, instances.c.version == expected_version))
+            .values(state=instance.state, version=instance.version, data=_json(instance.data),
+                    updated_at=instance.updated_at, head_hash=instance.head_hash, assignee=instance.assignee))
+        return result.rowcount == 1
+
+    def append_history(self, r: HistoryRecord) -> None:
+        self.connection.execute(insert(history).values(
+            instance_id=r.instance_id, seq=r.seq, event=r.event, from_state=r.from_state, to_state=r.to_state,
+            actor_id=r.actor_id, actor_role=r.actor_role, actor_agency=r.actor_agency, at=r.at,
+            payload=_json(r.payload), reason=r.reason, definition_id=r.definition_id,
+            definition_version=r.definition_version, request_id=r.request_id, prev_hash=r.prev_hash,
+            hash=r.hash))
+
+    def history_row(self, instance_id: int, seq: int) -> HistoryRecord | None:
+        row = self.connection.execute(
+            _SELECT_HISTORY.where(and_(history.c.instance_id == instance_id, history.c.seq == seq))).first()
+        return None if row is None else _history(row)
+
+    def find_idempotency(self, key: str) -> IdempotencyRecord | None:
+        row = self.connection.execute(select(idempotency).where(idempotency.c.key == key)).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return IdempotencyRecord(m["key"], m["fingerprint"], m["instance_id"], m["seq"])
+
+    def save_idempotency(self, record: IdempotencyRecord) -> None:
+        self.connection.execute(insert(idempotency).values(
+            key=record.key, fingerprint=record.fingerprint, instance_id=record.instance_id, seq=record.seq))
+
+
+class SqlStore:
+    """Definitions, instances and history in a SQL database (see ``workflow.ports.Store``)."""
+
+    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.clock = clock or SystemClock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlUnitOfWork]:
+        try:
+            with self.engine.begin() as connection:
+                yield SqlUnitOfWork(connection)
+        except OperationalError as err:
+            raise StoreUnavailable(f"the database refused the write, nothing was written: {err.orig}") from err
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect().execution_options(sqlite_begin="DEFERRED") as connection:
+                yield connection
+        except OperationalError as err:
+            raise StoreUnavailable(f"the database could not be read: {err.orig}") from err
+
+    # -- definitions -----------------------------------------------------------------------------
+
+    def save_definition(self, definition: Definition) -> bool:
+        content_hash = definition.content_hash
+        with self.transaction() as uow:
+            stored = uow.connection.execute(
+                select(definitions.c.content_hash).where(
+                    and_(definitions.c.id == definition.id, definitions.c.version == definition.version))
+            ).scalar()
+            if stored == content_hash:
+                return False
+            if stored is not None:
+                raise DefinitionConflict(definition.id, definition.version, stored, content_hash)
+            uow.connection.execute(insert(definitions).values(
+                id=definition.id, version=definition.version, content_hash=content_hash,
+                content=definition.canonical_json(), title_vi=definition.title.vi,
+                seed_section=definition.seed_section, loaded_at=self.clock.now()))
+        return True
+
+    def get_definition(self, definition_id: str, version: int | None = None) -> StoredDefinition:
+        query = select(definitions).where(definitions.c.id == definition_id)
+        query = (query.where(definitions.c.version == version) if version is not None
+                 else query.order_by(definitions.c.version.desc()).limit(1))
+        with self._read() as connection:
+            row = connection.execute(query).first()
+        if row is None:
+            what = definition_id if version is None else f"{definition_id} v{version}"
+            raise NotFound("definition", what)
+        return self._stored(row)
+
+    def list_definitions(self) -> list[StoredDefinition]:
+        with self._read() as connection:
+            rows = connection.execute(select(definitions).order_by(definitions.c.id, definitions.c.version))
+            return [self._stored(row) for row in rows]
+
+    @staticmethod
+    def _stored(row: Row[Any]) -> StoredDefinition:
+        m = row._mapping
+        return StoredDefinition(from_canonical_json(json.loads(m["content"])), m["content_hash"], m["loaded_at"])
+
+    # -- instances and history -------------------------------------------------------------------
+
+    def get_instance(self, instance_id: int) -> InstanceRecord:
+        with self._read() as connection:
+            row = connection.execute(_SELECT_INSTANCE.where(instances.c.id == instance_id)).first()
+        if row is None:
+            raise NotFound("instance", instance_id)
+        return _instance(row)
+
+    def list_instances(self, *, definition_id: str | None = None, state: str | None = None,
+                       assignee: str | None = None, after_id: int = 0, limit: int = 100) -> list[InstanceRecord]:
+        query = _SELECT_INSTANCE.where(instances.c.id > after_id).order_by(instances.c.id).limit(limit)
+        if definition_id is not None:
+            query = query.where(instances.c.definition_id == definition_id)
+        if state is not None:
+            query = query.where(instances.c.state == state)
+        if assignee is not None:
+            query = query.where(instances.c.assignee == assignee)
+        with self._read() as connection:
+            return [_instance(row) for row in connection.execute(query)]
+
+    def count_instances(self) -> dict[tuple[str, int, str], int]:
+        """Instances per (definition, version, state)."""
+        query = select(instances.c.definition_id, instances.c.definition_version, instances.c.state,
+                       func.count()).group_by(instances.c.definition_id, instances.c.definition_version,
+                                              instances.c.state)
+        with self._read() as connection:
+            return {(d, v, s): n for d, v, s, n in connection.execute(query)}
+
+    def history(self, instance_id: int) -> list[HistoryRecord]:
+        query = _SELECT_HISTORY.where(history.c.instance_id == instance_id).order_by(history.c.seq)
+        with self._read() as connection:
+            return [_history(row) for row in connection.execute(query)]
+
+    def iter_history(self) -> Iterator[HistoryRecord]:
+        query = _SELECT_HISTORY.order_by(history.c.instance_id, history.c.seq)
+        with self._read() as connection:
+            result = connection.execution_options(yield_per=2000).execute(query)
+            for row in result:
+                yield _history(row)
+
+    def chain_heads(self) -> dict[int, tuple[int, str]]:
+        query = select(instances.c.id, instances.c.version, instances.c.head_hash)
+        with self._read() as connection:
+            return {i: (v, h) for i, v, h in connection.execute(query)}
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
