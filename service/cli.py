@@ -1,0 +1,407 @@
+"""The ``workflow`` command: set up the database, load definitions, drive instances, audit history.
+
+Every command takes the global ``--db URL`` (or ``WORKFLOW_DATABASE_URL``) and ``--json``. Errors
+are printed with the engine's message and exit with status 1 (``--json`` prints them as
+``{"error": ..., "message": ...}``); usage errors exit with 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import json
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from definitions import Definition, DefinitionInvalid, Role, WorkflowError, definition_files, load_file
+from workflow import GUARDS, Actor, HistoryRecord, InstanceRecord, make_checkpoint, read_checkpoint, verify
+from workflow.audit import format_instant
+from workflow.errors import PayloadInvalid
+
+from .context import App
+from .settings import Settings
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Durable workflows for the Ninh Thuận S&T plan.")
+definitions_cli = typer.Typer(no_args_is_help=True, help="Check, load and show workflow definitions.")
+instances_cli = typer.Typer(no_args_is_help=True, help="Start instances and fire events.")
+audit_cli = typer.Typer(no_args_is_help=True, help="Read and verify the tamper-evident history.")
+cli.add_typer(definitions_cli, name="definitions")
+cli.add_typer(instances_cli, name="instances")
+cli.add_typer(audit_cli, name="audit")
+
+T = TypeVar("T")
+
+
+@dataclass
+class Options:
+    app: App
+    json: bool
+    actor: Actor
+
+
+def _opts(ctx: typer.Context) -> Options:
+    return ctx.ensure_object(Options)  # type: ignore[no-any-return]
+
+
+@cli.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option("--db", envvar="WORKFLOW_DATABASE_URL",
+                                           help="Database URL (default sqlite:///var/workflow.db)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    actor: Annotated[str | None, typer.Option(help="Who is acting, for the history (default cli:<user>)")] = None,
+    role: Annotated[Role, typer.Option(help="The acting role")] = Role.ADMIN,
+    agency: Annotated[str | None, typer.Option(help="The acting officer's agency code")] = None,
+) -> None:
+    settings = Settings() if db is None else Settings(database_url=db)
+    actor_id = actor or f"cli:{getpass.getuser()}"
+    ctx.obj = Options(App(settings), as_json, Actor(actor_id, role, agency))
+
+
+def _fail(opts: Options, err: WorkflowError) -> NoReturn:
+    if opts.json:
+        body: dict[str, Any] = {"error": type(err).__name__, "message": str(err)}
+        if isinstance(err, DefinitionInvalid):
+            body["problems"] = [str(p) for p in err.problems]
+        if isinstance(err, PayloadInvalid):
+            body["fields"] = [{"field": f, "message": m} for f, m in err.errors]
+        for attribute in ("allowed", "instance_id", "event", "state"):
+            if getattr(err, attribute, None) is not None:
+                value = getattr(err, attribute)
+                body[attribute] = list(value) if isinstance(value, tuple) else value
+        typer.echo(json.dumps(body, ensure_ascii=False))
+    else:
+        typer.echo(f"error: {err}", err=True)
+    raise typer.Exit(1)
+
+
+def _run(ctx: typer.Context, action: Callable[[Options], T]) -> T:
+    opts = _opts(ctx)
+    try:
+        return action(opts)
+    except WorkflowError as err:
+        _fail(opts, err)
+
+
+def _emit(opts: Options, data: Any, text: str) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2) if opts.json else text)
+
+
+def _json_arg(value: str | None, name: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as err:
+        raise PayloadInvalid([(name, f"not valid JSON: {err.msg} at column {err.colno}")]) from None
+    if not isinstance(parsed, dict):
+        raise PayloadInvalid([(name, "must be a JSON object")])
+    return parsed
+
+
+# -- init ----------------------------------------------------------------------------------------
+
+
+@cli.command()
+def init(ctx: typer.Context) -> None:
+    """Create the database (or upgrade its schema to this version)."""
+    def act(opts: Options) -> None:
+        revision = opts.app.init()
+        url = opts.app.settings.database_url
+        _emit(opts, {"database": url, "schema_revision": revision}, f"database {url} at schema {revision}")
+    _run(ctx, act)
+
+
+# -- definitions ---------------------------------------------------------------------------------
+
+
+def _definition_summary(d: Definition, content_hash: str | None = None) -> dict[str, Any]:
+    return {"id": d.id, "version": d.version, "title_vi": d.title.vi, "title_en": d.title.en,
+            "seed_section": d.seed_section, "states": len(d.states), "transitions": len(d.transitions),
+            "content_hash": content_hash or d.content_hash}
+
+
+@definitions_cli.command("validate")
+def definitions_validate(ctx: typer.Context, paths: Annotated[list[Path], typer.Argument()]) -> None:
+    """Check definition files (folders: every *.yaml in them) without touching the database."""
+    opts = _opts(ctx)
+    problems: list[str] = []
+    valid: list[dict[str, Any]] = []
+    for path in definition_files(paths):
+        try:
+            valid.append({"file": str(path), **_definition_summary(load_file(path, GUARDS))})
+        except DefinitionInvalid as err:
+            problems.extend(str(p) for p in err.problems)
+    text = "\n".join([*(f"ok {v['file']}: {v['id']} v{v['version']}" for v in valid), *problems])
+    if opts.json:
+        _emit(opts, {"ok": not problems, "valid": valid, "problems": problems}, "")
+    else:
+        typer.echo(text, err=bool(problems))
+    if problems:
+        raise typer.Exit(1)
+
+
+@definitions_cli.command("load")
+def definitions_load(ctx: typer.Context, paths: Annotated[list[Path], typer.Argument()]) -> None:
+    """Check and store definitions. Loading the same content twice is a no-op; the same id and
+    version with other content is refused."""
+    def act(opts: Options) -> None:
+        files = definition_files(paths)
+        checked = [load_file(path, GUARDS) for path in files]  # all files valid before any is stored
+        results = []
+        for path, definition in zip(files, checked, strict=True):
+            new = opts.app.store.save_definition(definition)
+            results.append({"file": str(path), "id": definition.id, "version": definition.version, "new": new})
+        lines = [f"{'loaded' if r['new'] else 'unchanged'} {r['id']} v{r['version']} ({r['file']})"
+                 for r in results]
+        _emit(opts, results, "\n".join(lines))
+    _run(ctx, act)
+
+
+@definitions_cli.command("list")
+def definitions_list(ctx: typer.Context) -> None:
+    """Stored definitions with the number of instances in each state."""
+    def act(opts: Options) -> None:
+        counts = opts.app.store.count_instances()
+        rows = []
+        for stored in opts.app.store.list_definitions():
+            d = stored.definition
+            states = {s: n for (i, v, s), n in counts.items() if (i, v) == (d.id, d.version)}
+            rows.append({**_definition_summary(d, stored.content_hash), "instances": states})
+        lines = [f"{r['id']:<24} v{r['version']:<3} {r['seed_section']:<8} {r['title_vi']}"
+                 + (f"  [{', '.join(f'{s}: {n}' for s, n in r['instances'].items())}]" if r["instances"] else "")
+                 for r in rows]
+        _emit(opts, rows, "\n".join(lines) if lines else "no definitions loaded")
+    _run(ctx, act)
+
+
+@definitions_cli.command("show")
+def definitions_show(ctx: typer.Context, definition_id: str,
+                     version: Annotated[int | None, typer.Option()] = None) -> None:
+    """One definition in full (the latest version unless --version)."""
+    def act(opts: Options) -> None:
+        stored = opts.app.store.get_definition(definition_id, version)
+        d = stored.definition
+        lines = [f"{d.id} v{d.version} ({d.seed_section}) {d.title.vi} / {d.title.en}", "states:"]
+        lines += [f"  {s.id:<20} {s.kind.value:<8} {s.label}" for s in d.states]
+        lines.append("transitions:")
+        lines += [f"  {t.event:<24} {','.join(t.source)} -> {t.dest}  roles: {','.join(t.roles)}"
+                  for t in d.transitions]
+        _emit(opts, {**d.model_dump(mode="json"), "content_hash": stored.content_hash}, "\n".join(lines))
+    _run(ctx, act)
+
+
+# -- instances -----------------------------------------------------------------------------------
+
+
+def _instance_json(opts: Options, instance: InstanceRecord) -> dict[str, Any]:
+    return {
+        "id": instance.id, "definition": instance.definition_id,
+        "definition_version": instance.definition_version, "business_key": instance.business_key,
+        "state": instance.state, "version": instance.version, "assignee": instance.assignee,
+        "data": dict(instance.data), "parent_id": instance.parent_id,
+        "created_at": format_instant(instance.created_at), "updated_at": format_instant(instance.updated_at),
+        "head_hash": instance.head_hash, "allowed_events": list(opts.app.engine.allowed_events(instance)),
+    }
+
+
+def _instance_text(data: dict[str, Any]) -> str:
+    return (f"instance {data['id']}: {data['definition']} v{data['definition_version']} "
+            f"key {data['business_key']} assignee {data['assignee']}\n"
+            f"  state {data['state']} (version {data['version']}); allowed: "
+            f"{', '.join(data['allowed_events']) or 'none'}")
+
+
+@instances_cli.command("start")
+def instances_start(
+    ctx: typer.Context, definition_id: str,
+    key: Annotated[str, typer.Option(help="Business key, unique per definition")],
+    assignee: Annotated[str, typer.Option(help="Agency code of the assignee")],
+    data: Annotated[str | None, typer.Option(help="Instance data as a JSON object")] = None,
+    version: Annotated[int | None, typer.Option(help="Definition version (default: latest)")] = None,
+) -> None:
+    """Start an instance of a definition."""
+    def act(opts: Options) -> None:
+        instance = opts.app.engine.start(definition_id, key, assignee, opts.actor, data=_json_arg(data, "data"),
+                                         version=version)
+        body = _instance_json(opts, instance)
+        _emit(opts, body, _instance_text(body))
+    _run(ctx, act)
+
+
+@instances_cli.command("fire")
+def instances_fire(
+    ctx: typer.Context, instance_id: int, event: str,
+    data: Annotated[str | None, typer.Option(help="Payload as a JSON object")] = None,
+    reason: Annotated[str | None, typer.Option()] = None,
+    expect_version: Annotated[int | None, typer.Option(help="Refuse unless the instance is at this version")] = None,
+    idempotency_key: Annotated[str | None, typer.Option(help="Repeat-safe key")] = None,
+) -> None:
+    """Fire an event at an instance as the acting role."""
+    def act(opts: Options) -> None:
+        result = opts.app.engine.fire(instance_id, event, opts.actor, payload=_json_arg(data, "data"),
+                                      reason=reason, expected_version=expect_version,
+                                      idempotency_key=idempotency_key)
+        body = {**_instance_json(opts, result.instance), "replayed": result.replayed}
+        prefix = "(repeat of an earlier request) " if result.replayed else ""
+        _emit(opts, body, prefix + _instance_text(body))
+    _run(ctx, act)
+
+
+@instances_cli.command("show")
+def instances_show(ctx: typer.Context, instance_id: int) -> None:
+    """One instance: state, version, assignee, allowed events."""
+    def act(opts: Options) -> None:
+        body = _instance_json(opts, opts.app.store.get_instance(instance_id))
+        _emit(opts, body, _instance_text(body))
+    _run(ctx, act)
+
+
+@instances_cli.command("list")
+def instances_list(
+    ctx: typer.Context,
+    definition: Annotated[str | None, typer.Option()] = None,
+    state: Annotated[str | None, typer.Option()] = None,
+    assignee: Annotated[str | None, typer.Option()] = None,
+    after: Annotated[int, typer.Option(help="Show instances with a larger id (paging)")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+) -> None:
+    """Instances, oldest first, with filters."""
+    def act(opts: Options) -> None:
+        rows = opts.app.store.list_instances(definition_id=definition, state=state, assignee=assignee,
+                                             after_id=after, limit=limit)
+        body = [_instance_json(opts, r) for r in rows]
+        lines = [f"{r['id']:>6} {r['definition']:<22} {r['business_key']:<30} {r['assignee']:<10} {r['state']}"
+                 for r in body]
+        _emit(opts, body, "\n".join(lines) if lines else "no instances")
+    _run(ctx, act)
+
+
+# -- audit ---------------------------------------------------------------------------------------
+
+
+def _history_json(r: HistoryRecord) -> dict[str, Any]:
+    return {"instance_id": r.instance_id, "seq": r.seq, "event": r.event, "from": r.from_state,
+            "to": r.to_state, "actor_id": r.actor_id, "actor_role": r.actor_role,
+            "actor_agency": r.actor_agency, "at": format_instant(r.at), "payload": dict(r.payload),
+            "reason": r.reason, "definition_id": r.definition_id, "definition_version": r.definition_version,
+            "request_id": r.request_id, "prev_hash": r.prev_hash, "hash": r.hash}
+
+
+@audit_cli.command("history")
+def audit_history(ctx: typer.Context, instance_id: int) -> None:
+    """One instance's history: who did what, when, from which state to which, and why."""
+    def act(opts: Options) -> None:
+        opts.app.store.get_instance(instance_id)
+        rows = [_history_json(r) for r in opts.app.store.history(instance_id)]
+        lines = [f"{r['seq']:>3} {r['at']} {r['event']:<20} {r['from'] or '-'} -> {r['to']}  by {r['actor_id']}"
+                 f" ({r['actor_role']}{'/' + r['actor_agency'] if r['actor_agency'] else ''})"
+                 + (f"  reason: {r['reason']}" if r["reason"] else "")
+                 + (f"  payload: {json.dumps(r['payload'], ensure_ascii=False)}" if r["payload"] else "")
+                 for r in rows]
+        _emit(opts, rows, "\n".join(lines))
+    _run(ctx, act)
+
+
+@audit_cli.command("verify")
+def audit_verify(ctx: typer.Context,
+                 checkpoint: Annotated[Path | None, typer.Option(help="A checkpoint file taken earlier")] = None
+                 ) -> None:
+    """Recompute every hash chain; report the first bad row of each instance. Exit 1 if any."""
+    def act(opts: Options) -> None:
+        heads = None
+        if checkpoint is not None:
+            try:
+                heads = read_checkpoint(json.loads(checkpoint.read_text(encoding="utf-8")))
+            except (OSError, ValueError, KeyError, TypeError) as err:
+                raise CheckpointUnreadable(checkpoint, err) from None
+        store = opts.app.store
+        problems = list(verify(store.iter_history(), store.chain_heads(), heads))
+        instances = len(store.chain_heads())
+        body = {"ok": not problems, "instances": instances, "problems": [p.as_dict() for p in problems]}
+        text = (f"ok: {instances} instance histories verified" if not problems
+                else "\n".join(f"TAMPERED {p}" for p in problems))
+        _emit(opts, body, text)
+        if problems:
+            raise typer.Exit(1)
+    _run(ctx, act)
+
+
+class CheckpointUnreadable(WorkflowError):
+    def __init__(self, path: Path, err: Exception) -> None:
+        super().__init__(f"{path}: not a usable checkpoint: {err}")
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint(ctx: typer.Context,
+                     output: Annotated[Path | None, typer.Option(help="File to write (default stdout)")] = None
+                     ) -> None:
+    """Write every chain head and a Merkle root over them, with the time. Keep it off this machine."""
+    def act(opts: Options) -> None:
+        document = make_checkpoint(opts.app.store.chain_heads(), opts.app.clock.now())
+        text = json.dumps(document, indent=1)
+        if output is None:
+            typer.echo(text)
+            return
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text + "\n", encoding="utf-8")
+        _emit(opts, {"file": str(output), "root": document["root"], "instances": len(document["heads"])},
+              f"checkpoint of {len(document['heads'])} chains, root {document['root']}, written to {output}")
+    _run(ctx, act)
+
+
+_CSV_COLUMNS = ["instance_id", "seq", "event", "from", "to", "actor_id", "actor_role", "actor_agency", "at",
+                "payload", "reason", "definition_id", "definition_version", "request_id", "prev_hash", "hash"]
+
+
+def _export_lines(rows: Iterator[HistoryRecord], fmt: str) -> Iterator[str]:
+    if fmt == "jsonl":
+        for r in rows:
+            yield json.dumps(_history_json(r), ensure_ascii=False) + "\n"
+        return
+
+    class _Line:
+        value = ""
+
+        def write(self, text: str) -> None:
+            self.value = text
+
+    line = _Line()
+    writer = csv.writer(line)
+    writer.writerow(_CSV_COLUMNS)
+    yield line.value
+    for r in rows:
+        body = _history_json(r)
+        body["payload"] = json.dumps(body["payload"], ensure_ascii=False, sort_keys=True)
+        writer.writerow(["" if body[c] is None else body[c] for c in _CSV_COLUMNS])
+        yield line.value
+
+
+@audit_cli.command("export")
+def audit_export(ctx: typer.Context,
+                 fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+                 output: Annotated[Path | None, typer.Option(help="File to write (default stdout)")] = None) -> None:
+    """Stream the whole history as JSON lines or CSV (UTF-8)."""
+    if fmt not in ("jsonl", "csv"):
+        raise typer.BadParameter("must be jsonl or csv", param_hint="--format")
+
+    def act(opts: Options) -> None:
+        rows = opts.app.store.iter_history()
+        if output is None:
+            for text in _export_lines(rows, fmt):
+                sys.stdout.write(text)
+            return
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            for text in _export_lines(rows, fmt):
+                handle.write(text)
+    _run(ctx, act)
+
+
+def main() -> None:
+    cli()

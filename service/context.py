@@ -1,0 +1,45 @@
+"""The composition root: settings → database engine → store → workflow engine, built once per command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import Engine as SqlEngine
+
+from definitions import WorkflowError
+from store import SqlStore, migrate, open_engine, schema_revision
+from workflow import Clock, Engine, SystemClock
+
+from .settings import Settings
+
+
+class NotInitialised(WorkflowError):
+    def __init__(self, url: str) -> None:
+        super().__init__(f"the database {url} has no schema yet; run `workflow init` first")
+
+
+@dataclass
+class App:
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+
+    @cached_property
+    def sql_engine(self) -> SqlEngine:
+        return open_engine(self.settings.database_url, synchronous=self.settings.sqlite_synchronous,
+                           busy_timeout_ms=self.settings.busy_timeout_ms)
+
+    @cached_property
+    def store(self) -> SqlStore:
+        if schema_revision(self.sql_engine) is None:
+            raise NotInitialised(self.settings.database_url)
+        return SqlStore(self.sql_engine, self.clock)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return Engine(self.store, self.clock)
+
+    def init(self) -> str | None:
+        """Create or upgrade the schema; the revision it is at."""
+        migrate(self.sql_engine)
+        return schema_revision(self.sql_engine)
