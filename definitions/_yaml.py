@@ -44,15 +44,15 @@ class _Loader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:  # type: ignore[override]
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise _Refusal(event.start_mark, (), "anchors and aliases (&name, *name) are not allowed")
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
                 raise _Refusal(event.start_mark, (), f"nesting deeper than {MAX_DEPTH} levels")
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
@@ -128,7 +128,7 @@ class _Builder:
         out: dict[str, Any] = {}
         seen: dict[str, Position] = {}
         for key_node, value_node in node.value:
-            key = self._scalar(key_node, (*path, "<key>"))
+            key = self._scalar(key_node, path)
             if not isinstance(key, str):
                 raise _Refusal(key_node.start_mark, path, f"keys must be text, not {key!r}")
             if key in seen:

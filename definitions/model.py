@@ -18,8 +18,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-DefinitionId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,99}$")]
+IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+DEFINITION_ID_PATTERN = r"^[a-z][a-z0-9_.-]{0,99}$"
+ANCHOR_PATTERN = r"^(entry|payload\.[a-z][a-z0-9_]*|data\.[a-z][a-z0-9_]*)$"
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
+DefinitionId = Annotated[str, StringConstraints(pattern=DEFINITION_ID_PATTERN)]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 START_EVENT = "@start"  # the history event of an instance's creation; not a definable event
@@ -106,9 +109,7 @@ class Deadline(Frozen):
     before_date: dt.date | None = None
     on_date: dt.date | None = None
     yearly: str | None = None
-    anchor: Annotated[str, StringConstraints(pattern=r"^(entry|payload\.[a-z][a-z0-9_]*|data\.[a-z][a-z0-9_]*)$")] = (
-        "entry"
-    )
+    anchor: Annotated[str, StringConstraints(pattern=ANCHOR_PATTERN)] = "entry"
 
     @model_validator(mode="after")
     def _exactly_one_kind(self) -> Deadline:

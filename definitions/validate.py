@@ -18,7 +18,15 @@ from pydantic import ValidationError
 
 from ._yaml import Document, Path, parse
 from .errors import DefinitionInvalid, Problem
-from .model import Definition, Role, StateKind, TimerKind
+from .model import (
+    ANCHOR_PATTERN,
+    DEFINITION_ID_PATTERN,
+    IDENTIFIER_PATTERN,
+    Definition,
+    Role,
+    StateKind,
+    TimerKind,
+)
 
 #: Roles a definition may grant. Auditors read and never write; ``system`` is the timers' actor.
 GRANTABLE_ROLES = frozenset(r.value for r in Role if r is not Role.AUDITOR)
@@ -29,14 +37,26 @@ _FRIENDLY = {
 }
 
 
+_PATTERNS = {
+    IDENTIFIER_PATTERN: "use lower-case ASCII letters, digits and _, starting with a letter (at most 64)",
+    DEFINITION_ID_PATTERN: "use lower-case ASCII letters, digits, _, . and -, starting with a letter",
+    ANCHOR_PATTERN: "an anchor is entry, payload.<field> or data.<field>",
+}
+
+
 def _pydantic_problems(doc: Document, err: ValidationError) -> list[Problem]:
+    items = err.errors(include_url=False)
+    locs = [tuple(item["loc"]) for item in items]
     problems = []
-    for item in err.errors(include_url=False):
-        loc: Path = tuple(item["loc"])
+    for item, loc in zip(items, locs, strict=True):
         kind = item["type"]
+        # A list whose items failed is also reported as too short: only the items' errors say why.
+        if kind == "too_short" and any(len(o) > len(loc) and o[: len(loc)] == loc for o in locs):
+            continue
         message = _FRIENDLY.get(kind) or str(item["msg"]).removeprefix("Value error, ")
         if kind == "string_pattern_mismatch":
-            message = f"{item['input']!r} is not a valid name: {message}"
+            rule = _PATTERNS.get(str((item.get("ctx") or {}).get("pattern")), message)
+            message = f"{item['input']!r} is not a valid name: {rule}"
         elif kind not in _FRIENDLY and "input" in item and not isinstance(item["input"], dict | list):
             message = f"{message} (got {item['input']!r})"
         problems.append(doc.problem(loc, message))

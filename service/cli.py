@@ -46,7 +46,7 @@ class Options:
 
 
 def _opts(ctx: typer.Context) -> Options:
-    return ctx.ensure_object(Options)  # type: ignore[no-any-return]
+    return ctx.ensure_object(Options)
 
 
 @cli.callback()

@@ -6,7 +6,7 @@ It imports neither SQLAlchemy nor APScheduler nor FastAPI: ``store`` implements 
 
 from .audit import ChainProblem, make_checkpoint, read_checkpoint, verify
 from .clock import PROVINCE_TZ, Clock, SimulatedClock, SystemClock
-from .engine import FireResult, Engine
+from .engine import Engine, FireResult
 from .errors import (
     AgencyMismatch,
     DuplicateBusinessKey,

@@ -96,7 +96,62 @@ class _Chain:
     expected_seq: int = 1
     prev: str = GENESIS
     broken: bool = False
-    hashes: dict[int, str] = field(default_factory=dict)
+    hashes: dict[int, str] = field(default_factory=dict)  # only for instances in the checkpoint
+
+
+class _Verifier:
+    """Walks rows ordered by (instance, seq) once, keeping one chain's state at a time."""
+
+    def __init__(self, heads: Mapping[int, tuple[int, str]],
+                 checkpoint: Mapping[int, tuple[int, str]] | None) -> None:
+        self.heads = heads
+        self.checkpoint = checkpoint or {}
+        self.seen: set[int] = set()
+
+    def run(self, rows: Iterable[HistoryRecord]) -> Iterator[ChainProblem]:
+        chain: _Chain | None = None
+        for row in rows:
+            if chain is None or row.instance_id != chain.instance_id:
+                if chain is not None:
+                    yield from self._finish(chain)
+                chain = _Chain(row.instance_id)
+            if chain.broken:
+                continue
+            problem = _check_row(chain, row)
+            if problem is not None:
+                chain.broken = True
+                yield problem
+                continue
+            if row.instance_id in self.checkpoint:
+                chain.hashes[row.seq] = row.hash
+            chain.prev = row.hash
+            chain.expected_seq += 1
+        if chain is not None:
+            yield from self._finish(chain)
+        yield from self._missing()
+
+    def _finish(self, chain: _Chain) -> Iterator[ChainProblem]:
+        self.seen.add(chain.instance_id)
+        if chain.broken:
+            return
+        last = chain.expected_seq - 1
+        if chain.instance_id not in self.heads:
+            yield ChainProblem(chain.instance_id, None, "history rows exist for an instance that does not")
+            return
+        version, head = self.heads[chain.instance_id]
+        if version != last or head != chain.prev:
+            yield ChainProblem(chain.instance_id, None if version <= last else last + 1,
+                               f"instance row says version {version} head {head[:12]}, history ends at "
+                               f"row {last} hash {chain.prev[:12]}")
+        elif chain.instance_id in self.checkpoint:
+            yield from _against_checkpoint(chain, self.checkpoint[chain.instance_id])
+
+    def _missing(self) -> Iterator[ChainProblem]:
+        for instance_id, (version, _) in sorted(self.heads.items()):
+            if instance_id not in self.seen and version > 0:
+                yield ChainProblem(instance_id, 1, f"instance is at version {version} but has no history rows")
+        for instance_id in sorted(set(self.checkpoint) - self.seen - set(self.heads)):
+            yield ChainProblem(instance_id, None, "in the checkpoint but the instance is gone")
 
 
 def verify(
@@ -108,49 +163,7 @@ def verify(
 
     ``heads`` is what the instance rows record (version, head hash); ``checkpoint`` an earlier
     snapshot of heads, whose rows must still be there unchanged."""
-    wanted = {i: seq for i, (seq, _) in (checkpoint or {}).items()}
-    seen: set[int] = set()
-    chain: _Chain | None = None
-
-    def finish(c: _Chain) -> Iterator[ChainProblem]:
-        seen.add(c.instance_id)
-        if c.broken:
-            return
-        version, head = heads.get(c.instance_id, (None, None))
-        last = c.expected_seq - 1
-        if version is None:
-            yield ChainProblem(c.instance_id, None, "history rows exist for an instance that does not")
-        elif version != last or head != c.prev:
-            yield ChainProblem(c.instance_id, None if version <= last else last + 1,
-                               f"instance row says version {version} head {str(head)[:12]}, history ends at "
-                               f"row {last} hash {c.prev[:12]}")
-        elif c.instance_id in wanted:
-            yield from _against_checkpoint(c, checkpoint or {})
-
-    for row in rows:
-        if chain is None or row.instance_id != chain.instance_id:
-            if chain is not None:
-                yield from finish(chain)
-            chain = _Chain(row.instance_id, hashes={})
-        if chain.broken:
-            continue
-        problem = _check_row(chain, row)
-        if problem is not None:
-            chain.broken = True
-            yield problem
-            continue
-        if row.instance_id in wanted:
-            chain.hashes[row.seq] = row.hash
-        chain.prev = row.hash
-        chain.expected_seq += 1
-    if chain is not None:
-        yield from finish(chain)
-    for instance_id, (version, _) in sorted(heads.items()):
-        if instance_id not in seen and version > 0:
-            yield ChainProblem(instance_id, 1, f"instance is at version {version} but has no history rows")
-    for instance_id in sorted(set(wanted) - seen):
-        if instance_id not in heads:
-            yield ChainProblem(instance_id, None, "in the checkpoint but the instance is gone")
+    return _Verifier(heads, checkpoint).run(rows)
 
 
 def _check_row(chain: _Chain, row: HistoryRecord) -> ChainProblem | None:
@@ -167,13 +180,13 @@ def _check_row(chain: _Chain, row: HistoryRecord) -> ChainProblem | None:
     return None
 
 
-def _against_checkpoint(c: _Chain, checkpoint: Mapping[int, tuple[int, str]]) -> Iterator[ChainProblem]:
-    seq, head = checkpoint[c.instance_id]
-    if seq >= c.expected_seq:
-        yield ChainProblem(c.instance_id, seq, f"the checkpoint saw row {seq}; history now ends at row "
-                                               f"{c.expected_seq - 1} (tail cut)")
-    elif c.hashes.get(seq) != head:
-        yield ChainProblem(c.instance_id, seq, "row differs from the one the checkpoint saw")
+def _against_checkpoint(chain: _Chain, seen: tuple[int, str]) -> Iterator[ChainProblem]:
+    seq, head = seen
+    if seq >= chain.expected_seq:
+        yield ChainProblem(chain.instance_id, seq, f"the checkpoint saw row {seq}; history now ends at row "
+                                                   f"{chain.expected_seq - 1} (tail cut)")
+    elif chain.hashes.get(seq) != head:
+        yield ChainProblem(chain.instance_id, seq, "row differs from the one the checkpoint saw")
 
 
 def checkpoint_leaves(heads: Mapping[int, tuple[int, str]]) -> list[bytes]:

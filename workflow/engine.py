@@ -157,21 +157,21 @@ class Engine:
 
     def _check(self, definition: Definition, instance: InstanceRecord, event: str, actor: Actor,
                payload: dict[str, Any], reason: str | None) -> dict[str, Any]:
-        where = {"instance_id": instance.id, "event": event, "state": instance.state}
+        at = instance.id
         transition = definition.transition_from(instance.state, event)
         if transition is None:
             raise EventNotAllowed(instance.id, event, instance.state, definition.events_from(instance.state))
         if actor.role.value not in transition.roles:
-            raise RoleNotAllowed(actor.role.value, transition.roles, **where)
+            raise RoleNotAllowed(actor.role.value, transition.roles, instance_id=at, event=event, state=instance.state)
         if actor.role is Role.OFFICER and actor.agency != instance.assignee:
-            raise AgencyMismatch(actor.agency, instance.assignee, **where)
+            raise AgencyMismatch(actor.agency, instance.assignee, instance_id=at, event=event, state=instance.state)
         clean, errors = check_payload(payload, transition.payload)
         if transition.reason_required and not (reason and reason.strip()):
             errors.insert(0, ("reason", "required for this event"))
         if reason is not None and len(reason) > 10_000:
             errors.insert(0, ("reason", "longer than 10000 characters"))
         if errors:
-            raise PayloadInvalid(errors, **where)
+            raise PayloadInvalid(errors, instance_id=at, event=event, state=instance.state)
         return clean
 
     @staticmethod
@@ -183,7 +183,8 @@ class Engine:
             raise IdempotencyKeyReused(key)
         record = uow.history_row(earlier.instance_id, earlier.seq)
         instance = uow.get_instance(earlier.instance_id)
-        assert record is not None and instance is not None  # history is append-only
+        assert record is not None
+        assert instance is not None
         as_then = dataclasses.replace(instance, state=record.to_state, version=record.seq,
                                       head_hash=record.hash)
         return FireResult(as_then, record, replayed=True)

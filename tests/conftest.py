@@ -1,0 +1,56 @@
+"""Shared fixtures: a real SQLite file per test, the shipped definitions loaded, a simulated clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine as SqlEngine
+
+from definitions import Role, definition_files
+from store import SqlStore, migrate, open_engine
+from workflow import Actor, Engine, SimulatedClock
+
+ROOT = Path(__file__).parents[1]
+SHIPPED = ROOT / "definitions" / "shipped"
+START = dt.datetime(2022, 12, 15, 2, 0, tzinfo=dt.UTC)  # 09:00 in the province
+
+ADMIN = Actor("admin@skhcn", Role.ADMIN)
+OFFICER_SYT = Actor("officer@syt", Role.OFFICER, "SYT")
+OFFICER_SNV = Actor("officer@snv", Role.OFFICER, "SNV")
+COMMITTEE = Actor("head@bcd", Role.COMMITTEE)
+AUDITOR = Actor("auditor@thanhtra", Role.AUDITOR)
+SYSTEM = Actor("system:timer", Role.SYSTEM)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'workflow.db'}"
+
+
+@pytest.fixture
+def sql_engine(db_url: str) -> Iterator[SqlEngine]:
+    engine = open_engine(db_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(START)
+
+
+@pytest.fixture
+def store(sql_engine: SqlEngine, clock: SimulatedClock) -> SqlStore:
+    return SqlStore(sql_engine, clock)
+
+
+@pytest.fixture
+def engine(store: SqlStore, clock: SimulatedClock) -> Engine:
+    engine = Engine(store, clock)
+    for path in definition_files([SHIPPED]):
+        engine.load_definition_text(path.read_text(encoding="utf-8"), str(path))
+    return engine

@@ -1,0 +1,173 @@
+"""The ``workflow`` command on a real SQLite file: outputs, exit codes and refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from service.cli import cli
+from tests.conftest import SHIPPED
+
+BROKEN = Path(__file__).parents[1] / "definitions" / "broken"
+
+
+class Workflow:
+    def __init__(self, db: str) -> None:
+        self.db = db
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, code: int = 0) -> str:
+        result = self.runner.invoke(cli, ["--db", self.db, *args], catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    def json(self, *args: str, code: int = 0) -> Any:
+        return json.loads(self("--json", *args, code=code))
+
+
+@pytest.fixture
+def wf(db_url: str) -> Workflow:
+    workflow = Workflow(db_url)
+    workflow("init")
+    workflow("definitions", "load", str(SHIPPED))
+    return workflow
+
+
+def test_init_is_idempotent_and_reports_the_schema(db_url: str) -> None:
+    workflow = Workflow(db_url)
+    assert workflow.json("init")["schema_revision"] == "0001"
+    assert workflow.json("init")["schema_revision"] == "0001"
+
+
+def test_commands_on_an_uninitialised_database_say_what_to_do(tmp_path: Path) -> None:
+    workflow = Workflow(f"sqlite:///{tmp_path / 'empty.db'}")
+    assert "run `workflow init` first" in workflow("definitions", "list", code=1)
+
+
+def test_validate_reports_file_line_column_and_exits_non_zero() -> None:
+    workflow = Workflow("sqlite://")
+    output = workflow("definitions", "validate", str(BROKEN / "31_many_problems.yaml"), code=1)
+    assert f"{BROKEN / '31_many_problems.yaml'}:10:50: transitions[0].dest: unknown state 'finished'" in output
+    assert output.count("31_many_problems.yaml:") == 4
+    report = workflow.json("definitions", "validate", str(SHIPPED), code=0)
+    assert report["ok"]
+    assert {v["id"] for v in report["valid"]} >= {"agency_feedback", "catalogue_draft"}
+
+
+def test_load_is_idempotent_and_refuses_changed_content_under_the_same_version(wf: Workflow,
+                                                                              tmp_path: Path) -> None:
+    assert all(not r["new"] for r in wf.json("definitions", "load", str(SHIPPED)))
+    changed = tmp_path / "agency_feedback.yaml"
+    changed.write_text((SHIPPED / "agency_feedback.yaml").read_text(encoding="utf-8")
+                       .replace("Đã góp ý", "Đã trả lời"), encoding="utf-8")
+    output = wf("definitions", "load", str(changed), code=1)
+    assert "'agency_feedback' version 1 is already loaded with other content" in output
+
+
+def test_a_folder_with_one_bad_file_loads_nothing(db_url: str, tmp_path: Path) -> None:
+    workflow = Workflow(db_url)
+    workflow("init")
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    (folder / "a.yaml").write_text((SHIPPED / "agency_feedback.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "b.yaml").write_text((BROKEN / "01_unknown_dest.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert "unknown state 'nowhere'" in workflow("definitions", "load", str(folder), code=1)
+    assert workflow.json("definitions", "list") == []
+
+
+def test_instance_lifecycle_through_the_cli(wf: Workflow) -> None:
+    started = wf.json("instances", "start", "agency_feedback", "--key", "cat-2022/SYT", "--assignee", "SYT",
+                      "--data", '{"ghi_chú": "Sở Y tế"}')
+    assert {k: started[k] for k in ("id", "definition", "definition_version", "state", "version", "assignee")} == {
+        "id": 1, "definition": "agency_feedback", "definition_version": 1, "state": "sent", "version": 1,
+        "assignee": "SYT"}
+    assert started["allowed_events"] == ["record_receipt"]
+    fired = wf.json("--role", "officer", "--agency", "SYT", "--actor", "nguyen.van.a@syt",
+                    "instances", "fire", "1", "record_receipt", "--data", '{"received_on": "2022-12-15"}',
+                    "--expect-version", "1", "--idempotency-key", "r-1")
+    assert (fired["state"], fired["version"], fired["replayed"]) == ("received", 2, False)
+    again = wf.json("--role", "officer", "--agency", "SYT", "--actor", "nguyen.van.a@syt",
+                    "instances", "fire", "1", "record_receipt", "--data", '{"received_on": "2022-12-15"}',
+                    "--expect-version", "1", "--idempotency-key", "r-1")
+    assert (again["version"], again["replayed"]) == (2, True)
+    shown = wf.json("instances", "show", "1")
+    assert (shown["state"], shown["allowed_events"]) == ("received", ["answer", "close_window"])
+    history = wf.json("audit", "history", "1")
+    assert [(h["event"], h["actor_id"]) for h in history][1] == ("record_receipt", "nguyen.van.a@syt")
+    assert [i["id"] for i in wf.json("instances", "list", "--assignee", "SYT")] == [1]
+    assert wf.json("instances", "list", "--assignee", "SNV") == []
+
+
+def test_refusals_exit_non_zero_with_the_engine_message(wf: Workflow) -> None:
+    wf("instances", "start", "agency_feedback", "--key", "k", "--assignee", "SYT")
+    error = wf.json("instances", "fire", "1", "answer", code=1)
+    assert error["error"] == "EventNotAllowed"
+    assert error["allowed"] == ["record_receipt"]
+    error = wf.json("--role", "officer", "--agency", "SNV", "instances", "fire", "1", "record_receipt",
+                    "--data", '{"received_on": "2022-12-15"}', code=1)
+    assert error["error"] == "AgencyMismatch"
+    error = wf.json("instances", "fire", "1", "record_receipt", "--data", '{"received_on": "15/12/2022"}', code=1)
+    assert error["fields"] == [{"field": "received_on", "message": "'15/12/2022' is not a date (YYYY-MM-DD)"}]
+    assert "not valid JSON" in wf("instances", "fire", "1", "record_receipt", "--data", "{oops", code=1)
+    assert "expected version 5" in wf("instances", "fire", "1", "record_receipt", "--data",
+                                      '{"received_on": "2022-12-15"}', "--expect-version", "5", code=1)
+    assert "no instance 42" in wf("instances", "show", "42", code=1)
+
+
+def test_audit_verify_checkpoint_and_export(wf: Workflow, db_url: str, tmp_path: Path) -> None:
+    for agency in ("SYT", "SNV"):
+        wf("instances", "start", "agency_feedback", "--key", f"cat/{agency}", "--assignee", agency)
+    wf("instances", "fire", "1", "record_receipt", "--data", '{"received_on": "2022-12-15"}')
+    assert wf.json("audit", "verify") == {"ok": True, "instances": 2, "problems": []}
+    checkpoint = tmp_path / "cp" / "checkpoint.json"
+    written = wf.json("audit", "checkpoint", "--output", str(checkpoint))
+    assert written["instances"] == 2
+    assert json.loads(checkpoint.read_text())["root"] == written["root"]
+    assert wf.json("audit", "verify", "--checkpoint", str(checkpoint))["ok"]
+
+    lines = wf("audit", "export", "--format", "jsonl").splitlines()
+    assert [json.loads(line)["event"] for line in lines] == ["@start", "record_receipt", "@start"]
+    csv_out = tmp_path / "history.csv"
+    wf("audit", "export", "--format", "csv", "--output", str(csv_out))
+    rows = csv_out.read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("instance_id,seq,event")
+    assert len(rows) == 4
+    assert "must be jsonl or csv" in wf("audit", "export", "--format", "xml", code=2)
+
+    database = db_url.removeprefix("sqlite:///")
+    connection = sqlite3.connect(database, isolation_level=None)
+    connection.execute("DROP TRIGGER history_no_update")
+    connection.execute("UPDATE history SET reason = 'đã sửa' WHERE instance_id = 1 AND seq = 2")
+    connection.close()
+    report = wf.json("audit", "verify", code=1)
+    assert report["ok"] is False
+    assert report["problems"] == [{"instance_id": 1, "seq": 2,
+                                   "message": "content does not match its hash (row altered)"}]
+    assert "TAMPERED instance 1 row 2" in wf("audit", "verify", code=1)
+
+
+def test_an_altered_checkpoint_file_is_an_error(wf: Workflow, tmp_path: Path) -> None:
+    wf("instances", "start", "agency_feedback", "--key", "k", "--assignee", "SYT")
+    checkpoint = tmp_path / "checkpoint.json"
+    wf("audit", "checkpoint", "--output", str(checkpoint))
+    document = json.loads(checkpoint.read_text())
+    document["heads"][0]["hash"] = "0" * 64
+    checkpoint.write_text(json.dumps(document))
+    assert "checkpoint file was altered" in wf("audit", "verify", "--checkpoint", str(checkpoint), code=1)
+
+
+def test_the_installed_console_script_runs(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "workflow"
+    env = {**os.environ, "WORKFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    for args in (["init"], ["definitions", "load", str(SHIPPED)], ["--json", "definitions", "list"]):
+        done = subprocess.run([str(script), *args], env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+    assert {d["id"] for d in json.loads(done.stdout)} >= {"agency_feedback", "catalogue_draft"}

@@ -1,0 +1,178 @@
+"""The history is append-only, and any change made behind the engine's back is found and named."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine as SqlEngine
+
+from store import SqlStore
+from tests.conftest import ADMIN
+from workflow import ChainProblem, Engine, make_checkpoint, read_checkpoint, verify
+from workflow.audit import record_hash
+
+
+def raw(sql_engine: SqlEngine) -> sqlite3.Connection:
+    path = sql_engine.url.database
+    assert path is not None
+    connection = sqlite3.connect(path, isolation_level=None)
+    return connection
+
+
+@contextmanager
+def attacker(sql_engine: SqlEngine) -> Iterator[sqlite3.Connection]:
+    """Someone with the database file: drops the triggers, then edits."""
+    connection = raw(sql_engine)
+    connection.execute("DROP TRIGGER history_no_update")
+    connection.execute("DROP TRIGGER history_no_delete")
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def problems(store: SqlStore, checkpoint: dict[int, tuple[int, str]] | None = None) -> list[ChainProblem]:
+    return list(verify(store.iter_history(), store.chain_heads(), checkpoint))
+
+
+@pytest.fixture
+def histories(engine: Engine) -> list[int]:
+    """Three instances with 2, 4 and 3 history rows."""
+    ids = []
+    for agency, steps in (("SYT", 1), ("SNV", 3), ("SCT", 2)):
+        instance = engine.start("catalogue_draft", f"catalogue/{agency}", agency, ADMIN)
+        ids.append(instance.id)
+        events = [("send_for_consultation", {"document": "1/SKHCN", "task_count": 3}, None),
+                  ("consolidate", {}, None), ("submit", {"document": "2/TTr-SKHCN"}, None)]
+        for event, payload, reason in events[:steps]:
+            engine.fire(instance.id, event, ADMIN, payload=payload, reason=reason)
+    return ids
+
+
+def test_untouched_history_verifies(store: SqlStore, histories: list[int]) -> None:
+    assert problems(store) == []
+
+
+def test_triggers_refuse_update_and_delete(sql_engine: SqlEngine, histories: list[int]) -> None:
+    connection = raw(sql_engine)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only: UPDATE refused"):
+        connection.execute("UPDATE history SET reason = 'x' WHERE seq = 1")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only: DELETE refused"):
+        connection.execute("DELETE FROM history")
+    connection.close()
+
+
+def test_edited_payload_is_found(sql_engine: SqlEngine, store: SqlStore, histories: list[int]) -> None:
+    target = histories[1]
+    with attacker(sql_engine) as db:
+        db.execute("UPDATE history SET payload = ? WHERE instance_id = ? AND seq = 2",
+                   (json.dumps({"document": "1/SKHCN", "task_count": 300}), target))
+    [problem] = problems(store)
+    assert (problem.instance_id, problem.seq) == (target, 2)
+    assert "content does not match its hash" in problem.message
+
+
+def test_deleted_row_is_found(sql_engine: SqlEngine, store: SqlStore, histories: list[int]) -> None:
+    target = histories[1]
+    with attacker(sql_engine) as db:
+        db.execute("DELETE FROM history WHERE instance_id = ? AND seq = 3", (target,))
+    [problem] = problems(store)
+    assert (problem.instance_id, problem.seq) == (target, 3)
+    assert "row 3 is missing" in problem.message
+
+
+def test_swapped_rows_are_found(sql_engine: SqlEngine, store: SqlStore, histories: list[int]) -> None:
+    target = histories[1]
+    with attacker(sql_engine) as db:
+        db.execute("UPDATE history SET seq = -2 WHERE instance_id = ? AND seq = 2", (target,))
+        db.execute("UPDATE history SET seq = 2 WHERE instance_id = ? AND seq = 3", (target,))
+        db.execute("UPDATE history SET seq = 3 WHERE instance_id = ? AND seq = -2", (target,))
+    [problem] = problems(store)
+    assert (problem.instance_id, problem.seq) == (target, 2)
+
+
+def test_rewritten_row_with_a_recomputed_hash_breaks_the_next_link(
+        sql_engine: SqlEngine, store: SqlStore, histories: list[int]) -> None:
+    target = histories[1]
+    row = store.history(target)[1]  # seq 2
+    from dataclasses import replace
+
+    forged = replace(row, payload={"document": "1/SKHCN", "task_count": 999})
+    forged = replace(forged, hash=record_hash(forged))
+    with attacker(sql_engine) as db:
+        db.execute("UPDATE history SET payload = ?, hash = ? WHERE instance_id = ? AND seq = 2",
+                   (json.dumps(dict(forged.payload)), forged.hash, target))
+    [problem] = problems(store)
+    assert (problem.instance_id, problem.seq) == (target, 3)
+    assert "previous-hash link" in problem.message
+
+
+def _cut_tail(sql_engine: SqlEngine, store: SqlStore, target: int) -> None:
+    rows = store.history(target)
+    with attacker(sql_engine) as db:
+        db.execute("DELETE FROM history WHERE instance_id = ? AND seq = ?", (target, rows[-1].seq))
+        db.execute("UPDATE instances SET version = ?, head_hash = ?, state = ? WHERE id = ?",
+                   (rows[-2].seq, rows[-2].hash, rows[-2].to_state, target))
+
+
+def test_a_cut_tail_is_found_with_a_checkpoint_taken_before(
+        sql_engine: SqlEngine, store: SqlStore, histories: list[int], tmp_path: Path) -> None:
+    document = make_checkpoint(store.chain_heads(), store.now())
+    saved = tmp_path / "checkpoint.json"
+    saved.write_text(json.dumps(document))
+    target = histories[1]
+    _cut_tail(sql_engine, store, target)
+    assert problems(store) == []  # the limit of a bare chain: a consistent cut is invisible ...
+    checkpoint = read_checkpoint(json.loads(saved.read_text()))
+    [problem] = problems(store, checkpoint)  # ... until a checkpoint kept elsewhere is shown
+    assert (problem.instance_id, problem.seq) == (target, 4)
+    assert "tail cut" in problem.message
+
+
+def test_a_rewritten_last_row_is_found_with_a_checkpoint(
+        sql_engine: SqlEngine, store: SqlStore, histories: list[int]) -> None:
+    checkpoint = dict(store.chain_heads())
+    target = histories[0]
+    from dataclasses import replace
+
+    last = store.history(target)[-1]
+    forged = replace(last, reason="sửa lại")
+    forged = replace(forged, hash=record_hash(forged))
+    with attacker(sql_engine) as db:
+        db.execute("UPDATE history SET reason = ?, hash = ? WHERE instance_id = ? AND seq = ?",
+                   (forged.reason, forged.hash, target, last.seq))
+        db.execute("UPDATE instances SET head_hash = ? WHERE id = ?", (forged.hash, target))
+    assert problems(store) == []
+    [problem] = problems(store, checkpoint)
+    assert (problem.instance_id, problem.seq) == (target, last.seq)
+    assert "differs from the one the checkpoint saw" in problem.message
+
+
+def test_history_that_grew_after_the_checkpoint_still_verifies(
+        engine: Engine, store: SqlStore, histories: list[int]) -> None:
+    checkpoint = dict(store.chain_heads())
+    engine.fire(histories[2], "submit", ADMIN, payload={"document": "3/TTr-SKHCN"})
+    assert problems(store, checkpoint) == []
+
+
+def test_an_altered_checkpoint_file_is_refused(store: SqlStore, histories: list[int]) -> None:
+    document = make_checkpoint(store.chain_heads(), store.now())
+    document["heads"][0]["seq"] = 1
+    with pytest.raises(ValueError, match="checkpoint file was altered"):
+        read_checkpoint(document)
+
+
+def test_instance_head_that_disagrees_with_its_history_is_found(
+        sql_engine: SqlEngine, store: SqlStore, histories: list[int], engine: Engine) -> None:
+    target = histories[0]
+    engine.fire(target, "consolidate", ADMIN)
+    with attacker(sql_engine) as db:
+        db.execute("UPDATE instances SET state = 'drafting', version = 2 WHERE id = ?", (target,))
+    [problem] = problems(store)
+    assert problem.instance_id == target
+    assert "instance row says version 2" in problem.message
