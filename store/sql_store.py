@@ -1,21 +1,22 @@
-"""``SqlStore``: the engine's ``Store`` on SQLAlchemy 2 Core, for SQLite and PostgreSQL alike.
+"""``SqlStore``: the engine's ``Store`` on SQLAlchemy 2, for SQLite and PostgreSQL alike.
 
-One ``transaction()`` is one database transaction (``BEGIN IMMEDIATE`` on SQLite). Database
-failures that a person must act on (busy past the timeout, disk full, read-only file) become
-``StoreUnavailable`` with the driver's reason; nothing is half-written because the transaction
-rolls back.
+A write transaction (``transaction()``) runs on a pooled DBAPI connection: ``BEGIN IMMEDIATE`` on SQLite,
+the driver's implicit transaction on PostgreSQL, then the hot statements of ``store.hot``, then COMMIT
+(ROLLBACK on any exception). Reads and rare writes use SQLAlchemy Core. Database failures that a person
+must act on (busy past the timeout, disk full, read-only file) become ``StoreUnavailable`` with the
+driver's reason; nothing is half-written because the transaction rolls back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Connection, Dialect, Engine, and_, bindparam, func, insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from definitions import DefinitionConflict, NotFound, StoreUnavailable, from_canonical_json
 from definitions.model import Definition
@@ -24,18 +25,50 @@ from workflow.clock import Clock, SystemClock
 from workflow.errors import DuplicateBusinessKey
 from workflow.ports import HistoryRecord, IdempotencyRecord, InstanceRecord, StoredDefinition
 
+from .hot import HotStatement
 from .tables import definitions, history, idempotency, instances
 
 _SELECT_INSTANCE = select(instances)
 _SELECT_HISTORY = select(history)
+_INSTANCE_COLUMNS = [c.name for c in instances.c]
+_HISTORY_COLUMNS = [c.name for c in history.c]
+
+
+def _all_columns(table: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {c.name: bindparam(c.name) for c in table.c if c.name not in skip}
+
+
+class _HotPath:
+    """The statements of start and fire, compiled once for a dialect (see ``store.hot``)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        instance_types = [c.type for c in instances.c]
+        self.get_instance = HotStatement(
+            _SELECT_INSTANCE.where(instances.c.id == bindparam("b_id")), dialect, instance_types)
+        self.find_by_key = HotStatement(
+            _SELECT_INSTANCE.where(and_(instances.c.definition_id == bindparam("b_definition"),
+                                        instances.c.business_key == bindparam("b_key"))), dialect, instance_types)
+        self.insert_instance = HotStatement(
+            insert(instances).values(_all_columns(instances, skip=("id",))).returning(instances.c.id), dialect)
+        self.update_instance = HotStatement(
+            update(instances)
+            .where(and_(instances.c.id == bindparam("b_id"), instances.c.version == bindparam("b_expected")))
+            .values({c: bindparam(c) for c in ("state", "version", "data", "updated_at", "head_hash", "assignee")}),
+            dialect)
+        self.insert_history = HotStatement(insert(history).values(_all_columns(history)), dialect)
+        self.get_history_row = HotStatement(
+            _SELECT_HISTORY.where(and_(history.c.instance_id == bindparam("b_id"),
+                                       history.c.seq == bindparam("b_seq"))), dialect, [c.type for c in history.c])
+        self.get_idempotency = HotStatement(
+            select(idempotency).where(idempotency.c.key == bindparam("b_key")), dialect)
+        self.insert_idempotency = HotStatement(insert(idempotency).values(_all_columns(idempotency)), dialect)
 
 
 def _json(value: Any) -> str:
     return canonical(value).decode("utf-8")
 
 
-def _instance(row: Row[Any]) -> InstanceRecord:
-    m = row._mapping
+def _instance(m: Mapping[Any, Any]) -> InstanceRecord:
     return InstanceRecord(
         id=m["id"], definition_id=m["definition_id"], definition_version=m["definition_version"],
         business_key=m["business_key"], state=m["state"], version=m["version"], assignee=m["assignee"],
@@ -43,8 +76,7 @@ def _instance(row: Row[Any]) -> InstanceRecord:
         updated_at=m["updated_at"], head_hash=m["head_hash"])
 
 
-def _history(row: Row[Any]) -> HistoryRecord:
-    m = row._mapping
+def _history(m: Mapping[Any, Any]) -> HistoryRecord:
     return HistoryRecord(
         instance_id=m["instance_id"], seq=m["seq"], event=m["event"], from_state=m["from_state"],
         to_state=m["to_state"], actor_id=m["actor_id"], actor_role=m["actor_role"],
@@ -54,67 +86,58 @@ def _history(row: Row[Any]) -> HistoryRecord:
 
 
 class SqlUnitOfWork:
-    """The writes of one transaction (see ``workflow.ports.UnitOfWork``)."""
+    """The reads and writes of one transaction on a DBAPI connection (see ``workflow.ports.UnitOfWork``)."""
 
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+    def __init__(self, dbapi: Any, hot: _HotPath) -> None:
+        self.dbapi = dbapi
+        self.hot = hot
 
     def get_instance(self, instance_id: int) -> InstanceRecord | None:
-        row = self.connection.execute(_SELECT_INSTANCE.where(instances.c.id == instance_id)).first()
-        return None if row is None else _instance(row)
+        row = self.hot.get_instance.first(self.dbapi, {"b_id": instance_id})
+        return None if row is None else _instance(dict(zip(_INSTANCE_COLUMNS, row, strict=True)))
 
     def find_instance_by_key(self, definition_id: str, business_key: str) -> InstanceRecord | None:
-        row = self.connection.execute(_SELECT_INSTANCE.where(
-            and_(instances.c.definition_id == definition_id, instances.c.business_key == business_key))).first()
-        return None if row is None else _instance(row)
+        row = self.hot.find_by_key.first(self.dbapi, {"b_definition": definition_id, "b_key": business_key})
+        return None if row is None else _instance(dict(zip(_INSTANCE_COLUMNS, row, strict=True)))
 
     def insert_instance(self, instance: InstanceRecord) -> int:
         existing = self.find_instance_by_key(instance.definition_id, instance.business_key)
-        if existing is not None:
+        if existing is not None:  # on PostgreSQL a concurrent start can still hit the unique constraint
             raise DuplicateBusinessKey(instance.definition_id, instance.business_key, existing.id)
-        try:
-            result = self.connection.execute(insert(instances).values(
-                definition_id=instance.definition_id, definition_version=instance.definition_version,
-                business_key=instance.business_key, state=instance.state, version=instance.version,
-                assignee=instance.assignee, data=_json(instance.data), parent_id=instance.parent_id,
-                created_at=instance.created_at, updated_at=instance.updated_at, head_hash=instance.head_hash))
-        except IntegrityError as err:  # a concurrent start on PostgreSQL
-            raise DuplicateBusinessKey(instance.definition_id, instance.business_key, None) from err
-        key = result.inserted_primary_key
-        assert key is not None
-        return int(key[0])
+        row = self.hot.insert_instance.first(self.dbapi, {
+            "definition_id": instance.definition_id, "definition_version": instance.definition_version,
+            "business_key": instance.business_key, "state": instance.state, "version": instance.version,
+            "assignee": instance.assignee, "data": _json(instance.data), "parent_id": instance.parent_id,
+            "created_at": instance.created_at, "updated_at": instance.updated_at, "head_hash": instance.head_hash})
+        assert row is not None
+        return int(row[0])
 
     def update_instance(self, instance: InstanceRecord, expected_version: int) -> bool:
-        result = self.connection.execute(
-            update(instances)
-            .where(and_(instances.c.id == instance.id, instances.c.version == expected_version))
-            .values(state=instance.state, version=instance.version, data=_json(instance.data),
-                    updated_at=instance.updated_at, head_hash=instance.head_hash, assignee=instance.assignee))
-        return result.rowcount == 1
+        return self.hot.update_instance.run(self.dbapi, {
+            "b_id": instance.id, "b_expected": expected_version, "state": instance.state,
+            "version": instance.version, "data": _json(instance.data), "updated_at": instance.updated_at,
+            "head_hash": instance.head_hash, "assignee": instance.assignee}) == 1
 
     def append_history(self, r: HistoryRecord) -> None:
-        self.connection.execute(insert(history).values(
-            instance_id=r.instance_id, seq=r.seq, event=r.event, from_state=r.from_state, to_state=r.to_state,
-            actor_id=r.actor_id, actor_role=r.actor_role, actor_agency=r.actor_agency, at=r.at,
-            payload=_json(r.payload), reason=r.reason, definition_id=r.definition_id,
-            definition_version=r.definition_version, request_id=r.request_id, prev_hash=r.prev_hash,
-            hash=r.hash))
+        self.hot.insert_history.run(self.dbapi, {
+            "instance_id": r.instance_id, "seq": r.seq, "event": r.event, "from_state": r.from_state,
+            "to_state": r.to_state, "actor_id": r.actor_id, "actor_role": r.actor_role,
+            "actor_agency": r.actor_agency, "at": r.at, "payload": _json(r.payload), "reason": r.reason,
+            "definition_id": r.definition_id, "definition_version": r.definition_version,
+            "request_id": r.request_id, "prev_hash": r.prev_hash, "hash": r.hash})
 
     def history_row(self, instance_id: int, seq: int) -> HistoryRecord | None:
-        row = self.connection.execute(
-            _SELECT_HISTORY.where(and_(history.c.instance_id == instance_id, history.c.seq == seq))).first()
-        return None if row is None else _history(row)
+        row = self.hot.get_history_row.first(self.dbapi, {"b_id": instance_id, "b_seq": seq})
+        return None if row is None else _history(dict(zip(_HISTORY_COLUMNS, row, strict=True)))
 
     def find_idempotency(self, key: str) -> IdempotencyRecord | None:
-        row = self.connection.execute(select(idempotency).where(idempotency.c.key == key)).first()
-        if row is None:
-            return None
-        m = row._mapping
-        return IdempotencyRecord(m["key"], m["fingerprint"], m["instance_id"], m["seq"])
+        row = self.hot.get_idempotency.first(self.dbapi, {"b_key": key})
+        return None if row is None else IdempotencyRecord(*row)
 
     def save_idempotency(self, record: IdempotencyRecord) -> None:
-        self.connection.execute(insert(idempotency).values(
-            key=record.key, fingerprint=record.fingerprint, instance_id=record.instance_id, seq=record.seq))
+        self.hot.insert_idempotency.run(self.dbapi, {
+            "key": record.key, "fingerprint": record.fingerprint, "instance_id": record.instance_id,
+            "seq": record.seq})
 
 
 class SqlStore:
@@ -123,14 +146,33 @@ class SqlStore:
     def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
         self.engine = engine
         self.clock = clock or SystemClock()
+        self._hot = _HotPath(engine.dialect)
+        self._begin = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else None
+        dbapi = engine.dialect.loaded_dbapi
+        self._operational = dbapi.OperationalError
+        self._integrity = dbapi.IntegrityError
 
     @contextmanager
     def transaction(self) -> Iterator[SqlUnitOfWork]:
         try:
-            with self.engine.begin() as connection:
-                yield SqlUnitOfWork(connection)
+            pooled = self.engine.raw_connection()
         except OperationalError as err:
-            raise StoreUnavailable(f"the database refused the write, nothing was written: {err.orig}") from err
+            raise StoreUnavailable(f"the database cannot be opened: {err.orig}") from err
+        dbapi = pooled.driver_connection
+        try:
+            if self._begin is not None:
+                dbapi.execute(self._begin)  # type: ignore[union-attr]
+            yield SqlUnitOfWork(dbapi, self._hot)
+            pooled.commit()
+        except BaseException as err:
+            pooled.rollback()
+            if isinstance(err, self._operational):
+                raise StoreUnavailable(f"the database refused the write, nothing was written: {err}") from err
+            if isinstance(err, self._integrity):
+                raise StoreUnavailable(f"a database constraint refused the write, nothing was written: {err}") from err
+            raise
+        finally:
+            pooled.close()
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -144,19 +186,22 @@ class SqlStore:
 
     def save_definition(self, definition: Definition) -> bool:
         content_hash = definition.content_hash
-        with self.transaction() as uow:
-            stored = uow.connection.execute(
-                select(definitions.c.content_hash).where(
-                    and_(definitions.c.id == definition.id, definitions.c.version == definition.version))
-            ).scalar()
-            if stored == content_hash:
-                return False
-            if stored is not None:
-                raise DefinitionConflict(definition.id, definition.version, stored, content_hash)
-            uow.connection.execute(insert(definitions).values(
-                id=definition.id, version=definition.version, content_hash=content_hash,
-                content=definition.canonical_json(), title_vi=definition.title.vi,
-                seed_section=definition.seed_section, loaded_at=self.clock.now()))
+        try:
+            with self.engine.begin() as connection:
+                stored = connection.execute(
+                    select(definitions.c.content_hash).where(
+                        and_(definitions.c.id == definition.id, definitions.c.version == definition.version))
+                ).scalar()
+                if stored == content_hash:
+                    return False
+                if stored is not None:
+                    raise DefinitionConflict(definition.id, definition.version, stored, content_hash)
+                connection.execute(insert(definitions).values(
+                    id=definition.id, version=definition.version, content_hash=content_hash,
+                    content=definition.canonical_json(), title_vi=definition.title.vi,
+                    seed_section=definition.seed_section, loaded_at=self.clock.now()))
+        except OperationalError as err:
+            raise StoreUnavailable(f"the database refused the write, nothing was written: {err.orig}") from err
         return True
 
     def get_definition(self, definition_id: str, version: int | None = None) -> StoredDefinition:
@@ -168,16 +213,15 @@ class SqlStore:
         if row is None:
             what = definition_id if version is None else f"{definition_id} v{version}"
             raise NotFound("definition", what)
-        return self._stored(row)
+        return self._stored(row._mapping)
 
     def list_definitions(self) -> list[StoredDefinition]:
         with self._read() as connection:
             rows = connection.execute(select(definitions).order_by(definitions.c.id, definitions.c.version))
-            return [self._stored(row) for row in rows]
+            return [self._stored(row._mapping) for row in rows]
 
     @staticmethod
-    def _stored(row: Row[Any]) -> StoredDefinition:
-        m = row._mapping
+    def _stored(m: Mapping[Any, Any]) -> StoredDefinition:
         return StoredDefinition(from_canonical_json(json.loads(m["content"])), m["content_hash"], m["loaded_at"])
 
     # -- instances and history -------------------------------------------------------------------
@@ -187,7 +231,7 @@ class SqlStore:
             row = connection.execute(_SELECT_INSTANCE.where(instances.c.id == instance_id)).first()
         if row is None:
             raise NotFound("instance", instance_id)
-        return _instance(row)
+        return _instance(row._mapping)
 
     def list_instances(self, *, definition_id: str | None = None, state: str | None = None,
                        assignee: str | None = None, after_id: int = 0, limit: int = 100) -> list[InstanceRecord]:
@@ -199,7 +243,7 @@ class SqlStore:
         if assignee is not None:
             query = query.where(instances.c.assignee == assignee)
         with self._read() as connection:
-            return [_instance(row) for row in connection.execute(query)]
+            return [_instance(row._mapping) for row in connection.execute(query)]
 
     def count_instances(self) -> dict[tuple[str, int, str], int]:
         """Instances per (definition, version, state)."""
@@ -212,14 +256,14 @@ class SqlStore:
     def history(self, instance_id: int) -> list[HistoryRecord]:
         query = _SELECT_HISTORY.where(history.c.instance_id == instance_id).order_by(history.c.seq)
         with self._read() as connection:
-            return [_history(row) for row in connection.execute(query)]
+            return [_history(row._mapping) for row in connection.execute(query)]
 
     def iter_history(self) -> Iterator[HistoryRecord]:
         query = _SELECT_HISTORY.order_by(history.c.instance_id, history.c.seq)
         with self._read() as connection:
             result = connection.execution_options(yield_per=2000).execute(query)
             for row in result:
-                yield _history(row)
+                yield _history(row._mapping)
 
     def chain_heads(self) -> dict[int, tuple[int, str]]:
         query = select(instances.c.id, instances.c.version, instances.c.head_hash)

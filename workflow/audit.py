@@ -37,8 +37,11 @@ def nfc(value: Any) -> Any:
 
 
 def canonical(value: Any) -> bytes:
-    """Sorted keys, no spaces, UTF-8, NFC: one byte string per value."""
-    return json.dumps(nfc(value), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    """Sorted keys, no spaces, UTF-8: one byte string per value.
+
+    Text is NFC because the engine normalises everything where it enters (``nfc``); it is not
+    normalised again here, so the hash covers the exact stored text and an NFD rewrite is caught."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def format_instant(instant: dt.datetime) -> str:
@@ -47,6 +50,7 @@ def format_instant(instant: dt.datetime) -> str:
 
 
 def record_fields(r: HistoryRecord) -> dict[str, Any]:
+    """What a history row's hash covers: every field but the hash itself."""
     return {
         "instance_id": r.instance_id, "seq": r.seq, "event": r.event, "from": r.from_state,
         "to": r.to_state, "actor": {"id": r.actor_id, "role": r.actor_role, "agency": r.actor_agency},

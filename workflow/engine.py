@@ -80,6 +80,7 @@ class Engine:
               parent_id: int | None = None, request_id: str | None = None) -> InstanceRecord:
         """Create an instance in its definition's initial state, with its first history row."""
         definition = self.definition(definition_id, version)
+        actor = Actor(nfc(actor.id), actor.role, nfc(actor.agency))
         if actor.role not in START_ROLES:
             raise RoleNotAllowed(actor.role.value, [r.value for r in START_ROLES], instance_id=None,
                                  event=START_EVENT, state=None)
@@ -114,8 +115,9 @@ class Engine:
              reason: str | None = None, expected_version: int | None = None,
              idempotency_key: str | None = None, request_id: str | None = None) -> FireResult:
         """Apply ``event`` to an instance as ``actor``; see the module docstring for the checks."""
-        payload = dict(payload or {})
+        payload = dict(payload or {})  # check_payload normalises accepted text to NFC
         reason = nfc(reason) if reason else None
+        actor = Actor(nfc(actor.id), actor.role, nfc(actor.agency))
         fingerprint = None
         if idempotency_key is not None:
             fingerprint = hashlib.sha256(canonical(
@@ -146,8 +148,12 @@ class Engine:
             seq = instance.version + 1
             record = self._record(instance_id, seq, event, instance.state, dest, actor, now, clean, reason,
                                   definition, request_id, instance.head_hash)
-            updated = dataclasses.replace(instance, state=dest, version=seq, data={**instance.data, **clean},
-                                          updated_at=now, head_hash=record.hash)
+            updated = InstanceRecord(
+                id=instance.id, definition_id=instance.definition_id,
+                definition_version=instance.definition_version, business_key=instance.business_key,
+                state=dest, version=seq, assignee=instance.assignee, data={**instance.data, **clean},
+                parent_id=instance.parent_id, created_at=instance.created_at, updated_at=now,
+                head_hash=record.hash)
             if not uow.update_instance(updated, expected_version=instance.version):
                 raise VersionConflict(instance_id, instance.version, None)
             uow.append_history(record)
@@ -193,12 +199,12 @@ class Engine:
     def _record(instance_id: int, seq: int, event: str, from_state: str | None, to_state: str, actor: Actor,
                 at: Any, payload: Mapping[str, Any], reason: str | None, definition: Definition,
                 request_id: str | None, prev_hash: str) -> HistoryRecord:
-        unhashed = HistoryRecord(
+        fields = dict(
             instance_id=instance_id, seq=seq, event=event, from_state=from_state, to_state=to_state,
             actor_id=actor.id, actor_role=actor.role.value, actor_agency=actor.agency, at=at,
             payload=payload, reason=reason, definition_id=definition.id,
-            definition_version=definition.version, request_id=request_id, prev_hash=prev_hash, hash="")
-        return dataclasses.replace(unhashed, hash=record_hash(unhashed))
+            definition_version=definition.version, request_id=nfc(request_id), prev_hash=prev_hash)
+        return HistoryRecord(**fields, hash=record_hash(HistoryRecord(**fields, hash="")))
 
     def allowed_events(self, instance: InstanceRecord, actor: Actor | None = None) -> tuple[str, ...]:
         """Events possible in the instance's state (for ``actor``'s role, if given)."""

@@ -1,0 +1,1 @@
+"""Side-by-side measurements: the engine against the physical limit (raw SQLite) in the same run."""

@@ -1,0 +1,66 @@
+"""``benchmarks/run``: every benchmark, one table, and ``benchmarks/results/latest.json``.
+
+Figures are min / median / max over repeated runs; each ratio is computed pair by pair inside one
+repeat (engine and limit measured back to back), then summarised. ``--quick`` runs each benchmark
+briefly to prove it executes; its figures are not for quoting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sqlite3
+import statistics
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import memory, transitions
+
+RESULTS = Path(__file__).parent / "results"
+TARGETS = {"FULL": 0.5, "NORMAL": 0.2}
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def machine() -> dict[str, Any]:
+    versions = {name: metadata.version(name) for name in ("SQLAlchemy", "transitions", "pydantic")}
+    return {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "cpus": os.cpu_count(),
+            "platform": platform.platform(), "packages": versions}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="benchmarks/run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="about a second each: checks that they run")
+    args = parser.parse_args()
+    count, repeats = (200, 1) if args.quick else (3000, 5)
+    sizes = (200, 2000) if args.quick else (1_000, 100_000)
+
+    report: dict[str, Any] = {"taken_at": dt.datetime.now(dt.UTC).isoformat(), "quick": args.quick,
+                              "machine": machine(), "transitions": {}, "memory": []}
+    print(f"{'benchmark':<44} {'min':>10} {'median':>10} {'max':>10}  target")
+    for synchronous, runs in transitions.run(count, repeats).items():
+        summary = {key: spread(values) for key, values in runs.items()}
+        report["transitions"][synchronous] = {"runs": runs, **summary}
+        for key, unit in (("engine_tps", "/s"), ("raw_sqlite_tps", "/s"), ("ratio", "")):
+            s = summary[key]
+            target = f">= {TARGETS[synchronous]}" if key == "ratio" else ""
+            print(f"{'transitions ' + synchronous + ' ' + key + unit:<44} {s['min']:>10.2f} {s['median']:>10.2f} "
+                  f"{s['max']:>10.2f}  {target}")
+    report["memory"] = memory.run(sizes)
+    for row in report["memory"]:
+        print(f"{'peak RSS MiB with ' + format(row['instances'], ',') + ' instances':<44} "
+              f"{row['max_rss_mib']:>10.1f}")
+    RESULTS.mkdir(exist_ok=True)
+    name = "quick.json" if args.quick else "latest.json"
+    (RESULTS / name).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(f"written to {RESULTS / name}")
+
+
+if __name__ == "__main__":
+    main()
