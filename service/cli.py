@@ -118,6 +118,17 @@ def init(ctx: typer.Context) -> None:
     _run(ctx, act)
 
 
+@cli.command()
+def backup(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="The new backup file")]) -> None:
+    """Copy the SQLite database to PATH online and consistently (the service may keep running)."""
+    from store.backup import backup_sqlite
+
+    def act(opts: Options) -> None:
+        size = backup_sqlite(opts.app.sql_engine, path)
+        _emit(opts, {"file": str(path), "bytes": size}, f"backup written to {path} ({size:,} bytes)")
+    _run(ctx, act)
+
+
 # -- definitions ---------------------------------------------------------------------------------
 
 

@@ -171,3 +171,15 @@ def test_the_installed_console_script_runs(tmp_path: Path) -> None:
         done = subprocess.run([str(script), *args], env=env, capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr
     assert {d["id"] for d in json.loads(done.stdout)} >= {"agency_feedback", "catalogue_draft"}
+
+
+def test_backup_copies_a_verifiable_database_and_refuses_to_overwrite(wf: Workflow, tmp_path: Path) -> None:
+    wf("instances", "start", "agency_feedback", "--key", "k", "--assignee", "SYT")
+    wf("instances", "fire", "1", "record_receipt", "--data", '{"received_on": "2022-12-15"}')
+    target = tmp_path / "backups" / "workflow-2026-11-26.db"
+    assert wf.json("backup", str(target))["bytes"] > 0
+    restored = Workflow(f"sqlite:///{target}")
+    assert restored.json("audit", "verify")["ok"]
+    assert restored.json("instances", "show", "1")["state"] == "received"
+    assert "exists already" in wf("backup", str(target), code=1)
+    assert not list(target.parent.glob("*.partial"))
