@@ -32,6 +32,8 @@ class HotStatement:
         self.sql = compiled.string
         processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
                       for name, bind in compiled.binds.items()}
+        # Literal values in the statement (``.values(status="cancelled")``) are binds that carry their value.
+        self.literals = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
         self.positional = compiled.positiontup is not None
         # Parameters in the order the driver wants them (positional styles) or by name (pyformat).
         self.order: list[tuple[str, Processor]] = [
@@ -39,6 +41,8 @@ class HotStatement:
         self.result: list[Processor] = [t.dialect_impl(dialect).result_processor(dialect, None) for t in result_types]
 
     def _params(self, values: dict[str, Any]) -> Any:
+        if self.literals:
+            values = {**self.literals, **values}
         converted = [(name, values[name] if p is None or values[name] is None else p(values[name]))
                      for name, p in self.order]
         if self.positional:
@@ -59,6 +63,16 @@ class HotStatement:
         finally:
             cursor.close()
         return None if row is None else self._row(row)
+
+    def all(self, connection: Any, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Execute on a DBAPI connection; every row, converted."""
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self.sql, self._params(values))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        return [self._row(row) for row in rows]
 
     def run(self, connection: Any, values: dict[str, Any]) -> int:
         """Execute on a DBAPI connection; the number of rows affected."""

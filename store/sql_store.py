@@ -21,12 +21,14 @@ from sqlalchemy.exc import OperationalError
 from definitions import DefinitionConflict, NotFound, StoreUnavailable, from_canonical_json
 from definitions.model import Definition
 from workflow.audit import canonical
+from workflow.calendar import DayOverride
 from workflow.clock import Clock, SystemClock
 from workflow.errors import DuplicateBusinessKey
 from workflow.ports import HistoryRecord, IdempotencyRecord, InstanceRecord, StoredDefinition
 
 from .hot import HotStatement
-from .tables import definitions, history, idempotency, instances
+from .tables import calendar_overrides, definitions, history, idempotency, instances
+from .timer_rows import TimerRows, TimerStatements, override_from_row
 
 _SELECT_INSTANCE = select(instances)
 _SELECT_HISTORY = select(history)
@@ -53,7 +55,8 @@ class _HotPath:
         self.update_instance = HotStatement(
             update(instances)
             .where(and_(instances.c.id == bindparam("b_id"), instances.c.version == bindparam("b_expected")))
-            .values({c: bindparam(c) for c in ("state", "version", "data", "updated_at", "head_hash", "assignee")}),
+            .values({c: bindparam(c) for c in ("state", "version", "data", "updated_at", "head_hash", "assignee",
+                                               "entry_seq", "suspended_at")}),
             dialect)
         self.insert_history = HotStatement(insert(history).values(_all_columns(history)), dialect)
         self.get_history_row = HotStatement(
@@ -73,7 +76,8 @@ def _instance(m: Mapping[Any, Any]) -> InstanceRecord:
         id=m["id"], definition_id=m["definition_id"], definition_version=m["definition_version"],
         business_key=m["business_key"], state=m["state"], version=m["version"], assignee=m["assignee"],
         data=json.loads(m["data"]), parent_id=m["parent_id"], created_at=m["created_at"],
-        updated_at=m["updated_at"], head_hash=m["head_hash"])
+        updated_at=m["updated_at"], head_hash=m["head_hash"], entry_seq=m["entry_seq"],
+        suspended_at=m["suspended_at"])
 
 
 def _history(m: Mapping[Any, Any]) -> HistoryRecord:
@@ -85,12 +89,13 @@ def _history(m: Mapping[Any, Any]) -> HistoryRecord:
         request_id=m["request_id"], prev_hash=m["prev_hash"], hash=m["hash"])
 
 
-class SqlUnitOfWork:
+class SqlUnitOfWork(TimerRows):
     """The reads and writes of one transaction on a DBAPI connection (see ``workflow.ports.UnitOfWork``)."""
 
-    def __init__(self, dbapi: Any, hot: _HotPath) -> None:
+    def __init__(self, dbapi: Any, hot: _HotPath, timer_sql: TimerStatements) -> None:
         self.dbapi = dbapi
         self.hot = hot
+        self.timer_sql = timer_sql
 
     def get_instance(self, instance_id: int) -> InstanceRecord | None:
         row = self.hot.get_instance.first(self.dbapi, {"b_id": instance_id})
@@ -108,7 +113,8 @@ class SqlUnitOfWork:
             "definition_id": instance.definition_id, "definition_version": instance.definition_version,
             "business_key": instance.business_key, "state": instance.state, "version": instance.version,
             "assignee": instance.assignee, "data": _json(instance.data), "parent_id": instance.parent_id,
-            "created_at": instance.created_at, "updated_at": instance.updated_at, "head_hash": instance.head_hash})
+            "created_at": instance.created_at, "updated_at": instance.updated_at, "head_hash": instance.head_hash,
+            "entry_seq": instance.entry_seq, "suspended_at": instance.suspended_at})
         assert row is not None
         return int(row[0])
 
@@ -116,7 +122,8 @@ class SqlUnitOfWork:
         return self.hot.update_instance.run(self.dbapi, {
             "b_id": instance.id, "b_expected": expected_version, "state": instance.state,
             "version": instance.version, "data": _json(instance.data), "updated_at": instance.updated_at,
-            "head_hash": instance.head_hash, "assignee": instance.assignee}) == 1
+            "head_hash": instance.head_hash, "assignee": instance.assignee, "entry_seq": instance.entry_seq,
+            "suspended_at": instance.suspended_at}) == 1
 
     def append_history(self, r: HistoryRecord) -> None:
         self.hot.insert_history.run(self.dbapi, {
@@ -147,6 +154,7 @@ class SqlStore:
         self.engine = engine
         self.clock = clock or SystemClock()
         self._hot = _HotPath(engine.dialect)
+        self._timer_sql = TimerStatements(engine.dialect)
         self._begin = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else None
         dbapi = engine.dialect.loaded_dbapi
         self._operational = dbapi.OperationalError
@@ -162,7 +170,7 @@ class SqlStore:
         try:
             if self._begin is not None:
                 dbapi.execute(self._begin)  # type: ignore[union-attr]
-            yield SqlUnitOfWork(dbapi, self._hot)
+            yield SqlUnitOfWork(dbapi, self._hot, self._timer_sql)
             pooled.commit()
         except BaseException as err:
             pooled.rollback()
@@ -269,6 +277,11 @@ class SqlStore:
         query = select(instances.c.id, instances.c.version, instances.c.head_hash)
         with self._read() as connection:
             return {i: (v, h) for i, v, h in connection.execute(query)}
+
+    def calendar_overrides(self) -> list[DayOverride]:
+        query = select(calendar_overrides.c.day, calendar_overrides.c.kind, calendar_overrides.c.reason)
+        with self._read() as connection:
+            return [override_from_row(*row) for row in connection.execute(query.order_by(calendar_overrides.c.day))]
 
     def now(self) -> dt.datetime:
         return self.clock.now()

@@ -73,6 +73,8 @@ instances = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("head_hash", String(64), nullable=False),
+    Column("entry_seq", Integer, nullable=False, server_default="1"),  # seq of the row that entered `state`
+    Column("suspended_at", UTCDateTime, nullable=True),
     UniqueConstraint("definition_id", "business_key", name="uq_instances_business_key"),
     Index("ix_instances_assignee_state", "assignee", "state"),
     Index("ix_instances_parent", "parent_id"),
@@ -108,4 +110,100 @@ idempotency = Table(
     Column("instance_id", BigInteger().with_variant(Integer, "sqlite"), ForeignKey("instances.id"),
            nullable=False),
     Column("seq", Integer, nullable=False),
+)
+
+# -- timers, escalations, notifications, calendar, schedules (migration 0002) -----------------------
+
+ID = BigInteger().with_variant(Integer, "sqlite")
+
+timers = Table(
+    "timers", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("instance_id", ID, ForeignKey("instances.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("offset_days", Integer, nullable=False),
+    Column("event", String(64), nullable=True),
+    Column("fence", Integer, nullable=False),  # instances.entry_seq when armed
+    Column("status", String(20), nullable=False),  # pending, suspended, fired, cancelled, stale, failed
+    Column("deadline", Text, nullable=False),  # the Deadline spec as JSON
+    Column("anchor", String(40), nullable=False),  # ISO date or instant counting starts from
+    Column("extension", Text, nullable=True),  # JSON of the last extension applied, kept across recomputes
+    Column("base_due", UTCDateTime, nullable=False),  # end of the period (before a reminder's offset)
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("remaining", Text, nullable=True),  # JSON while suspended
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("fired_at", UTCDateTime, nullable=True),
+    Column("outcome", Text, nullable=True),
+    Column("claimed_by", String(100), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Index("ix_timers_status_due", "status", "due_at"),
+    Index("ix_timers_instance", "instance_id", "status"),
+)
+
+escalations = Table(
+    "escalations", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("instance_id", ID, ForeignKey("instances.id"), nullable=False),
+    Column("timer_id", ID, ForeignKey("timers.id"), nullable=True),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(20), nullable=False),  # open, acknowledged
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("acknowledged_by", String(200), nullable=True),
+    Column("note", Text, nullable=True),
+    Index("ix_escalations_status", "status"),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("instance_id", ID, ForeignKey("instances.id"), nullable=True),
+    Column("kind", String(30), nullable=False),  # reminder, escalation
+    Column("channel", String(20), nullable=False),  # email, webhook, none
+    Column("recipient", Text, nullable=True),
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(20), nullable=False),  # pending, sent, dead, no_contact
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("message_id", String(200), nullable=False),
+    Column("claimed_by", String(100), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Index("ix_outbox_status_next", "status", "next_attempt_at"),
+)
+
+calendar_overrides = Table(
+    "calendar_overrides", metadata,
+    Column("day", String(10), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor_id", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+contacts = Table(
+    "contacts", metadata,
+    Column("agency", String(32), primary_key=True),
+    Column("name", Text, nullable=True),
+    Column("email", String(320), nullable=True),
+    Column("webhook_url", Text, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+schedules = Table(
+    "schedules", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("definition_id", String(100), nullable=False),
+    Column("cron", String(100), nullable=False),  # five fields, province time
+    Column("assignees", Text, nullable=False),  # JSON list of agency codes
+    Column("key_template", String(200), nullable=False),  # e.g. annual-report/{year}/{agency}
+    Column("data", Text, nullable=False),
+    Column("next_run_at", UTCDateTime, nullable=False),
+    Column("last_run_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
 )

@@ -5,7 +5,9 @@ It imports neither SQLAlchemy nor APScheduler nor FastAPI: ``store`` implements 
 """
 
 from .audit import ChainProblem, make_checkpoint, read_checkpoint, verify
+from .calendar import BusinessCalendar, DayOverride, Due, OverrideKind
 from .clock import PROVINCE_TZ, Clock, SimulatedClock, SystemClock
+from .deadlines import Deadlines, TimerOutcome
 from .engine import Engine, FireResult
 from .errors import (
     AgencyMismatch,
@@ -26,8 +28,12 @@ __all__ = [
     "PROVINCE_TZ",
     "Actor",
     "AgencyMismatch",
+    "BusinessCalendar",
     "ChainProblem",
     "Clock",
+    "DayOverride",
+    "Deadlines",
+    "Due",
     "DuplicateBusinessKey",
     "Engine",
     "EventNotAllowed",
@@ -36,12 +42,14 @@ __all__ = [
     "HistoryRecord",
     "IdempotencyKeyReused",
     "InstanceRecord",
+    "OverrideKind",
     "PayloadInvalid",
     "Refused",
     "RoleNotAllowed",
     "SimulatedClock",
     "Store",
     "SystemClock",
+    "TimerOutcome",
     "UnitOfWork",
     "VersionConflict",
     "make_checkpoint",

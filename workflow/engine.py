@@ -2,22 +2,27 @@
 
 ``fire`` checks, in order: the instance exists; the expected version (if given) is current; the
 event is possible in the current state; the actor's role may fire it; an officer acts only for its
-own agency; the reason (if required) and the payload are valid; the guard agrees. Then, in one
-transaction: the version-checked instance update, the hash-chained history row and the idempotency
-record. Any refusal raises an error from ``workflow.errors`` and writes nothing.
+own agency; the reason (if required) and the payload are valid; the guard agrees; the timers of the
+state entered can be armed. Then, in one transaction: the version-checked instance update, the
+hash-chained history row, the timers of the state left (cancelled) and entered (armed), and the
+idempotency record. Any refusal raises an error from ``workflow.errors`` and writes nothing.
+Deadline operations (timers firing, extensions, suspension, calendar overrides) live in
+``workflow.deadlines`` and use the same primitives.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import threading
 from collections.abc import Mapping
 from typing import Any
 
-from definitions import START_EVENT, Definition, Role, load_text
+from definitions import START_EVENT, Definition, NotFound, Role, load_text
 
 from .audit import GENESIS, canonical, nfc, record_hash
+from .calendar import BusinessCalendar
 from .clock import Clock, SystemClock
 from .errors import (
     AgencyMismatch,
@@ -32,6 +37,7 @@ from .guards import GUARDS, Guard, GuardContext
 from .machine import GuardRefusal, MachineCache
 from .payload import AGENCY_CODE, check_payload
 from .ports import Actor, HistoryRecord, IdempotencyRecord, InstanceRecord, Store, UnitOfWork
+from .timers import AnchorMissing, TimerRecord, arm
 
 #: Who may start instances: administrators and the engine's own actors (schedules, fan-out).
 START_ROLES = (Role.ADMIN, Role.SYSTEM)
@@ -48,13 +54,25 @@ class FireResult:
 class Engine:
     """Applies events to stored instances. Thread-safe; holds no instance in memory."""
 
-    def __init__(self, store: Store, clock: Clock | None = None, guards: Mapping[str, Guard] = GUARDS) -> None:
+    def __init__(self, store: Store, clock: Clock | None = None, guards: Mapping[str, Guard] = GUARDS,
+                 calendar: BusinessCalendar | None = None) -> None:
         self.store = store
         self.clock = clock or SystemClock()
         self.guards = guards
         self._machines = MachineCache(guards)
         self._definitions: dict[tuple[str, int], Definition] = {}
         self._lock = threading.Lock()
+        self._calendar = calendar
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        if self._calendar is None:
+            self._calendar = BusinessCalendar(self.store.calendar_overrides())
+        return self._calendar
+
+    def refresh_calendar(self) -> None:
+        """Reload operator overrides (another process may have added one)."""
+        self._calendar = BusinessCalendar(self.store.calendar_overrides())
 
     # -- definitions -----------------------------------------------------------------------------
 
@@ -78,8 +96,16 @@ class Engine:
     def start(self, definition_id: str, business_key: str, assignee: str, actor: Actor, *,
               data: Mapping[str, Any] | None = None, version: int | None = None,
               parent_id: int | None = None, request_id: str | None = None) -> InstanceRecord:
-        """Create an instance in its definition's initial state, with its first history row."""
+        """Create an instance in its definition's initial state, with its first history row and timers."""
         definition = self.definition(definition_id, version)
+        with self.store.transaction() as uow:
+            return self.start_in(uow, definition, business_key, assignee, actor, data=data,
+                                 parent_id=parent_id, request_id=request_id)
+
+    def start_in(self, uow: UnitOfWork, definition: Definition, business_key: str, assignee: str, actor: Actor, *,
+                 data: Mapping[str, Any] | None = None, parent_id: int | None = None,
+                 request_id: str | None = None) -> InstanceRecord:
+        """``start`` inside a caller's transaction (schedules and fan-out start many at once)."""
         actor = Actor(nfc(actor.id), actor.role, nfc(actor.agency))
         if actor.role not in START_ROLES:
             raise RoleNotAllowed(actor.role.value, [r.value for r in START_ROLES], instance_id=None,
@@ -96,17 +122,18 @@ class Engine:
             raise PayloadInvalid(errors, event=START_EVENT)
         now = self.clock.now()
         initial = definition.initial_state.id
-        with self.store.transaction() as uow:
-            instance = InstanceRecord(
-                id=0, definition_id=definition.id, definition_version=definition.version,
-                business_key=nfc(business_key), state=initial, version=1, assignee=assignee,
-                data=clean_data, parent_id=parent_id, created_at=now, updated_at=now, head_hash=GENESIS)
-            instance_id = uow.insert_instance(instance)
-            record = self._record(instance_id, 1, START_EVENT, None, initial, actor, now, {}, None,
-                                  definition, request_id, GENESIS)
-            uow.append_history(record)
-            instance = dataclasses.replace(instance, id=instance_id, head_hash=record.hash)
-            uow.update_instance(instance, expected_version=1)
+        timers = self._arm(definition, initial, 0, 1, now, {}, clean_data, START_EVENT)
+        instance = InstanceRecord(
+            id=0, definition_id=definition.id, definition_version=definition.version,
+            business_key=nfc(business_key), state=initial, version=1, assignee=assignee,
+            data=clean_data, parent_id=parent_id, created_at=now, updated_at=now, head_hash=GENESIS)
+        instance_id = uow.insert_instance(instance)
+        record = self._record(instance_id, 1, START_EVENT, None, initial, actor, now, {}, None,
+                              definition, request_id, GENESIS)
+        uow.append_history(record)
+        instance = dataclasses.replace(instance, id=instance_id, head_hash=record.hash)
+        uow.update_instance(instance, expected_version=1)
+        uow.insert_timers([dataclasses.replace(t, instance_id=instance_id) for t in timers])
         return instance
 
     # -- fire ------------------------------------------------------------------------------------
@@ -127,39 +154,76 @@ class Engine:
                 earlier = self._replay(uow, idempotency_key, fingerprint)
                 if earlier is not None:
                     return earlier
-            instance = uow.get_instance(instance_id)
-            if instance is None:
-                from definitions import NotFound
-
-                raise NotFound("instance", instance_id)
+            instance = self.load(uow, instance_id)
             if expected_version is not None and instance.version != expected_version:
                 raise VersionConflict(instance_id, expected_version, instance.version)
-            definition = self.definition(instance.definition_id, instance.definition_version)
-            clean = self._check(definition, instance, event, actor, payload, reason)
-            context = GuardContext(instance.state, instance.data, clean, actor)
-            try:
-                dest = self._machines.get(definition).next_state(instance.state, event, context)
-            except GuardRefusal as refusal:
-                raise GuardFailed(refusal.guard, refusal.explanation, instance_id=instance_id,
-                                  event=event, state=instance.state) from None
-            if dest is None:  # the definition and the compiled machine disagree: never expected
-                raise EventNotAllowed(instance_id, event, instance.state, definition.events_from(instance.state))
-            now = self.clock.now()
-            seq = instance.version + 1
-            record = self._record(instance_id, seq, event, instance.state, dest, actor, now, clean, reason,
-                                  definition, request_id, instance.head_hash)
-            updated = InstanceRecord(
-                id=instance.id, definition_id=instance.definition_id,
-                definition_version=instance.definition_version, business_key=instance.business_key,
-                state=dest, version=seq, assignee=instance.assignee, data={**instance.data, **clean},
-                parent_id=instance.parent_id, created_at=instance.created_at, updated_at=now,
-                head_hash=record.hash)
-            if not uow.update_instance(updated, expected_version=instance.version):
-                raise VersionConflict(instance_id, instance.version, None)
-            uow.append_history(record)
+            result = self.apply(uow, instance, event, actor, payload, reason, request_id)
             if idempotency_key is not None and fingerprint is not None:
-                uow.save_idempotency(IdempotencyRecord(idempotency_key, fingerprint, instance_id, seq))
+                uow.save_idempotency(IdempotencyRecord(idempotency_key, fingerprint, instance_id, result.record.seq))
+        return result
+
+    @staticmethod
+    def load(uow: UnitOfWork, instance_id: int) -> InstanceRecord:
+        instance = uow.get_instance(instance_id)
+        if instance is None:
+            raise NotFound("instance", instance_id)
+        return instance
+
+    def apply(self, uow: UnitOfWork, instance: InstanceRecord, event: str, actor: Actor,
+              payload: Mapping[str, Any], reason: str | None, request_id: str | None = None) -> FireResult:
+        """Check and apply one event inside the caller's transaction; nothing is written if it is refused."""
+        definition = self.definition(instance.definition_id, instance.definition_version)
+        clean = self._check(definition, instance, event, actor, dict(payload), reason)
+        context = GuardContext(instance.state, instance.data, clean, actor)
+        try:
+            dest = self._machines.get(definition).next_state(instance.state, event, context)
+        except GuardRefusal as refusal:
+            raise GuardFailed(refusal.guard, refusal.explanation, instance_id=instance.id,
+                              event=event, state=instance.state) from None
+        if dest is None:  # the definition and the compiled machine disagree: never expected
+            raise EventNotAllowed(instance.id, event, instance.state, definition.events_from(instance.state))
+        now = self.clock.now()
+        seq = instance.version + 1
+        data = {**instance.data, **clean}
+        timers = self._arm(definition, dest, instance.id, seq, now, clean, data, event, instance.state)
+        record = self._record(instance.id, seq, event, instance.state, dest, actor, now, clean, reason,
+                              definition, request_id, instance.head_hash)
+        updated = InstanceRecord(
+            id=instance.id, definition_id=instance.definition_id, definition_version=instance.definition_version,
+            business_key=instance.business_key, state=dest, version=seq, assignee=instance.assignee, data=data,
+            parent_id=instance.parent_id, created_at=instance.created_at, updated_at=now, head_hash=record.hash,
+            entry_seq=seq, suspended_at=None)
+        if not uow.update_instance(updated, expected_version=instance.version):
+            raise VersionConflict(instance.id, instance.version, None)
+        uow.append_history(record)
+        uow.cancel_timers(instance.id, now)
+        if timers:
+            uow.insert_timers(timers)
         return FireResult(updated, record)
+
+    def append(self, uow: UnitOfWork, instance: InstanceRecord, event: str, actor: Actor,
+               payload: Mapping[str, Any], reason: str | None, **changes: Any) -> InstanceRecord:
+        """Record something that happened to an instance without a state change (``@escalated``,
+        ``@deadline_extended``, ...): one history row, version + 1, same state entry."""
+        definition = self.definition(instance.definition_id, instance.definition_version)
+        now = self.clock.now()
+        seq = instance.version + 1
+        record = self._record(instance.id, seq, event, instance.state, instance.state, actor, now,
+                              nfc(dict(payload)), nfc(reason), definition, None, instance.head_hash)
+        updated = dataclasses.replace(instance, version=seq, updated_at=now, head_hash=record.hash, **changes)
+        if not uow.update_instance(updated, expected_version=instance.version):
+            raise VersionConflict(instance.id, instance.version, None)
+        uow.append_history(record)
+        return updated
+
+    def _arm(self, definition: Definition, state: str, instance_id: int, fence: int, now: dt.datetime,
+             payload: Mapping[str, Any], data: Mapping[str, Any], event: str,
+             from_state: str | None = None) -> list[TimerRecord]:
+        try:
+            return arm(definition, state, instance_id, fence, now, payload, data, self.calendar)
+        except AnchorMissing as err:
+            raise PayloadInvalid([("deadline", f"{err} (entering state {state!r})")], instance_id=instance_id or None,
+                                 event=event, state=from_state) from None
 
     def _check(self, definition: Definition, instance: InstanceRecord, event: str, actor: Actor,
                payload: dict[str, Any], reason: str | None) -> dict[str, Any]:

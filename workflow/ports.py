@@ -7,12 +7,16 @@ PostgreSQL), ``workflow.clock`` provides clocks. Every method is documented here
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from definitions import Definition, Role
+
+from .calendar import DayOverride
+from .notify import Contact, OutboxMessage
+from .timers import TimerRecord, TimerStatus
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class InstanceRecord:
     created_at: dt.datetime
     updated_at: dt.datetime
     head_hash: str
+    entry_seq: int = 1  # the history row that entered `state`: the fence of the timers it armed
+    suspended_at: dt.datetime | None = None  # the legal clock is stopped
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,53 @@ class UnitOfWork(Protocol):
         """Remember an idempotency key with the request's fingerprint and result."""
         ...
 
+    def insert_timers(self, timers: Sequence[TimerRecord]) -> None:
+        """Store newly armed timers (their ``id`` is ignored)."""
+        ...
+
+    def timers_of(self, instance_id: int, statuses: Sequence[TimerStatus]) -> list[TimerRecord]:
+        """An instance's timers in those statuses, in due order."""
+        ...
+
+    def open_timers(self) -> list[TimerRecord]:
+        """Every pending or suspended timer (for recomputation after a calendar override)."""
+        ...
+
+    def cancel_timers(self, instance_id: int, now: dt.datetime) -> int:
+        """Cancel an instance's pending and suspended timers (its state was left); how many."""
+        ...
+
+    def update_timer(self, timer: TimerRecord) -> None:
+        """Write a timer's status, due times, extension, remaining time, fired_at and outcome."""
+        ...
+
+    def claim_due_timers(self, now: dt.datetime, limit: int, claimer: str) -> list[TimerRecord]:
+        """Pending timers due at ``now`` or before, in due order, at most ``limit``; on PostgreSQL the rows
+        are locked (SKIP LOCKED) so concurrent claimers take different timers."""
+        ...
+
+    def insert_escalation(self, instance_id: int, timer_id: int | None, due_at: dt.datetime,
+                          now: dt.datetime) -> int:
+        """Record an open escalation to the Steering Committee; its id."""
+        ...
+
+    def acknowledge_escalation(self, escalation_id: int, actor_id: str, note: str | None,
+                               now: dt.datetime) -> int | None:
+        """Mark an open escalation acknowledged; the instance id, or None if not open."""
+        ...
+
+    def insert_outbox(self, messages: Sequence[OutboxMessage]) -> None:
+        """Queue notifications (ids ignored); a message id already queued is not queued again."""
+        ...
+
+    def contact(self, agency: str) -> Contact | None:
+        """How to reach an agency (or the Steering Committee, code ``BCD``)."""
+        ...
+
+    def insert_calendar_override(self, override: DayOverride, actor_id: str, now: dt.datetime) -> None:
+        """Store an operator's day off or working day. Raises ``OverrideExists`` for a day already set."""
+        ...
+
 
 class Store(Protocol):
     """Durable storage of definitions, instances and history."""
@@ -152,4 +205,8 @@ class Store(Protocol):
 
     def chain_heads(self) -> dict[int, tuple[int, str]]:
         """For every instance: (its version, the head hash it records)."""
+        ...
+
+    def calendar_overrides(self) -> list[DayOverride]:
+        """Every operator override of the calendar."""
         ...

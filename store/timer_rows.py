@@ -1,0 +1,181 @@
+"""Rows of the legal clock: timers, escalations, the outbox, contacts and calendar overrides.
+
+``TimerRows`` is the part of the unit of work (``SqlUnitOfWork``) that reads and writes them, with
+statements compiled once per dialect (``store.hot``). Claiming due timers locks them with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLAlchemy leaves the clause out on SQLite, where the
+``BEGIN IMMEDIATE`` write lock already serialises claimers).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Dialect, and_, bindparam, case, insert, or_, select, update
+
+from definitions import Deadline, TimerKind, WorkflowError
+from workflow.calendar import DayOverride, OverrideKind
+from workflow.notify import Channel, Contact, OutboxMessage, OutboxStatus
+from workflow.timers import TimerRecord, TimerStatus, to_json
+
+from .hot import HotStatement
+from .tables import calendar_overrides, contacts, escalations, outbox, timers
+
+TIMER_COLUMNS = [c.name for c in timers.c]
+OUTBOX_COLUMNS = [c.name for c in outbox.c]
+_KIND_ORDER = case({"reminder": 0, "escalation": 1}, value=timers.c.kind, else_=2)
+_OPEN = or_(timers.c.status == TimerStatus.PENDING.value, timers.c.status == TimerStatus.SUSPENDED.value)
+
+
+class OverrideExists(WorkflowError):
+    def __init__(self, day: dt.date) -> None:
+        self.day = day
+        super().__init__(f"{day.isoformat()} already has a calendar override")
+
+
+def timer_from_row(row: Sequence[Any]) -> TimerRecord:
+    m = dict(zip(TIMER_COLUMNS, row, strict=True))
+    return TimerRecord(
+        id=m["id"], instance_id=m["instance_id"], name=m["name"], kind=TimerKind(m["kind"]),
+        offset_days=m["offset_days"], event=m["event"], fence=m["fence"], status=TimerStatus(m["status"]),
+        deadline=Deadline.model_validate_json(m["deadline"]), anchor=m["anchor"],
+        extension=json.loads(m["extension"]) if m["extension"] else None, base_due=m["base_due"],
+        due_at=m["due_at"], remaining=json.loads(m["remaining"]) if m["remaining"] else None,
+        created_at=m["created_at"], fired_at=m["fired_at"], outcome=m["outcome"])
+
+
+def outbox_from_row(row: Sequence[Any]) -> OutboxMessage:
+    m = dict(zip(OUTBOX_COLUMNS, row, strict=True))
+    return OutboxMessage(
+        id=m["id"], created_at=m["created_at"], instance_id=m["instance_id"], kind=m["kind"],
+        channel=Channel(m["channel"]), recipient=m["recipient"], subject=m["subject"], body=m["body"],
+        status=OutboxStatus(m["status"]), attempts=m["attempts"], next_attempt_at=m["next_attempt_at"],
+        message_id=m["message_id"], last_error=m["last_error"], sent_at=m["sent_at"])
+
+
+class TimerStatements:
+    """The legal clock's statements, compiled once for a dialect."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        types = [c.type for c in timers.c]
+        self.insert_timer = HotStatement(insert(timers).values(
+            {c.name: bindparam(c.name) for c in timers.c if c.name != "id"}), dialect)
+        self.timers_of = HotStatement(select(timers).where(and_(
+            timers.c.instance_id == bindparam("b_instance"),
+            or_(timers.c.status == bindparam("b_s1"), timers.c.status == bindparam("b_s2"))))
+            .order_by(timers.c.due_at, _KIND_ORDER, timers.c.id), dialect, types)
+        self.open_timers = HotStatement(select(timers).where(_OPEN).order_by(timers.c.id), dialect, types)
+        self.cancel = HotStatement(update(timers).where(and_(timers.c.instance_id == bindparam("b_instance"), _OPEN))
+                                   .values(status=TimerStatus.CANCELLED.value, fired_at=bindparam("b_now"),
+                                           outcome="state left"), dialect)
+        self.update_timer = HotStatement(update(timers).where(timers.c.id == bindparam("b_id")).values(
+            {c: bindparam(c) for c in ("status", "base_due", "due_at", "extension", "remaining", "fired_at",
+                                       "outcome")}), dialect)
+        self.claim = HotStatement(
+            select(timers).where(and_(timers.c.status == TimerStatus.PENDING.value,
+                                      timers.c.due_at <= bindparam("b_now")))
+            .order_by(timers.c.due_at, _KIND_ORDER, timers.c.id).limit(bindparam("b_limit"))
+            .with_for_update(skip_locked=True), dialect, types)
+        self.insert_escalation = HotStatement(insert(escalations).values(
+            {c.name: bindparam(c.name) for c in escalations.c if c.name != "id"}).returning(escalations.c.id), dialect)
+        self.find_open_escalation = HotStatement(select(escalations.c.instance_id).where(and_(
+            escalations.c.id == bindparam("b_id"), escalations.c.status == "open")), dialect)
+        self.ack_escalation = HotStatement(update(escalations).where(escalations.c.id == bindparam("b_id")).values(
+            status="acknowledged", acknowledged_at=bindparam("b_now"), acknowledged_by=bindparam("b_actor"),
+            note=bindparam("b_note")), dialect)
+        self.outbox_exists = HotStatement(select(outbox.c.id).where(outbox.c.message_id == bindparam("b_mid")),
+                                          dialect)
+        self.insert_outbox = HotStatement(insert(outbox).values(
+            {c.name: bindparam(c.name) for c in outbox.c if c.name != "id"}), dialect)
+        self.contact = HotStatement(select(contacts.c.agency, contacts.c.name, contacts.c.email,
+                                           contacts.c.webhook_url).where(contacts.c.agency == bindparam("b_agency")),
+                                    dialect)
+        self.find_override = HotStatement(select(calendar_overrides.c.day).where(
+            calendar_overrides.c.day == bindparam("b_day")), dialect)
+        self.insert_override = HotStatement(insert(calendar_overrides).values(
+            {c.name: bindparam(c.name) for c in calendar_overrides.c}), dialect)
+
+
+class TimerRows:
+    """Unit-of-work methods for the legal clock (mixed into ``SqlUnitOfWork``)."""
+
+    dbapi: Any
+    timer_sql: TimerStatements
+
+    def insert_timers(self, records: Sequence[TimerRecord]) -> None:
+        for t in records:
+            self.timer_sql.insert_timer.run(self.dbapi, {
+                "instance_id": t.instance_id, "name": t.name, "kind": t.kind.value, "offset_days": t.offset_days,
+                "event": t.event, "fence": t.fence, "status": t.status.value,
+                "deadline": t.deadline.model_dump_json(exclude_defaults=True), "anchor": t.anchor,
+                "extension": to_json(t.extension), "base_due": t.base_due, "due_at": t.due_at,
+                "remaining": to_json(t.remaining), "created_at": t.created_at, "fired_at": t.fired_at,
+                "outcome": t.outcome, "claimed_by": None, "lease_until": None})
+
+    def timers_of(self, instance_id: int, statuses: Sequence[TimerStatus]) -> list[TimerRecord]:
+        wanted = [s.value for s in statuses] + [statuses[0].value] * (2 - len(statuses))
+        rows = self.timer_sql.timers_of.all(self.dbapi, {"b_instance": instance_id, "b_s1": wanted[0],
+                                                         "b_s2": wanted[1]})
+        return [timer_from_row(r) for r in rows]
+
+    def open_timers(self) -> list[TimerRecord]:
+        return [timer_from_row(r) for r in self.timer_sql.open_timers.all(self.dbapi, {})]
+
+    def cancel_timers(self, instance_id: int, now: dt.datetime) -> int:
+        return self.timer_sql.cancel.run(self.dbapi, {"b_instance": instance_id, "b_now": now})
+
+    def update_timer(self, t: TimerRecord) -> None:
+        self.timer_sql.update_timer.run(self.dbapi, {
+            "b_id": t.id, "status": t.status.value, "base_due": t.base_due, "due_at": t.due_at,
+            "extension": to_json(t.extension), "remaining": to_json(t.remaining), "fired_at": t.fired_at,
+            "outcome": t.outcome})
+
+    def claim_due_timers(self, now: dt.datetime, limit: int, claimer: str) -> list[TimerRecord]:
+        rows = self.timer_sql.claim.all(self.dbapi, {"b_now": now, "b_limit": limit})
+        return [timer_from_row(r) for r in rows]
+
+    def insert_escalation(self, instance_id: int, timer_id: int | None, due_at: dt.datetime,
+                          now: dt.datetime) -> int:
+        row = self.timer_sql.insert_escalation.first(self.dbapi, {
+            "instance_id": instance_id, "timer_id": timer_id, "due_at": due_at, "created_at": now,
+            "status": "open", "acknowledged_at": None, "acknowledged_by": None, "note": None})
+        assert row is not None
+        return int(row[0])
+
+    def acknowledge_escalation(self, escalation_id: int, actor_id: str, note: str | None,
+                               now: dt.datetime) -> int | None:
+        row = self.timer_sql.find_open_escalation.first(self.dbapi, {"b_id": escalation_id})
+        if row is None:
+            return None
+        self.timer_sql.ack_escalation.run(self.dbapi, {"b_id": escalation_id, "b_now": now, "b_actor": actor_id,
+                                                       "b_note": note})
+        return int(row[0])
+
+    def insert_outbox(self, messages: Sequence[OutboxMessage]) -> None:
+        for m in messages:
+            if self.timer_sql.outbox_exists.first(self.dbapi, {"b_mid": m.message_id}) is not None:
+                continue
+            self.timer_sql.insert_outbox.run(self.dbapi, {
+                "created_at": m.created_at, "instance_id": m.instance_id, "kind": m.kind,
+                "channel": m.channel.value, "recipient": m.recipient, "subject": m.subject, "body": m.body,
+                "status": m.status.value, "attempts": m.attempts, "next_attempt_at": m.next_attempt_at,
+                "last_error": m.last_error, "sent_at": m.sent_at, "message_id": m.message_id,
+                "claimed_by": None, "lease_until": None})
+
+    def contact(self, agency: str) -> Contact | None:
+        row = self.timer_sql.contact.first(self.dbapi, {"b_agency": agency})
+        return None if row is None else Contact(*row)
+
+    def insert_calendar_override(self, override: DayOverride, actor_id: str, now: dt.datetime) -> None:
+        day = override.day.isoformat()
+        if self.timer_sql.find_override.first(self.dbapi, {"b_day": day}) is not None:
+            raise OverrideExists(override.day)
+        self.timer_sql.insert_override.run(self.dbapi, {
+            "day": day, "kind": override.kind.value, "reason": override.reason, "actor_id": actor_id,
+            "created_at": now})
+
+
+def override_from_row(day: str, kind: str, reason: str) -> DayOverride:
+    return DayOverride(dt.date.fromisoformat(day), OverrideKind(kind), reason)

@@ -1,0 +1,246 @@
+"""The legal clock: timers firing, deadline extensions, suspension, calendar overrides, escalations.
+
+Every operation here is one transaction that writes its effect and, when an instance is touched, a
+history row (``@escalated``, ``@deadline_extended``, ``@suspended``, ``@resumed``, ``@deadline_changed``,
+``@escalation_acknowledged``) so the audit trail says who moved which deadline, when and why.
+
+Timers fire exactly once in effect: a due timer is claimed, checked against the state entry that armed
+it (its fence), applied and marked fired in one transaction. Firing twice, late, or after the state
+moved on changes nothing beyond the first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from definitions import Role, TimerKind
+
+from .audit import format_instant
+from .calendar import DayOverride, OverrideKind
+from .engine import Engine
+from .errors import PayloadInvalid, Refused, RoleNotAllowed
+from .notify import COMMITTEE, Subject, escalation_text, messages, reminder_text
+from .payload import DOCUMENT_REF
+from .ports import Actor, InstanceRecord, UnitOfWork
+from .timers import TimerRecord, TimerStatus, due_for, extended, recompute, resume, suspend
+
+TIMER_ACTOR = Actor("system:timer", Role.SYSTEM)
+CLOCK_ROLES = (Role.ADMIN, Role.COMMITTEE)  # may extend, suspend and resume deadlines
+OVERRIDE_ROLES = (Role.ADMIN,)
+ACK_ROLES = (Role.COMMITTEE, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class TimerOutcome:
+    timer_id: int
+    instance_id: int
+    name: str
+    kind: str
+    due_at: dt.datetime
+    status: TimerStatus
+    outcome: str
+
+
+def _require(actor: Actor, roles: Sequence[Role], what: str, instance_id: int | None = None) -> None:
+    if actor.role not in roles:
+        raise RoleNotAllowed(actor.role.value, [r.value for r in roles], instance_id=instance_id, event=what,
+                             state=None)
+
+
+def _due_text(instant: dt.datetime) -> str:
+    return format_instant(instant)
+
+
+class Deadlines:
+    """Deadline operations over an engine (its store, clock and calendar)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- timers ----------------------------------------------------------------------------------
+
+    def fire_due(self, limit: int = 200, claimer: str = "local") -> list[TimerOutcome]:
+        """Fire the timers due now, in due order, at most ``limit``, in one transaction."""
+        now = self.engine.clock.now()
+        outcomes: list[TimerOutcome] = []
+        with self.engine.store.transaction() as uow:
+            for timer in uow.claim_due_timers(now, limit, claimer):
+                status, outcome = self._fire_one(uow, timer, now)
+                uow.update_timer(dataclasses.replace(timer, status=status, fired_at=now, outcome=outcome))
+                outcomes.append(TimerOutcome(timer.id, timer.instance_id, timer.name, timer.kind.value,
+                                             timer.due_at, status, outcome))
+        return outcomes
+
+    def _fire_one(self, uow: UnitOfWork, timer: TimerRecord, now: dt.datetime) -> tuple[TimerStatus, str]:
+        instance = self.engine.load(uow, timer.instance_id)
+        if instance.entry_seq != timer.fence or instance.suspended_at is not None:
+            return TimerStatus.STALE, f"state entry {timer.fence} had ended (now at entry {instance.entry_seq})"
+        if timer.kind is TimerKind.REMINDER:
+            self._notify(uow, instance, timer, now)
+            return TimerStatus.FIRED, "assignee reminded"
+        if timer.kind is TimerKind.ESCALATION:
+            escalation = uow.insert_escalation(instance.id, timer.id, timer.base_due, now)
+            self._notify(uow, instance, timer, now)
+            instance = self.engine.append(
+                uow, instance, "@escalated", TIMER_ACTOR,
+                {"timer": timer.name, "escalation_id": escalation, "due_at": _due_text(timer.base_due)},
+                "quá hạn, báo cáo Ban Chỉ đạo / overdue, escalated to the Steering Committee")
+            if timer.event is None:
+                return TimerStatus.FIRED, f"escalation {escalation} opened"
+        assert timer.event is not None
+        reason = f"hết hạn {timer.name}: {_due_text(timer.base_due)} / deadline passed"
+        try:
+            result = self.engine.apply(uow, instance, timer.event, TIMER_ACTOR, {}, reason)
+        except Refused as refused:
+            return TimerStatus.FAILED, f"event {timer.event!r} refused: {refused}"
+        return TimerStatus.FIRED, f"fired {timer.event!r}: {instance.state} -> {result.instance.state}"
+
+    def _notify(self, uow: UnitOfWork, instance: InstanceRecord, timer: TimerRecord, now: dt.datetime) -> None:
+        definition = self.engine.definition(instance.definition_id, instance.definition_version)
+        assignee = uow.contact(instance.assignee)
+        subject = Subject(instance.id, instance.business_key, definition.title.vi, definition.title.en,
+                          instance.assignee, assignee.name if assignee else None, timer.base_due)
+        if timer.kind is TimerKind.REMINDER:
+            title, body = reminder_text(subject, timer.offset_days)
+            contact, kind = assignee, "reminder"
+        else:
+            title, body = escalation_text(subject)
+            contact, kind = uow.contact(COMMITTEE), "escalation"
+        uow.insert_outbox(messages(kind, f"timer-{timer.id}", contact, title, body, instance.id, now))
+
+    # -- extensions and suspension ---------------------------------------------------------------
+
+    def extend(self, instance_id: int, actor: Actor, *, reason: str, document: str, to_date: dt.date | None = None,
+               days: int | None = None, working_days: int | None = None) -> list[TimerRecord]:
+        """Move the deadline of the instance's current state entry (every pending timer of it)."""
+        _require(actor, CLOCK_ROLES, "@deadline_extended", instance_id)
+        given = [v for v in (to_date, days, working_days) if v is not None]
+        errors = self._reason_errors(reason, document)
+        if len(given) != 1:
+            errors.append(("extension", "give exactly one of a date, a number of days, a number of working days"))
+        if any(isinstance(v, int) and v <= 0 for v in given):
+            errors.append(("extension", "must be a positive number of days"))
+        if errors:
+            raise PayloadInvalid(errors, instance_id=instance_id, event="@deadline_extended")
+        request = ({"to_date": to_date.isoformat()} if to_date else {"days": days} if days
+                   else {"working_days": working_days})
+        calendar = self.engine.calendar
+        with self.engine.store.transaction() as uow:
+            instance = self.engine.load(uow, instance_id)
+            if instance.suspended_at is not None:
+                raise Refused("the deadline is suspended; resume it before extending", instance_id=instance_id,
+                              event="@deadline_extended", state=instance.state)
+            timers = uow.timers_of(instance_id, [TimerStatus.PENDING])
+            if not timers:
+                raise Refused("no pending deadline to extend in this state", instance_id=instance_id,
+                              event="@deadline_extended", state=instance.state)
+            base = max(t.base_due for t in timers)  # the period's end (reminders share it, minus offsets)
+            due = extended(calendar, base, request)
+            if due.due_at <= base:
+                raise PayloadInvalid([("extension", f"{due.last_day:%d/%m/%Y} is not after the current deadline")],
+                                     instance_id=instance_id, event="@deadline_extended")
+            changed = [self._moved(t, due.due_at, {"to_date": due.last_day.isoformat()}) for t in timers]
+            for timer in changed:
+                uow.update_timer(timer)
+            self.engine.append(uow, instance, "@deadline_extended", actor, {
+                "request": request, "document": document, "new_last_day": due.last_day.isoformat(),
+                "due_at": _due_text(due.due_at), "steps": list(due.steps)}, reason)
+        return changed
+
+    @staticmethod
+    def _moved(timer: TimerRecord, base: dt.datetime, extension: dict[str, Any]) -> TimerRecord:
+        return dataclasses.replace(timer, base_due=base, due_at=due_for(timer.kind, base, timer.offset_days),
+                                   extension=extension)
+
+    @staticmethod
+    def _reason_errors(reason: str, document: str | None) -> list[tuple[str, str]]:
+        errors = []
+        if not reason or not reason.strip():
+            errors.append(("reason", "required"))
+        if document is not None and not DOCUMENT_REF.match(document.strip()):
+            errors.append(("document", f"{document!r} is not a document reference (e.g. 472/QĐ-UBND)"))
+        return errors
+
+    def suspend(self, instance_id: int, actor: Actor, *, reason: str, document: str | None = None) -> list[TimerRecord]:
+        """Stop the instance's legal clock; the remaining time is kept."""
+        return self._clock_switch(instance_id, actor, reason, document, stop=True)
+
+    def resume(self, instance_id: int, actor: Actor, *, reason: str, document: str | None = None) -> list[TimerRecord]:
+        """Restart the clock with the time that remained when it was suspended."""
+        return self._clock_switch(instance_id, actor, reason, document, stop=False)
+
+    def _clock_switch(self, instance_id: int, actor: Actor, reason: str, document: str | None,
+                      stop: bool) -> list[TimerRecord]:
+        event = "@suspended" if stop else "@resumed"
+        _require(actor, CLOCK_ROLES, event, instance_id)
+        errors = self._reason_errors(reason, document)
+        if errors:
+            raise PayloadInvalid(errors, instance_id=instance_id, event=event)
+        now, calendar = self.engine.clock.now(), self.engine.calendar
+        with self.engine.store.transaction() as uow:
+            instance = self.engine.load(uow, instance_id)
+            if stop == (instance.suspended_at is not None):
+                already = "suspended" if stop else "running"
+                raise Refused(f"the clock is already {already}", instance_id=instance_id, event=event,
+                              state=instance.state)
+            status = TimerStatus.PENDING if stop else TimerStatus.SUSPENDED
+            changed = [suspend(t, now, calendar) if stop else resume(t, now, calendar)
+                       for t in uow.timers_of(instance_id, [status])]
+            for timer in changed:
+                uow.update_timer(timer)
+            summary = [{"timer": t.name, "offset_days": t.offset_days,
+                        **({"remaining": dict(t.remaining or {})} if stop else {"due_at": _due_text(t.due_at)})}
+                       for t in changed]
+            payload: dict[str, Any] = {"timers": summary, **({"document": document} if document else {})}
+            self.engine.append(uow, instance, event, actor, payload, reason, suspended_at=now if stop else None)
+        return changed
+
+    # -- calendar overrides ----------------------------------------------------------------------
+
+    def add_override(self, day: dt.date, kind: OverrideKind, reason: str, actor: Actor) -> dict[int, list[
+            dict[str, str]]]:
+        """Add a day off or a working day; recompute every pending deadline it moves, in one transaction, and
+        write the change into each instance's history. Returns {instance id: [changes]}."""
+        _require(actor, OVERRIDE_ROLES, f"calendar {kind.value}")
+        if not reason or not reason.strip():
+            raise PayloadInvalid([("reason", "required")], event=f"calendar {kind.value}")
+        override = DayOverride(day, kind, reason.strip())
+        calendar = self.engine.calendar.with_override(override)
+        now = self.engine.clock.now()
+        changes: dict[int, list[dict[str, str]]] = {}
+        with self.engine.store.transaction() as uow:
+            uow.insert_calendar_override(override, actor.id, now)
+            for timer in uow.open_timers():
+                if timer.status is not TimerStatus.PENDING:
+                    continue  # suspended timers are recomputed when they resume
+                moved = recompute(timer, calendar)
+                if moved.due_at != timer.due_at:
+                    uow.update_timer(moved)
+                    changes.setdefault(timer.instance_id, []).append(
+                        {"timer": timer.name, "from": _due_text(timer.due_at), "to": _due_text(moved.due_at)})
+            for instance_id, moved_timers in sorted(changes.items()):
+                instance = self.engine.load(uow, instance_id)
+                self.engine.append(uow, instance, "@deadline_changed", actor, {
+                    "day": day.isoformat(), "kind": kind.value, "timers": moved_timers}, reason)
+        self.engine.refresh_calendar()
+        return changes
+
+    # -- escalations -----------------------------------------------------------------------------
+
+    def acknowledge(self, escalation_id: int, actor: Actor, note: str | None = None) -> int:
+        """The Steering Committee (or an admin) acknowledges an escalation; the instance id."""
+        _require(actor, ACK_ROLES, "@escalation_acknowledged")
+        now = self.engine.clock.now()
+        with self.engine.store.transaction() as uow:
+            instance_id = uow.acknowledge_escalation(escalation_id, actor.id, note, now)
+            if instance_id is None:
+                raise Refused(f"escalation {escalation_id} is not open (unknown or already acknowledged)")
+            instance = self.engine.load(uow, instance_id)
+            self.engine.append(uow, instance, "@escalation_acknowledged", actor,
+                               {"escalation_id": escalation_id}, note)
+        return instance_id
+

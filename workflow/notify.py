@@ -1,0 +1,116 @@
+"""Notifications as outbox rows: who is told what, in Vietnamese (English below), with a stable id.
+
+Rows are written in the same transaction as their cause (a reminder or an escalation firing) and
+delivered later by the dispatcher (``scheduler.outbox``). The Message-ID comes from the cause, not from
+chance, so a resend after a crash carries the same id and the receiver can recognise it. A missing
+contact is recorded as a row with status ``no_contact``, never an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .calendar import local_date
+
+COMMITTEE = "BCD"  # the contacts entry of the Steering Committee (Ban Chỉ đạo)
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+    NONE = "none"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"  # gave up after the last attempt; `workflow notifications retry` re-queues
+    NO_CONTACT = "no_contact"
+
+
+@dataclass(frozen=True)
+class Contact:
+    agency: str
+    name: str | None
+    email: str | None
+    webhook_url: str | None
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    created_at: dt.datetime
+    instance_id: int | None
+    kind: str
+    channel: Channel
+    recipient: str | None
+    subject: str
+    body: str
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: dt.datetime
+    message_id: str
+    last_error: str | None = None
+    sent_at: dt.datetime | None = None
+
+
+def one_line(text: str) -> str:
+    """Header-safe: no CR/LF or other control characters can reach a mail header."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+def ddmmyyyy(due_at: dt.datetime) -> str:
+    return f"{local_date(due_at - dt.timedelta(microseconds=1)):%d/%m/%Y}"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a notification is about."""
+
+    instance_id: int
+    business_key: str
+    title_vi: str
+    title_en: str
+    assignee: str
+    assignee_name: str | None
+    due_at: dt.datetime
+
+
+def reminder_text(s: Subject, offset_days: int) -> tuple[str, str]:
+    who = s.assignee_name or s.assignee
+    subject = one_line(f"[Nhắc việc] {s.title_vi} – hạn {ddmmyyyy(s.due_at)} ({s.business_key})")
+    body = (f"Kính gửi {who},\n\nNhiệm vụ \"{s.title_vi}\" (mã {s.business_key}) hết hạn lúc 24:00 ngày "
+            f"{ddmmyyyy(s.due_at)}; còn {offset_days} ngày.\n\n"
+            f"Reminder: \"{s.title_en}\" ({s.business_key}) for {s.assignee} is due by the end of "
+            f"{ddmmyyyy(s.due_at)} (province time), {offset_days} day(s) from now.\n")
+    return subject, body
+
+
+def escalation_text(s: Subject) -> tuple[str, str]:
+    who = s.assignee_name or s.assignee
+    subject = one_line(f"[Báo cáo Ban Chỉ đạo] {who} quá hạn: {s.title_vi} ({s.business_key})")
+    body = (f"Kính gửi Ban Chỉ đạo Chương trình,\n\n{who} chưa hoàn thành nhiệm vụ \"{s.title_vi}\" "
+            f"(mã {s.business_key}), hạn 24:00 ngày {ddmmyyyy(s.due_at)}. Đề nghị Ban Chỉ đạo xem xét, chỉ đạo.\n\n"
+            f"Escalation: {s.assignee} has not completed \"{s.title_en}\" ({s.business_key}), due by the end of "
+            f"{ddmmyyyy(s.due_at)}.\n")
+    return subject, body
+
+
+def messages(kind: str, cause: str, contact: Contact | None, subject: str, body: str, instance_id: int,
+             now: dt.datetime) -> list[OutboxMessage]:
+    """One outbox row per channel the contact has, or one ``no_contact`` row. ``cause`` makes the ids."""
+    channels: list[tuple[Channel, str | None]] = []
+    if contact is not None and contact.email:
+        channels.append((Channel.EMAIL, contact.email))
+    if contact is not None and contact.webhook_url:
+        channels.append((Channel.WEBHOOK, contact.webhook_url))
+    if not channels:
+        channels.append((Channel.NONE, None))
+    return [OutboxMessage(
+        id=0, created_at=now, instance_id=instance_id, kind=kind, channel=channel, recipient=recipient,
+        subject=subject, body=body,
+        status=OutboxStatus.NO_CONTACT if channel is Channel.NONE else OutboxStatus.PENDING,
+        attempts=0, next_attempt_at=now, message_id=f"<{cause}.{channel.value}@khcn-workflow>")
+        for channel, recipient in channels]
