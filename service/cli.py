@@ -11,18 +11,19 @@ import csv
 import getpass
 import json
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
 
 from definitions import Definition, DefinitionInvalid, Role, WorkflowError, definition_files, load_file
 from workflow import GUARDS, Actor, HistoryRecord, InstanceRecord, make_checkpoint, read_checkpoint, verify
 from workflow.audit import format_instant
-from workflow.errors import PayloadInvalid
 
+from .cli_common import Options, emit, json_arg, opts_of, run
+from .cli_deadlines import register as register_deadlines
+from .cli_service import register as register_service
 from .context import App
 from .settings import Settings
 
@@ -34,20 +35,6 @@ audit_cli = typer.Typer(no_args_is_help=True, help="Read and verify the tamper-e
 cli.add_typer(definitions_cli, name="definitions")
 cli.add_typer(instances_cli, name="instances")
 cli.add_typer(audit_cli, name="audit")
-
-T = TypeVar("T")
-
-
-@dataclass
-class Options:
-    app: App
-    json: bool
-    actor: Actor
-
-
-def _opts(ctx: typer.Context) -> Options:
-    return ctx.ensure_object(Options)
-
 
 @cli.callback()
 def main_options(
@@ -64,47 +51,6 @@ def main_options(
     ctx.obj = Options(App(settings), as_json, Actor(actor_id, role, agency))
 
 
-def _fail(opts: Options, err: WorkflowError) -> NoReturn:
-    if opts.json:
-        body: dict[str, Any] = {"error": type(err).__name__, "message": str(err)}
-        if isinstance(err, DefinitionInvalid):
-            body["problems"] = [str(p) for p in err.problems]
-        if isinstance(err, PayloadInvalid):
-            body["fields"] = [{"field": f, "message": m} for f, m in err.errors]
-        for attribute in ("allowed", "instance_id", "event", "state"):
-            if getattr(err, attribute, None) is not None:
-                value = getattr(err, attribute)
-                body[attribute] = list(value) if isinstance(value, tuple) else value
-        typer.echo(json.dumps(body, ensure_ascii=False))
-    else:
-        typer.echo(f"error: {err}", err=True)
-    raise typer.Exit(1)
-
-
-def _run(ctx: typer.Context, action: Callable[[Options], T]) -> T:
-    opts = _opts(ctx)
-    try:
-        return action(opts)
-    except WorkflowError as err:
-        _fail(opts, err)
-
-
-def _emit(opts: Options, data: Any, text: str) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2) if opts.json else text)
-
-
-def _json_arg(value: str | None, name: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError as err:
-        raise PayloadInvalid([(name, f"not valid JSON: {err.msg} at column {err.colno}")]) from None
-    if not isinstance(parsed, dict):
-        raise PayloadInvalid([(name, "must be a JSON object")])
-    return parsed
-
-
 # -- init ----------------------------------------------------------------------------------------
 
 
@@ -114,8 +60,8 @@ def init(ctx: typer.Context) -> None:
     def act(opts: Options) -> None:
         revision = opts.app.init()
         url = opts.app.settings.database_url
-        _emit(opts, {"database": url, "schema_revision": revision}, f"database {url} at schema {revision}")
-    _run(ctx, act)
+        emit(opts, {"database": url, "schema_revision": revision}, f"database {url} at schema {revision}")
+    run(ctx, act)
 
 
 @cli.command()
@@ -125,8 +71,8 @@ def backup(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="The ne
 
     def act(opts: Options) -> None:
         size = backup_sqlite(opts.app.sql_engine, path)
-        _emit(opts, {"file": str(path), "bytes": size}, f"backup written to {path} ({size:,} bytes)")
-    _run(ctx, act)
+        emit(opts, {"file": str(path), "bytes": size}, f"backup written to {path} ({size:,} bytes)")
+    run(ctx, act)
 
 
 # -- definitions ---------------------------------------------------------------------------------
@@ -141,7 +87,7 @@ def _definition_summary(d: Definition, content_hash: str | None = None) -> dict[
 @definitions_cli.command("validate")
 def definitions_validate(ctx: typer.Context, paths: Annotated[list[Path], typer.Argument()]) -> None:
     """Check definition files (folders: every *.yaml in them) without touching the database."""
-    opts = _opts(ctx)
+    opts = opts_of(ctx)
     problems: list[str] = []
     valid: list[dict[str, Any]] = []
     for path in definition_files(paths):
@@ -151,7 +97,7 @@ def definitions_validate(ctx: typer.Context, paths: Annotated[list[Path], typer.
             problems.extend(str(p) for p in err.problems)
     text = "\n".join([*(f"ok {v['file']}: {v['id']} v{v['version']}" for v in valid), *problems])
     if opts.json:
-        _emit(opts, {"ok": not problems, "valid": valid, "problems": problems}, "")
+        emit(opts, {"ok": not problems, "valid": valid, "problems": problems}, "")
     else:
         typer.echo(text, err=bool(problems))
     if problems:
@@ -171,8 +117,8 @@ def definitions_load(ctx: typer.Context, paths: Annotated[list[Path], typer.Argu
             results.append({"file": str(path), "id": definition.id, "version": definition.version, "new": new})
         lines = [f"{'loaded' if r['new'] else 'unchanged'} {r['id']} v{r['version']} ({r['file']})"
                  for r in results]
-        _emit(opts, results, "\n".join(lines))
-    _run(ctx, act)
+        emit(opts, results, "\n".join(lines))
+    run(ctx, act)
 
 
 @definitions_cli.command("list")
@@ -188,8 +134,8 @@ def definitions_list(ctx: typer.Context) -> None:
         lines = [f"{r['id']:<24} v{r['version']:<3} {r['seed_section']:<8} {r['title_vi']}"
                  + (f"  [{', '.join(f'{s}: {n}' for s, n in r['instances'].items())}]" if r["instances"] else "")
                  for r in rows]
-        _emit(opts, rows, "\n".join(lines) if lines else "no definitions loaded")
-    _run(ctx, act)
+        emit(opts, rows, "\n".join(lines) if lines else "no definitions loaded")
+    run(ctx, act)
 
 
 @definitions_cli.command("show")
@@ -204,8 +150,8 @@ def definitions_show(ctx: typer.Context, definition_id: str,
         lines.append("transitions:")
         lines += [f"  {t.event:<24} {','.join(t.source)} -> {t.dest}  roles: {','.join(t.roles)}"
                   for t in d.transitions]
-        _emit(opts, {**d.model_dump(mode="json"), "content_hash": stored.content_hash}, "\n".join(lines))
-    _run(ctx, act)
+        emit(opts, {**d.model_dump(mode="json"), "content_hash": stored.content_hash}, "\n".join(lines))
+    run(ctx, act)
 
 
 # -- instances -----------------------------------------------------------------------------------
@@ -239,11 +185,11 @@ def instances_start(
 ) -> None:
     """Start an instance of a definition."""
     def act(opts: Options) -> None:
-        instance = opts.app.engine.start(definition_id, key, assignee, opts.actor, data=_json_arg(data, "data"),
+        instance = opts.app.engine.start(definition_id, key, assignee, opts.actor, data=json_arg(data, "data"),
                                          version=version)
         body = _instance_json(opts, instance)
-        _emit(opts, body, _instance_text(body))
-    _run(ctx, act)
+        emit(opts, body, _instance_text(body))
+    run(ctx, act)
 
 
 @instances_cli.command("fire")
@@ -256,13 +202,13 @@ def instances_fire(
 ) -> None:
     """Fire an event at an instance as the acting role."""
     def act(opts: Options) -> None:
-        result = opts.app.engine.fire(instance_id, event, opts.actor, payload=_json_arg(data, "data"),
+        result = opts.app.engine.fire(instance_id, event, opts.actor, payload=json_arg(data, "data"),
                                       reason=reason, expected_version=expect_version,
                                       idempotency_key=idempotency_key)
         body = {**_instance_json(opts, result.instance), "replayed": result.replayed}
         prefix = "(repeat of an earlier request) " if result.replayed else ""
-        _emit(opts, body, prefix + _instance_text(body))
-    _run(ctx, act)
+        emit(opts, body, prefix + _instance_text(body))
+    run(ctx, act)
 
 
 @instances_cli.command("show")
@@ -270,8 +216,8 @@ def instances_show(ctx: typer.Context, instance_id: int) -> None:
     """One instance: state, version, assignee, allowed events."""
     def act(opts: Options) -> None:
         body = _instance_json(opts, opts.app.store.get_instance(instance_id))
-        _emit(opts, body, _instance_text(body))
-    _run(ctx, act)
+        emit(opts, body, _instance_text(body))
+    run(ctx, act)
 
 
 @instances_cli.command("list")
@@ -290,8 +236,8 @@ def instances_list(
         body = [_instance_json(opts, r) for r in rows]
         lines = [f"{r['id']:>6} {r['definition']:<22} {r['business_key']:<30} {r['assignee']:<10} {r['state']}"
                  for r in body]
-        _emit(opts, body, "\n".join(lines) if lines else "no instances")
-    _run(ctx, act)
+        emit(opts, body, "\n".join(lines) if lines else "no instances")
+    run(ctx, act)
 
 
 # -- audit ---------------------------------------------------------------------------------------
@@ -316,8 +262,8 @@ def audit_history(ctx: typer.Context, instance_id: int) -> None:
                  + (f"  reason: {r['reason']}" if r["reason"] else "")
                  + (f"  payload: {json.dumps(r['payload'], ensure_ascii=False)}" if r["payload"] else "")
                  for r in rows]
-        _emit(opts, rows, "\n".join(lines))
-    _run(ctx, act)
+        emit(opts, rows, "\n".join(lines))
+    run(ctx, act)
 
 
 @audit_cli.command("verify")
@@ -338,10 +284,10 @@ def audit_verify(ctx: typer.Context,
         body = {"ok": not problems, "instances": instances, "problems": [p.as_dict() for p in problems]}
         text = (f"ok: {instances} instance histories verified" if not problems
                 else "\n".join(f"TAMPERED {p}" for p in problems))
-        _emit(opts, body, text)
+        emit(opts, body, text)
         if problems:
             raise typer.Exit(1)
-    _run(ctx, act)
+    run(ctx, act)
 
 
 class CheckpointUnreadable(WorkflowError):
@@ -362,9 +308,9 @@ def audit_checkpoint(ctx: typer.Context,
             return
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text + "\n", encoding="utf-8")
-        _emit(opts, {"file": str(output), "root": document["root"], "instances": len(document["heads"])},
+        emit(opts, {"file": str(output), "root": document["root"], "instances": len(document["heads"])},
               f"checkpoint of {len(document['heads'])} chains, root {document['root']}, written to {output}")
-    _run(ctx, act)
+    run(ctx, act)
 
 
 _CSV_COLUMNS = ["instance_id", "seq", "event", "from", "to", "actor_id", "actor_role", "actor_agency", "at",
@@ -411,7 +357,11 @@ def audit_export(ctx: typer.Context,
         with output.open("w", encoding="utf-8", newline="") as handle:
             for text in _export_lines(rows, fmt):
                 handle.write(text)
-    _run(ctx, act)
+    run(ctx, act)
+
+
+register_deadlines(cli, instances_cli)
+register_service(cli)
 
 
 def main() -> None:

@@ -8,8 +8,10 @@ from functools import cached_property
 from sqlalchemy import Engine as SqlEngine
 
 from definitions import WorkflowError
+from scheduler.outbox import DeliverySettings
+from scheduler.ticker import Ticker
 from store import SqlStore, migrate, open_engine, schema_revision
-from workflow import Clock, Engine, SystemClock
+from workflow import Clock, Deadlines, Engine, SystemClock
 
 from .settings import Settings
 
@@ -39,7 +41,22 @@ class App:
     def engine(self) -> Engine:
         return Engine(self.store, self.clock)
 
+    @cached_property
+    def deadlines(self) -> Deadlines:
+        return Deadlines(self.engine)
+
+    def ticker(self, deliver: bool = True) -> Ticker:
+        return Ticker(self.engine, self.store, delivery_settings(self.settings), claimer=self.settings.node_name,
+                      batch=self.settings.timer_batch, deliver=deliver)
+
     def init(self) -> str | None:
         """Create or upgrade the schema; the revision it is at."""
         migrate(self.sql_engine)
         return schema_revision(self.sql_engine)
+
+
+def delivery_settings(settings: Settings) -> DeliverySettings:
+    return DeliverySettings(
+        smtp_host=settings.smtp_host, smtp_port=settings.smtp_port, smtp_sender=settings.smtp_sender,
+        smtp_user=settings.smtp_user, smtp_password=settings.smtp_password, smtp_starttls=settings.smtp_starttls,
+        max_attempts=settings.notify_max_attempts, backoff_s=settings.notify_backoff_s)

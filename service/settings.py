@@ -15,3 +15,16 @@ class Settings(BaseSettings):
                               description="SQLAlchemy URL; a relative SQLite path is under the working folder")
     sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
     busy_timeout_ms: int = Field(default=30_000, ge=0)
+    # notifications
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str = "khcn-workflow@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    notify_max_attempts: int = Field(default=8, ge=1)
+    notify_backoff_s: float = Field(default=30.0, gt=0)
+    # the service process
+    poll_s: float = Field(default=30.0, gt=0, description="how often serve looks for work other processes added")
+    node_name: str = "local"
+    timer_batch: int = Field(default=200, ge=1, description="timers fired per transaction")

@@ -27,6 +27,7 @@ from workflow.errors import DuplicateBusinessKey
 from workflow.ports import HistoryRecord, IdempotencyRecord, InstanceRecord, StoredDefinition
 
 from .hot import HotStatement
+from .queues import QueueQueries
 from .tables import calendar_overrides, definitions, history, idempotency, instances
 from .timer_rows import TimerRows, TimerStatements, override_from_row
 
@@ -147,7 +148,7 @@ class SqlUnitOfWork(TimerRows):
             "seq": record.seq})
 
 
-class SqlStore:
+class SqlStore(QueueQueries):
     """Definitions, instances and history in a SQL database (see ``workflow.ports.Store``)."""
 
     def __init__(self, engine: Engine, clock: Clock | None = None) -> None:

@@ -21,7 +21,7 @@ from workflow.notify import Channel, Contact, OutboxMessage, OutboxStatus
 from workflow.timers import TimerRecord, TimerStatus, to_json
 
 from .hot import HotStatement
-from .tables import calendar_overrides, contacts, escalations, outbox, timers
+from .tables import calendar_overrides, contacts, escalations, outbox, schedules, timers
 
 TIMER_COLUMNS = [c.name for c in timers.c]
 OUTBOX_COLUMNS = [c.name for c in outbox.c]
@@ -96,6 +96,9 @@ class TimerStatements:
             calendar_overrides.c.day == bindparam("b_day")), dialect)
         self.insert_override = HotStatement(insert(calendar_overrides).values(
             {c.name: bindparam(c.name) for c in calendar_overrides.c}), dialect)
+        self.advance_schedule = HotStatement(update(schedules).where(and_(
+            schedules.c.id == bindparam("b_id"), schedules.c.next_run_at == bindparam("b_old"))).values(
+            next_run_at=bindparam("b_new"), last_run_at=bindparam("b_now")), dialect)
 
 
 class TimerRows:
@@ -175,6 +178,11 @@ class TimerRows:
         self.timer_sql.insert_override.run(self.dbapi, {
             "day": day, "kind": override.kind.value, "reason": override.reason, "actor_id": actor_id,
             "created_at": now})
+
+    def advance_schedule(self, schedule_id: int, old: dt.datetime, new: dt.datetime, now: dt.datetime) -> bool:
+        """Move a schedule's next run from ``old`` to ``new``; False if another process already did."""
+        return self.timer_sql.advance_schedule.run(self.dbapi, {
+            "b_id": schedule_id, "b_old": old, "b_new": new, "b_now": now}) == 1
 
 
 def override_from_row(day: str, kind: str, reason: str) -> DayOverride:

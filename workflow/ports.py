@@ -79,6 +79,21 @@ class IdempotencyRecord:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """A recurring obligation: every occurrence of ``cron`` (province time) starts one instance per assignee."""
+
+    id: int
+    name: str
+    definition_id: str
+    cron: str
+    assignees: tuple[str, ...]
+    key_template: str  # e.g. annual-report/{year}/{agency}
+    data: dict[str, Any]
+    next_run_at: dt.datetime
+    last_run_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class StoredDefinition:
     definition: Definition
     content_hash: str
@@ -170,6 +185,10 @@ class UnitOfWork(Protocol):
         """Store an operator's day off or working day. Raises ``OverrideExists`` for a day already set."""
         ...
 
+    def advance_schedule(self, schedule_id: int, old: dt.datetime, new: dt.datetime, now: dt.datetime) -> bool:
+        """Move a schedule's next run from ``old`` to ``new``; False if another process already did."""
+        ...
+
 
 class Store(Protocol):
     """Durable storage of definitions, instances and history."""
@@ -209,4 +228,45 @@ class Store(Protocol):
 
     def calendar_overrides(self) -> list[DayOverride]:
         """Every operator override of the calendar."""
+        ...
+
+
+class ServiceQueries(Protocol):
+    """What the long-running service asks of storage besides events (``scheduler`` uses it)."""
+
+    def transaction(self) -> AbstractContextManager[UnitOfWork]:
+        """A write transaction, as in ``Store``."""
+        ...
+
+    def next_timer_due(self) -> dt.datetime | None:
+        """The earliest due time of a pending timer."""
+        ...
+
+    def next_schedule_run(self) -> dt.datetime | None:
+        """The earliest next run of a recurring schedule."""
+        ...
+
+    def next_outbox_attempt(self) -> dt.datetime | None:
+        """The earliest next delivery attempt of a pending notification."""
+        ...
+
+    def due_schedules(self, now: dt.datetime) -> Iterator[Schedule]:
+        """Schedules whose next run is at ``now`` or before."""
+        ...
+
+    def add_schedule(self, name: str, definition_id: str, cron: str, assignees: Sequence[str], key_template: str,
+                     data: dict[str, Any], next_run_at: dt.datetime, now: dt.datetime) -> int:
+        """Store a new schedule; its id."""
+        ...
+
+    def claim_outbox(self, now: dt.datetime, limit: int, claimer: str, lease: dt.timedelta) -> list[OutboxMessage]:
+        """Pending notifications due for an attempt, leased to ``claimer``."""
+        ...
+
+    def outbox_delivered(self, message_id: int, now: dt.datetime) -> None:
+        """Record a successful delivery."""
+        ...
+
+    def outbox_failed(self, message_id: int, error: str, retry_at: dt.datetime | None) -> None:
+        """Record a failed attempt; ``retry_at`` None gives up (dead letter)."""
         ...

@@ -188,3 +188,43 @@ def test_backup_copies_a_verifiable_database_and_refuses_to_overwrite(wf: Workfl
     assert restored.json("instances", "show", "1")["state"] == "received"
     assert "exists already" in wf("backup", str(target), code=1)
     assert not list(target.parent.glob("*.partial"))
+
+
+def test_simulate_fires_timers_in_order_through_the_cli(wf: Workflow) -> None:
+    wf("instances", "start", "agency_feedback", "--key", "cat/SYT", "--assignee", "SYT")
+    wf("instances", "fire", "1", "record_receipt", "--data", '{"received_on": "2022-12-26"}')
+    wf("schedules", "add", "annual-report", "--definition", "annual_report", "--cron", "0 8 1 10 *",
+       "--assignees", "SYT,SNV", "--key-template", "annual-report/{year}/{agency}", "--from", "2023-01-01")
+    summary = wf.json("simulate", "--from", "2023-01-01", "--until", "2024-12-31")
+    assert summary["timers"]["timeout fired"] == 1
+    assert summary["schedule_runs"] == 2  # 01/10/2023 and 01/10/2024
+    assert wf.json("instances", "show", "1")["state"] == "no_response"
+    keys = {i["business_key"] for i in wf.json("instances", "list", "--definition", "annual_report")}
+    assert keys == {f"annual-report/{y}/{a}" for y in (2023, 2024) for a in ("SYT", "SNV")}
+    assert wf.json("escalations", "list", "--status", "open")
+
+
+def test_calendar_due_explains_and_refuses_two_kinds(wf: Workflow) -> None:
+    due = wf.json("calendar", "due", "--from", "2022-11-20", "--end-of-month", "2022-12")
+    assert (due["last_day"], due["due_at"]) == ("2023-01-03", "2023-01-03T17:00:00Z")
+    assert any("Tết Dương lịch (nghỉ bù)" in s for s in due["steps"])
+    error = wf.json("calendar", "due", "--from", "2022-12-26", "--days", "20", "--working-days", "3", code=1)
+    assert "give exactly one of" in error["fields"][0]["message"]
+
+
+def test_legal_clock_through_the_cli(wf: Workflow) -> None:
+    wf("instances", "start", "agency_feedback", "--key", "cat/SYT", "--assignee", "SYT")
+    wf("instances", "fire", "1", "record_receipt", "--data", '{"received_on": "2099-01-05"}')
+    extended = wf.json("instances", "extend", "1", "--days", "5", "--reason", "chờ số liệu",
+                       "--document", "15/BCĐ-KHCN")
+    assert {t["name"] for t in extended} >= {"window_closes", "escalate"}
+    wf("instances", "suspend", "1", "--reason", "tạm dừng")
+    assert "already suspended" in wf("instances", "suspend", "1", "--reason", "x", code=1)
+    wf("instances", "resume", "1", "--reason", "tiếp tục")
+    events = [h["event"] for h in wf.json("audit", "history", "1")]
+    assert events[-3:] == ["@deadline_extended", "@suspended", "@resumed"]
+    assert wf.json("--role", "officer", "--agency", "SYT", "instances", "extend", "1", "--days", "5",
+                   "--reason", "x", "--document", "1/SYT", code=1)["error"] == "RoleNotAllowed"
+    wf("calendar", "add-day-off", "2099-01-27", "--reason", "bão")
+    assert wf.json("calendar", "overrides") == [{"day": "2099-01-27", "kind": "day_off", "reason": "bão"}]
+    assert wf.json("audit", "verify")["ok"]

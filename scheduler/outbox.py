@@ -1,0 +1,130 @@
+"""Delivering the notification outbox by SMTP and webhook, with retries and dead letters.
+
+At least once, recognisably: a message is leased, sent, then marked sent. A crash between sending and
+marking leaves the lease to expire and the message to be sent again with the same ``Message-ID``
+(e-mail) or ``Idempotency-Key`` (webhook), so the receiver can drop the repeat; a crash before sending
+loses nothing. Failed attempts back off exponentially; after ``max_attempts`` the message is dead and
+waits for ``workflow notifications retry``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import smtplib
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from workflow.clock import Clock
+from workflow.notify import Channel, OutboxMessage, one_line
+from workflow.ports import ServiceQueries
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str = "khcn-workflow@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    webhook_timeout_s: float = 10.0
+    max_attempts: int = 8
+    backoff_s: float = 30.0  # first retry after this, doubling each time
+    backoff_max_s: float = 6 * 3600.0
+    lease_s: float = 300.0
+
+
+class DeliveryError(Exception):
+    pass
+
+
+def send_email(settings: DeliverySettings, message: OutboxMessage) -> None:
+    if not settings.smtp_host:
+        raise DeliveryError("no SMTP server configured (WORKFLOW_SMTP_HOST)")
+    if not message.recipient:
+        raise DeliveryError("no recipient address")
+    mail = EmailMessage()
+    mail["From"] = settings.smtp_sender
+    mail["To"] = one_line(message.recipient)
+    mail["Subject"] = one_line(message.subject)
+    mail["Message-ID"] = message.message_id
+    mail["Date"] = format_datetime(message.created_at)
+    mail.set_content(message.body, charset="utf-8")
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls()
+            if settings.smtp_user:
+                smtp.login(settings.smtp_user, settings.smtp_password or "")
+            smtp.send_message(mail)
+    except (OSError, smtplib.SMTPException) as err:
+        raise DeliveryError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {err}") from err
+
+
+def send_webhook(settings: DeliverySettings, message: OutboxMessage) -> None:
+    if not message.recipient or not message.recipient.startswith(("http://", "https://")):
+        raise DeliveryError(f"not an http(s) URL: {message.recipient!r}")
+    body = json.dumps({"message_id": message.message_id, "kind": message.kind, "instance_id": message.instance_id,
+                       "subject": message.subject, "body": message.body,
+                       "created_at": message.created_at.isoformat()}, ensure_ascii=False).encode()
+    request = urllib.request.Request(message.recipient, data=body, method="POST", headers={
+        "Content-Type": "application/json; charset=utf-8", "Idempotency-Key": message.message_id})
+    try:
+        with urllib.request.urlopen(request, timeout=settings.webhook_timeout_s) as response:
+            if not 200 <= response.status < 300:
+                raise DeliveryError(f"webhook answered {response.status}")
+    except urllib.error.HTTPError as err:
+        raise DeliveryError(f"webhook answered {err.code}") from err
+    except (OSError, urllib.error.URLError) as err:
+        raise DeliveryError(f"webhook {message.recipient}: {err}") from err
+
+
+@dataclass(frozen=True)
+class Delivery:
+    message: OutboxMessage
+    ok: bool
+    error: str | None
+    dead: bool
+
+
+class Dispatcher:
+    """Delivers due outbox rows; one pass per ``deliver_due`` call."""
+
+    def __init__(self, store: ServiceQueries, clock: Clock, settings: DeliverySettings,
+                 claimer: str = "local") -> None:
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+        self.claimer = claimer
+
+    def backoff(self, attempts: int) -> dt.timedelta:
+        """Wait before attempt ``attempts + 1`` (after ``attempts`` failures)."""
+        seconds = min(self.settings.backoff_s * 2 ** max(0, attempts - 1), self.settings.backoff_max_s)
+        return dt.timedelta(seconds=seconds)
+
+    def deliver_due(self, limit: int = 50) -> list[Delivery]:
+        now = self.clock.now()
+        lease = dt.timedelta(seconds=self.settings.lease_s)
+        results = []
+        for message in self.store.claim_outbox(now, limit, self.claimer, lease):
+            try:
+                if message.channel is Channel.EMAIL:
+                    send_email(self.settings, message)
+                elif message.channel is Channel.WEBHOOK:
+                    send_webhook(self.settings, message)
+                else:
+                    raise DeliveryError(f"no way to deliver on channel {message.channel.value!r}")
+            except DeliveryError as err:
+                attempts = message.attempts + 1
+                dead = attempts >= self.settings.max_attempts
+                retry_at = None if dead else self.clock.now() + self.backoff(attempts)
+                self.store.outbox_failed(message.id, str(err), retry_at)
+                results.append(Delivery(message, False, str(err), dead))
+            else:
+                self.store.outbox_delivered(message.id, self.clock.now())
+                results.append(Delivery(message, True, None, False))
+        return results

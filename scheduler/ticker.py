@@ -1,0 +1,68 @@
+"""One pass of the service's background work, and when the next pass is due.
+
+The database is the truth: a pass fires every timer due now (in batches, in due order), runs every
+schedule occurrence due now, and delivers every notification due now. ``next_wake`` reads the earliest
+due time of all three, so whoever drives the passes (``Alarm`` in ``serve``, the loop in ``simulate``)
+needs to hold one wake-up, not one job per timer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from workflow import Deadlines, Engine, TimerOutcome
+from workflow.ports import ServiceQueries
+
+from .outbox import Delivery, DeliverySettings, Dispatcher
+from .recurring import Recurrence, Run
+
+
+@dataclass
+class Pass:
+    timers: list[TimerOutcome] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+
+
+class Ticker:
+    def __init__(self, engine: Engine, store: ServiceQueries, delivery: DeliverySettings | None = None, *,
+                 claimer: str = "local", batch: int = 200, deliver: bool = True) -> None:
+        self.engine = engine
+        self.store = store
+        self.deadlines = Deadlines(engine)
+        self.recurrence = Recurrence(engine, store)
+        self.dispatcher = Dispatcher(store, engine.clock, delivery or DeliverySettings(), claimer)
+        self.claimer = claimer
+        self.batch = batch
+        self.deliver = deliver
+
+    def fire_due_timers(self, on_batch: Callable[[list[TimerOutcome]], None] | None = None) -> list[TimerOutcome]:
+        """Every timer due now, in batches of ``batch`` per transaction; ``on_batch`` after each commit."""
+        fired: list[TimerOutcome] = []
+        while True:
+            batch = self.deadlines.fire_due(self.batch, self.claimer)
+            fired.extend(batch)
+            if batch and on_batch is not None:
+                on_batch(batch)
+            if len(batch) < self.batch:
+                return fired
+
+    def run_once(self, on_batch: Callable[[list[TimerOutcome]], None] | None = None) -> Pass:
+        done = Pass()
+        done.runs = self.recurrence.run_due()
+        done.timers = self.fire_due_timers(on_batch)
+        if self.deliver:
+            while deliveries := self.dispatcher.deliver_due():
+                done.deliveries.extend(deliveries)
+                if all(not d.ok for d in deliveries):
+                    break  # everything failed: the backoff decides when to try again
+        return done
+
+    def next_wake(self) -> dt.datetime | None:
+        candidates = [self.store.next_timer_due(), self.store.next_schedule_run()]
+        if self.deliver:
+            candidates.append(self.store.next_outbox_attempt())
+        due = [c for c in candidates if c is not None]
+        return min(due) if due else None

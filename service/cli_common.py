@@ -1,0 +1,83 @@
+"""Plumbing shared by the ``workflow`` sub-command modules: options, error output, JSON arguments."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn, TypeVar
+
+import typer
+
+from definitions import DefinitionInvalid, WorkflowError
+from workflow import Actor
+from workflow.errors import PayloadInvalid
+
+from .context import App
+
+T = TypeVar("T")
+
+
+@dataclass
+class Options:
+    app: App
+    json: bool
+    actor: Actor
+
+
+def opts_of(ctx: typer.Context) -> Options:
+    return ctx.ensure_object(Options)
+
+
+def fail(opts: Options, err: WorkflowError) -> NoReturn:
+    if opts.json:
+        body: dict[str, Any] = {"error": type(err).__name__, "message": str(err)}
+        if isinstance(err, DefinitionInvalid):
+            body["problems"] = [str(p) for p in err.problems]
+        if isinstance(err, PayloadInvalid):
+            body["fields"] = [{"field": f, "message": m} for f, m in err.errors]
+        for attribute in ("allowed", "instance_id", "event", "state"):
+            if getattr(err, attribute, None) is not None:
+                value = getattr(err, attribute)
+                body[attribute] = list(value) if isinstance(value, tuple) else value
+        typer.echo(json.dumps(body, ensure_ascii=False))
+    else:
+        typer.echo(f"error: {err}", err=True)
+    raise typer.Exit(1)
+
+
+def run(ctx: typer.Context, action: Callable[[Options], T]) -> T:
+    """Run a command body; a ``WorkflowError`` becomes its message and exit status 1."""
+    opts = opts_of(ctx)
+    try:
+        return action(opts)
+    except WorkflowError as err:
+        fail(opts, err)
+
+
+def emit(opts: Options, data: Any, text: str) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str) if opts.json else text)
+
+
+def json_arg(value: str | None, name: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as err:
+        raise PayloadInvalid([(name, f"not valid JSON: {err.msg} at column {err.colno}")]) from None
+    if not isinstance(parsed, dict):
+        raise PayloadInvalid([(name, "must be a JSON object")])
+    return parsed
+
+
+def date_arg(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise PayloadInvalid([(name, f"{value!r} is not a date (YYYY-MM-DD)")]) from None
+
+
+def instant(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

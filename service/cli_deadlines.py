@@ -1,0 +1,285 @@
+"""``workflow`` commands of the legal clock: calendar, extensions, escalations, schedules, notifications."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from definitions import Deadline
+from workflow import OverrideKind
+from workflow.calendar import end_of_day
+from workflow.errors import PayloadInvalid
+from workflow.notify import Contact
+from workflow.timers import TimerRecord
+
+from .cli_common import Options, date_arg, emit, instant, json_arg, run
+
+calendar_cli = typer.Typer(no_args_is_help=True, help="When periods end; days off and working days.")
+escalations_cli = typer.Typer(no_args_is_help=True, help="Escalations to the Steering Committee.")
+schedules_cli = typer.Typer(no_args_is_help=True, help="Recurring obligations.")
+notifications_cli = typer.Typer(no_args_is_help=True, help="The notification outbox.")
+contacts_cli = typer.Typer(no_args_is_help=True, help="How to reach agencies and the Steering Committee (BCD).")
+
+
+def register(cli: typer.Typer, instances_cli: typer.Typer) -> None:
+    cli.add_typer(calendar_cli, name="calendar")
+    cli.add_typer(escalations_cli, name="escalations")
+    cli.add_typer(schedules_cli, name="schedules")
+    cli.add_typer(notifications_cli, name="notifications")
+    cli.add_typer(contacts_cli, name="contacts")
+    instances_cli.command("extend")(instances_extend)
+    instances_cli.command("suspend")(instances_suspend)
+    instances_cli.command("resume")(instances_resume)
+    instances_cli.command("timers")(instances_timers)
+
+
+# -- calendar ------------------------------------------------------------------------------------
+
+
+@calendar_cli.command("due")
+def calendar_due(
+    ctx: typer.Context,
+    start: Annotated[str, typer.Option("--from", help="The event's date (YYYY-MM-DD), province time")],
+    days: Annotated[int | None, typer.Option(help="Calendar days (Civil Code)")] = None,
+    working_days: Annotated[int | None, typer.Option()] = None,
+    hours: Annotated[int | None, typer.Option()] = None,
+    end_of_month: Annotated[str | None, typer.Option(help="YYYY-MM")] = None,
+    end_of_year: Annotated[int | None, typer.Option()] = None,
+    before: Annotated[str | None, typer.Option(help="Before this date (never moves)")] = None,
+    on: Annotated[str | None, typer.Option(help="On this date (never moves)")] = None,
+    yearly: Annotated[str | None, typer.Option(help="Before MM-DD every year")] = None,
+) -> None:
+    """When a period ends, with every step explained (holiday names in Vietnamese)."""
+    def act(opts: Options) -> None:
+        anchor = date_arg(start, "--from")
+        spec: dict[str, Any] = {"days": days, "working_days": working_days, "hours": hours,
+                                "end_of_month": end_of_month, "end_of_year": end_of_year,
+                                "before_date": before and date_arg(before, "--before"),
+                                "on_date": on and date_arg(on, "--on"), "yearly": yearly}
+        try:
+            deadline = Deadline(**{k: v for k, v in spec.items() if v is not None})
+        except ValidationError as err:
+            reasons = [str(e["msg"]).removeprefix("Value error, ") for e in err.errors(include_url=False)]
+            raise PayloadInvalid([("deadline", "; ".join(reasons))]) from None
+        due = opts.app.engine.calendar.due(deadline, anchor)
+        text = "\n".join([f"last day: {due.last_day:%d/%m/%Y} ({due.last_day.isoformat()})",
+                          f"due at:   {instant(due.due_at)} (24:00 province time of the last day)"
+                          if deadline.hours is None else f"due at:   {instant(due.due_at)}",
+                          "steps:", *(f"  - {s}" for s in due.steps)])
+        emit(opts, due.as_dict(), text)
+    run(ctx, act)
+
+
+def _override(ctx: typer.Context, day: str, reason: str, kind: OverrideKind) -> None:
+    def act(opts: Options) -> None:
+        changes = opts.app.deadlines.add_override(date_arg(day, "DATE"), kind, reason, opts.actor)
+        moved = sum(len(v) for v in changes.values())
+        emit(opts, {"day": day, "kind": kind.value, "instances": {str(k): v for k, v in changes.items()}},
+             f"{kind.value} {day} recorded; {moved} timers of {len(changes)} instances moved")
+    run(ctx, act)
+
+
+@calendar_cli.command("add-day-off")
+def calendar_add_day_off(ctx: typer.Context, day: Annotated[str, typer.Argument(metavar="DATE")],
+                         reason: Annotated[str, typer.Option(help="Who announced it, e.g. the decision")]) -> None:
+    """A day off announced late (storm, government decision): pending deadlines move, each in history."""
+    _override(ctx, day, reason, OverrideKind.DAY_OFF)
+
+
+@calendar_cli.command("add-working-day")
+def calendar_add_working_day(ctx: typer.Context, day: Annotated[str, typer.Argument(metavar="DATE")],
+                             reason: Annotated[str, typer.Option()]) -> None:
+    """A weekend day turned into a working day."""
+    _override(ctx, day, reason, OverrideKind.WORKING_DAY)
+
+
+@calendar_cli.command("overrides")
+def calendar_overrides(ctx: typer.Context) -> None:
+    """Operator overrides of the calendar."""
+    def act(opts: Options) -> None:
+        rows = [{"day": o.day.isoformat(), "kind": o.kind.value, "reason": o.reason}
+                for o in opts.app.store.calendar_overrides()]
+        emit(opts, rows, "\n".join(f"{r['day']} {r['kind']:<12} {r['reason']}" for r in rows) or "no overrides")
+    run(ctx, act)
+
+
+# -- instances: the legal clock ------------------------------------------------------------------
+
+
+def _timer_json(t: TimerRecord) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name, "kind": t.kind.value, "offset_days": t.offset_days, "event": t.event,
+            "status": t.status.value, "due_at": instant(t.due_at), "base_due": instant(t.base_due),
+            "fired_at": instant(t.fired_at), "outcome": t.outcome}
+
+
+def _timers_text(timers: list[dict[str, Any]]) -> str:
+    return "\n".join(f"{t['id']:>6} {t['name']:<16} {t['kind']:<10} {t['status']:<9} due {t['due_at']}"
+                     + (f"  ({t['outcome']})" if t["outcome"] else "") for t in timers) or "no timers"
+
+
+def instances_extend(
+    ctx: typer.Context, instance_id: int,
+    reason: Annotated[str, typer.Option()], document: Annotated[str, typer.Option(help="e.g. 15/BCĐ-KHCN")],
+    to: Annotated[str | None, typer.Option("--to", help="New last day (YYYY-MM-DD)")] = None,
+    days: Annotated[int | None, typer.Option(help="More calendar days after the current last day")] = None,
+    working_days: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Extend the pending deadline of the instance's current state."""
+    def act(opts: Options) -> None:
+        timers = opts.app.deadlines.extend(instance_id, opts.actor, reason=reason, document=document,
+                                           to_date=date_arg(to, "--to") if to else None, days=days,
+                                           working_days=working_days)
+        body = [_timer_json(t) for t in timers]
+        emit(opts, body, _timers_text(body))
+    run(ctx, act)
+
+
+def instances_suspend(ctx: typer.Context, instance_id: int, reason: Annotated[str, typer.Option()],
+                      document: Annotated[str | None, typer.Option()] = None) -> None:
+    """Stop the instance's legal clock (the remaining time is kept)."""
+    def act(opts: Options) -> None:
+        body = [_timer_json(t) for t in opts.app.deadlines.suspend(instance_id, opts.actor, reason=reason,
+                                                                    document=document)]
+        emit(opts, body, _timers_text(body))
+    run(ctx, act)
+
+
+def instances_resume(ctx: typer.Context, instance_id: int, reason: Annotated[str, typer.Option()],
+                     document: Annotated[str | None, typer.Option()] = None) -> None:
+    """Restart the clock with the time that remained."""
+    def act(opts: Options) -> None:
+        body = [_timer_json(t) for t in opts.app.deadlines.resume(instance_id, opts.actor, reason=reason,
+                                                                   document=document)]
+        emit(opts, body, _timers_text(body))
+    run(ctx, act)
+
+
+def instances_timers(ctx: typer.Context, instance_id: int) -> None:
+    """An instance's timers: pending, fired, cancelled, with due times (UTC)."""
+    def act(opts: Options) -> None:
+        opts.app.store.get_instance(instance_id)
+        body = [_timer_json(t) for t in opts.app.store.list_timers(instance_id)]
+        emit(opts, body, _timers_text(body))
+    run(ctx, act)
+
+
+# -- escalations ---------------------------------------------------------------------------------
+
+
+@escalations_cli.command("list")
+def escalations_list(ctx: typer.Context,
+                     status: Annotated[str | None, typer.Option(help="open or acknowledged")] = None) -> None:
+    """Escalations, oldest first."""
+    def act(opts: Options) -> None:
+        rows = [{**e.__dict__, "due_at": instant(e.due_at), "created_at": instant(e.created_at),
+                 "acknowledged_at": instant(e.acknowledged_at)} for e in opts.app.store.list_escalations(status)]
+        emit(opts, rows, "\n".join(f"{r['id']:>5} instance {r['instance_id']:<6} {r['status']:<13} due {r['due_at']}"
+                                   for r in rows) or "no escalations")
+    run(ctx, act)
+
+
+@escalations_cli.command("ack")
+def escalations_ack(ctx: typer.Context, escalation_id: int,
+                    note: Annotated[str | None, typer.Option()] = None) -> None:
+    """Acknowledge an escalation (Steering Committee or admin)."""
+    def act(opts: Options) -> None:
+        instance_id = opts.app.deadlines.acknowledge(escalation_id, opts.actor, note)
+        emit(opts, {"escalation_id": escalation_id, "instance_id": instance_id},
+             f"escalation {escalation_id} acknowledged (instance {instance_id})")
+    run(ctx, act)
+
+
+# -- schedules -----------------------------------------------------------------------------------
+
+
+@schedules_cli.command("list")
+def schedules_list(ctx: typer.Context) -> None:
+    """Recurring obligations and their next run."""
+    def act(opts: Options) -> None:
+        rows: list[dict[str, Any]] = [{"id": s.id, "name": s.name, "definition": s.definition_id, "cron": s.cron,
+                 "assignees": list(s.assignees), "key_template": s.key_template,
+                 "next_run_at": instant(s.next_run_at), "last_run_at": instant(s.last_run_at)}
+                for s in opts.app.store.list_schedules()]
+        emit(opts, rows, "\n".join(f"{r['name']:<28} {r['definition']:<20} '{r['cron']}' next {r['next_run_at']} "
+                                   f"({len(r['assignees'])} assignees)" for r in rows) or "no schedules")
+    run(ctx, act)
+
+
+@schedules_cli.command("add")
+def schedules_add(
+    ctx: typer.Context, name: str,
+    definition: Annotated[str, typer.Option()],
+    cron: Annotated[str, typer.Option(help="Five fields in province time, e.g. '0 8 1 10 *'")],
+    assignees: Annotated[str, typer.Option(help="Comma-separated agency codes")],
+    key_template: Annotated[str, typer.Option(help="e.g. annual-report/{year}/{agency}")],
+    data: Annotated[str | None, typer.Option()] = None,
+    start: Annotated[str | None, typer.Option("--from", help="First run after this date (default: now)")] = None,
+) -> None:
+    """Add a recurring obligation; occurrences between --from and now are caught up by the next pass."""
+    def act(opts: Options) -> None:
+        codes = [a.strip() for a in assignees.split(",") if a.strip()]
+        begin = end_of_day(date_arg(start, "--from")) - dt.timedelta(days=1) if start else None
+        schedule_id = opts.app.ticker(deliver=False).recurrence.add(name, definition, cron, codes, key_template,
+                                                                    json_arg(data, "--data"), begin)
+        s = opts.app.store.schedule(schedule_id)
+        emit(opts, {"id": s.id, "next_run_at": instant(s.next_run_at)},
+             f"schedule {name} added; first run {instant(s.next_run_at)}")
+    run(ctx, act)
+
+
+# -- notifications and contacts ------------------------------------------------------------------
+
+
+@notifications_cli.command("list")
+def notifications_list(ctx: typer.Context, status: Annotated[str | None, typer.Option(
+        help="pending, sent, dead or no_contact")] = None) -> None:
+    """The outbox: what was (or could not be) delivered, and why."""
+    def act(opts: Options) -> None:
+        rows = [{"id": m.id, "kind": m.kind, "channel": m.channel.value, "recipient": m.recipient,
+                 "subject": m.subject, "status": m.status.value, "attempts": m.attempts,
+                 "next_attempt_at": instant(m.next_attempt_at), "last_error": m.last_error,
+                 "sent_at": instant(m.sent_at), "message_id": m.message_id, "instance_id": m.instance_id}
+                for m in opts.app.store.list_outbox(status)]
+        emit(opts, rows, "\n".join(f"{r['id']:>5} {r['status']:<10} {r['channel']:<8} {r['recipient'] or '-':<30} "
+                                   f"{r['subject']}" + (f"  [{r['last_error']}]" if r["last_error"] else "")
+                                   for r in rows) or "no notifications")
+    run(ctx, act)
+
+
+@notifications_cli.command("retry")
+def notifications_retry(ctx: typer.Context, ids: Annotated[list[int] | None, typer.Argument()] = None) -> None:
+    """Queue dead notifications again (all of them, or the ids given)."""
+    def act(opts: Options) -> None:
+        count = opts.app.store.retry_outbox(ids, opts.app.clock.now())
+        emit(opts, {"requeued": count}, f"{count} notifications queued again")
+    run(ctx, act)
+
+
+@contacts_cli.command("set")
+def contacts_set(ctx: typer.Context, agency: str, name: Annotated[str | None, typer.Option()] = None,
+                 email: Annotated[str | None, typer.Option()] = None,
+                 webhook: Annotated[str | None, typer.Option()] = None) -> None:
+    """Set how to reach an agency (BCD: the Steering Committee)."""
+    def act(opts: Options) -> None:
+        from workflow.notify import one_line
+
+        if email is not None and ("@" not in email or one_line(email) != email):
+            raise PayloadInvalid([("email", f"{email!r} is not an e-mail address")])
+        if webhook is not None and not webhook.startswith(("http://", "https://")):
+            raise PayloadInvalid([("webhook", f"{webhook!r} is not an http(s) URL")])
+        opts.app.store.set_contact(Contact(agency, name, email, webhook), opts.app.clock.now())
+        emit(opts, {"agency": agency, "email": email, "webhook": webhook}, f"contact of {agency} set")
+    run(ctx, act)
+
+
+@contacts_cli.command("list")
+def contacts_list(ctx: typer.Context) -> None:
+    def act(opts: Options) -> None:
+        rows = [c.__dict__ for c in opts.app.store.list_contacts()]
+        emit(opts, rows, "\n".join(f"{r['agency']:<10} {r['email'] or '-':<30} {r['webhook_url'] or '-'}"
+                                   for r in rows) or "no contacts")
+    run(ctx, act)
+

@@ -1,0 +1,105 @@
+"""A real ``workflow serve`` process: SIGKILL during catch-up, restart, every overdue timer fired exactly once;
+SIGTERM stops it cleanly. No sleeps: the test blocks on the lines the process prints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import text
+
+from definitions import definition_files
+from store import SqlStore, migrate, open_engine
+from tests.conftest import ADMIN, SHIPPED
+from workflow import Engine, SimulatedClock
+from workflow.calendar import PROVINCE_TZ
+
+OVERDUE = 300  # instances whose 20-day window closed long ago (2 overdue timers each)
+FUTURE = 100  # instances whose window closes in the future
+
+
+def seed(db_url: str) -> None:
+    engine = open_engine(db_url, synchronous="OFF")
+    migrate(engine)
+    clock = SimulatedClock(dt.datetime(2022, 12, 26, 9, tzinfo=PROVINCE_TZ))
+    store = SqlStore(engine, clock)
+    wf = Engine(store, clock)
+    for path in definition_files([SHIPPED]):
+        wf.load_definition_text(path.read_text(encoding="utf-8"), str(path))
+    today = dt.datetime.now(dt.UTC).astimezone(PROVINCE_TZ).date()  # the serve process runs on real time
+    for n in range(OVERDUE + FUTURE):
+        received = "2022-12-26" if n < OVERDUE else (today + dt.timedelta(days=30)).isoformat()
+        instance = wf.start("agency_feedback", f"cat/{n}", "SYT", ADMIN)
+        wf.fire(instance.id, "record_receipt", ADMIN, payload={"received_on": received})
+    engine.dispose()
+
+
+@contextmanager
+def serve(db_url: str) -> Iterator[subprocess.Popen[str]]:
+    env = {**os.environ, "WORKFLOW_DATABASE_URL": db_url, "WORKFLOW_TIMER_BATCH": "2",
+           "WORKFLOW_POLL_S": "3600"}
+    process = subprocess.Popen([str(Path(sys.executable).parent / "workflow"), "serve"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.close()
+        process.stderr.close()
+
+
+def read_until(process: subprocess.Popen[str], prefix: str) -> list[str]:
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith(prefix):
+            return lines
+    raise AssertionError(f"the process ended before printing {prefix!r}: {''.join(lines)[-2000:]}")
+
+
+def test_sigkill_during_catch_up_then_restart_fires_each_timer_once(db_url: str) -> None:
+    seed(db_url)
+    with serve(db_url) as first:
+        read_until(first, "timer ")  # the first batch is committed
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    engine = open_engine(db_url)
+    with engine.connect() as c:
+        left = c.execute(text("SELECT count(*) FROM timers WHERE status = 'pending' AND due_at < '2024-01-01'")
+                         ).scalar()
+    assert (left or 0) > 0, "the kill should land mid-catch-up for this test to mean something"
+
+    with serve(db_url) as second:
+        lines = read_until(second, "ready")
+        assert any(line.startswith("caught up:") for line in lines)
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=60) == 0
+        assert second.stdout is not None
+        assert "stopped" in second.stdout.read()
+
+    with engine.connect() as c:
+        statuses = Counter(dict(c.execute(text(
+            "SELECT status, count(*) FROM timers WHERE name != 'remind' GROUP BY status")).all()))
+        events = Counter(dict(c.execute(text(
+            "SELECT event, count(*) FROM history GROUP BY event")).all()))
+        per_instance = c.execute(text(
+            "SELECT instance_id, sum(event = 'close_window'), sum(event = '@escalated') FROM history "
+            "GROUP BY instance_id")).all()
+    engine.dispose()
+    assert statuses["fired"] == 2 * OVERDUE  # each overdue escalation and timeout, once
+    assert statuses["pending"] == 2 * FUTURE
+    assert events["close_window"] == OVERDUE
+    assert events["@escalated"] == OVERDUE
+    assert {(closes, escalated) for _, closes, escalated in per_instance} == {(1, 1), (0, 0)}
