@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import memory, transitions
+from . import memory, timers, transitions
 
 RESULTS = Path(__file__).parent / "results"
 TARGETS = {"FULL": 0.5, "NORMAL": 0.2}
@@ -56,6 +56,16 @@ def main() -> None:
     for row in report["memory"]:
         print(f"{'peak RSS MiB with ' + format(row['instances'], ',') + ' instances':<44} "
               f"{row['max_rss_mib']:>10.1f}")
+    rate, seconds = (200, 1.0) if args.quick else (1000, 60.0)
+    late = report["timer_lateness"] = timers.lateness(rate, seconds)
+    print(f"{f'timer lateness ms ({rate}/s for {seconds:.0f} s) p50/p99/max':<44} {late['p50_ms']:>10.1f} "
+          f"{late['p99_ms']:>10.1f} {late['max_ms']:>10.1f}  p99 <= 50, max <= 1000")
+    restart = report["timer_restart"] = timers.restart(400 if args.quick else 10_000)
+    print(f"{'restart: ' + format(restart['overdue'], ',') + ' overdue caught up, s from spawn':<44} "
+          f"{restart['spawn_to_caught_up_s']:>10.2f}  <= 2")
+    mem = report["timer_memory"] = timers.memory(500 if args.quick else 100_000)
+    print(f"{'serve RSS growth MiB, ' + format(mem['pending'], ',') + ' pending timers':<44} "
+          f"{mem['growth_mib']:>10.1f}  <= 50")
     RESULTS.mkdir(exist_ok=True)
     name = "quick.json" if args.quick else "latest.json"
     (RESULTS / name).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

@@ -2,8 +2,9 @@
 
 Per transition both sides do, in one ``BEGIN IMMEDIATE`` transaction on a file with the same schema
 and pragmas: read the instance row, a version-checked UPDATE, a history INSERT (same columns, same
-payload size, a 64-hex hash) and an idempotency INSERT, then COMMIT. The raw side computes no hash
-and checks nothing: it is the floor that SQLite and the disk set.
+payload size, a 64-hex hash) and an idempotency INSERT, plus the timer rows the engine writes for that
+transition (leaving ``drafting`` cancels its timer, re-entering it arms one), then COMMIT. The raw side
+computes no hash, no deadline and checks nothing: it is the floor that SQLite and the disk set.
 """
 
 from __future__ import annotations
@@ -82,6 +83,16 @@ def raw_rate(folder: Path, synchronous: str, count: int) -> float:
                     json.dumps(payload, ensure_ascii=False), reason, "catalogue_draft", 1, None, digest, digest))
         db.execute("INSERT INTO idempotency (key, fingerprint, instance_id, seq) VALUES (?,?,?,?)",
                    (f"k{n}", digest, instance_id, version + 1))
+        if event == "send_for_consultation":  # leaves drafting: its escalation timer is cancelled
+            db.execute("UPDATE timers SET status = 'cancelled', fired_at = ?, outcome = 'state left' "
+                       "WHERE instance_id = ? AND (status = 'pending' OR status = 'suspended')", (now, instance_id))
+        elif event == "return_for_revision":  # re-enters drafting: its timer is armed again
+            db.execute("INSERT INTO timers (instance_id, name, kind, offset_days, event, fence, status, deadline, "
+                       "anchor, extension, base_due, due_at, remaining, created_at, fired_at, outcome, claimed_by, "
+                       "lease_until) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       (instance_id, "draft_due", "escalation", 0, None, version + 1, "pending",
+                        '{"end_of_month":"2022-12"}', "2023-01-01T00:00:00+00:00", None, now, now, None, now,
+                        None, None, None, None))
         db.execute("COMMIT")
     elapsed = time.perf_counter() - started
     db.close()

@@ -176,6 +176,7 @@ def _check_timers(definition: Definition, state_ids: dict[str, int]) -> list[tup
             names.add(timer.name)
             if state.kind is StateKind.FINAL:
                 out.append((at, f"final state {state.id!r} cannot arm timers"))
+            out.extend(_check_anchor(definition, state.id, state.kind, timer.deadline.anchor, at))
             if timer.event is None:
                 continue
             if timer.event not in all_events:
@@ -201,6 +202,22 @@ def _check_timers(definition: Definition, state_ids: dict[str, int]) -> list[tup
                         )
                     )
     return out
+
+
+def _check_anchor(definition: Definition, state: str, kind: StateKind, anchor: str,
+                  at: Path) -> list[tuple[Path, str]]:
+    """A ``payload.<field>`` anchor must be a field of every transition that enters the state."""
+    if not anchor.startswith("payload."):
+        return []
+    name = anchor.removeprefix("payload.")
+    where: Path = (*at, "deadline", "anchor")
+    if kind is StateKind.INITIAL:
+        return [(where, f"{anchor}: the initial state is entered by start, which has no payload; use data.{name}")]
+    missing = [t.event for t in definition.transitions if t.dest == state and name not in t.payload]
+    if missing:
+        return [(where, f"{anchor}: transitions entering {state!r} do not all have a payload field {name!r} "
+                        f"(missing in: {', '.join(missing)})")]
+    return []
 
 
 def load_text(text: str, file: str, known_guards: Iterable[str] | None = None) -> Definition:

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
+from workflow import TimerOutcome
+
 from .ticker import Pass, Ticker
 
 log = logging.getLogger("workflow.scheduler")
@@ -28,10 +30,12 @@ JOB = "wake"
 
 class Alarm:
     def __init__(self, ticker: Ticker, poll: dt.timedelta = dt.timedelta(seconds=30),
-                 on_pass: Callable[[Pass], None] | None = None) -> None:
+                 on_pass: Callable[[Pass], None] | None = None,
+                 on_batch: Callable[[list[TimerOutcome]], None] | None = None) -> None:
         self.ticker = ticker
         self.poll = poll
         self.on_pass = on_pass
+        self.on_batch = on_batch  # called after each committed batch of timers
         self._scheduler = BackgroundScheduler(timezone=dt.UTC)
         self._lock = threading.Lock()
         self._pass_lock = threading.Lock()
@@ -77,7 +81,7 @@ class Alarm:
     def _pass(self) -> None:
         try:
             self.ticker.engine.refresh_calendar()
-            done = self.ticker.run_once()
+            done = self.ticker.run_once(on_batch=self.on_batch)
             self.passes += 1
             self.last_error = None
             if self.on_pass is not None:

@@ -45,11 +45,6 @@ def _print_pass(done: Pass) -> None:
              + (f" ({d.error})" if d.error else ""))
 
 
-def _print_alarm_pass(done: Pass) -> None:
-    _print_batch(done.timers)
-    _print_pass(done)
-
-
 def serve(ctx: typer.Context) -> None:
     """Run the scheduler and the notification dispatcher until SIGTERM or Ctrl-C (HTTP comes with the API)."""
     opts = opts_of(ctx)
@@ -66,7 +61,7 @@ def serve(ctx: typer.Context) -> None:
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-        alarm = Alarm(ticker, dt.timedelta(seconds=app.settings.poll_s), on_pass=_print_alarm_pass)
+        alarm = Alarm(ticker, dt.timedelta(seconds=app.settings.poll_s), on_pass=_print_pass, on_batch=_print_batch)
         alarm.start()
         _say("ready")
         stop.wait()

@@ -196,7 +196,8 @@ class Engine:
         if not uow.update_instance(updated, expected_version=instance.version):
             raise VersionConflict(instance.id, instance.version, None)
         uow.append_history(record)
-        uow.cancel_timers(instance.id, now)
+        if definition.state(instance.state).timers:  # a state without timers cannot have left any pending
+            uow.cancel_timers(instance.id, now)
         if timers:
             uow.insert_timers(timers)
         return FireResult(updated, record)
