@@ -64,7 +64,10 @@ def serve(ctx: typer.Context) -> None:
         alarm = Alarm(ticker, dt.timedelta(seconds=app.settings.poll_s), on_pass=_print_pass, on_batch=_print_batch)
         alarm.start()
         _say("ready")
-        stop.wait()
+        # Python runs signal handlers only in the main thread, and only between bytecodes: when the kernel
+        # delivers SIGTERM to one of the scheduler's threads, an untimed wait here would never wake up.
+        while not stop.wait(0.5):
+            pass
         _say("stopping: finishing the pass in progress")
         alarm.stop()
         app.sql_engine.dispose()
