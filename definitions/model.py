@@ -154,11 +154,44 @@ class TimerSpec(Frozen):
         return self
 
 
+class Participants(Frozen):
+    """Who a fan-out goes to: exactly one of a fixed list, every active agency of some kinds in the registry,
+    or a list of agency codes in the parent's data (set by the plan or by the event entering the state)."""
+
+    agencies: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_-]{0,31}$")], ...] | None = None
+    kinds: tuple[Annotated[str, StringConstraints(min_length=1)], ...] | None = None
+    data: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Participants:
+        if sum(v is not None for v in (self.agencies, self.kinds, self.data)) != 1:
+            raise ValueError("give exactly one of agencies, kinds, data")
+        return self
+
+
+class FanOut(Frozen):
+    """Entering the state starts one child instance per participant; the parent fires ``join_event`` when every
+    child is final. Leaving the state otherwise closes each open child with ``close_event`` (it ends
+    unanswered) and escalates it to the Steering Committee."""
+
+    definition: DefinitionId
+    participants: Participants
+    key: Annotated[str, StringConstraints(min_length=1, max_length=150)] = "{parent_key}/{entry}/{agency}"
+    join_event: Identifier
+    close_event: Identifier
+
+
+class LatePolicy(StrEnum):
+    ACCEPT_FLAGGED = "accept_flagged"  # accepted after the deadline; history and data say it was late
+    REFUSE = "refuse"  # refused after the deadline
+
+
 class State(Frozen):
     id: Identifier
     label: Label
     kind: StateKind = StateKind.NORMAL
     timers: tuple[TimerSpec, ...] = ()
+    fan_out: FanOut | None = None
 
 
 class Transition(Frozen):
@@ -170,6 +203,7 @@ class Transition(Frozen):
     payload: dict[Identifier, PayloadField] = Field(default_factory=dict)
     guard: str | None = None
     reason_required: bool = False
+    late: LatePolicy | None = None  # what an event after the state's deadline gets (None: no check)
 
     @field_validator("source", mode="before")
     @classmethod

@@ -105,7 +105,26 @@ def check(definition: Definition, known_guards: Iterable[str] | None = None) -> 
     if len(initials) == 1:
         problems.extend(_check_graph(definition, state_ids, edges, initials[0]))
     problems.extend(_check_timers(definition, state_ids))
+    problems.extend(_check_fan_out(definition))
     return problems
+
+
+def _check_fan_out(definition: Definition) -> list[tuple[Path, str]]:
+    out: list[tuple[Path, str]] = []
+    for si, state in enumerate(definition.states):
+        if state.fan_out is None:
+            continue
+        at: Path = ("states", si, "fan_out")
+        if state.kind is not StateKind.NORMAL:
+            out.append((at, f"only a normal state can fan out, not the {state.kind.value} state {state.id!r}"))
+        join = definition.transition_from(state.id, state.fan_out.join_event)
+        if join is None:
+            out.append(((*at, "join_event"), f"{state.fan_out.join_event!r} is not an event of state {state.id!r}"))
+        elif Role.SYSTEM not in join.roles:
+            out.append(((*at, "join_event"), "the engine fires the join event: give its transition the role 'system'"))
+        if "{agency}" not in state.fan_out.key or "{entry}" not in state.fan_out.key:
+            out.append(((*at, "key"), "the child key must contain {agency} and {entry} (unique per child and round)"))
+    return out
 
 
 def _check_transition(

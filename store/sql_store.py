@@ -26,6 +26,7 @@ from workflow.clock import Clock, SystemClock
 from workflow.errors import DuplicateBusinessKey
 from workflow.ports import HistoryRecord, IdempotencyRecord, InstanceRecord, StoredDefinition
 
+from .agency_rows import AgencyRows, AgencyStatements
 from .hot import HotStatement
 from .queues import QueueQueries
 from .tables import calendar_overrides, definitions, history, idempotency, instances
@@ -57,7 +58,7 @@ class _HotPath:
             update(instances)
             .where(and_(instances.c.id == bindparam("b_id"), instances.c.version == bindparam("b_expected")))
             .values({c: bindparam(c) for c in ("state", "version", "data", "updated_at", "head_hash", "assignee",
-                                               "entry_seq", "suspended_at")}),
+                                               "entry_seq", "suspended_at", "due_at")}),
             dialect)
         self.insert_history = HotStatement(insert(history).values(_all_columns(history)), dialect)
         self.get_history_row = HotStatement(
@@ -78,7 +79,7 @@ def _instance(m: Mapping[Any, Any]) -> InstanceRecord:
         business_key=m["business_key"], state=m["state"], version=m["version"], assignee=m["assignee"],
         data=json.loads(m["data"]), parent_id=m["parent_id"], created_at=m["created_at"],
         updated_at=m["updated_at"], head_hash=m["head_hash"], entry_seq=m["entry_seq"],
-        suspended_at=m["suspended_at"])
+        suspended_at=m["suspended_at"], due_at=m["due_at"])
 
 
 def _history(m: Mapping[Any, Any]) -> HistoryRecord:
@@ -90,13 +91,14 @@ def _history(m: Mapping[Any, Any]) -> HistoryRecord:
         request_id=m["request_id"], prev_hash=m["prev_hash"], hash=m["hash"])
 
 
-class SqlUnitOfWork(TimerRows):
+class SqlUnitOfWork(TimerRows, AgencyRows):
     """The reads and writes of one transaction on a DBAPI connection (see ``workflow.ports.UnitOfWork``)."""
 
-    def __init__(self, dbapi: Any, hot: _HotPath, timer_sql: TimerStatements) -> None:
+    def __init__(self, dbapi: Any, hot: _HotPath, timer_sql: TimerStatements, agency_sql: AgencyStatements) -> None:
         self.dbapi = dbapi
         self.hot = hot
         self.timer_sql = timer_sql
+        self.agency_sql = agency_sql
 
     def get_instance(self, instance_id: int) -> InstanceRecord | None:
         row = self.hot.get_instance.first(self.dbapi, {"b_id": instance_id})
@@ -115,7 +117,7 @@ class SqlUnitOfWork(TimerRows):
             "business_key": instance.business_key, "state": instance.state, "version": instance.version,
             "assignee": instance.assignee, "data": _json(instance.data), "parent_id": instance.parent_id,
             "created_at": instance.created_at, "updated_at": instance.updated_at, "head_hash": instance.head_hash,
-            "entry_seq": instance.entry_seq, "suspended_at": instance.suspended_at})
+            "entry_seq": instance.entry_seq, "suspended_at": instance.suspended_at, "due_at": instance.due_at})
         assert row is not None
         return int(row[0])
 
@@ -124,7 +126,7 @@ class SqlUnitOfWork(TimerRows):
             "b_id": instance.id, "b_expected": expected_version, "state": instance.state,
             "version": instance.version, "data": _json(instance.data), "updated_at": instance.updated_at,
             "head_hash": instance.head_hash, "assignee": instance.assignee, "entry_seq": instance.entry_seq,
-            "suspended_at": instance.suspended_at}) == 1
+            "suspended_at": instance.suspended_at, "due_at": instance.due_at}) == 1
 
     def append_history(self, r: HistoryRecord) -> None:
         self.hot.insert_history.run(self.dbapi, {
@@ -156,6 +158,7 @@ class SqlStore(QueueQueries):
         self.clock = clock or SystemClock()
         self._hot = _HotPath(engine.dialect)
         self._timer_sql = TimerStatements(engine.dialect)
+        self._agency_sql = AgencyStatements(engine.dialect)
         self._begin = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else None
         dbapi = engine.dialect.loaded_dbapi
         self._operational = dbapi.OperationalError
@@ -171,7 +174,7 @@ class SqlStore(QueueQueries):
         try:
             if self._begin is not None:
                 dbapi.execute(self._begin)  # type: ignore[union-attr]
-            yield SqlUnitOfWork(dbapi, self._hot, self._timer_sql)
+            yield SqlUnitOfWork(dbapi, self._hot, self._timer_sql, self._agency_sql)
             pooled.commit()
         except BaseException as err:
             pooled.rollback()

@@ -75,8 +75,10 @@ instances = Table(
     Column("head_hash", String(64), nullable=False),
     Column("entry_seq", Integer, nullable=False, server_default="1"),  # seq of the row that entered `state`
     Column("suspended_at", UTCDateTime, nullable=True),
+    Column("due_at", UTCDateTime, nullable=True),  # deadline of the current state (migration 0003)
     UniqueConstraint("definition_id", "business_key", name="uq_instances_business_key"),
     Index("ix_instances_assignee_state", "assignee", "state"),
+    Index("ix_instances_assignee_due", "assignee", "due_at"),
     Index("ix_instances_parent", "parent_id"),
     ForeignKeyConstraint(["definition_id", "definition_version"], ["definitions.id", "definitions.version"],
                          name="fk_instances_definition"),
@@ -206,4 +208,44 @@ schedules = Table(
     Column("next_run_at", UTCDateTime, nullable=False),
     Column("last_run_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# -- the agency registry (migration 0003) -----------------------------------------------------------
+
+agencies = Table(
+    "agencies", metadata,
+    Column("code", String(32), primary_key=True),
+    Column("kind", String(30), nullable=False),
+    Column("status", String(20), nullable=False),  # active, merged, retired
+    Column("successor", String(32), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+agency_names = Table(
+    "agency_names", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("code", String(32), ForeignKey("agencies.code"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("short_name", Text, nullable=False),
+    Column("valid_from", String(10), nullable=False),  # ISO date, province time
+    Column("valid_to", String(10), nullable=True),  # exclusive; None while current
+    Column("document", Text, nullable=True),
+    Index("ix_agency_names_code", "code", "valid_from"),
+)
+
+agency_changes = Table(
+    "agency_changes", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("op", String(10), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("target", String(32), nullable=True),  # into / successor
+    Column("name", Text, nullable=True),
+    Column("effective", String(10), nullable=False),
+    Column("document", Text, nullable=True),
+    Column("certainty", String(20), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("moved", Integer, nullable=False),  # open instances moved
+    Column("actor_id", String(200), nullable=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+    UniqueConstraint("op", "code", "effective", name="uq_agency_changes"),
 )

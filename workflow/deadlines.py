@@ -21,11 +21,10 @@ from definitions import Role, TimerKind
 
 from .audit import format_instant
 from .calendar import DayOverride, OverrideKind
-from .engine import Engine
+from .engine import Engine, deadline_of
 from .errors import PayloadInvalid, Refused, RoleNotAllowed
-from .notify import COMMITTEE, Subject, escalation_text, messages, reminder_text
 from .payload import DOCUMENT_REF
-from .ports import Actor, InstanceRecord, UnitOfWork
+from .ports import Actor, UnitOfWork
 from .timers import TimerRecord, TimerStatus, due_for, extended, recompute, resume, suspend
 
 TIMER_ACTOR = Actor("system:timer", Role.SYSTEM)
@@ -80,15 +79,10 @@ class Deadlines:
         if instance.entry_seq != timer.fence or instance.suspended_at is not None:
             return TimerStatus.STALE, f"state entry {timer.fence} had ended (now at entry {instance.entry_seq})"
         if timer.kind is TimerKind.REMINDER:
-            self._notify(uow, instance, timer, now)
+            self.engine.notify(uow, instance, "reminder", f"timer-{timer.id}", timer.base_due, timer.offset_days)
             return TimerStatus.FIRED, "assignee reminded"
         if timer.kind is TimerKind.ESCALATION:
-            escalation = uow.insert_escalation(instance.id, timer.id, timer.base_due, now)
-            self._notify(uow, instance, timer, now)
-            instance = self.engine.append(
-                uow, instance, "@escalated", TIMER_ACTOR,
-                {"timer": timer.name, "escalation_id": escalation, "due_at": _due_text(timer.base_due)},
-                "quá hạn, báo cáo Ban Chỉ đạo / overdue, escalated to the Steering Committee")
+            instance, escalation = self.engine.escalate(uow, instance, timer.id, timer.base_due, f"timer {timer.name}")
             if timer.event is None:
                 return TimerStatus.FIRED, f"escalation {escalation} opened"
         assert timer.event is not None
@@ -98,19 +92,6 @@ class Deadlines:
         except Refused as refused:
             return TimerStatus.FAILED, f"event {timer.event!r} refused: {refused}"
         return TimerStatus.FIRED, f"fired {timer.event!r}: {instance.state} -> {result.instance.state}"
-
-    def _notify(self, uow: UnitOfWork, instance: InstanceRecord, timer: TimerRecord, now: dt.datetime) -> None:
-        definition = self.engine.definition(instance.definition_id, instance.definition_version)
-        assignee = uow.contact(instance.assignee)
-        subject = Subject(instance.id, instance.business_key, definition.title.vi, definition.title.en,
-                          instance.assignee, assignee.name if assignee else None, timer.base_due)
-        if timer.kind is TimerKind.REMINDER:
-            title, body = reminder_text(subject, timer.offset_days)
-            contact, kind = assignee, "reminder"
-        else:
-            title, body = escalation_text(subject)
-            contact, kind = uow.contact(COMMITTEE), "escalation"
-        uow.insert_outbox(messages(kind, f"timer-{timer.id}", contact, title, body, instance.id, now))
 
     # -- extensions and suspension ---------------------------------------------------------------
 
@@ -148,7 +129,7 @@ class Deadlines:
                 uow.update_timer(timer)
             self.engine.append(uow, instance, "@deadline_extended", actor, {
                 "request": request, "document": document, "new_last_day": due.last_day.isoformat(),
-                "due_at": _due_text(due.due_at), "steps": list(due.steps)}, reason)
+                "due_at": _due_text(due.due_at), "steps": list(due.steps)}, reason, due_at=deadline_of(changed))
         return changed
 
     @staticmethod
@@ -196,7 +177,8 @@ class Deadlines:
                         **({"remaining": dict(t.remaining or {})} if stop else {"due_at": _due_text(t.due_at)})}
                        for t in changed]
             payload: dict[str, Any] = {"timers": summary, **({"document": document} if document else {})}
-            self.engine.append(uow, instance, event, actor, payload, reason, suspended_at=now if stop else None)
+            self.engine.append(uow, instance, event, actor, payload, reason, suspended_at=now if stop else None,
+                               due_at=None if stop else deadline_of(changed))
         return changed
 
     # -- calendar overrides ----------------------------------------------------------------------
@@ -224,8 +206,10 @@ class Deadlines:
                         {"timer": timer.name, "from": _due_text(timer.due_at), "to": _due_text(moved.due_at)})
             for instance_id, moved_timers in sorted(changes.items()):
                 instance = self.engine.load(uow, instance_id)
+                pending = uow.timers_of(instance_id, [TimerStatus.PENDING])
                 self.engine.append(uow, instance, "@deadline_changed", actor, {
-                    "day": day.isoformat(), "kind": kind.value, "timers": moved_timers}, reason)
+                    "day": day.isoformat(), "kind": kind.value, "timers": moved_timers}, reason,
+                    due_at=deadline_of(pending))
         self.engine.refresh_calendar()
         return changes
 

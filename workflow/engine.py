@@ -20,8 +20,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from definitions import START_EVENT, Definition, NotFound, Role, load_text
+from definitions.model import LatePolicy, TimerKind
 
-from .audit import GENESIS, canonical, nfc, record_hash
+from . import fanout
+from .audit import GENESIS, canonical, format_instant, nfc, record_hash
 from .calendar import BusinessCalendar
 from .clock import Clock, SystemClock
 from .errors import (
@@ -30,11 +32,13 @@ from .errors import (
     GuardFailed,
     IdempotencyKeyReused,
     PayloadInvalid,
+    Refused,
     RoleNotAllowed,
     VersionConflict,
 )
 from .guards import GUARDS, Guard, GuardContext
 from .machine import GuardRefusal, MachineCache
+from .notify import COMMITTEE, Subject, escalation_text, messages, reminder_text
 from .payload import AGENCY_CODE, check_payload
 from .ports import Actor, HistoryRecord, IdempotencyRecord, InstanceRecord, Store, UnitOfWork
 from .timers import AnchorMissing, TimerRecord, arm
@@ -42,6 +46,13 @@ from .timers import AnchorMissing, TimerRecord, arm
 #: Who may start instances: administrators and the engine's own actors (schedules, fan-out).
 START_ROLES = (Role.ADMIN, Role.SYSTEM)
 MAX_DATA_BYTES = 256 * 1024
+ESCALATION_ACTOR = Actor("system:timer", Role.SYSTEM)
+
+
+def deadline_of(timers: list[TimerRecord]) -> dt.datetime | None:
+    """An entry's deadline: the end of its earliest timeout or escalation period (reminders come before it)."""
+    ends = [t.base_due for t in timers if t.kind is not TimerKind.REMINDER]
+    return min(ends) if ends else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,7 +137,8 @@ class Engine:
         instance = InstanceRecord(
             id=0, definition_id=definition.id, definition_version=definition.version,
             business_key=nfc(business_key), state=initial, version=1, assignee=assignee,
-            data=clean_data, parent_id=parent_id, created_at=now, updated_at=now, head_hash=GENESIS)
+            data=clean_data, parent_id=parent_id, created_at=now, updated_at=now, head_hash=GENESIS,
+            due_at=deadline_of(timers))
         instance_id = uow.insert_instance(instance)
         record = self._record(instance_id, 1, START_EVENT, None, initial, actor, now, {}, None,
                               definition, request_id, GENESIS)
@@ -183,8 +195,17 @@ class Engine:
         if dest is None:  # the definition and the compiled machine disagree: never expected
             raise EventNotAllowed(instance.id, event, instance.state, definition.events_from(instance.state))
         now = self.clock.now()
+        late = instance.due_at is not None and now > instance.due_at
+        transition = definition.transition_from(instance.state, event)
+        if late and instance.due_at is not None and transition is not None and transition.late is LatePolicy.REFUSE:
+            raise Refused(f"the deadline of this step ended at {format_instant(instance.due_at)}; late answers "
+                          "are refused", instance_id=instance.id, event=event, state=instance.state)
+        if late and transition is not None and transition.late is LatePolicy.ACCEPT_FLAGGED:
+            clean = {**clean, "@late": True}
         seq = instance.version + 1
         data = {**instance.data, **clean}
+        if dest in definition.final_states:
+            data.update({"@completed_at": format_instant(now), "@late": late})
         timers = self._arm(definition, dest, instance.id, seq, now, clean, data, event, instance.state)
         record = self._record(instance.id, seq, event, instance.state, dest, actor, now, clean, reason,
                               definition, request_id, instance.head_hash)
@@ -192,15 +213,52 @@ class Engine:
             id=instance.id, definition_id=instance.definition_id, definition_version=instance.definition_version,
             business_key=instance.business_key, state=dest, version=seq, assignee=instance.assignee, data=data,
             parent_id=instance.parent_id, created_at=instance.created_at, updated_at=now, head_hash=record.hash,
-            entry_seq=seq, suspended_at=None)
+            entry_seq=seq, suspended_at=None, due_at=deadline_of(timers))
         if not uow.update_instance(updated, expected_version=instance.version):
             raise VersionConflict(instance.id, instance.version, None)
         uow.append_history(record)
-        if definition.state(instance.state).timers:  # a state without timers cannot have left any pending
+        left = definition.state(instance.state)
+        if left.timers:  # a state without timers cannot have left any pending
             uow.cancel_timers(instance.id, now)
         if timers:
             uow.insert_timers(timers)
+        if left.fan_out is not None and event != left.fan_out.join_event:
+            fanout.close_children(self, uow, left.fan_out, instance, definition)
+        entered = definition.state(dest).fan_out
+        if entered is not None:
+            fanout.start_children(self, uow, entered, updated)
+        if dest in definition.final_states and updated.parent_id is not None:
+            fanout.join_if_done(self, uow, updated)
         return FireResult(updated, record)
+
+    # -- notifications and escalations -----------------------------------------------------------
+
+    def notify(self, uow: UnitOfWork, instance: InstanceRecord, kind: str, cause: str, due: dt.datetime,
+               offset_days: int = 0) -> None:
+        """Queue a reminder to the assignee or an escalation to the Steering Committee (outbox rows)."""
+        definition = self.definition(instance.definition_id, instance.definition_version)
+        assignee = uow.contact(instance.assignee)
+        subject = Subject(instance.id, instance.business_key, definition.title.vi, definition.title.en,
+                          instance.assignee, assignee.name if assignee else None, due)
+        if kind == "reminder":
+            title, body = reminder_text(subject, offset_days)
+            contact = assignee
+        else:
+            title, body = escalation_text(subject)
+            contact = uow.contact(COMMITTEE)
+        uow.insert_outbox(messages(kind, cause, contact, title, body, instance.id, self.clock.now()))
+
+    def escalate(self, uow: UnitOfWork, instance: InstanceRecord, timer_id: int | None, due: dt.datetime,
+                 cause: str) -> tuple[InstanceRecord, int]:
+        """Open an escalation to the Steering Committee, tell it, and record ``@escalated`` in history."""
+        now = self.clock.now()
+        escalation = uow.insert_escalation(instance.id, timer_id, due, now)
+        self.notify(uow, instance, "escalation", f"escalation-{escalation}", due)
+        updated = self.append(
+            uow, instance, "@escalated", ESCALATION_ACTOR,
+            {"escalation_id": escalation, "due_at": format_instant(due), "cause": cause},
+            "quá hạn, báo cáo Ban Chỉ đạo / overdue, escalated to the Steering Committee")
+        return updated, escalation
 
     def append(self, uow: UnitOfWork, instance: InstanceRecord, event: str, actor: Actor,
                payload: Mapping[str, Any], reason: str | None, **changes: Any) -> InstanceRecord:

@@ -46,6 +46,7 @@ class InstanceRecord:
     head_hash: str
     entry_seq: int = 1  # the history row that entered `state`: the fence of the timers it armed
     suspended_at: dt.datetime | None = None  # the legal clock is stopped
+    due_at: dt.datetime | None = None  # the deadline of the current state (earliest timeout or escalation)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,37 @@ class Schedule:
     data: dict[str, Any]
     next_run_at: dt.datetime
     last_run_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class AgencyName:
+    """One name an agency had, from ``valid_from`` (inclusive) to ``valid_to`` (exclusive; None: still)."""
+
+    name: str
+    short_name: str
+    valid_from: str
+    valid_to: str | None
+    document: str | None
+
+
+@dataclass(frozen=True)
+class AgencyRecord:
+    code: str
+    kind: str
+    status: str  # active, merged, retired
+    successor: str | None
+    names: tuple[AgencyName, ...]
+
+    def name_on(self, day: str) -> AgencyName | None:
+        """The name in force on ``day`` (ISO date)."""
+        for name in reversed(self.names):
+            if name.valid_from <= day and (name.valid_to is None or day < name.valid_to):
+                return name
+        return None
+
+    @property
+    def current(self) -> AgencyName:
+        return self.names[-1]
 
 
 @dataclass(frozen=True)
@@ -187,6 +219,43 @@ class UnitOfWork(Protocol):
 
     def advance_schedule(self, schedule_id: int, old: dt.datetime, new: dt.datetime, now: dt.datetime) -> bool:
         """Move a schedule's next run from ``old`` to ``new``; False if another process already did."""
+        ...
+
+    def agency(self, code: str) -> AgencyRecord | None:
+        """An agency with its names over time."""
+        ...
+
+    def insert_agency(self, code: str, kind: str, name: str, short_name: str, valid_from: dt.date,
+                      now: dt.datetime) -> None:
+        """Register an agency with its first name."""
+        ...
+
+    def rename_agency(self, code: str, name: str, short_name: str, effective: dt.date, document: str | None) -> None:
+        """End the current name the day before ``effective`` and start the new one."""
+        ...
+
+    def end_agency(self, code: str, status: str, successor: str, effective: dt.date) -> None:
+        """Mark an agency merged or retired from ``effective`` on, with its successor."""
+        ...
+
+    def agency_change_applied(self, op: str, code: str, effective: dt.date) -> bool:
+        """Whether this rename/merge/retirement was applied already."""
+        ...
+
+    def log_agency_change(self, values: dict[str, Any]) -> None:
+        """Append to the log of registry changes."""
+        ...
+
+    def instances_assigned_to(self, code: str) -> Sequence[InstanceRecord]:
+        """Every instance assigned to an agency, open or finished."""
+        ...
+
+    def children_of(self, parent_id: int) -> Sequence[InstanceRecord]:
+        """The child instances of a fan-out parent, oldest first."""
+        ...
+
+    def active_agencies(self, kinds: Sequence[str]) -> list[str]:
+        """Codes of the active agencies of these kinds, sorted."""
         ...
 
 

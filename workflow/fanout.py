@@ -1,0 +1,87 @@
+"""Fan-out and join: one child instance per participant, the parent moving on when all have finished.
+
+Entering a state that declares ``fan_out`` starts the children in the same transaction (separate
+instances with their own history and timers, linked by ``parent_id``, and carrying the parent's entry in
+``data["@parent_entry"]`` so a later round has its own children). When a child reaches a final state and
+every child of the current round is final, the parent fires its ``join_event``. When the parent leaves the
+state by any other event (its window closed), each open child is closed with ``close_event`` and
+escalated to the Steering Committee.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from definitions import Definition, FanOut, Role
+
+from .errors import PayloadInvalid, Refused
+from .payload import AGENCY_CODE
+from .ports import Actor, InstanceRecord, UnitOfWork
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+FAN_OUT_ACTOR = Actor("system:fan-out", Role.SYSTEM)
+PARENT_ENTRY = "@parent_entry"
+
+
+
+def participants(uow: UnitOfWork, spec: FanOut, parent: InstanceRecord) -> list[str]:
+    who = spec.participants
+    if who.agencies is not None:
+        codes = list(who.agencies)
+    elif who.kinds is not None:
+        codes = uow.active_agencies(who.kinds)
+    else:
+        assert who.data is not None
+        value = parent.data.get(who.data)
+        if not isinstance(value, list) or not all(isinstance(c, str) and AGENCY_CODE.match(c) for c in value):
+            raise PayloadInvalid([(f"data.{who.data}", "must be a list of agency codes to fan out to")],
+                                 instance_id=parent.id)
+        codes = list(value)
+    if not codes:
+        raise Refused("nobody to fan out to", instance_id=parent.id, state=parent.state)
+    return list(dict.fromkeys(codes))  # each agency once, in the given order
+
+
+def start_children(engine: Engine, uow: UnitOfWork, spec: FanOut, parent: InstanceRecord) -> list[InstanceRecord]:
+    child_definition = engine.definition(spec.definition)
+    children = []
+    for code in participants(uow, spec, parent):
+        key = spec.key.format(parent_key=parent.business_key, entry=parent.entry_seq, agency=code)
+        children.append(engine.start_in(uow, child_definition, key, code, FAN_OUT_ACTOR,
+                                        data={PARENT_ENTRY: parent.entry_seq, "parent_key": parent.business_key},
+                                        parent_id=parent.id))
+    return children
+
+
+def round_of(children: Sequence[InstanceRecord], parent: InstanceRecord) -> list[InstanceRecord]:
+    return [c for c in children if c.data.get(PARENT_ENTRY) == parent.entry_seq]
+
+
+def join_if_done(engine: Engine, uow: UnitOfWork, child: InstanceRecord) -> None:
+    """After ``child`` became final: if it was the last open child of its parent's round, fire the join."""
+    assert child.parent_id is not None
+    parent = engine.load(uow, child.parent_id)
+    spec = engine.definition(parent.definition_id, parent.definition_version).state(parent.state).fan_out
+    if spec is None or child.data.get(PARENT_ENTRY) != parent.entry_seq:
+        return  # the parent has moved on (this child was closed by it, or belongs to an earlier round)
+    final: Callable[[InstanceRecord], bool] = lambda c: c.state in engine.definition(  # noqa: E731
+        c.definition_id, c.definition_version).final_states
+    if all(final(c) for c in round_of(uow.children_of(parent.id), parent)):
+        engine.apply(uow, parent, spec.join_event, FAN_OUT_ACTOR, {}, "mọi cơ quan đã trả lời / every child is final")
+
+
+def close_children(engine: Engine, uow: UnitOfWork, spec: FanOut, parent_before: InstanceRecord,
+                   definition: Definition) -> None:
+    """The parent left its fan-out state without the join: close and escalate every open child of the round."""
+    del definition
+    for child in round_of(uow.children_of(parent_before.id), parent_before):
+        child_definition = engine.definition(child.definition_id, child.definition_version)
+        if child.state in child_definition.final_states:
+            continue
+        due = child.due_at or engine.clock.now()
+        reason = "hết thời hạn lấy ý kiến, chưa trả lời / consultation closed without an answer"
+        closed = engine.apply(uow, child, spec.close_event, FAN_OUT_ACTOR, {}, reason).instance
+        engine.escalate(uow, closed, None, due, "fan-out window closed")
