@@ -21,7 +21,7 @@ from .model import (
     TimerSpec,
     Transition,
 )
-from .validate import GRANTABLE_ROLES, check, definition_files, from_canonical_json, load_file, load_text
+from .validate import GRANTABLE_ROLES, check, definition_files, from_canonical_json, load_data, load_file, load_text
 
 __all__ = [
     "GRANTABLE_ROLES",
@@ -49,6 +49,7 @@ __all__ = [
     "check",
     "definition_files",
     "from_canonical_json",
+    "load_data",
     "load_file",
     "load_text",
 ]

@@ -92,6 +92,7 @@ class DeadlineKind(StrEnum):
     BEFORE_DATE = "before_date"  # due by the end of the day before; never rolls
     ON_DATE = "on_date"  # due by the end of that day; never rolls
     YEARLY = "yearly"  # before MM-DD of every year (recurring obligations)
+    FROM_DATA = "from_data"  # the spec is in the instance's data (the plan sets each task's deadline)
 
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -109,6 +110,7 @@ class Deadline(Frozen):
     before_date: dt.date | None = None
     on_date: dt.date | None = None
     yearly: str | None = None
+    from_data: Identifier | None = None
     anchor: Annotated[str, StringConstraints(pattern=ANCHOR_PATTERN)] = "entry"
 
     @model_validator(mode="after")
@@ -186,12 +188,27 @@ class LatePolicy(StrEnum):
     REFUSE = "refuse"  # refused after the deadline
 
 
+class Outcome(StrEnum):
+    """What reaching a final state means for monitoring (the status report)."""
+
+    DONE = "done"
+    NOT_DONE = "not_done"  # e.g. no answer: counted with the overdue
+    CANCELLED = "cancelled"  # withdrawn: not counted
+
+
 class State(Frozen):
     id: Identifier
     label: Label
     kind: StateKind = StateKind.NORMAL
     timers: tuple[TimerSpec, ...] = ()
     fan_out: FanOut | None = None
+    outcome: Outcome | None = None  # final states only; default done
+
+    @model_validator(mode="after")
+    def _outcome_only_when_final(self) -> State:
+        if self.outcome is not None and self.kind is not StateKind.FINAL:
+            raise ValueError("only a final state has an outcome")
+        return self
 
 
 class Transition(Frozen):

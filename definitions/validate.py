@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ._yaml import Document, Path, parse
 from .errors import DefinitionInvalid, Problem
@@ -279,6 +279,26 @@ def definition_files(paths: Iterable[str | FsPath]) -> list[FsPath]:
         else:
             out.append(path)
     return out
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_data(path: str | FsPath, model: type[M]) -> M:
+    """Read a registry, reorganisation or plan file into ``model`` with the same strict YAML and located errors
+    as definitions."""
+    fs_path = FsPath(path)
+    try:
+        text = fs_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise DefinitionInvalid(str(path), [Problem(str(path), 1, 1, "", f"cannot read: {err}")]) from None
+    doc = parse(text, str(path))
+    if not isinstance(doc.data, dict):
+        raise DefinitionInvalid(str(path), [doc.problem((), "the file must be a mapping of keys")])
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as err:
+        raise DefinitionInvalid(str(path), _pydantic_problems(doc, err)) from None
 
 
 def from_canonical_json(data: Any) -> Definition:

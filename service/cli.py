@@ -23,6 +23,7 @@ from workflow.audit import format_instant
 
 from .cli_common import Options, emit, json_arg, opts_of, run
 from .cli_deadlines import register as register_deadlines
+from .cli_plan import register as register_plan
 from .cli_service import register as register_service
 from .context import App
 from .settings import Settings
@@ -48,7 +49,7 @@ def main_options(
 ) -> None:
     settings = Settings() if db is None else Settings(database_url=db)
     actor_id = actor or f"cli:{getpass.getuser()}"
-    ctx.obj = Options(App(settings), as_json, Actor(actor_id, role, agency))
+    ctx.obj = Options(App(settings), as_json, Actor(actor_id, role, agency), db_given=db is not None)
 
 
 # -- init ----------------------------------------------------------------------------------------
@@ -362,6 +363,7 @@ def audit_export(ctx: typer.Context,
 
 register_deadlines(cli, instances_cli)
 register_service(cli)
+register_plan(cli)
 
 
 def main() -> None:

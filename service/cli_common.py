@@ -24,6 +24,7 @@ class Options:
     app: App
     json: bool
     actor: Actor
+    db_given: bool = False  # --db or WORKFLOW_DATABASE_URL was given (simulate then uses that database)
 
 
 def opts_of(ctx: typer.Context) -> Options:

@@ -6,7 +6,9 @@ import datetime as dt
 import signal
 import sys
 import threading
+import time
 from collections import Counter
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +17,7 @@ from scheduler.alarm import Alarm
 from scheduler.ticker import Pass
 from workflow import SimulatedClock, TimerOutcome
 from workflow.calendar import end_of_day
+from workflow.clock import PROVINCE_TZ
 
 from .cli_common import Options, date_arg, emit, instant, opts_of, run
 from .context import App
@@ -76,43 +79,106 @@ def serve(ctx: typer.Context) -> None:
     del opts
 
 
+ROOT = Path(__file__).parents[1]
+
+
 def simulate(
     ctx: typer.Context,
-    until: Annotated[str, typer.Option(help="Run until the end of this day (YYYY-MM-DD), province time")],
+    to: Annotated[str | None, typer.Option("--to", help="Run until the end of this day (YYYY-MM-DD)")] = None,
+    until: Annotated[str | None, typer.Option(help="Same as --to")] = None,
     start: Annotated[str | None, typer.Option("--from", help="Start at 00:00 of this day (default: now)")] = None,
+    seed: Annotated[int | None, typer.Option(help="Simulate the whole plan with seeded agency behaviour")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the status report (.xlsx, .csv, .json or text)")] = None,
 ) -> None:
-    """Advance a simulated clock over the database: timers and schedules fire in order through the same code
-    as ``serve``. Notifications are queued, not delivered."""
+    """Advance a simulated clock: timers and schedules fire in order through the same code as ``serve``.
+
+    With --seed: the whole plan on a fresh database (var/simulate-SEED.db unless --db is given), agencies
+    acting on time, late or never as the seed decides, the 2025 reorganisation on its dates. Without it: the
+    given database's timers and schedules only. Notifications are queued, not delivered."""
+    end_day = to or until
+    if end_day is None:
+        raise typer.BadParameter("give --to DATE", param_hint="--to")
+
     def act(opts: Options) -> None:
-        begin = (dt.datetime.combine(date_arg(start, "--from"), dt.time(), dt.UTC) - dt.timedelta(hours=7)
+        begin = (dt.datetime.combine(date_arg(start, "--from"), dt.time(), PROVINCE_TZ).astimezone(dt.UTC)
                  if start else opts.app.clock.now())
-        end = end_of_day(date_arg(until, "--until"))
+        end = end_of_day(date_arg(end_day, "--to"))
         clock = SimulatedClock(begin)
-        app = App(opts.app.settings, clock=clock)
-        ticker = app.ticker(deliver=False)
-        kinds: Counter[str] = Counter()
-        runs = 0
-        quiet = opts.json
-
-        def count(batch: list[TimerOutcome]) -> None:
-            kinds.update(f"{o.kind} {o.status.value}" for o in batch)
-            if not quiet:
-                _print_batch(batch)
-
-        while True:
-            done = ticker.run_once(on_batch=count)
-            runs += len(done.runs)
-            if not quiet:
-                _print_pass(done)
-            nxt = ticker.next_wake()
-            if nxt is None or nxt > end:
-                break
-            clock.set(max(nxt, clock.now()))
-        clock.set(max(end, clock.now()))
-        summary: dict[str, Any] = {"from": instant(begin), "until": instant(clock.now()), "timers": dict(kinds),
-                                   "schedule_runs": runs,
-                                   "open_escalations": len(app.store.list_escalations("open"))}
-        emit(opts, summary, f"simulated to {instant(clock.now())}: " + ", ".join(
-            f"{n} {k}" for k, n in sorted(kinds.items())) + f"; {runs} schedule runs; "
-            f"{summary['open_escalations']} escalations open")
+        if seed is None:
+            _simulate_database(opts, App(opts.app.settings, clock=clock), clock, end)
+            return
+        settings = opts.app.settings
+        if not opts.db_given:
+            path = Path("var") / f"simulate-{seed}.db"
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            settings = settings.model_copy(update={"database_url": f"sqlite:///{path}", "sqlite_synchronous": "NORMAL"})
+        app = App(settings, clock=clock)
+        app.init()
+        _simulate_plan(opts, app, clock, seed, end, report)
     run(ctx, act)
+
+
+def _simulate_database(opts: Options, app: App, clock: SimulatedClock, end: dt.datetime) -> None:
+    ticker = app.ticker(deliver=False)
+    kinds: Counter[str] = Counter()
+    runs = 0
+    quiet = opts.json
+
+    def count(batch: list[TimerOutcome]) -> None:
+        kinds.update(f"{o.kind} {o.status.value}" for o in batch)
+        if not quiet:
+            _print_batch(batch)
+
+    while True:
+        done = ticker.run_once(on_batch=count)
+        runs += len(done.runs)
+        if not quiet:
+            _print_pass(done)
+        nxt = ticker.next_wake()
+        if nxt is None or nxt > end:
+            break
+        clock.set(max(nxt, clock.now()))
+    clock.set(max(end, clock.now()))
+    summary: dict[str, Any] = {"until": instant(clock.now()), "timers": dict(kinds), "schedule_runs": runs,
+                               "open_escalations": len(app.store.list_escalations("open"))}
+    emit(opts, summary, f"simulated to {instant(clock.now())}: " + ", ".join(
+        f"{n} {k}" for k, n in sorted(kinds.items())) + f"; {runs} schedule runs; "
+        f"{summary['open_escalations']} escalations open")
+
+
+def _simulate_plan(opts: Options, app: App, clock: SimulatedClock, seed: int, end: dt.datetime,
+                   report_file: Path | None) -> None:
+    from definitions import load_data
+    from definitions.agencies import Reorganisation
+
+    from . import report as status
+    from . import simulation
+
+    started = time.perf_counter()
+    simulation.set_up(app.engine, app.store, ROOT / "definitions" / "shipped",
+                      ROOT / "definitions" / "registry" / "agencies.yaml",
+                      ROOT / "definitions" / "plan" / "ke-hoach-2022.yaml")
+    reorg = load_data(ROOT / "definitions" / "registry" / "reorg-2025.yaml", Reorganisation)
+    sim = simulation.Simulation(app.engine, app.ticker(deliver=False), clock, seed)
+    say = (lambda _: None) if opts.json else _say
+    simulation.run(sim, app.store, reorg, end, say)
+    result = status.status_report(app.engine, app.store, clock.now())
+    elapsed = time.perf_counter() - started
+    if report_file is not None:
+        suffix = report_file.suffix.lower()
+        if suffix == ".xlsx":
+            report_file.write_bytes(status.to_xlsx(result))
+        else:
+            text = {".csv": status.to_csv, ".json": status.to_json}.get(suffix, status.to_table)(result)
+            report_file.write_text(text, encoding="utf-8")
+    if opts.json:
+        emit(opts, {"database": app.settings.database_url, "seed": seed, "actions": sim.actions,
+                    "seconds": round(elapsed, 2), "timeline": sim.timeline, "report": result.as_dict()}, "")
+        return
+    _say("timeline:")
+    for line in sim.timeline:
+        _say(f"  {line}")
+    _say(status.to_table(result))
+    _say(f"simulated {instant(clock.now())} with seed {seed} in {elapsed:.1f} s ({sim.actions} agency actions); "
+         f"database {app.settings.database_url}" + (f"; report written to {report_file}" if report_file else ""))

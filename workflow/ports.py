@@ -323,6 +323,10 @@ class ServiceQueries(Protocol):
         """Schedules whose next run is at ``now`` or before."""
         ...
 
+    def list_schedules(self) -> list[Schedule]:
+        """Every schedule, by name."""
+        ...
+
     def add_schedule(self, name: str, definition_id: str, cron: str, assignees: Sequence[str], key_template: str,
                      data: dict[str, Any], next_run_at: dt.datetime, now: dt.datetime) -> int:
         """Store a new schedule; its id."""

@@ -78,6 +78,22 @@ def _anchor(spec: Deadline, now: dt.datetime, payload: Mapping[str, Any], data: 
     return value
 
 
+def _resolve(spec: Deadline, data: Mapping[str, Any]) -> Deadline:
+    """A ``from_data`` deadline is replaced by the spec stored in the instance's data (set by the plan)."""
+    if spec.from_data is None:
+        return spec
+    value = data.get(spec.from_data)
+    if not isinstance(value, Mapping):
+        raise AnchorMissing(f"the deadline is taken from data.{spec.from_data}, which is not set")
+    try:
+        resolved = Deadline.model_validate(value)
+    except ValueError as err:
+        raise AnchorMissing(f"data.{spec.from_data} is not a deadline: {err}") from None
+    if resolved.from_data is not None:
+        raise AnchorMissing(f"data.{spec.from_data} must give a deadline, not refer to another field")
+    return resolved
+
+
 def parse_anchor(anchor: str) -> dt.datetime | dt.date:
     return dt.date.fromisoformat(anchor) if len(anchor) == 10 else dt.datetime.fromisoformat(anchor)
 
@@ -98,8 +114,9 @@ def arm(definition: Definition, state: str, instance_id: int, fence: int, now: d
     nobody is reminded of a deadline after the moment to act on the reminder has gone."""
     out: list[TimerRecord] = []
     for spec in definition.state(state).timers:
-        anchor = _anchor(spec.deadline, now, payload, data)
-        due = calendar.due(spec.deadline, parse_anchor(anchor))
+        deadline = _resolve(spec.deadline, data)
+        anchor = _anchor(deadline, now, payload, data)
+        due = calendar.due(deadline, parse_anchor(anchor))
         offsets = spec.offsets_days if spec.kind is TimerKind.REMINDER else (0,)
         for offset in offsets:
             due_at = due_for(spec.kind, due.due_at, offset)
@@ -107,7 +124,7 @@ def arm(definition: Definition, state: str, instance_id: int, fence: int, now: d
                 continue
             out.append(TimerRecord(
                 id=0, instance_id=instance_id, name=spec.name, kind=spec.kind, offset_days=offset,
-                event=spec.event, fence=fence, status=TimerStatus.PENDING, deadline=spec.deadline,
+                event=spec.event, fence=fence, status=TimerStatus.PENDING, deadline=deadline,
                 anchor=anchor, extension=None, base_due=due.due_at, due_at=due_at, remaining=None,
                 created_at=now))
     return out

@@ -1,0 +1,206 @@
+"""``workflow`` commands of the plan: the agency registry and its restructurings, loading the plan, the report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from definitions import load_data
+from definitions.agencies import Certainty, Change, ChangeKind, Registry, Reorganisation
+from definitions.plan import Plan
+from workflow.agencies import Agencies
+from workflow.clock import PROVINCE_TZ
+from workflow.errors import PayloadInvalid
+from workflow.notify import Contact
+
+from .cli_common import Options, date_arg, emit, run
+from .plan import load_plan
+from .report import status_report, to_csv, to_json, to_table, to_xlsx
+
+agencies_cli = typer.Typer(no_args_is_help=True, help="The agency registry: names over time, mergers, retirements.")
+plan_cli = typer.Typer(no_args_is_help=True, help="The plan: every duty as running workflows.")
+report_cli = typer.Typer(no_args_is_help=True, help="Reports.")
+
+
+def register(cli: typer.Typer) -> None:
+    cli.add_typer(agencies_cli, name="agencies")
+    cli.add_typer(plan_cli, name="plan")
+    cli.add_typer(report_cli, name="report")
+
+
+@agencies_cli.command("load")
+def agencies_load(ctx: typer.Context, path: Path) -> None:
+    """Register the agencies of a registry file (known ones are left as they are)."""
+    def act(opts: Options) -> None:
+        registry = load_data(path, Registry)
+        added, same = Agencies(opts.app.engine).load(registry, opts.actor)
+        for entry in registry.agencies:
+            if entry.email or entry.webhook_url:
+                opts.app.store.set_contact(Contact(entry.code, entry.short_name, entry.email, entry.webhook_url),
+                                           opts.app.clock.now())
+        emit(opts, {"added": added, "unchanged": same}, f"{len(added)} agencies added, {len(same)} already known")
+    run(ctx, act)
+
+
+def _agency_json(opts: Options, code: str) -> dict[str, Any]:
+    agency = Agencies(opts.app.engine).get(code)
+    return {"code": agency.code, "kind": agency.kind, "status": agency.status, "successor": agency.successor,
+            "name": agency.current.name, "names": [n.__dict__ for n in agency.names]}
+
+
+@agencies_cli.command("list")
+def agencies_list(ctx: typer.Context) -> None:
+    def act(opts: Options) -> None:
+        from .report import agency_names
+
+        rows = [_agency_json(opts, n.agency) for n in sorted(agency_names(opts.app.store), key=lambda n: n.agency)]
+        merged = _ended(opts)
+        rows += [_agency_json(opts, code) for code in merged if code not in {r["code"] for r in rows}]
+        emit(opts, rows, "\n".join(f"{r['code']:<10} {r['status']:<8} {r['name']}"
+                                   + (f" -> {r['successor']}" if r["successor"] else "") for r in rows))
+    run(ctx, act)
+
+
+def _ended(opts: Options) -> list[str]:
+    from store.tables import agencies
+
+    with opts.app.store.engine.connect() as c:
+        return [code for (code,) in c.execute(agencies.select().with_only_columns(agencies.c.code)
+                                              .where(agencies.c.status != "active").order_by(agencies.c.code))]
+
+
+@agencies_cli.command("show")
+def agencies_show(ctx: typer.Context, code: str,
+                  on: Annotated[str | None, typer.Option(help="The name in force on this date")] = None) -> None:
+    """An agency, its names over time, and its open tasks."""
+    def act(opts: Options) -> None:
+        body = _agency_json(opts, code)
+        if on is not None:
+            body["name_on"] = {"date": on, "name": Agencies(opts.app.engine).name_on(code, date_arg(on, "--on"))}
+        instances = opts.app.store.list_instances(assignee=code, limit=10_000)
+        body["open_instances"] = [i.id for i in instances if i.state not in opts.app.engine.definition(
+            i.definition_id, i.definition_version).final_states]
+        text = [f"{body['code']} ({body['kind']}, {body['status']}): {body['name']}"]
+        text += [f"  {n['valid_from']} .. {n['valid_to'] or 'now'}: {n['name']}" for n in body["names"]]
+        if on is not None:
+            text.append(f"  on {on}: {body['name_on']['name']}")
+        text.append(f"  open instances: {len(body['open_instances'])}")
+        emit(opts, body, "\n".join(text))
+    run(ctx, act)
+
+
+def _change(ctx: typer.Context, change: Change, document: str | None) -> None:
+    def act(opts: Options) -> None:
+        result = Agencies(opts.app.engine).apply(change, opts.actor, document)
+        emit(opts, {"applied": result.applied, "moved": list(result.moved)},
+             f"{change.op.value} {change.code}: " + (f"done, {len(result.moved)} open instances moved"
+                                                     if result.applied else "already applied, nothing changed"))
+    run(ctx, act)
+
+
+Effective = Annotated[str, typer.Option(help="Effective date (YYYY-MM-DD)")]
+Document = Annotated[str, typer.Option(help="The deciding document, e.g. 123/QĐ-UBND")]
+
+
+@agencies_cli.command("rename")
+def agencies_rename(ctx: typer.Context, code: str, name: Annotated[str, typer.Option()], effective: Effective,
+                    document: Document, short_name: Annotated[str | None, typer.Option()] = None) -> None:
+    """Rename an agency from a date (the old name stays in force before it)."""
+    _change(ctx, _build(ChangeKind.RENAME, code, effective, name=name, short_name=short_name), document)
+
+
+@agencies_cli.command("merge")
+def agencies_merge(ctx: typer.Context, code: str, into: Annotated[str, typer.Option()], effective: Effective,
+                   document: Document) -> None:
+    """Merge an agency into another: its open tasks move there, each with a history row."""
+    _change(ctx, _build(ChangeKind.MERGE, code, effective, into=into), document)
+
+
+@agencies_cli.command("retire")
+def agencies_retire(ctx: typer.Context, code: str, successor: Annotated[str, typer.Option()], effective: Effective,
+                    document: Document) -> None:
+    """Retire an agency: its open tasks move to the successor, each with a history row."""
+    _change(ctx, _build(ChangeKind.RETIRE, code, effective, successor=successor), document)
+
+
+def _build(op: ChangeKind, code: str, effective: str, **fields: Any) -> Change:
+    try:
+        return Change(op=op, code=code, effective=dt.date.fromisoformat(effective), certainty=Certainty.FACT,
+                      note="by operator", **fields)
+    except ValueError as err:
+        raise PayloadInvalid([(op.value, str(err).splitlines()[-1].strip())]) from None
+
+
+@agencies_cli.command("apply")
+def agencies_apply(
+    ctx: typer.Context, path: Path,
+    document: Annotated[str | None, typer.Option(help="The deciding document for changes that name none")] = None,
+    until: Annotated[str | None, typer.Option(help="Apply only changes effective on or before this date")] = None,
+    facts_only: Annotated[bool, typer.Option(help="Skip the changes marked as assumptions")] = False,
+) -> None:
+    """Apply a reorganisation file (e.g. definitions/registry/reorg-2025.yaml), in effective-date order."""
+    def act(opts: Options) -> None:
+        reorg = load_data(path, Reorganisation)
+        last = date_arg(until, "--until") if until else None
+        results: list[dict[str, Any]] = []
+        for change in sorted(reorg.changes, key=lambda c: c.effective):
+            skipped_assumption = facts_only and change.certainty is Certainty.ASSUMPTION
+            if (last is not None and change.effective > last) or skipped_assumption:
+                continue
+            r = Agencies(opts.app.engine).apply(change, opts.actor, document)
+            results.append({"op": change.op.value, "code": change.code, "effective": change.effective.isoformat(),
+                            "certainty": change.certainty.value, "applied": r.applied, "moved": list(r.moved)})
+        emit(opts, results, "\n".join(f"{r['effective']} {r['op']:<7} {r['code']:<10} {r['certainty']:<10} "
+                                      + (f"moved {len(r['moved'])}" if r["applied"] else "already applied")
+                                      for r in results))
+    run(ctx, act)
+
+
+@plan_cli.command("load")
+def plan_load(ctx: typer.Context, path: Path,
+              rebase_to: Annotated[str | None, typer.Option(help="Shift every date so the plan is issued then")] = None
+              ) -> None:
+    """Start every duty of the plan (twice: nothing new) and its recurring schedules."""
+    def act(opts: Options) -> None:
+        plan = load_data(path, Plan)
+        result = load_plan(opts.app.engine, opts.app.store, plan, opts.actor,
+                           date_arg(rebase_to, "--rebase-to") if rebase_to else None)
+        emit(opts, result.__dict__, f"plan {result.plan} (cycle {result.cycle}): {len(result.created)} instances "
+             f"started, {len(result.existing)} already there; schedules added: "
+             f"{', '.join(result.schedules_added) or 'none'}")
+    run(ctx, act)
+
+
+@report_cli.command("status")
+def report_status(
+    ctx: typer.Context,
+    as_of: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD) to judge deadlines by (default: now)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, xlsx or json")] = "table",
+    output: Annotated[Path | None, typer.Option(help="File to write (required for xlsx)")] = None,
+) -> None:
+    """Per agency and duty: done on time, done late, within the deadline, overdue; escalations open."""
+    if fmt not in ("table", "csv", "xlsx", "json"):
+        raise typer.BadParameter("must be table, csv, xlsx or json", param_hint="--format")
+    if fmt == "xlsx" and output is None:
+        raise typer.BadParameter("xlsx needs --output FILE", param_hint="--output")
+
+    def act(opts: Options) -> None:
+        when = (dt.datetime.combine(date_arg(as_of, "--as-of") + dt.timedelta(days=1), dt.time(), PROVINCE_TZ)
+                .astimezone(dt.UTC) if as_of else opts.app.clock.now())
+        report = status_report(opts.app.engine, opts.app.store, when)
+        if fmt == "xlsx":
+            assert output is not None
+            output.write_bytes(to_xlsx(report))
+            typer.echo(f"written to {output}")
+            return
+        text = {"table": to_table, "csv": to_csv, "json": to_json}[fmt](report)
+        if output is not None:
+            output.write_text(text, encoding="utf-8")
+            typer.echo(f"written to {output}")
+        else:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    run(ctx, act)

@@ -1,0 +1,74 @@
+"""Applying the plan file: one instance per task and assignee, and the recurring schedules.
+
+Everything is started in one transaction (all or nothing); a task whose business key exists already is
+left alone, so loading twice creates nothing new. Assignees must be in the registry (load it first). Loading
+today means most deadlines have passed: the timers are armed as usual and ``serve`` catches them up, each
+once, and notifications without contacts are recorded as such.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from definitions import NotFound
+from definitions.plan import Plan, rebase
+from scheduler.recurring import Recurrence
+from workflow import Actor, DuplicateBusinessKey, Engine
+from workflow.clock import PROVINCE_TZ
+from workflow.ports import ServiceQueries, UnitOfWork
+
+PLAN_DATA_KEYS = ("plan", "section", "duty", "deadline_as_written")
+
+
+@dataclass
+class PlanLoad:
+    plan: str
+    cycle: int
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    schedules_added: list[str] = field(default_factory=list)
+    schedules_existing: list[str] = field(default_factory=list)
+
+
+def _assignees(uow: UnitOfWork, codes: tuple[str, ...] | None, kinds: tuple[str, ...] | None,
+               exclude: tuple[str, ...]) -> list[str]:
+    chosen = list(codes) if codes is not None else uow.active_agencies(kinds or ())
+    unknown = [c for c in chosen if uow.agency(c) is None]
+    if unknown:
+        raise NotFound("agency (load the registry first: workflow agencies load)", ", ".join(unknown))
+    return [c for c in chosen if c not in exclude]
+
+
+def load_plan(engine: Engine, store: ServiceQueries, plan: Plan, actor: Actor,
+              rebase_to: dt.date | None = None) -> PlanLoad:
+    if rebase_to is not None:
+        plan = rebase(plan, rebase_to)
+    result = PlanLoad(plan.id, plan.cycle)
+    with store.transaction() as uow:
+        for task in plan.tasks:
+            definition = engine.definition(task.definition)
+            for code in _assignees(uow, task.assignees, task.assignee_kinds, task.exclude):
+                key = task.key.format(cycle=plan.cycle, agency=code)
+                data = {**task.data, "plan": plan.id, "section": task.section, "duty": task.duty,
+                        "deadline_as_written": task.deadline_as_written}
+                if task.due is not None:
+                    data["due"] = task.due.model_dump(mode="json", exclude_defaults=True)
+                try:
+                    engine.start_in(uow, definition, key, code, actor, data=data)
+                    result.created.append(key)
+                except DuplicateBusinessKey:
+                    result.existing.append(key)
+    recurrence = Recurrence(engine, store)
+    start = dt.datetime.combine(plan.issued_on, dt.time(), PROVINCE_TZ).astimezone(dt.UTC)
+    known = {s.name for s in store.list_schedules()}
+    for schedule in plan.schedules:
+        if schedule.name in known:
+            result.schedules_existing.append(schedule.name)
+            continue
+        with store.transaction() as uow:
+            codes = _assignees(uow, schedule.assignees, schedule.assignee_kinds, schedule.exclude)
+        recurrence.add(schedule.name, schedule.definition, schedule.cron, codes, schedule.key_template,
+                       {"plan": plan.id, "section": schedule.section, "duty": schedule.duty}, start)
+        result.schedules_added.append(schedule.name)
+    return result

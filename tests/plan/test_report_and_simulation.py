@@ -1,0 +1,84 @@
+"""The status report's categories, its formats, and the whole-plan simulation's determinism."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from service.report import status_report, to_csv, to_xlsx
+from store import SqlStore
+from tests.conftest import ADMIN
+from workflow import Deadlines, Engine, SimulatedClock
+from workflow.calendar import PROVINCE_TZ
+
+
+def at(day: str) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(9), PROVINCE_TZ)
+
+
+def test_the_four_categories(registered: Engine, store: SqlStore, clock: SimulatedClock) -> None:
+    engine = registered
+    clock.set(at("2022-12-01"))
+    due = {"end_of_month": "2022-12"}  # 24:00 on 03/01/2023
+    ids = {code: engine.start("implementation_plan", f"p/{code}", code, ADMIN, data={"due": due}).id
+           for code in ("SYT", "SNV", "SCT", "SGDDT")}
+    engine.fire(ids["SYT"], "issue", ADMIN, payload={"document": "1/KH-SYT"})  # on time
+    clock.set(at("2023-01-10"))
+    Deadlines(engine).fire_due()
+    engine.fire(ids["SNV"], "issue", ADMIN, payload={"document": "2/KH-SNV"})  # late
+    other = engine.start("implementation_plan", "p2/SCT", "SCT", ADMIN, data={"due": {"end_of_month": "2023-02"}})
+    report = status_report(engine, store, clock.now())
+    got = {(r.agency, r.done_on_time, r.done_late, r.within_deadline, r.overdue) for r in report.rows}
+    assert got == {("SYT", 1, 0, 0, 0), ("SNV", 0, 1, 0, 0), ("SCT", 0, 0, 1, 1), ("SGDDT", 0, 0, 0, 1)}
+    assert report.totals["escalations_open"] == 3  # SNV (answered later: still open), SCT, SGDDT
+    assert {r.agency_name for r in report.rows} >= {"Sở Y tế", "Sở Nội vụ"}
+    assert other.id > 0
+    earlier = status_report(engine, store, at("2022-12-15").astimezone(dt.UTC))
+    assert sum(r.overdue for r in earlier.rows) == 0  # judged as of 15/12/2022, nothing was overdue yet
+
+
+def test_formats_carry_vietnamese_headers(registered: Engine, store: SqlStore, clock: SimulatedClock) -> None:
+    clock.set(at("2022-12-01"))
+    registered.start("implementation_plan", "p/SYT", "SYT", ADMIN, data={"due": {"end_of_month": "2022-12"}})
+    report = status_report(registered, store, clock.now())
+    assert to_csv(report).splitlines()[0].startswith("Mã cơ quan,Cơ quan,Mục,Nhiệm vụ,Hoàn thành đúng hạn")
+    book = load_workbook(io.BytesIO(to_xlsx(report)))
+    sheet = book["Tình hình thực hiện"]
+    assert [c.value for c in sheet[2]][:5] == ["Mã cơ quan", "Cơ quan", "Mục", "Nhiệm vụ", "Hoàn thành đúng hạn"]
+    assert sheet["B3"].value == "Sở Y tế"
+
+
+def simulate(tmp: Path, seed: int) -> dict[str, object]:
+    db = tmp / f"sim-{seed}-{len(list(tmp.iterdir()))}.db"
+    env = {**os.environ, "WORKFLOW_DATABASE_URL": f"sqlite:///{db}"}
+    done = subprocess.run([str(Path(sys.executable).parent / "workflow"), "--json", "simulate", "--from", "2022-11-01",
+                           "--to", "2026-12-31", "--seed", str(seed)], env=env, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    verified = subprocess.run([str(Path(sys.executable).parent / "workflow"), "--json", "audit", "checkpoint"],
+                              env=env, capture_output=True, text=True, check=True)
+    result["root"] = json.loads(verified.stdout)["root"]
+    return result
+
+
+def test_the_simulation_is_deterministic(tmp_path: Path) -> None:
+    first, again, other = simulate(tmp_path, 11), simulate(tmp_path, 11), simulate(tmp_path, 12)
+    for key in ("timeline", "report", "root", "actions"):
+        assert first[key] == again[key], key
+    assert first["root"] != other["root"]
+    report = first["report"]
+    assert isinstance(report, dict)
+    totals = report["totals"]
+    assert totals["done_on_time"] > totals["done_late"] > 0
+    assert totals["overdue"] > 0  # some agencies never act
+    timeline = "\n".join(first["timeline"])  # type: ignore[arg-type]
+    assert "merge STTTT (fact)" in timeline
+    assert "retire PRTC (assumption)" in timeline
