@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import memory, timers, transitions
+from . import memory, plan, timers, transitions
 
 RESULTS = Path(__file__).parent / "results"
 TARGETS = {"FULL": 0.5, "NORMAL": 0.2}
@@ -66,6 +66,13 @@ def main() -> None:
     mem = report["timer_memory"] = timers.memory(500 if args.quick else 100_000)
     print(f"{'serve RSS growth MiB, ' + format(mem['pending'], ',') + ' pending timers':<44} "
           f"{mem['growth_mib']:>10.1f}  <= 50")
+    fan = report["fan_out"] = {"agencies": 200 if args.quick else 1000,
+                               "children_per_s": plan.fan_out(200 if args.quick else 1000, 1 if args.quick else 5)}
+    s = spread(fan["children_per_s"])
+    print(f"{'fan-out: children started/s (' + str(fan['agencies']) + ' agencies)':<44} {s['min']:>10.0f} "
+          f"{s['median']:>10.0f} {s['max']:>10.0f}")
+    sim = report["simulation"] = plan.simulation()
+    print(f"{'whole-plan simulation 2022-11..2026-12, s':<44} {sim['seconds']:>10.2f}  <= 10")
     RESULTS.mkdir(exist_ok=True)
     name = "quick.json" if args.quick else "latest.json"
     (RESULTS / name).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
