@@ -14,6 +14,7 @@ import json
 import re
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -252,14 +253,32 @@ class Definition(Frozen):
     def content_hash(self) -> str:
         return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
 
+    # Lookups are computed once per (immutable) definition: the engine asks them on every event.
+
+    @cached_property
+    def _states_by_id(self) -> dict[str, State]:
+        return {s.id: s for s in self.states}
+
+    @cached_property
+    def _transitions_by_source(self) -> dict[tuple[str, str], Transition]:
+        table: dict[tuple[str, str], Transition] = {}
+        for transition in self.transitions:
+            for source in self.sources(transition):
+                table.setdefault((source, transition.event), transition)
+        return table
+
+    @cached_property
+    def _events_by_state(self) -> dict[str, tuple[str, ...]]:
+        return {s.id: tuple(t.event for t in self.transitions if s.id in self.sources(t)) for s in self.states}
+
     def state(self, state_id: str) -> State:
-        return next(s for s in self.states if s.id == state_id)
+        return self._states_by_id[state_id]
 
     @property
     def initial_state(self) -> State:
         return next(s for s in self.states if s.kind is StateKind.INITIAL)
 
-    @property
+    @cached_property
     def final_states(self) -> frozenset[str]:
         return frozenset(s.id for s in self.states if s.kind is StateKind.FINAL)
 
@@ -270,10 +289,7 @@ class Definition(Frozen):
         return transition.source
 
     def transition_from(self, state_id: str, event: str) -> Transition | None:
-        for transition in self.transitions:
-            if transition.event == event and state_id in self.sources(transition):
-                return transition
-        return None
+        return self._transitions_by_source.get((state_id, event))
 
     def events_from(self, state_id: str) -> tuple[str, ...]:
-        return tuple(t.event for t in self.transitions if state_id in self.sources(t))
+        return self._events_by_state.get(state_id, ())
