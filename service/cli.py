@@ -19,14 +19,15 @@ import typer
 
 from definitions import Definition, DefinitionInvalid, Role, WorkflowError, definition_files, load_file
 from workflow import GUARDS, Actor, HistoryRecord, InstanceRecord, make_checkpoint, read_checkpoint, verify
-from workflow.audit import format_instant
 
 from .cli_common import Options, emit, json_arg, opts_of, run
 from .cli_deadlines import register as register_deadlines
 from .cli_plan import register as register_plan
 from .cli_service import register as register_service
 from .context import App
+from .keys import keys_cli
 from .settings import Settings
+from .views import history_view, instance_view
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Durable workflows for the Ninh Thuận S&T plan.")
@@ -159,14 +160,7 @@ def definitions_show(ctx: typer.Context, definition_id: str,
 
 
 def _instance_json(opts: Options, instance: InstanceRecord) -> dict[str, Any]:
-    return {
-        "id": instance.id, "definition": instance.definition_id,
-        "definition_version": instance.definition_version, "business_key": instance.business_key,
-        "state": instance.state, "version": instance.version, "assignee": instance.assignee,
-        "data": dict(instance.data), "parent_id": instance.parent_id,
-        "created_at": format_instant(instance.created_at), "updated_at": format_instant(instance.updated_at),
-        "head_hash": instance.head_hash, "allowed_events": list(opts.app.engine.allowed_events(instance)),
-    }
+    return instance_view(opts.app.engine, instance)
 
 
 def _instance_text(data: dict[str, Any]) -> str:
@@ -245,11 +239,7 @@ def instances_list(
 
 
 def _history_json(r: HistoryRecord) -> dict[str, Any]:
-    return {"instance_id": r.instance_id, "seq": r.seq, "event": r.event, "from": r.from_state,
-            "to": r.to_state, "actor_id": r.actor_id, "actor_role": r.actor_role,
-            "actor_agency": r.actor_agency, "at": format_instant(r.at), "payload": dict(r.payload),
-            "reason": r.reason, "definition_id": r.definition_id, "definition_version": r.definition_version,
-            "request_id": r.request_id, "prev_hash": r.prev_hash, "hash": r.hash}
+    return history_view(r)
 
 
 @audit_cli.command("history")
@@ -364,6 +354,7 @@ def audit_export(ctx: typer.Context,
 register_deadlines(cli, instances_cli)
 register_service(cli)
 register_plan(cli)
+cli.add_typer(keys_cli, name="keys")
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from workflow.notify import Contact
 from workflow.timers import TimerRecord
 
 from .cli_common import Options, date_arg, emit, instant, json_arg, run
+from .views import timer_view
 
 calendar_cli = typer.Typer(no_args_is_help=True, help="When periods end; days off and working days.")
 escalations_cli = typer.Typer(no_args_is_help=True, help="Escalations to the Steering Committee.")
@@ -110,9 +111,7 @@ def calendar_overrides(ctx: typer.Context) -> None:
 
 
 def _timer_json(t: TimerRecord) -> dict[str, Any]:
-    return {"id": t.id, "name": t.name, "kind": t.kind.value, "offset_days": t.offset_days, "event": t.event,
-            "status": t.status.value, "due_at": instant(t.due_at), "base_due": instant(t.base_due),
-            "fired_at": instant(t.fired_at), "outcome": t.outcome}
+    return timer_view(t)
 
 
 def _timers_text(timers: list[dict[str, Any]]) -> str:

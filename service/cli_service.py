@@ -19,7 +19,7 @@ from workflow import SimulatedClock, TimerOutcome
 from workflow.calendar import end_of_day
 from workflow.clock import PROVINCE_TZ
 
-from .cli_common import Options, date_arg, emit, instant, opts_of, run
+from .cli_common import Options, date_arg, emit, instant, run
 from .context import App
 
 
@@ -48,35 +48,57 @@ def _print_pass(done: Pass) -> None:
              + (f" ({d.error})" if d.error else ""))
 
 
-def serve(ctx: typer.Context) -> None:
-    """Run the scheduler and the notification dispatcher until SIGTERM or Ctrl-C (HTTP comes with the API)."""
-    opts = opts_of(ctx)
+def serve(ctx: typer.Context,
+          host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Port (0: any free port)", min=0, max=65535)] = 8000) -> None:
+    """Run the HTTP API, the scheduler and the notification dispatcher in one process until SIGTERM/Ctrl-C.
 
+    Stopping is graceful: no new requests, requests in flight finish, the scheduler's pass in progress
+    commits. On the very first run (no API key yet) an admin key is created and printed once."""
     def act(opts: Options) -> None:
+        import uvicorn
+
+        from .api import create_app
+
         app = opts.app
-        app.store  # noqa: B018 - fails early with a clear message if the database has no schema
+        store = app.store  # fails early with a clear message if the database has no schema
+        if not store.has_keys():
+            _, token = store.create_key("first-admin", "admin", None, app.clock.now())
+            _say(f"admin key (shown once, stored hashed): {token}")
         ticker = app.ticker()
         _say(f"workflow serve: {app.settings.database_url}; catching up")
         caught = ticker.run_once(on_batch=_print_batch)
         _print_pass(caught)
         _say(f"caught up: {len(caught.timers)} timers, {len(caught.runs)} schedule runs, "
              f"{len(caught.deliveries)} notifications")
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
         alarm = Alarm(ticker, dt.timedelta(seconds=app.settings.poll_s), on_pass=_print_pass, on_batch=_print_batch)
         alarm.start()
-        _say("ready")
-        # Python runs signal handlers only in the main thread, and only between bytecodes: when the kernel
-        # delivers SIGTERM to one of the scheduler's threads, an untimed wait here would never wake up.
-        while not stop.wait(0.5):
-            pass
-        _say("stopping: finishing the pass in progress")
-        alarm.stop()
-        app.sql_engine.dispose()
-        _say("stopped")
+        config = uvicorn.Config(create_app(app, alarm, app.settings.body_limit), host=host, port=port,
+                                log_level="warning", access_log=False, timeout_graceful_shutdown=30)
+        server = uvicorn.Server(config)
+        threading.Thread(target=_announce, args=(server, host), daemon=True).start()
+        # uvicorn catches SIGTERM/SIGINT, shuts down gracefully, then re-raises the signal to the handler that
+        # was there before it; a no-op one lets us stop the scheduler afterwards instead of dying at once.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: None)
+        try:
+            server.run()
+        finally:
+            _say("stopping: finishing the pass in progress")
+            alarm.stop()
+            app.sql_engine.dispose()
+            _say("stopped")
     run(ctx, act)
-    del opts
+
+
+def _announce(server: Any, host: str) -> None:
+    """Print the URL once the socket is listening (uvicorn binds after the app's start-up)."""
+    while not server.started:
+        if server.should_exit:
+            return
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    _say(f"ready http://{host}:{port} (API under /api/v1, docs at /docs)")
 
 
 ROOT = Path(__file__).parents[1]

@@ -28,3 +28,4 @@ class Settings(BaseSettings):
     poll_s: float = Field(default=30.0, gt=0, description="how often serve looks for work other processes added")
     node_name: str = "local"
     timer_batch: int = Field(default=200, ge=1, description="timers fired per transaction")
+    body_limit: int = Field(default=1 << 20, ge=1024, description="largest HTTP request body, bytes")

@@ -28,6 +28,7 @@ from workflow.ports import HistoryRecord, IdempotencyRecord, InstanceRecord, Sto
 
 from .agency_rows import AgencyRows, AgencyStatements
 from .hot import HotStatement
+from .keys import KeyQueries
 from .queues import QueueQueries
 from .tables import calendar_overrides, definitions, history, idempotency, instances
 from .timer_rows import TimerRows, TimerStatements, override_from_row
@@ -150,7 +151,7 @@ class SqlUnitOfWork(TimerRows, AgencyRows):
             "seq": record.seq})
 
 
-class SqlStore(QueueQueries):
+class SqlStore(QueueQueries, KeyQueries):
     """Definitions, instances and history in a SQL database (see ``workflow.ports.Store``)."""
 
     def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
@@ -246,7 +247,10 @@ class SqlStore(QueueQueries):
         return _instance(row._mapping)
 
     def list_instances(self, *, definition_id: str | None = None, state: str | None = None,
-                       assignee: str | None = None, after_id: int = 0, limit: int = 100) -> list[InstanceRecord]:
+                       assignee: str | None = None, after_id: int = 0, limit: int = 100,
+                       overdue_at: dt.datetime | None = None, due_before: dt.datetime | None = None,
+                       key_prefix: str | None = None, parent_id: int | None = None) -> list[InstanceRecord]:
+        """Instances by id after ``after_id`` (cursor paging). ``overdue_at``: whose deadline passed by then."""
         query = _SELECT_INSTANCE.where(instances.c.id > after_id).order_by(instances.c.id).limit(limit)
         if definition_id is not None:
             query = query.where(instances.c.definition_id == definition_id)
@@ -254,6 +258,15 @@ class SqlStore(QueueQueries):
             query = query.where(instances.c.state == state)
         if assignee is not None:
             query = query.where(instances.c.assignee == assignee)
+        if overdue_at is not None:
+            query = query.where(instances.c.due_at < overdue_at)
+        if due_before is not None:
+            query = query.where(instances.c.due_at < due_before)
+        if key_prefix is not None:
+            escaped = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(instances.c.business_key.like(escaped + "%", escape="\\"))
+        if parent_id is not None:
+            query = query.where(instances.c.parent_id == parent_id)
         with self._read() as connection:
             return [_instance(row._mapping) for row in connection.execute(query)]
 

@@ -249,3 +249,26 @@ agency_changes = Table(
     Column("applied_at", UTCDateTime, nullable=False),
     UniqueConstraint("op", "code", "effective", name="uq_agency_changes"),
 )
+
+# -- the HTTP API (migration 0004) ----------------------------------------------------------------
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("agency", String(32), nullable=True),
+    Column("key_hash", String(64), nullable=False, unique=True),  # SHA-256 of a 256-bit random token
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+api_requests = Table(  # Idempotency-Key: the first response to a key, replayed for the same request
+    "api_requests", metadata,
+    Column("key_id", ID, ForeignKey("api_keys.id"), primary_key=True),
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

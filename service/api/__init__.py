@@ -1,0 +1,101 @@
+"""The HTTP API: FastAPI over the same engine, store and functions as the CLI.
+
+Every response carries ``X-Request-ID``; each request is logged as one JSON line (method, path, status,
+milliseconds, actor; never the key). Bodies above the limit get 413 before they are read whole.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from definitions import WorkflowError
+
+from .metrics import Metrics
+from .problems import ApiProblem, api_problem, http_error, problem, validation_error, workflow_error
+from .routes import router
+
+log = logging.getLogger("workflow.http")
+
+
+def _log_handler() -> None:
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
+def create_app(ctx: Any, alarm: Any = None, body_limit: int = 1 << 20) -> FastAPI:
+    """``ctx`` is the service's ``App`` (engine, store, clock); ``alarm`` the running scheduler, if any."""
+    _log_handler()
+    app = FastAPI(title="KH&CN workflow engine", version="1", openapi_url="/openapi.json", docs_url="/docs",
+                  description="Durable workflows for the Ninh Thuận science-and-technology plan. "
+                              "Authenticate with `Authorization: Bearer <API key>`.")
+    app.state.ctx = ctx
+    app.state.alarm = alarm
+    app.state.metrics = Metrics()
+    app.include_router(router)
+    app.add_exception_handler(WorkflowError, workflow_error)
+    app.add_exception_handler(ApiProblem, api_problem)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+    @app.middleware("http")
+    async def around(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request.state.request_id = request.headers.get("x-request-id", "")[:100] or uuid.uuid4().hex
+        request.state.actor = None
+        started = time.perf_counter()
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > body_limit):
+            response: Response = problem(413, "Body too large", f"request bodies are limited to {body_limit} bytes",
+                                         request)
+        else:
+            response = await call_next(request)
+        elapsed = time.perf_counter() - started
+        response.headers["X-Request-ID"] = request.state.request_id
+        app.state.metrics.request(request.method, response.status_code, elapsed)
+        log.info(json.dumps({"ts": time.time(), "request_id": request.state.request_id, "method": request.method,
+                             "path": request.url.path, "status": response.status_code,
+                             "ms": round(elapsed * 1000, 2), "actor": request.state.actor}))
+        return response
+
+    @app.get("/healthz", include_in_schema=True)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=True, response_model=None)
+    def readyz() -> JSONResponse | dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            with ctx.sql_engine.connect() as c:
+                c.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as err:
+            checks["database"] = f"unreachable: {type(err).__name__}"
+        checks["scheduler"] = "running" if alarm is not None and alarm.running else "not running"
+        ready = checks["database"] == "ok" and checks["scheduler"] == "running"
+        return checks if ready else JSONResponse(checks, status_code=503)
+
+    @app.get("/metrics", response_class=PlainTextResponse, include_in_schema=True)
+    def metrics() -> PlainTextResponse:
+        store = ctx.store
+        outbox: dict[str, int] = {}
+        for message in store.list_outbox(limit=100_000):
+            outbox[message.status.value] = outbox.get(message.status.value, 0) + 1
+        return PlainTextResponse(app.state.metrics.render(store.count_timers(), outbox),
+                                 media_type="text/plain; version=0.0.4")
+
+    return app

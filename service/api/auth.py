@@ -1,0 +1,49 @@
+"""Who is calling: ``Authorization: Bearer <key>`` → a principal with a role (and an agency for officers).
+
+Reads need any live key. Writes: never for auditors (403 on every write route, before anything runs); for
+the rest, the engine's own rules decide (roles per transition, officers only for their agency).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from definitions import Role
+from workflow import Actor
+
+from .problems import ApiProblem
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: int
+    name: str
+    actor: Actor
+
+
+def principal(request: Request) -> Principal:
+    """The FastAPI dependency every /api/v1 route uses."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiProblem(401, "Authentication required", "send `Authorization: Bearer <API key>`",
+                         {"WWW-Authenticate": "Bearer"})
+    key = request.app.state.ctx.store.authenticate(token.strip())
+    if key is None:
+        raise ApiProblem(401, "Unknown API key", "the API key is unknown or revoked", {"WWW-Authenticate": "Bearer"})
+    found = Principal(key.id, key.name, Actor(f"key:{key.name}", Role(key.role), key.agency))
+    request.state.actor = found.actor.id
+    if request.method in WRITE_METHODS and found.actor.role is Role.AUDITOR:
+        raise ApiProblem(403, "Read-only role", "auditors read everything and change nothing")
+    return found
+
+
+def require(who: Principal, *roles: Role, what: str) -> None:
+    if who.actor.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise ApiProblem(403, "Role not allowed", f"{what} needs the role {allowed}; this key is "
+                                                  f"{who.actor.role.value}")

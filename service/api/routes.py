@@ -1,0 +1,519 @@
+"""The /api/v1 routes: a thin layer over the engine, the store and the same functions the CLI uses."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from definitions import Deadline, Role, load_text
+from definitions.agencies import Certainty, Change, ChangeKind
+from workflow import OverrideKind, make_checkpoint, verify
+from workflow.agencies import Agencies
+from workflow.audit import canonical
+from workflow.calendar import local_date
+from workflow.clock import PROVINCE_TZ
+from workflow.errors import PayloadInvalid
+
+from .. import report as status
+from ..views import history_view, instance_view, mermaid, timer_view
+from .auth import Principal, principal, require
+from .problems import ApiProblem
+
+router = APIRouter(prefix="/api/v1")
+Who = Annotated[Principal, Depends(principal)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StartBody(Body):
+    definition: str = Field(max_length=100)
+    business_key: str = Field(min_length=1, max_length=200)
+    assignee: str = Field(max_length=32)
+    data: dict[str, Any] = Field(default_factory=dict)
+    version: int | None = Field(default=None, ge=1)
+
+
+class FireBody(Body):
+    event: str = Field(max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    reason: str | None = Field(default=None, max_length=10_000)
+    expected_version: int | None = Field(default=None, ge=1)
+
+
+class ExtendBody(Body):
+    reason: str = Field(max_length=10_000)
+    document: str = Field(max_length=100)
+    to_date: dt.date | None = None
+    days: int | None = Field(default=None, ge=1, le=3650)
+    working_days: int | None = Field(default=None, ge=1, le=2500)
+
+
+class ClockBody(Body):
+    reason: str = Field(max_length=10_000)
+    document: str | None = Field(default=None, max_length=100)
+
+
+class AckBody(Body):
+    note: str | None = Field(default=None, max_length=10_000)
+
+
+class RenameBody(Body):
+    name: str = Field(min_length=1, max_length=500)
+    short_name: str | None = Field(default=None, max_length=100)
+    effective: dt.date
+    document: str = Field(max_length=100)
+
+
+class MergeBody(Body):
+    into: str = Field(max_length=32)
+    effective: dt.date
+    document: str = Field(max_length=100)
+
+
+class RetireBody(Body):
+    successor: str = Field(max_length=32)
+    effective: dt.date
+    document: str = Field(max_length=100)
+
+
+class OverrideBody(Body):
+    day: dt.date
+    kind: OverrideKind
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class RetryBody(Body):
+    ids: list[int] | None = None
+
+
+class KeyBody(Body):
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal["admin", "officer", "committee", "auditor"]
+    agency: str | None = Field(default=None, max_length=32)
+
+
+class DefinitionBody(Body):
+    yaml: str = Field(min_length=1, max_length=1_000_000)
+
+
+def ctx(request: Request) -> Any:
+    return request.app.state.ctx
+
+
+def idempotent(request: Request, who: Principal, key: str | None, body: Any,
+               handler: Callable[[], tuple[int, Any]], headers: dict[str, str] | None = None) -> JSONResponse:
+    """Same key and body → the first response again; same key, other body → 422."""
+    store = ctx(request).store
+    if key is not None:
+        if not 1 <= len(key) <= 200:
+            raise PayloadInvalid([("Idempotency-Key", "1 to 200 characters")])
+        fingerprint = hashlib.sha256(canonical([request.method, request.url.path, body])).hexdigest()
+        earlier = store.remembered(who.key_id, key)
+        if earlier is not None:
+            if earlier[0] != fingerprint:
+                raise ApiProblem(422, "Idempotency key reused", f"Idempotency-Key {key!r} was used for another request")
+            return JSONResponse(json.loads(earlier[2]), status_code=earlier[1],
+                                headers={**(headers or {}), "Idempotent-Replayed": "true"})
+    status_code, content = handler()
+    if key is not None and 200 <= status_code < 300:
+        store.remember(who.key_id, key, fingerprint, status_code, json.dumps(content, ensure_ascii=False),
+                       ctx(request).clock.now())
+    return JSONResponse(content, status_code=status_code, headers=headers)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def if_match_version(value: str | None) -> int | None:
+    if value is None:
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise ApiProblem(400, "Bad If-Match", "If-Match must be the ETag of the instance (its version), e.g. \"3\"")
+    return int(text)
+
+
+def nudge(request: Request) -> None:
+    alarm = getattr(request.app.state, "alarm", None)
+    if alarm is not None:
+        nxt = ctx(request).store.next_timer_due()
+        if nxt is not None:
+            alarm.nudge(nxt)
+
+
+# -- definitions ---------------------------------------------------------------------------------
+
+
+@router.get("/definitions")
+def list_definitions(request: Request, who: Who) -> list[dict[str, Any]]:
+    return [{"id": s.definition.id, "version": s.definition.version, "title": s.definition.title.model_dump(),
+             "seed_section": s.definition.seed_section, "content_hash": s.content_hash}
+            for s in ctx(request).store.list_definitions()]
+
+
+@router.post("/definitions", status_code=201)
+def load_definition(request: Request, who: Who, body: DefinitionBody) -> dict[str, Any]:
+    require(who, Role.ADMIN, what="loading a definition")
+    engine = ctx(request).engine
+    definition = load_text(body.yaml, "request body", known_guards=engine.guards)
+    new = engine.store.save_definition(definition)
+    return {"id": definition.id, "version": definition.version, "new": new, "content_hash": definition.content_hash}
+
+
+@router.get("/definitions/{definition_id}")
+def show_definition(request: Request, who: Who, definition_id: str,
+                    version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+    stored = ctx(request).store.get_definition(definition_id, version)
+    return {**stored.definition.model_dump(mode="json"), "content_hash": stored.content_hash}
+
+
+@router.get("/definitions/{definition_id}/diagram", response_class=PlainTextResponse)
+def definition_diagram(request: Request, who: Who, definition_id: str,
+                       version: Annotated[int | None, Query(ge=1)] = None) -> PlainTextResponse:
+    definition = ctx(request).store.get_definition(definition_id, version).definition
+    return PlainTextResponse(mermaid(definition), media_type="text/vnd.mermaid; charset=utf-8")
+
+
+# -- instances -----------------------------------------------------------------------------------
+
+
+@router.post("/instances", status_code=201)
+def start_instance(request: Request, who: Who, body: StartBody,
+                   idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+    app = ctx(request)
+
+    def run() -> tuple[int, Any]:
+        instance = app.engine.start(body.definition, body.business_key, body.assignee, who.actor, data=body.data,
+                                    version=body.version, request_id=request.state.request_id)
+        nudge(request)
+        return 201, instance_view(app.engine, instance)
+
+    return idempotent(request, who, idempotency_key, body.model_dump(mode="json"), run)
+
+
+@router.get("/instances")
+def list_instances(request: Request, who: Who, definition: str | None = None, state: str | None = None,
+                   agency: str | None = None, overdue: bool = False, due_before: dt.datetime | None = None,
+                   key_prefix: Annotated[str | None, Query(max_length=200)] = None,
+                   cursor: Annotated[int, Query(ge=0)] = 0, limit: Limit = 100) -> dict[str, Any]:
+    app = ctx(request)
+    if due_before is not None and due_before.tzinfo is None:
+        raise PayloadInvalid([("due_before", "give a timezone, e.g. 2023-01-04T17:00:00Z")])
+    rows = app.store.list_instances(definition_id=definition, state=state, assignee=agency, after_id=cursor,
+                                    limit=limit, overdue_at=app.clock.now() if overdue else None,
+                                    due_before=due_before, key_prefix=key_prefix)
+    return {"items": [instance_view(app.engine, i) for i in rows],
+            "next_cursor": rows[-1].id if len(rows) == limit else None}
+
+
+@router.get("/instances/{instance_id}")
+def show_instance(request: Request, response: Response, who: Who, instance_id: int) -> dict[str, Any]:
+    app = ctx(request)
+    instance = app.store.get_instance(instance_id)
+    response.headers["ETag"] = etag(instance.version)
+    return instance_view(app.engine, instance)
+
+
+@router.post("/instances/{instance_id}/events")
+def fire_event(request: Request, who: Who, instance_id: int, body: FireBody,
+               if_match: Annotated[str | None, Header()] = None,
+               idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+    app = ctx(request)
+    expected = if_match_version(if_match)
+    if expected is not None and body.expected_version is not None and expected != body.expected_version:
+        raise PayloadInvalid([("If-Match", "disagrees with expected_version in the body")])
+
+    def run() -> tuple[int, Any]:
+        result = app.engine.fire(instance_id, body.event, who.actor, payload=body.payload, reason=body.reason,
+                                 expected_version=expected or body.expected_version,
+                                 idempotency_key=f"{who.key_id}:{idempotency_key}" if idempotency_key else None,
+                                 request_id=request.state.request_id)
+        request.app.state.metrics.transition(result.instance.definition_id, body.event)
+        nudge(request)
+        return 200, instance_view(app.engine, app.store.get_instance(instance_id)) | {
+            "seq": result.record.seq, "replayed": result.replayed}
+
+    response = idempotent(request, who, idempotency_key, body.model_dump(mode="json"), run)
+    content = json.loads(bytes(response.body))
+    if "version" in content:
+        response.headers["ETag"] = etag(int(content["version"]))
+    return response
+
+
+@router.get("/instances/{instance_id}/history")
+def instance_history(request: Request, who: Who, instance_id: int) -> list[dict[str, Any]]:
+    store = ctx(request).store
+    store.get_instance(instance_id)
+    return [history_view(r) for r in store.history(instance_id)]
+
+
+@router.get("/instances/{instance_id}/timers")
+def instance_timers(request: Request, who: Who, instance_id: int) -> list[dict[str, Any]]:
+    store = ctx(request).store
+    store.get_instance(instance_id)
+    return [timer_view(t) for t in store.list_timers(instance_id)]
+
+
+@router.get("/instances/{instance_id}/children")
+def instance_children(request: Request, who: Who, instance_id: int) -> list[dict[str, Any]]:
+    app = ctx(request)
+    app.store.get_instance(instance_id)
+    return [instance_view(app.engine, c) for c in app.store.list_instances(parent_id=instance_id, limit=10_000)]
+
+
+# -- deadlines and escalations -------------------------------------------------------------------
+
+
+@router.post("/instances/{instance_id}/deadline/extend")
+def extend_deadline(request: Request, who: Who, instance_id: int, body: ExtendBody) -> list[dict[str, Any]]:
+    timers = ctx(request).deadlines.extend(instance_id, who.actor, reason=body.reason, document=body.document,
+                                           to_date=body.to_date, days=body.days, working_days=body.working_days)
+    nudge(request)
+    return [timer_view(t) for t in timers]
+
+
+@router.post("/instances/{instance_id}/deadline/suspend")
+def suspend_deadline(request: Request, who: Who, instance_id: int, body: ClockBody) -> list[dict[str, Any]]:
+    return [timer_view(t) for t in ctx(request).deadlines.suspend(instance_id, who.actor, reason=body.reason,
+                                                                  document=body.document)]
+
+
+@router.post("/instances/{instance_id}/deadline/resume")
+def resume_deadline(request: Request, who: Who, instance_id: int, body: ClockBody) -> list[dict[str, Any]]:
+    timers = ctx(request).deadlines.resume(instance_id, who.actor, reason=body.reason, document=body.document)
+    nudge(request)
+    return [timer_view(t) for t in timers]
+
+
+@router.get("/escalations")
+def list_escalations(request: Request, who: Who,
+                     status_: Annotated[Literal["open", "acknowledged"] | None, Query(alias="status")] = None
+                     ) -> list[dict[str, Any]]:
+    return [{**e.__dict__, "due_at": _iso(e.due_at), "created_at": _iso(e.created_at),
+             "acknowledged_at": _iso(e.acknowledged_at)} for e in ctx(request).store.list_escalations(status_)]
+
+
+@router.post("/escalations/{escalation_id}/acknowledge")
+def acknowledge_escalation(request: Request, who: Who, escalation_id: int, body: AckBody) -> dict[str, Any]:
+    instance_id = ctx(request).deadlines.acknowledge(escalation_id, who.actor, body.note)
+    return {"escalation_id": escalation_id, "instance_id": instance_id, "status": "acknowledged"}
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+# -- agencies ------------------------------------------------------------------------------------
+
+
+def _agency(request: Request, code: str) -> dict[str, Any]:
+    agency = Agencies(ctx(request).engine).get(code)
+    return {"code": agency.code, "kind": agency.kind, "status": agency.status, "successor": agency.successor,
+            "name": agency.current.name, "short_name": agency.current.short_name,
+            "names": [n.__dict__ for n in agency.names]}
+
+
+@router.get("/agencies")
+def list_agencies(request: Request, who: Who) -> list[dict[str, Any]]:
+    from ..report import agency_names
+
+    codes = sorted({n.agency for n in agency_names(ctx(request).store)})
+    return [_agency(request, code) for code in codes]
+
+
+@router.get("/agencies/{code}")
+def show_agency(request: Request, who: Who, code: str, on: dt.date | None = None) -> dict[str, Any]:
+    body = _agency(request, code)
+    if on is not None:
+        body["name_on"] = {"date": on.isoformat(), "name": Agencies(ctx(request).engine).name_on(code, on)}
+    return body
+
+
+def _change(request: Request, who: Principal, change: Change, document: str) -> dict[str, Any]:
+    result = Agencies(ctx(request).engine).apply(change, who.actor, document)
+    return {"applied": result.applied, "moved": list(result.moved), "agency": _agency(request, change.code)}
+
+
+@router.post("/agencies/{code}/rename")
+def rename_agency(request: Request, who: Who, code: str, body: RenameBody) -> dict[str, Any]:
+    return _change(request, who, Change(op=ChangeKind.RENAME, code=code, name=body.name, short_name=body.short_name,
+                                        effective=body.effective, certainty=Certainty.FACT, note="API"), body.document)
+
+
+@router.post("/agencies/{code}/merge")
+def merge_agency(request: Request, who: Who, code: str, body: MergeBody) -> dict[str, Any]:
+    return _change(request, who, Change(op=ChangeKind.MERGE, code=code, into=body.into, effective=body.effective,
+                                        certainty=Certainty.FACT, note="API"), body.document)
+
+
+@router.post("/agencies/{code}/retire")
+def retire_agency(request: Request, who: Who, code: str, body: RetireBody) -> dict[str, Any]:
+    return _change(request, who, Change(op=ChangeKind.RETIRE, code=code, successor=body.successor,
+                                        effective=body.effective, certainty=Certainty.FACT, note="API"), body.document)
+
+
+# -- calendar, schedules, notifications ----------------------------------------------------------
+
+
+@router.get("/calendar/due")
+def calendar_due(request: Request, who: Who, start: Annotated[dt.date, Query(alias="from")],
+                 days: Annotated[int | None, Query(ge=0, le=3650)] = None,
+                 working_days: Annotated[int | None, Query(ge=0, le=2500)] = None,
+                 hours: Annotated[int | None, Query(ge=0, le=87600)] = None,
+                 end_of_month: Annotated[str | None, Query(max_length=7)] = None,
+                 end_of_year: Annotated[int | None, Query(ge=2000, le=2200)] = None,
+                 before: dt.date | None = None, on: dt.date | None = None,
+                 yearly: Annotated[str | None, Query(max_length=5)] = None) -> dict[str, Any]:
+    spec = {"days": days, "working_days": working_days, "hours": hours, "end_of_month": end_of_month,
+            "end_of_year": end_of_year, "before_date": before, "on_date": on, "yearly": yearly}
+    try:
+        deadline = Deadline(**{k: v for k, v in spec.items() if v is not None})
+    except ValueError as err:
+        raise PayloadInvalid([("deadline", str(err).splitlines()[1].strip() if "\n" in str(err) else str(err))]) \
+            from None
+    return ctx(request).engine.calendar.due(deadline, start).as_dict()  # type: ignore[no-any-return]
+
+
+@router.get("/calendar/overrides")
+def calendar_overrides(request: Request, who: Who) -> list[dict[str, Any]]:
+    return [{"day": o.day.isoformat(), "kind": o.kind.value, "reason": o.reason}
+            for o in ctx(request).store.calendar_overrides()]
+
+
+@router.post("/calendar/overrides", status_code=201)
+def add_calendar_override(request: Request, who: Who, body: OverrideBody) -> dict[str, Any]:
+    changes = ctx(request).deadlines.add_override(body.day, body.kind, body.reason, who.actor)
+    nudge(request)
+    return {"day": body.day.isoformat(), "kind": body.kind.value, "instances": {str(k): v for k, v in changes.items()}}
+
+
+@router.get("/schedules")
+def list_schedules(request: Request, who: Who) -> list[dict[str, Any]]:
+    return [{"id": s.id, "name": s.name, "definition": s.definition_id, "cron": s.cron, "assignees": list(s.assignees),
+             "key_template": s.key_template, "next_run_at": _iso(s.next_run_at), "last_run_at": _iso(s.last_run_at)}
+            for s in ctx(request).store.list_schedules()]
+
+
+@router.get("/notifications")
+def list_notifications(request: Request, who: Who,
+                       status_: Annotated[Literal["pending", "sent", "dead", "no_contact"] | None,
+                                          Query(alias="status")] = None) -> list[dict[str, Any]]:
+    return [{"id": m.id, "kind": m.kind, "channel": m.channel.value, "recipient": m.recipient, "subject": m.subject,
+             "status": m.status.value, "attempts": m.attempts, "next_attempt_at": _iso(m.next_attempt_at),
+             "last_error": m.last_error, "sent_at": _iso(m.sent_at), "message_id": m.message_id,
+             "instance_id": m.instance_id} for m in ctx(request).store.list_outbox(status_)]
+
+
+@router.post("/notifications/retry")
+def retry_notifications(request: Request, who: Who, body: RetryBody) -> dict[str, Any]:
+    require(who, Role.ADMIN, what="retrying notifications")
+    return {"requeued": ctx(request).store.retry_outbox(body.ids, ctx(request).clock.now())}
+
+
+# -- reports and audit ---------------------------------------------------------------------------
+
+
+@router.get("/reports/status", response_model=None)
+def report_status(request: Request, who: Who, as_of: dt.date | None = None,
+                  format_: Annotated[Literal["json", "csv", "xlsx"], Query(alias="format")] = "json"
+                  ) -> Response | dict[str, Any]:
+    app = ctx(request)
+    when = (dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), PROVINCE_TZ).astimezone(dt.UTC)
+            if as_of else app.clock.now())
+    result = status.status_report(app.engine, app.store, when)
+    day = local_date(when - dt.timedelta(microseconds=1))
+    if format_ == "csv":
+        return Response(status.to_csv(result), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="status-{day}.csv"'})
+    if format_ == "xlsx":
+        return Response(status.to_xlsx(result),
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="status-{day}.xlsx"'})
+    return result.as_dict()
+
+
+@router.get("/audit/verify")
+def audit_verify(request: Request, who: Who) -> dict[str, Any]:
+    store = ctx(request).store
+    heads = store.chain_heads()
+    problems = [p.as_dict() for p in verify(store.iter_history(), heads)]
+    return {"ok": not problems, "instances": len(heads), "problems": problems}
+
+
+@router.get("/audit/checkpoint")
+def audit_checkpoint(request: Request, who: Who) -> dict[str, Any]:
+    store = ctx(request).store
+    return make_checkpoint(store.chain_heads(), ctx(request).clock.now())
+
+
+CSV_COLUMNS = ["instance_id", "seq", "event", "from", "to", "actor_id", "actor_role", "actor_agency", "at", "payload",
+               "reason", "definition_id", "definition_version", "request_id", "prev_hash", "hash"]
+
+
+@router.get("/audit/export")
+def audit_export(request: Request, who: Who,
+                 format_: Annotated[Literal["jsonl", "csv"], Query(alias="format")] = "jsonl") -> StreamingResponse:
+    store = ctx(request).store
+
+    def lines() -> Iterator[str]:
+        if format_ == "csv":
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(CSV_COLUMNS)
+        for r in store.iter_history():
+            view = history_view(r)
+            if format_ == "jsonl":
+                yield json.dumps(view, ensure_ascii=False) + "\n"
+                continue
+            view["payload"] = json.dumps(view["payload"], ensure_ascii=False, sort_keys=True)
+            writer.writerow(["" if view[c] is None else view[c] for c in CSV_COLUMNS])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        if format_ == "csv" and buffer.getvalue():
+            yield buffer.getvalue()
+
+    media = "application/x-ndjson; charset=utf-8" if format_ == "jsonl" else "text/csv; charset=utf-8"
+    return StreamingResponse(lines(), media_type=media,
+                             headers={"Content-Disposition": f'attachment; filename="history.{format_}"'})
+
+
+# -- keys ----------------------------------------------------------------------------------------
+
+
+@router.get("/keys")
+def list_keys(request: Request, who: Who) -> list[dict[str, Any]]:
+    require(who, Role.ADMIN, what="listing API keys")
+    return [{"id": k.id, "name": k.name, "role": k.role, "agency": k.agency, "created_at": _iso(k.created_at),
+             "revoked_at": _iso(k.revoked_at)} for k in ctx(request).store.list_keys()]
+
+
+@router.post("/keys", status_code=201)
+def create_key(request: Request, who: Who, body: KeyBody) -> dict[str, Any]:
+    require(who, Role.ADMIN, what="creating API keys")
+    from ..keys import check_key_request
+
+    check_key_request(ctx(request), body.role, body.agency)
+    key, token = ctx(request).store.create_key(body.name, body.role, body.agency, ctx(request).clock.now())
+    return {"id": key.id, "name": key.name, "role": key.role, "agency": key.agency, "key": token,
+            "note": "shown once; only its hash is stored"}
+
+
+@router.delete("/keys/{key_id}", status_code=204)
+def revoke_key(request: Request, who: Who, key_id: int) -> Response:
+    require(who, Role.ADMIN, what="revoking API keys")
+    ctx(request).store.revoke_key(key_id, ctx(request).clock.now())
+    return Response(status_code=204)

@@ -1,0 +1,52 @@
+"""The JSON shapes of instances, history rows and timers, shared by the CLI and the HTTP API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from definitions import Definition
+from workflow import Engine, HistoryRecord, InstanceRecord
+from workflow.audit import format_instant
+from workflow.timers import TimerRecord
+
+
+def instant(value: dt.datetime | None) -> str | None:
+    return None if value is None else format_instant(value)
+
+
+def instance_view(engine: Engine, instance: InstanceRecord) -> dict[str, Any]:
+    return {
+        "id": instance.id, "definition": instance.definition_id, "definition_version": instance.definition_version,
+        "business_key": instance.business_key, "state": instance.state, "version": instance.version,
+        "assignee": instance.assignee, "data": dict(instance.data), "parent_id": instance.parent_id,
+        "created_at": instant(instance.created_at), "updated_at": instant(instance.updated_at),
+        "due_at": instant(instance.due_at), "suspended_at": instant(instance.suspended_at),
+        "head_hash": instance.head_hash, "allowed_events": list(engine.allowed_events(instance)),
+    }
+
+
+def history_view(r: HistoryRecord) -> dict[str, Any]:
+    return {"instance_id": r.instance_id, "seq": r.seq, "event": r.event, "from": r.from_state, "to": r.to_state,
+            "actor_id": r.actor_id, "actor_role": r.actor_role, "actor_agency": r.actor_agency, "at": instant(r.at),
+            "payload": dict(r.payload), "reason": r.reason, "definition_id": r.definition_id,
+            "definition_version": r.definition_version, "request_id": r.request_id, "prev_hash": r.prev_hash,
+            "hash": r.hash}
+
+
+def timer_view(t: TimerRecord) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name, "kind": t.kind.value, "offset_days": t.offset_days, "event": t.event,
+            "status": t.status.value, "due_at": instant(t.due_at), "base_due": instant(t.base_due),
+            "fired_at": instant(t.fired_at), "outcome": t.outcome}
+
+
+def mermaid(definition: Definition, current: str | None = None) -> str:
+    """The state diagram as Mermaid text (the dashboard draws SVG from the same graph)."""
+    lines = ["stateDiagram-v2", f"    [*] --> {definition.initial_state.id}"]
+    for transition in definition.transitions:
+        for source in definition.sources(transition):
+            lines.append(f"    {source} --> {transition.dest}: {transition.event}")
+    lines.extend(f"    {s} --> [*]" for s in sorted(definition.final_states))
+    if current is not None:
+        lines.append(f"    classDef current fill:#fde68a\n    class {current} current")
+    return "\n".join(lines) + "\n"

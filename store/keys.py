@@ -1,0 +1,97 @@
+"""API keys and remembered API responses (mixed into ``SqlStore``).
+
+A key is a 256-bit random token shown once; only its SHA-256 is stored (a fast hash is right for tokens
+with that much entropy; there is nothing to brute-force). Lookups go by hash and the match is confirmed with
+``hmac.compare_digest``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, and_, insert, select, update
+
+from definitions import NotFound
+
+from .tables import api_keys, api_requests
+
+PREFIX = "wf_"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: int
+    name: str
+    role: str
+    agency: str | None
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+def hash_key(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class KeyQueries:
+    engine: Engine
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def create_key(self, name: str, role: str, agency: str | None, now: dt.datetime) -> tuple[ApiKey, str]:
+        """A new key; (its record, the token, which is never stored or shown again)."""
+        token = PREFIX + secrets.token_urlsafe(32)
+        with self.engine.begin() as c:
+            result = c.execute(insert(api_keys).values(name=name, role=role, agency=agency, key_hash=hash_key(token),
+                                                       created_at=now, revoked_at=None))
+            key = result.inserted_primary_key
+            assert key is not None
+        return ApiKey(int(key[0]), name, role, agency, now, None), token
+
+    def authenticate(self, token: str) -> ApiKey | None:
+        """The live key this token is, or None."""
+        digest = hash_key(token)
+        with self._read() as c:
+            row = c.execute(select(api_keys).where(api_keys.c.key_hash == digest)).first()
+        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
+            return None
+        return ApiKey(row.id, row.name, row.role, row.agency, row.created_at, row.revoked_at)
+
+    def revoke_key(self, key_id: int, now: dt.datetime) -> None:
+        with self.engine.begin() as c:
+            done = c.execute(update(api_keys).where(and_(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)))
+                             .values(revoked_at=now)).rowcount
+        if not done:
+            raise NotFound("live API key", key_id)
+
+    def list_keys(self) -> list[ApiKey]:
+        with self._read() as c:
+            return [ApiKey(r.id, r.name, r.role, r.agency, r.created_at, r.revoked_at)
+                    for r in c.execute(select(api_keys).order_by(api_keys.c.id))]
+
+    def has_keys(self) -> bool:
+        with self._read() as c:
+            return c.execute(select(api_keys.c.id).limit(1)).first() is not None
+
+    def remembered(self, key_id: int, idempotency_key: str) -> tuple[str, int, str] | None:
+        """(fingerprint, status, body) of the first response to this key, if any."""
+        with self._read() as c:
+            row = c.execute(select(api_requests).where(and_(api_requests.c.key_id == key_id,
+                                                            api_requests.c.idempotency_key == idempotency_key))).first()
+        return None if row is None else (row.fingerprint, row.status, row.body)
+
+    def remember(self, key_id: int, idempotency_key: str, fingerprint: str, status: int, body: str,
+                 now: dt.datetime) -> None:
+        with self.engine.begin() as c:
+            exists = c.execute(select(api_requests.c.key_id).where(and_(
+                api_requests.c.key_id == key_id, api_requests.c.idempotency_key == idempotency_key))).first()
+            if exists is None:
+                c.execute(insert(api_requests).values(key_id=key_id, idempotency_key=idempotency_key,
+                                                      fingerprint=fingerprint, status=status, body=body,
+                                                      created_at=now))
+
