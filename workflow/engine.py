@@ -1,8 +1,7 @@
 """The engine: start instances and apply events, each as one all-or-nothing transaction.
 
-``fire`` checks, in order: the instance exists; the expected version (if given) is current; the
-event is possible in the current state; the actor's role may fire it; an officer acts only for its
-own agency; the reason (if required) and the payload are valid; the guard agrees; the timers of the
+``fire`` checks, in order: the instance exists; the expected version (if given) is current; an officer
+acts only for its own agency; the event is possible in the current state; the actor's role may fire it; the reason (if required) and the payload are valid; the guard agrees; the timers of the
 state entered can be armed. Then, in one transaction: the version-checked instance update, the
 hash-chained history row, the timers of the state left (cancelled) and entered (armed), and the
 idempotency record. Any refusal raises an error from ``workflow.errors`` and writes nothing.
@@ -287,13 +286,14 @@ class Engine:
     def _check(self, definition: Definition, instance: InstanceRecord, event: str, actor: Actor,
                payload: dict[str, Any], reason: str | None) -> dict[str, Any]:
         at = instance.id
+        # Someone with no right to act on this instance at all is refused whatever its state.
+        if actor.role is Role.OFFICER and actor.agency != instance.assignee:
+            raise AgencyMismatch(actor.agency, instance.assignee, instance_id=at, event=event, state=instance.state)
         transition = definition.transition_from(instance.state, event)
         if transition is None:
             raise EventNotAllowed(instance.id, event, instance.state, definition.events_from(instance.state))
         if actor.role.value not in transition.roles:
             raise RoleNotAllowed(actor.role.value, transition.roles, instance_id=at, event=event, state=instance.state)
-        if actor.role is Role.OFFICER and actor.agency != instance.assignee:
-            raise AgencyMismatch(actor.agency, instance.assignee, instance_id=at, event=event, state=instance.state)
         clean, errors = check_payload(payload, transition.payload)
         if transition.reason_required and not (reason and reason.strip()):
             errors.insert(0, ("reason", "required for this event"))

@@ -29,9 +29,19 @@ from .routes import router
 log = logging.getLogger("workflow.http")
 
 
+class _StderrHandler(logging.Handler):
+    """Writes each record to whatever ``sys.stderr`` is when it is logged (not when the handler was made)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
 def _log_handler() -> None:
     if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)

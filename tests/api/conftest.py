@@ -1,0 +1,68 @@
+"""A real uvicorn on a loopback port serving the API over a real SQLite file, with a key for every role."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from definitions import Role, definition_files, load_data
+from definitions.agencies import Registry
+from service.api import create_app
+from service.context import App
+from service.settings import Settings
+from tests.conftest import ROOT, SHIPPED
+from workflow import Actor
+from workflow.agencies import Agencies
+
+ADMIN = Actor("setup", Role.ADMIN)
+
+
+@dataclass
+class Api:
+    url: str
+    app: App
+    keys: dict[str, str]  # admin, officer (SYT), other_officer (SNV), committee, auditor
+    fastapi: object
+
+    def client(self, who: str | None = "admin") -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.keys[who]}"} if who else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+def serve_in_thread(fastapi_app: object) -> tuple[str, uvicorn.Server, threading.Thread]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)  # listening before uvicorn starts: clients queue instead of racing it
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(fastapi_app, log_level="warning", access_log=False))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    app = App(Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}"))
+    app.init()
+    for path in definition_files([SHIPPED]):
+        app.engine.load_definition_text(path.read_text(encoding="utf-8"), str(path))
+    Agencies(app.engine).load(load_data(ROOT / "definitions" / "registry" / "agencies.yaml", Registry), ADMIN)
+    now = app.clock.now()
+    keys = {name: app.store.create_key(name, role, agency, now)[1] for name, role, agency in (
+        ("admin", "admin", None), ("officer", "officer", "SYT"), ("other_officer", "officer", "SNV"),
+        ("committee", "committee", None), ("auditor", "auditor", None))}
+    fastapi_app = create_app(app)
+    url, server, thread = serve_in_thread(fastapi_app)
+    try:
+        yield Api(url, app, keys, fastapi_app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        app.sql_engine.dispose()

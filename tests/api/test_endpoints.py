@@ -1,0 +1,214 @@
+"""Each endpoint over real HTTP, and the semantics: problem+json, ETag/If-Match, Idempotency-Key, limits."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections import Counter
+from typing import Any
+
+import httpx
+from openpyxl import load_workbook
+
+from tests.api.conftest import Api
+
+VIET = "Đề nghị bổ sung nhiệm vụ “Ứng dụng AI trong y tế” – Sở Y tế"
+
+
+def start(api: Api, key: str = "cat/SYT", definition: str = "agency_feedback", **data: Any) -> dict[str, Any]:
+    with api.client() as c:
+        r = c.post("/api/v1/instances", json={"definition": definition, "business_key": key, "assignee": "SYT",
+                                              "data": data})
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_instance_lifecycle_over_http(api: Api) -> None:
+    instance = start(api, ghi_chu=VIET)
+    assert instance["data"]["ghi_chu"] == VIET
+    with api.client("officer") as c:
+        r = c.get(f"/api/v1/instances/{instance['id']}")
+        assert r.headers["ETag"] == '"1"'
+        r = c.post(f"/api/v1/instances/{instance['id']}/events", headers={"If-Match": '"1"'},
+                   json={"event": "record_receipt", "payload": {"received_on": "2099-01-05"}})
+        assert r.status_code == 200, r.text
+        assert (r.json()["state"], r.headers["ETag"]) == ("received", '"2"')
+        r = c.post(f"/api/v1/instances/{instance['id']}/events", json={"event": "answer", "payload": {
+            "document": "12/SYT-KHTC", "position": "agree", "additions": VIET}})
+        assert r.json()["data"]["additions"] == VIET
+        history = c.get(f"/api/v1/instances/{instance['id']}/history").json()
+        assert [h["event"] for h in history] == ["@start", "record_receipt", "answer"]
+        assert history[-1]["actor_id"] == "key:officer"
+        assert history[-1]["payload"]["additions"] == VIET
+        assert c.get(f"/api/v1/instances/{instance['id']}/timers").json()
+        assert c.get(f"/api/v1/instances/{instance['id']}/children").json() == []
+
+
+def test_lists_filter_and_page_with_a_cursor(api: Api) -> None:
+    for n in range(5):
+        start(api, key=f"cat/{n}")
+    with api.client("auditor") as c:
+        first = c.get("/api/v1/instances", params={"limit": 2, "key_prefix": "cat/"}).json()
+        assert [i["business_key"] for i in first["items"]] == ["cat/0", "cat/1"]
+        second = c.get("/api/v1/instances", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+        assert [i["business_key"] for i in second["items"]] == ["cat/2", "cat/3"]
+        assert c.get("/api/v1/instances", params={"agency": "SNV"}).json()["items"] == []
+        assert c.get("/api/v1/instances", params={"key_prefix": "cat/%"}).json()["items"] == []
+        assert c.get("/api/v1/instances", params={"overdue": True}).json()["items"] == []
+
+
+def test_refusals_are_problem_json(api: Api) -> None:
+    instance = start(api)
+    with api.client("officer") as c:
+        r = c.post(f"/api/v1/instances/{instance['id']}/events", json={"event": "answer", "payload": {}})
+        assert r.status_code == 409
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["allowed"] == ["record_receipt"]
+        r = c.post(f"/api/v1/instances/{instance['id']}/events",
+                   json={"event": "record_receipt", "payload": {"received_on": "05/01/2099", "x": 1}})
+        assert r.status_code == 422
+        assert {e["field"] for e in r.json()["errors"]} == {"received_on", "x"}
+        r = c.post(f"/api/v1/instances/{instance['id']}/events", headers={"If-Match": '"7"'},
+                   json={"event": "record_receipt", "payload": {"received_on": "2099-01-05"}})
+        assert r.status_code == 409
+        assert "expected version 7" in r.json()["detail"]
+        assert c.get("/api/v1/instances/999999").status_code == 404
+        r = c.post("/api/v1/instances", json={"definition": "agency_feedback"})
+        assert r.status_code == 422
+        assert {e["field"] for e in r.json()["errors"]} >= {"body.business_key", "body.assignee"}
+    with api.client("other_officer") as c:
+        r = c.post(f"/api/v1/instances/{instance['id']}/events",
+                   json={"event": "record_receipt", "payload": {"received_on": "2099-01-05"}})
+        assert r.status_code == 403
+        assert "may act only on its own agency" in r.json()["detail"]
+    with api.client(None) as c:
+        assert c.get("/api/v1/instances").status_code == 401
+    with httpx.Client(base_url=api.url, headers={"Authorization": "Bearer wf_nope"}) as c:
+        assert c.get("/api/v1/instances").status_code == 401
+
+
+def test_body_limit_and_bad_json(api: Api) -> None:
+    with api.client() as c:
+        big = c.post("/api/v1/instances", content=b"{" + b" " * (1 << 20) + b"}",
+                     headers={"Content-Type": "application/json"})
+        assert big.status_code == 413
+        undecodable = c.post("/api/v1/instances", content=b'{"definition": "\xff"}',
+                             headers={"Content-Type": "application/json"})
+        assert undecodable.status_code == 400
+        assert undecodable.headers["content-type"].startswith("application/problem+json")
+        malformed = c.post("/api/v1/instances", content=b'{"definition": ', headers={"Content-Type": "application/json"})
+        assert malformed.status_code == 422
+        assert malformed.headers["content-type"].startswith("application/problem+json")
+
+
+def test_idempotency_key_replays_the_first_response(api: Api) -> None:
+    body = {"definition": "agency_feedback", "business_key": "idem/SYT", "assignee": "SYT", "data": {}}
+    with api.client() as c:
+        first = c.post("/api/v1/instances", json=body, headers={"Idempotency-Key": "k-1"})
+        again = c.post("/api/v1/instances", json=body, headers={"Idempotency-Key": "k-1"})
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert first.json() == again.json()
+        assert again.headers["Idempotent-Replayed"] == "true"
+        other = c.post("/api/v1/instances", json={**body, "business_key": "idem/2"}, headers={"Idempotency-Key": "k-1"})
+        assert other.status_code == 422
+        iid = first.json()["id"]
+        fire = {"event": "record_receipt", "payload": {"received_on": "2099-01-05"}}
+        one = c.post(f"/api/v1/instances/{iid}/events", json=fire, headers={"Idempotency-Key": "f-1"})
+        two = c.post(f"/api/v1/instances/{iid}/events", json=fire, headers={"Idempotency-Key": "f-1"})
+        assert one.json() == two.json()
+        assert len(c.get(f"/api/v1/instances/{iid}/history").json()) == 2
+
+
+def test_concurrent_fires_over_http_one_winner_per_version(api: Api) -> None:
+    instance = start(api, definition="catalogue_draft", key="draft/1")
+    cycle = {"drafting": ("send_for_consultation", {"document": "1/SKHCN", "task_count": 8}, None),
+             "consulting": ("consolidate", {}, None), "consolidating": ("submit", {"document": "2/TTr-SKHCN"}, None),
+             "submitted": ("return_for_revision", {}, "bổ sung")}
+    statuses: Counter[int] = Counter()
+    wins: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        with api.client() as c:
+            for _ in range(15):
+                current = c.get(f"/api/v1/instances/{instance['id']}")
+                event, payload, reason = cycle[current.json()["state"]]
+                r = c.post(f"/api/v1/instances/{instance['id']}/events", headers={"If-Match": current.headers["ETag"]},
+                           json={"event": event, "payload": payload, "reason": reason})
+                with lock:
+                    statuses[r.status_code] += 1
+                    if r.status_code == 200:
+                        wins.append(r.json()["version"])
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(statuses) <= {200, 409}
+    assert sorted(wins) == list(range(2, 2 + len(wins)))
+
+
+def test_deadlines_escalations_agencies_calendar_reports_audit(api: Api) -> None:
+    instance = start(api)
+    iid = instance["id"]
+    with api.client() as c:
+        c.post(f"/api/v1/instances/{iid}/events", json={"event": "record_receipt", "payload": {"received_on": "2099-01-05"}})
+        r = c.post(f"/api/v1/instances/{iid}/deadline/extend", json={"days": 5, "reason": "chờ", "document": "1/BCĐ"})
+        assert r.status_code == 200, r.text
+        assert c.post(f"/api/v1/instances/{iid}/deadline/suspend", json={"reason": "dừng"}).status_code == 200
+        assert c.post(f"/api/v1/instances/{iid}/deadline/resume", json={"reason": "tiếp"}).status_code == 200
+        assert c.get("/api/v1/escalations", params={"status": "open"}).json() == []
+        assert c.post("/api/v1/escalations/99/acknowledge", json={}).status_code == 409
+        assert c.get("/api/v1/agencies/SYT").json()["name"] == "Sở Y tế"
+        r = c.post("/api/v1/agencies/SNNPTNT/rename", json={"name": "Sở Nông nghiệp và Môi trường",
+                                                           "effective": "2025-03-01", "document": "1/QĐ-UBND"})
+        assert r.json()["applied"] is True
+        assert c.get("/api/v1/agencies/SNNPTNT", params={"on": "2025-02-01"}).json()["name_on"]["name"] == (
+            "Sở Nông nghiệp và Phát triển nông thôn")
+        r = c.post("/api/v1/agencies/SYT/merge", json={"into": "SKHCN", "effective": "2025-03-01", "document": "2/QĐ-UBND"})
+        assert r.json()["moved"] == [iid]
+        due = c.get("/api/v1/calendar/due", params={"from": "2022-11-20", "end_of_month": "2022-12"}).json()
+        assert (due["last_day"], due["due_at"]) == ("2023-01-03", "2023-01-03T17:00:00Z")
+        r = c.post("/api/v1/calendar/overrides", json={"day": "2099-02-02", "kind": "day_off", "reason": "bão"})
+        assert r.status_code == 201
+        assert c.get("/api/v1/calendar/overrides").json()[0]["reason"] == "bão"
+        assert c.get("/api/v1/schedules").json() == []
+        assert c.get("/api/v1/notifications").status_code == 200
+        assert c.post("/api/v1/notifications/retry", json={}).json() == {"requeued": 0}
+        report = c.get("/api/v1/reports/status").json()
+        assert report["totals"]["within_deadline"] == 1
+        assert c.get("/api/v1/reports/status", params={"format": "csv"}).text.startswith("Mã cơ quan")
+        xlsx = c.get("/api/v1/reports/status", params={"format": "xlsx"})
+        assert load_workbook(io.BytesIO(xlsx.content)).active["A2"].value == "Mã cơ quan"
+        assert c.get("/api/v1/audit/verify").json()["ok"] is True
+        checkpoint = c.get("/api/v1/audit/checkpoint").json()
+        assert checkpoint["format"] == "khcn-workflow-checkpoint/1"
+        lines = c.get("/api/v1/audit/export").text.splitlines()
+        assert json.loads(lines[0])["event"] == "@start"
+        assert c.get("/api/v1/audit/export", params={"format": "csv"}).text.startswith("instance_id,seq")
+        assert "stateDiagram-v2" in c.get("/api/v1/definitions/agency_feedback/diagram").text
+        assert {d["id"] for d in c.get("/api/v1/definitions").json()} >= {"agency_feedback"}
+
+
+def test_keys_health_metrics_and_openapi(api: Api) -> None:
+    with api.client() as c:
+        created = c.post("/api/v1/keys", json={"name": "thanh.tra", "role": "auditor"}).json()
+        assert created["key"].startswith("wf_")
+        assert c.post("/api/v1/keys", json={"name": "x", "role": "officer"}).status_code == 422
+        with httpx.Client(base_url=api.url, headers={"Authorization": f"Bearer {created['key']}"}) as new:
+            assert new.get("/api/v1/instances").status_code == 200
+            assert c.delete(f"/api/v1/keys/{created['id']}").status_code == 204
+            assert new.get("/api/v1/instances").status_code == 401
+        assert all("key" not in k for k in c.get("/api/v1/keys").json())
+    with httpx.Client(base_url=api.url) as c:
+        assert c.get("/healthz").json() == {"status": "ok"}
+        ready = c.get("/readyz")
+        assert ready.status_code == 503  # no scheduler in this test server
+        assert ready.json()["database"] == "ok"
+        assert "workflow_http_requests_total" in c.get("/metrics").text
+        spec = c.get("/openapi.json").json()
+        assert spec["openapi"].startswith("3.1")
+        assert "/api/v1/instances/{instance_id}/events" in spec["paths"]
+        assert c.get("/docs").status_code == 200
