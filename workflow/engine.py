@@ -1,9 +1,10 @@
 """The engine: start instances and apply events, each as one all-or-nothing transaction.
 
 ``fire`` checks, in order: the instance exists; the expected version (if given) is current; an officer
-acts only for its own agency; the event is possible in the current state; the actor's role may fire it; the reason (if required) and the payload are valid; the guard agrees; the timers of the
-state entered can be armed. Then, in one transaction: the version-checked instance update, the
-hash-chained history row, the timers of the state left (cancelled) and entered (armed), and the
+acts only for its own agency; the event is possible in the current state; the actor's role may fire it;
+the reason (if required) and the payload are valid; the guard agrees; the timers of the state entered
+can be armed. Then, in one transaction: the version-checked instance update, the hash-chained history
+row, the timers of the state left (cancelled) and entered (armed), the fan-out's children, and the
 idempotency record. Any refusal raises an error from ``workflow.errors`` and writes nothing.
 Deadline operations (timers firing, extensions, suspension, calendar overrides) live in
 ``workflow.deadlines`` and use the same primitives.

@@ -97,7 +97,8 @@ def test_body_limit_and_bad_json(api: Api) -> None:
                              headers={"Content-Type": "application/json"})
         assert undecodable.status_code == 400
         assert undecodable.headers["content-type"].startswith("application/problem+json")
-        malformed = c.post("/api/v1/instances", content=b'{"definition": ', headers={"Content-Type": "application/json"})
+        malformed = c.post("/api/v1/instances", content=b'{"definition": ',
+                           headers={"Content-Type": "application/json"})
         assert malformed.status_code == 422
         assert malformed.headers["content-type"].startswith("application/problem+json")
 
@@ -154,7 +155,8 @@ def test_deadlines_escalations_agencies_calendar_reports_audit(api: Api) -> None
     instance = start(api)
     iid = instance["id"]
     with api.client() as c:
-        c.post(f"/api/v1/instances/{iid}/events", json={"event": "record_receipt", "payload": {"received_on": "2099-01-05"}})
+        c.post(f"/api/v1/instances/{iid}/events",
+               json={"event": "record_receipt", "payload": {"received_on": "2099-01-05"}})
         r = c.post(f"/api/v1/instances/{iid}/deadline/extend", json={"days": 5, "reason": "chờ", "document": "1/BCĐ"})
         assert r.status_code == 200, r.text
         assert c.post(f"/api/v1/instances/{iid}/deadline/suspend", json={"reason": "dừng"}).status_code == 200
@@ -167,7 +169,8 @@ def test_deadlines_escalations_agencies_calendar_reports_audit(api: Api) -> None
         assert r.json()["applied"] is True
         assert c.get("/api/v1/agencies/SNNPTNT", params={"on": "2025-02-01"}).json()["name_on"]["name"] == (
             "Sở Nông nghiệp và Phát triển nông thôn")
-        r = c.post("/api/v1/agencies/SYT/merge", json={"into": "SKHCN", "effective": "2025-03-01", "document": "2/QĐ-UBND"})
+        r = c.post("/api/v1/agencies/SYT/merge",
+                   json={"into": "SKHCN", "effective": "2025-03-01", "document": "2/QĐ-UBND"})
         assert r.json()["moved"] == [iid]
         due = c.get("/api/v1/calendar/due", params={"from": "2022-11-20", "end_of_month": "2022-12"}).json()
         assert (due["last_day"], due["due_at"]) == ("2023-01-03", "2023-01-03T17:00:00Z")
