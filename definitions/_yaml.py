@@ -150,8 +150,8 @@ def parse(text: str, file: str) -> Document:
 
     if len(text.encode("utf-8")) > MAX_BYTES:
         raise DefinitionInvalid(file, [Problem(file, 1, 1, "", f"file larger than {MAX_BYTES} bytes")])
-    loader = _Loader(text)
     try:
+        loader = _Loader(text)  # the reader checks every character here
         try:
             node = loader.get_single_node()
             if node is None:
@@ -169,4 +169,12 @@ def parse(text: str, file: str) -> Document:
         pos = _position(err.problem_mark)
         message = f"YAML syntax: {err.problem}" + (f" ({err.context})" if err.context else "")
         raise DefinitionInvalid(file, [Problem(file, pos.line, pos.column, "", message)]) from None
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow (control characters, ...)
+        before = text[: err.position]
+        line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        message = f"character U+{err.character:04X} is not allowed in YAML" if isinstance(err.character, int) \
+            else f"YAML cannot read the file: {err.reason}"
+        raise DefinitionInvalid(file, [Problem(file, line, column, "", message)]) from None
+    except yaml.YAMLError as err:
+        raise DefinitionInvalid(file, [Problem(file, 1, 1, "", f"YAML cannot read the file: {err}")]) from None
     return Document(file, data, builder.positions)

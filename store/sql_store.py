@@ -33,6 +33,7 @@ from .queues import QueueQueries
 from .tables import calendar_overrides, definitions, history, idempotency, instances
 from .timer_rows import TimerRows, TimerStatements, override_from_row
 
+MAX_ID = 2**63  # ids are 64-bit integers in both databases
 _SELECT_INSTANCE = select(instances)
 _SELECT_HISTORY = select(history)
 _INSTANCE_COLUMNS = [c.name for c in instances.c]
@@ -102,6 +103,8 @@ class SqlUnitOfWork(TimerRows, AgencyRows):
         self.agency_sql = agency_sql
 
     def get_instance(self, instance_id: int) -> InstanceRecord | None:
+        if not 0 < instance_id < MAX_ID:
+            return None  # cannot exist (and SQLite would overflow)
         row = self.hot.get_instance.first(self.dbapi, {"b_id": instance_id})
         return None if row is None else _instance(dict(zip(_INSTANCE_COLUMNS, row, strict=True)))
 
@@ -240,6 +243,8 @@ class SqlStore(QueueQueries, KeyQueries):
     # -- instances and history -------------------------------------------------------------------
 
     def get_instance(self, instance_id: int) -> InstanceRecord:
+        if not 0 < instance_id < MAX_ID:
+            raise NotFound("instance", instance_id)
         with self._read() as connection:
             row = connection.execute(_SELECT_INSTANCE.where(instances.c.id == instance_id)).first()
         if row is None:

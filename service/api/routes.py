@@ -10,9 +10,9 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from definitions import Deadline, Role, load_text
 from definitions.agencies import Certainty, Change, ChangeKind
@@ -31,6 +31,10 @@ from .problems import ApiProblem
 router = APIRouter(prefix="/api/v1")
 Who = Annotated[Principal, Depends(principal)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
+MAX_ID = 2**62  # SQLite and PostgreSQL integers are 64-bit; larger ids cannot exist
+InstanceId = Annotated[int, Path(ge=1, le=MAX_ID)]
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Version = Annotated[int, Field(ge=1, le=2**31)]
 
 
 class Body(BaseModel):
@@ -42,14 +46,14 @@ class StartBody(Body):
     business_key: str = Field(min_length=1, max_length=200)
     assignee: str = Field(max_length=32)
     data: dict[str, Any] = Field(default_factory=dict)
-    version: int | None = Field(default=None, ge=1)
+    version: Version | None = None
 
 
 class FireBody(Body):
     event: str = Field(max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict)
     reason: str | None = Field(default=None, max_length=10_000)
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: Version | None = None
 
 
 class ExtendBody(Body):
@@ -95,7 +99,7 @@ class OverrideBody(Body):
 
 
 class RetryBody(Body):
-    ids: list[int] | None = None
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(default=None, max_length=10_000)
 
 
 class KeyBody(Body):
@@ -175,14 +179,14 @@ def load_definition(request: Request, who: Who, body: DefinitionBody) -> dict[st
 
 @router.get("/definitions/{definition_id}")
 def show_definition(request: Request, who: Who, definition_id: str,
-                    version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+                    version: Annotated[int | None, Query(ge=1, le=2**31)] = None) -> dict[str, Any]:
     stored = ctx(request).store.get_definition(definition_id, version)
     return {**stored.definition.model_dump(mode="json"), "content_hash": stored.content_hash}
 
 
 @router.get("/definitions/{definition_id}/diagram", response_class=PlainTextResponse)
 def definition_diagram(request: Request, who: Who, definition_id: str,
-                       version: Annotated[int | None, Query(ge=1)] = None) -> PlainTextResponse:
+                       version: Annotated[int | None, Query(ge=1, le=2**31)] = None) -> PlainTextResponse:
     definition = ctx(request).store.get_definition(definition_id, version).definition
     return PlainTextResponse(mermaid(definition), media_type="text/vnd.mermaid; charset=utf-8")
 
@@ -208,7 +212,7 @@ def start_instance(request: Request, who: Who, body: StartBody,
 def list_instances(request: Request, who: Who, definition: str | None = None, state: str | None = None,
                    agency: str | None = None, overdue: bool = False, due_before: dt.datetime | None = None,
                    key_prefix: Annotated[str | None, Query(max_length=200)] = None,
-                   cursor: Annotated[int, Query(ge=0)] = 0, limit: Limit = 100) -> dict[str, Any]:
+                   cursor: Annotated[int, Query(ge=0, le=MAX_ID)] = 0, limit: Limit = 100) -> dict[str, Any]:
     app = ctx(request)
     if due_before is not None and due_before.tzinfo is None:
         raise PayloadInvalid([("due_before", "give a timezone, e.g. 2023-01-04T17:00:00Z")])
@@ -220,7 +224,7 @@ def list_instances(request: Request, who: Who, definition: str | None = None, st
 
 
 @router.get("/instances/{instance_id}")
-def show_instance(request: Request, response: Response, who: Who, instance_id: int) -> dict[str, Any]:
+def show_instance(request: Request, response: Response, who: Who, instance_id: InstanceId) -> dict[str, Any]:
     app = ctx(request)
     instance = app.store.get_instance(instance_id)
     response.headers["ETag"] = etag(instance.version)
@@ -228,7 +232,7 @@ def show_instance(request: Request, response: Response, who: Who, instance_id: i
 
 
 @router.post("/instances/{instance_id}/events")
-def fire_event(request: Request, who: Who, instance_id: int, body: FireBody,
+def fire_event(request: Request, who: Who, instance_id: InstanceId, body: FireBody,
                if_match: Annotated[str | None, Header()] = None,
                idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
     app = ctx(request)
@@ -254,21 +258,21 @@ def fire_event(request: Request, who: Who, instance_id: int, body: FireBody,
 
 
 @router.get("/instances/{instance_id}/history")
-def instance_history(request: Request, who: Who, instance_id: int) -> list[dict[str, Any]]:
+def instance_history(request: Request, who: Who, instance_id: InstanceId) -> list[dict[str, Any]]:
     store = ctx(request).store
     store.get_instance(instance_id)
     return [history_view(r) for r in store.history(instance_id)]
 
 
 @router.get("/instances/{instance_id}/timers")
-def instance_timers(request: Request, who: Who, instance_id: int) -> list[dict[str, Any]]:
+def instance_timers(request: Request, who: Who, instance_id: InstanceId) -> list[dict[str, Any]]:
     store = ctx(request).store
     store.get_instance(instance_id)
     return [timer_view(t) for t in store.list_timers(instance_id)]
 
 
 @router.get("/instances/{instance_id}/children")
-def instance_children(request: Request, who: Who, instance_id: int) -> list[dict[str, Any]]:
+def instance_children(request: Request, who: Who, instance_id: InstanceId) -> list[dict[str, Any]]:
     app = ctx(request)
     app.store.get_instance(instance_id)
     return [instance_view(app.engine, c) for c in app.store.list_instances(parent_id=instance_id, limit=10_000)]
@@ -278,7 +282,7 @@ def instance_children(request: Request, who: Who, instance_id: int) -> list[dict
 
 
 @router.post("/instances/{instance_id}/deadline/extend")
-def extend_deadline(request: Request, who: Who, instance_id: int, body: ExtendBody) -> list[dict[str, Any]]:
+def extend_deadline(request: Request, who: Who, instance_id: InstanceId, body: ExtendBody) -> list[dict[str, Any]]:
     timers = ctx(request).deadlines.extend(instance_id, who.actor, reason=body.reason, document=body.document,
                                            to_date=body.to_date, days=body.days, working_days=body.working_days)
     nudge(request)
@@ -286,13 +290,13 @@ def extend_deadline(request: Request, who: Who, instance_id: int, body: ExtendBo
 
 
 @router.post("/instances/{instance_id}/deadline/suspend")
-def suspend_deadline(request: Request, who: Who, instance_id: int, body: ClockBody) -> list[dict[str, Any]]:
+def suspend_deadline(request: Request, who: Who, instance_id: InstanceId, body: ClockBody) -> list[dict[str, Any]]:
     return [timer_view(t) for t in ctx(request).deadlines.suspend(instance_id, who.actor, reason=body.reason,
                                                                   document=body.document)]
 
 
 @router.post("/instances/{instance_id}/deadline/resume")
-def resume_deadline(request: Request, who: Who, instance_id: int, body: ClockBody) -> list[dict[str, Any]]:
+def resume_deadline(request: Request, who: Who, instance_id: InstanceId, body: ClockBody) -> list[dict[str, Any]]:
     timers = ctx(request).deadlines.resume(instance_id, who.actor, reason=body.reason, document=body.document)
     nudge(request)
     return [timer_view(t) for t in timers]
@@ -307,7 +311,7 @@ def list_escalations(request: Request, who: Who,
 
 
 @router.post("/escalations/{escalation_id}/acknowledge")
-def acknowledge_escalation(request: Request, who: Who, escalation_id: int, body: AckBody) -> dict[str, Any]:
+def acknowledge_escalation(request: Request, who: Who, escalation_id: RowId, body: AckBody) -> dict[str, Any]:
     instance_id = ctx(request).deadlines.acknowledge(escalation_id, who.actor, body.note)
     return {"escalation_id": escalation_id, "instance_id": instance_id, "status": "acknowledged"}
 
@@ -342,6 +346,14 @@ def show_agency(request: Request, who: Who, code: str, on: dt.date | None = None
     return body
 
 
+def _build(**fields: Any) -> Change:
+    try:
+        return Change(certainty=Certainty.FACT, note="API", **fields)
+    except ValidationError as err:
+        raise PayloadInvalid([(".".join(str(p) for p in e["loc"]) or "body", str(e["msg"]))
+                              for e in err.errors(include_url=False)]) from None
+
+
 def _change(request: Request, who: Principal, change: Change, document: str) -> dict[str, Any]:
     result = Agencies(ctx(request).engine).apply(change, who.actor, document)
     return {"applied": result.applied, "moved": list(result.moved), "agency": _agency(request, change.code)}
@@ -349,20 +361,20 @@ def _change(request: Request, who: Principal, change: Change, document: str) -> 
 
 @router.post("/agencies/{code}/rename")
 def rename_agency(request: Request, who: Who, code: str, body: RenameBody) -> dict[str, Any]:
-    return _change(request, who, Change(op=ChangeKind.RENAME, code=code, name=body.name, short_name=body.short_name,
-                                        effective=body.effective, certainty=Certainty.FACT, note="API"), body.document)
+    return _change(request, who, _build(op=ChangeKind.RENAME, code=code, name=body.name, short_name=body.short_name,
+                                        effective=body.effective), body.document)
 
 
 @router.post("/agencies/{code}/merge")
 def merge_agency(request: Request, who: Who, code: str, body: MergeBody) -> dict[str, Any]:
-    return _change(request, who, Change(op=ChangeKind.MERGE, code=code, into=body.into, effective=body.effective,
-                                        certainty=Certainty.FACT, note="API"), body.document)
+    return _change(request, who, _build(op=ChangeKind.MERGE, code=code, into=body.into, effective=body.effective),
+                   body.document)
 
 
 @router.post("/agencies/{code}/retire")
 def retire_agency(request: Request, who: Who, code: str, body: RetireBody) -> dict[str, Any]:
-    return _change(request, who, Change(op=ChangeKind.RETIRE, code=code, successor=body.successor,
-                                        effective=body.effective, certainty=Certainty.FACT, note="API"), body.document)
+    return _change(request, who, _build(op=ChangeKind.RETIRE, code=code, successor=body.successor,
+                                        effective=body.effective), body.document)
 
 
 # -- calendar, schedules, notifications ----------------------------------------------------------
@@ -513,7 +525,7 @@ def create_key(request: Request, who: Who, body: KeyBody) -> dict[str, Any]:
 
 
 @router.delete("/keys/{key_id}", status_code=204)
-def revoke_key(request: Request, who: Who, key_id: int) -> Response:
+def revoke_key(request: Request, who: Who, key_id: RowId) -> Response:
     require(who, Role.ADMIN, what="revoking API keys")
     ctx(request).store.revoke_key(key_id, ctx(request).clock.now())
     return Response(status_code=204)

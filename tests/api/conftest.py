@@ -37,7 +37,9 @@ class Api:
 
 
 def serve_in_thread(fastapi_app: object) -> tuple[str, uvicorn.Server, threading.Thread]:
-    sock = socket.socket()
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only for such sockets, and
+    # without it every response waits ~40 ms for a delayed ACK (Nagle)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)  # listening before uvicorn starts: clients queue instead of racing it
     port = sock.getsockname()[1]
@@ -49,7 +51,8 @@ def serve_in_thread(fastapi_app: object) -> tuple[str, uvicorn.Server, threading
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
-    app = App(Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}"))
+    # NORMAL: these tests are about HTTP semantics; durability is tested with FULL in real processes
+    app = App(Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}", sqlite_synchronous="NORMAL"))
     app.init()
     for path in definition_files([SHIPPED]):
         app.engine.load_definition_text(path.read_text(encoding="utf-8"), str(path))

@@ -90,3 +90,8 @@ def test_guards_are_checked_only_against_the_registry_given() -> None:
     assert load_text(text, "g.yaml").transitions[0].guard == "some_guard"  # no registry: not checked
     with pytest.raises(DefinitionInvalid, match="unknown guard 'some_guard'"):
         load_text(text, "g.yaml", known_guards=GUARDS)
+
+
+def test_a_control_character_is_a_located_problem() -> None:
+    with pytest.raises(DefinitionInvalid, match=r"x.yaml:2:5: character U\+001C is not allowed in YAML"):
+        load_text("id: demo\nab: \x1c\n", "x.yaml")
