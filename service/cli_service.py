@@ -59,6 +59,7 @@ def serve(ctx: typer.Context,
         import uvicorn
 
         from .api import create_app
+        from .api.metrics import Metrics
 
         app = opts.app
         store = app.store  # fails early with a clear message if the database has no schema
@@ -71,9 +72,16 @@ def serve(ctx: typer.Context,
         _print_pass(caught)
         _say(f"caught up: {len(caught.timers)} timers, {len(caught.runs)} schedule runs, "
              f"{len(caught.deliveries)} notifications")
-        alarm = Alarm(ticker, dt.timedelta(seconds=app.settings.poll_s), on_pass=_print_pass, on_batch=_print_batch)
+        metrics = Metrics()
+
+        def on_batch(batch: list[TimerOutcome]) -> None:
+            _print_batch(batch)
+            metrics.timers([(o.kind, o.status.value, o.lateness > 1.0) for o in batch])
+
+        alarm = Alarm(ticker, dt.timedelta(seconds=app.settings.poll_s), on_pass=_print_pass, on_batch=on_batch)
         alarm.start()
-        config = uvicorn.Config(create_app(app, alarm, app.settings.body_limit), host=host, port=port,
+        api = create_app(app, alarm, app.settings.body_limit, metrics=metrics)
+        config = uvicorn.Config(api, host=host, port=port,
                                 log_level="warning", access_log=False, timeout_graceful_shutdown=30)
         server = uvicorn.Server(config)
         threading.Thread(target=_announce, args=(server, host), daemon=True).start()

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
@@ -37,16 +38,23 @@ def hash_key(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+CACHE_SECONDS = 5.0  # a revoked key is refused at once in this process, within this long in others
+
+
 class KeyQueries:
     engine: Engine
+    _key_cache: dict[str, tuple[float, ApiKey | None]]
 
     def _read(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _begin(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
     def create_key(self, name: str, role: str, agency: str | None, now: dt.datetime) -> tuple[ApiKey, str]:
         """A new key; (its record, the token, which is never stored or shown again)."""
         token = PREFIX + secrets.token_urlsafe(32)
-        with self.engine.begin() as c:
+        with self._begin() as c:
             result = c.execute(insert(api_keys).values(name=name, role=role, agency=agency, key_hash=hash_key(token),
                                                        created_at=now, revoked_at=None))
             key = result.inserted_primary_key
@@ -54,20 +62,29 @@ class KeyQueries:
         return ApiKey(int(key[0]), name, role, agency, now, None), token
 
     def authenticate(self, token: str) -> ApiKey | None:
-        """The live key this token is, or None."""
+        """The live key this token is, or None (looked up at most every few seconds per key)."""
         digest = hash_key(token)
+        cache: dict[str, tuple[float, ApiKey | None]] = self.__dict__.setdefault("_key_cache", {})
+        hit = cache.get(digest)
+        if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+            return hit[1]
         with self._read() as c:
             row = c.execute(select(api_keys).where(api_keys.c.key_hash == digest)).first()
-        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
-            return None
-        return ApiKey(row.id, row.name, row.role, row.agency, row.created_at, row.revoked_at)
+        found = None
+        if row is not None and row.revoked_at is None and hmac.compare_digest(row.key_hash, digest):
+            found = ApiKey(row.id, row.name, row.role, row.agency, row.created_at, row.revoked_at)
+        if len(cache) > 10_000:
+            cache.clear()  # unknown tokens must not grow it for ever
+        cache[digest] = (time.monotonic(), found)
+        return found
 
     def revoke_key(self, key_id: int, now: dt.datetime) -> None:
-        with self.engine.begin() as c:
+        with self._begin() as c:
             done = c.execute(update(api_keys).where(and_(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)))
                              .values(revoked_at=now)).rowcount
         if not done:
             raise NotFound("live API key", key_id)
+        self.__dict__.get("_key_cache", {}).clear()
 
     def list_keys(self) -> list[ApiKey]:
         with self._read() as c:
@@ -87,7 +104,7 @@ class KeyQueries:
 
     def remember(self, key_id: int, idempotency_key: str, fingerprint: str, status: int, body: str,
                  now: dt.datetime) -> None:
-        with self.engine.begin() as c:
+        with self._begin() as c:
             exists = c.execute(select(api_requests.c.key_id).where(and_(
                 api_requests.c.key_id == key_id, api_requests.c.idempotency_key == idempotency_key))).first()
             if exists is None:

@@ -50,6 +50,9 @@ class QueueQueries:
     def _read(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
+    def _begin(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
     # -- timers and escalations ------------------------------------------------------------------
 
     def next_timer_due(self) -> dt.datetime | None:
@@ -84,7 +87,7 @@ class QueueQueries:
     def claim_outbox(self, now: dt.datetime, limit: int, claimer: str, lease: dt.timedelta) -> list[OutboxMessage]:
         """Pending messages due for an attempt and not leased by a live dispatcher, leased to ``claimer``."""
         free = or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now)
-        with self.engine.begin() as c:
+        with self._begin() as c:
             ids = [i for (i,) in c.execute(
                 select(outbox.c.id).where(and_(outbox.c.status == OutboxStatus.PENDING.value,
                                                outbox.c.next_attempt_at <= now, free))
@@ -96,7 +99,7 @@ class QueueQueries:
                                                                  .order_by(outbox.c.id))]
 
     def outbox_delivered(self, message_id: int, now: dt.datetime) -> None:
-        with self.engine.begin() as c:
+        with self._begin() as c:
             c.execute(update(outbox).where(outbox.c.id == message_id).values(
                 status=OutboxStatus.SENT.value, sent_at=now, attempts=outbox.c.attempts + 1, last_error=None,
                 claimed_by=None, lease_until=None))
@@ -108,7 +111,7 @@ class QueueQueries:
                                   "last_error": error[:2000], "claimed_by": None, "lease_until": None}
         if retry_at is not None:
             values["next_attempt_at"] = retry_at
-        with self.engine.begin() as c:
+        with self._begin() as c:
             c.execute(update(outbox).where(outbox.c.id == message_id).values(**values))
 
     def next_outbox_attempt(self) -> dt.datetime | None:
@@ -130,7 +133,7 @@ class QueueQueries:
         if ids:
             where = and_(outbox.c.id.in_(list(ids)), outbox.c.status.in_([OutboxStatus.DEAD.value,
                                                                           OutboxStatus.PENDING.value]))
-        with self.engine.begin() as c:
+        with self._begin() as c:
             return c.execute(update(outbox).where(where).values(
                 status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now, claimed_by=None,
                 lease_until=None)).rowcount
@@ -138,7 +141,7 @@ class QueueQueries:
     # -- contacts --------------------------------------------------------------------------------
 
     def set_contact(self, contact: Contact, now: dt.datetime) -> None:
-        with self.engine.begin() as c:
+        with self._begin() as c:
             c.execute(contacts.delete().where(contacts.c.agency == contact.agency))
             c.execute(insert(contacts).values(agency=contact.agency, name=contact.name, email=contact.email,
                                               webhook_url=contact.webhook_url, updated_at=now))
@@ -152,7 +155,7 @@ class QueueQueries:
 
     def add_schedule(self, name: str, definition_id: str, cron: str, assignees: Sequence[str], key_template: str,
                      data: dict[str, Any], next_run_at: dt.datetime, now: dt.datetime) -> int:
-        with self.engine.begin() as c:
+        with self._begin() as c:
             if c.execute(select(schedules.c.id).where(schedules.c.name == name)).first() is not None:
                 from definitions import WorkflowError
 

@@ -42,6 +42,12 @@ class TimerOutcome:
     due_at: dt.datetime
     status: TimerStatus
     outcome: str
+    fired_at: dt.datetime | None = None
+
+    @property
+    def lateness(self) -> float:
+        """Seconds between the due time and the firing."""
+        return 0.0 if self.fired_at is None else (self.fired_at - self.due_at).total_seconds()
 
 
 def _require(actor: Actor, roles: Sequence[Role], what: str, instance_id: int | None = None) -> None:
@@ -71,7 +77,7 @@ class Deadlines:
                 status, outcome = self._fire_one(uow, timer, now)
                 uow.update_timer(dataclasses.replace(timer, status=status, fired_at=now, outcome=outcome))
                 outcomes.append(TimerOutcome(timer.id, timer.instance_id, timer.name, timer.kind.value,
-                                             timer.due_at, status, outcome))
+                                             timer.due_at, status, outcome, now))
         return outcomes
 
     def _fire_one(self, uow: UnitOfWork, timer: TimerRecord, now: dt.datetime) -> tuple[TimerStatus, str]:

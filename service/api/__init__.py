@@ -48,15 +48,16 @@ def _log_handler() -> None:
         log.propagate = False
 
 
-def create_app(ctx: Any, alarm: Any = None, body_limit: int = 1 << 20) -> FastAPI:
-    """``ctx`` is the service's ``App`` (engine, store, clock); ``alarm`` the running scheduler, if any."""
+def create_app(ctx: Any, alarm: Any = None, body_limit: int = 1 << 20, metrics: Metrics | None = None) -> FastAPI:
+    """``ctx`` is the service's ``App`` (engine, store, clock); ``alarm`` the running scheduler, if any;
+    ``metrics`` shared with the scheduler so timer outcomes show in /metrics."""
     _log_handler()
     app = FastAPI(title="KH&CN workflow engine", version="1", openapi_url="/openapi.json", docs_url="/docs",
                   description="Durable workflows for the Ninh Thuận science-and-technology plan. "
                               "Authenticate with `Authorization: Bearer <API key>`.")
     app.state.ctx = ctx
     app.state.alarm = alarm
-    app.state.metrics = Metrics()
+    app.state.metrics = metrics or Metrics()
     app.include_router(router)
     app.add_exception_handler(WorkflowError, workflow_error)
     app.add_exception_handler(ApiProblem, api_problem)
@@ -100,7 +101,7 @@ def create_app(ctx: Any, alarm: Any = None, body_limit: int = 1 << 20) -> FastAP
         return checks if ready else JSONResponse(checks, status_code=503)
 
     @app.get("/metrics", response_class=PlainTextResponse, include_in_schema=True)
-    def metrics() -> PlainTextResponse:
+    def metrics_page() -> PlainTextResponse:
         store = ctx.store
         outbox: dict[str, int] = {}
         for message in store.list_outbox(limit=100_000):

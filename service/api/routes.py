@@ -150,12 +150,15 @@ def if_match_version(value: str | None) -> int | None:
     return int(text)
 
 
-def nudge(request: Request) -> None:
+def nudge(request: Request, due: dt.datetime | None = None) -> None:
+    """Wake the scheduler sooner if a deadline just set is earlier than its next wake-up (the database is the
+    truth either way; this is only for promptness). ``due``: the deadline just set, if the caller knows it."""
     alarm = getattr(request.app.state, "alarm", None)
-    if alarm is not None:
-        nxt = ctx(request).store.next_timer_due()
-        if nxt is not None:
-            alarm.nudge(nxt)
+    if alarm is None:
+        return
+    nxt = due if due is not None else ctx(request).store.next_timer_due()
+    if nxt is not None:
+        alarm.nudge(nxt)
 
 
 # -- definitions ---------------------------------------------------------------------------------
@@ -202,7 +205,8 @@ def start_instance(request: Request, who: Who, body: StartBody,
     def run() -> tuple[int, Any]:
         instance = app.engine.start(body.definition, body.business_key, body.assignee, who.actor, data=body.data,
                                     version=body.version, request_id=request.state.request_id)
-        nudge(request)
+        if instance.due_at is not None:
+            nudge(request, instance.due_at)
         return 201, instance_view(app.engine, instance)
 
     return idempotent(request, who, idempotency_key, body.model_dump(mode="json"), run)
@@ -246,9 +250,9 @@ def fire_event(request: Request, who: Who, instance_id: InstanceId, body: FireBo
                                  idempotency_key=f"{who.key_id}:{idempotency_key}" if idempotency_key else None,
                                  request_id=request.state.request_id)
         request.app.state.metrics.transition(result.instance.definition_id, body.event)
-        nudge(request)
-        return 200, instance_view(app.engine, app.store.get_instance(instance_id)) | {
-            "seq": result.record.seq, "replayed": result.replayed}
+        if result.instance.due_at is not None:
+            nudge(request, result.instance.due_at)
+        return 200, instance_view(app.engine, result.instance) | {"seq": result.record.seq, "replayed": result.replayed}
 
     response = idempotent(request, who, idempotency_key, body.model_dump(mode="json"), run)
     content = json.loads(bytes(response.body))
