@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import memory, plan, timers, transitions
+from . import http, memory, plan, timers, transitions
 
 RESULTS = Path(__file__).parent / "results"
 TARGETS = {"FULL": 0.5, "NORMAL": 0.2}
@@ -73,6 +73,13 @@ def main() -> None:
           f"{s['median']:>10.0f} {s['max']:>10.0f}")
     sim = report["simulation"] = plan.simulation()
     print(f"{'whole-plan simulation 2022-11..2026-12, s':<44} {sim['seconds']:>10.2f}  <= 10")
+    api = report["http"] = http.run(2.0 if args.quick else 20.0, 200.0)
+    t = api["throughput"]
+    print(f"{'HTTP: transitions/s, 8 clients (p50/p99 ms)':<44} {t['per_s']:>10.0f} {t['p50_ms']:>10.1f} "
+          f"{t['p99_ms']:>10.1f}  >= 1000/s")
+    st = api["steady"]
+    print(f"{'HTTP: latency ms at a steady 200/s p50/p99/max':<44} {st['p50_ms']:>10.1f} {st['p99_ms']:>10.1f} "
+          f"{st['max_ms']:>10.1f}  p99 <= 20")
     RESULTS.mkdir(exist_ok=True)
     name = "quick.json" if args.quick else "latest.json"
     (RESULTS / name).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
