@@ -124,6 +124,11 @@ class Deadline(Frozen):
             raise ValueError(f"end_of_month must be YYYY-MM, not {self.end_of_month!r}")
         if self.yearly is not None and not _MONTH_DAY.match(self.yearly):
             raise ValueError(f"yearly must be MM-DD, not {self.yearly!r}")
+        if self.end_of_month is not None and not 1900 <= int(self.end_of_month[:4]) <= 2200:
+            raise ValueError(f"end_of_month {self.end_of_month!r} is outside 1900-2200")
+        for day in (self.before_date, self.on_date):
+            if day is not None and not dt.date(1900, 1, 1) <= day <= dt.date(2200, 12, 31):
+                raise ValueError(f"{day.isoformat()} is outside 1900-2200")
         return self
 
     @property

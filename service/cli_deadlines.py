@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from definitions import Deadline
 from workflow import OverrideKind
-from workflow.calendar import end_of_day
+from workflow.calendar import DeadlineOutOfRange, end_of_day
 from workflow.errors import PayloadInvalid
 from workflow.notify import Contact
 from workflow.timers import TimerRecord
@@ -65,7 +65,10 @@ def calendar_due(
         except ValidationError as err:
             reasons = [str(e["msg"]).removeprefix("Value error, ") for e in err.errors(include_url=False)]
             raise PayloadInvalid([("deadline", "; ".join(reasons))]) from None
-        due = opts.app.engine.calendar.due(deadline, anchor)
+        try:
+            due = opts.app.engine.calendar.due(deadline, anchor)
+        except DeadlineOutOfRange as err:
+            raise PayloadInvalid([("--from", str(err))]) from None
         text = "\n".join([f"last day: {due.last_day:%d/%m/%Y} ({due.last_day.isoformat()})",
                           f"due at:   {instant(due.due_at)} (24:00 province time of the last day)"
                           if deadline.hours is None else f"due at:   {instant(due.due_at)}",

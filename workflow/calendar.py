@@ -27,6 +27,10 @@ WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu",
 MAX_SPAN_DAYS = 20 * 366  # no legal period here is longer; a guard against a runaway roll
 
 
+class DeadlineOutOfRange(ValueError):
+    """A period that runs outside the dates the calendar can count (e.g. a typo'd year)."""
+
+
 class OverrideKind(StrEnum):
     DAY_OFF = "day_off"
     WORKING_DAY = "working_day"
@@ -110,6 +114,12 @@ class BusinessCalendar:
 
     def due(self, deadline: Deadline, anchor: dt.datetime | dt.date) -> Due:
         """When ``deadline`` ends, counted from ``anchor`` (an instant, or the local date of an event)."""
+        try:
+            return self._due(deadline, anchor)
+        except OverflowError:
+            raise DeadlineOutOfRange(f"the period from {anchor} runs outside the calendar (years 1-9999)") from None
+
+    def _due(self, deadline: Deadline, anchor: dt.datetime | dt.date) -> Due:
         instant = anchor if isinstance(anchor, dt.datetime) else None
         start = local_date(anchor) if isinstance(anchor, dt.datetime) else anchor
         steps: list[str] = []

@@ -24,7 +24,7 @@ from definitions.model import LatePolicy, TimerKind
 
 from . import fanout
 from .audit import GENESIS, canonical, format_instant, nfc, record_hash
-from .calendar import BusinessCalendar
+from .calendar import BusinessCalendar, DeadlineOutOfRange
 from .clock import Clock, SystemClock
 from .errors import (
     AgencyMismatch,
@@ -280,7 +280,7 @@ class Engine:
              from_state: str | None = None) -> list[TimerRecord]:
         try:
             return arm(definition, state, instance_id, fence, now, payload, data, self.calendar)
-        except AnchorMissing as err:
+        except (AnchorMissing, DeadlineOutOfRange) as err:
             raise PayloadInvalid([("deadline", f"{err} (entering state {state!r})")], instance_id=instance_id or None,
                                  event=event, state=from_state) from None
 

@@ -19,7 +19,7 @@ from definitions.agencies import Certainty, Change, ChangeKind
 from workflow import OverrideKind, make_checkpoint, verify
 from workflow.agencies import Agencies
 from workflow.audit import canonical
-from workflow.calendar import local_date
+from workflow.calendar import DeadlineOutOfRange, Due, local_date
 from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 
@@ -385,7 +385,8 @@ def retire_agency(request: Request, who: Who, code: str, body: RetireBody) -> di
 
 
 @router.get("/calendar/due")
-def calendar_due(request: Request, who: Who, start: Annotated[dt.date, Query(alias="from")],
+def calendar_due(request: Request, who: Who,
+                 start: Annotated[dt.date, Query(alias="from", ge=dt.date(1900, 1, 1), le=dt.date(2200, 12, 31))],
                  days: Annotated[int | None, Query(ge=0, le=3650)] = None,
                  working_days: Annotated[int | None, Query(ge=0, le=2500)] = None,
                  hours: Annotated[int | None, Query(ge=0, le=87600)] = None,
@@ -400,7 +401,11 @@ def calendar_due(request: Request, who: Who, start: Annotated[dt.date, Query(ali
     except ValueError as err:
         raise PayloadInvalid([("deadline", str(err).splitlines()[1].strip() if "\n" in str(err) else str(err))]) \
             from None
-    return ctx(request).engine.calendar.due(deadline, start).as_dict()  # type: ignore[no-any-return]
+    try:
+        due: Due = ctx(request).engine.calendar.due(deadline, start)
+    except DeadlineOutOfRange as err:
+        raise PayloadInvalid([("from", str(err))]) from None
+    return due.as_dict()
 
 
 @router.get("/calendar/overrides")

@@ -25,7 +25,9 @@ def test_generated_requests_never_get_a_server_error(api: Api) -> None:
         admin.post("/api/v1/instances", json={"definition": "agency_feedback", "business_key": "fuzz/SYT",
                                               "assignee": "SYT"})
         for operation in operations:
-            @settings(max_examples=PER_OPERATION, deadline=None, database=None,
+            # derandomize: CI runs exactly the cases run before landing (a random seed could reach a new bug
+            # and fail a landing at random); run with --hypothesis-seed=random locally to explore further
+            @settings(max_examples=PER_OPERATION, deadline=None, database=None, derandomize=True,
                       suppress_health_check=list(HealthCheck))
             @given(case=operation.as_strategy(), data=st.data())
             def send(case: Any, data: Any) -> None:

@@ -121,3 +121,12 @@ def test_a_fixed_date_never_moves(anchor: dt.date, boundary: dt.date, off: dt.da
     calendar = CAL.with_override(DayOverride(off, OverrideKind.DAY_OFF, "x"))
     assert last(Deadline(on_date=boundary), anchor, calendar) == boundary
     assert last(Deadline(before_date=boundary), anchor, calendar) == boundary - dt.timedelta(days=1)
+
+
+def test_a_period_off_the_calendar_is_a_clear_error() -> None:
+    from workflow.calendar import DeadlineOutOfRange
+
+    with pytest.raises(DeadlineOutOfRange, match="outside the calendar"):
+        CAL.due(Deadline(days=30), D(9999, 12, 20))
+    with pytest.raises(ValueError, match="outside 1900-2200"):
+        Deadline(before_date=D(1, 1, 1))
