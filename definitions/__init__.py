@@ -3,7 +3,15 @@
 Public surface: ``load_file``/``load_text`` (YAML → checked ``Definition``), the models, and the errors.
 """
 
-from .errors import DefinitionConflict, DefinitionInvalid, NotFound, Problem, StoreUnavailable, WorkflowError
+from .errors import (
+    DefinitionConflict,
+    DefinitionInvalid,
+    NotFound,
+    Problem,
+    StoreUnavailable,
+    ValueRejected,
+    WorkflowError,
+)
 from .model import (
     START_EVENT,
     Deadline,
@@ -45,6 +53,7 @@ __all__ = [
     "TimerKind",
     "TimerSpec",
     "Transition",
+    "ValueRejected",
     "WorkflowError",
     "check",
     "definition_files",

@@ -13,6 +13,7 @@
     │   ├── VersionConflict            expected version is stale, or a concurrent writer won
     │   ├── DuplicateBusinessKey       start with a business key that already exists
     │   └── IdempotencyKeyReused       the key was used before for a different request
+    ├── ValueRejected                  the database refused a value (e.g. a number out of its range)
     └── StoreUnavailable               the database could not be written (busy past the timeout, disk, ...)
 
 The engine's refusals are defined in ``workflow.errors``; they are drawn here so the tree is in one place.
@@ -72,6 +73,10 @@ class NotFound(WorkflowError):
         self.kind = kind
         self.key = key
         super().__init__(f"no {kind} {key!r}")
+
+
+class ValueRejected(WorkflowError):
+    """The database refused a value as invalid for its column (out of range, ...); nothing was written."""
 
 
 class StoreUnavailable(WorkflowError):

@@ -17,9 +17,9 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Engine, and_, bindparam, func, insert, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
-from definitions import DefinitionConflict, NotFound, StoreUnavailable, from_canonical_json
+from definitions import DefinitionConflict, NotFound, StoreUnavailable, ValueRejected, from_canonical_json
 from definitions.model import Definition
 from workflow.audit import canonical
 from workflow.calendar import DayOverride
@@ -168,6 +168,7 @@ class SqlStore(QueueQueries, KeyQueries):
         dbapi = engine.dialect.loaded_dbapi
         self._operational = dbapi.OperationalError
         self._integrity = dbapi.IntegrityError
+        self._data_error = dbapi.DataError
         # SQLite has one writer at a time. Writers waiting in its busy handler sleep in growing steps (up to
         # 100 ms) instead of being woken; measured: 8 concurrent HTTP writers fell to ~200 tx/s with 1 s stalls.
         # So this process's writers queue on a lock (woken at once); busy_timeout still covers other processes.
@@ -182,8 +183,11 @@ class SqlStore(QueueQueries, KeyQueries):
     @contextmanager
     def _begin(self) -> Iterator[Connection]:
         """A SQLAlchemy write transaction (rare writes), queued like every write of this process."""
-        with self._write_lock, self.engine.begin() as connection:
-            yield connection
+        try:
+            with self._write_lock, self.engine.begin() as connection:
+                yield connection
+        except DataError as err:
+            raise ValueRejected(f"the database refused a value, nothing was written: {err.orig}") from err
 
     @contextmanager
     def _transaction(self) -> Iterator[SqlUnitOfWork]:
@@ -199,6 +203,8 @@ class SqlStore(QueueQueries, KeyQueries):
             pooled.commit()
         except BaseException as err:
             pooled.rollback()
+            if isinstance(err, self._data_error):
+                raise ValueRejected(f"the database refused a value, nothing was written: {err}") from err
             if isinstance(err, self._operational):
                 raise StoreUnavailable(f"the database refused the write, nothing was written: {err}") from err
             if isinstance(err, self._integrity):
@@ -212,6 +218,8 @@ class SqlStore(QueueQueries, KeyQueries):
         try:
             with self.engine.connect().execution_options(sqlite_begin="DEFERRED") as connection:
                 yield connection
+        except DataError as err:
+            raise ValueRejected(f"the database refused a value: {err.orig}") from err
         except OperationalError as err:
             raise StoreUnavailable(f"the database could not be read: {err.orig}") from err
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlalchemy import Engine as SqlEngine
 
 from definitions import Role, definition_files
 from store import SqlStore, migrate, open_engine
+from tests.pg import PgServer, binaries
 from workflow import Actor, Engine, SimulatedClock
 
 ROOT = Path(__file__).parents[1]
@@ -25,9 +27,30 @@ AUDITOR = Actor("auditor@thanhtra", Role.AUDITOR)
 SYSTEM = Actor("system:timer", Role.SYSTEM)
 
 
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    if not (binaries() or os.environ.get("WORKFLOW_TEST_PG_URL")):
+        message = "no PostgreSQL: install initdb/pg_ctl or set WORKFLOW_TEST_PG_URL"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message} (CI must run the PostgreSQL tests)")
+        pytest.skip(message)
+    server = PgServer.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'workflow.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    """The same tests on both databases the engine supports."""
+    if request.param == "sqlite":
+        return sqlite_url
+    server: PgServer = request.getfixturevalue("pg_server")
+    return server.new_database()
 
 
 @pytest.fixture

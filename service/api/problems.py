@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from definitions import DefinitionConflict, DefinitionInvalid, NotFound, StoreUnavailable, WorkflowError
+from definitions import DefinitionConflict, DefinitionInvalid, NotFound, StoreUnavailable, ValueRejected, WorkflowError
 from workflow.errors import (
     AgencyMismatch,
     DuplicateBusinessKey,
@@ -31,6 +31,7 @@ STATUS: tuple[tuple[type[WorkflowError], int, str], ...] = (
     (PayloadInvalid, 422, "Invalid payload"),
     (IdempotencyKeyReused, 422, "Idempotency key reused"),
     (DefinitionInvalid, 422, "Invalid definition"),
+    (ValueRejected, 422, "Value rejected"),
     (EventNotAllowed, 409, "Event not allowed"),
     (VersionConflict, 409, "Version conflict"),
     (DuplicateBusinessKey, 409, "Duplicate business key"),

@@ -34,7 +34,7 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 MAX_ID = 2**62  # SQLite and PostgreSQL integers are 64-bit; larger ids cannot exist
 InstanceId = Annotated[int, Path(ge=1, le=MAX_ID)]
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
-Version = Annotated[int, Field(ge=1, le=2**31)]
+Version = Annotated[int, Field(ge=1, le=2**31 - 1)]  # a 32-bit integer column
 
 
 class Body(BaseModel):
@@ -182,14 +182,14 @@ def load_definition(request: Request, who: Who, body: DefinitionBody) -> dict[st
 
 @router.get("/definitions/{definition_id}")
 def show_definition(request: Request, who: Who, definition_id: str,
-                    version: Annotated[int | None, Query(ge=1, le=2**31)] = None) -> dict[str, Any]:
+                    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> dict[str, Any]:
     stored = ctx(request).store.get_definition(definition_id, version)
     return {**stored.definition.model_dump(mode="json"), "content_hash": stored.content_hash}
 
 
 @router.get("/definitions/{definition_id}/diagram", response_class=PlainTextResponse)
 def definition_diagram(request: Request, who: Who, definition_id: str,
-                       version: Annotated[int | None, Query(ge=1, le=2**31)] = None) -> PlainTextResponse:
+                       version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> PlainTextResponse:
     definition = ctx(request).store.get_definition(definition_id, version).definition
     return PlainTextResponse(mermaid(definition), media_type="text/vnd.mermaid; charset=utf-8")
 

@@ -6,7 +6,6 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -50,9 +49,9 @@ def serve_in_thread(fastapi_app: object) -> tuple[str, uvicorn.Server, threading
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
+def api(db_url: str) -> Iterator[Api]:
     # NORMAL: these tests are about HTTP semantics; durability is tested with FULL in real processes
-    app = App(Settings(database_url=f"sqlite:///{tmp_path / 'api.db'}", sqlite_synchronous="NORMAL"))
+    app = App(Settings(database_url=db_url, sqlite_synchronous="NORMAL"))
     app.init()
     for path in definition_files([SHIPPED]):
         app.engine.load_definition_text(path.read_text(encoding="utf-8"), str(path))

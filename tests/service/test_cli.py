@@ -19,6 +19,12 @@ from tests.conftest import SHIPPED
 BROKEN = Path(__file__).parents[1] / "definitions" / "broken"
 
 
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: this module is about SQLite files themselves."""
+    return sqlite_url
+
+
 class Workflow:
     def __init__(self, db: str) -> None:
         self.db = db

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from definitions import definition_files
@@ -23,6 +24,12 @@ from workflow.calendar import PROVINCE_TZ
 
 OVERDUE = 300  # instances whose 20-day window closed long ago (2 overdue timers each)
 FUTURE = 100  # instances whose window closes in the future
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: this module is about SQLite files themselves."""
+    return sqlite_url
 
 
 def seed(db_url: str) -> None:

@@ -17,6 +17,12 @@ from workflow import ChainProblem, Engine, make_checkpoint, read_checkpoint, ver
 from workflow.audit import record_hash
 
 
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: this module is about SQLite files themselves."""
+    return sqlite_url
+
+
 def raw(sql_engine: SqlEngine) -> sqlite3.Connection:
     path = sql_engine.url.database
     assert path is not None
