@@ -42,27 +42,64 @@ class DeliveryError(Exception):
     pass
 
 
-def send_email(settings: DeliverySettings, message: OutboxMessage) -> None:
-    if not settings.smtp_host:
-        raise DeliveryError("no SMTP server configured (WORKFLOW_SMTP_HOST)")
-    if not message.recipient:
-        raise DeliveryError("no recipient address")
+def _mail(settings: DeliverySettings, message: OutboxMessage) -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = settings.smtp_sender
-    mail["To"] = one_line(message.recipient)
+    mail["To"] = one_line(message.recipient or "")
     mail["Subject"] = one_line(message.subject)
     mail["Message-ID"] = message.message_id
     mail["Date"] = format_datetime(message.created_at)
     mail.set_content(message.body, charset="utf-8")
+    return mail
+
+
+def _session(settings: DeliverySettings) -> smtplib.SMTP:
+    if not settings.smtp_host:
+        raise DeliveryError("no SMTP server configured (WORKFLOW_SMTP_HOST)")
     try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls()
-            if settings.smtp_user:
-                smtp.login(settings.smtp_user, settings.smtp_password or "")
-            smtp.send_message(mail)
+        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30)
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password or "")
+        return smtp
     except (OSError, smtplib.SMTPException) as err:
         raise DeliveryError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {err}") from err
+
+
+def send_emails(settings: DeliverySettings, messages: list[OutboxMessage]) -> list[str | None]:
+    """Send over one SMTP session (reopened if it breaks); per message, None or the reason it failed."""
+    results: list[str | None] = []
+    smtp: smtplib.SMTP | None = None
+    try:
+        for message in messages:
+            if not message.recipient:
+                results.append("no recipient address")
+                continue
+            try:
+                smtp = smtp or _session(settings)
+                smtp.send_message(_mail(settings, message))
+                results.append(None)
+            except DeliveryError as err:
+                results.append(str(err))
+            except (OSError, smtplib.SMTPException) as err:
+                results.append(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {err}")
+                if not isinstance(err, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError):
+                    smtp = None  # the session may be broken: a new one for the next message
+    finally:
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+    return results
+
+
+def send_email(settings: DeliverySettings, message: OutboxMessage) -> None:
+    """One message in a session of its own (raises ``DeliveryError``)."""
+    [error] = send_emails(settings, [message])
+    if error is not None:
+        raise DeliveryError(error)
 
 
 def send_webhook(settings: DeliverySettings, message: OutboxMessage) -> None:
@@ -109,22 +146,31 @@ class Dispatcher:
     def deliver_due(self, limit: int = 50) -> list[Delivery]:
         now = self.clock.now()
         lease = dt.timedelta(seconds=self.settings.lease_s)
+        claimed = self.store.claim_outbox(now, limit, self.claimer, lease)
+        emails = [m for m in claimed if m.channel is Channel.EMAIL]
+        errors: dict[int, str | None] = dict(zip([m.id for m in emails], send_emails(self.settings, emails),
+                                                 strict=True)) if emails else {}
         results = []
-        for message in self.store.claim_outbox(now, limit, self.claimer, lease):
-            try:
-                if message.channel is Channel.EMAIL:
-                    send_email(self.settings, message)
-                elif message.channel is Channel.WEBHOOK:
+        for message in claimed:
+            if message.channel is Channel.EMAIL:
+                error = errors[message.id]
+            elif message.channel is Channel.WEBHOOK:
+                try:
                     send_webhook(self.settings, message)
-                else:
-                    raise DeliveryError(f"no way to deliver on channel {message.channel.value!r}")
-            except DeliveryError as err:
-                attempts = message.attempts + 1
-                dead = attempts >= self.settings.max_attempts
-                retry_at = None if dead else self.clock.now() + self.backoff(attempts)
-                self.store.outbox_failed(message.id, str(err), retry_at)
-                results.append(Delivery(message, False, str(err), dead))
+                    error = None
+                except DeliveryError as err:
+                    error = str(err)
             else:
-                self.store.outbox_delivered(message.id, self.clock.now())
-                results.append(Delivery(message, True, None, False))
+                error = f"no way to deliver on channel {message.channel.value!r}"
+            results.append(self._record(message, error))
         return results
+
+    def _record(self, message: OutboxMessage, error: str | None) -> Delivery:
+        if error is None:
+            self.store.outbox_delivered(message.id, self.clock.now())
+            return Delivery(message, True, None, False)
+        attempts = message.attempts + 1
+        dead = attempts >= self.settings.max_attempts
+        retry_at = None if dead else self.clock.now() + self.backoff(attempts)
+        self.store.outbox_failed(message.id, error, retry_at)
+        return Delivery(message, False, error, dead)

@@ -49,11 +49,13 @@ class Ticker:
             if len(batch) < self.batch:
                 return fired
 
-    def run_once(self, on_batch: Callable[[list[TimerOutcome]], None] | None = None) -> Pass:
+    def run_once(self, on_batch: Callable[[list[TimerOutcome]], None] | None = None,
+                 deliver: bool | None = None) -> Pass:
+        """One pass; ``deliver=False`` leaves notifications to a later pass (start-up catch-up does)."""
         done = Pass()
         done.runs = self.recurrence.run_due()
         done.timers = self.fire_due_timers(on_batch)
-        if self.deliver:
+        if self.deliver if deliver is None else deliver:
             while deliveries := self.dispatcher.deliver_due():
                 done.deliveries.extend(deliveries)
                 if all(not d.ok for d in deliveries):

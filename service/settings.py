@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     notify_max_attempts: int = Field(default=8, ge=1)
     notify_backoff_s: float = Field(default=30.0, gt=0)
+    notify_lease_s: float = Field(default=300.0, gt=0, description="a dead node's claimed notifications are "
+                                  "taken over after this long")
     # the service process
     poll_s: float = Field(default=30.0, gt=0, description="how often serve looks for work other processes added")
     node_name: str = "local"

@@ -27,12 +27,21 @@ def free_port() -> int:
 class SmtpSink:
     port: int
     messages: list[Message] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)  # Message-ID of each message received, in order
+    distinct: set[str] = field(default_factory=set)
+    all_received: threading.Event = field(default_factory=threading.Event)
+    expect: int | None = None  # set all_received once this many distinct Message-IDs arrived
 
     def message_ids(self) -> list[str]:
-        return [str(m["Message-ID"]) for m in self.messages]
+        return list(self.ids)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.messages.append(message)
+        self.ids.append(str(message["Message-ID"]))
+        self.distinct.add(self.ids[-1])
+        if self.expect is not None and len(self.distinct) >= self.expect:
+            self.all_received.set()
         return "250 OK"
 
 
