@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import http, memory, plan, timers, transitions
+from . import http, memory, plan, postgres, timers, transitions
 
 RESULTS = Path(__file__).parent / "results"
 TARGETS = {"FULL": 0.5, "NORMAL": 0.2}
@@ -80,6 +80,12 @@ def main() -> None:
     st = api["steady"]
     print(f"{'HTTP: latency ms at a steady 200/s p50/p99/max':<44} {st['p50_ms']:>10.1f} {st['p99_ms']:>10.1f} "
           f"{st['max_ms']:>10.1f}  p99 <= 20")
+    pg = report["postgres"] = postgres.run(200 if args.quick else 1500, 1 if args.quick else 3)
+    for clients, runs in pg.items():
+        r = spread(runs["ratio"])
+        e = spread(runs["engine_tps"])
+        print(f"{'PostgreSQL ' + clients.replace('_', ' ') + ': engine tx/s, ratio to psycopg':<44} "
+              f"{e['median']:>10.0f} {r['median']:>10.2f} {r['min']:>10.2f}  ratio >= 0.5")
     RESULTS.mkdir(exist_ok=True)
     name = "quick.json" if args.quick else "latest.json"
     (RESULTS / name).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
