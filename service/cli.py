@@ -7,11 +7,9 @@ are printed with the engine's message and exit with status 1 (``--json`` prints 
 
 from __future__ import annotations
 
-import csv
 import getpass
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +25,7 @@ from .cli_service import register as register_service
 from .context import App
 from .keys import keys_cli
 from .settings import Settings
-from .views import history_view, instance_view
+from .views import export_lines, history_view, instance_view
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Durable workflows for the Ninh Thuận S&T plan.")
@@ -304,33 +302,6 @@ def audit_checkpoint(ctx: typer.Context,
     run(ctx, act)
 
 
-_CSV_COLUMNS = ["instance_id", "seq", "event", "from", "to", "actor_id", "actor_role", "actor_agency", "at",
-                "payload", "reason", "definition_id", "definition_version", "request_id", "prev_hash", "hash"]
-
-
-def _export_lines(rows: Iterator[HistoryRecord], fmt: str) -> Iterator[str]:
-    if fmt == "jsonl":
-        for r in rows:
-            yield json.dumps(_history_json(r), ensure_ascii=False) + "\n"
-        return
-
-    class _Line:
-        value = ""
-
-        def write(self, text: str) -> None:
-            self.value = text
-
-    line = _Line()
-    writer = csv.writer(line)
-    writer.writerow(_CSV_COLUMNS)
-    yield line.value
-    for r in rows:
-        body = _history_json(r)
-        body["payload"] = json.dumps(body["payload"], ensure_ascii=False, sort_keys=True)
-        writer.writerow(["" if body[c] is None else body[c] for c in _CSV_COLUMNS])
-        yield line.value
-
-
 @audit_cli.command("export")
 def audit_export(ctx: typer.Context,
                  fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
@@ -342,11 +313,11 @@ def audit_export(ctx: typer.Context,
     def act(opts: Options) -> None:
         rows = opts.app.store.iter_history()
         if output is None:
-            for text in _export_lines(rows, fmt):
+            for text in export_lines(rows, fmt):
                 sys.stdout.write(text)
             return
         with output.open("w", encoding="utf-8", newline="") as handle:
-            for text in _export_lines(rows, fmt):
+            for text in export_lines(rows, fmt):
                 handle.write(text)
     run(ctx, act)
 

@@ -15,6 +15,9 @@ from workflow import Actor
 from workflow.errors import PayloadInvalid
 
 from .context import App
+from .views import instant
+
+__all__ = ["Options", "date_arg", "emit", "fail", "instant", "json_arg", "opts_of", "run"]
 
 T = TypeVar("T")
 
@@ -78,7 +81,3 @@ def date_arg(value: str, name: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise PayloadInvalid([(name, f"{value!r} is not a date (YYYY-MM-DD)")]) from None
-
-
-def instant(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from definitions import Definition
@@ -50,3 +54,29 @@ def mermaid(definition: Definition, current: str | None = None) -> str:
     if current is not None:
         lines.append(f"    classDef current fill:#fde68a\n    class {current} current")
     return "\n".join(lines) + "\n"
+
+
+EXPORT_COLUMNS = ["instance_id", "seq", "event", "from", "to", "actor_id", "actor_role", "actor_agency", "at",
+                  "payload", "reason", "definition_id", "definition_version", "request_id", "prev_hash", "hash"]
+
+
+def export_lines(rows: Iterable[HistoryRecord], fmt: str) -> Iterator[str]:
+    """The history as JSON lines or CSV (a header, then a line a row), streamed."""
+    if fmt == "jsonl":
+        for r in rows:
+            yield json.dumps(history_view(r), ensure_ascii=False) + "\n"
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(values: list[Any]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue()
+
+    yield line(EXPORT_COLUMNS)
+    for r in rows:
+        view = history_view(r)
+        view["payload"] = json.dumps(view["payload"], ensure_ascii=False, sort_keys=True)
+        yield line(["" if view[c] is None else view[c] for c in EXPORT_COLUMNS])

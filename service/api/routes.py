@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -24,7 +22,7 @@ from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 
 from .. import report as status
-from ..views import history_view, instance_view, mermaid, timer_view
+from ..views import export_lines, history_view, instance_view, instant, mermaid, timer_view
 from .auth import Principal, principal, require
 from .problems import ApiProblem
 
@@ -310,18 +308,14 @@ def resume_deadline(request: Request, who: Who, instance_id: InstanceId, body: C
 def list_escalations(request: Request, who: Who,
                      status_: Annotated[Literal["open", "acknowledged"] | None, Query(alias="status")] = None
                      ) -> list[dict[str, Any]]:
-    return [{**e.__dict__, "due_at": _iso(e.due_at), "created_at": _iso(e.created_at),
-             "acknowledged_at": _iso(e.acknowledged_at)} for e in ctx(request).store.list_escalations(status_)]
+    return [{**e.__dict__, "due_at": instant(e.due_at), "created_at": instant(e.created_at),
+             "acknowledged_at": instant(e.acknowledged_at)} for e in ctx(request).store.list_escalations(status_)]
 
 
 @router.post("/escalations/{escalation_id}/acknowledge")
 def acknowledge_escalation(request: Request, who: Who, escalation_id: RowId, body: AckBody) -> dict[str, Any]:
     instance_id = ctx(request).deadlines.acknowledge(escalation_id, who.actor, body.note)
     return {"escalation_id": escalation_id, "instance_id": instance_id, "status": "acknowledged"}
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 # -- agencies ------------------------------------------------------------------------------------
@@ -423,9 +417,9 @@ def add_calendar_override(request: Request, who: Who, body: OverrideBody) -> dic
 
 @router.get("/schedules")
 def list_schedules(request: Request, who: Who) -> list[dict[str, Any]]:
-    return [{"id": s.id, "name": s.name, "definition": s.definition_id, "cron": s.cron, "assignees": list(s.assignees),
-             "key_template": s.key_template, "next_run_at": _iso(s.next_run_at), "last_run_at": _iso(s.last_run_at)}
-            for s in ctx(request).store.list_schedules()]
+    return [{"id": s.id, "name": s.name, "definition": s.definition_id, "cron": s.cron,
+             "assignees": list(s.assignees), "key_template": s.key_template, "next_run_at": instant(s.next_run_at),
+             "last_run_at": instant(s.last_run_at)} for s in ctx(request).store.list_schedules()]
 
 
 @router.get("/notifications")
@@ -433,8 +427,8 @@ def list_notifications(request: Request, who: Who,
                        status_: Annotated[Literal["pending", "sent", "dead", "no_contact"] | None,
                                           Query(alias="status")] = None) -> list[dict[str, Any]]:
     return [{"id": m.id, "kind": m.kind, "channel": m.channel.value, "recipient": m.recipient, "subject": m.subject,
-             "status": m.status.value, "attempts": m.attempts, "next_attempt_at": _iso(m.next_attempt_at),
-             "last_error": m.last_error, "sent_at": _iso(m.sent_at), "message_id": m.message_id,
+             "status": m.status.value, "attempts": m.attempts, "next_attempt_at": instant(m.next_attempt_at),
+             "last_error": m.last_error, "sent_at": instant(m.sent_at), "message_id": m.message_id,
              "instance_id": m.instance_id} for m in ctx(request).store.list_outbox(status_)]
 
 
@@ -480,35 +474,11 @@ def audit_checkpoint(request: Request, who: Who) -> dict[str, Any]:
     return make_checkpoint(store.chain_heads(), ctx(request).clock.now())
 
 
-CSV_COLUMNS = ["instance_id", "seq", "event", "from", "to", "actor_id", "actor_role", "actor_agency", "at", "payload",
-               "reason", "definition_id", "definition_version", "request_id", "prev_hash", "hash"]
-
-
 @router.get("/audit/export")
 def audit_export(request: Request, who: Who,
                  format_: Annotated[Literal["jsonl", "csv"], Query(alias="format")] = "jsonl") -> StreamingResponse:
-    store = ctx(request).store
-
-    def lines() -> Iterator[str]:
-        if format_ == "csv":
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(CSV_COLUMNS)
-        for r in store.iter_history():
-            view = history_view(r)
-            if format_ == "jsonl":
-                yield json.dumps(view, ensure_ascii=False) + "\n"
-                continue
-            view["payload"] = json.dumps(view["payload"], ensure_ascii=False, sort_keys=True)
-            writer.writerow(["" if view[c] is None else view[c] for c in CSV_COLUMNS])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        if format_ == "csv" and buffer.getvalue():
-            yield buffer.getvalue()
-
     media = "application/x-ndjson; charset=utf-8" if format_ == "jsonl" else "text/csv; charset=utf-8"
-    return StreamingResponse(lines(), media_type=media,
+    return StreamingResponse(export_lines(ctx(request).store.iter_history(), format_), media_type=media,
                              headers={"Content-Disposition": f'attachment; filename="history.{format_}"'})
 
 
@@ -518,8 +488,8 @@ def audit_export(request: Request, who: Who,
 @router.get("/keys")
 def list_keys(request: Request, who: Who) -> list[dict[str, Any]]:
     require(who, Role.ADMIN, what="listing API keys")
-    return [{"id": k.id, "name": k.name, "role": k.role, "agency": k.agency, "created_at": _iso(k.created_at),
-             "revoked_at": _iso(k.revoked_at)} for k in ctx(request).store.list_keys()]
+    return [{"id": k.id, "name": k.name, "role": k.role, "agency": k.agency, "created_at": instant(k.created_at),
+             "revoked_at": instant(k.revoked_at)} for k in ctx(request).store.list_keys()]
 
 
 @router.post("/keys", status_code=201)
