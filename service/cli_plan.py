@@ -54,23 +54,12 @@ def _agency_json(opts: Options, code: str) -> dict[str, Any]:
 
 @agencies_cli.command("list")
 def agencies_list(ctx: typer.Context) -> None:
+    """Every registered agency, active or not, with its latest name and successor."""
     def act(opts: Options) -> None:
-        from .report import agency_names
-
-        rows = [_agency_json(opts, n.agency) for n in sorted(agency_names(opts.app.store), key=lambda n: n.agency)]
-        merged = _ended(opts)
-        rows += [_agency_json(opts, code) for code in merged if code not in {r["code"] for r in rows}]
+        rows = [_agency_json(opts, code) for code in sorted(opts.app.store.agency_names())]
         emit(opts, rows, "\n".join(f"{r['code']:<10} {r['status']:<8} {r['name']}"
                                    + (f" -> {r['successor']}" if r["successor"] else "") for r in rows))
     run(ctx, act)
-
-
-def _ended(opts: Options) -> list[str]:
-    from store.tables import agencies
-
-    with opts.app.store.engine.connect() as c:
-        return [code for (code,) in c.execute(agencies.select().with_only_columns(agencies.c.code)
-                                              .where(agencies.c.status != "active").order_by(agencies.c.code))]
 
 
 @agencies_cli.command("show")

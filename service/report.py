@@ -68,7 +68,7 @@ def _budget_flag(data: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def status_report(engine: Engine, store: SqlStore, as_of: dt.datetime) -> StatusReport:
-    names = {a.agency: a.name for a in agency_names(store)}
+    names = store.agency_names()
     open_escalations: dict[int, int] = defaultdict(int)
     for escalation in store.list_escalations("open"):
         open_escalations[escalation.instance_id] += 1
@@ -109,21 +109,6 @@ def status_report(engine: Engine, store: SqlStore, as_of: dt.datetime) -> Status
     report.rows = sorted(rows.values(), key=lambda r: (r.agency, r.section, r.duty))
     report.totals = {c: sum(getattr(r, c) for r in report.rows) for c in (*CATEGORIES, "escalations_open")}
     return report
-
-
-@dataclass(frozen=True)
-class _Name:
-    agency: str
-    name: str
-
-
-def agency_names(store: SqlStore) -> list[_Name]:
-    """Current names of the registered agencies."""
-    from store.tables import agency_names as names_table
-
-    with store.engine.connect() as c:
-        rows = c.execute(names_table.select().where(names_table.c.valid_to.is_(None))).all()
-    return [_Name(r.code, r.name) for r in rows]
 
 
 def to_table(report: StatusReport) -> str:

@@ -31,7 +31,7 @@ from .agency_rows import AgencyRows, AgencyStatements
 from .hot import HotStatement
 from .keys import KeyQueries
 from .queues import QueueQueries
-from .tables import calendar_overrides, definitions, history, idempotency, instances
+from .tables import agency_names, calendar_overrides, definitions, history, idempotency, instances
 from .timer_rows import TimerRows, TimerStatements, override_from_row
 
 MAX_ID = 2**63  # ids are 64-bit integers in both databases
@@ -324,6 +324,12 @@ class SqlStore(QueueQueries, KeyQueries):
         query = select(instances.c.id, instances.c.version, instances.c.head_hash)
         with self._read() as connection:
             return {i: (v, h) for i, v, h in connection.execute(query)}
+
+    def agency_names(self) -> dict[str, str]:
+        """Every registered agency (active, merged or retired) with its latest name."""
+        query = select(agency_names.c.code, agency_names.c.name).order_by(agency_names.c.valid_from, agency_names.c.id)
+        with self._read() as connection:
+            return dict(connection.execute(query).tuples().all())
 
     def calendar_overrides(self) -> list[DayOverride]:
         query = select(calendar_overrides.c.day, calendar_overrides.c.kind, calendar_overrides.c.reason)

@@ -330,10 +330,7 @@ def _agency(request: Request, code: str) -> dict[str, Any]:
 
 @router.get("/agencies")
 def list_agencies(request: Request, who: Who) -> list[dict[str, Any]]:
-    from ..report import agency_names
-
-    codes = sorted({n.agency for n in agency_names(ctx(request).store)})
-    return [_agency(request, code) for code in codes]
+    return [_agency(request, code) for code in sorted(ctx(request).store.agency_names())]
 
 
 @router.get("/agencies/{code}")

@@ -93,3 +93,12 @@ def test_a_broken_registry_file_is_located(tmp_path: object) -> None:
                     encoding="utf-8")
     with pytest.raises(DefinitionInvalid, match=r"bad.yaml:10:77: agencies\[4\].kind: Input should be"):
         load_data(path, Registry)
+
+
+def test_listings_keep_merged_agencies(registered: Engine, store: SqlStore) -> None:
+    change = Change(op=ChangeKind.MERGE, code="STTTT", into="SKHCN", effective=dt.date(2025, 3, 1),
+                    certainty=Certainty.FACT, note="hợp nhất")
+    Agencies(registered).apply(change, ADMIN, "15/QĐ-UBND")
+    names = store.agency_names()
+    assert names["STTTT"] == "Sở Thông tin và Truyền thông"
+    assert len(names) == 28
