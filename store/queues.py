@@ -120,6 +120,11 @@ class QueueQueries:
             value = c.execute(query).scalar()
         return None if value is None else value.replace(tzinfo=dt.UTC)
 
+    def count_outbox(self) -> dict[str, int]:
+        """Notifications by status."""
+        with self._read() as c:
+            return dict(c.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status)).tuples().all())
+
     def list_outbox(self, status: str | None = None, limit: int = 1000) -> list[OutboxMessage]:
         query = select(outbox).order_by(outbox.c.id).limit(limit)
         if status is not None:

@@ -21,13 +21,12 @@ from definitions import Role, TimerKind
 
 from .audit import format_instant
 from .calendar import DayOverride, OverrideKind
-from .engine import Engine, deadline_of
+from .engine import TIMER_ACTOR, Engine, deadline_of
 from .errors import PayloadInvalid, Refused, RoleNotAllowed
 from .payload import DOCUMENT_REF
 from .ports import Actor, UnitOfWork
 from .timers import TimerRecord, TimerStatus, due_for, extended, recompute, resume, suspend
 
-TIMER_ACTOR = Actor("system:timer", Role.SYSTEM)
 CLOCK_ROLES = (Role.ADMIN, Role.COMMITTEE)  # may extend, suspend and resume deadlines
 OVERRIDE_ROLES = (Role.ADMIN,)
 ACK_ROLES = (Role.COMMITTEE, Role.ADMIN)

@@ -46,7 +46,7 @@ from .timers import AnchorMissing, TimerRecord, arm
 #: Who may start instances: administrators and the engine's own actors (schedules, fan-out).
 START_ROLES = (Role.ADMIN, Role.SYSTEM)
 MAX_DATA_BYTES = 256 * 1024
-ESCALATION_ACTOR = Actor("system:timer", Role.SYSTEM)
+TIMER_ACTOR = Actor("system:timer", Role.SYSTEM)  # timers fire, and escalate, as this actor
 
 
 def deadline_of(timers: list[TimerRecord]) -> dt.datetime | None:
@@ -223,7 +223,7 @@ class Engine:
         if timers:
             uow.insert_timers(timers)
         if left.fan_out is not None and event != left.fan_out.join_event:
-            fanout.close_children(self, uow, left.fan_out, instance, definition)
+            fanout.close_children(self, uow, left.fan_out, instance)
         entered = definition.state(dest).fan_out
         if entered is not None:
             fanout.start_children(self, uow, entered, updated)
@@ -255,7 +255,7 @@ class Engine:
         escalation = uow.insert_escalation(instance.id, timer_id, due, now)
         self.notify(uow, instance, "escalation", f"escalation-{escalation}", due)
         updated = self.append(
-            uow, instance, "@escalated", ESCALATION_ACTOR,
+            uow, instance, "@escalated", TIMER_ACTOR,
             {"escalation_id": escalation, "due_at": format_instant(due), "cause": cause},
             "quá hạn, báo cáo Ban Chỉ đạo / overdue, escalated to the Steering Committee")
         return updated, escalation

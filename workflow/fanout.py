@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from definitions import Definition, FanOut, Role
+from definitions import FanOut, Role
 
 from .errors import PayloadInvalid, Refused
 from .payload import AGENCY_CODE
@@ -73,10 +73,8 @@ def join_if_done(engine: Engine, uow: UnitOfWork, child: InstanceRecord) -> None
         engine.apply(uow, parent, spec.join_event, FAN_OUT_ACTOR, {}, "mọi cơ quan đã trả lời / every child is final")
 
 
-def close_children(engine: Engine, uow: UnitOfWork, spec: FanOut, parent_before: InstanceRecord,
-                   definition: Definition) -> None:
+def close_children(engine: Engine, uow: UnitOfWork, spec: FanOut, parent_before: InstanceRecord) -> None:
     """The parent left its fan-out state without the join: close and escalate every open child of the round."""
-    del definition
     for child in round_of(uow.children_of(parent_before.id), parent_before):
         child_definition = engine.definition(child.definition_id, child.definition_version)
         if child.state in child_definition.final_states:

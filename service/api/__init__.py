@@ -103,10 +103,7 @@ def create_app(ctx: Any, alarm: Any = None, body_limit: int = 1 << 20, metrics: 
     @app.get("/metrics", response_class=PlainTextResponse, include_in_schema=True)
     def metrics_page() -> PlainTextResponse:
         store = ctx.store
-        outbox: dict[str, int] = {}
-        for message in store.list_outbox(limit=100_000):
-            outbox[message.status.value] = outbox.get(message.status.value, 0) + 1
-        return PlainTextResponse(app.state.metrics.render(store.count_timers(), outbox),
+        return PlainTextResponse(app.state.metrics.render(store.count_timers(), store.count_outbox()),
                                  media_type="text/plain; version=0.0.4")
 
     return app
