@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from definitions import Definition, DefinitionInvalid, Role, WorkflowError, definition_files, load_file
-from workflow import GUARDS, Actor, HistoryRecord, InstanceRecord, make_checkpoint, read_checkpoint, verify
+from workflow import GUARDS, Actor, HistoryRecord, InstanceRecord, make_checkpoint, read_checkpoint
 
 from .cli_common import Options, emit, json_arg, opts_of, run
 from .cli_deadlines import register as register_deadlines
@@ -25,6 +25,7 @@ from .cli_service import register as register_service
 from .context import App
 from .keys import keys_cli
 from .settings import Settings
+from .verification import verify_database
 from .views import export_lines, history_view, instance_view
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -257,7 +258,9 @@ def audit_history(ctx: typer.Context, instance_id: int) -> None:
 
 @audit_cli.command("verify")
 def audit_verify(ctx: typer.Context,
-                 checkpoint: Annotated[Path | None, typer.Option(help="A checkpoint file taken earlier")] = None
+                 checkpoint: Annotated[Path | None, typer.Option(help="A checkpoint file taken earlier")] = None,
+                 jobs: Annotated[int | None, typer.Option(
+                     min=1, help="Processes (default: one per CPU from 50,000 instances, else 1)")] = None,
                  ) -> None:
     """Recompute every hash chain; report the first bad row of each instance. Exit 1 if any."""
     def act(opts: Options) -> None:
@@ -267,9 +270,8 @@ def audit_verify(ctx: typer.Context,
                 heads = read_checkpoint(json.loads(checkpoint.read_text(encoding="utf-8")))
             except (OSError, ValueError, KeyError, TypeError) as err:
                 raise CheckpointUnreadable(checkpoint, err) from None
-        store = opts.app.store
-        problems = list(verify(store.iter_history(), store.chain_heads(), heads))
-        instances = len(store.chain_heads())
+        result = verify_database(opts.app.store, opts.app.settings.database_url, heads, jobs)
+        problems, instances = result.problems, result.instances
         body = {"ok": not problems, "instances": instances, "problems": [p.as_dict() for p in problems]}
         text = (f"ok: {instances} instance histories verified" if not problems
                 else "\n".join(f"TAMPERED {p}" for p in problems))

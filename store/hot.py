@@ -11,7 +11,7 @@ SQLite and PostgreSQL share this code; everything off the hot path uses plain Co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Dialect
@@ -39,6 +39,7 @@ class HotStatement:
         self.order: list[tuple[str, Processor]] = [
             (name, processors[name]) for name in (compiled.positiontup or list(compiled.binds))]
         self.result: list[Processor] = [t.dialect_impl(dialect).result_processor(dialect, None) for t in result_types]
+        self._convert = [(i, p) for i, p in enumerate(self.result) if p is not None]  # only columns that need it
 
     def _params(self, values: dict[str, Any]) -> Any:
         if self.literals:
@@ -50,9 +51,15 @@ class HotStatement:
         return dict(converted)
 
     def _row(self, row: Sequence[Any]) -> tuple[Any, ...]:
-        if not self.result:
+        if not self._convert:
             return tuple(row)
-        return tuple(v if p is None or v is None else p(v) for v, p in zip(row, self.result, strict=True))
+        if len(row) != len(self.result):
+            raise ValueError(f"expected {len(self.result)} columns, the driver returned {len(row)}")
+        values = list(row)
+        for i, p in self._convert:
+            if values[i] is not None:
+                values[i] = p(values[i])
+        return tuple(values)
 
     def first(self, connection: Any, values: dict[str, Any]) -> tuple[Any, ...] | None:
         """Execute on a DBAPI connection; the first row, converted, or None."""
@@ -73,6 +80,17 @@ class HotStatement:
         finally:
             cursor.close()
         return [self._row(row) for row in rows]
+
+    def iterate(self, connection: Any, values: dict[str, Any], size: int = 2000) -> Iterator[tuple[Any, ...]]:
+        """Execute on a DBAPI connection; every row, converted, fetched ``size`` at a time."""
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self.sql, self._params(values))
+            while rows := cursor.fetchmany(size):
+                for row in rows:
+                    yield self._row(row)
+        finally:
+            cursor.close()
 
     def run(self, connection: Any, values: dict[str, Any]) -> int:
         """Execute on a DBAPI connection; the number of rows affected."""

@@ -35,6 +35,7 @@ from .tables import agency_names, calendar_overrides, definitions, history, idem
 from .timer_rows import TimerRows, TimerStatements, override_from_row
 
 MAX_ID = 2**63  # ids are 64-bit integers in both databases
+ID_END = MAX_ID - 1  # the end of an id range that takes every id (the largest value the drivers accept)
 _SELECT_INSTANCE = select(instances)
 _SELECT_HISTORY = select(history)
 _INSTANCE_COLUMNS = [c.name for c in instances.c]
@@ -70,6 +71,13 @@ class _HotPath:
         self.get_idempotency = HotStatement(
             select(idempotency).where(idempotency.c.key == bindparam("b_key")), dialect)
         self.insert_idempotency = HotStatement(insert(idempotency).values(_all_columns(idempotency)), dialect)
+        in_range = and_(instances.c.id >= bindparam("b_first"), instances.c.id < bindparam("b_end"))
+        self.chain_heads = HotStatement(
+            select(instances.c.id, instances.c.version, instances.c.head_hash).where(in_range), dialect)
+        self.scan_history = HotStatement(
+            _SELECT_HISTORY.where(and_(history.c.instance_id >= bindparam("b_first"),
+                                       history.c.instance_id < bindparam("b_end")))
+            .order_by(history.c.instance_id, history.c.seq), dialect, [c.type for c in history.c])
 
 
 def _json(value: Any) -> str:
@@ -313,17 +321,59 @@ class SqlStore(QueueQueries, KeyQueries):
         with self._read() as connection:
             return [_history(row._mapping) for row in connection.execute(query)]
 
-    def iter_history(self) -> Iterator[HistoryRecord]:
-        query = _SELECT_HISTORY.order_by(history.c.instance_id, history.c.seq)
-        with self._read() as connection:
-            result = connection.execution_options(yield_per=2000).execute(query)
-            for row in result:
-                yield _history(row._mapping)
+    def iter_history(self, first_id: int = 0, end_id: int = ID_END) -> Iterator[HistoryRecord]:
+        """History rows of instances ``first_id <= id < end_id`` ordered by (instance, seq), streamed."""
+        with self._snapshot() as dbapi:
+            yield from self._scan_history(dbapi, first_id, end_id)
 
-    def chain_heads(self) -> dict[int, tuple[int, str]]:
-        query = select(instances.c.id, instances.c.version, instances.c.head_hash)
+    def chain_heads(self, first_id: int = 0, end_id: int = ID_END) -> dict[int, tuple[int, str]]:
+        with self._snapshot() as dbapi:
+            return self._heads(dbapi, first_id, end_id)
+
+    @contextmanager
+    def audit_snapshot(self, first_id: int = 0, end_id: int = ID_END
+                       ) -> Iterator[tuple[dict[int, tuple[int, str]], Iterator[HistoryRecord]]]:
+        """Chain heads and history rows of instances ``first_id <= id < end_id`` read in ONE snapshot.
+
+        Verifying heads from one moment against rows from another reports writes made in between as
+        tampering; SQLite gives a read transaction one snapshot, PostgreSQL needs REPEATABLE READ."""
+        with self._snapshot() as dbapi:
+            yield self._heads(dbapi, first_id, end_id), self._scan_history(dbapi, first_id, end_id)
+
+    def id_range(self) -> tuple[int, int]:
+        """The smallest and largest instance id (0, 0 when there are none)."""
         with self._read() as connection:
-            return {i: (v, h) for i, v, h in connection.execute(query)}
+            low, high = connection.execute(select(func.min(instances.c.id), func.max(instances.c.id))).one()
+        return (low or 0, high or 0)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Any]:
+        connection = self.engine.connect()
+        try:
+            if connection.dialect.name == "postgresql":
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            else:
+                connection = connection.execution_options(sqlite_begin="DEFERRED")
+            with connection.begin():
+                yield connection.connection.driver_connection
+        except DataError as err:
+            raise ValueRejected(f"the database refused a value: {err.orig}") from err
+        except (OperationalError, self._operational) as err:
+            raise StoreUnavailable(f"the database could not be read: {err}") from err
+        finally:
+            connection.close()
+
+    def _heads(self, dbapi: Any, first_id: int, end_id: int) -> dict[int, tuple[int, str]]:
+        rows = self._hot.chain_heads.all(dbapi, {"b_first": first_id, "b_end": end_id})
+        return {i: (v, h) for i, v, h in rows}
+
+    def _scan_history(self, dbapi: Any, first_id: int, end_id: int) -> Iterator[HistoryRecord]:
+        for row in self._hot.scan_history.iterate(dbapi, {"b_first": first_id, "b_end": end_id}):
+            (instance_id, seq, event, from_state, to_state, actor_id, actor_role, actor_agency, at, payload,
+             reason, definition_id, definition_version, request_id, prev_hash, digest) = row
+            yield HistoryRecord(instance_id, seq, event, from_state, to_state, actor_id, actor_role, actor_agency,
+                                at, json.loads(payload), reason, definition_id, definition_version, request_id,
+                                prev_hash, digest)
 
     def agency_names(self) -> dict[str, str]:
         """Every registered agency (active, merged or retired) with its latest name."""

@@ -46,7 +46,10 @@ def canonical(value: Any) -> bytes:
 
 def format_instant(instant: dt.datetime) -> str:
     """UTC, microseconds, ``Z``: the one text form of an instant inside hashes."""
-    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = instant if instant.tzinfo is dt.UTC else instant.astimezone(dt.UTC)
+    if utc.year < 1000:  # strftime does not pad %Y below 1000 here; isoformat would, and the hash must not change
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc.isoformat(timespec="microseconds")[:-6] + "Z"  # drop "+00:00"
 
 
 def record_fields(r: HistoryRecord) -> dict[str, Any]:

@@ -287,12 +287,21 @@ class Store(Protocol):
         """One instance's history in sequence order."""
         ...
 
-    def iter_history(self) -> Iterator[HistoryRecord]:
-        """Every history row, ordered by instance then sequence, streamed."""
+    def iter_history(self, first_id: int = 0, end_id: int = 2**63 - 1) -> Iterator[HistoryRecord]:
+        """History rows of instances ``first_id <= id < end_id``, ordered by instance then sequence, streamed."""
         ...
 
-    def chain_heads(self) -> dict[int, tuple[int, str]]:
-        """For every instance: (its version, the head hash it records)."""
+    def chain_heads(self, first_id: int = 0, end_id: int = 2**63 - 1) -> dict[int, tuple[int, str]]:
+        """For every instance ``first_id <= id < end_id``: (its version, the head hash it records)."""
+        ...
+
+    def audit_snapshot(self, first_id: int = 0, end_id: int = 2**63 - 1
+                       ) -> AbstractContextManager[tuple[dict[int, tuple[int, str]], Iterator[HistoryRecord]]]:
+        """``chain_heads`` and ``iter_history`` of one range read in one snapshot (what verification needs)."""
+        ...
+
+    def id_range(self) -> tuple[int, int]:
+        """The smallest and largest instance id, (0, 0) when there are none."""
         ...
 
     def calendar_overrides(self) -> list[DayOverride]:

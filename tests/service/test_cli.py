@@ -163,6 +163,7 @@ def test_audit_verify_checkpoint_and_export(wf: Workflow, db_url: str, tmp_path:
     assert report["problems"] == [{"instance_id": 1, "seq": 2,
                                    "message": "content does not match its hash (row altered)"}]
     assert "TAMPERED instance 1 row 2" in wf("audit", "verify", code=1)
+    assert wf.json("audit", "verify", "--jobs", "2", code=1)["problems"] == report["problems"]  # two processes
 
 
 def test_an_altered_checkpoint_file_is_an_error(wf: Workflow, tmp_path: Path) -> None:
