@@ -68,6 +68,8 @@ class _HotPath:
         self.get_history_row = HotStatement(
             _SELECT_HISTORY.where(and_(history.c.instance_id == bindparam("b_id"),
                                        history.c.seq == bindparam("b_seq"))), dialect, [c.type for c in history.c])
+        self.latest_version = HotStatement(
+            select(func.max(definitions.c.version)).where(definitions.c.id == bindparam("b_id")), dialect)
         self.get_idempotency = HotStatement(
             select(idempotency).where(idempotency.c.key == bindparam("b_key")), dialect)
         self.insert_idempotency = HotStatement(insert(idempotency).values(_all_columns(idempotency)), dialect)
@@ -263,6 +265,21 @@ class SqlStore(QueueQueries, KeyQueries):
             what = definition_id if version is None else f"{definition_id} v{version}"
             raise NotFound("definition", what)
         return self._stored(row._mapping)
+
+    def latest_definition_version(self, definition_id: str) -> int | None:
+        """The highest stored version of a definition (a hot read: every ``start`` without a version asks)."""
+        try:
+            pooled = self.engine.raw_connection()
+        except OperationalError as err:
+            raise StoreUnavailable(f"the database cannot be opened: {err.orig}") from err
+        try:
+            row = self._hot.latest_version.first(pooled.driver_connection, {"b_id": definition_id})
+            pooled.commit()  # ends the read transaction the driver may have opened
+        except self._operational as err:
+            raise StoreUnavailable(f"the database could not be read: {err}") from err
+        finally:
+            pooled.close()
+        return None if row is None or row[0] is None else int(row[0])
 
     def list_definitions(self) -> list[StoredDefinition]:
         with self._read() as connection:

@@ -93,10 +93,15 @@ class Engine:
         return definition, self.store.save_definition(definition)
 
     def definition(self, definition_id: str, version: int | None = None) -> Definition:
-        if version is not None:
-            cached = self._definitions.get((definition_id, version))
-            if cached is not None:
-                return cached
+        """A stored definition (the latest version if none is given). A version's content never changes
+        (``save_definition`` refuses that), so parsed versions are cached; the latest number is asked each time."""
+        if version is None:
+            version = self.store.latest_definition_version(definition_id)
+            if version is None:
+                raise NotFound("definition", definition_id)
+        cached = self._definitions.get((definition_id, version))
+        if cached is not None:
+            return cached
         definition = self.store.get_definition(definition_id, version).definition
         with self._lock:
             self._definitions[(definition.id, definition.version)] = definition

@@ -262,6 +262,10 @@ class UnitOfWork(Protocol):
 class Store(Protocol):
     """Durable storage of definitions, instances and history."""
 
+    def latest_definition_version(self, definition_id: str) -> int | None:
+        """The highest stored version of a definition, or None."""
+        ...
+
     def transaction(self) -> AbstractContextManager[UnitOfWork]:
         """A write transaction: all or nothing."""
         ...
