@@ -14,14 +14,16 @@ import os
 import platform
 import sqlite3
 import statistics
+import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import http, memory, plan, postgres, timers, transitions
+from . import http, memory, peer, plan, postgres, scale, timers, transitions
 
 RESULTS = Path(__file__).parent / "results"
 TARGETS = {"FULL": 0.5, "NORMAL": 0.2}
+PEER_TARGET = {"FULL": 3.0, "NORMAL": None}
 
 
 def spread(values: list[float]) -> dict[str, float]:
@@ -29,7 +31,8 @@ def spread(values: list[float]) -> dict[str, float]:
 
 
 def machine() -> dict[str, Any]:
-    versions = {name: metadata.version(name) for name in ("SQLAlchemy", "transitions", "pydantic")}
+    versions = {name: metadata.version(name)
+                for name in ("SQLAlchemy", "transitions", "pydantic", "APScheduler", "SpiffWorkflow", "psycopg")}
     return {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "cpus": os.cpu_count(),
             "platform": platform.platform(), "packages": versions}
 
@@ -37,6 +40,9 @@ def machine() -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="benchmarks/run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="about a second each: checks that they run")
+    parser.add_argument("--out", type=Path, help="where to write the JSON (default benchmarks/results/"
+                                                 "latest.json, or quick.json with --quick)")
+    parser.add_argument("--instances", type=int, default=1_000_000, help="stored instances for the scale runs")
     args = parser.parse_args()
     count, repeats = (200, 1) if args.quick else (3000, 5)
     sizes = (200, 2000) if args.quick else (1_000, 100_000)
@@ -52,6 +58,22 @@ def main() -> None:
             target = f">= {TARGETS[synchronous]}" if key == "ratio" else ""
             print(f"{'transitions ' + synchronous + ' ' + key + unit:<44} {s['min']:>10.2f} {s['median']:>10.2f} "
                   f"{s['max']:>10.2f}  {target}")
+    with tempfile.TemporaryDirectory() as folder:
+        report["peer"] = peer.run(Path(folder), 100 if args.quick else 1000, 1 if args.quick else 3)
+    for synchronous in ("FULL", "NORMAL"):
+        runs = report["peer"][synchronous]
+        for key, unit in (("engine_steps_per_s", "/s"), ("spiff_steps_per_s", "/s"), ("ratio", "")):
+            s = spread(runs[key])
+            target = f">= {PEER_TARGET[synchronous]}" if key == "ratio" and PEER_TARGET[synchronous] else ""
+            print(f"{'peer ' + synchronous + ' ' + key + unit:<44} {s['min']:>10.2f} {s['median']:>10.2f} "
+                  f"{s['max']:>10.2f}  {target}")
+    s = spread(report["peer"]["transitions_in_memory_steps_per_s"])
+    print(f"{'plain transitions in memory, steps/s':<44} {s['min']:>10.0f} {s['median']:>10.0f} {s['max']:>10.0f}")
+    big = report["scale"] = scale.run(20_000 if args.quick else args.instances, 100 if args.quick else 1000)
+    print(f"{'overdue of one agency, ' + format(big['instances'], ',') + ' stored: p50/p99/max ms':<44} "
+          f"{big['overdue_p50_ms']:>10.1f} {big['overdue_p99_ms']:>10.1f} {big['overdue_max_ms']:>10.1f}  p99 <= 50")
+    print(f"{'audit verify ' + format(big['history_rows'], ',') + ' rows, s (1 / 2 processes)':<44} "
+          f"{big['verify_1_process_s']:>10.2f} {big['verify_2_processes_s']:>10.2f} {'':>10}  <= 10")
     report["memory"] = memory.run(sizes)
     for row in report["memory"]:
         print(f"{'peak RSS MiB with ' + format(row['instances'], ',') + ' instances':<44} "
@@ -66,6 +88,8 @@ def main() -> None:
     mem = report["timer_memory"] = timers.memory(500 if args.quick else 100_000)
     print(f"{'serve RSS growth MiB, ' + format(mem['pending'], ',') + ' pending timers':<44} "
           f"{mem['growth_mib']:>10.1f}  <= 50")
+    print(f"{'serve start-up to ready, s, ' + format(mem['pending'], ',') + ' pending timers':<44} "
+          f"{mem['ready_s_pending']:>10.2f} {'':>10} {'':>10}  (none pending: {mem['ready_s_none']:.2f})")
     fan = report["fan_out"] = {"agencies": 200 if args.quick else 1000,
                                "children_per_s": plan.fan_out(200 if args.quick else 1000, 1 if args.quick else 5)}
     s = spread(fan["children_per_s"])
@@ -86,10 +110,10 @@ def main() -> None:
         e = spread(runs["engine_tps"])
         print(f"{'PostgreSQL ' + clients.replace('_', ' ') + ': engine tx/s, ratio to psycopg':<44} "
               f"{e['median']:>10.0f} {r['median']:>10.2f} {r['min']:>10.2f}  ratio >= 0.5")
-    RESULTS.mkdir(exist_ok=True)
-    name = "quick.json" if args.quick else "latest.json"
-    (RESULTS / name).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    print(f"written to {RESULTS / name}")
+    out = args.out or RESULTS / ("quick.json" if args.quick else "latest.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":

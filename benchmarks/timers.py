@@ -163,8 +163,10 @@ def memory(pending: int) -> dict[str, Any]:
         for label, count in (("none", 0), ("pending", pending)):
             path = Path(folder) / f"memory-{label}.db"
             _seed(path, [dt.datetime.now(dt.UTC) + dt.timedelta(days=30, seconds=i) for i in range(count)])
+            started = time.perf_counter()
             process = _spawn(path)
             _until(process, "ready")
+            out[f"ready_s_{label}"] = time.perf_counter() - started
             out[f"rss_mib_{label}"] = _rss_mib(process.pid)
             _stop(process)
     out["growth_mib"] = out["rss_mib_pending"] - out["rss_mib_none"]

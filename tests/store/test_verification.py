@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 
 import pytest
@@ -41,7 +42,7 @@ def test_ranges_cover_every_id_once() -> None:
     ranges = split(5, 104, 3)
     assert ranges[0][0] == 0
     assert ranges[-1][1] == ID_END
-    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
     assert [r for r in ranges if r[0] <= 55 < r[1]] == [ranges[1]]
 
 
