@@ -15,11 +15,11 @@ import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 
 from definitions import NotFound
 
-from .tables import api_keys, api_requests
+from .tables import api_keys, api_requests, web_sessions
 
 PREFIX = "wf_"
 
@@ -82,6 +82,7 @@ class KeyQueries:
         with self._begin() as c:
             done = c.execute(update(api_keys).where(and_(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)))
                              .values(revoked_at=now)).rowcount
+            c.execute(delete(web_sessions).where(web_sessions.c.key_id == key_id))
         if not done:
             raise NotFound("live API key", key_id)
         self.__dict__.get("_key_cache", {}).clear()
@@ -112,3 +113,31 @@ class KeyQueries:
                                                       fingerprint=fingerprint, status=status, body=body,
                                                       created_at=now))
 
+
+    # -- dashboard sessions ------------------------------------------------------------------------
+
+    def create_session(self, key: ApiKey, now: dt.datetime, lifetime: dt.timedelta) -> tuple[str, str]:
+        """A new session for a live key; (the cookie token, the session's CSRF token). Expired rows go."""
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        with self._begin() as c:
+            c.execute(delete(web_sessions).where(web_sessions.c.expires_at < now))
+            c.execute(insert(web_sessions).values(token_hash=hash_key(token), key_id=key.id, csrf=csrf,
+                                                  created_at=now, expires_at=now + lifetime))
+        return token, csrf
+
+    def session(self, token: str, now: dt.datetime) -> tuple[ApiKey, str] | None:
+        """(the key, the CSRF token) of a live session, or None (unknown, expired, or its key revoked)."""
+        digest = hash_key(token)
+        query = (select(web_sessions.c.token_hash, web_sessions.c.csrf, web_sessions.c.expires_at, api_keys)
+                 .join(api_keys, api_keys.c.id == web_sessions.c.key_id)
+                 .where(web_sessions.c.token_hash == digest))
+        with self._read() as c:
+            row = c.execute(query).first()
+        if row is None or row.revoked_at is not None or row.expires_at <= now \
+                or not hmac.compare_digest(row.token_hash, digest):
+            return None
+        return ApiKey(row.id, row.name, row.role, row.agency, row.created_at, row.revoked_at), row.csrf
+
+    def end_session(self, token: str) -> None:
+        with self._begin() as c:
+            c.execute(delete(web_sessions).where(web_sessions.c.token_hash == hash_key(token)))

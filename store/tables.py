@@ -263,6 +263,16 @@ api_keys = Table(
     Column("revoked_at", UTCDateTime, nullable=True),
 )
 
+web_sessions = Table(  # dashboard log-ins (migration 0005); the cookie's token is stored only as its SHA-256
+    "web_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("key_id", ID, ForeignKey("api_keys.id"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_web_sessions_key", "key_id"),
+)
+
 api_requests = Table(  # Idempotency-Key: the first response to a key, replayed for the same request
     "api_requests", metadata,
     Column("key_id", ID, ForeignKey("api_keys.id"), primary_key=True),

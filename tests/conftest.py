@@ -77,3 +77,13 @@ def engine(store: SqlStore, clock: SimulatedClock) -> Engine:
     for path in definition_files([SHIPPED]):
         engine.load_definition_text(path.read_text(encoding="utf-8"), str(path))
     return engine
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """List the screenshots and other artefacts the tests saved, so CI's log shows where they are."""
+    folder = ROOT / "test-artifacts"
+    files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+    if files:
+        terminalreporter.section("test artifacts")
+        for path in files:
+            terminalreporter.write_line(f"{path.relative_to(ROOT)}  ({path.stat().st_size:,} bytes)")

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from definitions import WorkflowError
 
+from ..web import LoginRequired, login_redirect, pages
 from .metrics import Metrics
 from .problems import ApiProblem, api_problem, http_error, problem, validation_error, workflow_error
 from .routes import router
@@ -59,6 +60,8 @@ def create_app(ctx: Any, alarm: Any = None, body_limit: int = 1 << 20, metrics: 
     app.state.alarm = alarm
     app.state.metrics = metrics or Metrics()
     app.include_router(router)
+    app.include_router(pages)
+    app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(WorkflowError, workflow_error)
     app.add_exception_handler(ApiProblem, api_problem)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -1,0 +1,476 @@
+"""The dashboard: server-rendered pages (Jinja2, no JavaScript) over the same engine, store and functions as
+the API and the CLI, served by the same process.
+
+Log-in takes an API key; the session is a random token in an HttpOnly, SameSite=Strict cookie, stored in
+the database only as its SHA-256 and tied to the key (revoking the key ends the session). Every form
+carries the session's CSRF token (the log-in form a double-submit one). Roles are the API's: everyone
+signed in reads; auditors get no write control and every write route refuses them; officers act only on
+their agency's tasks (the engine's rule). Vietnamese by default, English by a cookie the header switches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+
+from definitions import Definition, NotFound, Role, WorkflowError
+from definitions.model import FieldType
+from store.keys import ApiKey
+from workflow import Actor, make_checkpoint
+from workflow.agencies import Agencies
+from workflow.clock import PROVINCE_TZ
+from workflow.ports import InstanceRecord
+from workflow.timers import TimerStatus, parse_anchor
+
+from ..api.problems import STATUS
+from ..report import CATEGORIES, status_report
+from ..verification import verify_range
+from ..views import export_lines
+from .diagram import state_svg
+from .i18n import LANGUAGES, words
+
+SESSION_COOKIE = "wf_session"
+LOGIN_COOKIE = "wf_login_csrf"
+LANG_COOKIE = "wf_lang"
+SESSION_LIFETIME = dt.timedelta(hours=8)
+LIST_LIMIT = 500  # rows shown in one overview list
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+}
+
+templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                        autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+pages = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class User:
+    key: ApiKey
+    csrf: str
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(f"key:{self.key.name}", Role(self.key.role), self.key.agency)
+
+    @property
+    def name(self) -> str:
+        return self.key.name
+
+    @property
+    def role(self) -> str:
+        return self.key.role
+
+    @property
+    def agency(self) -> str | None:
+        return self.key.agency
+
+
+class LoginRequired(Exception):
+    pass
+
+
+def _app(request: Request) -> Any:
+    return request.app.state.ctx
+
+
+def _now(request: Request) -> dt.datetime:
+    return _app(request).clock.now()  # type: ignore[no-any-return]
+
+
+def _lang(request: Request) -> str:
+    lang = request.cookies.get(LANG_COOKIE, "vi")
+    return lang if lang in LANGUAGES else "vi"
+
+
+def _local_path(value: str | None) -> str:
+    """Only a path on this site may be a redirect target (no scheme, no host, no '//')."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def _user(request: Request) -> User | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > 200:
+        return None
+    found = _app(request).store.session(token, _now(request))
+    return None if found is None else User(*found)
+
+
+def _signed_in(request: Request) -> User:
+    user = _user(request)
+    if user is None:
+        raise LoginRequired
+    request.state.actor = user.actor.id
+    return user
+
+
+def _render(request: Request, name: str, status: int = 200, user: User | None = None, csrf: str | None = None,
+            **values: Any) -> HTMLResponse:
+    lang = _lang(request)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    html = templates.get_template(name).render(t=words(lang), lang=lang, user=user, here=here,
+                                               csrf=csrf if csrf is not None else user.csrf if user else "", **values)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _message(request: Request, user: User | None, status: int, heading_key: str, message: str) -> HTMLResponse:
+    return _render(request, "message.html", status, user, heading=words(_lang(request))[heading_key], message=message)
+
+
+def login_redirect(request: Request, _exc: Exception) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303, headers=SECURITY_HEADERS)
+
+
+def _check_csrf(given: str | None, expected: str) -> bool:
+    return bool(given) and bool(expected) and hmac.compare_digest(str(given), expected)
+
+
+def _day(instant: dt.datetime | None) -> str | None:
+    """Province time; a deadline at midnight reads as 24:00 of its last day, as the law counts it."""
+    if instant is None:
+        return None
+    local = instant.astimezone(PROVINCE_TZ)
+    if local.time() == dt.time(0):
+        return f"{local - dt.timedelta(days=1):%d/%m/%Y} 24:00"
+    return f"{local:%d/%m/%Y %H:%M}"
+
+
+def _title(definition: Definition, lang: str) -> str:
+    return definition.title.en if lang == "en" and definition.title.en else definition.title.vi
+
+
+# -- log-in, log-out, language -------------------------------------------------------------------
+
+
+def _login_form(request: Request, target: str, status: int = 200, flash: str | None = None) -> HTMLResponse:
+    token = secrets.token_urlsafe(32)  # the form's CSRF token: a double-submit cookie (there is no session yet)
+    response = _render(request, "login.html", status, csrf=token, next=target, flash=flash)
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                        max_age=3600, path="/login")
+    return response
+
+
+@pages.get("/login")
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    return _login_form(request, _local_path(next))
+
+
+@pages.post("/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    target = _local_path(str(form.get("next") or "/"))
+    if not _check_csrf(str(form.get("csrf") or ""), request.cookies.get(LOGIN_COOKIE, "")):
+        return _login_form(request, target, 403, words(_lang(request))["bad_csrf"])
+    store = _app(request).store
+    key = await run_in_threadpool(store.authenticate, str(form.get("key") or "").strip()[:200])
+    if key is None:
+        return _login_form(request, target, 401, words(_lang(request))["bad_key"])
+    token, _ = await run_in_threadpool(store.create_session, key, _now(request), SESSION_LIFETIME)
+    response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                        max_age=int(SESSION_LIFETIME.total_seconds()), path="/")
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+@pages.post("/logout")
+async def logout(request: Request) -> Response:
+    user = _signed_in(request)
+    form = await request.form()
+    if not _check_csrf(str(form.get("csrf") or ""), user.csrf):
+        return _message(request, user, 403, "forbidden", words(_lang(request))["bad_csrf"])
+    await run_in_threadpool(_app(request).store.end_session, request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@pages.get("/lang")
+def switch_language(to: str = "vi", next: str = "/") -> Response:
+    response = RedirectResponse(_local_path(next), status_code=303, headers=SECURITY_HEADERS)
+    response.set_cookie(LANG_COOKIE, to if to in LANGUAGES else "vi", samesite="strict", max_age=365 * 86400,
+                        path="/")
+    return response
+
+
+# -- overview -------------------------------------------------------------------------------------
+
+
+def _sum_by(rows: list[Any], attribute: str) -> list[tuple[str, dict[str, int]]]:
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        bucket = out.setdefault(getattr(row, attribute), dict.fromkeys(CATEGORIES, 0))
+        for c in CATEGORIES:
+            bucket[c] += getattr(row, c)
+    return sorted(out.items())
+
+
+def _open_rows(request: Request, instances: list[InstanceRecord], now: dt.datetime) -> list[dict[str, Any]]:
+    engine, lang = _app(request).engine, _lang(request)
+    rows = []
+    for i in instances:
+        definition = engine.definition(i.definition_id, i.definition_version)
+        if i.state in definition.final_states or i.due_at is None:
+            continue
+        rows.append({"id": i.id, "title": _title(definition, lang), "assignee": i.assignee,
+                     "state": definition.state(i.state).label, "due": _day(i.due_at), "due_at": i.due_at,
+                     "days": abs((now - i.due_at).days) if i.due_at < now else (i.due_at - now).days})
+    return rows
+
+
+def _all(store: Any, **filters: Any) -> list[InstanceRecord]:
+    found: list[InstanceRecord] = []
+    after = 0
+    while len(found) < 20_000 and (batch := store.list_instances(after_id=after, limit=1000, **filters)):
+        found.extend(batch)
+        after = batch[-1].id
+    return found
+
+
+def _overview(request: Request, user: User) -> HTMLResponse:
+    app = _app(request)
+    now = _now(request)
+    report = status_report(app.engine, app.store, now)
+    overdue = sorted(_open_rows(request, _all(app.store, overdue_at=now), now), key=lambda r: r["due_at"])
+    upcoming = [r for r in _open_rows(request, _all(app.store, due_before=now + dt.timedelta(days=30)), now)
+                if r["due_at"] >= now]
+    upcoming.sort(key=lambda r: r["due_at"])
+    escalations = []
+    for e in app.store.list_escalations("open")[:LIST_LIMIT]:
+        instance = app.store.get_instance(e.instance_id)
+        escalations.append({"id": e.id, "instance_id": e.instance_id, "agency": instance.assignee,
+                            "due": _day(e.due_at), "timer": e.timer_id})
+    return _render(request, "overview.html", user=user, as_of=_day(now), totals=report.totals,
+                   categories=CATEGORIES, by_section=_sum_by(report.rows, "section"),
+                   by_agency=_sum_by(report.rows, "agency"), names=app.store.agency_names(),
+                   overdue=overdue[:LIST_LIMIT], upcoming=upcoming[:LIST_LIMIT], escalations=escalations)
+
+
+@pages.get("/")
+def overview(request: Request) -> HTMLResponse:
+    return _overview(request, _signed_in(request))
+
+
+# -- agency ---------------------------------------------------------------------------------------
+
+
+@pages.get("/agencies/{code}")
+def agency_page(request: Request, code: str) -> HTMLResponse:
+    user = _signed_in(request)
+    app = _app(request)
+    try:
+        agency = Agencies(app.engine).get(code[:32])
+    except NotFound as err:
+        return _message(request, user, 404, "not_found", str(err))
+    now = _now(request)
+    lang = _lang(request)
+    tasks = []
+    for i in _all(app.store, assignee=agency.code):
+        definition = app.engine.definition(i.definition_id, i.definition_version)
+        final = i.state in definition.final_states
+        late = (now - i.due_at).days + 1 if not final and i.due_at is not None and i.due_at < now else None
+        tasks.append({"id": i.id, "title": _title(definition, lang), "key": i.business_key,
+                      "state": definition.state(i.state).label, "due": None if final else _day(i.due_at),
+                      "late": late})
+    current = agency.names[-1]
+    view = {"code": agency.code, "kind": agency.kind, "status": agency.status, "successor": agency.successor,
+            "name": current.name, "names": agency.names}
+    return _render(request, "agency.html", user=user, agency=view, tasks=tasks)
+
+
+# -- instance -------------------------------------------------------------------------------------
+
+
+def _actions(request: Request, user: User, instance: InstanceRecord, definition: Definition) -> list[dict[str, Any]]:
+    actor = user.actor
+    if actor.role is Role.AUDITOR or (actor.role is Role.OFFICER and actor.agency != instance.assignee):
+        return []
+    out = []
+    for event in _app(request).engine.allowed_events(instance, actor):
+        transition = definition.transition_from(instance.state, event)
+        if transition is None:
+            continue
+        fields = [{"name": name, "type": spec.type.value, "required": spec.required, "label": spec.label or name,
+                   "values": list(spec.values or ())} for name, spec in transition.payload.items()]
+        out.append({"event": event, "label": transition.label, "fields": fields,
+                    "reason_required": transition.reason_required})
+    return out
+
+
+def _timer_rows(request: Request, instance_id: int) -> list[dict[str, Any]]:
+    app = _app(request)
+    rows = []
+    for timer in app.store.list_timers(instance_id):
+        if timer.status not in (TimerStatus.PENDING, TimerStatus.SUSPENDED):
+            continue
+        try:
+            steps = list(app.engine.calendar.due(timer.deadline, parse_anchor(timer.anchor)).steps)
+        except (WorkflowError, ValueError):
+            steps = []
+        if timer.extension:
+            steps.append(f"gia hạn / extended: {json.dumps(dict(timer.extension), ensure_ascii=False)}")
+        rows.append({"name": timer.name, "kind": timer.kind.value, "offset": timer.offset_days,
+                     "due": _day(timer.due_at), "steps": steps, "status": timer.status.value})
+    return rows
+
+
+def _children(request: Request, instance_id: int) -> list[dict[str, Any]]:
+    app = _app(request)
+    names = app.store.agency_names()
+    out = []
+    for child in app.store.list_instances(parent_id=instance_id, limit=10_000):
+        definition = app.engine.definition(child.definition_id, child.definition_version)
+        last = app.store.history(child.id)[-1]
+        answer = ""
+        if child.state in definition.final_states:
+            details = ", ".join(f"{k}: {v}" for k, v in last.payload.items() if not str(k).startswith("@"))
+            answer = f"{last.event}" + (f" ({details})" if details else "") + (" ⚠ late" if child.data.get("@late")
+                                                                              else "")
+        out.append({"id": child.id, "assignee": child.assignee, "agency_name": names.get(child.assignee,
+                                                                                          child.assignee),
+                    "state": definition.state(child.state).label, "answer": answer,
+                    "due": None if child.state in definition.final_states else _day(child.due_at)})
+    return out
+
+
+def _instance_page(request: Request, user: User, instance_id: int, status: int = 200,
+                   flash: str | None = None, flash_kind: str = "") -> HTMLResponse:
+    app = _app(request)
+    lang = _lang(request)
+    try:
+        instance = app.store.get_instance(instance_id)
+    except NotFound as err:
+        return _message(request, user, 404, "not_found", str(err))
+    definition = app.engine.definition(instance.definition_id, instance.definition_version)
+    now = _now(request)
+    final = instance.state in definition.final_states
+    history = [{"seq": h.seq, "at": _day(h.at), "actor_id": h.actor_id, "actor_role": h.actor_role,
+                "actor_agency": h.actor_agency, "event": h.event, "from": h.from_state, "to": h.to_state,
+                "reason": h.reason,
+                "payload_text": json.dumps(dict(h.payload), ensure_ascii=False) if h.payload else ""}
+               for h in app.store.history(instance.id)]
+    late = (now - instance.due_at).days + 1 if not final and instance.due_at and instance.due_at < now else None
+    return _render(
+        request, "instance.html", status, user, i=instance, title=_title(definition, lang),
+        section=definition.seed_section, assignee_name=app.store.agency_names().get(instance.assignee,
+                                                                                    instance.assignee),
+        state_label=definition.state(instance.state).label, due=None if final else _day(instance.due_at),
+        late_days=late, svg=state_svg(definition, instance.state, _title(definition, lang)),
+        actions=_actions(request, user, instance, definition), timers=_timer_rows(request, instance.id),
+        children=_children(request, instance.id), history=history, flash=flash, flash_kind=flash_kind)
+
+
+@pages.get("/instances/{instance_id}")
+def instance_page(request: Request, instance_id: int, done: str | None = None) -> HTMLResponse:
+    user = _signed_in(request)
+    if not 0 < instance_id < 2**62:
+        return _message(request, user, 404, "not_found", f"instance {instance_id}")
+    flash = f"{words(_lang(request))['done']} ({done[:64]})" if done else None
+    return _instance_page(request, user, instance_id, flash=flash, flash_kind="ok")
+
+
+def _payload(form: Any, definition: Definition, state: str, event: str) -> dict[str, Any]:
+    transition = definition.transition_from(state, event)
+    if transition is None:
+        return {}
+    payload: dict[str, Any] = {}
+    for name, spec in transition.payload.items():
+        if spec.type is FieldType.BOOLEAN:
+            payload[name] = form.get(f"p.{name}") is not None
+            continue
+        value = str(form.get(f"p.{name}") or "").strip()
+        if not value:
+            continue  # absent: the engine says so if it is required
+        if spec.type is FieldType.INTEGER:
+            try:
+                payload[name] = int(value)
+                continue
+            except ValueError:
+                pass  # passed on as text: the engine names the field and what is wrong
+        payload[name] = value
+    return payload
+
+
+def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResponse | Response:
+    app = _app(request)
+    if user.actor.role is Role.AUDITOR:
+        return _message(request, user, 403, "forbidden", "auditors read everything and change nothing")
+    event = str(form.get("event") or "")[:64]
+    try:
+        instance = app.store.get_instance(instance_id)
+        definition = app.engine.definition(instance.definition_id, instance.definition_version)
+        expected = str(form.get("expected_version") or "")
+        result = app.engine.fire(
+            instance_id, event, user.actor, payload=_payload(form, definition, instance.state, event),
+            reason=str(form.get("reason") or "").strip() or None,
+            expected_version=int(expected) if expected.isdigit() and len(expected) < 11 else None,
+            request_id=request.state.request_id)
+    except WorkflowError as err:
+        status = next((s for cls, s, _ in STATUS if isinstance(err, cls)), 400)
+        if isinstance(err, NotFound) and "instance" in str(err):
+            return _message(request, user, 404, "not_found", str(err))
+        return _instance_page(request, user, instance_id, status, f"{words(_lang(request))['error']}: {err}")
+    alarm = getattr(request.app.state, "alarm", None)
+    if alarm is not None and result.instance.due_at is not None:
+        alarm.nudge(result.instance.due_at)
+    return RedirectResponse(f"/instances/{instance_id}?done={quote(event)}#history", status_code=303,
+                            headers=SECURITY_HEADERS)
+
+
+@pages.post("/instances/{instance_id}/fire")
+async def fire(request: Request, instance_id: int) -> Response:
+    user = _signed_in(request)
+    form = await request.form()
+    if not _check_csrf(str(form.get("csrf") or ""), user.csrf):
+        return _message(request, user, 403, "forbidden", words(_lang(request))["bad_csrf"])
+    if not 0 < instance_id < 2**62:
+        return _message(request, user, 404, "not_found", f"instance {instance_id}")
+    return await run_in_threadpool(_fire, request, user, instance_id, form)
+
+
+# -- audit ----------------------------------------------------------------------------------------
+
+
+@pages.get("/audit")
+def audit_page(request: Request) -> HTMLResponse:
+    user = _signed_in(request)
+    result = verify_range(_app(request).store)
+    return _render(request, "audit.html", user=user, ok=result.ok, instances=result.instances,
+                   problems=[p.as_dict() for p in result.problems])
+
+
+@pages.get("/audit/checkpoint")
+def audit_checkpoint(request: Request) -> JSONResponse:
+    _signed_in(request)
+    app = _app(request)
+    now = _now(request)
+    document = make_checkpoint(app.store.chain_heads(), now)
+    name = f"checkpoint-{now.astimezone(PROVINCE_TZ):%Y%m%d-%H%M%S}.json"
+    return JSONResponse(document, headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@pages.get("/audit/export")
+def audit_export(request: Request, format: str = "jsonl") -> Response:
+    user = _signed_in(request)
+    if format not in ("jsonl", "csv"):
+        return _message(request, user, 422, "error", "format must be jsonl or csv")
+    media = "application/x-ndjson; charset=utf-8" if format == "jsonl" else "text/csv; charset=utf-8"
+    return StreamingResponse(export_lines(_app(request).store.iter_history(), format), media_type=media,
+                             headers={**SECURITY_HEADERS,
+                                      "Content-Disposition": f'attachment; filename="history.{format}"'})

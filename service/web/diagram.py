@@ -1,0 +1,109 @@
+"""A definition's state diagram as SVG, drawn on the server (no JavaScript, no layout library).
+
+Layout: each state goes in the column of its distance from the initial state (breadth-first over the
+transitions), in definition order within a column. Forward edges are curves between columns; edges that go
+back or stay in a column arc below. The current state is filled and marked ``aria-current``. Every text is
+XML-escaped: labels come from definition files.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from xml.sax.saxutils import escape, quoteattr
+
+from definitions import Definition
+
+COLUMN, ROW, WIDTH, HEIGHT, MARGIN = 280, 92, 190, 46, 24
+
+
+def _columns(definition: Definition) -> dict[str, int]:
+    edges: dict[str, set[str]] = defaultdict(set)
+    for transition in definition.transitions:
+        for source in definition.sources(transition):
+            edges[source].add(transition.dest)
+    column = {definition.initial_state.id: 0}
+    queue = deque([definition.initial_state.id])
+    while queue:
+        here = queue.popleft()
+        for there in sorted(edges[here]):
+            if there not in column:
+                column[there] = column[here] + 1
+                queue.append(there)
+    last = max(column.values(), default=0)
+    for state in definition.states:
+        column.setdefault(state.id, last + 1)  # unreachable from the initial state: shown apart
+    return column
+
+
+def _short(text: str, limit: int = 26) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def state_svg(definition: Definition, current: str | None = None, title: str | None = None) -> str:
+    column = _columns(definition)
+    position: dict[str, tuple[int, int]] = {}
+    rows: dict[int, int] = defaultdict(int)
+    for state in definition.states:
+        c = column[state.id]
+        position[state.id] = (MARGIN + c * COLUMN, MARGIN + rows[c] * ROW)
+        rows[c] += 1
+    width = MARGIN * 2 + (max(column.values()) * COLUMN) + WIDTH
+    height = MARGIN * 2 + (max(rows.values()) - 1) * ROW + HEIGHT + 60
+    labels: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for transition in definition.transitions:
+        for source in definition.sources(transition):
+            labels[(source, transition.dest)].append(transition.event)
+    name = title or definition.title.vi
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="diagram" role="img" '
+           f'aria-label={quoteattr(name)}><title>{escape(name)}</title>',
+           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+           'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#475569"/></marker></defs>']
+    for (source, dest), events in labels.items():
+        out.append(_edge(position[source], position[dest], column[source], column[dest], events, source == dest))
+    finals = definition.final_states
+    for state in definition.states:
+        x, y = position[state.id]
+        is_current = state.id == current
+        css = "state current" if is_current else ("state final" if state.id in finals else "state")
+        marker = ' aria-current="true"' if is_current else ""
+        out.append(f'<g class="{css}" data-state={quoteattr(state.id)}{marker}>'
+                   f'<rect x="{x}" y="{y}" width="{WIDTH}" height="{HEIGHT}" rx="10" '
+                   f'stroke-width="{3 if state.id in finals else 1.5}"/>'
+                   f'<text x="{x + WIDTH / 2}" y="{y + 20}" text-anchor="middle" class="label">'
+                   f'{escape(_short(state.label))}</text>'
+                   f'<text x="{x + WIDTH / 2}" y="{y + 36}" text-anchor="middle" class="id">{escape(state.id)}</text>'
+                   '</g>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _edge(a: tuple[int, int], b: tuple[int, int], col_a: int, col_b: int, events: list[str], loop: bool) -> str:
+    label = ", ".join(events)
+    text = escape(_short(label, 14 if col_b > col_a and not loop else 30))
+    x1: float
+    lx: float
+    ly: float
+    y1: float
+    x2: float
+    y2: float
+    if loop:
+        x: float
+        y: float
+        x, y = a[0] + WIDTH / 2, a[1] + HEIGHT
+        path = f"M{x - 20},{y} C{x - 40},{y + 40} {x + 40},{y + 40} {x + 20},{y}"
+        lx, ly = x, y + 42
+    elif col_b > col_a:
+        x1, y1 = a[0] + WIDTH, a[1] + HEIGHT / 2
+        x2, y2 = b[0], b[1] + HEIGHT / 2
+        mid = (x1 + x2) / 2
+        path = f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}"
+        lx, ly = mid, (y1 + y2) / 2 - 4
+    else:  # backwards or within a column: arc below both boxes
+        x1, y1 = a[0] + WIDTH / 2 + 10, a[1] + HEIGHT
+        x2, y2 = b[0] + WIDTH / 2 - 10, b[1] + HEIGHT
+        depth = max(y1, y2) + 36
+        path = f"M{x1},{y1} C{x1},{depth} {x2},{depth} {x2},{y2}"
+        lx, ly = (x1 + x2) / 2, depth - 2
+    return (f'<g class="edge"><title>{escape(label)}</title><path d="{path}" fill="none" stroke="#475569" '
+            f'stroke-width="1.3" '
+            f'marker-end="url(#arrow)"/><text x="{lx}" y="{ly}" text-anchor="middle" class="event">{text}</text></g>')

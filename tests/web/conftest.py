@@ -1,0 +1,116 @@
+"""A real uvicorn serving the dashboard over a real SQLite file with a consultation in progress, and Debian's
+Chromium driven by Playwright. Time is a simulated clock set inside the scenario."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from definitions import Role, definition_files, load_data
+from definitions.agencies import Registry
+from service.api import create_app
+from service.context import App
+from service.settings import Settings
+from tests.api.conftest import serve_in_thread
+from tests.conftest import ROOT, SHIPPED
+from workflow import Actor, Deadlines, SimulatedClock
+from workflow.agencies import Agencies
+from workflow.clock import PROVINCE_TZ
+
+ADMIN = Actor("setup", Role.ADMIN)
+ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
+CONSULTED = ["SKHDT", "STC", "SNV", "SGDDT", "SNNPTNT", "SCT", "SVHTTDL", "SYT", "STNMT", "STTTT", "DPTTH", "BODA",
+             "LHH", "PRTC", "BACAI", "NINHHAI", "NINHPHUOC", "NINHSON", "THUANBAC", "THUANNAM"]
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",  # root needs --no-sandbox
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage"]
+
+
+def at(day: str, hour: int = 9) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), PROVINCE_TZ)
+
+
+@dataclass
+class Site:
+    url: str
+    app: App
+    clock: SimulatedClock
+    keys: dict[str, str]  # admin, committee, officer (SYT), other_officer (SNV), auditor
+    parent: int  # the consultation
+    children: dict[str, int]  # agency → its feedback instance
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    clock = SimulatedClock(at("2022-11-20"))
+    app = App(Settings(database_url=f"sqlite:///{tmp_path / 'dashboard.db'}", sqlite_synchronous="NORMAL"), clock)
+    app.init()
+    for path in definition_files([SHIPPED]):
+        app.engine.load_definition_text(path.read_text(encoding="utf-8"), str(path))
+    Agencies(app.engine).load(load_data(ROOT / "definitions" / "registry" / "agencies.yaml", Registry), ADMIN)
+    engine = app.engine
+    parent = engine.start("catalogue_consultation", "2022/danh-muc", "SKHCN", ADMIN,
+                          data={"consulted": CONSULTED, "due": {"end_of_month": "2022-12"}})
+    clock.set(at("2022-12-15"))
+    engine.fire(parent.id, "send_for_consultation", ADMIN, payload={"document": "1234/SKHCN-QLKH", "task_count": 64})
+    children = {c.assignee: c.id for c in app.store.list_instances(parent_id=parent.id, limit=100)}
+    for code, day in (("SYT", "2022-12-16"), ("SNV", "2022-12-19"), ("SCT", "2023-01-05"), ("STC", "2022-12-20")):
+        clock.set(at(day))
+        engine.fire(children[code], "record_receipt", Actor(f"officer@{code}", Role.OFFICER, code),
+                    payload={"received_on": day})
+    clock.set(at("2023-01-04"))
+    engine.fire(children["SYT"], "answer", Actor("officer@SYT", Role.OFFICER, "SYT"),
+                payload={"document": "45/SYT-KHTC", "position": "agree_with_changes",
+                         "additions": "Ứng dụng AI trong khám chữa bệnh"})
+    clock.set(at("2023-01-10"))
+    Deadlines(engine).fire_due()  # SNV's window (to 09/01) has passed: escalated, still open
+    now = clock.now()
+    keys = {name: app.store.create_key(name, role, agency, now)[1] for name, role, agency in (
+        ("admin", "admin", None), ("committee", "committee", None), ("officer", "officer", "STC"),
+        ("other_officer", "officer", "SNV"), ("auditor", "auditor", None))}
+    url, server, thread = serve_in_thread(create_app(app))
+    try:
+        yield Site(url, app, clock, keys, parent.id, children)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        app.sql_engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(executable).exists():
+        message = "Debian's chromium is not installed (./run tests installs it: apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def log_in(browser: Browser, site: Site, who: str, width: int = 1280) -> Page:
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    page.goto(site.url + "/")
+    assert page.url.startswith(site.url + "/login")
+    page.get_by_label("Khóa API").fill(site.keys[who])
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(site.url + "/")
+    return page
+
+
+def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
