@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -198,21 +199,48 @@ class SqlStore(QueueQueries, KeyQueries):
                 yield connection
         except DataError as err:
             raise ValueRejected(f"the database refused a value, nothing was written: {err.orig}") from err
+        except OperationalError as err:
+            raise StoreUnavailable(f"the database refused the write, nothing was written: {err.orig}") from err
+
+    def _raw(self) -> Any:
+        """A pooled DBAPI connection. Errors raised while opening one (in our connect hook: the file cannot be
+        opened, the file system is read-only) come as the driver's own, not SQLAlchemy's: both are a 503."""
+        try:
+            return self.engine.raw_connection()
+        except OperationalError as err:
+            raise StoreUnavailable(f"the database cannot be opened: {err.orig}{self._why()}") from err
+        except self._operational as err:
+            raise StoreUnavailable(f"the database cannot be opened: {err}{self._why()}") from err
+
+    def _why(self) -> str:
+        """What the file system says about a SQLite file that cannot be opened ('' if nothing useful)."""
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return ""
+        try:
+            fs = os.statvfs(os.path.dirname(os.path.abspath(database)))
+        except OSError as err:
+            return f" ({err.strerror}: {database})"
+        if fs.f_flag & os.ST_RDONLY:
+            return f" (the file system holding {database} is read-only)"
+        if fs.f_bavail == 0:
+            return f" (the disk holding {database} is full)"
+        return ""
 
     @contextmanager
     def _transaction(self) -> Iterator[SqlUnitOfWork]:
-        try:
-            pooled = self.engine.raw_connection()
-        except OperationalError as err:
-            raise StoreUnavailable(f"the database cannot be opened: {err.orig}") from err
+        pooled = self._raw()
         dbapi = pooled.driver_connection
         try:
             if self._begin_sql is not None:
-                dbapi.execute(self._begin_sql)  # type: ignore[union-attr]
+                dbapi.execute(self._begin_sql)
             yield SqlUnitOfWork(dbapi, self._hot, self._timer_sql, self._agency_sql)
             pooled.commit()
         except BaseException as err:
-            pooled.rollback()
+            try:
+                pooled.rollback()
+            except Exception:  # the connection itself is gone (server restarted, connection dropped)
+                pooled.invalidate()  # the pool opens a new one next time; the original error is what we report
             if isinstance(err, self._data_error):
                 raise ValueRejected(f"the database refused a value, nothing was written: {err}") from err
             if isinstance(err, self._operational):
@@ -232,6 +260,8 @@ class SqlStore(QueueQueries, KeyQueries):
             raise ValueRejected(f"the database refused a value: {err.orig}") from err
         except OperationalError as err:
             raise StoreUnavailable(f"the database could not be read: {err.orig}") from err
+        except self._operational as err:  # raised by the driver while a connection was being opened
+            raise StoreUnavailable(f"the database could not be read: {err}") from err
 
     # -- definitions -----------------------------------------------------------------------------
 
@@ -268,10 +298,7 @@ class SqlStore(QueueQueries, KeyQueries):
 
     def latest_definition_version(self, definition_id: str) -> int | None:
         """The highest stored version of a definition (a hot read: every ``start`` without a version asks)."""
-        try:
-            pooled = self.engine.raw_connection()
-        except OperationalError as err:
-            raise StoreUnavailable(f"the database cannot be opened: {err.orig}") from err
+        pooled = self._raw()
         try:
             row = self._hot.latest_version.first(pooled.driver_connection, {"b_id": definition_id})
             pooled.commit()  # ends the read transaction the driver may have opened

@@ -218,8 +218,8 @@ def check(path: Path, acknowledged: list[tuple[int, int, str]], smtp: SmtpSink, 
                     entry = row.seq
         for instance_id, seq, event in acknowledged:
             rows = histories.get(instance_id, [])
-            assert len(rows) >= seq and rows[seq - 1].event == event, \
-                f"acknowledged {event} (instance {instance_id}, row {seq}) is not in the history"
+            found = rows[seq - 1].event if len(rows) >= seq else None
+            assert found == event, f"acknowledged {event} (instance {instance_id}, row {seq}) is not in the history"
         received = Counter(smtp.message_ids())
         missing = [m for m in delivered if f"<{m}>" not in received and m not in received]
         assert not missing, f"{len(missing)} notifications marked delivered never reached the SMTP server"
