@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
@@ -49,6 +49,35 @@ def _log_handler() -> None:
         log.propagate = False
 
 
+class BodyLimit:
+    """ASGI middleware: a request body, however it is sent, ends in 413 once it passes ``limit`` bytes.
+
+    The Content-Length check in ``around`` answers before reading; this one counts what arrives, so a chunked
+    body without a length cannot get past the limit either (the route's body reader gets the 413)."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+        limit = self.limit
+
+        async def counted() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise HTTPException(413, f"request bodies are limited to {limit} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+
 def create_app(ctx: Any, alarm: Any = None, body_limit: int = 1 << 20, metrics: Metrics | None = None) -> FastAPI:
     """``ctx`` is the service's ``App`` (engine, store, clock); ``alarm`` the running scheduler, if any;
     ``metrics`` shared with the scheduler so timer outcomes show in /metrics."""
@@ -59,6 +88,7 @@ def create_app(ctx: Any, alarm: Any = None, body_limit: int = 1 << 20, metrics: 
     app.state.ctx = ctx
     app.state.alarm = alarm
     app.state.metrics = metrics or Metrics()
+    app.add_middleware(BodyLimit, limit=body_limit)
     app.include_router(router)
     app.include_router(pages)
     app.add_exception_handler(LoginRequired, login_redirect)
