@@ -229,6 +229,9 @@ def test_agency_page_lists_its_tasks_and_names(browser: Browser, site: Site) -> 
 def test_audit_page_verifies_and_offers_checkpoint_and_export(browser: Browser, site: Site) -> None:
     page = log_in(browser, site, "auditor")
     page.goto(f"{site.url}/audit")
+    assert page.locator("#verified-count").count() == 0  # verification runs only when asked
+    page.locator("#run-verification").click()
+    page.wait_for_url(f"{site.url}/audit?run=1")
     instances = len(site.app.store.chain_heads())
     assert page.locator("#verified-count").inner_text() == str(instances)
     assert page.locator(".flash.ok").is_visible()
