@@ -11,7 +11,6 @@ import csv
 import datetime as dt
 import io
 import json
-from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -68,41 +67,40 @@ def _budget_flag(data: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def status_report(engine: Engine, store: SqlStore, as_of: dt.datetime) -> StatusReport:
+    """Counted in the database (``SqlStore.report_groups``: one aggregate query), then mapped to the
+    categories here with each definition's final-state outcomes; only budget-share instances are read whole."""
     names = store.agency_names()
-    open_escalations: dict[int, int] = defaultdict(int)
-    for escalation in store.list_escalations("open"):
-        open_escalations[escalation.instance_id] += 1
     rows: dict[tuple[str, str, str], Row] = {}
     report = StatusReport(as_of=as_of.isoformat())
+    for group in store.report_groups(as_of):
+        definition = engine.definition(group.definition_id, group.definition_version)
+        state = definition.state(group.state)
+        final = group.state in definition.final_states
+        outcome = state.outcome or Outcome.DONE
+        if final and outcome is Outcome.CANCELLED:
+            continue
+        section = str(group.section or definition.seed_section)
+        duty = str(group.duty or definition.title.vi)
+        key = (group.assignee, section, duty)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = Row(group.assignee, names.get(group.assignee, group.assignee), section, duty)
+        if final and outcome is Outcome.DONE:
+            if group.late:
+                row.done_late += group.count
+            else:
+                row.done_on_time += group.count
+        elif final or group.deadline_passed:
+            row.overdue += group.count
+        else:
+            row.within_deadline += group.count
+        row.escalations_open += group.open_escalations
     after = 0
-    while batch := store.list_instances(after_id=after, limit=2000):
+    while batch := store.list_instances(definition_id="budget_share", after_id=after, limit=1000):
         after = batch[-1].id
         for instance in batch:
-            if instance.created_at > as_of:
-                continue
             definition = engine.definition(instance.definition_id, instance.definition_version)
-            state = definition.state(instance.state)
-            outcome = state.outcome or Outcome.DONE
-            if instance.state in definition.final_states and outcome is Outcome.CANCELLED:
-                continue
-            section = str(instance.data.get("section") or definition.seed_section)
-            duty = str(instance.data.get("duty") or definition.title.vi)
-            key = (instance.assignee, section, duty)
-            row = rows.get(key)
-            if row is None:
-                row = rows[key] = Row(instance.assignee, names.get(instance.assignee, instance.assignee), section, duty)
-            if instance.state in definition.final_states and outcome is Outcome.DONE:
-                if instance.data.get("@late"):
-                    row.done_late += 1
-                else:
-                    row.done_on_time += 1
-            elif instance.state in definition.final_states or (
-                    instance.due_at is not None and instance.due_at <= as_of):
-                row.overdue += 1
-            else:
-                row.within_deadline += 1
-            row.escalations_open += open_escalations.get(instance.id, 0)
-            if instance.definition_id == "budget_share" and instance.state in definition.final_states:
+            if instance.created_at <= as_of and instance.state in definition.final_states:
                 flag = _budget_flag(dict(instance.data))
                 if flag is not None:
                     report.flags.append({"instance_id": instance.id, "agency": instance.assignee, **flag})

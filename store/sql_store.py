@@ -15,9 +15,25 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Engine, and_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Dialect,
+    Engine,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DataError, OperationalError
 
 from definitions import DefinitionConflict, NotFound, StoreUnavailable, ValueRejected, from_canonical_json
@@ -32,7 +48,7 @@ from .agency_rows import AgencyRows, AgencyStatements
 from .hot import HotStatement
 from .keys import KeyQueries
 from .queues import QueueQueries
-from .tables import agency_names, calendar_overrides, definitions, history, idempotency, instances
+from .tables import agency_names, calendar_overrides, definitions, escalations, history, idempotency, instances
 from .timer_rows import TimerRows, TimerStatements, override_from_row
 
 MAX_ID = 2**63  # ids are 64-bit integers in both databases
@@ -81,6 +97,22 @@ class _HotPath:
             _SELECT_HISTORY.where(and_(history.c.instance_id >= bindparam("b_first"),
                                        history.c.instance_id < bindparam("b_end")))
             .order_by(history.c.instance_id, history.c.seq), dialect, [c.type for c in history.c])
+
+
+@dataclass(frozen=True)
+class ReportGroup:
+    """Instances alike for the status report (``SqlStore.report_groups``)."""
+
+    assignee: str
+    definition_id: str
+    definition_version: int
+    state: str
+    section: str | None  # data.section, as text
+    duty: str | None  # data.duty, as text
+    late: bool  # data.@late is true
+    deadline_passed: bool  # due_at <= as_of
+    count: int
+    open_escalations: int
 
 
 def _json(value: Any) -> str:
@@ -351,6 +383,35 @@ class SqlStore(QueueQueries, KeyQueries):
             query = query.where(instances.c.parent_id == parent_id)
         with self._read() as connection:
             return [_instance(row._mapping) for row in connection.execute(query)]
+
+    def by_deadline(self, *, due_from: dt.datetime | None = None, due_before: dt.datetime,
+                    limit: int = 500) -> list[InstanceRecord]:
+        """Instances with a deadline in ``[due_from, due_before)``, earliest first (final states have none)."""
+        query = _SELECT_INSTANCE.where(instances.c.due_at < due_before)
+        if due_from is not None:
+            query = query.where(instances.c.due_at >= due_from)
+        query = query.order_by(instances.c.due_at, instances.c.id).limit(limit)
+        with self._read() as connection:
+            return [_instance(row._mapping) for row in connection.execute(query)]
+
+    def report_groups(self, as_of: dt.datetime) -> list[ReportGroup]:
+        """Instances created by ``as_of`` counted by what the status report distinguishes, in one query:
+        (assignee, definition, version, state, data.section, data.duty, data.@late, deadline passed by then),
+        with their open escalations. A million instances become a few hundred rows."""
+        data = (type_coerce(instances.c.data, JSON) if self.engine.dialect.name == "sqlite"
+                else cast(instances.c.data, JSONB))
+        section, duty, late = (data[k].as_string() for k in ("section", "duty", "@late"))
+        passed = case((and_(instances.c.due_at.is_not(None), instances.c.due_at <= as_of), 1), else_=0)
+        open_escalations = (select(escalations.c.instance_id, func.count().label("n"))
+                            .where(escalations.c.status == "open").group_by(escalations.c.instance_id).subquery())
+        keys = (instances.c.assignee, instances.c.definition_id, instances.c.definition_version, instances.c.state,
+                section, duty, late, passed)
+        query = (select(*keys, func.count(), func.coalesce(func.sum(open_escalations.c.n), 0))
+                 .select_from(instances.outerjoin(open_escalations, open_escalations.c.instance_id == instances.c.id))
+                 .where(instances.c.created_at <= as_of).group_by(*keys))
+        with self._read() as connection:
+            return [ReportGroup(a, d, v, st, se, du, str(la).lower() in ("1", "true"), bool(p), int(n), int(e))
+                    for a, d, v, st, se, du, la, p, n, e in connection.execute(query)]
 
     def count_instances(self) -> dict[tuple[str, int, str], int]:
         """Instances per (definition, version, state)."""

@@ -79,6 +79,7 @@ instances = Table(
     UniqueConstraint("definition_id", "business_key", name="uq_instances_business_key"),
     Index("ix_instances_assignee_state", "assignee", "state"),
     Index("ix_instances_assignee_due", "assignee", "due_at"),
+    Index("ix_instances_due", "due_at"),  # migration 0006
     Index("ix_instances_parent", "parent_id"),
     ForeignKeyConstraint(["definition_id", "definition_version"], ["definitions.id", "definitions.version"],
                          name="fk_instances_definition"),

@@ -247,10 +247,9 @@ def _overview(request: Request, user: User) -> HTMLResponse:
     app = _app(request)
     now = _now(request)
     report = status_report(app.engine, app.store, now)
-    overdue = sorted(_open_rows(request, _all(app.store, overdue_at=now), now), key=lambda r: r["due_at"])
-    upcoming = [r for r in _open_rows(request, _all(app.store, due_before=now + dt.timedelta(days=30)), now)
-                if r["due_at"] >= now]
-    upcoming.sort(key=lambda r: r["due_at"])
+    overdue = _open_rows(request, app.store.by_deadline(due_before=now, limit=LIST_LIMIT), now)
+    upcoming = _open_rows(request, app.store.by_deadline(due_from=now, due_before=now + dt.timedelta(days=30),
+                                                         limit=LIST_LIMIT), now)
     escalations = []
     for e in app.store.list_escalations("open")[:LIST_LIMIT]:
         instance = app.store.get_instance(e.instance_id)
@@ -259,7 +258,7 @@ def _overview(request: Request, user: User) -> HTMLResponse:
     return _render(request, "overview.html", user=user, as_of=_day(now), totals=report.totals,
                    categories=CATEGORIES, by_section=_sum_by(report.rows, "section"),
                    by_agency=_sum_by(report.rows, "agency"), names=app.store.agency_names(),
-                   overdue=overdue[:LIST_LIMIT], upcoming=upcoming[:LIST_LIMIT], escalations=escalations)
+                   overdue=overdue, upcoming=upcoming, escalations=escalations)
 
 
 @pages.get("/")

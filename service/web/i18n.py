@@ -33,7 +33,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "overdue": ("Chưa xong, quá hạn", "Open, overdue"),
     "escalations_open": ("Chờ Ban Chỉ đạo", "Waiting for the committee"),
     "total": ("Tổng", "Total"),
-    "overdue_list": ("Nhiệm vụ quá hạn (trễ nhất trước)", "Overdue tasks (latest first)"),
+    "overdue_list": ("Nhiệm vụ quá hạn (trễ nhất trước)", "Overdue tasks (most overdue first)"),
     "upcoming": ("Hạn trong 30 ngày tới", "Deadlines in the next 30 days"),
     "escalations": ("Báo cáo Ban Chỉ đạo chưa xử lý", "Escalations waiting for the Steering Committee"),
     "task": ("Nhiệm vụ", "Task"),

@@ -8,11 +8,15 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 from openpyxl import load_workbook
 
+from definitions.model import Outcome
+from service.context import App
 from service.report import status_report, to_csv, to_xlsx
+from service.settings import Settings
 from store import SqlStore
 from tests.conftest import ADMIN
 from workflow import Deadlines, Engine, SimulatedClock
@@ -82,3 +86,43 @@ def test_the_simulation_is_deterministic(tmp_path: Path) -> None:
     timeline = "\n".join(first["timeline"])  # type: ignore[arg-type]
     assert "merge STTTT (fact)" in timeline
     assert "retire PRTC (assumption)" in timeline
+
+
+def report_row_by_row(engine: Engine, store: SqlStore, as_of: dt.datetime) -> dict[tuple[str, str, str], list[int]]:
+    """The categories decided instance by instance in Python: the oracle for the aggregate query."""
+    open_escalations: Counter[int] = Counter(e.instance_id for e in store.list_escalations("open"))
+    rows: dict[tuple[str, str, str], list[int]] = {}
+    for instance in store.list_instances(limit=100_000):
+        if instance.created_at > as_of:
+            continue
+        definition = engine.definition(instance.definition_id, instance.definition_version)
+        final = instance.state in definition.final_states
+        outcome = definition.state(instance.state).outcome or Outcome.DONE
+        if final and outcome is Outcome.CANCELLED:
+            continue
+        key = (instance.assignee, str(instance.data.get("section") or definition.seed_section),
+               str(instance.data.get("duty") or definition.title.vi))
+        row = rows.setdefault(key, [0, 0, 0, 0, 0])
+        if final and outcome is Outcome.DONE:
+            row[1 if instance.data.get("@late") else 0] += 1
+        elif final or (instance.due_at is not None and instance.due_at <= as_of):
+            row[3] += 1
+        else:
+            row[2] += 1
+        row[4] += open_escalations[instance.id]
+    return rows
+
+
+def test_the_aggregate_report_equals_deciding_instance_by_instance(tmp_path: Path) -> None:
+    simulate(tmp_path, 5)
+    app = App(Settings(database_url=f"sqlite:///{tmp_path / 'sim-5-0.db'}"))
+    try:
+        for day in ("2023-01-15", "2024-06-01", "2025-11-20", "2026-12-31"):
+            as_of = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
+            report = status_report(app.engine, app.store, as_of)
+            got = {(r.agency, r.section, r.duty): [r.done_on_time, r.done_late, r.within_deadline, r.overdue,
+                                                   r.escalations_open] for r in report.rows}
+            assert got == report_row_by_row(app.engine, app.store, as_of), day
+            assert sum(report.totals.values()) > 0
+    finally:
+        app.sql_engine.dispose()
