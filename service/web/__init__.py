@@ -230,7 +230,8 @@ def _open_rows(request: Request, instances: list[InstanceRecord], now: dt.dateti
             continue
         rows.append({"id": i.id, "title": _title(definition, lang), "assignee": i.assignee,
                      "state": definition.state(i.state).label, "due": _day(i.due_at), "due_at": i.due_at,
-                     "days": abs((now - i.due_at).days) if i.due_at < now else (i.due_at - now).days})
+                     # days late counts the first day after the deadline as 1 (as the agency and instance pages do)
+                     "days": (now - i.due_at).days + 1 if i.due_at < now else (i.due_at - now).days})
     return rows
 
 
@@ -251,10 +252,12 @@ def _overview(request: Request, user: User) -> HTMLResponse:
     upcoming = _open_rows(request, app.store.by_deadline(due_from=now, due_before=now + dt.timedelta(days=30),
                                                          limit=LIST_LIMIT), now)
     escalations = []
+    lang = _lang(request)
     for e in app.store.list_escalations("open")[:LIST_LIMIT]:
         instance = app.store.get_instance(e.instance_id)
+        definition = app.engine.definition(instance.definition_id, instance.definition_version)
         escalations.append({"id": e.id, "instance_id": e.instance_id, "agency": instance.assignee,
-                            "due": _day(e.due_at), "timer": e.timer_id})
+                            "due": _day(e.due_at), "title": _title(definition, lang)})
     return _render(request, "overview.html", user=user, as_of=_day(now), totals=report.totals,
                    categories=CATEGORIES, by_section=_sum_by(report.rows, "section"),
                    by_agency=_sum_by(report.rows, "agency"), names=app.store.agency_names(),

@@ -58,8 +58,10 @@ def test_each_role_logs_in_and_sees_the_overview_the_database_holds(browser: Bro
     assert site.children["SCT"] in upcoming
     escalated = {e.instance_id for e in site.app.store.list_escalations("open")}
     assert escalated
-    on_page = {int(x) for x in page.locator("#escalations-table tbody tr a").evaluate_all(
+    on_page = {int(x) for x in page.locator("#escalations-table tbody tr td:first-child a").evaluate_all(
         "links => links.map(a => a.textContent.slice(1))")}
+    late_days = page.locator(f'#overdue-table tr[data-instance="{site.children["SNV"]}"] td.overdue').inner_text()
+    assert late_days == "1"  # due 09/01 24:00, seen on 10/01: the first day late
     assert on_page == escalated
     assert labelled(page) == []
     screenshot(page, f"overview-{role}")
