@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -56,7 +56,6 @@ ID_END = MAX_ID - 1  # the end of an id range that takes every id (the largest v
 _SELECT_INSTANCE = select(instances)
 _SELECT_HISTORY = select(history)
 _INSTANCE_COLUMNS = [c.name for c in instances.c]
-_HISTORY_COLUMNS = [c.name for c in history.c]
 
 
 def _all_columns(table: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -128,13 +127,13 @@ def _instance(m: Mapping[Any, Any]) -> InstanceRecord:
         suspended_at=m["suspended_at"], due_at=m["due_at"])
 
 
-def _history(m: Mapping[Any, Any]) -> HistoryRecord:
-    return HistoryRecord(
-        instance_id=m["instance_id"], seq=m["seq"], event=m["event"], from_state=m["from_state"],
-        to_state=m["to_state"], actor_id=m["actor_id"], actor_role=m["actor_role"],
-        actor_agency=m["actor_agency"], at=m["at"], payload=json.loads(m["payload"]), reason=m["reason"],
-        definition_id=m["definition_id"], definition_version=m["definition_version"],
-        request_id=m["request_id"], prev_hash=m["prev_hash"], hash=m["hash"])
+def _history(row: Sequence[Any]) -> HistoryRecord:
+    """A history row as selected by every history query here (the table's column order), converted."""
+    (instance_id, seq, event, from_state, to_state, actor_id, actor_role, actor_agency, at, payload, reason,
+     definition_id, definition_version, request_id, prev_hash, digest) = row
+    return HistoryRecord(instance_id, seq, event, from_state, to_state, actor_id, actor_role, actor_agency, at,
+                         json.loads(payload), reason, definition_id, definition_version, request_id, prev_hash,
+                         digest)
 
 
 class SqlUnitOfWork(TimerRows, AgencyRows):
@@ -186,7 +185,7 @@ class SqlUnitOfWork(TimerRows, AgencyRows):
 
     def history_row(self, instance_id: int, seq: int) -> HistoryRecord | None:
         row = self.hot.get_history_row.first(self.dbapi, {"b_id": instance_id, "b_seq": seq})
-        return None if row is None else _history(dict(zip(_HISTORY_COLUMNS, row, strict=True)))
+        return None if row is None else _history(row)
 
     def find_idempotency(self, key: str) -> IdempotencyRecord | None:
         row = self.hot.get_idempotency.first(self.dbapi, {"b_key": key})
@@ -422,9 +421,9 @@ class SqlStore(QueueQueries, KeyQueries):
             return {(d, v, s): n for d, v, s, n in connection.execute(query)}
 
     def history(self, instance_id: int) -> list[HistoryRecord]:
-        query = _SELECT_HISTORY.where(history.c.instance_id == instance_id).order_by(history.c.seq)
-        with self._read() as connection:
-            return [_history(row._mapping) for row in connection.execute(query)]
+        if not 0 < instance_id < ID_END:
+            return []
+        return list(self.iter_history(instance_id, instance_id + 1))
 
     def iter_history(self, first_id: int = 0, end_id: int = ID_END) -> Iterator[HistoryRecord]:
         """History rows of instances ``first_id <= id < end_id`` ordered by (instance, seq), streamed."""
@@ -474,11 +473,7 @@ class SqlStore(QueueQueries, KeyQueries):
 
     def _scan_history(self, dbapi: Any, first_id: int, end_id: int) -> Iterator[HistoryRecord]:
         for row in self._hot.scan_history.iterate(dbapi, {"b_first": first_id, "b_end": end_id}):
-            (instance_id, seq, event, from_state, to_state, actor_id, actor_role, actor_agency, at, payload,
-             reason, definition_id, definition_version, request_id, prev_hash, digest) = row
-            yield HistoryRecord(instance_id, seq, event, from_state, to_state, actor_id, actor_role, actor_agency,
-                                at, json.loads(payload), reason, definition_id, definition_version, request_id,
-                                prev_hash, digest)
+            yield _history(row)
 
     def agency_names(self) -> dict[str, str]:
         """Every registered agency (active, merged or retired) with its latest name."""
