@@ -473,9 +473,16 @@ def audit_checkpoint(request: Request, who: Who) -> dict[str, Any]:
 @router.get("/audit/export")
 def audit_export(request: Request, who: Who,
                  format_: Annotated[Literal["jsonl", "csv"], Query(alias="format")] = "jsonl") -> StreamingResponse:
-    media = "application/x-ndjson; charset=utf-8" if format_ == "jsonl" else "text/csv; charset=utf-8"
-    return StreamingResponse(export_lines(ctx(request).store.iter_history(), format_), media_type=media,
-                             headers={"Content-Disposition": f'attachment; filename="history.{format_}"'})
+    return export_response(ctx(request).store, format_)
+
+
+def export_response(store: Any, fmt: Literal["jsonl", "csv"], headers: dict[str, str] | None = None
+                    ) -> StreamingResponse:
+    """The whole history, streamed, as a download named by the server (the API and the dashboard)."""
+    media = "application/x-ndjson; charset=utf-8" if fmt == "jsonl" else "text/csv; charset=utf-8"
+    disposition = {"Content-Disposition": f'attachment; filename="history.{fmt}"'}
+    return StreamingResponse(export_lines(store.iter_history(), fmt), media_type=media,
+                             headers={**(headers or {}), **disposition})
 
 
 # -- keys ----------------------------------------------------------------------------------------

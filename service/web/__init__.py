@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
@@ -34,9 +34,9 @@ from workflow.ports import InstanceRecord
 from workflow.timers import TimerStatus, parse_anchor
 
 from ..api.problems import STATUS
+from ..api.routes import export_response, nudge
 from ..report import CATEGORIES, status_report
 from ..verification import verify_range
-from ..views import export_lines
 from .diagram import state_svg
 from .i18n import LANGUAGES, words
 
@@ -428,9 +428,8 @@ def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResp
         if isinstance(err, NotFound) and "instance" in str(err):
             return _message(request, user, 404, "not_found", str(err))
         return _instance_page(request, user, instance_id, status, f"{words(_lang(request))['error']}: {err}")
-    alarm = getattr(request.app.state, "alarm", None)
-    if alarm is not None and result.instance.due_at is not None:
-        alarm.nudge(result.instance.due_at)
+    if result.instance.due_at is not None:
+        nudge(request, result.instance.due_at)
     return RedirectResponse(f"/instances/{instance_id}?done={quote(event)}#history", status_code=303,
                             headers=SECURITY_HEADERS)
 
@@ -475,7 +474,4 @@ def audit_export(request: Request, format: str = "jsonl") -> Response:
     user = _signed_in(request)
     if format not in ("jsonl", "csv"):
         return _message(request, user, 422, "error", "format must be jsonl or csv")
-    media = "application/x-ndjson; charset=utf-8" if format == "jsonl" else "text/csv; charset=utf-8"
-    return StreamingResponse(export_lines(_app(request).store.iter_history(), format), media_type=media,
-                             headers={**SECURITY_HEADERS,
-                                      "Content-Disposition": f'attachment; filename="history.{format}"'})
+    return export_response(_app(request).store, "jsonl" if format == "jsonl" else "csv", SECURITY_HEADERS)
