@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -17,7 +18,7 @@ from service.api import create_app
 from service.context import App
 from service.settings import Settings
 from tests.conftest import ROOT, SHIPPED
-from workflow import Actor
+from workflow import Actor, Clock
 from workflow.agencies import Agencies
 
 ADMIN = Actor("setup", Role.ADMIN)
@@ -48,23 +49,36 @@ def serve_in_thread(fastapi_app: object) -> tuple[str, uvicorn.Server, threading
     return f"http://127.0.0.1:{port}", server, thread
 
 
-@pytest.fixture
-def api(db_url: str) -> Iterator[Api]:
-    # NORMAL: these tests are about HTTP semantics; durability is tested with FULL in real processes
-    app = App(Settings(database_url=db_url, sqlite_synchronous="NORMAL"))
+def prepared(settings: Settings, clock: Clock | None = None) -> App:
+    """A migrated database with the shipped definitions and the agency registry."""
+    app = App(settings) if clock is None else App(settings, clock)
     app.init()
     for path in definition_files([SHIPPED]):
         app.engine.load_definition_text(path.read_text(encoding="utf-8"), str(path))
     Agencies(app.engine).load(load_data(ROOT / "definitions" / "registry" / "agencies.yaml", Registry), ADMIN)
-    now = app.clock.now()
-    keys = {name: app.store.create_key(name, role, agency, now)[1] for name, role, agency in (
-        ("admin", "admin", None), ("officer", "officer", "SYT"), ("other_officer", "officer", "SNV"),
-        ("committee", "committee", None), ("auditor", "auditor", None))}
+    return app
+
+
+@contextmanager
+def served(app: App) -> Iterator[tuple[str, object]]:
+    """``app`` behind a real uvicorn on loopback: (its URL, the FastAPI app); stopped and disposed after."""
     fastapi_app = create_app(app)
     url, server, thread = serve_in_thread(fastapi_app)
     try:
-        yield Api(url, app, keys, fastapi_app)
+        yield url, fastapi_app
     finally:
         server.should_exit = True
         thread.join(timeout=30)
         app.sql_engine.dispose()
+
+
+@pytest.fixture
+def api(db_url: str) -> Iterator[Api]:
+    # NORMAL: these tests are about HTTP semantics; durability is tested with FULL in real processes
+    app = prepared(Settings(database_url=db_url, sqlite_synchronous="NORMAL"))
+    now = app.clock.now()
+    keys = {name: app.store.create_key(name, role, agency, now)[1] for name, role, agency in (
+        ("admin", "admin", None), ("officer", "officer", "SYT"), ("other_officer", "officer", "SNV"),
+        ("committee", "committee", None), ("auditor", "auditor", None))}
+    with served(app) as (url, fastapi_app):
+        yield Api(url, app, keys, fastapi_app)

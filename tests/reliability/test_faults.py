@@ -16,12 +16,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from definitions import StoreUnavailable, definition_files
-from service.api import create_app
+from definitions import StoreUnavailable
 from service.context import App
 from service.settings import Settings
-from tests.api.conftest import serve_in_thread
-from tests.conftest import ADMIN, SHIPPED
+from tests.api.conftest import prepared, served
+from tests.conftest import ADMIN
 from workflow import Deadlines, Engine, SimulatedClock
 from workflow.audit import verify
 
@@ -43,19 +42,11 @@ def tmpfs(folder: Path, size: str) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def serving(url: str, **settings: object) -> Iterator[tuple[App, httpx.Client]]:
-    app = App(Settings(database_url=url, **settings))  # type: ignore[arg-type]
-    app.init()
-    for path in definition_files([SHIPPED]):
-        app.engine.load_definition_text(path.read_text(encoding="utf-8"), str(path))
+    app = prepared(Settings(database_url=url, **settings))  # type: ignore[arg-type]
     _, key = app.store.create_key("faults", "admin", None, app.clock.now())
-    base, server, thread = serve_in_thread(create_app(app))
-    try:
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
-            yield app, client
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        app.sql_engine.dispose()
+    with served(app) as (base, _), httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"},
+                                                 timeout=60) as client:
+        yield app, client
 
 
 def count(app: App) -> int:

@@ -13,15 +13,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from definitions import Role, definition_files, load_data
-from definitions.agencies import Registry
-from service.api import create_app
+from definitions import Role
 from service.context import App
 from service.settings import Settings
-from tests.api.conftest import serve_in_thread
-from tests.conftest import ROOT, SHIPPED
+from tests.api.conftest import prepared, served
+from tests.conftest import ROOT
 from workflow import Actor, Deadlines, SimulatedClock
-from workflow.agencies import Agencies
 from workflow.clock import PROVINCE_TZ
 
 ADMIN = Actor("setup", Role.ADMIN)
@@ -50,11 +47,7 @@ class Site:
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
     clock = SimulatedClock(at("2022-11-20"))
-    app = App(Settings(database_url=f"sqlite:///{tmp_path / 'dashboard.db'}", sqlite_synchronous="NORMAL"), clock)
-    app.init()
-    for path in definition_files([SHIPPED]):
-        app.engine.load_definition_text(path.read_text(encoding="utf-8"), str(path))
-    Agencies(app.engine).load(load_data(ROOT / "definitions" / "registry" / "agencies.yaml", Registry), ADMIN)
+    app = prepared(Settings(database_url=f"sqlite:///{tmp_path / 'dashboard.db'}", sqlite_synchronous="NORMAL"), clock)
     engine = app.engine
     parent = engine.start("catalogue_consultation", "2022/danh-muc", "SKHCN", ADMIN,
                           data={"consulted": CONSULTED, "due": {"end_of_month": "2022-12"}})
@@ -75,13 +68,8 @@ def site(tmp_path: Path) -> Iterator[Site]:
     keys = {name: app.store.create_key(name, role, agency, now)[1] for name, role, agency in (
         ("admin", "admin", None), ("committee", "committee", None), ("officer", "officer", "STC"),
         ("other_officer", "officer", "SNV"), ("auditor", "auditor", None))}
-    url, server, thread = serve_in_thread(create_app(app))
-    try:
+    with served(app) as (url, _):
         yield Site(url, app, clock, keys, parent.id, children)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        app.sql_engine.dispose()
 
 
 @pytest.fixture(scope="session")
