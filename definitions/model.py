@@ -15,7 +15,7 @@ import re
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -189,6 +189,42 @@ class FanOut(Frozen):
     close_event: Identifier
 
 
+class ObligationStart(Frozen):
+    """What starts (or restarts) an obligation's clock: an event, on its effective date, or on a date field of
+    its payload (``received_on``); ``presumed_working_days`` marks the start as an assumption (receipt presumed
+    N working days after sending) that a later start of the same obligation (the recorded receipt) replaces."""
+
+    event: Annotated[str, StringConstraints(pattern=r"^(@start|[a-z][a-z0-9_]{0,63})$")]
+    date: Identifier | None = None
+    presumed_working_days: int | None = Field(default=None, ge=1, le=60)
+
+
+class Obligation(Frozen):
+    """A legal duty of an instance's assignee with its own deadline, judged by the law and not by the state the
+    instance is in: started by ``starts``, due when ``period`` (counted from the start) ends, satisfied by
+    the effective date of one of ``satisfied_by``. When missed: reminders ``remind_days`` before the last day,
+    an escalation to the Steering Committee at the deadline, and optionally ``timeout_event`` fired then.
+    Reaching a final state whose outcome is ``cancelled`` waives it (not counted)."""
+
+    name: Identifier
+    label: Label
+    starts: tuple[ObligationStart, ...] = Field(min_length=1)
+    period: Deadline
+    satisfied_by: tuple[Identifier, ...] = Field(min_length=1)
+    remind_days: tuple[Annotated[int, Field(ge=0, le=365)], ...] = ()
+    escalate: bool = True
+    timeout_event: Identifier | None = None
+    assumption: Label | None = None  # what the engine assumes (shown with the deadline)
+
+    @model_validator(mode="after")
+    def _rules(self) -> Obligation:
+        if self.period.anchor != "entry":
+            raise ValueError("an obligation's period counts from its start; give no anchor")
+        if not self.escalate and self.timeout_event is None:
+            raise ValueError("a missed obligation must escalate or fire a timeout_event")
+        return self
+
+
 class LatePolicy(StrEnum):
     ACCEPT_FLAGGED = "accept_flagged"  # accepted after the deadline; history and data say it was late
     REFUSE = "refuse"  # refused after the deadline
@@ -247,12 +283,18 @@ class Definition(Frozen):
     description: str | None = None
     states: tuple[State, ...] = Field(min_length=1)
     transitions: tuple[Transition, ...] = Field(min_length=1)
+    obligations: tuple[Obligation, ...] = ()
+    retired: bool = False  # no new instances (superseded); running ones go on
+    start_roles: tuple[Literal["admin", "officer"], ...] = ("admin",)  # officers start only for their own agency
 
     def canonical_json(self) -> str:
-        """The definition's content in one canonical form (what the content hash covers)."""
-        return json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-        )
+        """The definition's content in one canonical form (what the content hash covers). Keys added to the
+        language later are left out while they hold their default, so a stored older definition keeps its hash."""
+        content = self.model_dump(mode="json")
+        for key, default in _LATER_KEYS.items():
+            if content.get(key) == default:
+                del content[key]
+        return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
     @property
     def content_hash(self) -> str:
@@ -298,3 +340,11 @@ class Definition(Frozen):
 
     def events_from(self, state_id: str) -> tuple[str, ...]:
         return self._events_by_state.get(state_id, ())
+
+    @cached_property
+    def cancelled_states(self) -> frozenset[str]:
+        """Final states whose outcome is ``cancelled``: reaching one waives every open obligation."""
+        return frozenset(s.id for s in self.states if s.kind is StateKind.FINAL and s.outcome is Outcome.CANCELLED)
+
+
+_LATER_KEYS: dict[str, Any] = {"obligations": [], "retired": False, "start_roles": ["admin"]}

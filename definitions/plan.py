@@ -27,6 +27,7 @@ class PlanTask(Frozen):
     exclude: tuple[AgencyCode, ...] = ()
     deadline_as_written: str | None = None
     due: Deadline | None = None
+    cooperating: tuple[AgencyCode, ...] = ()  # phối hợp: recorded beside the lead, who owns the deadline
     data: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -48,6 +49,7 @@ class PlanSchedule(Frozen):
     assignees: tuple[AgencyCode, ...] | None = None
     assignee_kinds: tuple[str, ...] | None = None
     exclude: tuple[AgencyCode, ...] = ()
+    cooperating: tuple[AgencyCode, ...] = ()
 
     @model_validator(mode="after")
     def _who(self) -> PlanSchedule:

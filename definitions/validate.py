@@ -22,10 +22,14 @@ from .model import (
     ANCHOR_PATTERN,
     DEFINITION_ID_PATTERN,
     IDENTIFIER_PATTERN,
+    START_EVENT,
     Definition,
+    FieldType,
+    ObligationStart,
     Role,
     StateKind,
     TimerKind,
+    Transition,
 )
 
 #: Roles a definition may grant. Auditors read and never write; ``system`` is the timers' actor.
@@ -106,7 +110,49 @@ def check(definition: Definition, known_guards: Iterable[str] | None = None) -> 
         problems.extend(_check_graph(definition, state_ids, edges, initials[0]))
     problems.extend(_check_timers(definition, state_ids))
     problems.extend(_check_fan_out(definition))
+    problems.extend(_check_obligations(definition))
     return problems
+
+
+def _check_obligations(definition: Definition) -> list[tuple[Path, str]]:
+    """Obligations name real events; a start's date is a date field of its event; the system fires timeouts."""
+    out: list[tuple[Path, str]] = []
+    events = {t.event: t for t in definition.transitions}
+    known = ", ".join(sorted(events))
+    names: set[str] = set()
+    for oi, obligation in enumerate(definition.obligations):
+        at: Path = ("obligations", oi)
+        if obligation.name in names:
+            out.append(((*at, "name"), f"obligation {obligation.name!r} is defined twice"))
+        names.add(obligation.name)
+        for si, start in enumerate(obligation.starts):
+            out.extend(_check_start(start, events, known, (*at, "starts", si)))
+        for ei, event in enumerate(obligation.satisfied_by):
+            if event not in events:
+                out.append(((*at, "satisfied_by", ei), f"unknown event {event!r} (events: {known})"))
+        if obligation.timeout_event is not None:
+            transition = events.get(obligation.timeout_event)
+            if transition is None:
+                out.append(((*at, "timeout_event"), f"unknown event {obligation.timeout_event!r} (events: {known})"))
+            elif Role.SYSTEM not in transition.roles:
+                out.append(((*at, "timeout_event"), f"the timeout fires {obligation.timeout_event!r} as role "
+                                                    "'system', which that transition's roles do not include"))
+    return out
+
+
+def _check_start(start: ObligationStart, events: dict[str, Transition], known: str,
+                 where: Path) -> list[tuple[Path, str]]:
+    if start.event == START_EVENT:
+        if start.date is not None:
+            return [((*where, "date"), "@start has no payload: its date is the start's effective date")]
+        return []
+    transition = events.get(start.event)
+    if transition is None:
+        return [((*where, "event"), f"unknown event {start.event!r} (events: {known})")]
+    field = transition.payload.get(start.date) if start.date is not None else None
+    if start.date is not None and (field is None or field.type is not FieldType.DATE):
+        return [((*where, "date"), f"{start.date!r} is not a date field of event {start.event!r}")]
+    return []
 
 
 def _check_fan_out(definition: Definition) -> list[tuple[Path, str]]:

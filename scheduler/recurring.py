@@ -4,6 +4,12 @@ The next run is computed with APScheduler's own ``CronTrigger`` in province time
 transaction that starts the instances and moves the schedule's ``next_run_at`` from the value it read
 (compare-and-set): a second node, or a catch-up after downtime, cannot run the same occurrence twice,
 and business keys such as ``annual-report/2023/SYT`` are unique per definition besides.
+
+An occurrence is a fact of its own date, whenever it runs: each instance takes effect on the occurrence's
+date (so the 2023 report is due before 05/11/2023 even when started in 2026 by a catch-up), and each
+assignee is resolved through the registry on that date: an agency merged by then hands the duty to its
+successor, one retired by then gets none. Every decision (started, existing, skipped and why) is recorded
+in ``occurrences``.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from definitions import Role, WorkflowError
 from workflow import Actor, DuplicateBusinessKey, Engine
 from workflow.clock import PROVINCE_TZ
 from workflow.payload import AGENCY_CODE
-from workflow.ports import Schedule, ServiceQueries
+from workflow.ports import Schedule, ServiceQueries, UnitOfWork
 
 SCHEDULE_ACTOR = Actor("system:schedule", Role.SYSTEM)
 
@@ -58,6 +64,7 @@ class Run:
     occurrence: dt.datetime
     started: tuple[str, ...]  # business keys created
     existing: tuple[str, ...]  # business keys that already existed (nothing created)
+    skipped: tuple[str, ...] = ()  # assignees that no longer existed on the occurrence's date, and why
 
 
 class Recurrence:
@@ -98,17 +105,45 @@ class Recurrence:
 
     def _run(self, schedule: Schedule, occurrence: dt.datetime, now: dt.datetime) -> Run | None:
         definition = self.engine.definition(schedule.definition_id)
-        started, existing = [], []
+        day = occurrence.astimezone(PROVINCE_TZ).date()
+        started, existing, skipped = [], [], []
         with self.store.transaction() as uow:
             if not uow.advance_schedule(schedule.id, occurrence, next_run(schedule.cron, occurrence), now):
                 return None
+            done: set[str] = set()
             for agency in schedule.assignees:
-                key = business_key(schedule.key_template, occurrence, agency)
-                data = {**schedule.data, "schedule": schedule.name,
-                        "occurrence": occurrence.astimezone(PROVINCE_TZ).date().isoformat()}
+                assignee, note = resolve_on(uow, agency, day)
+                decision = {"schedule_id": schedule.id, "occurrence": day.isoformat(), "agency": agency,
+                            "assignee": assignee, "note": note, "decided_at": now}
+                if assignee is None or assignee in done:
+                    outcome = "skipped" if assignee is None else "existing"
+                    uow.record_occurrence({**decision, "business_key": None, "outcome": outcome})
+                    skipped.append(f"{agency}: {note or f'given to {assignee} already'}")
+                    continue
+                done.add(assignee)
+                key = business_key(schedule.key_template, occurrence, assignee)
+                data = {**schedule.data, "schedule": schedule.name, "occurrence": day.isoformat()}
                 try:
-                    self.engine.start_in(uow, definition, key, agency, SCHEDULE_ACTOR, data=data)
+                    self.engine.start_in(uow, definition, key, assignee, SCHEDULE_ACTOR, data=data, effective_on=day)
                     started.append(key)
+                    outcome = "started"
                 except DuplicateBusinessKey:
                     existing.append(key)
-        return Run(schedule.name, occurrence, tuple(started), tuple(existing))
+                    outcome = "existing"
+                uow.record_occurrence({**decision, "business_key": key, "outcome": outcome})
+        return Run(schedule.name, occurrence, tuple(started), tuple(existing), tuple(skipped))
+
+
+def resolve_on(uow: UnitOfWork, code: str, day: dt.date, depth: int = 0) -> tuple[str | None, str | None]:
+    """Who owes a recurring duty of ``code`` on ``day``: the agency itself while it exists, its successor if it
+    was merged by then, nobody if it was retired (a successor takes a retired agency's open tasks, not its
+    future duties). The second value says why, when it is not the agency itself."""
+    agency = uow.agency(code)
+    if agency is None:  # with no registry loaded at all (embedded use), codes are taken as they are
+        return (code, None) if not uow.agency_codes() else (None, f"{code} is not in the registry")
+    if agency.name_on(day.isoformat()) is not None:
+        return code, None
+    if agency.status == "merged" and agency.successor and depth < 10:
+        successor, why = resolve_on(uow, agency.successor, day, depth + 1)
+        return successor, f"{code} was merged into {agency.successor}" + (f"; {why}" if why else "")
+    return None, f"{code} no longer existed on {day:%d/%m/%Y} ({agency.status}): no successor for new duties"

@@ -42,20 +42,24 @@ def _assignees(uow: UnitOfWork, codes: tuple[str, ...] | None, kinds: tuple[str,
 
 def load_plan(engine: Engine, store: ServiceQueries, plan: Plan, actor: Actor,
               rebase_to: dt.date | None = None) -> PlanLoad:
+    """Every task takes effect on the plan's date (its obligations count from then, whenever it is loaded)."""
     if rebase_to is not None:
         plan = rebase(plan, rebase_to)
     result = PlanLoad(plan.id, plan.cycle)
     with store.transaction() as uow:
         for task in plan.tasks:
             definition = engine.definition(task.definition)
+            _assignees(uow, task.cooperating, None, ())
             for code in _assignees(uow, task.assignees, task.assignee_kinds, task.exclude):
                 key = task.key.format(cycle=plan.cycle, agency=code)
                 data = {**task.data, "plan": plan.id, "section": task.section, "duty": task.duty,
                         "deadline_as_written": task.deadline_as_written}
+                if task.cooperating:
+                    data["cooperating"] = list(task.cooperating)
                 if task.due is not None:
                     data["due"] = task.due.model_dump(mode="json", exclude_defaults=True)
                 try:
-                    engine.start_in(uow, definition, key, code, actor, data=data)
+                    engine.start_in(uow, definition, key, code, actor, data=data, effective_on=plan.issued_on)
                     result.created.append(key)
                 except DuplicateBusinessKey:
                     result.existing.append(key)
@@ -68,7 +72,9 @@ def load_plan(engine: Engine, store: ServiceQueries, plan: Plan, actor: Actor,
             continue
         with store.transaction() as uow:
             codes = _assignees(uow, schedule.assignees, schedule.assignee_kinds, schedule.exclude)
-        recurrence.add(schedule.name, schedule.definition, schedule.cron, codes, schedule.key_template,
-                       {"plan": plan.id, "section": schedule.section, "duty": schedule.duty}, start)
+            _assignees(uow, schedule.cooperating, None, ())
+        data = {"plan": plan.id, "section": schedule.section, "duty": schedule.duty,
+                **({"cooperating": list(schedule.cooperating)} if schedule.cooperating else {})}
+        recurrence.add(schedule.name, schedule.definition, schedule.cron, codes, schedule.key_template, data, start)
         result.schedules_added.append(schedule.name)
     return result

@@ -41,6 +41,7 @@ class AgencyStatements:
                                      .order_by(instances.c.id), dialect, [c.type for c in instances.c])
         self.children = HotStatement(select(instances).where(instances.c.parent_id == bindparam("b_parent"))
                                      .order_by(instances.c.id), dialect, [c.type for c in instances.c])
+        self.codes = HotStatement(select(agencies.c.code).order_by(agencies.c.code), dialect)
         self.active = HotStatement(select(agencies.c.code, agencies.c.kind).where(agencies.c.status == "active")
                                    .order_by(agencies.c.code), dialect)
 
@@ -92,6 +93,9 @@ class AgencyRows:
 
         return [_instance(dict(zip(_INSTANCE_COLUMNS, r, strict=True)))
                 for r in self.agency_sql.children.all(self.dbapi, {"b_parent": parent_id})]
+
+    def agency_codes(self) -> list[str]:
+        return [r[0] for r in self.agency_sql.codes.all(self.dbapi, {})]
 
     def active_agencies(self, kinds: Sequence[str]) -> list[str]:
         return [code for code, kind in self.agency_sql.active.all(self.dbapi, {}) if kind in kinds]

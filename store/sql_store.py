@@ -47,6 +47,7 @@ from workflow.ports import HistoryRecord, IdempotencyRecord, InstanceRecord, Sto
 from .agency_rows import AgencyRows, AgencyStatements
 from .hot import HotStatement
 from .keys import KeyQueries
+from .obligation_rows import ObligationRows, ObligationStatements
 from .queues import QueueQueries
 from .tables import agency_names, calendar_overrides, definitions, escalations, history, idempotency, instances
 from .timer_rows import TimerRows, TimerStatements, override_from_row
@@ -78,7 +79,7 @@ class _HotPath:
             update(instances)
             .where(and_(instances.c.id == bindparam("b_id"), instances.c.version == bindparam("b_expected")))
             .values({c: bindparam(c) for c in ("state", "version", "data", "updated_at", "head_hash", "assignee",
-                                               "entry_seq", "suspended_at", "due_at")}),
+                                               "entry_seq", "suspended_at", "due_at", "effective_on")}),
             dialect)
         self.insert_history = HotStatement(insert(history).values(_all_columns(history)), dialect)
         self.get_history_row = HotStatement(
@@ -118,32 +119,39 @@ def _json(value: Any) -> str:
     return canonical(value).decode("utf-8")
 
 
+def _day(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
 def _instance(m: Mapping[Any, Any]) -> InstanceRecord:
     return InstanceRecord(
         id=m["id"], definition_id=m["definition_id"], definition_version=m["definition_version"],
         business_key=m["business_key"], state=m["state"], version=m["version"], assignee=m["assignee"],
         data=json.loads(m["data"]), parent_id=m["parent_id"], created_at=m["created_at"],
         updated_at=m["updated_at"], head_hash=m["head_hash"], entry_seq=m["entry_seq"],
-        suspended_at=m["suspended_at"], due_at=m["due_at"])
+        suspended_at=m["suspended_at"], due_at=m["due_at"],
+        effective_on=dt.date.fromisoformat(m["effective_on"]) if m["effective_on"] else None)
 
 
 def _history(row: Sequence[Any]) -> HistoryRecord:
     """A history row as selected by every history query here (the table's column order), converted."""
     (instance_id, seq, event, from_state, to_state, actor_id, actor_role, actor_agency, at, payload, reason,
-     definition_id, definition_version, request_id, prev_hash, digest) = row
+     definition_id, definition_version, request_id, prev_hash, digest, effective_on, obligations) = row
     return HistoryRecord(instance_id, seq, event, from_state, to_state, actor_id, actor_role, actor_agency, at,
                          json.loads(payload), reason, definition_id, definition_version, request_id, prev_hash,
-                         digest)
+                         digest, effective_on, None if obligations is None else json.loads(obligations))
 
 
-class SqlUnitOfWork(TimerRows, AgencyRows):
+class SqlUnitOfWork(TimerRows, AgencyRows, ObligationRows):
     """The reads and writes of one transaction on a DBAPI connection (see ``workflow.ports.UnitOfWork``)."""
 
-    def __init__(self, dbapi: Any, hot: _HotPath, timer_sql: TimerStatements, agency_sql: AgencyStatements) -> None:
+    def __init__(self, dbapi: Any, hot: _HotPath, timer_sql: TimerStatements, agency_sql: AgencyStatements,
+                 obligation_sql: ObligationStatements) -> None:
         self.dbapi = dbapi
         self.hot = hot
         self.timer_sql = timer_sql
         self.agency_sql = agency_sql
+        self.obligation_sql = obligation_sql
 
     def get_instance(self, instance_id: int) -> InstanceRecord | None:
         if not 0 < instance_id < MAX_ID:
@@ -164,7 +172,8 @@ class SqlUnitOfWork(TimerRows, AgencyRows):
             "business_key": instance.business_key, "state": instance.state, "version": instance.version,
             "assignee": instance.assignee, "data": _json(instance.data), "parent_id": instance.parent_id,
             "created_at": instance.created_at, "updated_at": instance.updated_at, "head_hash": instance.head_hash,
-            "entry_seq": instance.entry_seq, "suspended_at": instance.suspended_at, "due_at": instance.due_at})
+            "entry_seq": instance.entry_seq, "suspended_at": instance.suspended_at, "due_at": instance.due_at,
+            "effective_on": _day(instance.effective_on)})
         assert row is not None
         return int(row[0])
 
@@ -173,7 +182,8 @@ class SqlUnitOfWork(TimerRows, AgencyRows):
             "b_id": instance.id, "b_expected": expected_version, "state": instance.state,
             "version": instance.version, "data": _json(instance.data), "updated_at": instance.updated_at,
             "head_hash": instance.head_hash, "assignee": instance.assignee, "entry_seq": instance.entry_seq,
-            "suspended_at": instance.suspended_at, "due_at": instance.due_at}) == 1
+            "suspended_at": instance.suspended_at, "due_at": instance.due_at,
+            "effective_on": _day(instance.effective_on)}) == 1
 
     def append_history(self, r: HistoryRecord) -> None:
         self.hot.insert_history.run(self.dbapi, {
@@ -181,7 +191,8 @@ class SqlUnitOfWork(TimerRows, AgencyRows):
             "to_state": r.to_state, "actor_id": r.actor_id, "actor_role": r.actor_role,
             "actor_agency": r.actor_agency, "at": r.at, "payload": _json(r.payload), "reason": r.reason,
             "definition_id": r.definition_id, "definition_version": r.definition_version,
-            "request_id": r.request_id, "prev_hash": r.prev_hash, "hash": r.hash})
+            "request_id": r.request_id, "prev_hash": r.prev_hash, "hash": r.hash, "effective_on": r.effective_on,
+            "obligations": None if r.obligations is None else _json(list(r.obligations))})
 
     def history_row(self, instance_id: int, seq: int) -> HistoryRecord | None:
         row = self.hot.get_history_row.first(self.dbapi, {"b_id": instance_id, "b_seq": seq})
@@ -206,6 +217,7 @@ class SqlStore(QueueQueries, KeyQueries):
         self._hot = _HotPath(engine.dialect)
         self._timer_sql = TimerStatements(engine.dialect)
         self._agency_sql = AgencyStatements(engine.dialect)
+        self._obligation_sql = ObligationStatements(engine.dialect)
         self._begin_sql = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else None
         dbapi = engine.dialect.loaded_dbapi
         self._operational = dbapi.OperationalError
@@ -265,7 +277,7 @@ class SqlStore(QueueQueries, KeyQueries):
         try:
             if self._begin_sql is not None:
                 dbapi.execute(self._begin_sql)
-            yield SqlUnitOfWork(dbapi, self._hot, self._timer_sql, self._agency_sql)
+            yield SqlUnitOfWork(dbapi, self._hot, self._timer_sql, self._agency_sql, self._obligation_sql)
             pooled.commit()
         except BaseException as err:
             try:

@@ -75,7 +75,8 @@ instances = Table(
     Column("head_hash", String(64), nullable=False),
     Column("entry_seq", Integer, nullable=False, server_default="1"),  # seq of the row that entered `state`
     Column("suspended_at", UTCDateTime, nullable=True),
-    Column("due_at", UTCDateTime, nullable=True),  # deadline of the current state (migration 0003)
+    Column("due_at", UTCDateTime, nullable=True),  # earliest open deadline (migration 0003)
+    Column("effective_on", String(10), nullable=True),  # effective date of the latest event (migration 0007)
     UniqueConstraint("definition_id", "business_key", name="uq_instances_business_key"),
     Index("ix_instances_assignee_state", "assignee", "state"),
     Index("ix_instances_assignee_due", "assignee", "due_at"),
@@ -104,6 +105,8 @@ history = Table(
     Column("request_id", String(100), nullable=True),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("effective_on", String(10), nullable=True),  # the day the event took effect (migration 0007)
+    Column("obligations", Text, nullable=True),  # JSON: what the event did to the obligations (migration 0007)
 )
 
 idempotency = Table(
@@ -140,8 +143,30 @@ timers = Table(
     Column("outcome", Text, nullable=True),
     Column("claimed_by", String(100), nullable=True),
     Column("lease_until", UTCDateTime, nullable=True),
+    Column("obligation", String(64), nullable=True),  # armed for this obligation, not a state entry (0007)
     Index("ix_timers_status_due", "status", "due_at"),
     Index("ix_timers_instance", "instance_id", "status"),
+)
+
+obligations = Table(  # migration 0007: a cache of the obligation changes written in history rows
+    "obligations", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("instance_id", ID, ForeignKey("instances.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("agency", String(32), nullable=False),
+    Column("cooperating", Text, nullable=False),  # JSON list of agency codes (phối hợp)
+    Column("opened_seq", Integer, nullable=False),
+    Column("opened_on", String(10), nullable=False),
+    Column("started_on", String(10), nullable=False),
+    Column("presumed", Integer, nullable=False),
+    Column("last_day", String(10), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("status", String(20), nullable=False),  # open, satisfied, waived
+    Column("closed_on", String(10), nullable=True),
+    Column("closed_seq", Integer, nullable=True),
+    UniqueConstraint("instance_id", "name", name="uq_obligations_instance_name"),
+    Index("ix_obligations_status_due", "status", "due_at"),
+    Index("ix_obligations_agency", "agency", "status"),
 )
 
 escalations = Table(
@@ -249,6 +274,33 @@ agency_changes = Table(
     Column("actor_id", String(200), nullable=False),
     Column("applied_at", UTCDateTime, nullable=False),
     UniqueConstraint("op", "code", "effective", name="uq_agency_changes"),
+)
+
+scheduled_changes = Table(  # migration 0007: registry changes applied on their effective date, not when typed
+    "scheduled_changes", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("change", Text, nullable=False),  # the Change as JSON
+    Column("effective", String(10), nullable=False),
+    Column("document", Text, nullable=True),
+    Column("actor_id", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("applied_at", UTCDateTime, nullable=True),
+    Column("outcome", Text, nullable=True),
+    Index("ix_scheduled_changes_due", "applied_at", "effective"),
+)
+
+occurrences = Table(  # migration 0007: what each run of a schedule decided for each assignee, and why
+    "occurrences", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("schedule_id", ID, ForeignKey("schedules.id"), nullable=False),
+    Column("occurrence", String(10), nullable=False),  # ISO date, province time
+    Column("agency", String(32), nullable=False),  # the schedule's assignee
+    Column("assignee", String(32), nullable=True),  # who got it on that date (None: nobody)
+    Column("business_key", String(200), nullable=True),
+    Column("outcome", String(20), nullable=False),  # started, existing, skipped
+    Column("note", Text, nullable=True),
+    Column("decided_at", UTCDateTime, nullable=False),
+    Index("ix_occurrences_schedule", "schedule_id", "occurrence"),
 )
 
 # -- the HTTP API (migration 0004) ----------------------------------------------------------------

@@ -21,7 +21,7 @@ from workflow.notify import Channel, Contact, OutboxMessage, OutboxStatus
 from workflow.timers import TimerRecord, TimerStatus, to_json
 
 from .hot import HotStatement
-from .tables import calendar_overrides, contacts, escalations, outbox, schedules, timers
+from .tables import calendar_overrides, contacts, escalations, occurrences, outbox, schedules, timers
 
 TIMER_COLUMNS = [c.name for c in timers.c]
 OUTBOX_COLUMNS = [c.name for c in outbox.c]
@@ -43,7 +43,7 @@ def timer_from_row(row: Sequence[Any]) -> TimerRecord:
         deadline=Deadline.model_validate_json(m["deadline"]), anchor=m["anchor"],
         extension=json.loads(m["extension"]) if m["extension"] else None, base_due=m["base_due"],
         due_at=m["due_at"], remaining=json.loads(m["remaining"]) if m["remaining"] else None,
-        created_at=m["created_at"], fired_at=m["fired_at"], outcome=m["outcome"])
+        created_at=m["created_at"], fired_at=m["fired_at"], outcome=m["outcome"], obligation=m["obligation"])
 
 
 def outbox_from_row(row: Sequence[Any]) -> OutboxMessage:
@@ -67,9 +67,15 @@ class TimerStatements:
             or_(timers.c.status == bindparam("b_s1"), timers.c.status == bindparam("b_s2"))))
             .order_by(timers.c.due_at, _KIND_ORDER, timers.c.id), dialect, types)
         self.open_timers = HotStatement(select(timers).where(_OPEN).order_by(timers.c.id), dialect, types)
-        self.cancel = HotStatement(update(timers).where(and_(timers.c.instance_id == bindparam("b_instance"), _OPEN))
+        self.cancel = HotStatement(update(timers).where(and_(timers.c.instance_id == bindparam("b_instance"), _OPEN,
+                                                             timers.c.obligation.is_(None)))
                                    .values(status=TimerStatus.CANCELLED.value, fired_at=bindparam("b_now"),
                                            outcome="state left"), dialect)
+        self.cancel_obligation = HotStatement(
+            update(timers).where(and_(timers.c.instance_id == bindparam("b_instance"), _OPEN,
+                                      timers.c.obligation == bindparam("b_obligation")))
+            .values(status=TimerStatus.CANCELLED.value, fired_at=bindparam("b_now"),
+                    outcome="obligation closed or restarted"), dialect)
         self.update_timer = HotStatement(update(timers).where(timers.c.id == bindparam("b_id")).values(
             {c: bindparam(c) for c in ("status", "base_due", "due_at", "extension", "remaining", "fired_at",
                                        "outcome")}), dialect)
@@ -96,6 +102,8 @@ class TimerStatements:
             calendar_overrides.c.day == bindparam("b_day")), dialect)
         self.insert_override = HotStatement(insert(calendar_overrides).values(
             {c.name: bindparam(c.name) for c in calendar_overrides.c}), dialect)
+        self.insert_occurrence = HotStatement(insert(occurrences).values(
+            {c.name: bindparam(c.name) for c in occurrences.c if c.name != "id"}), dialect)
         self.advance_schedule = HotStatement(update(schedules).where(and_(
             schedules.c.id == bindparam("b_id"), schedules.c.next_run_at == bindparam("b_old"))).values(
             next_run_at=bindparam("b_new"), last_run_at=bindparam("b_now")), dialect)
@@ -115,7 +123,7 @@ class TimerRows:
                 "deadline": t.deadline.model_dump_json(exclude_defaults=True), "anchor": t.anchor,
                 "extension": to_json(t.extension), "base_due": t.base_due, "due_at": t.due_at,
                 "remaining": to_json(t.remaining), "created_at": t.created_at, "fired_at": t.fired_at,
-                "outcome": t.outcome, "claimed_by": None, "lease_until": None})
+                "outcome": t.outcome, "claimed_by": None, "lease_until": None, "obligation": t.obligation})
 
     def timers_of(self, instance_id: int, statuses: Sequence[TimerStatus]) -> list[TimerRecord]:
         wanted = [s.value for s in statuses] + [statuses[0].value] * (2 - len(statuses))
@@ -128,6 +136,10 @@ class TimerRows:
 
     def cancel_timers(self, instance_id: int, now: dt.datetime) -> int:
         return self.timer_sql.cancel.run(self.dbapi, {"b_instance": instance_id, "b_now": now})
+
+    def cancel_obligation_timers(self, instance_id: int, names: Sequence[str], now: dt.datetime) -> int:
+        return sum(self.timer_sql.cancel_obligation.run(self.dbapi, {"b_instance": instance_id, "b_obligation": name,
+                                                                     "b_now": now}) for name in set(names))
 
     def update_timer(self, t: TimerRecord) -> None:
         self.timer_sql.update_timer.run(self.dbapi, {
@@ -183,6 +195,10 @@ class TimerRows:
         """Move a schedule's next run from ``old`` to ``new``; False if another process already did."""
         return self.timer_sql.advance_schedule.run(self.dbapi, {
             "b_id": schedule_id, "b_old": old, "b_new": new, "b_now": now}) == 1
+
+
+    def record_occurrence(self, values: dict[str, Any]) -> None:
+        self.timer_sql.insert_occurrence.run(self.dbapi, values)
 
 
 def override_from_row(day: str, kind: str, reason: str) -> DayOverride:

@@ -53,14 +53,21 @@ def format_instant(instant: dt.datetime) -> str:
 
 
 def record_fields(r: HistoryRecord) -> dict[str, Any]:
-    """What a history row's hash covers: every field but the hash itself."""
-    return {
+    """What a history row's hash covers: every field but the hash itself. The effective date and the
+    obligation changes came later (migration 0007): rows written before carry neither, and their hashes
+    stay as they were."""
+    fields = {
         "instance_id": r.instance_id, "seq": r.seq, "event": r.event, "from": r.from_state,
         "to": r.to_state, "actor": {"id": r.actor_id, "role": r.actor_role, "agency": r.actor_agency},
         "at": format_instant(r.at), "payload": r.payload, "reason": r.reason,
         "definition": {"id": r.definition_id, "version": r.definition_version},
         "request_id": r.request_id, "prev": r.prev_hash,
     }
+    if r.effective_on is not None:
+        fields["effective_on"] = r.effective_on
+    if r.obligations is not None:
+        fields["obligations"] = list(r.obligations)
+    return fields
 
 
 def record_hash(r: HistoryRecord) -> str:

@@ -20,11 +20,12 @@ from typing import Any
 from definitions import Role, TimerKind
 
 from .audit import format_instant
-from .calendar import DayOverride, OverrideKind
-from .engine import TIMER_ACTOR, Engine, deadline_of
+from .calendar import DayOverride, OverrideKind, local_date
+from .engine import TIMER_ACTOR, Engine, deadline_of, earliest
 from .errors import PayloadInvalid, Refused, RoleNotAllowed
+from .obligations import Changes, earliest_open_due, merge
 from .payload import DOCUMENT_REF
-from .ports import Actor, UnitOfWork
+from .ports import Actor, InstanceRecord, ObligationStatus, UnitOfWork
 from .timers import TimerRecord, TimerStatus, due_for, extended, recompute, resume, suspend
 
 CLOCK_ROLES = (Role.ADMIN, Role.COMMITTEE)  # may extend, suspend and resume deadlines
@@ -81,6 +82,8 @@ class Deadlines:
 
     def _fire_one(self, uow: UnitOfWork, timer: TimerRecord, now: dt.datetime) -> tuple[TimerStatus, str]:
         instance = self.engine.load(uow, timer.instance_id)
+        if timer.obligation is not None:
+            return self._fire_obligation(uow, timer, instance)
         if instance.entry_seq != timer.fence or instance.suspended_at is not None:
             return TimerStatus.STALE, f"state entry {timer.fence} had ended (now at entry {instance.entry_seq})"
         if timer.kind is TimerKind.REMINDER:
@@ -97,6 +100,53 @@ class Deadlines:
         except Refused as refused:
             return TimerStatus.FAILED, f"event {timer.event!r} refused: {refused}"
         return TimerStatus.FIRED, f"fired {timer.event!r}: {instance.state} -> {result.instance.state}"
+
+    def _fire_obligation(self, uow: UnitOfWork, timer: TimerRecord, instance: InstanceRecord
+                         ) -> tuple[TimerStatus, str]:
+        """An obligation's timer acts while the obligation is open at the start that armed it, whatever state
+        the instance is in: lateness belongs to the duty, not to a step."""
+        found = next((o for o in uow.obligations_of(instance.id) if o.name == timer.obligation), None)
+        if found is None or found.status is not ObligationStatus.OPEN or found.opened_seq != timer.fence:
+            return TimerStatus.STALE, f"obligation {timer.obligation} is no longer open at that start"
+        if instance.suspended_at is not None:
+            return TimerStatus.STALE, "the legal clock is suspended"
+        if timer.kind is TimerKind.REMINDER:
+            self.engine.notify(uow, instance, "reminder", f"timer-{timer.id}", timer.base_due, timer.offset_days)
+            return TimerStatus.FIRED, "assignee reminded"
+        if timer.kind is TimerKind.ESCALATION:
+            _, escalation = self.engine.escalate(uow, instance, timer.id, timer.base_due,
+                                                 f"obligation {timer.obligation}")
+            return TimerStatus.FIRED, f"escalation {escalation} opened"
+        assert timer.event is not None
+        if timer.event not in self.engine.definition(instance.definition_id,
+                                                     instance.definition_version).events_from(instance.state):
+            return TimerStatus.FIRED, f"{timer.event!r} does not apply in state {instance.state!r}"
+        reason = f"hết hạn {timer.obligation}: {_due_text(timer.base_due)} / deadline passed"
+        result = self.engine.apply(uow, instance, timer.event, TIMER_ACTOR, {}, reason)
+        return TimerStatus.FIRED, f"fired {timer.event!r}: {instance.state} -> {result.instance.state}"
+
+    def rescheduled(self, uow: UnitOfWork, instance_id: int, timers: Sequence[TimerRecord]) -> Changes:
+        """Open obligations follow their moved timers (an extension, a resumption, a calendar override)."""
+        ends = {t.obligation: t.base_due for t in timers if t.obligation and t.kind is not TimerKind.REMINDER}
+        changes = Changes()
+        if not ends:
+            return changes
+        for record in uow.obligations_of(instance_id):
+            end = ends.get(record.name)
+            if record.status is not ObligationStatus.OPEN or end is None or end == record.due_at:
+                continue
+            moved = dataclasses.replace(record, due_at=end, last_day=local_date(end - dt.timedelta(microseconds=1)))
+            changes.rows.append(moved)
+            changes.log.append({"op": "reschedule", "name": moved.name, "last_day": moved.last_day.isoformat(),
+                                "due_at": format_instant(moved.due_at)})
+        return changes
+
+    def _moved_deadlines(self, uow: UnitOfWork, instance_id: int, timers: Sequence[TimerRecord]) -> dict[str, Any]:
+        """``append``'s arguments after timers moved: the obligations' changes and the instance's deadline."""
+        changes = self.rescheduled(uow, instance_id, timers)
+        obligations = merge(uow.obligations_of(instance_id), changes.rows)
+        state_due = deadline_of([t for t in timers if t.obligation is None])
+        return {"obligations": changes, "due_at": earliest(state_due, earliest_open_due(obligations))}
 
     # -- extensions and suspension ---------------------------------------------------------------
 
@@ -134,7 +184,8 @@ class Deadlines:
                 uow.update_timer(timer)
             self.engine.append(uow, instance, "@deadline_extended", actor, {
                 "request": request, "document": document, "new_last_day": due.last_day.isoformat(),
-                "due_at": _due_text(due.due_at), "steps": list(due.steps)}, reason, due_at=deadline_of(changed))
+                "due_at": _due_text(due.due_at), "steps": list(due.steps)}, reason,
+                **self._moved_deadlines(uow, instance_id, changed))
         return changed
 
     @staticmethod
@@ -182,8 +233,9 @@ class Deadlines:
                         **({"remaining": dict(t.remaining or {})} if stop else {"due_at": _due_text(t.due_at)})}
                        for t in changed]
             payload: dict[str, Any] = {"timers": summary, **({"document": document} if document else {})}
+            moved = {"due_at": None} if stop else self._moved_deadlines(uow, instance_id, changed)
             self.engine.append(uow, instance, event, actor, payload, reason, suspended_at=now if stop else None,
-                               due_at=None if stop else deadline_of(changed))
+                               **moved)
         return changed
 
     # -- calendar overrides ----------------------------------------------------------------------
@@ -214,7 +266,7 @@ class Deadlines:
                 pending = uow.timers_of(instance_id, [TimerStatus.PENDING])
                 self.engine.append(uow, instance, "@deadline_changed", actor, {
                     "day": day.isoformat(), "kind": kind.value, "timers": moved_timers}, reason,
-                    due_at=deadline_of(pending))
+                    **self._moved_deadlines(uow, instance_id, pending))
         self.engine.refresh_calendar()
         return changes
 

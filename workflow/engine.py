@@ -2,10 +2,14 @@
 
 ``fire`` checks, in order: the instance exists; the expected version (if given) is current; an officer
 acts only for its own agency; the event is possible in the current state; the actor's role may fire it;
-the reason (if required) and the payload are valid; the guard agrees; the timers of the state entered
-can be armed. Then, in one transaction: the version-checked instance update, the hash-chained history
-row, the timers of the state left (cancelled) and entered (armed), the fan-out's children, and the
-idempotency record. Any refusal raises an error from ``workflow.errors`` and writes nothing.
+the reason (if required) and the payload are valid; the effective date and the payload's date fields are
+not in the future (province time) nor before the instance's previous event; the guard agrees; the
+obligations it satisfies are not late where lateness is refused; the timers of the state entered and of
+the obligations it opens can be armed. Then, in one transaction: the version-checked instance update, the
+hash-chained history row (recorded instant, effective date, obligation changes), the obligation rows, the
+timers of the state left and of the obligations closed (cancelled) and of those entered or opened (armed),
+the fan-out's children, and the idempotency record. Any refusal raises an error from ``workflow.errors``
+and writes nothing. ``start`` checks the assignee against the registry on the effective date.
 Deadline operations (timers firing, extensions, suspension, calendar overrides) live in
 ``workflow.deadlines`` and use the same primitives.
 """
@@ -14,17 +18,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import hashlib
 import threading
 from collections.abc import Mapping
 from typing import Any
 
-from definitions import START_EVENT, Definition, NotFound, Role, load_text
+from definitions import START_EVENT, Definition, FieldType, NotFound, Role, Transition, load_text
 from definitions.model import LatePolicy, TimerKind
 
 from . import fanout
 from .audit import GENESIS, canonical, format_instant, nfc, record_hash
-from .calendar import BusinessCalendar, DeadlineOutOfRange
+from .calendar import BusinessCalendar, DeadlineOutOfRange, local_date
 from .clock import Clock, SystemClock
 from .errors import (
     AgencyMismatch,
@@ -39,20 +44,25 @@ from .errors import (
 from .guards import GUARDS, Guard, GuardContext
 from .machine import GuardRefusal, MachineCache
 from .notify import COMMITTEE, Subject, escalation_text, messages, reminder_text
-from .payload import AGENCY_CODE, check_payload
-from .ports import Actor, HistoryRecord, IdempotencyRecord, InstanceRecord, Store, UnitOfWork
-from .timers import AnchorMissing, TimerRecord, arm
+from .obligations import Changes, earliest_open_due, merge, on_event
+from .payload import AGENCY_CODE, check_payload, non_finite
+from .ports import Actor, HistoryRecord, IdempotencyRecord, InstanceRecord, ObligationRecord, Store, UnitOfWork
+from .timers import AnchorMissing, TimerRecord, arm, arm_obligation
 
-#: Who may start instances: administrators and the engine's own actors (schedules, fan-out).
-START_ROLES = (Role.ADMIN, Role.SYSTEM)
 MAX_DATA_BYTES = 256 * 1024
 TIMER_ACTOR = Actor("system:timer", Role.SYSTEM)  # timers fire, and escalate, as this actor
+EARLIEST_EFFECTIVE = dt.date(2000, 1, 1)  # no event of this plan took effect before; a guard against typos
 
 
 def deadline_of(timers: list[TimerRecord]) -> dt.datetime | None:
     """An entry's deadline: the end of its earliest timeout or escalation period (reminders come before it)."""
     ends = [t.base_due for t in timers if t.kind is not TimerKind.REMINDER]
     return min(ends) if ends else None
+
+
+def earliest(*instants: dt.datetime | None) -> dt.datetime | None:
+    given = [i for i in instants if i is not None]
+    return min(given) if given else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,61 +121,113 @@ class Engine:
 
     def start(self, definition_id: str, business_key: str, assignee: str, actor: Actor, *,
               data: Mapping[str, Any] | None = None, version: int | None = None,
-              parent_id: int | None = None, request_id: str | None = None) -> InstanceRecord:
-        """Create an instance in its definition's initial state, with its first history row and timers."""
+              parent_id: int | None = None, request_id: str | None = None,
+              effective_on: dt.date | None = None) -> InstanceRecord:
+        """Create an instance in its definition's initial state, with its first history row, its obligations
+        and its timers. ``effective_on``: the day the duty was assigned (default today, province time)."""
         definition = self.definition(definition_id, version)
         with self.store.transaction() as uow:
             return self.start_in(uow, definition, business_key, assignee, actor, data=data,
-                                 parent_id=parent_id, request_id=request_id)
+                                 parent_id=parent_id, request_id=request_id, effective_on=effective_on)
 
     def start_in(self, uow: UnitOfWork, definition: Definition, business_key: str, assignee: str, actor: Actor, *,
                  data: Mapping[str, Any] | None = None, parent_id: int | None = None,
-                 request_id: str | None = None) -> InstanceRecord:
+                 request_id: str | None = None, effective_on: dt.date | None = None) -> InstanceRecord:
         """``start`` inside a caller's transaction (schedules and fan-out start many at once)."""
         actor = Actor(nfc(actor.id), actor.role, nfc(actor.agency))
-        if actor.role not in START_ROLES:
-            raise RoleNotAllowed(actor.role.value, [r.value for r in START_ROLES], instance_id=None,
-                                 event=START_EVENT, state=None)
+        roles = [Role.SYSTEM.value, *definition.start_roles]
+        if actor.role.value not in roles:
+            raise RoleNotAllowed(actor.role.value, roles, instance_id=None, event=START_EVENT, state=None)
+        if actor.role is Role.OFFICER and actor.agency != assignee:
+            raise AgencyMismatch(actor.agency, assignee, instance_id=None, event=START_EVENT, state=None)
+        if definition.retired:
+            raise Refused(f"definition {definition.id} v{definition.version} is retired: no new instances "
+                          "(running ones go on)", event=START_EVENT)
+        effective = self.effective_date(effective_on, None, event=START_EVENT)
         errors = []
         if not business_key or len(business_key) > 200 or business_key != business_key.strip():
             errors.append(("business_key", "must be 1 to 200 characters without surrounding spaces"))
         if not AGENCY_CODE.match(assignee):
             errors.append(("assignee", f"{assignee!r} is not an agency code (e.g. SKHCN)"))
+        else:
+            errors.extend(self._assignee_problems(uow, assignee, effective))
+        errors.extend((path, "must be a finite number (JSON has no NaN or Infinity)")
+                      for path in non_finite(data or {}, "data"))
         clean_data = nfc(dict(data or {}))
-        if len(canonical(clean_data)) > MAX_DATA_BYTES:
+        if not errors and len(canonical(clean_data)) > MAX_DATA_BYTES:
             errors.append(("data", f"larger than {MAX_DATA_BYTES} bytes"))
         if errors:
             raise PayloadInvalid(errors, event=START_EVENT)
         now = self.clock.now()
         initial = definition.initial_state.id
         timers = self._arm(definition, initial, 0, 1, now, {}, clean_data, START_EVENT)
+        changes = self._obligations(definition, START_EVENT, initial, effective, 1, {}, clean_data, assignee, [], 0)
         instance = InstanceRecord(
             id=0, definition_id=definition.id, definition_version=definition.version,
             business_key=nfc(business_key), state=initial, version=1, assignee=assignee,
             data=clean_data, parent_id=parent_id, created_at=now, updated_at=now, head_hash=GENESIS,
-            due_at=deadline_of(timers))
+            due_at=earliest(deadline_of(timers), earliest_open_due(changes.rows)), effective_on=effective)
         instance_id = uow.insert_instance(instance)
         record = self._record(instance_id, 1, START_EVENT, None, initial, actor, now, {}, None,
-                              definition, request_id, GENESIS)
+                              definition, request_id, GENESIS, effective, changes)
         uow.append_history(record)
         instance = dataclasses.replace(instance, id=instance_id, head_hash=record.hash)
         uow.update_instance(instance, expected_version=1)
-        uow.insert_timers([dataclasses.replace(t, instance_id=instance_id) for t in timers])
+        rows = [dataclasses.replace(r, instance_id=instance_id) for r in changes.rows]
+        uow.save_obligations(rows)
+        uow.insert_timers([dataclasses.replace(t, instance_id=instance_id)
+                           for t in [*timers, *self._obligation_timers(definition, rows, now, clean_data)]])
         return instance
+
+    def _assignee_problems(self, uow: UnitOfWork, code: str, day: dt.date) -> list[tuple[str, str]]:
+        """An assignee must be in the registry and exist on the day the duty takes effect. (An engine with no
+        registry loaded, as in embedded use, accepts any well-formed code.)"""
+        codes = uow.agency_codes()
+        if not codes:
+            return []
+        agency = uow.agency(code)
+        if agency is None:
+            near = difflib.get_close_matches(code, codes, n=5, cutoff=0.5) or codes[:10]
+            return [("assignee", f"unknown agency {code!r}; known codes: {', '.join(near)}")]
+        if agency.name_on(day.isoformat()) is None:
+            ended = f"; its successor is {agency.successor}" if agency.successor else ""
+            return [("assignee", f"agency {code} did not exist on {day:%d/%m/%Y} ({agency.status}{ended})")]
+        return []
+
+    def effective_date(self, given: dt.date | None, previous: dt.date | None, *, instance_id: int | None = None,
+                       event: str | None = None, state: str | None = None, field: str = "effective_on") -> dt.date:
+        """The day an event takes effect: ``given`` (a document's date, a day of receipt) or today. A given date
+        may not be in the future (province time), before the instance's previous event, or before 2000."""
+        today = local_date(self.clock.now())
+        if given is None:
+            return today if previous is None else max(today, previous)
+        problem = None
+        if given > today:
+            problem = f"{given:%d/%m/%Y} is after today ({today:%d/%m/%Y}, province time): it cannot have happened yet"
+        elif previous is not None and given < previous:
+            problem = f"{given:%d/%m/%Y} is before the previous event of this task ({previous:%d/%m/%Y})"
+        elif given < EARLIEST_EFFECTIVE:
+            problem = f"{given:%d/%m/%Y} is before {EARLIEST_EFFECTIVE:%d/%m/%Y}"
+        if problem is not None:
+            raise PayloadInvalid([(field, problem)], instance_id=instance_id, event=event, state=state)
+        return given
 
     # -- fire ------------------------------------------------------------------------------------
 
     def fire(self, instance_id: int, event: str, actor: Actor, *, payload: Mapping[str, Any] | None = None,
              reason: str | None = None, expected_version: int | None = None,
-             idempotency_key: str | None = None, request_id: str | None = None) -> FireResult:
-        """Apply ``event`` to an instance as ``actor``; see the module docstring for the checks."""
+             idempotency_key: str | None = None, request_id: str | None = None,
+             effective_on: dt.date | None = None) -> FireResult:
+        """Apply ``event`` to an instance as ``actor``, taking effect on ``effective_on`` (default today);
+        see the module docstring for the checks."""
         payload = dict(payload or {})  # check_payload normalises accepted text to NFC
         reason = nfc(reason) if reason else None
         actor = Actor(nfc(actor.id), actor.role, nfc(actor.agency))
         fingerprint = None
         if idempotency_key is not None:
             fingerprint = hashlib.sha256(canonical(
-                [instance_id, event, payload, reason, actor.id, expected_version])).hexdigest()
+                [instance_id, event, payload, reason, actor.id, expected_version,
+                 effective_on.isoformat() if effective_on else None])).hexdigest()
         with self.store.transaction() as uow:
             if idempotency_key is not None and fingerprint is not None:
                 earlier = self._replay(uow, idempotency_key, fingerprint)
@@ -174,7 +236,7 @@ class Engine:
             instance = self.load(uow, instance_id)
             if expected_version is not None and instance.version != expected_version:
                 raise VersionConflict(instance_id, expected_version, instance.version)
-            result = self.apply(uow, instance, event, actor, payload, reason, request_id)
+            result = self.apply(uow, instance, event, actor, payload, reason, request_id, effective_on)
             if idempotency_key is not None and fingerprint is not None:
                 uow.save_idempotency(IdempotencyRecord(idempotency_key, fingerprint, instance_id, result.record.seq))
         return result
@@ -187,54 +249,97 @@ class Engine:
         return instance
 
     def apply(self, uow: UnitOfWork, instance: InstanceRecord, event: str, actor: Actor,
-              payload: Mapping[str, Any], reason: str | None, request_id: str | None = None) -> FireResult:
+              payload: Mapping[str, Any], reason: str | None, request_id: str | None = None,
+              effective_on: dt.date | None = None) -> FireResult:
         """Check and apply one event inside the caller's transaction; nothing is written if it is refused."""
         definition = self.definition(instance.definition_id, instance.definition_version)
         clean = self._check(definition, instance, event, actor, dict(payload), reason)
+        transition = definition.transition_from(instance.state, event)
+        assert transition is not None  # _check refused it otherwise
+        where: dict[str, Any] = {"instance_id": instance.id, "event": event, "state": instance.state}
+        effective = self.effective_date(effective_on, instance.effective_on, **where)
+        self._check_dates(transition, clean, instance.effective_on, where)
         context = GuardContext(instance.state, instance.data, clean, actor)
         try:
             dest = self._machines.get(definition).next_state(instance.state, event, context)
         except GuardRefusal as refusal:
-            raise GuardFailed(refusal.guard, refusal.explanation, instance_id=instance.id,
-                              event=event, state=instance.state) from None
+            raise GuardFailed(refusal.guard, refusal.explanation, **where) from None
         if dest is None:  # the definition and the compiled machine disagree: never expected
             raise EventNotAllowed(instance.id, event, instance.state, definition.events_from(instance.state))
         now = self.clock.now()
-        late = instance.due_at is not None and now > instance.due_at
-        transition = definition.transition_from(instance.state, event)
-        if late and instance.due_at is not None and transition is not None and transition.late is LatePolicy.REFUSE:
-            raise Refused(f"the deadline of this step ended at {format_instant(instance.due_at)}; late answers "
-                          "are refused", instance_id=instance.id, event=event, state=instance.state)
-        if late and transition is not None and transition.late is LatePolicy.ACCEPT_FLAGGED:
-            clean = {**clean, "@late": True}
         seq = instance.version + 1
         data = {**instance.data, **clean}
+        existing = uow.obligations_of(instance.id) if definition.obligations else []
+        changes = self._obligations(definition, event, dest, effective, seq, clean, data, instance.assignee, existing,
+                                    instance.id, instance.state)
+        if changes.late and transition.late is LatePolicy.REFUSE:
+            late = ", ".join(f"{r.name} (last day {r.last_day:%d/%m/%Y})" for r in changes.closed)
+            raise Refused(f"the deadline has passed: {late}; late answers are refused", **where)
+        if changes.late and transition.late is LatePolicy.ACCEPT_FLAGGED:
+            clean = {**clean, "@late": True}
         if dest in definition.final_states:
-            data.update({"@completed_at": format_instant(now), "@late": late})
+            data.update({"@completed_at": format_instant(now), "@late": changes.late})
         timers = self._arm(definition, dest, instance.id, seq, now, clean, data, event, instance.state)
+        obligations = merge(existing, changes.rows)
         record = self._record(instance.id, seq, event, instance.state, dest, actor, now, clean, reason,
-                              definition, request_id, instance.head_hash)
+                              definition, request_id, instance.head_hash, effective, changes)
         updated = InstanceRecord(
             id=instance.id, definition_id=instance.definition_id, definition_version=instance.definition_version,
             business_key=instance.business_key, state=dest, version=seq, assignee=instance.assignee, data=data,
             parent_id=instance.parent_id, created_at=instance.created_at, updated_at=now, head_hash=record.hash,
-            entry_seq=seq, suspended_at=None, due_at=deadline_of(timers))
+            entry_seq=seq, suspended_at=None, due_at=earliest(deadline_of(timers), earliest_open_due(obligations)),
+            effective_on=effective)
         if not uow.update_instance(updated, expected_version=instance.version):
             raise VersionConflict(instance.id, instance.version, None)
         uow.append_history(record)
         left = definition.state(instance.state)
         if left.timers:  # a state without timers cannot have left any pending
             uow.cancel_timers(instance.id, now)
+        if changes.rows:
+            uow.cancel_obligation_timers(instance.id, [r.name for r in changes.rows], now)
+            uow.save_obligations(changes.rows)
+        timers.extend(self._obligation_timers(definition, changes.opened, now, data))
         if timers:
             uow.insert_timers(timers)
-        if left.fan_out is not None and event != left.fan_out.join_event:
-            fanout.close_children(self, uow, left.fan_out, instance)
-        entered = definition.state(dest).fan_out
-        if entered is not None:
-            fanout.start_children(self, uow, entered, updated)
-        if dest in definition.final_states and updated.parent_id is not None:
-            fanout.join_if_done(self, uow, updated)
+        self._fan_out(uow, definition, instance, updated, event, effective)
         return FireResult(updated, record)
+
+    def _fan_out(self, uow: UnitOfWork, definition: Definition, before: InstanceRecord, after: InstanceRecord,
+                 event: str, effective: dt.date) -> None:
+        """Children closed by the state left, started by the state entered; the parent joined when final."""
+        left = definition.state(before.state).fan_out
+        if left is not None and event != left.join_event:
+            fanout.close_children(self, uow, left, before, effective,
+                                  cancelled=after.state in definition.cancelled_states)
+        entered = definition.state(after.state).fan_out
+        if entered is not None:
+            fanout.start_children(self, uow, entered, after, effective)
+        if after.state in definition.final_states and after.parent_id is not None:
+            fanout.join_if_done(self, uow, after)
+
+    def _obligations(self, definition: Definition, event: str, dest: str, effective: dt.date, seq: int,
+                     payload: Mapping[str, Any], data: Mapping[str, Any], agency: str,
+                     existing: list[ObligationRecord], instance_id: int, state: str | None = None) -> Changes:
+        try:
+            return on_event(definition, event, dest, effective, seq, payload, data, agency, existing, self.calendar,
+                            instance_id)
+        except (AnchorMissing, DeadlineOutOfRange) as err:
+            raise PayloadInvalid([("deadline", f"{err} (an obligation of {definition.id})")],
+                                 instance_id=instance_id or None, event=event, state=state) from None
+
+    @staticmethod
+    def _obligation_timers(definition: Definition, opened: list[ObligationRecord], now: dt.datetime,
+                           data: Mapping[str, Any]) -> list[TimerRecord]:
+        specs = {o.name: o for o in definition.obligations}
+        return [t for r in opened for t in arm_obligation(specs[r.name], r.instance_id, r.opened_seq, r.started_on,
+                                                           r.due_at, now, data)]
+
+    def _check_dates(self, transition: Transition, clean: Mapping[str, Any], previous: dt.date | None,
+                     where: dict[str, Any]) -> None:
+        """Date fields of a payload (a day of receipt, of approval) are facts: the bounds of effective dates."""
+        for name, spec in transition.payload.items():
+            if spec.type is FieldType.DATE and name in clean:
+                self.effective_date(dt.date.fromisoformat(clean[name]), previous, field=name, **where)
 
     # -- notifications and escalations -----------------------------------------------------------
 
@@ -255,29 +360,38 @@ class Engine:
 
     def escalate(self, uow: UnitOfWork, instance: InstanceRecord, timer_id: int | None, due: dt.datetime,
                  cause: str) -> tuple[InstanceRecord, int]:
-        """Open an escalation to the Steering Committee, tell it, and record ``@escalated`` in history."""
+        """Open an escalation to the Steering Committee, tell it, and record ``@escalated`` in history. It takes
+        effect on the first day of lateness (the day after the last day), so an escalation raised while catching
+        up after an outage reads the same as one raised on time."""
         now = self.clock.now()
         escalation = uow.insert_escalation(instance.id, timer_id, due, now)
         self.notify(uow, instance, "escalation", f"escalation-{escalation}", due)
         updated = self.append(
             uow, instance, "@escalated", TIMER_ACTOR,
             {"escalation_id": escalation, "due_at": format_instant(due), "cause": cause},
-            "quá hạn, báo cáo Ban Chỉ đạo / overdue, escalated to the Steering Committee")
+            "quá hạn, báo cáo Ban Chỉ đạo / overdue, escalated to the Steering Committee",
+            effective_on=local_date(due))
         return updated, escalation
 
     def append(self, uow: UnitOfWork, instance: InstanceRecord, event: str, actor: Actor,
-               payload: Mapping[str, Any], reason: str | None, **changes: Any) -> InstanceRecord:
+               payload: Mapping[str, Any], reason: str | None, *, effective_on: dt.date | None = None,
+               obligations: Changes | None = None, **changes: Any) -> InstanceRecord:
         """Record something that happened to an instance without a state change (``@escalated``,
-        ``@deadline_extended``, ...): one history row, version + 1, same state entry."""
+        ``@deadline_extended``, ...): one history row, version + 1, same state entry. Its effective date
+        (default today) does not move the instance's bound for later events: bookkeeping is not paperwork."""
         definition = self.definition(instance.definition_id, instance.definition_version)
         now = self.clock.now()
         seq = instance.version + 1
+        effective = min(effective_on or local_date(now), local_date(now))
         record = self._record(instance.id, seq, event, instance.state, instance.state, actor, now,
-                              nfc(dict(payload)), nfc(reason), definition, None, instance.head_hash)
+                              nfc(dict(payload)), nfc(reason), definition, None, instance.head_hash, effective,
+                              obligations)
         updated = dataclasses.replace(instance, version=seq, updated_at=now, head_hash=record.hash, **changes)
         if not uow.update_instance(updated, expected_version=instance.version):
             raise VersionConflict(instance.id, instance.version, None)
         uow.append_history(record)
+        if obligations is not None and obligations.rows:
+            uow.save_obligations(obligations.rows)
         return updated
 
     def _arm(self, definition: Definition, state: str, instance_id: int, fence: int, now: dt.datetime,
@@ -327,12 +441,14 @@ class Engine:
     @staticmethod
     def _record(instance_id: int, seq: int, event: str, from_state: str | None, to_state: str, actor: Actor,
                 at: Any, payload: Mapping[str, Any], reason: str | None, definition: Definition,
-                request_id: str | None, prev_hash: str) -> HistoryRecord:
+                request_id: str | None, prev_hash: str, effective: dt.date, changes: Changes | None) -> HistoryRecord:
+        log = changes.log if changes is not None and (changes.log or definition.obligations) else None
         fields = dict(
             instance_id=instance_id, seq=seq, event=event, from_state=from_state, to_state=to_state,
             actor_id=actor.id, actor_role=actor.role.value, actor_agency=actor.agency, at=at,
             payload=payload, reason=reason, definition_id=definition.id,
-            definition_version=definition.version, request_id=nfc(request_id), prev_hash=prev_hash)
+            definition_version=definition.version, request_id=nfc(request_id), prev_hash=prev_hash,
+            effective_on=effective.isoformat(), obligations=log)
         return HistoryRecord(**fields, hash=record_hash(HistoryRecord(**fields, hash="")))
 
     def allowed_events(self, instance: InstanceRecord, actor: Actor | None = None) -> tuple[str, ...]:

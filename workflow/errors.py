@@ -43,8 +43,8 @@ class RoleNotAllowed(Refused):
 
 
 class AgencyMismatch(Refused):
-    def __init__(self, actor_agency: str | None, assignee: str, *, instance_id: int, event: str,
-                 state: str) -> None:
+    def __init__(self, actor_agency: str | None, assignee: str, *, instance_id: int | None, event: str,
+                 state: str | None) -> None:
         self.actor_agency = actor_agency
         self.assignee = assignee
         super().__init__(

@@ -1,23 +1,30 @@
 """Fan-out and join: one child instance per participant, the parent moving on when all have finished.
 
 Entering a state that declares ``fan_out`` starts the children in the same transaction (separate
-instances with their own history and timers, linked by ``parent_id``, and carrying the parent's entry in
-``data["@parent_entry"]`` so a later round has its own children). When a child reaches a final state and
-every child of the current round is final, the parent fires its ``join_event``. When the parent leaves the
-state by any other event (its window closed), each open child is closed with ``close_event`` and
-escalated to the Steering Committee.
+instances with their own history, obligations and timers, linked by ``parent_id``, taking effect on the
+parent's event's effective date, and carrying the parent's entry in ``data["@parent_entry"]`` so a later
+round has its own children). When a child reaches a final state and every child of the current round is
+final, the parent fires its ``join_event``. When the parent leaves the state by any other event (its window
+closed), the window never cuts a child's own legal period: a child whose obligations are all past due is
+closed with ``close_event`` (its own escalation timer tells the Steering Committee, at its own deadline);
+a child with days left stays open until it answers or its own deadline passes. When the parent is
+cancelled, every open child is closed and its obligations waived. Children of definitions without
+obligations (version 1) keep the old rule: closed and escalated with the window.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from definitions import FanOut, Role
 
 from .errors import PayloadInvalid, Refused
+from .obligations import Changes
 from .payload import AGENCY_CODE
-from .ports import Actor, InstanceRecord, UnitOfWork
+from .ports import Actor, InstanceRecord, ObligationStatus, UnitOfWork
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -45,14 +52,15 @@ def participants(uow: UnitOfWork, spec: FanOut, parent: InstanceRecord) -> list[
     return list(dict.fromkeys(codes))  # each agency once, in the given order
 
 
-def start_children(engine: Engine, uow: UnitOfWork, spec: FanOut, parent: InstanceRecord) -> list[InstanceRecord]:
+def start_children(engine: Engine, uow: UnitOfWork, spec: FanOut, parent: InstanceRecord,
+                   effective: dt.date) -> list[InstanceRecord]:
     child_definition = engine.definition(spec.definition)
     children = []
     for code in participants(uow, spec, parent):
         key = spec.key.format(parent_key=parent.business_key, entry=parent.entry_seq, agency=code)
         children.append(engine.start_in(uow, child_definition, key, code, FAN_OUT_ACTOR,
                                         data={PARENT_ENTRY: parent.entry_seq, "parent_key": parent.business_key},
-                                        parent_id=parent.id))
+                                        parent_id=parent.id, effective_on=effective))
     return children
 
 
@@ -73,13 +81,33 @@ def join_if_done(engine: Engine, uow: UnitOfWork, child: InstanceRecord) -> None
         engine.apply(uow, parent, spec.join_event, FAN_OUT_ACTOR, {}, "mọi cơ quan đã trả lời / every child is final")
 
 
-def close_children(engine: Engine, uow: UnitOfWork, spec: FanOut, parent_before: InstanceRecord) -> None:
-    """The parent left its fan-out state without the join: close and escalate every open child of the round."""
+def close_children(engine: Engine, uow: UnitOfWork, spec: FanOut, parent_before: InstanceRecord,
+                   effective: dt.date, cancelled: bool = False) -> None:
+    """The parent left its fan-out state without the join: close the children whose own time is up (all of
+    them when the parent was cancelled, their obligations waived)."""
+    now = engine.clock.now()
     for child in round_of(uow.children_of(parent_before.id), parent_before):
         child_definition = engine.definition(child.definition_id, child.definition_version)
         if child.state in child_definition.final_states:
             continue
-        due = child.due_at or engine.clock.now()
-        reason = "hết thời hạn lấy ý kiến, chưa trả lời / consultation closed without an answer"
-        closed = engine.apply(uow, child, spec.close_event, FAN_OUT_ACTOR, {}, reason).instance
-        engine.escalate(uow, closed, None, due, "fan-out window closed")
+        obligations = [o for o in uow.obligations_of(child.id) if o.status is ObligationStatus.OPEN]
+        if not child_definition.obligations:  # version 1: the window closed every child and escalated it
+            due = child.due_at or now
+            ended = engine.apply(uow, child, spec.close_event, FAN_OUT_ACTOR, {}, CLOSED_REASON).instance
+            engine.escalate(uow, ended, None, due, "fan-out window closed")
+            continue
+        if not cancelled and any(o.due_at > now for o in obligations):
+            continue  # its own period runs on: never cut by the parent's window
+        reason = "đã hủy lấy ý kiến / the consultation was cancelled" if cancelled else CLOSED_REASON
+        closed = engine.apply(uow, child, spec.close_event, FAN_OUT_ACTOR, {}, reason)
+        if cancelled and obligations:
+            waived = [dataclasses.replace(o, status=ObligationStatus.WAIVED, closed_on=effective,
+                                          closed_seq=closed.instance.version + 1) for o in obligations]
+            uow.cancel_obligation_timers(child.id, [o.name for o in waived], now)
+            engine.append(uow, closed.instance, "@obligations_waived", FAN_OUT_ACTOR, {}, reason,
+                          effective_on=effective, obligations=Changes(
+                              rows=waived, log=[{"op": "waive", "name": o.name, "on": effective.isoformat()}
+                                                for o in waived]))
+
+
+CLOSED_REASON = "hết thời hạn lấy ý kiến, chưa trả lời / consultation closed without an answer"

@@ -90,6 +90,18 @@ def _one(value: Any, spec: PayloadField) -> tuple[Any, str | None]:
     return None, f"{value!r} is not a document reference (number/symbol, e.g. 472/QĐ-UBND)"
 
 
+def non_finite(value: Any, path: str) -> list[str]:
+    """Paths of numbers that are not finite (NaN, Infinity) in a JSON-like value: JSON has no such numbers,
+    and a stored NaN would break every later query that reads the row as JSON."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return [path]
+    if isinstance(value, Mapping):
+        return [p for k, v in value.items() for p in non_finite(v, f"{path}.{k}")]
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in non_finite(v, f"{path}[{i}]")]
+    return []
+
+
 def check_payload(payload: Mapping[str, Any], schema: Mapping[str, PayloadField]) -> tuple[
         dict[str, Any], list[tuple[str, str]]]:
     """The normalised payload and the list of (field, message) problems (empty when valid)."""

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from definitions import Definition, Role
@@ -46,7 +47,8 @@ class InstanceRecord:
     head_hash: str
     entry_seq: int = 1  # the history row that entered `state`: the fence of the timers it armed
     suspended_at: dt.datetime | None = None  # the legal clock is stopped
-    due_at: dt.datetime | None = None  # the deadline of the current state (earliest timeout or escalation)
+    due_at: dt.datetime | None = None  # the earliest deadline of an open obligation or of the current state's timers
+    effective_on: dt.date | None = None  # the effective date of its latest event (the next may not be earlier)
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,34 @@ class HistoryRecord:
     request_id: str | None
     prev_hash: str
     hash: str
+    effective_on: str | None = None  # ISO date the event took effect (the document's date); `at` is when recorded
+    obligations: Sequence[Mapping[str, Any]] | None = None  # its obligation changes (workflow.obligations)
+
+
+class ObligationStatus(StrEnum):
+    OPEN = "open"
+    SATISFIED = "satisfied"
+    WAIVED = "waived"  # the duty was cancelled: not counted
+
+
+@dataclass(frozen=True)
+class ObligationRecord:
+    """One legal duty of one instance (a row of the ``obligations`` table; see ``workflow.obligations``)."""
+
+    id: int
+    instance_id: int
+    name: str
+    agency: str  # who owes it (the lead); co-operating agencies beside it
+    cooperating: tuple[str, ...]
+    opened_seq: int  # the history row that opened or last restarted it: the fence of its timers
+    opened_on: dt.date  # effective date of that row
+    started_on: dt.date  # the day its period counts from (day 1 is the next day)
+    presumed: bool  # the start is an assumption (receipt presumed), not a recorded fact
+    last_day: dt.date
+    due_at: dt.datetime  # 24:00 of the last day, province time, as UTC
+    status: ObligationStatus = ObligationStatus.OPEN
+    closed_on: dt.date | None = None  # effective date it was satisfied or waived
+    closed_seq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +251,10 @@ class UnitOfWork(Protocol):
         """Move a schedule's next run from ``old`` to ``new``; False if another process already did."""
         ...
 
+    def record_occurrence(self, values: dict[str, Any]) -> None:
+        """Record what one run of a schedule decided for one of its assignees (``occurrences``)."""
+        ...
+
     def agency(self, code: str) -> AgencyRecord | None:
         """An agency with its names over time."""
         ...
@@ -256,6 +290,22 @@ class UnitOfWork(Protocol):
 
     def active_agencies(self, kinds: Sequence[str]) -> list[str]:
         """Codes of the active agencies of these kinds, sorted."""
+        ...
+
+    def agency_codes(self) -> list[str]:
+        """Every registered agency code, sorted (empty: no registry loaded)."""
+        ...
+
+    def obligations_of(self, instance_id: int) -> list[ObligationRecord]:
+        """An instance's obligations, open or closed, in the order they were first opened."""
+        ...
+
+    def save_obligations(self, records: Sequence[ObligationRecord]) -> None:
+        """Insert the records whose ``id`` is 0 and update the others (status, dates, agency, fence)."""
+        ...
+
+    def cancel_obligation_timers(self, instance_id: int, names: Sequence[str], now: dt.datetime) -> int:
+        """Cancel the pending and suspended timers of these obligations (satisfied, waived or restarted)."""
         ...
 
 

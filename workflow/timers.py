@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from definitions import Deadline, DeadlineKind, Definition, TimerKind
+from definitions import Deadline, DeadlineKind, Definition, Obligation, TimerKind
 
 from .calendar import BusinessCalendar, Due, end_of_day, fmt, local_date
 from .clock import PROVINCE_TZ
@@ -52,6 +52,7 @@ class TimerRecord:
     created_at: dt.datetime
     fired_at: dt.datetime | None = None
     outcome: str | None = None
+    obligation: str | None = None  # armed for this obligation (fenced by its opening row), not for a state entry
 
     @property
     def sort_key(self) -> tuple[dt.datetime, int, int]:
@@ -78,7 +79,7 @@ def _anchor(spec: Deadline, now: dt.datetime, payload: Mapping[str, Any], data: 
     return value
 
 
-def _resolve(spec: Deadline, data: Mapping[str, Any]) -> Deadline:
+def resolve_deadline(spec: Deadline, data: Mapping[str, Any]) -> Deadline:
     """A ``from_data`` deadline is replaced by the spec stored in the instance's data (set by the plan)."""
     if spec.from_data is None:
         return spec
@@ -114,7 +115,7 @@ def arm(definition: Definition, state: str, instance_id: int, fence: int, now: d
     nobody is reminded of a deadline after the moment to act on the reminder has gone."""
     out: list[TimerRecord] = []
     for spec in definition.state(state).timers:
-        deadline = _resolve(spec.deadline, data)
+        deadline = resolve_deadline(spec.deadline, data)
         anchor = _anchor(deadline, now, payload, data)
         due = calendar.due(deadline, parse_anchor(anchor))
         offsets = spec.offsets_days if spec.kind is TimerKind.REMINDER else (0,)
@@ -127,6 +128,28 @@ def arm(definition: Definition, state: str, instance_id: int, fence: int, now: d
                 event=spec.event, fence=fence, status=TimerStatus.PENDING, deadline=deadline,
                 anchor=anchor, extension=None, base_due=due.due_at, due_at=due_at, remaining=None,
                 created_at=now))
+    return out
+
+
+def arm_obligation(spec: Obligation, instance_id: int, fence: int, started_on: dt.date, base_due: dt.datetime,
+                   now: dt.datetime, data: Mapping[str, Any]) -> list[TimerRecord]:
+    """The timers an open obligation arms: reminders before its last day (those already past are skipped), an
+    escalation at its deadline, a timeout firing ``timeout_event`` then. Fenced by the row that opened it."""
+    deadline = resolve_deadline(spec.period, data)
+    plan: list[tuple[TimerKind, int, str | None]] = [(TimerKind.REMINDER, d, None) for d in spec.remind_days]
+    if spec.escalate:
+        plan.append((TimerKind.ESCALATION, 0, None))
+    if spec.timeout_event is not None:
+        plan.append((TimerKind.TIMEOUT, 0, spec.timeout_event))
+    out = []
+    for kind, offset, event in plan:
+        due_at = due_for(kind, base_due, offset)
+        if kind is TimerKind.REMINDER and due_at <= now:
+            continue
+        out.append(TimerRecord(
+            id=0, instance_id=instance_id, name=spec.name, kind=kind, offset_days=offset, event=event, fence=fence,
+            status=TimerStatus.PENDING, deadline=deadline, anchor=started_on.isoformat(), extension=None,
+            base_due=base_due, due_at=due_at, remaining=None, created_at=now, obligation=spec.name))
     return out
 
 

@@ -9,6 +9,7 @@ from tests.conftest import ADMIN, COMMITTEE
 from workflow import Actor, Deadlines, Engine, InstanceRecord, SimulatedClock
 from workflow.calendar import PROVINCE_TZ, end_of_day
 from workflow.fanout import PARENT_ENTRY
+from workflow.ports import ObligationRecord
 
 CONSULTED = ["SKHDT", "STC", "SNV", "SGDDT", "SNNPTNT", "SCT", "SVHTTDL", "SYT", "STNMT", "STTTT", "DPTTH", "BODA",
              "LHH", "PRTC", "BACAI", "NINHHAI", "NINHPHUOC", "NINHSON", "THUANBAC", "THUANNAM"]
@@ -33,6 +34,11 @@ def send(engine: Engine, parent: int, clock: SimulatedClock, day: str) -> int:
     clock.set(at(day))
     return engine.fire(parent, "send_for_consultation", ADMIN,
                        payload={"document": "1234/SKHCN-QLKH", "task_count": 64}).instance.entry_seq
+
+
+def obligations_of(store: SqlStore, instance_id: int) -> list[ObligationRecord]:
+    with store.transaction() as uow:
+        return uow.obligations_of(instance_id)
 
 
 def answer(engine: Engine, child: InstanceRecord, position: str = "agree", **extra: str) -> InstanceRecord:
@@ -60,6 +66,12 @@ def test_the_consultation_end_to_end(registered: Engine, store: SqlStore, clock:
     assert due["SNV"] == end_of_day(dt.date(2023, 1, 9))  # day 20 is Sunday 08/01
     assert due["SCT"] == end_of_day(dt.date(2023, 1, 27))  # 25/01 falls in Tết: rolls to Friday 27/01
 
+    # agencies that never record receipt still received the draft: presumed 3 working days after sending
+    # (Tuesday 20/12), so their 20 days end on Monday 09/01 (day 20 is Sunday 08/01)
+    presumed = {code: c for code, c in round1.items() if code not in receipts}
+    assert {store.get_instance(c.id).due_at for c in presumed.values()} == {end_of_day(dt.date(2023, 1, 9))}
+    assert {o.presumed for c in presumed.values() for o in obligations_of(store, c.id)} == {True}
+
     # on time, with proposals; and late (accepted, flagged)
     clock.set(at("2023-01-04"))
     on_time = answer(engine, store.get_instance(round1["SYT"].id), "agree_with_changes",
@@ -67,27 +79,33 @@ def test_the_consultation_end_to_end(registered: Engine, store: SqlStore, clock:
     assert on_time.state == "answered"
     assert on_time.data["@late"] is False
     clock.set(at("2023-01-10"))
-    assert [o.instance_id for o in deadlines.fire_due() if o.kind == "escalation"] == [round1["SNV"].id]
+    escalated = {o.instance_id for o in deadlines.fire_due() if o.kind == "escalation"}
+    assert escalated == {round1["SNV"].id} | {c.id for c in presumed.values()}  # SCT has days left: not escalated
     late = answer(engine, store.get_instance(round1["SNV"].id))
     assert late.data["@late"] is True
     assert store.history(late.id)[-1].payload["@late"] is True
 
-    # the window closes 30 days after sending (14/01 is a Saturday: 24:00 on Monday 16/01); unanswered
-    # agencies end as no_response, each escalated
+    # the window closes 30 days after sending (14/01 is a Saturday: 24:00 on Monday 16/01). It closes only the
+    # agencies whose own period has ended; SCT, received 05/01, keeps its 20 days to 27/01 and is not late yet
     assert [t.due_at for t in store.list_timers(parent.id) if t.name == "window"] == [end_of_day(dt.date(2023, 1, 16))]
     clock.set(at("2023-01-17", 1))
-    deadlines.fire_due()
+    assert not [o for o in deadlines.fire_due() if o.kind == "escalation"]
     parent_now = store.get_instance(parent.id)
     assert parent_now.state == "consolidating"
     closed = children(store, parent.id, entry)
     assert closed["SYT"].state == closed["SNV"].state == "answered"
+    assert closed["SCT"].state == "received"
     missing = [c for c in closed.values() if c.state == "no_response"]
-    assert len(missing) == 18
+    assert sorted(c.assignee for c in missing) == sorted(presumed)
     open_escalations = {e.instance_id for e in store.list_escalations("open")}
     assert {c.id for c in missing} <= open_escalations
-    assert [r.event for r in store.history(closed["SCT"].id)][-2:] == ["close_window", "@escalated"]
-    # a late answer after the window closed is refused: the child is final
-    assert engine.allowed_events(closed["SCT"]) == ()
+    assert closed["SCT"].id not in open_escalations
+    assert [r.event for r in store.history(missing[0].id)][-2:] == ["@escalated", "close_window"]
+    # SCT is escalated at the end of its own last day, and may still answer (late, flagged)
+    clock.set(at("2023-01-28", 1))
+    assert {o.instance_id for o in deadlines.fire_due() if o.kind == "escalation"} == {closed["SCT"].id}
+    assert answer(engine, store.get_instance(closed["SCT"].id)).data["@late"] is True
+    closed = children(store, parent.id, entry)
 
     # the consolidated catalogue shows every agency's answer
     answers = {c.assignee: (c.state, c.data.get("position"), c.data.get("additions"))
@@ -101,11 +119,13 @@ def test_the_consultation_end_to_end(registered: Engine, store: SqlStore, clock:
     round2 = children(store, parent.id, entry2)
     assert len(round2) == 20
     assert not set(c.id for c in round2.values()) & set(c.id for c in closed.values())
+    clock.set(at("2023-02-21"))
     for child in round2.values():
         engine.fire(child.id, "record_receipt", officer(child.assignee), payload={"received_on": "2023-02-21"})
         answer(engine, store.get_instance(child.id))
     assert store.get_instance(parent.id).state == "consolidating"  # the join fired with the last answer
     assert store.history(parent.id)[-1].event == "all_answered"
     engine.fire(parent.id, "submit", ADMIN, payload={"document": "20/TTr-SKHCN"})
+    clock.set(at("2023-03-10"))
     engine.fire(parent.id, "approve", ADMIN, payload={"document": "300/QĐ-UBND", "approved_on": "2023-03-10"})
     assert store.get_instance(parent.id).state == "implementing"

@@ -43,6 +43,11 @@ def test_each_year_is_created_once_and_missed_years_are_caught_up(engine: Engine
     assert keys(store) == sorted(f"annual-report/{y}/{a}" for y in (2023, 2024) for a in AGENCIES)
     assert recurrence.run_due() == []
     assert store.list_schedules()[0].next_run_at == local(2025, 10, 1, 8)
+    # each year's report is due in its own year, whenever it was started: both are overdue, neither moved
+    due = {i.business_key.split("/")[1]: i.due_at for i in store.list_instances(definition_id="annual_report")}
+    assert due == {"2023": end_of_day(dt.date(2023, 11, 4)), "2024": end_of_day(dt.date(2024, 11, 4))}
+    assert {i.effective_on for i in store.list_instances(definition_id="annual_report")} == {
+        dt.date(2023, 10, 1), dt.date(2024, 10, 1)}
 
 
 def test_instances_of_a_run_carry_the_yearly_deadline(engine: Engine, store: SqlStore,
@@ -52,11 +57,12 @@ def test_instances_of_a_run_carry_the_yearly_deadline(engine: Engine, store: Sql
     clock.set(local(2023, 10, 1, 8))
     Recurrence(engine, store).run_due()
     [instance] = store.list_instances(definition_id="annual_report")
-    due = {t.name: t.due_at for t in store.list_timers(instance.id)}
-    assert due["overdue"] == end_of_day(dt.date(2023, 11, 4))  # "trước ngày 05/11": a Saturday, never moves
+    due = {t.kind.value: t.due_at for t in store.list_timers(instance.id)}
+    assert due["escalation"] == end_of_day(dt.date(2023, 11, 4))  # "trước ngày 05/11": a Saturday, never moves
     clock.set(local(2023, 11, 5, 1))
     fired = Deadlines(engine).fire_due()
-    assert [(o.name, o.status) for o in fired] == [("remind", "fired"), ("remind", "fired"), ("overdue", "fired")]
+    assert [(o.kind, o.status) for o in fired] == [("reminder", "fired"), ("reminder", "fired"),
+                                                   ("escalation", "fired")]
 
 
 def test_two_nodes_at_the_same_moment_create_each_instance_once(engine: Engine, store: SqlStore,
