@@ -82,6 +82,7 @@ class ChangeKind(StrEnum):
     RENAME = "rename"
     MERGE = "merge"  # `code` is absorbed by `into`; its open tasks move there
     RETIRE = "retire"  # `code` ends; its open tasks move to `successor`
+    SPLIT = "split"  # `code` ends; its functions go to several successors, named per plan section or duty
 
 
 class Certainty(StrEnum):
@@ -99,7 +100,13 @@ class Change(Frozen):
     short_name: str | None = None
     into: AgencyCode | None = None  # merge
     successor: AgencyCode | None = None  # retire
-    document: str | None = None
+    # split: plan section (e.g. "II.1a") or definition id -> successor; "*" takes everything else
+    successors: dict[str, AgencyCode] | None = None
+    # how sure the hand-over of open tasks is, when it differs from the change itself (the districts ended on
+    # 1/7/2025: a fact; which body takes their open tasks: an assumption)
+    successor_certainty: Certainty | None = None
+    document: str | None = None  # the deciding document (required when the change is applied)
+    source: str | None = None  # where the fact comes from (law, decree, resolution)
 
     @model_validator(mode="after")
     def _fields_for_op(self) -> Change:
@@ -109,7 +116,21 @@ class Change(Frozen):
             raise ValueError("a merge needs `into`")
         if self.op is ChangeKind.RETIRE and not self.successor:
             raise ValueError("a retirement needs a `successor` for the open tasks")
+        if self.op is ChangeKind.SPLIT and not (self.successors and "*" in self.successors):
+            raise ValueError("a split needs `successors` with a \"*\" entry for everything not named")
         return self
+
+    @property
+    def target(self) -> str | None:
+        """The successor of the agency as a whole (a split's "*")."""
+        if self.op is ChangeKind.SPLIT:
+            assert self.successors is not None
+            return self.successors["*"]
+        return self.into or self.successor
+
+    @property
+    def hand_over_certainty(self) -> Certainty:
+        return self.successor_certainty or self.certainty
 
 
 class Reorganisation(Frozen):

@@ -1,8 +1,9 @@
 """One pass of the service's background work, and when the next pass is due.
 
-The database is the truth: a pass fires every timer due now (in batches, in due order), runs every
-schedule occurrence due now, and delivers every notification due now. ``next_wake`` reads the earliest
-due time of all three, so whoever drives the passes (``Alarm`` in ``serve``, the loop in ``simulate``)
+The database is the truth: a pass applies the registry changes whose effective date has come, runs every
+schedule occurrence due now (after those changes, so an occurrence finds the registry of its day), fires
+every timer due now (in batches, in due order), and delivers every notification due now. ``next_wake``
+reads the earliest due time of all four, so whoever drives the passes (``Alarm`` in ``serve``, the loop in ``simulate``)
 needs to hold one wake-up, not one job per timer.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from workflow import Deadlines, Engine, TimerOutcome
+from workflow.agencies import Agencies, ChangeResult
 from workflow.ports import ServiceQueries
 
 from .outbox import Delivery, DeliverySettings, Dispatcher
@@ -24,6 +26,7 @@ class Pass:
     timers: list[TimerOutcome] = field(default_factory=list)
     runs: list[Run] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
+    changes: list[ChangeResult] = field(default_factory=list)
 
 
 class Ticker:
@@ -33,6 +36,7 @@ class Ticker:
         self.store = store
         self.deadlines = Deadlines(engine)
         self.recurrence = Recurrence(engine, store)
+        self.agencies = Agencies(engine)
         self.dispatcher = Dispatcher(store, engine.clock, delivery or DeliverySettings(), claimer)
         self.claimer = claimer
         self.batch = batch
@@ -53,6 +57,7 @@ class Ticker:
                  deliver: bool | None = None) -> Pass:
         """One pass; ``deliver=False`` leaves notifications to a later pass (start-up catch-up does)."""
         done = Pass()
+        done.changes = self.agencies.apply_due()
         done.runs = self.recurrence.run_due()
         done.timers = self.fire_due_timers(on_batch)
         if self.deliver if deliver is None else deliver:
@@ -63,7 +68,7 @@ class Ticker:
         return done
 
     def next_wake(self) -> dt.datetime | None:
-        candidates = [self.store.next_timer_due(), self.store.next_schedule_run()]
+        candidates = [self.store.next_timer_due(), self.store.next_schedule_run(), self.store.next_registry_change()]
         if self.deliver:
             candidates.append(self.store.next_outbox_attempt())
         due = [c for c in candidates if c is not None]

@@ -18,7 +18,7 @@ import typer
 from definitions import Definition, DefinitionInvalid, Role, WorkflowError, definition_files, load_file
 from workflow import GUARDS, Actor, HistoryRecord, InstanceRecord, make_checkpoint, read_checkpoint
 
-from .cli_common import Options, emit, json_arg, opts_of, run
+from .cli_common import Options, date_arg, emit, json_arg, opts_of, run
 from .cli_deadlines import register as register_deadlines
 from .cli_plan import register as register_plan
 from .cli_service import register as register_service
@@ -169,6 +169,10 @@ def _instance_text(data: dict[str, Any]) -> str:
             f"{', '.join(data['allowed_events']) or 'none'}")
 
 
+EFFECTIVE_HELP = ("The day it took effect: the document's date, the day of receipt (YYYY-MM-DD or dd/mm/yyyy; "
+                  "default today). Not in the future, not before the task's previous event")
+
+
 @instances_cli.command("start")
 def instances_start(
     ctx: typer.Context, definition_id: str,
@@ -176,11 +180,13 @@ def instances_start(
     assignee: Annotated[str, typer.Option(help="Agency code of the assignee")],
     data: Annotated[str | None, typer.Option(help="Instance data as a JSON object")] = None,
     version: Annotated[int | None, typer.Option(help="Definition version (default: latest)")] = None,
+    effective_on: Annotated[str | None, typer.Option(help=EFFECTIVE_HELP)] = None,
 ) -> None:
     """Start an instance of a definition."""
     def act(opts: Options) -> None:
         instance = opts.app.engine.start(definition_id, key, assignee, opts.actor, data=json_arg(data, "data"),
-                                         version=version)
+                                         version=version,
+                                         effective_on=date_arg(effective_on, "effective_on") if effective_on else None)
         body = _instance_json(opts, instance)
         emit(opts, body, _instance_text(body))
     run(ctx, act)
@@ -193,12 +199,14 @@ def instances_fire(
     reason: Annotated[str | None, typer.Option()] = None,
     expect_version: Annotated[int | None, typer.Option(help="Refuse unless the instance is at this version")] = None,
     idempotency_key: Annotated[str | None, typer.Option(help="Repeat-safe key")] = None,
+    effective_on: Annotated[str | None, typer.Option(help=EFFECTIVE_HELP)] = None,
 ) -> None:
     """Fire an event at an instance as the acting role."""
     def act(opts: Options) -> None:
         result = opts.app.engine.fire(instance_id, event, opts.actor, payload=json_arg(data, "data"),
                                       reason=reason, expected_version=expect_version,
-                                      idempotency_key=idempotency_key)
+                                      idempotency_key=idempotency_key,
+                                      effective_on=date_arg(effective_on, "effective_on") if effective_on else None)
         body = {**_instance_json(opts, result.instance), "replayed": result.replayed}
         prefix = "(repeat of an earlier request) " if result.replayed else ""
         emit(opts, body, prefix + _instance_text(body))

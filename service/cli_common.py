@@ -12,6 +12,7 @@ import typer
 
 from definitions import DefinitionInvalid, WorkflowError
 from workflow import Actor
+from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 
 from .context import App
@@ -77,7 +78,19 @@ def json_arg(value: str | None, name: str) -> dict[str, Any]:
 
 
 def date_arg(value: str, name: str) -> dt.date:
+    """A date typed as YYYY-MM-DD or as people write it here, dd/mm/yyyy."""
     try:
+        if "/" in value:
+            return dt.datetime.strptime(value, "%d/%m/%Y").date()
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise PayloadInvalid([(name, f"{value!r} is not a date (YYYY-MM-DD)")]) from None
+        raise PayloadInvalid([(name, f"{value!r} is not a date (YYYY-MM-DD or dd/mm/yyyy)")]) from None
+
+
+def instant_arg(value: str, name: str) -> dt.datetime:
+    """An instant (ISO 8601; without a zone it is province time)."""
+    try:
+        instant = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise PayloadInvalid([(name, f"{value!r} is not a date and time (YYYY-MM-DDTHH:MM)")]) from None
+    return instant if instant.tzinfo else instant.replace(tzinfo=PROVINCE_TZ)

@@ -13,11 +13,10 @@ from definitions import load_data
 from definitions.agencies import Certainty, Change, ChangeKind, Registry, Reorganisation
 from definitions.plan import Plan
 from workflow.agencies import Agencies
-from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 from workflow.notify import Contact
 
-from .cli_common import Options, date_arg, emit, run
+from .cli_common import Options, date_arg, emit, instant_arg, run
 from .plan import load_plan
 from .report import status_report, to_csv, to_json, to_table, to_xlsx
 
@@ -129,23 +128,31 @@ def agencies_apply(
     ctx: typer.Context, path: Path,
     document: Annotated[str | None, typer.Option(help="The deciding document for changes that name none")] = None,
     until: Annotated[str | None, typer.Option(help="Apply only changes effective on or before this date")] = None,
-    facts_only: Annotated[bool, typer.Option(help="Skip the changes marked as assumptions")] = False,
+    facts_only: Annotated[bool, typer.Option(help="Apply only what is fact: skip assumed changes, and end agencies "
+                                                  "whose successor is assumed without handing over their tasks")]
+    = False,
 ) -> None:
-    """Apply a reorganisation file (e.g. definitions/registry/reorg-2025.yaml), in effective-date order."""
+    """Apply a reorganisation file (e.g. definitions/registry/reorg-2025.yaml), in effective-date order; changes
+    dated after today are scheduled and applied on their date by `workflow serve`."""
     def act(opts: Options) -> None:
         reorg = load_data(path, Reorganisation)
         last = date_arg(until, "--until") if until else None
         results: list[dict[str, Any]] = []
         for change in sorted(reorg.changes, key=lambda c: c.effective):
-            skipped_assumption = facts_only and change.certainty is Certainty.ASSUMPTION
-            if (last is not None and change.effective > last) or skipped_assumption:
+            if last is not None and change.effective > last:
                 continue
-            r = Agencies(opts.app.engine).apply(change, opts.actor, document)
+            r = Agencies(opts.app.engine).apply(change, opts.actor, document, facts_only=facts_only)
+            outcome = ("scheduled" if r.scheduled else "skipped (assumption)" if facts_only and not r.applied
+                       and change.certainty is Certainty.ASSUMPTION else "applied" if r.applied else "already applied")
             results.append({"op": change.op.value, "code": change.code, "effective": change.effective.isoformat(),
-                            "certainty": change.certainty.value, "applied": r.applied, "moved": list(r.moved)})
-        emit(opts, results, "\n".join(f"{r['effective']} {r['op']:<7} {r['code']:<10} {r['certainty']:<10} "
-                                      + (f"moved {len(r['moved'])}" if r["applied"] else "already applied")
-                                      for r in results))
+                            "certainty": change.certainty.value, "outcome": outcome, "applied": r.applied,
+                            "scheduled": r.scheduled, "moved": list(r.moved),
+                            "awaiting_successor": list(r.awaiting_successor)})
+        emit(opts, results, "\n".join(
+            f"{r['effective']} {r['op']:<7} {r['code']:<10} {r['certainty']:<10} {r['outcome']}"
+            + (f", moved {len(r['moved'])}" if r["moved"] else "")
+            + (f", {len(r['awaiting_successor'])} open tasks stay with it until a successor is confirmed"
+               if r["awaiting_successor"] else "") for r in results))
     run(ctx, act)
 
 
@@ -167,7 +174,10 @@ def plan_load(ctx: typer.Context, path: Path,
 @report_cli.command("status")
 def report_status(
     ctx: typer.Context,
-    as_of: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD) to judge deadlines by (default: now)")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Report as of the end of this date, rebuilt from history "
+                                                   "(YYYY-MM-DD or dd/mm/yyyy; default: now)")] = None,
+    known_at: Annotated[str | None, typer.Option(help="Only what had been recorded by this instant (ISO 8601, "
+                                                      "province time): what the system said then")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv, xlsx or json")] = "table",
     output: Annotated[Path | None, typer.Option(help="File to write (required for xlsx)")] = None,
 ) -> None:
@@ -178,9 +188,9 @@ def report_status(
         raise typer.BadParameter("xlsx needs --output FILE", param_hint="--output")
 
     def act(opts: Options) -> None:
-        when = (dt.datetime.combine(date_arg(as_of, "--as-of") + dt.timedelta(days=1), dt.time(), PROVINCE_TZ)
-                .astimezone(dt.UTC) if as_of else opts.app.clock.now())
-        report = status_report(opts.app.engine, opts.app.store, when)
+        report = status_report(opts.app.engine, opts.app.store, opts.app.clock.now(),
+                               date_arg(as_of, "--as-of") if as_of else None,
+                               instant_arg(known_at, "--known-at") if known_at else None)
         if fmt == "xlsx":
             assert output is not None
             output.write_bytes(to_xlsx(report))

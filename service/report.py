@@ -1,8 +1,12 @@
-"""The status report of the plan: per agency and per duty, the standard categories of Vietnamese task
-monitoring: done on time, done late, not done and still within the deadline, not done and overdue; with the
-escalations still open. Final states marked ``not_done`` (no answer) count as overdue; ``cancelled`` ones
-are left out. Yearly S&T budget shares below the plan's target (0.5%; 1% from 2025) are flagged.
-The CLI, the API and the dashboard all call ``status_report``.
+"""The status report of the plan: per agency and per duty, the four categories of Vietnamese task monitoring
+(Hoàn thành đúng hạn, Hoàn thành quá hạn, Chưa hoàn thành trong hạn, Chưa hoàn thành quá hạn), counted over
+obligations (``workflow.obligations``), never over states; with the escalations still open. Waived obligations
+(a cancelled duty) are not counted. Yearly S&T budget shares below the plan's target (0.5%; 1% from 2025) are
+flagged. The CLI, the API and the dashboard all call ``status_report``.
+
+Two ways to the same figures: *now* is one aggregate query over the ``obligations`` table; *as of a date* (and
+*as known at an instant*) is a replay of the history rows, under the agency names valid on that date. The
+test suite checks that both agree today and that the replay agrees with an independent one.
 """
 
 from __future__ import annotations
@@ -15,12 +19,11 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from definitions.model import Outcome
 from store import SqlStore
-from workflow import Engine
+from workflow import Engine, InstanceRecord
 from workflow.calendar import local_date
+from workflow.obligations import CATEGORIES, end_of, replay
 
-CATEGORIES = ("done_on_time", "done_late", "within_deadline", "overdue")
 HEADERS_VI = {
     "agency": "Mã cơ quan", "agency_name": "Cơ quan", "section": "Mục", "duty": "Nhiệm vụ",
     "done_on_time": "Hoàn thành đúng hạn", "done_late": "Hoàn thành quá hạn",
@@ -44,13 +47,15 @@ class Row:
 
 @dataclass
 class StatusReport:
-    as_of: str
+    as_of: str  # the instant the obligations are judged at (the end of the as-of day, or now)
+    known_at: str | None = None  # only what had been recorded by then (the auditor's view)
     rows: list[Row] = field(default_factory=list)
     totals: dict[str, int] = field(default_factory=dict)
     flags: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of, "totals": self.totals, "flags": self.flags, "rows": [asdict(r) for r in self.rows]}
+        return {"as_of": self.as_of, "known_at": self.known_at, "totals": self.totals, "flags": self.flags,
+                "rows": [asdict(r) for r in self.rows]}
 
 
 def _budget_flag(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -66,45 +71,85 @@ def _budget_flag(data: dict[str, Any]) -> dict[str, Any] | None:
             "message": f"tỷ lệ chi KH&CN {share:.3f}% thấp hơn mục tiêu {target}% / below the target"}
 
 
-def status_report(engine: Engine, store: SqlStore, as_of: dt.datetime) -> StatusReport:
-    """Counted in the database (``SqlStore.report_groups``: one aggregate query), then mapped to the
-    categories here with each definition's final-state outcomes; only budget-share instances are read whole."""
-    names = store.agency_names()
-    rows: dict[tuple[str, str, str], Row] = {}
-    report = StatusReport(as_of=as_of.isoformat())
-    for group in store.report_groups(as_of):
-        definition = engine.definition(group.definition_id, group.definition_version)
-        state = definition.state(group.state)
-        final = group.state in definition.final_states
-        outcome = state.outcome or Outcome.DONE
-        if final and outcome is Outcome.CANCELLED:
-            continue
-        section = str(group.section or definition.seed_section)
-        duty = str(group.duty or definition.title.vi)
-        key = (group.assignee, section, duty)
-        row = rows.get(key)
+class _Rows:
+    """Report rows keyed by (agency, section, duty), named as on the report's day."""
+
+    def __init__(self, engine: Engine, names: dict[str, str]) -> None:
+        self.engine = engine
+        self.names = names
+        self.rows: dict[tuple[str, str, str], Row] = {}
+
+    def get(self, agency: str, definition_id: str, version: int, section: Any, duty: Any) -> Row:
+        if section is None or duty is None:
+            definition = self.engine.definition(definition_id, version)
+            section, duty = section or definition.seed_section, duty or definition.title.vi
+        key = (agency, str(section), str(duty))
+        row = self.rows.get(key)
         if row is None:
-            row = rows[key] = Row(group.assignee, names.get(group.assignee, group.assignee), section, duty)
-        if final and outcome is Outcome.DONE:
-            if group.late:
-                row.done_late += group.count
-            else:
-                row.done_on_time += group.count
-        elif final or group.deadline_passed:
-            row.overdue += group.count
-        else:
-            row.within_deadline += group.count
-        row.escalations_open += group.open_escalations
+            row = self.rows[key] = Row(agency, self.names.get(agency, agency), str(section), str(duty))
+        return row
+
+
+def status_report(engine: Engine, store: SqlStore, now: dt.datetime, as_of: dt.date | None = None,
+                  known_at: dt.datetime | None = None) -> StatusReport:
+    """The report now (``as_of`` None), or as of the end of ``as_of`` from history (optionally as known at
+    ``known_at``: rows recorded by then)."""
+    if as_of is None and known_at is None:
+        return _now(engine, store, now)
+    day = as_of or local_date(now)
+    at = end_of(day)
+    rows = _Rows(engine, store.agency_names_on(day))
+    obligations, escalations = replay(store.iter_history(), day, known_at)
+    instances = _instances(store, {i for i, _ in obligations} | set(escalations))
+    for (instance_id, _), found in obligations.items():
+        category = found.category(at)
+        if category is None:
+            continue
+        instance = instances[instance_id]
+        row = rows.get(found.agency, instance.definition_id, instance.definition_version,
+                       instance.data.get("section"), instance.data.get("duty"))
+        setattr(row, category, getattr(row, category) + 1)
+    owners = {i: o.agency for (i, _), o in obligations.items()}
+    for instance_id, count in escalations.items():
+        instance = instances[instance_id]
+        rows.get(owners.get(instance_id, instance.assignee), instance.definition_id, instance.definition_version,
+                 instance.data.get("section"), instance.data.get("duty")).escalations_open += count
+    report = StatusReport(as_of=at.isoformat(), known_at=known_at.isoformat() if known_at else None)
+    return _finish(engine, store, report, rows, at)
+
+
+def _now(engine: Engine, store: SqlStore, now: dt.datetime) -> StatusReport:
+    rows = _Rows(engine, store.agency_names_on(local_date(now)))
+    for group in store.report_groups(now):
+        row = rows.get(group.agency, group.definition_id, group.definition_version, group.section, group.duty)
+        setattr(row, group.category, getattr(row, group.category) + group.count)
+    for agency, definition_id, version, section, duty, count in store.open_escalation_groups():
+        rows.get(agency, definition_id, version, section, duty).escalations_open += count
+    return _finish(engine, store, StatusReport(as_of=now.isoformat()), rows, now)
+
+
+def _instances(store: SqlStore, ids: set[int]) -> dict[int, InstanceRecord]:
+    found: dict[int, InstanceRecord] = {}
+    after = 0
+    while batch := store.list_instances(after_id=after, limit=5000):
+        after = batch[-1].id
+        found.update((i.id, i) for i in batch if i.id in ids)
+    return found
+
+
+def _finish(engine: Engine, store: SqlStore, report: StatusReport, rows: _Rows, at: dt.datetime) -> StatusReport:
     after = 0
     while batch := store.list_instances(definition_id="budget_share", after_id=after, limit=1000):
         after = batch[-1].id
         for instance in batch:
             definition = engine.definition(instance.definition_id, instance.definition_version)
-            if instance.created_at <= as_of and instance.state in definition.final_states:
+            completed = instance.data.get("@completed_at")
+            if instance.state in definition.final_states and isinstance(completed, str) and \
+                    dt.datetime.fromisoformat(completed.replace("Z", "+00:00")) <= at:
                 flag = _budget_flag(dict(instance.data))
                 if flag is not None:
                     report.flags.append({"instance_id": instance.id, "agency": instance.assignee, **flag})
-    report.rows = sorted(rows.values(), key=lambda r: (r.agency, r.section, r.duty))
+    report.rows = sorted(rows.rows.values(), key=lambda r: (r.agency, r.section, r.duty))
     report.totals = {c: sum(getattr(r, c) for r in report.rows) for c in (*CATEGORIES, "escalations_open")}
     return report
 
@@ -116,7 +161,10 @@ def to_table(report: StatusReport) -> str:
     widths = {c: max(len(short[c]), *(len(str(getattr(r, c))) for r in report.rows)) if report.rows else len(short[c])
               for c in columns[:-1]}
     line = "  ".join(short[c].ljust(widths[c]) for c in columns[:-1]) + "  " + short["duty"]
-    out = [f"Tình hình thực hiện đến {report.as_of}", line, "-" * len(line)]
+    as_of = local_date(dt.datetime.fromisoformat(report.as_of))
+    known = (f" (theo dữ liệu ghi nhận đến {dt.datetime.fromisoformat(report.known_at):%d/%m/%Y %H:%M} UTC)"
+             if report.known_at else "")
+    out = [f"Tình hình thực hiện đến hết ngày {as_of:%d/%m/%Y}{known}", line, "-" * len(line)]
     for r in report.rows:
         out.append("  ".join(str(getattr(r, c)).ljust(widths[c]) for c in columns[:-1]) + "  " + r.duty)
     out.append("Tổng: " + ", ".join(f"{short[c]} {report.totals[c]}" for c in (*CATEGORIES, "escalations_open")))

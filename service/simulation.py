@@ -164,10 +164,18 @@ def set_up(engine: Engine, store: Any, shipped: Any, registry_file: Any, plan_fi
 
 def run(sim: Simulation, store: Any, reorg: Reorganisation | None, until: dt.datetime,
         progress: Callable[[str], None]) -> None:
-    changes = sorted(reorg.changes, key=lambda c: c.effective) if reorg else []
+    """Run to ``until``. The reorganisation is scheduled at the start, as an operator would type it in advance,
+    and ``serve``'s own pass applies each change on its effective date."""
+    for change in sorted(reorg.changes, key=lambda c: c.effective) if reorg else []:
+        Agencies(sim.engine).apply(change, ADMIN)
     month = ""
     while True:
-        for outcome in sim.ticker.run_once().timers:
+        done = sim.ticker.run_once()
+        for result in done.changes:
+            change = result.change
+            sim.timeline.append(f"{change.effective} {change.op.value} {change.code} "
+                                f"({change.certainty.value}): {len(result.moved)} open tasks moved")
+        for outcome in done.timers:
             if outcome.kind == "timeout":
                 sim.timeline.append(f"{_day(sim.clock.now())} timeout instance {outcome.instance_id}: "
                                     f"{outcome.outcome}")
@@ -175,19 +183,12 @@ def run(sim: Simulation, store: Any, reorg: Reorganisation | None, until: dt.dat
                 sim.timeline.append(f"{_day(sim.clock.now())} escalated instance {outcome.instance_id} "
                                     f"({outcome.name})")
         now = sim.clock.now()
-        while changes and dt.datetime.combine(changes[0].effective, dt.time(), PROVINCE_TZ) <= now:
-            change = changes.pop(0)
-            result = Agencies(sim.engine).apply(change, ADMIN, "01/2025/QĐ-SIM")
-            sim.timeline.append(f"{change.effective} {change.op.value} {change.code} "
-                                f"({change.certainty.value}): {len(result.moved)} open tasks moved")
         sim.act_due()
         sim.plan_actions(store)
         if _day(now)[:7] != month:
             month = _day(now)[:7]
             progress(f"{month}: {sim.actions} actions, {len(sim.timeline)} key events")
         candidates = [t for t in (sim.ticker.next_wake(), sim.next_action()) if t is not None]
-        if changes:
-            candidates.append(dt.datetime.combine(changes[0].effective, dt.time(), PROVINCE_TZ).astimezone(dt.UTC))
         nxt = min(candidates) if candidates else None
         if nxt is None or nxt > until:
             break

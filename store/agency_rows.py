@@ -11,7 +11,7 @@ from sqlalchemy import Dialect, and_, bindparam, insert, select, update
 from workflow.ports import AgencyName, AgencyRecord, InstanceRecord
 
 from .hot import HotStatement
-from .tables import agencies, agency_changes, agency_names, instances
+from .tables import agencies, agency_changes, agency_names, instances, scheduled_changes
 
 _INSTANCE_COLUMNS = [c.name for c in instances.c]
 
@@ -41,6 +41,19 @@ class AgencyStatements:
                                      .order_by(instances.c.id), dialect, [c.type for c in instances.c])
         self.children = HotStatement(select(instances).where(instances.c.parent_id == bindparam("b_parent"))
                                      .order_by(instances.c.id), dialect, [c.type for c in instances.c])
+        self.schedule = HotStatement(insert(scheduled_changes).values(
+            {c.name: bindparam(c.name) for c in scheduled_changes.c if c.name != "id"}), dialect)
+        self.find_scheduled = HotStatement(select(scheduled_changes.c.id).where(and_(
+            scheduled_changes.c.change == bindparam("b_change"), scheduled_changes.c.effective == bindparam("b_day"),
+            scheduled_changes.c.applied_at.is_(None))), dialect)
+        self.due_scheduled = HotStatement(select(
+            scheduled_changes.c.id, scheduled_changes.c.change, scheduled_changes.c.document,
+            scheduled_changes.c.actor_id).where(and_(scheduled_changes.c.applied_at.is_(None),
+                                                     scheduled_changes.c.effective <= bindparam("b_day")))
+            .order_by(scheduled_changes.c.effective, scheduled_changes.c.id), dialect)
+        self.mark_applied = HotStatement(update(scheduled_changes).where(scheduled_changes.c.id == bindparam("b_id"))
+                                         .values(applied_at=bindparam("b_now"), outcome=bindparam("b_outcome")),
+                                         dialect, [])
         self.codes = HotStatement(select(agencies.c.code).order_by(agencies.c.code), dialect)
         self.active = HotStatement(select(agencies.c.code, agencies.c.kind).where(agencies.c.status == "active")
                                    .order_by(agencies.c.code), dialect)
@@ -93,6 +106,20 @@ class AgencyRows:
 
         return [_instance(dict(zip(_INSTANCE_COLUMNS, r, strict=True)))
                 for r in self.agency_sql.children.all(self.dbapi, {"b_parent": parent_id})]
+
+    def schedule_change(self, values: dict[str, Any]) -> None:
+        self.agency_sql.schedule.run(self.dbapi, values)
+
+    def change_scheduled(self, change: str, effective: dt.date) -> bool:
+        return self.agency_sql.find_scheduled.first(self.dbapi, {"b_change": change,
+                                                                  "b_day": effective.isoformat()}) is not None
+
+    def due_scheduled_changes(self, day: dt.date) -> list[tuple[int, str, str, str]]:
+        return [(int(i), c, d, a) for i, c, d, a in self.agency_sql.due_scheduled.all(self.dbapi,
+                                                                                       {"b_day": day.isoformat()})]
+
+    def mark_change_applied(self, change_id: int, now: dt.datetime, outcome: str) -> None:
+        self.agency_sql.mark_applied.run(self.dbapi, {"b_id": change_id, "b_now": now, "b_outcome": outcome})
 
     def agency_codes(self) -> list[str]:
         return [r[0] for r in self.agency_sql.codes.all(self.dbapi, {})]

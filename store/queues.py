@@ -18,11 +18,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 
 from definitions import NotFound
+from workflow.clock import PROVINCE_TZ
 from workflow.notify import Contact, OutboxMessage, OutboxStatus
 from workflow.ports import Schedule
 from workflow.timers import TimerRecord, TimerStatus
 
-from .tables import contacts, escalations, outbox, schedules, timers
+from .tables import contacts, escalations, outbox, scheduled_changes, schedules, timers
 from .timer_rows import outbox_from_row, timer_from_row
 
 
@@ -60,6 +61,14 @@ class QueueQueries:
         with self._read() as c:
             value = c.execute(query).scalar()
         return None if value is None else value.replace(tzinfo=dt.UTC)
+
+    def next_registry_change(self) -> dt.datetime | None:
+        query = select(func.min(scheduled_changes.c.effective)).where(scheduled_changes.c.applied_at.is_(None))
+        with self._read() as c:
+            value = c.execute(query).scalar()
+        if value is None:
+            return None
+        return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), PROVINCE_TZ).astimezone(dt.UTC)
 
     def list_timers(self, instance_id: int | None = None, status: str | None = None,
                     limit: int = 1000) -> list[TimerRecord]:

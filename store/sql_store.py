@@ -49,7 +49,16 @@ from .hot import HotStatement
 from .keys import KeyQueries
 from .obligation_rows import ObligationRows, ObligationStatements
 from .queues import QueueQueries
-from .tables import agency_names, calendar_overrides, definitions, escalations, history, idempotency, instances
+from .tables import (
+    agency_names,
+    calendar_overrides,
+    definitions,
+    escalations,
+    history,
+    idempotency,
+    instances,
+    obligations,
+)
 from .timer_rows import TimerRows, TimerStatements, override_from_row
 
 MAX_ID = 2**63  # ids are 64-bit integers in both databases
@@ -101,18 +110,15 @@ class _HotPath:
 
 @dataclass(frozen=True)
 class ReportGroup:
-    """Instances alike for the status report (``SqlStore.report_groups``)."""
+    """Obligations alike for the status report (``SqlStore.report_groups``)."""
 
-    assignee: str
+    agency: str
     definition_id: str
     definition_version: int
-    state: str
-    section: str | None  # data.section, as text
-    duty: str | None  # data.duty, as text
-    late: bool  # data.@late is true
-    deadline_passed: bool  # due_at <= as_of
+    section: str | None  # data.section of its instance, as text
+    duty: str | None  # data.duty of its instance, as text
+    category: str  # done_on_time, done_late, within_deadline, overdue
     count: int
-    open_escalations: int
 
 
 def _json(value: Any) -> str:
@@ -405,24 +411,36 @@ class SqlStore(QueueQueries, KeyQueries):
         with self._read() as connection:
             return [_instance(row._mapping) for row in connection.execute(query)]
 
-    def report_groups(self, as_of: dt.datetime) -> list[ReportGroup]:
-        """Instances created by ``as_of`` counted by what the status report distinguishes, in one query:
-        (assignee, definition, version, state, data.section, data.duty, data.@late, deadline passed by then),
-        with their open escalations. A million instances become a few hundred rows."""
+    def _data_field(self, name: str) -> Any:
         data = (type_coerce(instances.c.data, JSON) if self.engine.dialect.name == "sqlite"
                 else cast(instances.c.data, JSONB))
-        section, duty, late = (data[k].as_string() for k in ("section", "duty", "@late"))
-        passed = case((and_(instances.c.due_at.is_not(None), instances.c.due_at <= as_of), 1), else_=0)
-        open_escalations = (select(escalations.c.instance_id, func.count().label("n"))
-                            .where(escalations.c.status == "open").group_by(escalations.c.instance_id).subquery())
-        keys = (instances.c.assignee, instances.c.definition_id, instances.c.definition_version, instances.c.state,
-                section, duty, late, passed)
-        query = (select(*keys, func.count(), func.coalesce(func.sum(open_escalations.c.n), 0))
-                 .select_from(instances.outerjoin(open_escalations, open_escalations.c.instance_id == instances.c.id))
-                 .where(instances.c.created_at <= as_of).group_by(*keys))
+        return data[name].as_string()
+
+    def report_groups(self, at: dt.datetime) -> list[ReportGroup]:
+        """Obligations counted by what the status report distinguishes, judged at ``at``, in one query:
+        (agency, definition, version, data.section, data.duty, category). Waived ones are left out. The
+        category is ``workflow.obligations.category`` written in SQL (ISO dates compare as text)."""
+        o = obligations
+        category = case(
+            (and_(o.c.status == "satisfied", o.c.closed_on <= o.c.last_day), "done_on_time"),
+            (o.c.status == "satisfied", "done_late"),
+            (o.c.due_at <= at, "overdue"), else_="within_deadline")
+        keys = (o.c.agency, instances.c.definition_id, instances.c.definition_version, self._data_field("section"),
+                self._data_field("duty"), category)
+        query = (select(*keys, func.count()).select_from(o.join(instances, instances.c.id == o.c.instance_id))
+                 .where(o.c.status != "waived").group_by(*keys))
         with self._read() as connection:
-            return [ReportGroup(a, d, v, st, se, du, str(la).lower() in ("1", "true"), bool(p), int(n), int(e))
-                    for a, d, v, st, se, du, la, p, n, e in connection.execute(query)]
+            return [ReportGroup(a, d, v, se, du, c, int(n)) for a, d, v, se, du, c, n in connection.execute(query)]
+
+    def open_escalation_groups(self) -> list[tuple[str, str, int, str | None, str | None, int]]:
+        """Open escalations per (assignee, definition, version, data.section, data.duty)."""
+        keys = (instances.c.assignee, instances.c.definition_id, instances.c.definition_version,
+                self._data_field("section"), self._data_field("duty"))
+        query = (select(*keys, func.count()).select_from(escalations.join(
+            instances, instances.c.id == escalations.c.instance_id)).where(escalations.c.status == "open")
+            .group_by(*keys))
+        with self._read() as connection:
+            return [(a, d, v, se, du, int(n)) for a, d, v, se, du, n in connection.execute(query)]
 
     def count_instances(self) -> dict[tuple[str, int, str], int]:
         """Instances per (definition, version, state)."""
@@ -486,6 +504,23 @@ class SqlStore(QueueQueries, KeyQueries):
     def _scan_history(self, dbapi: Any, first_id: int, end_id: int) -> Iterator[HistoryRecord]:
         for row in self._hot.scan_history.iterate(dbapi, {"b_first": first_id, "b_end": end_id}):
             yield _history(row)
+
+    def agency_names_on(self, day: dt.date) -> dict[str, str]:
+        """Every registered agency with the name it had on ``day`` (an agency that did not exist yet, or any
+        more, with the name nearest to that day)."""
+        text = day.isoformat()
+        query = select(agency_names.c.code, agency_names.c.name, agency_names.c.valid_from,
+                       agency_names.c.valid_to).order_by(agency_names.c.valid_from, agency_names.c.id)
+        names: dict[str, str] = {}
+        exact: set[str] = set()
+        with self._read() as connection:
+            for code, name, start, end in connection.execute(query):
+                if start <= text and (end is None or text < end):
+                    names[code] = name
+                    exact.add(code)
+                elif code not in exact and (start <= text or code not in names):
+                    names[code] = name
+        return names
 
     def agency_names(self) -> dict[str, str]:
         """Every registered agency (active, merged or retired) with its latest name."""

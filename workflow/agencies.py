@@ -1,22 +1,32 @@
-"""The agency registry over time: load it, rename, merge and retire agencies while their tasks are open.
+"""The agency registry over time: load it, rename, merge, split and retire agencies while their tasks are open.
 
-A merger or retirement moves every open instance of the agency to its successor in one transaction, each
-with an ``@reassigned`` history row saying from whom, to whom, from when and by which decision; finished
-instances keep their assignee, and nothing is rewritten. An agency's name on any date can be answered.
+A change takes effect on its effective date, not when it is typed: one dated in the future is stored
+(``scheduled_changes``) and applied on that date by ``serve`` (and by ``simulate`` on its clock). Every applied
+change stores its deciding document; a change without one is refused. A merger, split or retirement has two
+parts, each logged: the agency ends (the fact), and its open instances are handed over to the successor
+(a split: to the successor named for the instance's plan section or definition), each with an
+``@reassigned`` history row saying from whom, to whom, from when and by which decision, and its open
+obligations transferred. Where the fact is certain and the hand-over is an assumption (the districts ended on
+1/7/2025; who takes their open tasks is assumed), ``facts_only`` applies the end alone: the open tasks stay
+with the ended agency, listed as awaiting a successor, until the hand-over is applied. Finished instances keep
+their assignee, and nothing is rewritten. An agency's name on any date can be answered.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
 from definitions import NotFound, Role
-from definitions.agencies import Change, ChangeKind, Registry
+from definitions.agencies import Certainty, Change, ChangeKind, Registry
 
+from .calendar import local_date
 from .engine import Engine
 from .errors import PayloadInvalid, Refused, RoleNotAllowed
+from .obligations import Changes
 from .payload import DOCUMENT_REF
-from .ports import Actor, AgencyRecord, UnitOfWork
+from .ports import Actor, AgencyRecord, InstanceRecord, ObligationStatus, UnitOfWork
 
 REGISTRY_ROLES = (Role.ADMIN,)
 PLAN_START = dt.date(2022, 1, 1)  # names in the registry file are in force from before the plan
@@ -25,8 +35,10 @@ PLAN_START = dt.date(2022, 1, 1)  # names in the registry file are in force from
 @dataclass(frozen=True)
 class ChangeResult:
     change: Change
-    applied: bool  # False: applied before, nothing done
+    applied: bool  # False: applied before (or scheduled), nothing done now
     moved: tuple[int, ...]  # instances reassigned
+    scheduled: bool = False  # dated in the future: stored, applied on its effective date
+    awaiting_successor: tuple[int, ...] = ()  # open instances left with the ended agency (hand-over not applied)
 
 
 class Agencies:
@@ -65,45 +77,102 @@ class Agencies:
             raise NotFound(f"name of agency {code} on", day.isoformat())
         return name.name
 
-    def apply(self, change: Change, actor: Actor, document: str | None = None) -> ChangeResult:
-        """Apply one rename, merger or retirement in one transaction (a second time: nothing happens)."""
+    def apply(self, change: Change, actor: Actor, document: str | None = None, *,
+              facts_only: bool = False) -> ChangeResult:
+        """Apply one change in one transaction (a second time: nothing happens), or schedule it when it takes
+        effect after today. ``facts_only``: apply only what is certain (see the module docstring)."""
         self._require(actor)
-        document = change.document or document
-        if document is not None and not DOCUMENT_REF.match(document.strip()):
+        document = (change.document or document or "").strip()
+        if not document:
+            raise PayloadInvalid([("document", "required: the decision that makes this change (e.g. 45/QĐ-UBND)")])
+        if not DOCUMENT_REF.match(document):
             raise PayloadInvalid([("document", f"{document!r} is not a document reference (e.g. 472/QĐ-UBND)")])
+        if facts_only and change.certainty is Certainty.ASSUMPTION:
+            return ChangeResult(change, False, ())
+        now = self.engine.clock.now()
+        if change.effective > local_date(now):
+            with self.engine.store.transaction() as uow:
+                if not uow.change_scheduled(change.model_dump_json(), change.effective):
+                    uow.schedule_change({"change": change.model_dump_json(), "effective": change.effective.isoformat(),
+                                         "document": document, "actor_id": actor.id, "created_at": now,
+                                         "applied_at": None, "outcome": None})
+            return ChangeResult(change, False, (), scheduled=True)
+        hand_over = not (facts_only and change.hand_over_certainty is Certainty.ASSUMPTION)
         with self.engine.store.transaction() as uow:
-            if uow.agency_change_applied(change.op.value, change.code, change.effective):
-                return ChangeResult(change, False, ())
+            return self._apply(uow, change, actor, document, hand_over)
+
+    def _apply(self, uow: UnitOfWork, change: Change, actor: Actor, document: str, hand_over: bool) -> ChangeResult:
+        log = {"code": change.code, "target": change.target, "name": change.name,
+               "effective": change.effective.isoformat(), "document": document, "note": change.note,
+               "actor_id": actor.id, "applied_at": self.engine.clock.now()}
+        applied = False
+        if not uow.agency_change_applied(change.op.value, change.code, change.effective):
             agency = self._active(uow, change.code, change)
-            moved: tuple[int, ...] = ()
             if change.op is ChangeKind.RENAME:
                 assert change.name is not None
                 uow.rename_agency(change.code, change.name, change.short_name or change.name, change.effective,
                                   document)
             else:
-                target = change.into if change.op is ChangeKind.MERGE else change.successor
-                assert target is not None
-                self._active(uow, target, change)
-                moved = self._move_open(uow, agency.code, target, change, document, actor)
-                uow.end_agency(change.code, "merged" if change.op is ChangeKind.MERGE else "retired", target,
-                               change.effective)
-            uow.log_agency_change({
-                "op": change.op.value, "code": change.code, "target": change.into or change.successor,
-                "name": change.name, "effective": change.effective.isoformat(), "document": document,
-                "certainty": change.certainty.value, "note": change.note, "moved": len(moved),
-                "actor_id": actor.id, "applied_at": self.engine.clock.now()})
-        return ChangeResult(change, True, moved)
+                for target in {change.target, *(change.successors or {}).values()} - {None}:
+                    self._active(uow, str(target), change)
+                status = {ChangeKind.MERGE: "merged", ChangeKind.SPLIT: "merged"}.get(change.op, "retired")
+                uow.end_agency(agency.code, status, str(change.target), change.effective)
+            uow.log_agency_change({**log, "op": change.op.value, "certainty": change.certainty.value, "moved": 0})
+            applied = True
+        if change.op is ChangeKind.RENAME:
+            return ChangeResult(change, applied, ())
+        if not hand_over:
+            waiting = tuple(i.id for i in self._open(uow, change.code))
+            return ChangeResult(change, applied, (), awaiting_successor=waiting)
+        moved: tuple[int, ...] = ()
+        if not uow.agency_change_applied("handover", change.code, change.effective):
+            moved = self._move_open(uow, change, document, actor)
+            uow.log_agency_change({**log, "op": "handover", "certainty": change.hand_over_certainty.value,
+                                   "moved": len(moved)})
+            applied = True
+        return ChangeResult(change, applied, moved)
 
-    def _move_open(self, uow: UnitOfWork, code: str, target: str, change: Change, document: str | None,
-                   actor: Actor) -> tuple[int, ...]:
+    def apply_due(self) -> list[ChangeResult]:
+        """Apply the scheduled changes whose effective date has come, oldest first, each as the person who
+        scheduled it, with the document given then."""
+        today = local_date(self.engine.clock.now())
+        with self.engine.store.transaction() as uow:
+            due = uow.due_scheduled_changes(today)
+        results = []
+        for change_id, text, document, actor_id in due:
+            change = Change.model_validate_json(text)
+            try:
+                result = self.apply(change, Actor(actor_id, Role.ADMIN), document)
+                outcome = f"applied: {len(result.moved)} open tasks moved"
+            except (Refused, PayloadInvalid, NotFound) as err:
+                result, outcome = ChangeResult(change, False, ()), f"refused: {err}"
+            with self.engine.store.transaction() as uow:
+                uow.mark_change_applied(change_id, self.engine.clock.now(), outcome)
+            results.append(result)
+        return results
+
+    def _open(self, uow: UnitOfWork, code: str) -> list[InstanceRecord]:
+        """The agency's instances not in a final state (a closed one, answered or not, stays with it)."""
+        return [i for i in uow.instances_assigned_to(code)
+                if i.state not in self.engine.definition(i.definition_id, i.definition_version).final_states]
+
+    def _move_open(self, uow: UnitOfWork, change: Change, document: str, actor: Actor) -> tuple[int, ...]:
+        """Hand the agency's open instances (and open obligations) to the successor; finished work stays with
+        the agency that did it."""
         moved = []
-        for instance in uow.instances_assigned_to(code):
-            definition = self.engine.definition(instance.definition_id, instance.definition_version)
-            if instance.state in definition.final_states:
-                continue  # finished work stays with the agency that did it
+        for instance in self._open(uow, change.code):
+            target = str(change.target)
+            if change.successors is not None:
+                section = str(instance.data.get("section", ""))
+                target = change.successors.get(section) or change.successors.get(instance.definition_id) or target
+            transferred = [dataclasses.replace(o, agency=target) for o in uow.obligations_of(instance.id)
+                           if o.status is ObligationStatus.OPEN]
             self.engine.append(uow, instance, "@reassigned", actor, {
-                "from": code, "to": target, "change": change.op.value, "effective": change.effective.isoformat(),
-                "document": document, "certainty": change.certainty.value}, change.note, assignee=target)
+                "from": change.code, "to": target, "change": change.op.value,
+                "effective": change.effective.isoformat(), "document": document,
+                "certainty": change.hand_over_certainty.value}, change.note, assignee=target,
+                effective_on=change.effective, obligations=Changes(
+                    rows=transferred, log=[{"op": "transfer", "name": o.name, "to": target} for o in transferred]))
             moved.append(instance.id)
         return tuple(moved)
 

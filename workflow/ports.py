@@ -280,6 +280,22 @@ class UnitOfWork(Protocol):
         """Append to the log of registry changes."""
         ...
 
+    def schedule_change(self, values: dict[str, Any]) -> None:
+        """Store a registry change to apply on its effective date."""
+        ...
+
+    def change_scheduled(self, change: str, effective: dt.date) -> bool:
+        """Whether this change (its JSON) is already scheduled and not yet applied."""
+        ...
+
+    def due_scheduled_changes(self, day: dt.date) -> list[tuple[int, str, str, str]]:
+        """Scheduled changes effective on or before ``day`` and not applied: (id, change JSON, document, actor)."""
+        ...
+
+    def mark_change_applied(self, change_id: int, now: dt.datetime, outcome: str) -> None:
+        """Record that a scheduled change was applied (or refused), and how."""
+        ...
+
     def instances_assigned_to(self, code: str) -> Sequence[InstanceRecord]:
         """Every instance assigned to an agency, open or finished."""
         ...
@@ -376,6 +392,10 @@ class ServiceQueries(Protocol):
 
     def next_schedule_run(self) -> dt.datetime | None:
         """The earliest next run of a recurring schedule."""
+        ...
+
+    def next_registry_change(self) -> dt.datetime | None:
+        """The start (00:00 province time) of the effective day of the next scheduled registry change."""
         ...
 
     def next_outbox_attempt(self) -> dt.datetime | None:

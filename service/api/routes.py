@@ -46,6 +46,7 @@ class StartBody(Body):
     assignee: str = Field(max_length=32)
     data: dict[str, Any] = Field(default_factory=dict)
     version: Version | None = None
+    effective_on: dt.date | None = None  # the day the duty was assigned (default: today, province time)
 
 
 class FireBody(Body):
@@ -53,6 +54,7 @@ class FireBody(Body):
     payload: dict[str, Any] = Field(default_factory=dict)
     reason: str | None = Field(default=None, max_length=10_000)
     expected_version: Version | None = None
+    effective_on: dt.date | None = None  # the document's date, the day of receipt (default: today)
 
 
 class ExtendBody(Body):
@@ -203,7 +205,8 @@ def start_instance(request: Request, who: Who, body: StartBody,
 
     def run() -> tuple[int, Any]:
         instance = app.engine.start(body.definition, body.business_key, body.assignee, who.actor, data=body.data,
-                                    version=body.version, request_id=request.state.request_id)
+                                    version=body.version, request_id=request.state.request_id,
+                                    effective_on=body.effective_on)
         if instance.due_at is not None:
             nudge(request, instance.due_at)
         return 201, instance_view(app.engine, instance)
@@ -247,7 +250,7 @@ def fire_event(request: Request, who: Who, instance_id: InstanceId, body: FireBo
         result = app.engine.fire(instance_id, body.event, who.actor, payload=body.payload, reason=body.reason,
                                  expected_version=expected or body.expected_version,
                                  idempotency_key=f"{who.key_id}:{idempotency_key}" if idempotency_key else None,
-                                 request_id=request.state.request_id)
+                                 request_id=request.state.request_id, effective_on=body.effective_on)
         request.app.state.metrics.transition(result.instance.definition_id, body.event)
         if result.instance.due_at is not None:
             nudge(request, result.instance.due_at)
@@ -440,14 +443,14 @@ def retry_notifications(request: Request, who: Who, body: RetryBody) -> dict[str
 
 
 @router.get("/reports/status", response_model=None)
-def report_status(request: Request, who: Who, as_of: dt.date | None = None,
+def report_status(request: Request, who: Who, as_of: dt.date | None = None, known_at: dt.datetime | None = None,
                   format_: Annotated[Literal["json", "csv", "xlsx"], Query(alias="format")] = "json"
                   ) -> Response | dict[str, Any]:
     app = ctx(request)
-    when = (dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), PROVINCE_TZ).astimezone(dt.UTC)
-            if as_of else app.clock.now())
-    result = status.status_report(app.engine, app.store, when)
-    day = local_date(when - dt.timedelta(microseconds=1))
+    if known_at is not None and known_at.tzinfo is None:
+        known_at = known_at.replace(tzinfo=PROVINCE_TZ)
+    result = status.status_report(app.engine, app.store, app.clock.now(), as_of, known_at)
+    day = as_of or local_date(app.clock.now())
     if format_ == "csv":
         return Response(status.to_csv(result), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="status-{day}.csv"'})

@@ -30,12 +30,13 @@ from store.keys import ApiKey
 from workflow import Actor, make_checkpoint
 from workflow.agencies import Agencies
 from workflow.clock import PROVINCE_TZ
+from workflow.obligations import CATEGORIES
 from workflow.ports import InstanceRecord
 from workflow.timers import TimerStatus, parse_anchor
 
 from ..api.problems import STATUS
 from ..api.routes import export_response, nudge
-from ..report import CATEGORIES, status_report
+from ..report import status_report
 from ..verification import verify_range
 from .diagram import state_svg
 from .i18n import LANGUAGES, words
