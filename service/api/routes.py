@@ -355,7 +355,8 @@ def _build(**fields: Any) -> Change:
 
 def _change(request: Request, who: Principal, change: Change, document: str) -> dict[str, Any]:
     result = Agencies(ctx(request).engine).apply(change, who.actor, document)
-    return {"applied": result.applied, "moved": list(result.moved), "agency": _agency(request, change.code)}
+    return {"applied": result.applied, "scheduled": result.scheduled, "moved": list(result.moved),
+            "agency": _agency(request, change.code)}
 
 
 @router.post("/agencies/{code}/rename")

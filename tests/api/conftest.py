@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import threading
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from service.api import create_app
 from service.context import App
 from service.settings import Settings
 from tests.conftest import ROOT, SHIPPED
-from workflow import Actor, Clock
+from workflow import Actor, Clock, SimulatedClock
 from workflow.agencies import Agencies
 
 ADMIN = Actor("setup", Role.ADMIN)
@@ -72,10 +73,14 @@ def served(app: App) -> Iterator[tuple[str, object]]:
         app.sql_engine.dispose()
 
 
+#: The API tests' "now": a simulated clock, so dates typed in payloads ("received_on": "2023-01-05") are today.
+API_NOW = dt.datetime(2023, 1, 5, 2, tzinfo=dt.UTC)  # 09:00 in the province
+
+
 @pytest.fixture
 def api(db_url: str) -> Iterator[Api]:
     # NORMAL: these tests are about HTTP semantics; durability is tested with FULL in real processes
-    app = prepared(Settings(database_url=db_url, sqlite_synchronous="NORMAL"))
+    app = prepared(Settings(database_url=db_url, sqlite_synchronous="NORMAL"), SimulatedClock(API_NOW))
     now = app.clock.now()
     keys = {name: app.store.create_key(name, role, agency, now)[1] for name, role, agency in (
         ("admin", "admin", None), ("officer", "officer", "SYT"), ("other_officer", "officer", "SNV"),

@@ -31,7 +31,7 @@ def test_instance_lifecycle_over_http(api: Api) -> None:
         r = c.get(f"/api/v1/instances/{instance['id']}")
         assert r.headers["ETag"] == '"1"'
         r = c.post(f"/api/v1/instances/{instance['id']}/events", headers={"If-Match": '"1"'},
-                   json={"event": "record_receipt", "payload": {"received_on": "2099-01-05"}})
+                   json={"event": "record_receipt", "payload": {"received_on": "2023-01-05"}})
         assert r.status_code == 200, r.text
         assert (r.json()["state"], r.headers["ETag"]) == ("received", '"2"')
         r = c.post(f"/api/v1/instances/{instance['id']}/events", json={"event": "answer", "payload": {
@@ -66,11 +66,11 @@ def test_refusals_are_problem_json(api: Api) -> None:
         assert r.headers["content-type"].startswith("application/problem+json")
         assert r.json()["allowed"] == ["record_receipt"]
         r = c.post(f"/api/v1/instances/{instance['id']}/events",
-                   json={"event": "record_receipt", "payload": {"received_on": "05/01/2099", "x": 1}})
+                   json={"event": "record_receipt", "payload": {"received_on": "05/01/2023", "x": 1}})
         assert r.status_code == 422
         assert {e["field"] for e in r.json()["errors"]} == {"received_on", "x"}
         r = c.post(f"/api/v1/instances/{instance['id']}/events", headers={"If-Match": '"7"'},
-                   json={"event": "record_receipt", "payload": {"received_on": "2099-01-05"}})
+                   json={"event": "record_receipt", "payload": {"received_on": "2023-01-05"}})
         assert r.status_code == 409
         assert "expected version 7" in r.json()["detail"]
         assert c.get("/api/v1/instances/999999").status_code == 404
@@ -79,7 +79,7 @@ def test_refusals_are_problem_json(api: Api) -> None:
         assert {e["field"] for e in r.json()["errors"]} >= {"body.business_key", "body.assignee"}
     with api.client("other_officer") as c:
         r = c.post(f"/api/v1/instances/{instance['id']}/events",
-                   json={"event": "record_receipt", "payload": {"received_on": "2099-01-05"}})
+                   json={"event": "record_receipt", "payload": {"received_on": "2023-01-05"}})
         assert r.status_code == 403
         assert "may act only on its own agency" in r.json()["detail"]
     with api.client(None) as c:
@@ -114,7 +114,7 @@ def test_idempotency_key_replays_the_first_response(api: Api) -> None:
         other = c.post("/api/v1/instances", json={**body, "business_key": "idem/2"}, headers={"Idempotency-Key": "k-1"})
         assert other.status_code == 422
         iid = first.json()["id"]
-        fire = {"event": "record_receipt", "payload": {"received_on": "2099-01-05"}}
+        fire = {"event": "record_receipt", "payload": {"received_on": "2023-01-05"}}
         one = c.post(f"/api/v1/instances/{iid}/events", json=fire, headers={"Idempotency-Key": "f-1"})
         two = c.post(f"/api/v1/instances/{iid}/events", json=fire, headers={"Idempotency-Key": "f-1"})
         assert one.json() == two.json()
@@ -152,11 +152,11 @@ def test_concurrent_fires_over_http_one_winner_per_version(api: Api) -> None:
 
 
 def test_deadlines_escalations_agencies_calendar_reports_audit(api: Api) -> None:
-    instance = start(api)
+    instance = start(api, definition="catalogue_feedback")  # its obligation is what the report counts
     iid = instance["id"]
     with api.client() as c:
         c.post(f"/api/v1/instances/{iid}/events",
-               json={"event": "record_receipt", "payload": {"received_on": "2099-01-05"}})
+               json={"event": "record_receipt", "payload": {"received_on": "2023-01-05"}})
         r = c.post(f"/api/v1/instances/{iid}/deadline/extend", json={"days": 5, "reason": "chờ", "document": "1/BCĐ"})
         assert r.status_code == 200, r.text
         assert c.post(f"/api/v1/instances/{iid}/deadline/suspend", json={"reason": "dừng"}).status_code == 200
@@ -165,12 +165,15 @@ def test_deadlines_escalations_agencies_calendar_reports_audit(api: Api) -> None
         assert c.post("/api/v1/escalations/99/acknowledge", json={}).status_code == 409
         assert c.get("/api/v1/agencies/SYT").json()["name"] == "Sở Y tế"
         r = c.post("/api/v1/agencies/SNNPTNT/rename", json={"name": "Sở Nông nghiệp và Môi trường",
-                                                           "effective": "2025-03-01", "document": "1/QĐ-UBND"})
+                                                           "effective": "2023-01-02", "document": "1/QĐ-UBND"})
         assert r.json()["applied"] is True
-        assert c.get("/api/v1/agencies/SNNPTNT", params={"on": "2025-02-01"}).json()["name_on"]["name"] == (
+        assert c.get("/api/v1/agencies/SNNPTNT", params={"on": "2023-01-01"}).json()["name_on"]["name"] == (
             "Sở Nông nghiệp và Phát triển nông thôn")
-        r = c.post("/api/v1/agencies/SYT/merge",
+        r = c.post("/api/v1/agencies/SYT/merge",  # dated after today: scheduled, applied on its date by serve
                    json={"into": "SKHCN", "effective": "2025-03-01", "document": "2/QĐ-UBND"})
+        assert (r.json()["applied"], r.json()["scheduled"], r.json()["moved"]) == (False, True, [])
+        r = c.post("/api/v1/agencies/SYT/merge",
+                   json={"into": "SKHCN", "effective": "2023-01-05", "document": "2/QĐ-UBND"})
         assert r.json()["moved"] == [iid]
         due = c.get("/api/v1/calendar/due", params={"from": "2022-11-20", "end_of_month": "2022-12"}).json()
         assert (due["last_day"], due["due_at"]) == ("2023-01-03", "2023-01-03T17:00:00Z")

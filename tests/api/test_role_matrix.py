@@ -24,7 +24,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/definitions"): {"yaml": "id: x\n"},
     ("POST", "/api/v1/instances"): {"definition": "agency_feedback", "business_key": "matrix", "assignee": "SYT"},
     ("POST", "/api/v1/instances/{instance_id}/events"): {"event": "record_receipt",
-                                                         "payload": {"received_on": "2099-01-05"}},
+                                                         "payload": {"received_on": "2023-01-05"}},
     ("POST", "/api/v1/instances/{instance_id}/deadline/extend"): {"days": 3, "reason": "x", "document": "1/BCĐ"},
     ("POST", "/api/v1/instances/{instance_id}/deadline/suspend"): {"reason": "x"},
     ("POST", "/api/v1/instances/{instance_id}/deadline/resume"): {"reason": "x"},

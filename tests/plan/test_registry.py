@@ -43,6 +43,7 @@ def test_a_merger_moves_open_tasks_and_keeps_the_old_history(registered: Engine,
     history_before = store.history(open_one.id)
     change = Change(op=ChangeKind.MERGE, code="STTTT", into="SKHCN", effective=dt.date(2025, 3, 1),
                     certainty=Certainty.FACT, note="hợp nhất")
+    clock.set(dt.datetime(2025, 3, 1, 2, tzinfo=dt.UTC))
     result = Agencies(engine).apply(change, ADMIN, "15/QĐ-UBND")
     assert result.moved == (open_one.id,)
     assert store.get_instance(open_one.id).assignee == "SKHCN"
@@ -51,15 +52,21 @@ def test_a_merger_moves_open_tasks_and_keeps_the_old_history(registered: Engine,
     assert rows[: len(history_before)] == history_before  # nothing rewritten
     assert (rows[-1].event, rows[-1].payload["from"], rows[-1].payload["to"], rows[-1].payload["document"]) == (
         "@reassigned", "STTTT", "SKHCN", "15/QĐ-UBND")
+    assert rows[-1].effective_on == "2025-03-01"
+    assert rows[-1].obligations == [{"op": "transfer", "name": "issue", "to": "SKHCN"}]
+    with store.transaction() as uow:
+        assert [o.agency for o in uow.obligations_of(open_one.id)] == ["SKHCN"]
     assert list(verify(store.iter_history(), store.chain_heads())) == []
     assert Agencies(engine).apply(change, ADMIN, "15/QĐ-UBND").applied is False  # twice: nothing
     agency = Agencies(engine).get("STTTT")
     assert (agency.status, agency.successor) == ("merged", "SKHCN")
+    clock.set(dt.datetime(2025, 4, 2, tzinfo=dt.UTC))
     with pytest.raises(Refused, match="is merged"):
         Agencies(engine).apply(change.model_copy(update={"effective": dt.date(2025, 4, 1)}), ADMIN, "16/QĐ-UBND")
 
 
-def test_the_name_on_any_date(registered: Engine) -> None:
+def test_the_name_on_any_date(registered: Engine, clock: SimulatedClock) -> None:
+    clock.set(dt.datetime(2025, 3, 2, tzinfo=dt.UTC))
     agencies = Agencies(registered)
     agencies.apply(Change(op=ChangeKind.RENAME, code="SNNPTNT", name="Sở Nông nghiệp và Môi trường",
                           effective=dt.date(2025, 3, 1), certainty=Certainty.FACT, note="tên mới"), ADMIN, "1/QĐ-UBND")
@@ -67,13 +74,15 @@ def test_the_name_on_any_date(registered: Engine) -> None:
     assert agencies.name_on("SNNPTNT", dt.date(2025, 3, 1)) == "Sở Nông nghiệp và Môi trường"
 
 
-def test_the_2025_reorganisation_file_marks_facts_and_assumptions(registered: Engine) -> None:
+def test_the_2025_reorganisation_file_marks_facts_and_assumptions(registered: Engine, clock: SimulatedClock) -> None:
+    clock.set(dt.datetime(2025, 7, 2, tzinfo=dt.UTC))
     reorg = load_data(REORG, Reorganisation)
     certainties = {c.certainty for c in reorg.changes}
     assert certainties == {Certainty.FACT, Certainty.ASSUMPTION}
     assert all(c.note for c in reorg.changes)
     for change in sorted(reorg.changes, key=lambda c: c.effective):
-        assert Agencies(registered).apply(change, ADMIN, "01/2025/QĐ-UBND").applied
+        assert Agencies(registered).apply(change, ADMIN).applied
+    assert all(c.document for c in reorg.changes)  # every change names its deciding document
     assert Agencies(registered).get("PRTC").status == "retired"
     assert Agencies(registered).name_on("UBND", dt.date(2025, 7, 1)) == "Ủy ban nhân dân tỉnh Khánh Hòa"
 
@@ -95,7 +104,8 @@ def test_a_broken_registry_file_is_located(tmp_path: object) -> None:
         load_data(path, Registry)
 
 
-def test_listings_keep_merged_agencies(registered: Engine, store: SqlStore) -> None:
+def test_listings_keep_merged_agencies(registered: Engine, store: SqlStore, clock: SimulatedClock) -> None:
+    clock.set(dt.datetime(2025, 3, 2, tzinfo=dt.UTC))
     change = Change(op=ChangeKind.MERGE, code="STTTT", into="SKHCN", effective=dt.date(2025, 3, 1),
                     certainty=Certainty.FACT, note="hợp nhất")
     Agencies(registered).apply(change, ADMIN, "15/QĐ-UBND")

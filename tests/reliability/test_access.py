@@ -73,7 +73,7 @@ def calls(api: Api, instance_id: int, spare_key: int, csrf: str) -> Iterator[tup
         if path.startswith("/api/v1"):
             yield method, url, {"json": BODIES.get((method, path)), "params": QUERY.get(path)}
         elif method == "POST":
-            yield method, url, {"data": {"csrf": csrf, "event": "record_receipt", "p.received_on": "2099-01-05",
+            yield method, url, {"data": {"csrf": csrf, "event": "record_receipt", "p.received_on": "2023-01-05",
                                          "key": "", "next": "/"}}
         else:
             yield method, url, {}

@@ -96,7 +96,7 @@ def test_a_folder_with_one_bad_file_loads_nothing(db_url: str, tmp_path: Path) -
 
 def test_instance_lifecycle_through_the_cli(wf: Workflow) -> None:
     started = wf.json("instances", "start", "agency_feedback", "--key", "cat-2022/SYT", "--assignee", "SYT",
-                      "--data", '{"ghi_chú": "Sở Y tế"}')
+                      "--data", '{"ghi_chú": "Sở Y tế"}', "--effective-on", "14/12/2022")
     assert {k: started[k] for k in ("id", "definition", "definition_version", "state", "version", "assignee")} == {
         "id": 1, "definition": "agency_feedback", "definition_version": 1, "state": "sent", "version": 1,
         "assignee": "SYT"}
@@ -118,7 +118,7 @@ def test_instance_lifecycle_through_the_cli(wf: Workflow) -> None:
 
 
 def test_refusals_exit_non_zero_with_the_engine_message(wf: Workflow) -> None:
-    wf("instances", "start", "agency_feedback", "--key", "k", "--assignee", "SYT")
+    wf("instances", "start", "agency_feedback", "--key", "k", "--assignee", "SYT", "--effective-on", "2022-12-01")
     error = wf.json("instances", "fire", "1", "answer", code=1)
     assert error["error"] == "EventNotAllowed"
     assert error["allowed"] == ["record_receipt"]
@@ -135,7 +135,7 @@ def test_refusals_exit_non_zero_with_the_engine_message(wf: Workflow) -> None:
 
 def test_audit_verify_checkpoint_and_export(wf: Workflow, db_url: str, tmp_path: Path) -> None:
     for agency in ("SYT", "SNV"):
-        wf("instances", "start", "agency_feedback", "--key", f"cat/{agency}", "--assignee", agency)
+        wf("instances", "start", "agency_feedback", "--key", f"cat/{agency}", "--assignee", agency, "--effective-on", "2022-12-01")
     wf("instances", "fire", "1", "record_receipt", "--data", '{"received_on": "2022-12-15"}')
     assert wf.json("audit", "verify") == {"ok": True, "instances": 2, "problems": []}
     checkpoint = tmp_path / "cp" / "checkpoint.json"
@@ -167,7 +167,7 @@ def test_audit_verify_checkpoint_and_export(wf: Workflow, db_url: str, tmp_path:
 
 
 def test_an_altered_checkpoint_file_is_an_error(wf: Workflow, tmp_path: Path) -> None:
-    wf("instances", "start", "agency_feedback", "--key", "k", "--assignee", "SYT")
+    wf("instances", "start", "agency_feedback", "--key", "k", "--assignee", "SYT", "--effective-on", "2022-12-01")
     checkpoint = tmp_path / "checkpoint.json"
     wf("audit", "checkpoint", "--output", str(checkpoint))
     document = json.loads(checkpoint.read_text())
@@ -186,7 +186,7 @@ def test_the_installed_console_script_runs(tmp_path: Path) -> None:
 
 
 def test_backup_copies_a_verifiable_database_and_refuses_to_overwrite(wf: Workflow, tmp_path: Path) -> None:
-    wf("instances", "start", "agency_feedback", "--key", "k", "--assignee", "SYT")
+    wf("instances", "start", "agency_feedback", "--key", "k", "--assignee", "SYT", "--effective-on", "2022-12-01")
     wf("instances", "fire", "1", "record_receipt", "--data", '{"received_on": "2022-12-15"}')
     target = tmp_path / "backups" / "workflow-2026-11-26.db"
     assert wf.json("backup", str(target))["bytes"] > 0
@@ -198,7 +198,7 @@ def test_backup_copies_a_verifiable_database_and_refuses_to_overwrite(wf: Workfl
 
 
 def test_simulate_fires_timers_in_order_through_the_cli(wf: Workflow) -> None:
-    wf("instances", "start", "agency_feedback", "--key", "cat/SYT", "--assignee", "SYT")
+    wf("instances", "start", "agency_feedback", "--key", "cat/SYT", "--assignee", "SYT", "--effective-on", "2022-12-01")
     wf("instances", "fire", "1", "record_receipt", "--data", '{"received_on": "2022-12-26"}')
     wf("schedules", "add", "annual-report", "--definition", "annual_report", "--cron", "0 8 1 10 *",
        "--assignees", "SYT,SNV", "--key-template", "annual-report/{year}/{agency}", "--from", "2023-01-01")
@@ -220,8 +220,8 @@ def test_calendar_due_explains_and_refuses_two_kinds(wf: Workflow) -> None:
 
 
 def test_legal_clock_through_the_cli(wf: Workflow) -> None:
-    wf("instances", "start", "agency_feedback", "--key", "cat/SYT", "--assignee", "SYT")
-    wf("instances", "fire", "1", "record_receipt", "--data", '{"received_on": "2099-01-05"}')
+    wf("instances", "start", "agency_feedback", "--key", "cat/SYT", "--assignee", "SYT", "--effective-on", "2022-12-01")
+    wf("instances", "fire", "1", "record_receipt", "--data", '{"received_on": "2023-01-05"}')
     extended = wf.json("instances", "extend", "1", "--days", "5", "--reason", "chờ số liệu",
                        "--document", "15/BCĐ-KHCN")
     assert {t["name"] for t in extended} >= {"window_closes", "escalate"}

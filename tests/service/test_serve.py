@@ -40,9 +40,11 @@ def seed(db_url: str) -> None:
     wf = Engine(store, clock)
     for path in definition_files([SHIPPED]):
         wf.load_definition_text(path.read_text(encoding="utf-8"), str(path))
-    today = dt.datetime.now(dt.UTC).astimezone(PROVINCE_TZ).date()  # the serve process runs on real time
+    now = dt.datetime.now(dt.UTC)  # the serve process runs on real time: the future timers are received today
     for n in range(OVERDUE + FUTURE):
-        received = "2022-12-26" if n < OVERDUE else (today + dt.timedelta(days=30)).isoformat()
+        if n == OVERDUE:
+            clock.set(now)
+        received = "2022-12-26" if n < OVERDUE else now.astimezone(PROVINCE_TZ).date().isoformat()
         instance = wf.start("agency_feedback", f"cat/{n}", "SYT", ADMIN)
         wf.fire(instance.id, "record_receipt", ADMIN, payload={"received_on": received})
     engine.dispose()
