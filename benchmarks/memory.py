@@ -48,7 +48,7 @@ def measure(path: Path, count: int) -> dict[str, Any]:
         instance_id = rng.randrange(1, count + 1)
         instance = store.get_instance(instance_id)
         if instance.state == "sent":
-            engine.fire(instance_id, "record_receipt", ADMIN, payload={"received_on": "2023-01-02"},
+            engine.fire(instance_id, "record_receipt", ADMIN, payload={"received_on": "2023-01-01"},
                         idempotency_key=f"m{n}")
         store.history(instance_id)
     store.list_instances(limit=100, after_id=count // 2)

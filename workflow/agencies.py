@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from definitions import NotFound, Role
@@ -91,9 +92,11 @@ class Agencies:
             return ChangeResult(change, False, ())
         now = self.engine.clock.now()
         if change.effective > local_date(now):
+            text = json.dumps({"change": change.model_dump(mode="json"), "facts_only": facts_only}, sort_keys=True,
+                              ensure_ascii=False)
             with self.engine.store.transaction() as uow:
-                if not uow.change_scheduled(change.model_dump_json(), change.effective):
-                    uow.schedule_change({"change": change.model_dump_json(), "effective": change.effective.isoformat(),
+                if not uow.change_scheduled(text, change.effective):
+                    uow.schedule_change({"change": text, "effective": change.effective.isoformat(),
                                          "document": document, "actor_id": actor.id, "created_at": now,
                                          "applied_at": None, "outcome": None})
             return ChangeResult(change, False, (), scheduled=True)
@@ -140,9 +143,10 @@ class Agencies:
             due = uow.due_scheduled_changes(today)
         results = []
         for change_id, text, document, actor_id in due:
-            change = Change.model_validate_json(text)
+            stored = json.loads(text)
+            change = Change.model_validate(stored["change"])
             try:
-                result = self.apply(change, Actor(actor_id, Role.ADMIN), document)
+                result = self.apply(change, Actor(actor_id, Role.ADMIN), document, facts_only=stored["facts_only"])
                 outcome = f"applied: {len(result.moved)} open tasks moved"
             except (Refused, PayloadInvalid, NotFound) as err:
                 result, outcome = ChangeResult(change, False, ()), f"refused: {err}"
