@@ -17,6 +17,8 @@ import typer
 
 from definitions import Definition, DefinitionInvalid, Role, WorkflowError, definition_files, load_file
 from workflow import GUARDS, Actor, HistoryRecord, InstanceRecord, make_checkpoint, read_checkpoint
+from workflow.errors import PayloadInvalid
+from workflow.migration import migrate
 
 from .cli_common import Options, date_arg, emit, json_arg, opts_of, run
 from .cli_deadlines import register as register_deadlines
@@ -210,6 +212,25 @@ def instances_fire(
         body = {**_instance_json(opts, result.instance), "replayed": result.replayed}
         prefix = "(repeat of an earlier request) " if result.replayed else ""
         emit(opts, body, prefix + _instance_text(body))
+    run(ctx, act)
+
+
+@instances_cli.command("migrate")
+def instances_migrate(
+    ctx: typer.Context, definition_id: str,
+    to_version: Annotated[int, typer.Option(help="The definition version to move to (loaded already)")],
+    reason: Annotated[str, typer.Option(help="Why (kept in each instance's history)")],
+    map_: Annotated[list[str] | None, typer.Option("--map", help="OLD=NEW for each state whose id changed")] = None,
+) -> None:
+    """Move every instance of an older version to a new version: states mapped, obligations recomputed from each
+    instance's history, one history row each. Refused, with nothing written, if a state has no mapping."""
+    def act(opts: Options) -> None:
+        pairs = [m.split("=", 1) for m in map_ or []]
+        if any(len(p) != 2 or not p[0] or not p[1] for p in pairs):
+            raise PayloadInvalid([("--map", "give OLD=NEW, e.g. --map received=waiting")])
+        moved = migrate(opts.app.engine, definition_id, to_version, dict(pairs), opts.actor, reason)
+        emit(opts, {"definition": definition_id, "to_version": to_version, "migrated": moved},
+             f"{len(moved)} instances of {definition_id} moved to version {to_version}")
     run(ctx, act)
 
 

@@ -82,13 +82,17 @@ class _HotPath:
         self.find_by_key = HotStatement(
             _SELECT_INSTANCE.where(and_(instances.c.definition_id == bindparam("b_definition"),
                                         instances.c.business_key == bindparam("b_key"))), dialect, instance_types)
+        self.of_definition = HotStatement(
+            _SELECT_INSTANCE.where(instances.c.definition_id == bindparam("b_definition")).order_by(instances.c.id),
+            dialect, instance_types)
         self.insert_instance = HotStatement(
             insert(instances).values(_all_columns(instances, skip=("id",))).returning(instances.c.id), dialect)
         self.update_instance = HotStatement(
             update(instances)
             .where(and_(instances.c.id == bindparam("b_id"), instances.c.version == bindparam("b_expected")))
             .values({c: bindparam(c) for c in ("state", "version", "data", "updated_at", "head_hash", "assignee",
-                                               "entry_seq", "suspended_at", "due_at", "effective_on")}),
+                                               "entry_seq", "suspended_at", "due_at", "effective_on",
+                                               "definition_version")}),
             dialect)
         self.insert_history = HotStatement(insert(history).values(_all_columns(history)), dialect)
         self.get_history_row = HotStatement(
@@ -169,6 +173,10 @@ class SqlUnitOfWork(TimerRows, AgencyRows, ObligationRows):
         row = self.hot.find_by_key.first(self.dbapi, {"b_definition": definition_id, "b_key": business_key})
         return None if row is None else _instance(dict(zip(_INSTANCE_COLUMNS, row, strict=True)))
 
+    def instances_of_definition(self, definition_id: str) -> list[InstanceRecord]:
+        rows = self.hot.of_definition.all(self.dbapi, {"b_definition": definition_id})
+        return [_instance(dict(zip(_INSTANCE_COLUMNS, row, strict=True))) for row in rows]
+
     def insert_instance(self, instance: InstanceRecord) -> int:
         existing = self.find_instance_by_key(instance.definition_id, instance.business_key)
         if existing is not None:  # on PostgreSQL a concurrent start can still hit the unique constraint
@@ -189,7 +197,7 @@ class SqlUnitOfWork(TimerRows, AgencyRows, ObligationRows):
             "version": instance.version, "data": _json(instance.data), "updated_at": instance.updated_at,
             "head_hash": instance.head_hash, "assignee": instance.assignee, "entry_seq": instance.entry_seq,
             "suspended_at": instance.suspended_at, "due_at": instance.due_at,
-            "effective_on": _day(instance.effective_on)}) == 1
+            "effective_on": _day(instance.effective_on), "definition_version": instance.definition_version}) == 1
 
     def append_history(self, r: HistoryRecord) -> None:
         self.hot.insert_history.run(self.dbapi, {

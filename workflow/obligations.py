@@ -199,12 +199,17 @@ def replay(rows: Iterable[HistoryRecord], day: dt.date, known_at: dt.datetime | 
             escalations.get(row.instance_id, set()).discard(int(row.payload["escalation_id"]))
         for change in row.obligations or ():
             key = (row.instance_id, str(change["name"]))
-            _apply(obligations, key, change)
+            _apply(obligations, key, change, day)
     return obligations, {i: len(e) for i, e in escalations.items() if e}
 
 
-def _apply(obligations: dict[tuple[int, str], Replayed], key: tuple[int, str], change: Mapping[str, Any]) -> None:
+def _apply(obligations: dict[tuple[int, str], Replayed], key: tuple[int, str], change: Mapping[str, Any],
+           day: dt.date) -> None:
     op = change["op"]
+    # a change dated apart from its row (an instance migrated to a new definition version replays its past)
+    dated = change.get("opened_on") if op in ("open", "restart") else change.get("on")
+    if isinstance(dated, str) and dt.date.fromisoformat(dated) > day:
+        return
     if op in ("open", "restart"):
         obligations[key] = Replayed(key[0], key[1], str(change["agency"]),
                                     dt.date.fromisoformat(change["last_day"]), _instant(change["due_at"]))

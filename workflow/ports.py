@@ -296,6 +296,10 @@ class UnitOfWork(Protocol):
         """Record that a scheduled change was applied (or refused), and how."""
         ...
 
+    def instances_of_definition(self, definition_id: str) -> Sequence[InstanceRecord]:
+        """Every instance of a definition, any version, by id."""
+        ...
+
     def instances_assigned_to(self, code: str) -> Sequence[InstanceRecord]:
         """Every instance assigned to an agency, open or finished."""
         ...

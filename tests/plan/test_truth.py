@@ -26,7 +26,7 @@ from service.settings import Settings
 from store import SqlStore
 from tests.conftest import ADMIN, SHIPPED
 from tests.plan.conftest import PLAN, REGISTRY, REORG
-from workflow import Actor, Deadlines, Engine, PayloadInvalid, SimulatedClock
+from workflow import Actor, Deadlines, Engine, PayloadInvalid, Refused, SimulatedClock, verify
 from workflow.agencies import Agencies
 from workflow.calendar import PROVINCE_TZ, end_of_day
 from workflow.obligations import end_of
@@ -302,3 +302,39 @@ def test_facts_only_ends_the_districts_and_leaves_their_tasks_awaiting_a_success
     assert second.moved == (district.id,)
     assert store.get_instance(district.id).assignee == "UBND"
     assert Deadlines(engine).fire_due() == []
+
+
+def test_instances_migrate_to_a_new_version_with_obligations_recomputed(registered: Engine, store: SqlStore,
+                                                                       clock: SimulatedClock) -> None:
+    """A running instance of a version without obligations (as every instance was before they existed) moves
+    to the new version: its lateness is judged from its own history, as if the new version had applied."""
+    engine = registered
+    text = (SHIPPED / "founding.yaml").read_text(encoding="utf-8").split("obligations:")[0]
+    engine.load_definition_text(text.replace("version: 2", "version: 1").replace("proposed", "old_proposed"), "v1")
+    clock.set(at("2022-11-01"))
+    instance = engine.start("founding", "2022/bcd/SKHCN", "SKHCN", ADMIN, version=1,
+                            data={"due": {"end_of_month": "2022-11"}})
+    clock.set(at("2022-12-10"))
+    engine.fire(instance.id, "propose", ADMIN, payload={"document": "12/TTr-SKHCN"})
+    clock.set(at("2023-02-01"))
+    from workflow.migration import migrate
+
+    with pytest.raises(PayloadInvalid, match="nowhere is not a state"):
+        migrate(engine, "founding", 2, {"old_proposed": "nowhere"}, ADMIN, "kế hoạch sửa đổi")
+    with pytest.raises(Refused, match="no mapping for state"):
+        migrate(engine, "founding", 2, {}, ADMIN, "kế hoạch sửa đổi")
+    assert store.get_instance(instance.id).definition_version == 1  # refused: nothing written
+    assert migrate(engine, "founding", 2, {"old_proposed": "proposed"}, ADMIN, "kế hoạch sửa đổi") == [instance.id]
+    moved = store.get_instance(instance.id)
+    assert (moved.definition_version, moved.state) == (2, "proposed")
+    assert store.history(instance.id)[-1].event == "@migrated"
+    with store.transaction() as uow:
+        [propose] = uow.obligations_of(instance.id)
+    assert (propose.status.value, propose.closed_on, propose.last_day) == (
+        "satisfied", dt.date(2022, 12, 10), dt.date(2022, 11, 30))
+    now = clock.now()
+    assert status_report(engine, store, now).totals["done_late"] == 1
+    assert status_report(engine, store, now, dt.date(2022, 12, 5)).totals["overdue"] == 1  # before it was done
+    assert status_report(engine, store, now, dt.date(2022, 11, 15)).totals["within_deadline"] == 1
+    assert list(verify(store.iter_history(), store.chain_heads())) == []
+    engine.fire(instance.id, "found", ADMIN, payload={"document": "99/QĐ-UBND"})  # the new version runs on

@@ -135,7 +135,8 @@ def test_refusals_exit_non_zero_with_the_engine_message(wf: Workflow) -> None:
 
 def test_audit_verify_checkpoint_and_export(wf: Workflow, db_url: str, tmp_path: Path) -> None:
     for agency in ("SYT", "SNV"):
-        wf("instances", "start", "agency_feedback", "--key", f"cat/{agency}", "--assignee", agency, "--effective-on", "2022-12-01")
+        wf("instances", "start", "agency_feedback", "--key", f"cat/{agency}", "--assignee", agency,
+           "--effective-on", "2022-12-01")
     wf("instances", "fire", "1", "record_receipt", "--data", '{"received_on": "2022-12-15"}')
     assert wf.json("audit", "verify") == {"ok": True, "instances": 2, "problems": []}
     checkpoint = tmp_path / "cp" / "checkpoint.json"
