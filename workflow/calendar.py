@@ -23,6 +23,9 @@ from definitions import Deadline, DeadlineKind
 
 from .clock import PROVINCE_TZ
 
+# The last year whose announced schedule (swapped working days, Tết ranges) the installed `holidays` knows: its
+# Vietnam calendar lists each year's announced swaps. Later years follow the Labour Code's defaults only.
+ANNOUNCED_THROUGH = max(holidays.country_holidays("VN").special_public_holidays)
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 MAX_SPAN_DAYS = 20 * 366  # no legal period here is longer; a guard against a runaway roll
 
@@ -50,9 +53,10 @@ class Due:
     last_day: dt.date
     due_at: dt.datetime
     steps: tuple[str, ...] = field(default=())
+    provisional: bool = False  # it crosses a year whose holiday schedule the government has not announced yet
 
     def as_dict(self) -> dict[str, Any]:
-        return {"last_day": self.last_day.isoformat(),
+        return {"last_day": self.last_day.isoformat(), "provisional": self.provisional,
                 "due_at": self.due_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
                 "due_at_local": self.due_at.astimezone(PROVINCE_TZ).isoformat(), "steps": list(self.steps)}
 
@@ -115,9 +119,19 @@ class BusinessCalendar:
     def due(self, deadline: Deadline, anchor: dt.datetime | dt.date) -> Due:
         """When ``deadline`` ends, counted from ``anchor`` (an instant, or the local date of an event)."""
         try:
-            return self._due(deadline, anchor)
+            due = self._due(deadline, anchor)
         except OverflowError:
             raise DeadlineOutOfRange(f"the period from {anchor} runs outside the calendar (years 1-9999)") from None
+        start = local_date(anchor) if isinstance(anchor, dt.datetime) else anchor
+        if due.last_day.year > ANNOUNCED_THROUGH and not self._overrides_cover(start, due.last_day):
+            step = (f"lịch nghỉ năm {due.last_day.year} chưa được Chính phủ công bố (thư viện holidays biết đến năm "
+                    f"{ANNOUNCED_THROUGH}): hạn này là tạm tính, cần kiểm tra lại khi có thông báo / provisional")
+            return Due(due.last_day, due.due_at, (*due.steps, step), provisional=True)
+        return due
+
+    def _overrides_cover(self, start: dt.date, last: dt.date) -> bool:
+        """An operator has entered that year's announced days (any override in the year counts as the check)."""
+        return any(o.day.year == last.year for o in self._overrides.values()) and start.year <= last.year
 
     def _due(self, deadline: Deadline, anchor: dt.datetime | dt.date) -> Due:
         instant = anchor if isinstance(anchor, dt.datetime) else None

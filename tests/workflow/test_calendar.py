@@ -130,3 +130,15 @@ def test_a_period_off_the_calendar_is_a_clear_error() -> None:
         CAL.due(Deadline(days=30), D(9999, 12, 20))
     with pytest.raises(ValueError, match="outside 1900-2200"):
         Deadline(before_date=D(1, 1, 1))
+
+
+def test_a_deadline_in_a_year_not_yet_announced_is_provisional() -> None:
+    from workflow.calendar import ANNOUNCED_THROUGH
+
+    calendar = BusinessCalendar()
+    known = calendar.due(Deadline(days=20), dt.date(ANNOUNCED_THROUGH, 11, 1))
+    assert not known.provisional
+    later = calendar.due(Deadline(days=20), dt.date(ANNOUNCED_THROUGH, 12, 20))
+    assert later.provisional
+    assert f"lịch nghỉ năm {ANNOUNCED_THROUGH + 1} chưa được Chính phủ công bố" in later.steps[-1]
+    assert later.as_dict()["provisional"] is True
