@@ -27,6 +27,7 @@ def instance_view(engine: Engine, instance: InstanceRecord) -> dict[str, Any]:
         "created_at": instant(instance.created_at), "updated_at": instant(instance.updated_at),
         "due_at": instant(instance.due_at), "suspended_at": instant(instance.suspended_at),
         "head_hash": instance.head_hash, "allowed_events": list(engine.allowed_events(instance)),
+        "effective_on": instance.effective_on.isoformat() if instance.effective_on else None,
     }
 
 
@@ -35,7 +36,8 @@ def history_view(r: HistoryRecord) -> dict[str, Any]:
             "actor_id": r.actor_id, "actor_role": r.actor_role, "actor_agency": r.actor_agency, "at": instant(r.at),
             "payload": dict(r.payload), "reason": r.reason, "definition_id": r.definition_id,
             "definition_version": r.definition_version, "request_id": r.request_id, "prev_hash": r.prev_hash,
-            "hash": r.hash}
+            "hash": r.hash, "effective_on": r.effective_on,
+            "obligations": None if r.obligations is None else list(r.obligations)}
 
 
 def timer_view(t: TimerRecord) -> dict[str, Any]:
@@ -57,7 +59,8 @@ def mermaid(definition: Definition, current: str | None = None) -> str:
 
 
 EXPORT_COLUMNS = ["instance_id", "seq", "event", "from", "to", "actor_id", "actor_role", "actor_agency", "at",
-                  "payload", "reason", "definition_id", "definition_version", "request_id", "prev_hash", "hash"]
+                  "payload", "reason", "definition_id", "definition_version", "request_id", "prev_hash", "hash",
+                  "effective_on", "obligations"]
 
 
 def export_lines(rows: Iterable[HistoryRecord], fmt: str) -> Iterator[str]:
@@ -79,4 +82,6 @@ def export_lines(rows: Iterable[HistoryRecord], fmt: str) -> Iterator[str]:
     for r in rows:
         view = history_view(r)
         view["payload"] = json.dumps(view["payload"], ensure_ascii=False, sort_keys=True)
+        if view["obligations"] is not None:
+            view["obligations"] = json.dumps(view["obligations"], ensure_ascii=False, sort_keys=True)
         yield line(["" if view[c] is None else view[c] for c in EXPORT_COLUMNS])

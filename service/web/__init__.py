@@ -225,9 +225,9 @@ def _sum_by(rows: list[Any], attribute: str) -> list[tuple[str, dict[str, int]]]
 def _open_rows(request: Request, instances: list[InstanceRecord], now: dt.datetime) -> list[dict[str, Any]]:
     engine, lang = _app(request).engine, _lang(request)
     rows = []
-    for i in instances:
+    for i in instances:  # a closed task with an obligation still unmet (no answer) is overdue all the same
         definition = engine.definition(i.definition_id, i.definition_version)
-        if i.state in definition.final_states or i.due_at is None:
+        if i.due_at is None:
             continue
         rows.append({"id": i.id, "title": _title(definition, lang), "assignee": i.assignee,
                      "state": definition.state(i.state).label, "due": _day(i.due_at), "due_at": i.due_at,
@@ -245,10 +245,20 @@ def _all(store: Any, **filters: Any) -> list[InstanceRecord]:
     return found
 
 
+def _as_of(request: Request) -> dt.date | None:
+    """``?as_of=YYYY-MM-DD``: the figures as of the end of that day, from history (ignored if not a past date)."""
+    try:
+        day = dt.date.fromisoformat(request.query_params.get("as_of", ""))
+    except ValueError:
+        return None
+    return day if day < _now(request).astimezone(PROVINCE_TZ).date() else None
+
+
 def _overview(request: Request, user: User) -> HTMLResponse:
     app = _app(request)
     now = _now(request)
-    report = status_report(app.engine, app.store, now)
+    as_of = _as_of(request)
+    report = status_report(app.engine, app.store, now, as_of)
     overdue = _open_rows(request, app.store.by_deadline(due_before=now, limit=LIST_LIMIT), now)
     upcoming = _open_rows(request, app.store.by_deadline(due_from=now, due_before=now + dt.timedelta(days=30),
                                                          limit=LIST_LIMIT), now)
@@ -259,9 +269,11 @@ def _overview(request: Request, user: User) -> HTMLResponse:
         definition = app.engine.definition(instance.definition_id, instance.definition_version)
         escalations.append({"id": e.id, "instance_id": e.instance_id, "agency": instance.assignee,
                             "due": _day(e.due_at), "title": _title(definition, lang)})
-    return _render(request, "overview.html", user=user, as_of=_day(now), totals=report.totals,
+    names = app.store.agency_names_on(as_of or now.astimezone(PROVINCE_TZ).date())
+    return _render(request, "overview.html", user=user, as_of=f"{as_of:%d/%m/%Y}" if as_of else _day(now),
+                   as_of_value=as_of.isoformat() if as_of else "", totals=report.totals,
                    categories=CATEGORIES, by_section=_sum_by(report.rows, "section"),
-                   by_agency=_sum_by(report.rows, "agency"), names=app.store.agency_names(),
+                   by_agency=_sum_by(report.rows, "agency"), names=names,
                    overdue=overdue, upcoming=upcoming, escalations=escalations)
 
 

@@ -23,6 +23,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "role": ("Vai trò", "Role"),
     "language": ("Ngôn ngữ", "Language"),
     "as_of": ("Số liệu đến", "Figures as of"),
+    "as_of_day": ("Xem số liệu đến hết ngày", "Figures as of the end of"),
+    "show": ("Xem", "Show"),
     "by_section": ("Theo mục của Kế hoạch", "By section of the plan"),
     "by_agency": ("Theo cơ quan", "By agency"),
     "section": ("Mục", "Section"),
