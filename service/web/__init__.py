@@ -271,7 +271,8 @@ def _overview(request: Request, user: User) -> HTMLResponse:
                             "due": _day(e.due_at), "title": _title(definition, lang)})
     names = app.store.agency_names_on(as_of or now.astimezone(PROVINCE_TZ).date())
     return _render(request, "overview.html", user=user, as_of=f"{as_of:%d/%m/%Y}" if as_of else _day(now),
-                   as_of_value=as_of.isoformat() if as_of else "", totals=report.totals,
+                   as_of_value=as_of.isoformat() if as_of else "", today=f"{now.astimezone(PROVINCE_TZ):%d/%m/%Y}",
+                   totals=report.totals,
                    categories=CATEGORIES, by_section=_sum_by(report.rows, "section"),
                    by_agency=_sum_by(report.rows, "agency"), names=names,
                    overdue=overdue, upcoming=upcoming, escalations=escalations)

@@ -25,6 +25,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "as_of": ("Số liệu đến", "Figures as of"),
     "as_of_day": ("Xem số liệu đến hết ngày", "Figures as of the end of"),
     "show": ("Xem", "Show"),
+    "lists_now": ("Các danh sách dưới đây là tình hình hiện tại, ngày", "The lists below are as things stand today,"),
     "by_section": ("Theo mục của Kế hoạch", "By section of the plan"),
     "by_agency": ("Theo cơ quan", "By agency"),
     "section": ("Mục", "Section"),

@@ -79,6 +79,7 @@ def test_the_overview_as_of_a_past_date_is_rebuilt_from_history(browser: Browser
         assert page.locator(f'#totals [data-category="{category}"] b').inner_text() == str(report.totals[category])
     assert report.totals["overdue"] == 0  # on 20/12/2022 nobody was late yet
     assert page.get_by_text("Số liệu đến 20/12/2022").is_visible()
+    assert page.locator("#lists-now").inner_text() == "Các danh sách dưới đây là tình hình hiện tại, ngày 10/01/2023."
     screenshot(page, "overview-as-of")
     page.context.close()
 
