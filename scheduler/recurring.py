@@ -25,7 +25,8 @@ from definitions import Role, WorkflowError
 from workflow import Actor, DuplicateBusinessKey, Engine
 from workflow.clock import PROVINCE_TZ
 from workflow.payload import AGENCY_CODE
-from workflow.ports import Schedule, ServiceQueries, UnitOfWork
+from workflow.ports import Schedule, ServiceQueries
+from workflow.succession import resolve_on
 
 SCHEDULE_ACTOR = Actor("system:schedule", Role.SYSTEM)
 
@@ -132,18 +133,3 @@ class Recurrence:
                     outcome = "existing"
                 uow.record_occurrence({**decision, "business_key": key, "outcome": outcome})
         return Run(schedule.name, occurrence, tuple(started), tuple(existing), tuple(skipped))
-
-
-def resolve_on(uow: UnitOfWork, code: str, day: dt.date, depth: int = 0) -> tuple[str | None, str | None]:
-    """Who owes a recurring duty of ``code`` on ``day``: the agency itself while it exists, its successor if it
-    was merged by then, nobody if it was retired (a successor takes a retired agency's open tasks, not its
-    future duties). The second value says why, when it is not the agency itself."""
-    agency = uow.agency(code)
-    if agency is None:  # with no registry loaded at all (embedded use), codes are taken as they are
-        return (code, None) if not uow.agency_codes() else (None, f"{code} is not in the registry")
-    if agency.name_on(day.isoformat()) is not None:
-        return code, None
-    if agency.status == "merged" and agency.successor and depth < 10:
-        successor, why = resolve_on(uow, agency.successor, day, depth + 1)
-        return successor, f"{code} was merged into {agency.successor}" + (f"; {why}" if why else "")
-    return None, f"{code} no longer existed on {day:%d/%m/%Y} ({agency.status}): no successor for new duties"

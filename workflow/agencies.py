@@ -195,4 +195,3 @@ class Agencies:
         if actor.role not in REGISTRY_ROLES:
             raise RoleNotAllowed(actor.role.value, [r.value for r in REGISTRY_ROLES], instance_id=None,
                                  event="agency registry", state=None)
-

@@ -25,6 +25,7 @@ from .errors import PayloadInvalid, Refused
 from .obligations import Changes
 from .payload import AGENCY_CODE
 from .ports import Actor, InstanceRecord, ObligationStatus, UnitOfWork
+from .succession import resolve_on
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -34,7 +35,9 @@ PARENT_ENTRY = "@parent_entry"
 
 
 
-def participants(uow: UnitOfWork, spec: FanOut, parent: InstanceRecord) -> list[str]:
+def participants(uow: UnitOfWork, spec: FanOut, parent: InstanceRecord, day: dt.date | None = None) -> list[str]:
+    """Who the round goes to; on ``day`` a merged agency's successor takes its place and an ended one is left out
+    (no new duty goes to a body that no longer exists)."""
     who = spec.participants
     if who.agencies is not None:
         codes = list(who.agencies)
@@ -47,6 +50,8 @@ def participants(uow: UnitOfWork, spec: FanOut, parent: InstanceRecord) -> list[
             raise PayloadInvalid([(f"data.{who.data}", "must be a list of agency codes to fan out to")],
                                  instance_id=parent.id)
         codes = list(value)
+    if day is not None:  # an unknown code is kept: starting its child refuses it with the known codes named
+        codes = [c for c in (resolve_on(uow, code, day)[0] if uow.agency(code) else code for code in codes) if c]
     if not codes:
         raise Refused("nobody to fan out to", instance_id=parent.id, state=parent.state)
     return list(dict.fromkeys(codes))  # each agency once, in the given order
@@ -56,7 +61,7 @@ def start_children(engine: Engine, uow: UnitOfWork, spec: FanOut, parent: Instan
                    effective: dt.date) -> list[InstanceRecord]:
     child_definition = engine.definition(spec.definition)
     children = []
-    for code in participants(uow, spec, parent):
+    for code in participants(uow, spec, parent, effective):
         key = spec.key.format(parent_key=parent.business_key, entry=parent.entry_seq, agency=code)
         children.append(engine.start_in(uow, child_definition, key, code, FAN_OUT_ACTOR,
                                         data={PARENT_ENTRY: parent.entry_seq, "parent_key": parent.business_key},

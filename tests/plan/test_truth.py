@@ -338,3 +338,22 @@ def test_instances_migrate_to_a_new_version_with_obligations_recomputed(register
     assert status_report(engine, store, now, dt.date(2022, 11, 15)).totals["within_deadline"] == 1
     assert list(verify(store.iter_history(), store.chain_heads())) == []
     engine.fire(instance.id, "found", ADMIN, payload={"document": "99/QĐ-UBND"})  # the new version runs on
+
+
+def test_a_consultation_after_the_reorganisation_goes_to_bodies_that_exist(registered: Engine, store: SqlStore,
+                                                                           clock: SimulatedClock) -> None:
+    engine = registered
+    clock.set(at("2025-07-02"))
+    for change in sorted(load_data(REORG, Reorganisation).changes, key=lambda c: c.effective):
+        Agencies(engine).apply(change, ADMIN)
+    consulted = ["STTTT", "SKHDT", "SYT", "PRTC", "BACAI"]
+    clock.set(at("2026-03-02"))
+    parent = engine.start("catalogue_consultation", "2026/danh-muc", "SKHCN", ADMIN,
+                          data={"consulted": consulted, "due": {"end_of_month": "2026-03"}})
+    engine.fire(parent.id, "send_for_consultation", ADMIN, payload={"document": "5/SKHCN-QLKH", "task_count": 12})
+    children = sorted(c.assignee for c in store.list_instances(parent_id=parent.id))
+    assert children == ["SKHCN", "STC", "SYT"]  # merged: their successors; the districts ended: nobody
+    other = engine.start("catalogue_consultation", "2026/b", "SKHCN", ADMIN,
+                         data={"consulted": ["SYTT"], "due": {"end_of_month": "2026-03"}})
+    with pytest.raises(PayloadInvalid, match="unknown agency 'SYTT'"):
+        engine.fire(other.id, "send_for_consultation", ADMIN, payload={"document": "6/SKHCN", "task_count": 1})
