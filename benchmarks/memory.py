@@ -21,6 +21,8 @@ from store import SqlStore, migrate, open_engine
 from workflow import Actor, Engine, SimulatedClock
 
 SHIPPED = Path(__file__).parents[1] / "definitions" / "shipped"
+SUPERSEDED = Path(__file__).parents[1] / "definitions" / "superseded"
+DEFINITIONS = [SHIPPED, SUPERSEDED / "agency_feedback.yaml", SUPERSEDED / "catalogue_draft.yaml"]
 ADMIN = Actor("bench", Role.ADMIN)
 
 
@@ -30,7 +32,7 @@ def _open(path: Path, synchronous: str) -> tuple[Engine, SqlStore]:
     clock = SimulatedClock(dt.datetime(2023, 1, 1, tzinfo=dt.UTC))
     store = SqlStore(sql, clock)
     engine = Engine(store, clock)
-    for file in definition_files([SHIPPED]):
+    for file in definition_files(DEFINITIONS):
         engine.load_definition_text(file.read_text(encoding="utf-8"), str(file))
     return engine, store
 

@@ -23,6 +23,8 @@ from store import SqlStore, migrate, open_engine
 from workflow import Actor, Engine, SimulatedClock
 
 SHIPPED = Path(__file__).parents[1] / "definitions" / "shipped"
+SUPERSEDED = Path(__file__).parents[1] / "definitions" / "superseded"
+DEFINITIONS = [SHIPPED, SUPERSEDED / "agency_feedback.yaml", SUPERSEDED / "catalogue_draft.yaml"]
 ADMIN = Actor("bench", Role.ADMIN)
 
 
@@ -34,7 +36,7 @@ def fan_out(agencies: int, repeats: int) -> list[float]:
             migrate(sql)
             clock = SimulatedClock(dt.datetime(2022, 12, 1, 2, tzinfo=dt.UTC))
             engine = Engine(SqlStore(sql, clock), clock)
-            for path in definition_files([SHIPPED]):
+            for path in definition_files(DEFINITIONS):
                 engine.load_definition_text(path.read_text(encoding="utf-8"), str(path))
             codes = [f"A{n:04d}" for n in range(agencies)]
             parent = engine.start("catalogue_consultation", "bench", "SKHCN", ADMIN,

@@ -28,6 +28,8 @@ from workflow import Actor, Engine, SimulatedClock, SystemClock, TimerOutcome
 from workflow.timers import TimerStatus
 
 SHIPPED = Path(__file__).parents[1] / "definitions" / "shipped"
+SUPERSEDED = Path(__file__).parents[1] / "definitions" / "superseded"
+DEFINITIONS = [SHIPPED, SUPERSEDED / "agency_feedback.yaml", SUPERSEDED / "catalogue_draft.yaml"]
 ADMIN = Actor("bench", Role.ADMIN)
 TICK = """\
 id: bench_tick
@@ -55,7 +57,7 @@ def _seed(path: Path, dues: list[dt.datetime]) -> None:
     migrate(sql)
     clock = SimulatedClock(dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
     engine = Engine(SqlStore(sql, clock), clock)
-    for file in definition_files([SHIPPED]):
+    for file in definition_files(DEFINITIONS):
         engine.load_definition_text(file.read_text(encoding="utf-8"), str(file))
     engine.load_definition_text(TICK, "bench_tick.yaml")
     definition = engine.definition("bench_tick")

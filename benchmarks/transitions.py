@@ -23,6 +23,8 @@ from store import SqlStore, migrate, open_engine
 from workflow import Actor, Engine, SimulatedClock
 
 SHIPPED = Path(__file__).parents[1] / "definitions" / "shipped"
+SUPERSEDED = Path(__file__).parents[1] / "definitions" / "superseded"
+DEFINITIONS = [SHIPPED, SUPERSEDED / "agency_feedback.yaml", SUPERSEDED / "catalogue_draft.yaml"]
 ADMIN = Actor("bench", Role.ADMIN)
 CYCLE: list[tuple[str, dict[str, Any], str | None]] = [
     ("send_for_consultation", {"document": "1/SKHCN-QLKH", "task_count": 8}, None),
@@ -38,7 +40,7 @@ def _engine(path: Path, synchronous: str) -> tuple[Engine, list[int], Any]:
     migrate(sql)
     clock = SimulatedClock(dt.datetime(2023, 1, 1, tzinfo=dt.UTC))
     engine = Engine(SqlStore(sql, clock), clock)
-    for file in definition_files([SHIPPED]):
+    for file in definition_files(DEFINITIONS):
         engine.load_definition_text(file.read_text(encoding="utf-8"), str(file))
     ids = [engine.start("catalogue_draft", f"bench/{i}", "SKHCN", ADMIN).id for i in range(POOL)]
     return engine, ids, sql

@@ -17,6 +17,10 @@ from workflow import Actor, Engine, SimulatedClock
 
 ROOT = Path(__file__).parents[1]
 SHIPPED = ROOT / "definitions" / "shipped"
+SUPERSEDED = ROOT / "definitions" / "superseded"
+#: What the tests load: the shipped definitions and, as small generic workflows, the version 1 of the two
+#: superseded ones (their retired version 2 is for deployments with running instances).
+DEFINITIONS = [SHIPPED, SUPERSEDED / "agency_feedback.yaml", SUPERSEDED / "catalogue_draft.yaml"]
 START = dt.datetime(2022, 12, 15, 2, 0, tzinfo=dt.UTC)  # 09:00 in the province
 
 ADMIN = Actor("admin@skhcn", Role.ADMIN)
@@ -74,7 +78,7 @@ def store(sql_engine: SqlEngine, clock: SimulatedClock) -> SqlStore:
 @pytest.fixture
 def engine(store: SqlStore, clock: SimulatedClock) -> Engine:
     engine = Engine(store, clock)
-    for path in definition_files([SHIPPED]):
+    for path in definition_files(DEFINITIONS):
         engine.load_definition_text(path.read_text(encoding="utf-8"), str(path))
     return engine
 

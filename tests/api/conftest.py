@@ -18,7 +18,7 @@ from definitions.agencies import Registry
 from service.api import create_app
 from service.context import App
 from service.settings import Settings
-from tests.conftest import ROOT, SHIPPED
+from tests.conftest import DEFINITIONS, ROOT
 from workflow import Actor, Clock, SimulatedClock
 from workflow.agencies import Agencies
 
@@ -54,7 +54,7 @@ def prepared(settings: Settings, clock: Clock | None = None) -> App:
     """A migrated database with the shipped definitions and the agency registry."""
     app = App(settings) if clock is None else App(settings, clock)
     app.init()
-    for path in definition_files([SHIPPED]):
+    for path in definition_files(DEFINITIONS):
         app.engine.load_definition_text(path.read_text(encoding="utf-8"), str(path))
     Agencies(app.engine).load(load_data(ROOT / "definitions" / "registry" / "agencies.yaml", Registry), ADMIN)
     return app

@@ -12,7 +12,7 @@ from definitions.plan import Plan, rebase
 from service.plan import load_plan
 from service.simulation import OFFICE_STEPS, STEPS
 from store import SqlStore
-from tests.conftest import ADMIN, SHIPPED
+from tests.conftest import ADMIN, DEFINITIONS
 from tests.plan.conftest import PLAN
 from workflow import Actor, Engine, SimulatedClock
 from workflow.calendar import PROVINCE_TZ, end_of_day
@@ -53,7 +53,7 @@ def test_every_shipped_definition_names_its_seed_section() -> None:
     from definitions import load_file
     from workflow import GUARDS
 
-    sections = {load_file(p, GUARDS).seed_section for p in definition_files([SHIPPED])}
+    sections = {load_file(p, GUARDS).seed_section for p in definition_files(DEFINITIONS)}
     for needed in ("II.1a", "II.2", "II.2c", "II.2đ", "II.3", "II.4a", "II.4b", "III.1", "III.2", "III.3"):
         assert any(needed in s for s in sections), needed
 
@@ -100,5 +100,5 @@ def test_plan_assignees_must_be_registered(engine: Engine, store: SqlStore) -> N
 
 
 def test_the_definitions_load(engine: Engine) -> None:
-    for path in definition_files([SHIPPED]):
+    for path in definition_files(DEFINITIONS):
         assert engine.definition(path.stem).id == path.stem

@@ -24,7 +24,7 @@ from service.plan import load_plan
 from service.report import status_report
 from service.settings import Settings
 from store import SqlStore
-from tests.conftest import ADMIN, SHIPPED
+from tests.conftest import ADMIN, DEFINITIONS, SHIPPED, SUPERSEDED
 from tests.plan.conftest import PLAN, REGISTRY, REORG
 from workflow import Actor, Deadlines, Engine, PayloadInvalid, Refused, SimulatedClock, verify
 from workflow.agencies import Agencies
@@ -171,7 +171,7 @@ def test_as_of_equals_an_independent_replay(simulated: dict[int, Path]) -> None:
 def fresh_app(tmp_path: Path, clock: SimulatedClock) -> App:
     app = App(Settings(database_url=f"sqlite:///{tmp_path / 'fresh.db'}", sqlite_synchronous="NORMAL"), clock)
     app.init()
-    for path in definition_files([SHIPPED]):
+    for path in definition_files(DEFINITIONS):
         app.engine.load_definition_text(path.read_text(encoding="utf-8"), str(path))
     from definitions.agencies import Registry
 
@@ -357,3 +357,16 @@ def test_a_consultation_after_the_reorganisation_goes_to_bodies_that_exist(regis
                          data={"consulted": ["SYTT"], "due": {"end_of_month": "2026-03"}})
     with pytest.raises(PayloadInvalid, match="unknown agency 'SYTT'"):
         engine.fire(other.id, "send_for_consultation", ADMIN, payload={"document": "6/SKHCN", "task_count": 1})
+
+
+def test_superseded_definitions_are_retired_for_new_instances_and_run_on_for_old(registered: Engine,
+                                                                                store: SqlStore) -> None:
+    engine = registered  # the tests load version 1 of agency_feedback as a generic workflow
+    running = engine.start("agency_feedback", "cat/SYT", "SYT", ADMIN)
+    for path in definition_files([SUPERSEDED]):
+        engine.load_definition_text(path.read_text(encoding="utf-8"), str(path))
+    with pytest.raises(Refused, match="agency_feedback v2 is retired"):
+        engine.start("agency_feedback", "cat/SNV", "SNV", ADMIN)
+    engine.fire(running.id, "record_receipt", officer("SYT"), payload={"received_on": "2022-12-15"})
+    assert store.get_instance(running.id).definition_version == 1
+    assert {p.stem for p in definition_files([SHIPPED])}.isdisjoint({"agency_feedback", "catalogue_draft"})

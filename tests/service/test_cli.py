@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import cli
-from tests.conftest import SHIPPED
+from tests.conftest import DEFINITIONS, SHIPPED, SUPERSEDED
 
 BROKEN = Path(__file__).parents[1] / "definitions" / "broken"
 
@@ -43,7 +43,7 @@ class Workflow:
 def wf(db_url: str) -> Workflow:
     workflow = Workflow(db_url)
     workflow("init")
-    workflow("definitions", "load", str(SHIPPED))
+    workflow("definitions", "load", *map(str, DEFINITIONS))
     return workflow
 
 
@@ -68,16 +68,16 @@ def test_validate_reports_file_line_column_and_exits_non_zero() -> None:
     output = workflow("definitions", "validate", str(BROKEN / "31_many_problems.yaml"), code=1)
     assert f"{BROKEN / '31_many_problems.yaml'}:10:50: transitions[0].dest: unknown state 'finished'" in output
     assert output.count("31_many_problems.yaml:") == 4
-    report = workflow.json("definitions", "validate", str(SHIPPED), code=0)
+    report = workflow.json("definitions", "validate", str(SHIPPED), str(SUPERSEDED), code=0)
     assert report["ok"]
-    assert {v["id"] for v in report["valid"]} >= {"agency_feedback", "catalogue_draft"}
+    assert {(v["id"], v["version"]) for v in report["valid"]} >= {("agency_feedback", 2), ("catalogue_feedback", 2)}
 
 
 def test_load_is_idempotent_and_refuses_changed_content_under_the_same_version(wf: Workflow,
                                                                               tmp_path: Path) -> None:
-    assert all(not r["new"] for r in wf.json("definitions", "load", str(SHIPPED)))
+    assert all(not r["new"] for r in wf.json("definitions", "load", *map(str, DEFINITIONS)))
     changed = tmp_path / "agency_feedback.yaml"
-    changed.write_text((SHIPPED / "agency_feedback.yaml").read_text(encoding="utf-8")
+    changed.write_text((SUPERSEDED / "agency_feedback.yaml").read_text(encoding="utf-8")
                        .replace("Đã góp ý", "Đã trả lời"), encoding="utf-8")
     output = wf("definitions", "load", str(changed), code=1)
     assert "'agency_feedback' version 1 is already loaded with other content" in output
@@ -88,7 +88,7 @@ def test_a_folder_with_one_bad_file_loads_nothing(db_url: str, tmp_path: Path) -
     workflow("init")
     folder = tmp_path / "defs"
     folder.mkdir()
-    (folder / "a.yaml").write_text((SHIPPED / "agency_feedback.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "a.yaml").write_text((SUPERSEDED / "agency_feedback.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     (folder / "b.yaml").write_text((BROKEN / "01_unknown_dest.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     assert "unknown state 'nowhere'" in workflow("definitions", "load", str(folder), code=1)
     assert workflow.json("definitions", "list") == []
@@ -183,7 +183,7 @@ def test_the_installed_console_script_runs(tmp_path: Path) -> None:
     for args in (["init"], ["definitions", "load", str(SHIPPED)], ["--json", "definitions", "list"]):
         done = subprocess.run([str(script), *args], env=env, capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr
-    assert {d["id"] for d in json.loads(done.stdout)} >= {"agency_feedback", "catalogue_draft"}
+    assert {d["id"] for d in json.loads(done.stdout)} >= {"catalogue_feedback", "catalogue_consultation"}
 
 
 def test_backup_copies_a_verifiable_database_and_refuses_to_overwrite(wf: Workflow, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from definitions import definition_files
 from store import SqlStore, migrate, open_engine
-from tests.conftest import ADMIN, SHIPPED
+from tests.conftest import ADMIN, DEFINITIONS
 from workflow import Engine, SimulatedClock
 from workflow.calendar import PROVINCE_TZ
 
@@ -38,7 +38,7 @@ def seed(db_url: str) -> None:
     clock = SimulatedClock(dt.datetime(2022, 12, 26, 9, tzinfo=PROVINCE_TZ))
     store = SqlStore(engine, clock)
     wf = Engine(store, clock)
-    for path in definition_files([SHIPPED]):
+    for path in definition_files(DEFINITIONS):
         wf.load_definition_text(path.read_text(encoding="utf-8"), str(path))
     now = dt.datetime.now(dt.UTC)  # the serve process runs on real time: the future timers are received today
     for n in range(OVERDUE + FUTURE):

@@ -15,7 +15,7 @@ import httpx
 from definitions import definition_files
 from service.context import App
 from service.settings import Settings
-from tests.conftest import ADMIN, SHIPPED
+from tests.conftest import ADMIN, DEFINITIONS
 from workflow import verify
 
 CYCLE = {"drafting": ("send_for_consultation", {"document": "1/SKHCN", "task_count": 8}, None),
@@ -47,7 +47,7 @@ def test_sigterm_under_load_loses_no_acknowledged_transition(tmp_path: Path) -> 
     url_db = f"sqlite:///{tmp_path / 'serve.db'}"
     app = App(Settings(database_url=url_db))
     app.init()
-    for path in definition_files([SHIPPED]):
+    for path in definition_files(DEFINITIONS):
         app.engine.load_definition_text(path.read_text(encoding="utf-8"), str(path))
     _, key = app.store.create_key("load", "admin", None, app.clock.now())
     ids = [app.engine.start("catalogue_draft", f"load/{n}", "SKHCN", ADMIN).id for n in range(12)]

@@ -9,7 +9,7 @@ import pytest
 
 from definitions import NotFound, Role
 from store import SqlStore
-from tests.conftest import ADMIN, AUDITOR, COMMITTEE, OFFICER_SNV, OFFICER_SYT, SYSTEM
+from tests.conftest import ADMIN, AUDITOR, COMMITTEE, OFFICER_SNV, OFFICER_SYT, SUPERSEDED, SYSTEM
 from workflow import (
     Actor,
     AgencyMismatch,
@@ -121,9 +121,8 @@ def test_guard_false_is_refused(store: SqlStore, clock: SimulatedClock) -> None:
         return "the committee has not met yet"
 
     engine = Engine(store, clock, guards={**GUARDS, "has_document": never})
-    from tests.conftest import SHIPPED
 
-    engine.load_definition_text((SHIPPED / "agency_feedback.yaml").read_text(), "agency_feedback.yaml")
+    engine.load_definition_text((SUPERSEDED / "agency_feedback.yaml").read_text(), "agency_feedback.yaml")
     instance = received(engine)
     with pytest.raises(GuardFailed) as caught:
         engine.fire(instance.id, "answer", OFFICER_SYT, payload=ANSWER)
@@ -230,9 +229,8 @@ def test_payload_field_rules(engine: Engine, field: str, value: object, message:
 
 def test_instances_stay_on_the_definition_version_they_started_with(engine: Engine, store: SqlStore) -> None:
     old = feedback(engine)
-    from tests.conftest import SHIPPED
 
-    text = (SHIPPED / "agency_feedback.yaml").read_text(encoding="utf-8")
+    text = (SUPERSEDED / "agency_feedback.yaml").read_text(encoding="utf-8")
     v2 = text.replace("version: 1", "version: 2").replace('label: "Gửi văn bản góp ý"', 'label: "Góp ý (mẫu mới)"')
     engine.load_definition_text(v2, "agency_feedback.v2.yaml")
     new = feedback(engine, key="cat-2023/SYT")

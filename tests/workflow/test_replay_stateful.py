@@ -14,7 +14,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from definitions import Role, definition_files
 from store import SqlStore, migrate, open_engine
-from tests.conftest import SHIPPED, START
+from tests.conftest import DEFINITIONS, START
 from workflow import Actor, Engine, SimulatedClock, verify
 from workflow.calendar import local_date
 from workflow.errors import Refused
@@ -43,7 +43,7 @@ class InstanceReplay(RuleBasedStateMachine):
         self.clock = SimulatedClock(START)
         self.store = SqlStore(self.sql, self.clock)
         self.engine = Engine(self.store, self.clock)
-        for path in definition_files([SHIPPED]):
+        for path in definition_files(DEFINITIONS):
             self.engine.load_definition_text(path.read_text(encoding="utf-8"), str(path))
         self.id = self.engine.start(DEFINITION, "catalogue/2022", "SKHCN", ACTORS[0], version=1).id
         self.accepted = 1
