@@ -14,9 +14,16 @@
     │   ├── DuplicateBusinessKey       start with a business key that already exists
     │   └── IdempotencyKeyReused       the key was used before for a different request
     ├── ValueRejected                  the database refused a value (e.g. a number out of its range)
-    └── StoreUnavailable               the database could not be written (busy past the timeout, disk, ...)
+    ├── StoreUnavailable               the database could not be written (busy past the timeout, disk, ...)
+    ├── NotInitialised                 the database has no schema yet: run `workflow init`
+    ├── OverrideExists                 that day already has a calendar override (.day)
+    ├── ScheduleInvalid                a recurring schedule's cron, key template or assignees are wrong
+    ├── BackupFailed                   a backup was refused or failed (target exists, not SQLite, ...)
+    └── CheckpointUnreadable           an audit checkpoint file cannot be read or was altered
 
-The engine's refusals are defined in ``workflow.errors``; they are drawn here so the tree is in one place.
+The engine's refusals are defined in ``workflow.errors``; the store's, the scheduler's and the service's next to
+what raises them (``store.timer_rows``, ``store.backup``, ``scheduler.recurring``, ``service.context``); they are
+all drawn here so the tree is in one place. ``service/errors.py`` maps each to an HTTP status and a CLI exit code.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from definitions import Definition, DefinitionInvalid, Role, WorkflowError, definition_files, load_file
+from definitions import Definition, DefinitionInvalid, Role, definition_files, load_file
 from workflow import GUARDS, Actor, HistoryRecord, InstanceRecord, make_checkpoint, read_checkpoint
 from workflow.errors import PayloadInvalid
 from workflow.migration import migrate
@@ -24,7 +24,7 @@ from .cli_common import Options, date_arg, emit, json_arg, opts_of, run
 from .cli_deadlines import register as register_deadlines
 from .cli_plan import register as register_plan
 from .cli_service import register as register_service
-from .context import App
+from .context import App, CheckpointUnreadable
 from .keys import keys_cli
 from .settings import Settings
 from .verification import verify_database
@@ -308,11 +308,6 @@ def audit_verify(ctx: typer.Context,
         if problems:
             raise typer.Exit(1)
     run(ctx, act)
-
-
-class CheckpointUnreadable(WorkflowError):
-    def __init__(self, path: Path, err: Exception) -> None:
-        super().__init__(f"{path}: not a usable checkpoint: {err}")
 
 
 @audit_cli.command("checkpoint")

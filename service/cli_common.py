@@ -10,12 +10,13 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 
-from definitions import DefinitionInvalid, WorkflowError
+from definitions import WorkflowError
 from workflow import Actor
 from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 
 from .context import App
+from .errors import answer, context
 from .views import instant
 
 __all__ = ["Options", "date_arg", "emit", "fail", "instant", "json_arg", "opts_of", "run"]
@@ -36,24 +37,16 @@ def opts_of(ctx: typer.Context) -> Options:
 
 
 def fail(opts: Options, err: WorkflowError) -> NoReturn:
+    """An error's message (``--json``: its class, message and context) and its exit code (``service.errors``)."""
     if opts.json:
-        body: dict[str, Any] = {"error": type(err).__name__, "message": str(err)}
-        if isinstance(err, DefinitionInvalid):
-            body["problems"] = [str(p) for p in err.problems]
-        if isinstance(err, PayloadInvalid):
-            body["fields"] = [{"field": f, "message": m} for f, m in err.errors]
-        for attribute in ("allowed", "instance_id", "event", "state"):
-            if getattr(err, attribute, None) is not None:
-                value = getattr(err, attribute)
-                body[attribute] = list(value) if isinstance(value, tuple) else value
-        typer.echo(json.dumps(body, ensure_ascii=False))
+        typer.echo(json.dumps({"error": type(err).__name__, "message": str(err), **context(err)}, ensure_ascii=False))
     else:
         typer.echo(f"error: {err}", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(answer(err).exit)
 
 
 def run(ctx: typer.Context, action: Callable[[Options], T]) -> T:
-    """Run a command body; a ``WorkflowError`` becomes its message and exit status 1."""
+    """Run a command body; a ``WorkflowError`` becomes its message and the exit code of its kind."""
     opts = opts_of(ctx)
     try:
         return action(opts)

@@ -63,8 +63,7 @@ def calendar_due(
         try:
             deadline = Deadline(**{k: v for k, v in spec.items() if v is not None})
         except ValidationError as err:
-            reasons = [str(e["msg"]).removeprefix("Value error, ") for e in err.errors(include_url=False)]
-            raise PayloadInvalid([("deadline", "; ".join(reasons))]) from None
+            raise PayloadInvalid.from_pydantic(err.errors(include_url=False), "deadline") from None
         try:
             due = opts.app.engine.calendar.due(deadline, anchor)
         except DeadlineOutOfRange as err:

@@ -21,6 +21,11 @@ class NotInitialised(WorkflowError):
         super().__init__(f"the database {url} has no schema yet; run `workflow init` first")
 
 
+class CheckpointUnreadable(WorkflowError):
+    def __init__(self, path: object, err: Exception) -> None:
+        super().__init__(f"{path}: not a usable checkpoint: {err}")
+
+
 @dataclass
 class App:
     settings: Settings

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from definitions.errors import WorkflowError
 
@@ -58,6 +59,13 @@ class PayloadInvalid(Refused):
         self.errors = tuple(errors)
         listed = "; ".join(f"{name}: {message}" for name, message in self.errors)
         super().__init__(f"invalid payload: {listed}", instance_id=instance_id, event=event, state=state)
+
+    @classmethod
+    def from_pydantic(cls, errors: Sequence[Mapping[str, Any]], default_field: str = "body") -> PayloadInvalid:
+        """From pydantic's structured errors (``ValidationError.errors()``): the field from each error's
+        location, the message without pydantic's "Value error, " prefix. Never parsed from message text."""
+        return cls([(".".join(str(p) for p in e.get("loc", ())) or default_field,
+                     str(e.get("msg", "")).removeprefix("Value error, ")) for e in errors])
 
 
 class GuardFailed(Refused):

@@ -9,37 +9,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from definitions import DefinitionConflict, DefinitionInvalid, NotFound, StoreUnavailable, ValueRejected, WorkflowError
-from workflow.errors import (
-    AgencyMismatch,
-    DuplicateBusinessKey,
-    EventNotAllowed,
-    GuardFailed,
-    IdempotencyKeyReused,
-    PayloadInvalid,
-    Refused,
-    RoleNotAllowed,
-    VersionConflict,
-)
+from definitions import WorkflowError
+
+from ..errors import TABLE, answer, context
 
 MEDIA = "application/problem+json"
-# (error class, status, title); the first match wins, so subclasses come before their parents.
-STATUS: tuple[tuple[type[WorkflowError], int, str], ...] = (
-    (NotFound, 404, "Not found"),
-    (RoleNotAllowed, 403, "Role not allowed"),
-    (AgencyMismatch, 403, "Not your agency's instance"),
-    (PayloadInvalid, 422, "Invalid payload"),
-    (IdempotencyKeyReused, 422, "Idempotency key reused"),
-    (DefinitionInvalid, 422, "Invalid definition"),
-    (ValueRejected, 422, "Value rejected"),
-    (EventNotAllowed, 409, "Event not allowed"),
-    (VersionConflict, 409, "Version conflict"),
-    (DuplicateBusinessKey, 409, "Duplicate business key"),
-    (GuardFailed, 409, "Guard refused"),
-    (DefinitionConflict, 409, "Definition conflict"),
-    (Refused, 409, "Refused"),
-    (StoreUnavailable, 503, "Database unavailable"),
-)
+# (error class, status, title), from the one table of every front end (service/errors.py)
+STATUS: tuple[tuple[type[WorkflowError], int, str], ...] = tuple((cls, a.status, a.title) for cls, a in TABLE)
 
 
 class ApiProblem(Exception):
@@ -68,21 +44,9 @@ def problem(status: int, title: str, detail: str, request: Request | None = None
 
 def workflow_error(request: Request, err: Exception) -> JSONResponse:
     assert isinstance(err, WorkflowError)
-    status, title = next(((s, t) for cls, s, t in STATUS if isinstance(err, cls)), (400, "Bad request"))
-    extra: dict[str, Any] = {}
-    if isinstance(err, PayloadInvalid):
-        extra["errors"] = [{"field": f, "message": m} for f, m in err.errors]
-    if isinstance(err, DefinitionInvalid):
-        extra["errors"] = [{"field": p.field, "line": p.line, "column": p.column, "message": p.message}
-                           for p in err.problems]
-    if isinstance(err, EventNotAllowed):
-        extra["allowed"] = list(err.allowed)
-    for name in ("instance_id", "event", "state"):
-        value = getattr(err, name, None)
-        if value is not None:
-            extra[name] = value
-    headers = {"Retry-After": "5"} if status == 503 else None
-    return problem(status, title, str(err), request, headers, **extra)
+    status = answer(err)
+    headers = {"Retry-After": "5"} if status.status == 503 else None
+    return problem(status.status, status.title, str(err), request, headers, **context(err))
 
 
 def api_problem(request: Request, err: Exception) -> JSONResponse:

@@ -349,8 +349,7 @@ def _build(**fields: Any) -> Change:
     try:
         return Change(certainty=Certainty.FACT, note="API", **fields)
     except ValidationError as err:
-        raise PayloadInvalid([(".".join(str(p) for p in e["loc"]) or "body", str(e["msg"]))
-                              for e in err.errors(include_url=False)]) from None
+        raise PayloadInvalid.from_pydantic(err.errors(include_url=False)) from None
 
 
 def _change(request: Request, who: Principal, change: Change, document: str) -> dict[str, Any]:

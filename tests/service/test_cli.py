@@ -60,7 +60,7 @@ def test_init_is_idempotent_and_reports_the_schema(db_url: str) -> None:
 
 def test_commands_on_an_uninitialised_database_say_what_to_do(tmp_path: Path) -> None:
     workflow = Workflow(f"sqlite:///{tmp_path / 'empty.db'}")
-    assert "run `workflow init` first" in workflow("definitions", "list", code=1)
+    assert "run `workflow init` first" in workflow("definitions", "list", code=5)
 
 
 def test_validate_reports_file_line_column_and_exits_non_zero() -> None:
@@ -79,7 +79,7 @@ def test_load_is_idempotent_and_refuses_changed_content_under_the_same_version(w
     changed = tmp_path / "agency_feedback.yaml"
     changed.write_text((SUPERSEDED / "agency_feedback.yaml").read_text(encoding="utf-8")
                        .replace("Đã góp ý", "Đã trả lời"), encoding="utf-8")
-    output = wf("definitions", "load", str(changed), code=1)
+    output = wf("definitions", "load", str(changed), code=4)
     assert "'agency_feedback' version 1 is already loaded with other content" in output
 
 
@@ -126,11 +126,11 @@ def test_refusals_exit_non_zero_with_the_engine_message(wf: Workflow) -> None:
                     "--data", '{"received_on": "2022-12-15"}', code=1)
     assert error["error"] == "AgencyMismatch"
     error = wf.json("instances", "fire", "1", "record_receipt", "--data", '{"received_on": "15/12/2022"}', code=1)
-    assert error["fields"] == [{"field": "received_on", "message": "'15/12/2022' is not a date (YYYY-MM-DD)"}]
+    assert error["errors"] == [{"field": "received_on", "message": "'15/12/2022' is not a date (YYYY-MM-DD)"}]
     assert "not valid JSON" in wf("instances", "fire", "1", "record_receipt", "--data", "{oops", code=1)
     assert "expected version 5" in wf("instances", "fire", "1", "record_receipt", "--data",
-                                      '{"received_on": "2022-12-15"}', "--expect-version", "5", code=1)
-    assert "no instance 42" in wf("instances", "show", "42", code=1)
+                                      '{"received_on": "2022-12-15"}', "--expect-version", "5", code=4)
+    assert "no instance 42" in wf("instances", "show", "42", code=3)
 
 
 def test_audit_verify_checkpoint_and_export(wf: Workflow, db_url: str, tmp_path: Path) -> None:
@@ -217,7 +217,7 @@ def test_calendar_due_explains_and_refuses_two_kinds(wf: Workflow) -> None:
     assert (due["last_day"], due["due_at"]) == ("2023-01-03", "2023-01-03T17:00:00Z")
     assert any("Tết Dương lịch (nghỉ bù)" in s for s in due["steps"])
     error = wf.json("calendar", "due", "--from", "2022-12-26", "--days", "20", "--working-days", "3", code=1)
-    assert "give exactly one of" in error["fields"][0]["message"]
+    assert "give exactly one of" in error["errors"][0]["message"]
 
 
 def test_legal_clock_through_the_cli(wf: Workflow) -> None:
