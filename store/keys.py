@@ -1,4 +1,4 @@
-"""API keys and remembered API responses (mixed into ``SqlStore``).
+"""API keys and dashboard sessions (mixed into ``SqlStore``).
 
 A key is a 256-bit random token shown once; only its SHA-256 is stored (a fast hash is right for tokens
 with that much entropy; there is nothing to brute-force). Lookups go by hash and the match is confirmed with
@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 
 from definitions import NotFound
 
-from .tables import api_keys, api_requests, web_sessions
+from .tables import api_keys, web_sessions
 
 PREFIX = "wf_"
 
@@ -95,24 +95,6 @@ class KeyQueries:
     def has_keys(self) -> bool:
         with self._read() as c:
             return c.execute(select(api_keys.c.id).limit(1)).first() is not None
-
-    def remembered(self, key_id: int, idempotency_key: str) -> tuple[str, int, str] | None:
-        """(fingerprint, status, body) of the first response to this key, if any."""
-        with self._read() as c:
-            row = c.execute(select(api_requests).where(and_(api_requests.c.key_id == key_id,
-                                                            api_requests.c.idempotency_key == idempotency_key))).first()
-        return None if row is None else (row.fingerprint, row.status, row.body)
-
-    def remember(self, key_id: int, idempotency_key: str, fingerprint: str, status: int, body: str,
-                 now: dt.datetime) -> None:
-        with self._begin() as c:
-            exists = c.execute(select(api_requests.c.key_id).where(and_(
-                api_requests.c.key_id == key_id, api_requests.c.idempotency_key == idempotency_key))).first()
-            if exists is None:
-                c.execute(insert(api_requests).values(key_id=key_id, idempotency_key=idempotency_key,
-                                                      fingerprint=fingerprint, status=status, body=body,
-                                                      created_at=now))
-
 
     # -- dashboard sessions ------------------------------------------------------------------------
 

@@ -325,13 +325,3 @@ web_sessions = Table(  # dashboard log-ins (migration 0005); the cookie's token 
     Column("expires_at", UTCDateTime, nullable=False),
     Index("ix_web_sessions_key", "key_id"),
 )
-
-api_requests = Table(  # Idempotency-Key: the first response to a key, replayed for the same request
-    "api_requests", metadata,
-    Column("key_id", ID, ForeignKey("api_keys.id"), primary_key=True),
-    Column("idempotency_key", String(200), primary_key=True),
-    Column("fingerprint", String(64), nullable=False),
-    Column("status", Integer, nullable=False),
-    Column("body", Text, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-)

@@ -125,10 +125,31 @@ class Engine:
               effective_on: dt.date | None = None) -> InstanceRecord:
         """Create an instance in its definition's initial state, with its first history row, its obligations
         and its timers. ``effective_on``: the day the duty was assigned (default today, province time)."""
+        return self.start_request(definition_id, business_key, assignee, actor, data=data, version=version,
+                                  parent_id=parent_id, request_id=request_id, effective_on=effective_on).instance
+
+    def start_request(self, definition_id: str, business_key: str, assignee: str, actor: Actor, *,
+                      data: Mapping[str, Any] | None = None, version: int | None = None,
+                      parent_id: int | None = None, request_id: str | None = None,
+                      effective_on: dt.date | None = None, idempotency_key: str | None = None) -> FireResult:
+        """``start`` with an idempotency key, checked and recorded in the start's own transaction (one write
+        transaction per request): the same key and request again returns the first result and writes nothing."""
         definition = self.definition(definition_id, version)
+        fingerprint = None if idempotency_key is None else hashlib.sha256(canonical(
+            [START_EVENT, definition_id, version, business_key, assignee, dict(data or {}), actor.id,
+             effective_on.isoformat() if effective_on else None])).hexdigest()
         with self.store.transaction() as uow:
-            return self.start_in(uow, definition, business_key, assignee, actor, data=data,
-                                 parent_id=parent_id, request_id=request_id, effective_on=effective_on)
+            if idempotency_key is not None and fingerprint is not None:
+                earlier = self._replay(uow, idempotency_key, fingerprint)
+                if earlier is not None:
+                    return earlier
+            instance = self.start_in(uow, definition, business_key, assignee, actor, data=data, parent_id=parent_id,
+                                     request_id=request_id, effective_on=effective_on)
+            record = uow.history_row(instance.id, 1)
+            assert record is not None
+            if idempotency_key is not None and fingerprint is not None:
+                uow.save_idempotency(IdempotencyRecord(idempotency_key, fingerprint, instance.id, 1))
+        return FireResult(instance, record)
 
     def start_in(self, uow: UnitOfWork, definition: Definition, business_key: str, assignee: str, actor: Actor, *,
                  data: Mapping[str, Any] | None = None, parent_id: int | None = None,

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -14,9 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from definitions import Deadline, Role, load_text
 from definitions.agencies import Certainty, Change, ChangeKind
-from workflow import OverrideKind, make_checkpoint
+from workflow import FireResult, OverrideKind, make_checkpoint
 from workflow.agencies import Agencies
-from workflow.audit import canonical
 from workflow.calendar import DeadlineOutOfRange, Due, local_date
 from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
@@ -117,25 +113,18 @@ def ctx(request: Request) -> Any:
     return request.app.state.ctx
 
 
-def idempotent(request: Request, who: Principal, key: str | None, body: Any,
-               handler: Callable[[], tuple[int, Any]], headers: dict[str, str] | None = None) -> JSONResponse:
-    """Same key and body → the first response again; same key, other body → 422."""
-    store = ctx(request).store
-    if key is not None:
-        if not 1 <= len(key) <= 200:
-            raise PayloadInvalid([("Idempotency-Key", "1 to 200 characters")])
-        fingerprint = hashlib.sha256(canonical([request.method, request.url.path, body])).hexdigest()
-        earlier = store.remembered(who.key_id, key)
-        if earlier is not None:
-            if earlier[0] != fingerprint:
-                raise ApiProblem(422, "Idempotency key reused", f"Idempotency-Key {key!r} was used for another request")
-            return JSONResponse(json.loads(earlier[2]), status_code=earlier[1],
-                                headers={**(headers or {}), "Idempotent-Replayed": "true"})
-    status_code, content = handler()
-    if key is not None and 200 <= status_code < 300:
-        store.remember(who.key_id, key, fingerprint, status_code, json.dumps(content, ensure_ascii=False),
-                       ctx(request).clock.now())
-    return JSONResponse(content, status_code=status_code, headers=headers)
+def scoped_key(who: Principal, key: str | None) -> str | None:
+    """An Idempotency-Key belongs to the API key that sent it; the engine checks and records it inside the
+    event's own transaction (one write transaction per request)."""
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 180:
+        raise PayloadInvalid([("Idempotency-Key", "1 to 180 characters")])
+    return f"api:{who.key_id}:{key}"
+
+
+def replayed(result: FireResult) -> dict[str, str]:
+    return {"Idempotent-Replayed": "true"} if result.replayed else {}
 
 
 def etag(version: int) -> str:
@@ -202,16 +191,13 @@ def definition_diagram(request: Request, who: Who, definition_id: str,
 def start_instance(request: Request, who: Who, body: StartBody,
                    idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
     app = ctx(request)
-
-    def run() -> tuple[int, Any]:
-        instance = app.engine.start(body.definition, body.business_key, body.assignee, who.actor, data=body.data,
-                                    version=body.version, request_id=request.state.request_id,
-                                    effective_on=body.effective_on)
-        if instance.due_at is not None:
-            nudge(request, instance.due_at)
-        return 201, instance_view(app.engine, instance)
-
-    return idempotent(request, who, idempotency_key, body.model_dump(mode="json"), run)
+    result = app.engine.start_request(body.definition, body.business_key, body.assignee, who.actor, data=body.data,
+                                      version=body.version, request_id=request.state.request_id,
+                                      effective_on=body.effective_on,
+                                      idempotency_key=scoped_key(who, idempotency_key))
+    if result.instance.due_at is not None and not result.replayed:
+        nudge(request, result.instance.due_at)
+    return JSONResponse(instance_view(app.engine, result.instance), status_code=201, headers=replayed(result))
 
 
 @router.get("/instances")
@@ -245,22 +231,16 @@ def fire_event(request: Request, who: Who, instance_id: InstanceId, body: FireBo
     expected = if_match_version(if_match)
     if expected is not None and body.expected_version is not None and expected != body.expected_version:
         raise PayloadInvalid([("If-Match", "disagrees with expected_version in the body")])
-
-    def run() -> tuple[int, Any]:
-        result = app.engine.fire(instance_id, body.event, who.actor, payload=body.payload, reason=body.reason,
-                                 expected_version=expected or body.expected_version,
-                                 idempotency_key=f"{who.key_id}:{idempotency_key}" if idempotency_key else None,
-                                 request_id=request.state.request_id, effective_on=body.effective_on)
+    result = app.engine.fire(instance_id, body.event, who.actor, payload=body.payload, reason=body.reason,
+                             expected_version=expected or body.expected_version,
+                             idempotency_key=scoped_key(who, idempotency_key), request_id=request.state.request_id,
+                             effective_on=body.effective_on)
+    if not result.replayed:
         request.app.state.metrics.transition(result.instance.definition_id, body.event)
         if result.instance.due_at is not None:
             nudge(request, result.instance.due_at)
-        return 200, instance_view(app.engine, result.instance) | {"seq": result.record.seq, "replayed": result.replayed}
-
-    response = idempotent(request, who, idempotency_key, body.model_dump(mode="json"), run)
-    content = json.loads(bytes(response.body))
-    if "version" in content:
-        response.headers["ETag"] = etag(int(content["version"]))
-    return response
+    content = instance_view(app.engine, result.instance) | {"seq": result.record.seq, "replayed": result.replayed}
+    return JSONResponse(content, headers={"ETag": etag(result.instance.version), **replayed(result)})
 
 
 @router.get("/instances/{instance_id}/history")

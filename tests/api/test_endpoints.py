@@ -117,8 +117,14 @@ def test_idempotency_key_replays_the_first_response(api: Api) -> None:
         fire = {"event": "record_receipt", "payload": {"received_on": "2023-01-05"}}
         one = c.post(f"/api/v1/instances/{iid}/events", json=fire, headers={"Idempotency-Key": "f-1"})
         two = c.post(f"/api/v1/instances/{iid}/events", json=fire, headers={"Idempotency-Key": "f-1"})
-        assert one.json() == two.json()
+        assert (one.json()["replayed"], two.json()["replayed"], two.headers["Idempotent-Replayed"]) == (
+            False, True, "true")
+        assert {**one.json(), "replayed": True} == two.json()
+        assert one.headers["ETag"] == two.headers["ETag"] == '"2"'
         assert len(c.get(f"/api/v1/instances/{iid}/history").json()) == 2
+        # the same key on another instance's request is another request: refused, nothing written
+        assert c.post(f"/api/v1/instances/{iid}/events", json={**fire, "reason": "x"},
+                      headers={"Idempotency-Key": "f-1"}).status_code == 422
 
 
 def test_concurrent_fires_over_http_one_winner_per_version(api: Api) -> None:

@@ -2,6 +2,8 @@
 record), each history row's effective date and obligation changes, each instance's latest effective date,
 timers armed for an obligation, registry changes scheduled for their effective date, and the decisions of
 each schedule run. Rows written before keep NULL in the new columns (their hashes do not cover them).
+``api_requests`` goes: an HTTP Idempotency-Key is now the engine's own, checked and recorded inside the event's
+transaction (one write transaction per request, one mechanism).
 
 Revision ID: 0007
 Revises: 0006
@@ -73,9 +75,19 @@ def upgrade() -> None:
         sa.Column("decided_at", UTCDateTime, nullable=False),
     )
     op.create_index("ix_occurrences_schedule", "occurrences", ["schedule_id", "occurrence"])
+    op.drop_table("api_requests")
 
 
 def downgrade() -> None:
+    op.create_table(
+        "api_requests",
+        sa.Column("key_id", ID, sa.ForeignKey("api_keys.id"), primary_key=True),
+        sa.Column("idempotency_key", sa.String(200), primary_key=True),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("status", sa.Integer, nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+    )
     op.drop_table("occurrences")
     op.drop_table("scheduled_changes")
     op.drop_table("obligations")
