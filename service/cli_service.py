@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import signal
-import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -13,39 +10,18 @@ from typing import Annotated, Any
 
 import typer
 
-from scheduler.alarm import Alarm
-from scheduler.ticker import Pass
 from workflow import SimulatedClock, TimerOutcome
 from workflow.calendar import end_of_day
 from workflow.clock import PROVINCE_TZ
 
 from .cli_common import Options, date_arg, emit, instant, run
 from .context import App
+from .process import print_batch, print_pass, run_service, say
 
 
 def register(cli: typer.Typer) -> None:
     cli.command("serve")(serve)
     cli.command("simulate")(simulate)
-
-
-def _say(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
-def _print_batch(batch: list[TimerOutcome]) -> None:
-    for o in batch:
-        _say(f"timer {o.timer_id} {o.kind} {o.name} instance {o.instance_id} due {instant(o.due_at)}: "
-             f"{o.status.value} ({o.outcome})")
-
-
-def _print_pass(done: Pass) -> None:
-    for r in done.runs:
-        _say(f"schedule {r.schedule} {instant(r.occurrence)}: started {len(r.started)}, existing {len(r.existing)}")
-    for d in done.deliveries:
-        state = "delivered" if d.ok else ("dead" if d.dead else "will retry")
-        _say(f"notification {d.message.id} {d.message.channel.value} {d.message.recipient}: {state}"
-             + (f" ({d.error})" if d.error else ""))
 
 
 def serve(ctx: typer.Context,
@@ -55,59 +31,7 @@ def serve(ctx: typer.Context,
 
     Stopping is graceful: no new requests, requests in flight finish, the scheduler's pass in progress
     commits. On the very first run (no API key yet) an admin key is created and printed once."""
-    def act(opts: Options) -> None:
-        import uvicorn
-
-        from .api import create_app
-        from .api.metrics import Metrics
-
-        app = opts.app
-        store = app.store  # fails early with a clear message if the database has no schema
-        if not store.has_keys():
-            _, token = store.create_key("first-admin", "admin", None, app.clock.now())
-            _say(f"admin key (shown once, stored hashed): {token}")
-        ticker = app.ticker()
-        _say(f"workflow serve: {app.settings.database_url}; catching up")
-        # Overdue timers fire first, in due order; their notifications go out from the running dispatcher,
-        # so a restart after a long outage does not keep the API down while mail is sent.
-        caught = ticker.run_once(on_batch=_print_batch, deliver=False)
-        _print_pass(caught)
-        _say(f"caught up: {len(caught.timers)} timers, {len(caught.runs)} schedule runs")
-        metrics = Metrics()
-
-        def on_batch(batch: list[TimerOutcome]) -> None:
-            _print_batch(batch)
-            metrics.timers([(o.kind, o.status.value, o.lateness > 1.0) for o in batch])
-
-        alarm = Alarm(ticker, dt.timedelta(seconds=app.settings.poll_s), on_pass=_print_pass, on_batch=on_batch)
-        alarm.start()
-        api = create_app(app, alarm, app.settings.body_limit, metrics=metrics)
-        config = uvicorn.Config(api, host=host, port=port,
-                                log_level="warning", access_log=False, timeout_graceful_shutdown=30)
-        server = uvicorn.Server(config)
-        threading.Thread(target=_announce, args=(server, host), daemon=True).start()
-        # uvicorn catches SIGTERM/SIGINT, shuts down gracefully, then re-raises the signal to the handler that
-        # was there before it; a no-op one lets us stop the scheduler afterwards instead of dying at once.
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: None)
-        try:
-            server.run()
-        finally:
-            _say("stopping: finishing the pass in progress")
-            alarm.stop()
-            app.sql_engine.dispose()
-            _say("stopped")
-    run(ctx, act)
-
-
-def _announce(server: Any, host: str) -> None:
-    """Print the URL once the socket is listening (uvicorn binds after the app's start-up)."""
-    while not server.started:
-        if server.should_exit:
-            return
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    _say(f"ready http://{host}:{port} (API under /api/v1, docs at /docs)")
+    run(ctx, lambda opts: run_service(opts.app, host, port))
 
 
 ROOT = Path(__file__).parents[1]
@@ -159,13 +83,13 @@ def _simulate_database(opts: Options, app: App, clock: SimulatedClock, end: dt.d
     def count(batch: list[TimerOutcome]) -> None:
         kinds.update(f"{o.kind} {o.status.value}" for o in batch)
         if not quiet:
-            _print_batch(batch)
+            print_batch(batch)
 
     while True:
         done = ticker.run_once(on_batch=count)
         runs += len(done.runs)
         if not quiet:
-            _print_pass(done)
+            print_pass(done)
         nxt = ticker.next_wake()
         if nxt is None or nxt > end:
             break
@@ -192,8 +116,8 @@ def _simulate_plan(opts: Options, app: App, clock: SimulatedClock, seed: int, en
                       ROOT / "definitions" / "plan" / "ke-hoach-2022.yaml")
     reorg = load_data(ROOT / "definitions" / "registry" / "reorg-2025.yaml", Reorganisation)
     sim = simulation.Simulation(app.engine, app.ticker(deliver=False), clock, seed)
-    say = (lambda _: None) if opts.json else _say
-    simulation.run(sim, app.store, reorg, end, say)
+    progress = (lambda _: None) if opts.json else say
+    simulation.run(sim, app.store, reorg, end, progress)
     result = status.status_report(app.engine, app.store, clock.now())
     elapsed = time.perf_counter() - started
     if report_file is not None:
@@ -207,9 +131,9 @@ def _simulate_plan(opts: Options, app: App, clock: SimulatedClock, seed: int, en
         emit(opts, {"database": app.settings.database_url, "seed": seed, "actions": sim.actions,
                     "seconds": round(elapsed, 2), "timeline": sim.timeline, "report": result.as_dict()}, "")
         return
-    _say("timeline:")
+    say("timeline:")
     for line in sim.timeline:
-        _say(f"  {line}")
-    _say(status.to_table(result))
-    _say(f"simulated {instant(clock.now())} with seed {seed} in {elapsed:.1f} s ({sim.actions} agency actions); "
+        say(f"  {line}")
+    say(status.to_table(result))
+    say(f"simulated {instant(clock.now())} with seed {seed} in {elapsed:.1f} s ({sim.actions} agency actions); "
          f"database {app.settings.database_url}" + (f"; report written to {report_file}" if report_file else ""))

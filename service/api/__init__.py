@@ -13,18 +13,10 @@ import time
 import uuid
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import text
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import HTTPException, Request
 
-from definitions import WorkflowError
-
-from ..web import LoginRequired, login_redirect, pages
 from .metrics import Metrics
-from .problems import ApiProblem, api_problem, http_error, problem, validation_error, workflow_error
-from .routes import router
+from .problems import problem
 
 log = logging.getLogger("workflow.http")
 
@@ -39,7 +31,7 @@ class _StderrHandler(logging.Handler):
             self.handleError(record)
 
 
-def _log_handler() -> None:
+def log_handler() -> None:
     if not log.handlers:
         handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
@@ -104,48 +96,3 @@ class Around:
             log.info(json.dumps({"ts": time.time(), "request_id": request_id, "method": scope["method"],
                                  "path": scope["path"], "status": status, "ms": round(elapsed * 1000, 2),
                                  "actor": state.get("actor")}))
-
-
-def create_app(ctx: Any, alarm: Any = None, body_limit: int = 1 << 20, metrics: Metrics | None = None) -> FastAPI:
-    """``ctx`` is the service's ``App`` (engine, store, clock); ``alarm`` the running scheduler, if any;
-    ``metrics`` shared with the scheduler so timer outcomes show in /metrics."""
-    _log_handler()
-    app = FastAPI(title="KH&CN workflow engine", version="1", openapi_url="/openapi.json", docs_url="/docs",
-                  description="Durable workflows for the Ninh Thuận science-and-technology plan. "
-                              "Authenticate with `Authorization: Bearer <API key>`.")
-    app.state.ctx = ctx
-    app.state.alarm = alarm
-    app.state.metrics = metrics or Metrics()
-    app.add_middleware(Around, limit=body_limit, metrics=app.state.metrics)
-    app.include_router(router)
-    app.include_router(pages)
-    app.add_exception_handler(LoginRequired, login_redirect)
-    app.add_exception_handler(WorkflowError, workflow_error)
-    app.add_exception_handler(ApiProblem, api_problem)
-    app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-
-    @app.get("/healthz", include_in_schema=True)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", include_in_schema=True, response_model=None)
-    def readyz() -> JSONResponse | dict[str, Any]:
-        checks: dict[str, Any] = {}
-        try:
-            with ctx.sql_engine.connect() as c:
-                c.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as err:
-            checks["database"] = f"unreachable: {type(err).__name__}"
-        checks["scheduler"] = "running" if alarm is not None and alarm.running else "not running"
-        ready = checks["database"] == "ok" and checks["scheduler"] == "running"
-        return checks if ready else JSONResponse(checks, status_code=503)
-
-    @app.get("/metrics", response_class=PlainTextResponse, include_in_schema=True)
-    def metrics_page() -> PlainTextResponse:
-        store = ctx.store
-        return PlainTextResponse(app.state.metrics.render(store.count_timers(), store.count_outbox()),
-                                 media_type="text/plain; version=0.0.4")
-
-    return app

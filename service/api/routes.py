@@ -18,8 +18,10 @@ from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 
 from .. import report as status
+from ..app.keys import Keys
+from ..http import app_of, export_response, nudge
 from ..verification import verify_range
-from ..views import export_lines, history_view, instance_view, instant, mermaid, timer_view
+from ..views import history_view, instance_view, instant, mermaid, timer_view
 from .auth import Principal, principal, require
 from .problems import ApiProblem
 
@@ -109,8 +111,7 @@ class DefinitionBody(Body):
     yaml: str = Field(min_length=1, max_length=1_000_000)
 
 
-def ctx(request: Request) -> Any:
-    return request.app.state.ctx
+ctx = app_of
 
 
 def scoped_key(who: Principal, key: str | None) -> str | None:
@@ -138,17 +139,6 @@ def if_match_version(value: str | None) -> int | None:
     if not text.isdigit():
         raise ApiProblem(400, "Bad If-Match", "If-Match must be the ETag of the instance (its version), e.g. \"3\"")
     return int(text)
-
-
-def nudge(request: Request, due: dt.datetime | None = None) -> None:
-    """Wake the scheduler sooner if a deadline just set is earlier than its next wake-up (the database is the
-    truth either way; this is only for promptness). ``due``: the deadline just set, if the caller knows it."""
-    alarm = getattr(request.app.state, "alarm", None)
-    if alarm is None:
-        return
-    nxt = due if due is not None else ctx(request).store.next_timer_due()
-    if nxt is not None:
-        alarm.nudge(nxt)
 
 
 # -- definitions ---------------------------------------------------------------------------------
@@ -456,41 +446,31 @@ def audit_checkpoint(request: Request, who: Who) -> dict[str, Any]:
 @router.get("/audit/export")
 def audit_export(request: Request, who: Who,
                  format_: Annotated[Literal["jsonl", "csv"], Query(alias="format")] = "jsonl") -> StreamingResponse:
-    return export_response(ctx(request).store, format_)
-
-
-def export_response(store: Any, fmt: Literal["jsonl", "csv"], headers: dict[str, str] | None = None
-                    ) -> StreamingResponse:
-    """The whole history, streamed, as a download named by the server (the API and the dashboard)."""
-    media = "application/x-ndjson; charset=utf-8" if fmt == "jsonl" else "text/csv; charset=utf-8"
-    disposition = {"Content-Disposition": f'attachment; filename="history.{fmt}"'}
-    return StreamingResponse(export_lines(store.iter_history(), fmt), media_type=media,
-                             headers={**(headers or {}), **disposition})
+    return export_response(ctx(request), format_)
 
 
 # -- keys ----------------------------------------------------------------------------------------
 
 
+def _keys(request: Request) -> Keys:
+    app = ctx(request)
+    return Keys(app.store, app.clock)
+
+
 @router.get("/keys")
 def list_keys(request: Request, who: Who) -> list[dict[str, Any]]:
-    require(who, Role.ADMIN, what="listing API keys")
     return [{"id": k.id, "name": k.name, "role": k.role, "agency": k.agency, "created_at": instant(k.created_at),
-             "revoked_at": instant(k.revoked_at)} for k in ctx(request).store.list_keys()]
+             "revoked_at": instant(k.revoked_at)} for k in _keys(request).list(who.actor)]
 
 
 @router.post("/keys", status_code=201)
 def create_key(request: Request, who: Who, body: KeyBody) -> dict[str, Any]:
-    require(who, Role.ADMIN, what="creating API keys")
-    from ..keys import check_key_request
-
-    check_key_request(ctx(request), body.role, body.agency)
-    key, token = ctx(request).store.create_key(body.name, body.role, body.agency, ctx(request).clock.now())
+    key, token = _keys(request).create(who.actor, body.name, body.role, body.agency)
     return {"id": key.id, "name": key.name, "role": key.role, "agency": key.agency, "key": token,
             "note": "shown once; only its hash is stored"}
 
 
 @router.delete("/keys/{key_id}", status_code=204)
 def revoke_key(request: Request, who: Who, key_id: RowId) -> Response:
-    require(who, Role.ADMIN, what="revoking API keys")
-    ctx(request).store.revoke_key(key_id, ctx(request).clock.now())
+    _keys(request).revoke(who.actor, key_id)
     return Response(status_code=204)

@@ -34,8 +34,8 @@ from workflow.obligations import CATEGORIES
 from workflow.ports import InstanceRecord
 from workflow.timers import TimerStatus, parse_anchor
 
-from ..api.problems import STATUS
-from ..api.routes import export_response, nudge
+from ..errors import answer
+from ..http import app_of, export_response, nudge
 from ..report import status_report
 from ..verification import verify_range
 from .diagram import state_svg
@@ -84,12 +84,11 @@ class LoginRequired(Exception):
     pass
 
 
-def _app(request: Request) -> Any:
-    return request.app.state.ctx
+_app = app_of
 
 
 def _now(request: Request) -> dt.datetime:
-    return _app(request).clock.now()  # type: ignore[no-any-return]
+    return _app(request).clock.now()
 
 
 def _lang(request: Request) -> str:
@@ -438,7 +437,7 @@ def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResp
             expected_version=int(expected) if expected.isdigit() and len(expected) < 11 else None,
             request_id=request.state.request_id)
     except WorkflowError as err:
-        status = next((s for cls, s, _ in STATUS if isinstance(err, cls)), 400)
+        status = answer(err).status
         if isinstance(err, NotFound) and "instance" in str(err):
             return _message(request, user, 404, "not_found", str(err))
         return _instance_page(request, user, instance_id, status, f"{words(_lang(request))['error']}: {err}")
@@ -488,4 +487,4 @@ def audit_export(request: Request, format: str = "jsonl") -> Response:
     user = _signed_in(request)
     if format not in ("jsonl", "csv"):
         return _message(request, user, 422, "error", "format must be jsonl or csv")
-    return export_response(_app(request).store, "jsonl" if format == "jsonl" else "csv", SECURITY_HEADERS)
+    return export_response(_app(request), "jsonl" if format == "jsonl" else "csv", SECURITY_HEADERS)

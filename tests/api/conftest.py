@@ -15,7 +15,7 @@ import uvicorn
 
 from definitions import Role, definition_files, load_data
 from definitions.agencies import Registry
-from service.api import create_app
+from service.asgi import create_app
 from service.context import App
 from service.settings import Settings
 from tests.conftest import DEFINITIONS, ROOT

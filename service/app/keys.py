@@ -1,0 +1,50 @@
+"""API keys, for machines: create (the token is shown once, only its hash is stored), list, revoke. Admins only,
+whether the request comes from the CLI or the API."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from definitions import Role
+from store import SqlStore
+from store.keys import ApiKey
+from workflow import Actor, Clock, RoleNotAllowed
+from workflow.errors import PayloadInvalid
+from workflow.payload import AGENCY_CODE
+
+KEY_ROLES = ("admin", "officer", "committee", "auditor")
+
+
+class NewKey(NamedTuple):
+    key: ApiKey
+    token: str  # shown once
+
+
+class Keys:
+    def __init__(self, store: SqlStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    @staticmethod
+    def _require(actor: Actor, what: str) -> None:
+        if actor.role is not Role.ADMIN:
+            raise RoleNotAllowed(actor.role.value, [Role.ADMIN.value], instance_id=None, event=what, state=None)
+
+    def create(self, actor: Actor, name: str, role: str, agency: str | None) -> NewKey:
+        self._require(actor, "creating API keys")
+        if role not in KEY_ROLES:
+            raise PayloadInvalid([("role", f"must be one of {', '.join(KEY_ROLES)}")])
+        if role == Role.OFFICER.value:
+            if agency is None or not AGENCY_CODE.match(agency):
+                raise PayloadInvalid([("agency", "an officer's key needs the code of its agency")])
+        elif agency is not None:
+            raise PayloadInvalid([("agency", f"only officers' keys are bound to an agency, not {role}")])
+        return NewKey(*self.store.create_key(name, role, agency, self.clock.now()))
+
+    def list(self, actor: Actor) -> list[ApiKey]:
+        self._require(actor, "listing API keys")
+        return self.store.list_keys()
+
+    def revoke(self, actor: Actor, key_id: int) -> None:
+        self._require(actor, "revoking API keys")
+        self.store.revoke_key(key_id, self.clock.now())

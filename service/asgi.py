@@ -1,0 +1,67 @@
+"""The composition of the HTTP service: the API's routes and the dashboard's pages in one ASGI app, behind the
+API's middleware, with every error answered as problem+json (or a log-in redirect for pages). ``serve`` and the
+tests build the app here; ``api`` and ``web`` do not import each other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from definitions import WorkflowError
+
+from .api import Around, log_handler
+from .api.metrics import Metrics
+from .api.problems import ApiProblem, api_problem, http_error, validation_error, workflow_error
+from .api.routes import router
+from .context import App
+from .web import LoginRequired, login_redirect, pages
+
+
+def create_app(ctx: App, alarm: Any = None, body_limit: int = 1 << 20, metrics: Metrics | None = None) -> FastAPI:
+    """``ctx`` is the service's ``App`` (engine, store, clock); ``alarm`` the running scheduler, if any;
+    ``metrics`` shared with the scheduler so timer outcomes show in /metrics."""
+    log_handler()
+    app = FastAPI(title="KH&CN workflow engine", version="1", openapi_url="/openapi.json", docs_url="/docs",
+                  description="Durable workflows for the Ninh Thuận science-and-technology plan. "
+                              "Authenticate with `Authorization: Bearer <API key>`.")
+    app.state.ctx = ctx
+    app.state.alarm = alarm
+    app.state.metrics = metrics or Metrics()
+    app.add_middleware(Around, limit=body_limit, metrics=app.state.metrics)
+    app.include_router(router)
+    app.include_router(pages)
+    app.add_exception_handler(LoginRequired, login_redirect)
+    app.add_exception_handler(WorkflowError, workflow_error)
+    app.add_exception_handler(ApiProblem, api_problem)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+    @app.get("/healthz", include_in_schema=True)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=True, response_model=None)
+    def readyz() -> JSONResponse | dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            with ctx.sql_engine.connect() as c:
+                c.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as err:
+            checks["database"] = f"unreachable: {type(err).__name__}"
+        checks["scheduler"] = "running" if alarm is not None and alarm.running else "not running"
+        ready = checks["database"] == "ok" and checks["scheduler"] == "running"
+        return checks if ready else JSONResponse(checks, status_code=503)
+
+    @app.get("/metrics", response_class=PlainTextResponse, include_in_schema=True)
+    def metrics_page() -> PlainTextResponse:
+        store = ctx.store
+        return PlainTextResponse(app.state.metrics.render(store.count_timers(), store.count_outbox()),
+                                 media_type="text/plain; version=0.0.4")
+
+    return app
