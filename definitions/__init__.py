@@ -6,6 +6,7 @@ Public surface: ``load_file``/``load_text`` (YAML → checked ``Definition``), t
 from .errors import (
     DefinitionConflict,
     DefinitionInvalid,
+    DefinitionTampered,
     NotFound,
     Problem,
     StoreUnavailable,
@@ -41,6 +42,7 @@ __all__ = [
     "Definition",
     "DefinitionConflict",
     "DefinitionInvalid",
+    "DefinitionTampered",
     "FanOut",
     "FieldType",
     "LatePolicy",

@@ -3,6 +3,7 @@
     WorkflowError                      root: catch this at a boundary (CLI, HTTP)
     ├── DefinitionInvalid              a YAML file failed parsing or static checks (.problems, .path)
     ├── DefinitionConflict             same id and version already stored with other content
+    ├── DefinitionTampered             a stored definition's content no longer matches its hash: never run
     ├── NotFound                       no such definition, instance, ... (.kind, .key)
     ├── Refused                        the engine refused an event; nothing was written
     │   ├── EventNotAllowed            event not possible in the current state (.allowed)
@@ -71,6 +72,16 @@ class DefinitionConflict(WorkflowError):
             f"definition {definition_id!r} version {version} is already loaded with other content "
             f"(stored {stored_hash[:12]}, new {new_hash[:12]}); give the changed definition a new version"
         )
+
+
+class DefinitionTampered(WorkflowError):
+    """A stored definition whose content does not match the hash recorded when it was loaded."""
+
+    def __init__(self, definition_id: str, version: int) -> None:
+        self.definition_id = definition_id
+        self.version = version
+        super().__init__(f"stored definition {definition_id!r} version {version} does not match its content hash "
+                         "(edited in the database); it is not run")
 
 
 class NotFound(WorkflowError):

@@ -17,6 +17,7 @@ import typer
 
 from definitions import Definition, DefinitionInvalid, Role, definition_files, load_file
 from workflow import GUARDS, Actor, HistoryRecord, InstanceRecord, make_checkpoint, read_checkpoint
+from workflow.audit import checkpoint_time
 from workflow.errors import PayloadInvalid
 from workflow.migration import migrate
 
@@ -293,19 +294,19 @@ def audit_verify(ctx: typer.Context,
                  ) -> None:
     """Recompute every hash chain; report the first bad row of each instance. Exit 1 if any."""
     def act(opts: Options) -> None:
-        heads = None
+        heads, taken_at = None, None
         if checkpoint is not None:
             try:
-                heads = read_checkpoint(json.loads(checkpoint.read_text(encoding="utf-8")))
+                document = json.loads(checkpoint.read_text(encoding="utf-8"))
+                heads, taken_at = read_checkpoint(document), checkpoint_time(document)
             except (OSError, ValueError, KeyError, TypeError) as err:
                 raise CheckpointUnreadable(checkpoint, err) from None
-        result = verify_database(opts.app.store, opts.app.settings.database_url, heads, jobs)
-        problems, instances = result.problems, result.instances
-        body = {"ok": not problems, "instances": instances, "problems": [p.as_dict() for p in problems]}
-        text = (f"ok: {instances} instance histories verified" if not problems
-                else "\n".join(f"TAMPERED {p}" for p in problems))
-        emit(opts, body, text)
-        if problems:
+        result = verify_database(opts.app.store, opts.app.settings.database_url, heads, jobs, taken_at)
+        text = (f"ok: {result.instances} instance histories verified" if result.ok
+                else "\n".join([*(f"TAMPERED {p}" for p in result.problems),
+                                *(f"TAMPERED database: {d}" for d in result.database)]))
+        emit(opts, result.as_dict(), text)
+        if not result.ok:
             raise typer.Exit(1)
     run(ctx, act)
 

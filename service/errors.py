@@ -16,7 +16,15 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from definitions import DefinitionConflict, DefinitionInvalid, NotFound, StoreUnavailable, ValueRejected, WorkflowError
+from definitions import (
+    DefinitionConflict,
+    DefinitionInvalid,
+    DefinitionTampered,
+    NotFound,
+    StoreUnavailable,
+    ValueRejected,
+    WorkflowError,
+)
 from scheduler.recurring import ScheduleInvalid
 from store.backup import BackupFailed
 from store.timer_rows import OverrideExists
@@ -59,6 +67,7 @@ TABLE: tuple[tuple[type[WorkflowError], Answer], ...] = (
     (Refused, Answer(409, "Refused", EXIT_REFUSED)),
     (DefinitionInvalid, Answer(422, "Invalid definition", EXIT_REFUSED)),
     (DefinitionConflict, Answer(409, "Definition conflict", EXIT_CONFLICT)),
+    (DefinitionTampered, Answer(503, "Stored definition altered", EXIT_UNAVAILABLE)),
     (ValueRejected, Answer(422, "Value rejected", EXIT_REFUSED)),
     (ScheduleInvalid, Answer(422, "Invalid schedule", EXIT_REFUSED)),
     (CheckpointUnreadable, Answer(422, "Checkpoint unreadable", EXIT_REFUSED)),

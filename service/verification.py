@@ -9,11 +9,13 @@ about 20 s on these machines (hashing is the cost, see README, performance); two
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
+from typing import Any
 
 from store import SqlStore, open_engine
 from store.sql_store import ID_END
@@ -27,23 +29,37 @@ PARALLEL_FROM = 50_000  # instances; below this, starting processes costs more t
 class Verification:
     instances: int
     problems: list[ChainProblem]
+    database: list[str] = field(default_factory=list)  # outside the chains: definitions, the history's guards
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.database
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "instances": self.instances, "problems": [p.as_dict() for p in self.problems],
+                "database": self.database}
 
 
 def verify_range(store: Store, first_id: int = 0, end_id: int = ID_END,
-                 checkpoint: Mapping[int, tuple[int, str]] | None = None) -> Verification:
-    """Verify the instances ``first_id <= id < end_id`` in this process, from one snapshot."""
-    with store.audit_snapshot(first_id, end_id) as (heads, rows):
-        return Verification(len(heads), list(verify(rows, heads, checkpoint)))
+                 checkpoint: Mapping[int, tuple[int, str]] | None = None,
+                 taken_at: dt.datetime | None = None) -> Verification:
+    """Verify the instances ``first_id <= id < end_id`` in this process, from one snapshot (chains, the state each
+    instance row records, and against the checkpoint taken at ``taken_at``, if given)."""
+    with store.audit_snapshot(first_id, end_id) as (heads, rows, states):
+        return Verification(len(heads), list(verify(rows, heads, checkpoint, taken_at, states)))
 
 
-def _worker(url: str, first_id: int, end_id: int, checkpoint: dict[int, tuple[int, str]] | None) -> Verification:
+def verify_all(store: SqlStore) -> Verification:
+    """One process, one snapshot, and the checks outside the chains (what the API and the dashboard run)."""
+    chains = verify_range(store)
+    return Verification(chains.instances, chains.problems, store.integrity_problems())
+
+
+def _worker(url: str, first_id: int, end_id: int, checkpoint: dict[int, tuple[int, str]] | None,
+            taken_at: dt.datetime | None) -> Verification:
     engine = open_engine(url)
     try:
-        return verify_range(SqlStore(engine), first_id, end_id, checkpoint)
+        return verify_range(SqlStore(engine), first_id, end_id, checkpoint, taken_at)
     finally:
         engine.dispose()
 
@@ -56,19 +72,22 @@ def split(low: int, high: int, jobs: int) -> list[tuple[int, int]]:
 
 
 def verify_database(store: SqlStore, url: str, checkpoint: Mapping[int, tuple[int, str]] | None = None,
-                    jobs: int | None = None) -> Verification:
-    """Every chain (and the checkpoint, if given). ``jobs``: processes; default one per CPU for large databases."""
+                    jobs: int | None = None, taken_at: dt.datetime | None = None) -> Verification:
+    """Every chain (and the checkpoint taken at ``taken_at``, if given), and the checks outside the chains.
+    ``jobs``: processes; default one per CPU for large databases."""
+    database = store.integrity_problems()
     low, high = store.id_range()
     if jobs is None:
         jobs = (os.cpu_count() or 1) if high - low >= PARALLEL_FROM else 1
     if jobs <= 1 or url in ("sqlite://", "sqlite:///:memory:"):  # an in-memory database is not shared
-        return verify_range(store, checkpoint=checkpoint)
+        result = verify_range(store, checkpoint=checkpoint, taken_at=taken_at)
+        return Verification(result.instances, result.problems, database)
     ranges = split(low, high, jobs)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(_worker, url, first, end,
                                None if checkpoint is None
-                               else {i: v for i, v in checkpoint.items() if first <= i < end})
+                               else {i: v for i, v in checkpoint.items() if first <= i < end}, taken_at)
                    for first, end in ranges]
         parts = [f.result() for f in futures]
     problems = sorted((p for part in parts for p in part.problems), key=lambda p: p.instance_id)
-    return Verification(sum(part.instances for part in parts), problems)
+    return Verification(sum(part.instances for part in parts), problems, database)

@@ -36,7 +36,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DataError, OperationalError
 
-from definitions import DefinitionConflict, NotFound, StoreUnavailable, ValueRejected, from_canonical_json
+from definitions import (
+    DefinitionConflict,
+    DefinitionTampered,
+    NotFound,
+    StoreUnavailable,
+    ValueRejected,
+    from_canonical_json,
+)
 from definitions.model import Definition
 from workflow.audit import canonical
 from workflow.calendar import DayOverride
@@ -106,6 +113,7 @@ class _HotPath:
         in_range = and_(instances.c.id >= bindparam("b_first"), instances.c.id < bindparam("b_end"))
         self.chain_heads = HotStatement(
             select(instances.c.id, instances.c.version, instances.c.head_hash).where(in_range), dialect)
+        self.states = HotStatement(select(instances.c.id, instances.c.state).where(in_range), dialect)
         self.scan_history = HotStatement(
             _SELECT_HISTORY.where(and_(history.c.instance_id >= bindparam("b_first"),
                                        history.c.instance_id < bindparam("b_end")))
@@ -372,7 +380,33 @@ class SqlStore(QueueQueries, KeyQueries):
 
     @staticmethod
     def _stored(m: Mapping[Any, Any]) -> StoredDefinition:
-        return StoredDefinition(from_canonical_json(json.loads(m["content"])), m["content_hash"], m["loaded_at"])
+        """A stored definition, its content checked against its hash: an edited one is never run."""
+        definition = from_canonical_json(json.loads(m["content"]))
+        if definition.content_hash != m["content_hash"]:
+            raise DefinitionTampered(m["id"], m["version"])
+        return StoredDefinition(definition, m["content_hash"], m["loaded_at"])
+
+    def integrity_problems(self) -> list[str]:
+        """What is wrong outside the hash chains: stored definitions whose content does not match their hash, the
+        append-only guards of the history table missing."""
+        problems = []
+        with self._read() as connection:
+            for m in connection.execute(select(definitions)).mappings():
+                try:
+                    self._stored(m)
+                except DefinitionTampered as err:
+                    problems.append(str(err))
+            if self.engine.dialect.name == "sqlite":
+                found = {r[0] for r in connection.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'history'")}
+                wanted = {"history_no_update", "history_no_delete"}
+            else:
+                found = {r[0] for r in connection.exec_driver_sql(
+                    "SELECT tgname FROM pg_trigger WHERE tgrelid = 'history'::regclass AND tgenabled != 'D'")}
+                wanted = {"history_no_change", "history_no_truncate"}
+        problems.extend(f"the history table's guard {name} is missing or disabled: history can be rewritten"
+                        for name in sorted(wanted - found))
+        return problems
 
     # -- instances and history -------------------------------------------------------------------
 
@@ -474,13 +508,14 @@ class SqlStore(QueueQueries, KeyQueries):
 
     @contextmanager
     def audit_snapshot(self, first_id: int = 0, end_id: int = ID_END
-                       ) -> Iterator[tuple[dict[int, tuple[int, str]], Iterator[HistoryRecord]]]:
+                       ) -> Iterator[tuple[dict[int, tuple[int, str]], Iterator[HistoryRecord], dict[int, str]]]:
         """Chain heads and history rows of instances ``first_id <= id < end_id`` read in ONE snapshot.
 
         Verifying heads from one moment against rows from another reports writes made in between as
         tampering; SQLite gives a read transaction one snapshot, PostgreSQL needs REPEATABLE READ."""
         with self._snapshot() as dbapi:
-            yield self._heads(dbapi, first_id, end_id), self._scan_history(dbapi, first_id, end_id)
+            states = dict(self._hot.states.all(dbapi, {"b_first": first_id, "b_end": end_id}))
+            yield self._heads(dbapi, first_id, end_id), self._scan_history(dbapi, first_id, end_id), states
 
     def id_range(self) -> tuple[int, int]:
         """The smallest and largest instance id (0, 0 when there are none)."""

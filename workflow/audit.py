@@ -111,15 +111,19 @@ class _Chain:
     prev: str = GENESIS
     broken: bool = False
     hashes: dict[int, str] = field(default_factory=dict)  # only for instances in the checkpoint
+    state: str | None = None  # where the history leaves the instance
 
 
 class _Verifier:
     """Walks rows ordered by (instance, seq) once, keeping one chain's state at a time."""
 
     def __init__(self, heads: Mapping[int, tuple[int, str]],
-                 checkpoint: Mapping[int, tuple[int, str]] | None) -> None:
+                 checkpoint: Mapping[int, tuple[int, str]] | None, taken_at: dt.datetime | None = None,
+                 states: Mapping[int, str] | None = None) -> None:
         self.heads = heads
         self.checkpoint = checkpoint or {}
+        self.taken_at = taken_at
+        self.states = states or {}
         self.seen: set[int] = set()
 
     def run(self, rows: Iterable[HistoryRecord]) -> Iterator[ChainProblem]:
@@ -131,7 +135,7 @@ class _Verifier:
                 chain = _Chain(row.instance_id)
             if chain.broken:
                 continue
-            problem = _check_row(chain, row)
+            problem = _check_row(chain, row) or self._backdated(row)
             if problem is not None:
                 chain.broken = True
                 yield problem
@@ -139,10 +143,22 @@ class _Verifier:
             if row.instance_id in self.checkpoint:
                 chain.hashes[row.seq] = row.hash
             chain.prev = row.hash
+            chain.state = row.to_state
             chain.expected_seq += 1
         if chain is not None:
             yield from self._finish(chain)
         yield from self._missing()
+
+    def _backdated(self, row: HistoryRecord) -> ChainProblem | None:
+        """A row the checkpoint did not contain cannot have been recorded before the checkpoint was taken."""
+        if self.taken_at is None or row.at >= self.taken_at:
+            return None
+        seen = self.checkpoint.get(row.instance_id)
+        if seen is not None and row.seq <= seen[0]:
+            return None
+        return ChainProblem(row.instance_id, row.seq, f"recorded at {format_instant(row.at)}, before the checkpoint "
+                                                      f"taken at {format_instant(self.taken_at)} that did not "
+                                                      "contain it (a row added later and back-dated)")
 
     def _finish(self, chain: _Chain) -> Iterator[ChainProblem]:
         self.seen.add(chain.instance_id)
@@ -153,7 +169,11 @@ class _Verifier:
             yield ChainProblem(chain.instance_id, None, "history rows exist for an instance that does not")
             return
         version, head = self.heads[chain.instance_id]
-        if version != last or head != chain.prev:
+        state = self.states.get(chain.instance_id)
+        if version == last and head == chain.prev and state is not None and state != chain.state:
+            yield ChainProblem(chain.instance_id, None, f"instance row says state {state!r}; its history leaves it "
+                                                        f"in {chain.state!r} (the row was changed)")
+        elif version != last or head != chain.prev:
             yield ChainProblem(chain.instance_id, None if version <= last else last + 1,
                                f"instance row says version {version} head {head[:12]}, history ends at "
                                f"row {last} hash {chain.prev[:12]}")
@@ -162,7 +182,16 @@ class _Verifier:
 
     def _missing(self) -> Iterator[ChainProblem]:
         for instance_id, (version, _) in sorted(self.heads.items()):
-            if instance_id not in self.seen and version > 0:
+            if instance_id in self.seen:
+                continue
+            if instance_id in self.checkpoint:
+                seq = self.checkpoint[instance_id][0]
+                yield ChainProblem(instance_id, 1, f"the checkpoint saw its history up to row {seq}; it has no "
+                                                   "history rows now (deleted)")
+            elif version < 1:
+                yield ChainProblem(instance_id, None, f"instance row says version {version}: every instance has at "
+                                                      "least the row that started it (history deleted?)")
+            else:
                 yield ChainProblem(instance_id, 1, f"instance is at version {version} but has no history rows")
         for instance_id in sorted(set(self.checkpoint) - self.seen - set(self.heads)):
             yield ChainProblem(instance_id, None, "in the checkpoint but the instance is gone")
@@ -172,12 +201,16 @@ def verify(
     rows: Iterable[HistoryRecord],
     heads: Mapping[int, tuple[int, str]],
     checkpoint: Mapping[int, tuple[int, str]] | None = None,
+    taken_at: dt.datetime | None = None,
+    states: Mapping[int, str] | None = None,
 ) -> Iterator[ChainProblem]:
     """Recompute every chain from rows ordered by (instance, seq); yield the first problem per instance.
 
-    ``heads`` is what the instance rows record (version, head hash); ``checkpoint`` an earlier
-    snapshot of heads, whose rows must still be there unchanged."""
-    return _Verifier(heads, checkpoint).run(rows)
+    ``heads`` is what the instance rows record (version, head hash); ``checkpoint`` an earlier snapshot of heads,
+    taken at ``taken_at``, whose rows must still be there unchanged (and no row it did not contain may be
+    recorded before it); ``states``: the state each instance row records, which must be where its history
+    leaves it."""
+    return _Verifier(heads, checkpoint, taken_at, states).run(rows)
 
 
 def _check_row(chain: _Chain, row: HistoryRecord) -> ChainProblem | None:
@@ -215,6 +248,11 @@ def make_checkpoint(heads: Mapping[int, tuple[int, str]], taken_at: dt.datetime)
         "root": merkle_root(checkpoint_leaves(heads)),
         "heads": [{"instance_id": i, "seq": s, "hash": h} for i, (s, h) in sorted(heads.items())],
     }
+
+
+def checkpoint_time(document: Mapping[str, Any]) -> dt.datetime:
+    """When a checkpoint document was taken."""
+    return dt.datetime.fromisoformat(str(document["taken_at"]).replace("Z", "+00:00"))
 
 
 def read_checkpoint(document: Mapping[str, Any]) -> dict[int, tuple[int, str]]:

@@ -369,9 +369,10 @@ class Store(Protocol):
         """For every instance ``first_id <= id < end_id``: (its version, the head hash it records)."""
         ...
 
-    def audit_snapshot(self, first_id: int = 0, end_id: int = 2**63 - 1
-                       ) -> AbstractContextManager[tuple[dict[int, tuple[int, str]], Iterator[HistoryRecord]]]:
-        """``chain_heads`` and ``iter_history`` of one range read in one snapshot (what verification needs)."""
+    def audit_snapshot(self, first_id: int = 0, end_id: int = 2**63 - 1) -> AbstractContextManager[
+            tuple[dict[int, tuple[int, str]], Iterator[HistoryRecord], dict[int, str]]]:
+        """``chain_heads``, ``iter_history`` and each instance's state, of one range, read in one snapshot (what
+        verification needs)."""
         ...
 
     def id_range(self) -> tuple[int, int]:

@@ -37,7 +37,7 @@ from workflow.timers import TimerStatus, parse_anchor
 from ..errors import answer
 from ..http import app_of, export_response, nudge
 from ..report import status_report
-from ..verification import verify_range
+from ..verification import verify_all
 from .diagram import state_svg
 from .i18n import LANGUAGES, words
 
@@ -467,9 +467,9 @@ def audit_page(request: Request, run: bool = False) -> HTMLResponse:
     user = _signed_in(request)
     if not run:
         return _render(request, "audit.html", user=user, ran=False)
-    result = verify_range(_app(request).store)
+    result = verify_all(_app(request).store)
     return _render(request, "audit.html", user=user, ran=True, ok=result.ok, instances=result.instances,
-                   problems=[p.as_dict() for p in result.problems])
+                   problems=[p.as_dict() for p in result.problems], database=result.database)
 
 
 @pages.get("/audit/checkpoint")

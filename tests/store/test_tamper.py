@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from sqlalchemy import Engine as SqlEngine
 
 from store import SqlStore
 from tests.conftest import ADMIN
-from workflow import ChainProblem, Engine, make_checkpoint, read_checkpoint, verify
+from workflow import ChainProblem, Engine, HistoryRecord, make_checkpoint, read_checkpoint, verify
 from workflow.audit import record_hash
 
 
@@ -182,3 +183,78 @@ def test_instance_head_that_disagrees_with_its_history_is_found(
     [problem] = problems(store)
     assert problem.instance_id == target
     assert "instance row says version 2" in problem.message
+
+
+# -- the findings of the hostile review (issue 15): each passed `verify` before ------------------------------
+
+
+def full(store: SqlStore, checkpoint: dict[str, object] | None = None) -> list[str]:
+    """What `workflow audit verify [--checkpoint]` reports, as text: chains, instance rows, the database."""
+    from service.verification import verify_database
+    from workflow.audit import checkpoint_time
+
+    heads = read_checkpoint(checkpoint) if checkpoint else None
+    taken = checkpoint_time(checkpoint) if checkpoint else None
+    result = verify_database(store, str(store.engine.url), heads, 1, taken)
+    return [str(p) for p in result.problems] + result.database
+
+
+def test_a_checkpointed_instance_whose_whole_history_was_deleted_is_found(
+        sql_engine: SqlEngine, store: SqlStore, histories: list[int]) -> None:
+    checkpoint = make_checkpoint(store.chain_heads(), store.now())
+    victim = histories[1]
+    with attacker(sql_engine) as db:
+        db.execute("DELETE FROM history WHERE instance_id = ?", (victim,))
+        db.execute("UPDATE instances SET version = 0, head_hash = '' WHERE id = ?", (victim,))
+    found = full(store, checkpoint)
+    assert any(f"instance {victim} row 1: the checkpoint saw its history up to row 4" in p for p in found)
+    assert any("history_no_update is missing" in p for p in found)  # and the dropped guards are named
+    without = full(store)  # even without a checkpoint, version 0 is impossible
+    assert any(f"instance {victim}: instance row says version 0" in p for p in without)
+
+
+def test_an_instance_row_changed_behind_the_engines_back_is_found(sql_engine: SqlEngine, store: SqlStore,
+                                                                  histories: list[int]) -> None:
+    with attacker(sql_engine) as db:
+        db.execute("UPDATE instances SET state = 'approved' WHERE id = ?", (histories[0],))
+    assert any("instance row says state 'approved'; its history leaves it in 'consulting'" in p
+               for p in full(store))
+
+
+def test_an_edited_stored_definition_is_found_and_never_run(sql_engine: SqlEngine, store: SqlStore,
+                                                            engine: Engine, histories: list[int]) -> None:
+    from definitions import DefinitionTampered
+
+    with attacker(sql_engine) as db:
+        db.execute("UPDATE definitions SET content = replace(content, '\"roles\":[\"admin\"]', "
+                   "'\"roles\":[\"admin\",\"officer\"]') WHERE id = 'catalogue_draft'")
+    assert any("stored definition 'catalogue_draft' version 1 does not match its content hash" in p
+               for p in full(store))
+    fresh = Engine(store, engine.clock)  # a process started after the edit
+    with pytest.raises(DefinitionTampered):
+        fresh.fire(histories[0], "consolidate", ADMIN)
+
+
+def test_rows_added_after_a_checkpoint_with_back_dated_instants_are_found(
+        sql_engine: SqlEngine, store: SqlStore, engine: Engine, histories: list[int]) -> None:
+    engine.clock.advance(dt.timedelta(hours=1))  # type: ignore[attr-defined]
+    checkpoint = make_checkpoint(store.chain_heads(), store.now())
+    engine.clock.advance(dt.timedelta(days=1))  # type: ignore[attr-defined]
+    engine.fire(histories[0], "consolidate", ADMIN)  # an honest row after the checkpoint
+    assert full(store, checkpoint) == []
+    forged = store.history(histories[2])[-1]
+    with attacker(sql_engine) as db:  # a row forged well, with its hash, but dated before the checkpoint
+        row = HistoryRecord(**{**forged.__dict__, "seq": forged.seq + 1, "event": "approve", "prev_hash": forged.hash,
+                               "at": forged.at, "from_state": "submitted", "to_state": "approved", "hash": ""})
+        row = HistoryRecord(**{**row.__dict__, "hash": record_hash(row)})
+        db.execute("INSERT INTO history (instance_id, seq, event, from_state, to_state, actor_id, actor_role, "
+                   "actor_agency, at, payload, reason, definition_id, definition_version, request_id, prev_hash, hash, "
+                   "effective_on, obligations) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   (row.instance_id, row.seq, row.event, row.from_state, row.to_state, row.actor_id, row.actor_role,
+                    row.actor_agency, row.at.replace(tzinfo=None).isoformat(sep=" "), json.dumps(dict(row.payload)),
+                    row.reason, row.definition_id, row.definition_version, row.request_id, row.prev_hash, row.hash,
+                    row.effective_on, None))
+        db.execute("UPDATE instances SET version = ?, head_hash = ?, state = 'approved' WHERE id = ?",
+                   (row.seq, row.hash, row.instance_id))
+    found = full(store, checkpoint)
+    assert any(f"instance {histories[2]} row {row.seq}: recorded at" in p and "back-dated" in p for p in found), found
