@@ -26,7 +26,10 @@ def create_app(ctx: App, alarm: Any = None, body_limit: int = 1 << 20, metrics: 
     """``ctx`` is the service's ``App`` (engine, store, clock); ``alarm`` the running scheduler, if any;
     ``metrics`` shared with the scheduler so timer outcomes show in /metrics."""
     log_handler()
-    app = FastAPI(title="KH&CN workflow engine", version="1", openapi_url="/openapi.json", docs_url="/docs",
+    # Swagger UI and ReDoc load unpinned scripts from a CDN: not on the dashboard's origin unless asked for
+    docs = "/docs" if ctx.settings.api_docs else None
+    app = FastAPI(title="KH&CN workflow engine", version="1", openapi_url="/openapi.json", docs_url=docs,
+                  redoc_url=None,
                   description="Durable workflows for the Ninh Thuận science-and-technology plan. "
                               "Authenticate with `Authorization: Bearer <API key>`.")
     app.state.ctx = ctx

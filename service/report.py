@@ -24,6 +24,8 @@ from workflow import Engine, InstanceRecord
 from workflow.calendar import local_date
 from workflow.obligations import CATEGORIES, end_of, replay
 
+from .views import cell
+
 HEADERS_VI = {
     "agency": "Mã cơ quan", "agency_name": "Cơ quan", "section": "Mục", "duty": "Nhiệm vụ",
     "done_on_time": "Hoàn thành đúng hạn", "done_late": "Hoàn thành quá hạn",
@@ -178,7 +180,7 @@ def to_csv(report: StatusReport) -> str:
     fields = list(HEADERS_VI)
     writer.writerow([HEADERS_VI[f] for f in fields])
     for r in report.rows:
-        writer.writerow([getattr(r, f) for f in fields])
+        writer.writerow([cell(getattr(r, f)) for f in fields])
     return buffer.getvalue()
 
 
@@ -193,16 +195,16 @@ def to_xlsx(report: StatusReport) -> bytes:
     as_of = local_date(dt.datetime.fromisoformat(report.as_of))
     sheet.append([f"Tình hình thực hiện Kế hoạch đến ngày {as_of:%d/%m/%Y}"])
     sheet.append([HEADERS_VI[f] for f in fields])
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
+    for header in sheet[2]:
+        header.font = Font(bold=True)
     for r in report.rows:
-        sheet.append([getattr(r, f) for f in fields])
+        sheet.append([cell(getattr(r, f)) for f in fields])
     sheet.append(["", "Tổng", "", "", *(report.totals[c] for c in (*CATEGORIES, "escalations_open"))])
     if report.flags:
         flags = book.create_sheet("Cảnh báo")
         flags.append(["Cơ quan", "Năm", "Tỷ lệ (%)", "Mục tiêu (%)", "Nội dung"])
         for f in report.flags:
-            flags.append([f["agency"], f["year"], f["share_percent"], f["target_percent"], f["message"]])
+            flags.append([cell(f["agency"]), f["year"], f["share_percent"], f["target_percent"], cell(f["message"])])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

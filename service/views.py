@@ -14,6 +14,16 @@ from workflow import Engine, HistoryRecord, InstanceRecord
 from workflow.audit import format_instant
 from workflow.timers import TimerRecord
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> Any:
+    """A value safe in a spreadsheet cell: text that a spreadsheet would run as a formula (=HYPERLINK(...) typed
+    into a reason by someone) gets a leading apostrophe, as OWASP advises for CSV; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
 
 def instant(value: dt.datetime | None) -> str | None:
     return None if value is None else format_instant(value)
@@ -84,4 +94,4 @@ def export_lines(rows: Iterable[HistoryRecord], fmt: str) -> Iterator[str]:
         view["payload"] = json.dumps(view["payload"], ensure_ascii=False, sort_keys=True)
         if view["obligations"] is not None:
             view["obligations"] = json.dumps(view["obligations"], ensure_ascii=False, sort_keys=True)
-        yield line(["" if view[c] is None else view[c] for c in EXPORT_COLUMNS])
+        yield line(["" if view[c] is None else cell(view[c]) for c in EXPORT_COLUMNS])
