@@ -28,6 +28,7 @@ from .payload import DOCUMENT_REF
 from .ports import Actor, InstanceRecord, ObligationStatus, UnitOfWork
 from .timers import TimerRecord, TimerStatus, due_for, extended, recompute, resume, suspend
 
+LAST_DAY = dt.date(2200, 12, 31)  # as far as definitions may count (definitions.model)
 CLOCK_ROLES = (Role.ADMIN, Role.COMMITTEE)  # may extend, suspend and resume deadlines
 OVERRIDE_ROLES = (Role.ADMIN,)
 ACK_ROLES = (Role.COMMITTEE, Role.ADMIN)
@@ -160,6 +161,8 @@ class Deadlines:
             errors.append(("extension", "give exactly one of a date, a number of days, a number of working days"))
         if any(isinstance(v, int) and v <= 0 for v in given):
             errors.append(("extension", "must be a positive number of days"))
+        if to_date is not None and not dt.date(2000, 1, 1) <= to_date <= LAST_DAY:
+            errors.append(("to_date", f"{to_date:%d/%m/%Y} is outside the calendar (01/01/2000 to {LAST_DAY:%d/%m/%Y})"))
         if errors:
             raise PayloadInvalid(errors, instance_id=instance_id, event="@deadline_extended")
         request = ({"to_date": to_date.isoformat()} if to_date else {"days": days} if days

@@ -45,7 +45,7 @@ from .guards import GUARDS, Guard, GuardContext
 from .machine import GuardRefusal, MachineCache
 from .notify import COMMITTEE, Subject, escalation_text, messages, reminder_text
 from .obligations import Changes, earliest_open_due, merge, on_event
-from .payload import AGENCY_CODE, check_payload, non_finite
+from .payload import AGENCY_CODE, check_payload, json_problems
 from .ports import Actor, HistoryRecord, IdempotencyRecord, InstanceRecord, ObligationRecord, Store, UnitOfWork
 from .timers import AnchorMissing, TimerRecord, arm, arm_obligation
 
@@ -172,8 +172,7 @@ class Engine:
             errors.append(("assignee", f"{assignee!r} is not an agency code (e.g. SKHCN)"))
         else:
             errors.extend(self._assignee_problems(uow, assignee, effective))
-        errors.extend((path, "must be a finite number (JSON has no NaN or Infinity)")
-                      for path in non_finite(data or {}, "data"))
+        errors.extend(json_problems(data or {}, "data"))
         clean_data = nfc(dict(data or {}))
         if not errors and len(canonical(clean_data)) > MAX_DATA_BYTES:
             errors.append(("data", f"larger than {MAX_DATA_BYTES} bytes"))

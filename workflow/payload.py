@@ -90,15 +90,21 @@ def _one(value: Any, spec: PayloadField) -> tuple[Any, str | None]:
     return None, f"{value!r} is not a document reference (number/symbol, e.g. 472/QĐ-UBND)"
 
 
-def non_finite(value: Any, path: str) -> list[str]:
-    """Paths of numbers that are not finite (NaN, Infinity) in a JSON-like value: JSON has no such numbers,
-    and a stored NaN would break every later query that reads the row as JSON."""
+MAX_DEPTH = 32  # nesting of JSON objects and lists in instance data (the YAML reader allows the same)
+
+
+def json_problems(value: Any, path: str, depth: int = 0) -> list[tuple[str, str]]:
+    """(path, problem) for what JSON data may not hold: numbers that are not finite (NaN, Infinity: JSON has no
+    such numbers, and a stored NaN breaks every later query that reads the row as JSON), and nesting deeper than
+    ``MAX_DEPTH``."""
+    if depth > MAX_DEPTH:
+        return [(path, f"nested deeper than {MAX_DEPTH} levels")]
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return [path]
+        return [(path, "must be a finite number (JSON has no NaN or Infinity)")]
     if isinstance(value, Mapping):
-        return [p for k, v in value.items() for p in non_finite(v, f"{path}.{k}")]
+        return [p for k, v in value.items() for p in json_problems(v, f"{path}.{k}", depth + 1)]
     if isinstance(value, list | tuple):
-        return [p for i, v in enumerate(value) for p in non_finite(v, f"{path}[{i}]")]
+        return [p for i, v in enumerate(value) for p in json_problems(v, f"{path}[{i}]", depth + 1)]
     return []
 
 

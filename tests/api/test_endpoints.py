@@ -272,3 +272,23 @@ def test_a_reason_that_looks_like_a_formula_is_exported_as_text(api: Api) -> Non
 
     reasons = [row["reason"] for row in csv.DictReader(io.StringIO(csv_text)) if row["event"] == "withdraw"]
     assert reasons == ["'=HYPERLINK(\"http://x.invalid\",\"bấm vào\")"]  # text, never a formula
+
+
+def test_deep_nesting_and_dates_outside_the_calendar_are_422_not_500(api: Api) -> None:
+    nested: dict[str, Any] = {}
+    cursor = nested
+    for _ in range(260):
+        cursor["a"] = {}
+        cursor = cursor["a"]
+    with api.client() as c:
+        r = c.post("/api/v1/instances", json={"definition": "catalogue_feedback", "business_key": "deep",
+                                              "assignee": "SYT", "data": nested})
+        assert r.status_code == 422
+        assert "nested deeper than 32 levels" in r.text
+        iid = start(api, key="cat/far", definition="catalogue_feedback")["id"]
+        c.post(f"/api/v1/instances/{iid}/events", json={"event": "record_receipt",
+                                                        "payload": {"received_on": "2023-01-05"}})
+        r = c.post(f"/api/v1/instances/{iid}/deadline/extend",
+                   json={"to_date": "9999-12-31", "reason": "x", "document": "1/BCĐ"})
+        assert r.status_code == 422
+        assert [e["field"] for e in r.json()["errors"]] == ["to_date"]
