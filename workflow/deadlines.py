@@ -162,7 +162,8 @@ class Deadlines:
         if any(isinstance(v, int) and v <= 0 for v in given):
             errors.append(("extension", "must be a positive number of days"))
         if to_date is not None and not dt.date(2000, 1, 1) <= to_date <= LAST_DAY:
-            errors.append(("to_date", f"{to_date:%d/%m/%Y} is outside the calendar (01/01/2000 to {LAST_DAY:%d/%m/%Y})"))
+            errors.append(("to_date", f"{to_date:%d/%m/%Y} is outside the calendar "
+                                      f"(01/01/2000 to {LAST_DAY:%d/%m/%Y})"))
         if errors:
             raise PayloadInvalid(errors, instance_id=instance_id, event="@deadline_extended")
         request = ({"to_date": to_date.isoformat()} if to_date else {"days": days} if days
