@@ -38,7 +38,7 @@ def hash_key(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-CACHE_SECONDS = 5.0  # a revoked key is refused at once in this process, within this long in others
+CACHE_SECONDS = 5.0  # reads: a revoked key is refused at once in this process, within this long in others
 
 
 class KeyQueries:
@@ -61,12 +61,13 @@ class KeyQueries:
             assert key is not None
         return ApiKey(int(key[0]), name, role, agency, now, None), token
 
-    def authenticate(self, token: str) -> ApiKey | None:
-        """The live key this token is, or None (looked up at most every few seconds per key)."""
+    def authenticate(self, token: str, cached: bool = True) -> ApiKey | None:
+        """The live key this token is, or None. ``cached`` (reads): looked up at most every few seconds per key;
+        a write always reads the database, so a revoked key can write nothing anywhere once revoked."""
         digest = hash_key(token)
         cache: dict[str, tuple[float, ApiKey | None]] = self.__dict__.setdefault("_key_cache", {})
         hit = cache.get(digest)
-        if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        if cached and hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
             return hit[1]
         with self._read() as c:
             row = c.execute(select(api_keys).where(api_keys.c.key_hash == digest)).first()

@@ -32,7 +32,7 @@ def principal(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiProblem(401, "Authentication required", "send `Authorization: Bearer <API key>`",
                          {"WWW-Authenticate": "Bearer"})
-    key = request.app.state.ctx.store.authenticate(token.strip())
+    key = request.app.state.ctx.store.authenticate(token.strip(), cached=request.method not in WRITE_METHODS)
     if key is None:
         raise ApiProblem(401, "Unknown API key", "the API key is unknown or revoked", {"WWW-Authenticate": "Bearer"})
     found = Principal(key.id, key.name, Actor(f"key:{key.name}", Role(key.role), key.agency))

@@ -292,3 +292,17 @@ def test_deep_nesting_and_dates_outside_the_calendar_are_422_not_500(api: Api) -
                    json={"to_date": "9999-12-31", "reason": "x", "document": "1/BCĐ"})
         assert r.status_code == 422
         assert [e["field"] for e in r.json()["errors"]] == ["to_date"]
+
+
+def test_a_key_revoked_on_another_node_can_write_nothing_at_once(api: Api) -> None:
+    from store import SqlStore
+
+    key, token = api.app.store.create_key("short-lived", "admin", None, api.app.clock.now())
+    with httpx.Client(base_url=api.url, headers={"Authorization": f"Bearer {token}"}) as c:
+        assert c.get("/api/v1/instances").status_code == 200  # now in this server's cache
+        other_node = SqlStore(api.app.sql_engine, api.app.clock)  # e.g. `workflow keys revoke` in another process
+        other_node.revoke_key(key.id, api.app.clock.now())
+        r = c.post("/api/v1/instances", json={"definition": "catalogue_feedback", "business_key": "late/1",
+                                              "assignee": "SYT"})
+        assert r.status_code == 401
+    assert api.app.store.list_instances(key_prefix="late/") == []
