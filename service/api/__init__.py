@@ -19,6 +19,10 @@ from .metrics import Metrics
 from .problems import problem
 
 log = logging.getLogger("workflow.http")
+# Before any key is looked at. (The server has already read them: a reverse proxy in front should cap them too,
+# see docs/operations.md; nginx's default is 8 KiB a line.)
+MAX_HEADERS = 100
+MAX_HEADER_BYTES = 32 * 1024
 
 
 class _StderrHandler(logging.Handler):
@@ -83,8 +87,14 @@ class Around:
             return message
 
         length = headers.get(b"content-length")
+        raw_headers = scope["headers"]
         try:
-            if length is not None and (not length.isdigit() or int(length) > limit):
+            if len(raw_headers) > MAX_HEADERS or sum(len(k) + len(v) for k, v in raw_headers) > MAX_HEADER_BYTES:
+                response = problem(431, "Request headers too large",
+                                   f"at most {MAX_HEADERS} headers and {MAX_HEADER_BYTES} bytes of them",
+                                   Request(scope))
+                await response(scope, receive, sending)
+            elif length is not None and (not length.isdigit() or int(length) > limit):
                 response = problem(413, "Body too large", f"request bodies are limited to {limit} bytes",
                                    Request(scope))
                 await response(scope, receive, sending)

@@ -306,3 +306,12 @@ def test_a_key_revoked_on_another_node_can_write_nothing_at_once(api: Api) -> No
                                               "assignee": "SYT"})
         assert r.status_code == 401
     assert api.app.store.list_instances(key_prefix="late/") == []
+
+
+def test_oversized_or_too_many_headers_are_refused_before_authentication(api: Api) -> None:
+    with httpx.Client(base_url=api.url) as c:
+        r = c.get("/healthz", headers={"X-Padding": "a" * (1 << 20)})
+        assert r.status_code == 431
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert c.get("/api/v1/instances", headers={f"X-H{i}": "1" for i in range(150)}).status_code == 431
+        assert c.get("/healthz").status_code == 200
