@@ -10,13 +10,17 @@ waits for ``workflow notifications retry``.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import smtplib
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Any
 
 from workflow.clock import Clock
 from workflow.notify import Channel, OutboxMessage, one_line
@@ -32,6 +36,9 @@ class DeliverySettings:
     smtp_password: str | None = None
     smtp_starttls: bool = False
     webhook_timeout_s: float = 10.0
+    # networks a webhook may reach besides the public internet (loopback, link-local and private addresses are
+    # refused unless inside one of these: the server must not be a way into its own network)
+    webhook_networks: tuple[str, ...] = ()
     max_attempts: int = 8
     backoff_s: float = 30.0  # first retry after this, doubling each time
     backoff_max_s: float = 6 * 3600.0
@@ -102,16 +109,47 @@ def send_email(settings: DeliverySettings, message: OutboxMessage) -> None:
         raise DeliveryError(error)
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A webhook answers where it was asked: a redirect is a failure, never followed (to loopback, say)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def check_target(url: str, allowed: tuple[str, ...]) -> None:
+    """Refuse a webhook whose host resolves to a loopback, link-local, private, multicast or reserved address,
+    unless the address is inside one of the ``allowed`` networks."""
+    host = urllib.parse.urlsplit(url).hostname
+    if not host:
+        raise DeliveryError(f"no host in {url!r}")
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError as err:
+        raise DeliveryError(f"webhook {url}: cannot resolve {host}: {err}") from err
+    networks = [ipaddress.ip_network(n, strict=False) for n in allowed]
+    for text in addresses:
+        address = ipaddress.ip_address(str(text).split("%")[0])
+        internal = (address.is_loopback or address.is_link_local or address.is_private or address.is_multicast
+                    or address.is_reserved or address.is_unspecified)
+        if internal and not any(address in n for n in networks):
+            raise DeliveryError(f"webhook {url}: {host} is {address}, an internal address; allow its network in "
+                                "WORKFLOW_WEBHOOK_NETWORKS to deliver there")
+
+
 def send_webhook(settings: DeliverySettings, message: OutboxMessage) -> None:
     if not message.recipient or not message.recipient.startswith(("http://", "https://")):
         raise DeliveryError(f"not an http(s) URL: {message.recipient!r}")
+    check_target(message.recipient, settings.webhook_networks)
     body = json.dumps({"message_id": message.message_id, "kind": message.kind, "instance_id": message.instance_id,
                        "subject": message.subject, "body": message.body,
                        "created_at": message.created_at.isoformat()}, ensure_ascii=False).encode()
     request = urllib.request.Request(message.recipient, data=body, method="POST", headers={
         "Content-Type": "application/json; charset=utf-8", "Idempotency-Key": message.message_id})
     try:
-        with urllib.request.urlopen(request, timeout=settings.webhook_timeout_s) as response:
+        with _OPENER.open(request, timeout=settings.webhook_timeout_s) as response:
             if not 200 <= response.status < 300:
                 raise DeliveryError(f"webhook answered {response.status}")
     except urllib.error.HTTPError as err:

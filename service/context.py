@@ -64,5 +64,6 @@ def delivery_settings(settings: Settings) -> DeliverySettings:
     return DeliverySettings(
         smtp_host=settings.smtp_host, smtp_port=settings.smtp_port, smtp_sender=settings.smtp_sender,
         smtp_user=settings.smtp_user, smtp_password=settings.smtp_password, smtp_starttls=settings.smtp_starttls,
+        webhook_networks=tuple(n.strip() for n in settings.webhook_networks.split(",") if n.strip()),
         max_attempts=settings.notify_max_attempts, backoff_s=settings.notify_backoff_s,
         lease_s=settings.notify_lease_s)

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
+    webhook_networks: str = Field(default="", description="comma-separated networks (CIDR) that webhooks may "
+                                  "reach besides public addresses, e.g. 10.20.0.0/16 for the province's intranet")
     notify_max_attempts: int = Field(default=8, ge=1)
     notify_backoff_s: float = Field(default=30.0, gt=0)
     notify_lease_s: float = Field(default=300.0, gt=0, description="a dead node's claimed notifications are "

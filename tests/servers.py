@@ -61,6 +61,8 @@ class WebhookSink:
     url: str
     requests: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
     status: int = 200
+    location: str | None = None  # sent with a 3xx status
+    paths: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -72,7 +74,10 @@ def webhook_sink() -> Iterator[WebhookSink]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             sink.requests.append((dict(self.headers), json.loads(body)))
+            sink.paths.append(self.path)
             self.send_response(sink.status)
+            if sink.location:
+                self.send_header("Location", sink.location)
             self.end_headers()
 
         def log_message(self, *args: Any) -> None:

@@ -397,10 +397,12 @@ def list_schedules(request: Request, who: Who) -> list[dict[str, Any]]:
 def list_notifications(request: Request, who: Who,
                        status_: Annotated[Literal["pending", "sent", "dead", "no_contact"] | None,
                                           Query(alias="status")] = None) -> list[dict[str, Any]]:
-    return [{"id": m.id, "kind": m.kind, "channel": m.channel.value, "recipient": m.recipient, "subject": m.subject,
-             "status": m.status.value, "attempts": m.attempts, "next_attempt_at": instant(m.next_attempt_at),
-             "last_error": m.last_error, "sent_at": instant(m.sent_at), "message_id": m.message_id,
-             "instance_id": m.instance_id} for m in ctx(request).store.list_outbox(status_)]
+    admin = who.actor.role is Role.ADMIN  # addresses and delivery errors say where the network is: admins only
+    return [{"id": m.id, "kind": m.kind, "channel": m.channel.value, "recipient": m.recipient if admin else None,
+             "subject": m.subject, "status": m.status.value, "attempts": m.attempts,
+             "next_attempt_at": instant(m.next_attempt_at), "last_error": m.last_error if admin else None,
+             "sent_at": instant(m.sent_at), "message_id": m.message_id, "instance_id": m.instance_id}
+            for m in ctx(request).store.list_outbox(status_)]
 
 
 @router.post("/notifications/retry")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import threading
@@ -315,3 +316,19 @@ def test_oversized_or_too_many_headers_are_refused_before_authentication(api: Ap
         assert r.headers["content-type"].startswith("application/problem+json")
         assert c.get("/api/v1/instances", headers={f"X-H{i}": "1" for i in range(150)}).status_code == 431
         assert c.get("/healthz").status_code == 200
+
+
+def test_notification_recipients_and_errors_are_for_admins_only(api: Api) -> None:
+    from workflow.notify import Contact
+
+    api.app.store.set_contact(Contact("SYT", None, "van.thu@syt.example", None), api.app.clock.now())
+    start(api, key="cat/mail", definition="catalogue_feedback")
+    api.app.clock.advance(dt.timedelta(days=40))  # type: ignore[attr-defined]
+    api.app.ticker(deliver=False).run_once()  # reminders and an escalation queued
+    with api.client("admin") as c:
+        assert any(n["recipient"] == "van.thu@syt.example" for n in c.get("/api/v1/notifications").json())
+    for role in ("officer", "committee", "auditor"):
+        with api.client(role) as c:
+            rows = c.get("/api/v1/notifications").json()
+            assert rows
+            assert {(n["recipient"], n["last_error"]) for n in rows} == {(None, None)}, role

@@ -15,6 +15,8 @@ from workflow import Deadlines, Engine, SimulatedClock
 from workflow.calendar import PROVINCE_TZ
 from workflow.notify import Contact
 
+LOOPBACK = ("127.0.0.0/8",)  # the test servers run on loopback: allowed explicitly, as an operator would
+
 
 def overdue_feedback(engine: Engine, store: SqlStore, clock: SimulatedClock, agency: str = "SYT") -> None:
     """An agency that received the draft on 26/12/2022 and never answered; the committee is reachable."""
@@ -27,7 +29,8 @@ def overdue_feedback(engine: Engine, store: SqlStore, clock: SimulatedClock, age
 
 
 def settings(port: int, **kw: object) -> DeliverySettings:
-    return DeliverySettings(smtp_host="127.0.0.1", smtp_port=port, **kw)  # type: ignore[arg-type]
+    return DeliverySettings(smtp_host="127.0.0.1", smtp_port=port, webhook_networks=LOOPBACK,
+                            **kw)  # type: ignore[arg-type]
 
 
 def test_email_and_webhook_are_delivered_with_stable_ids(engine: Engine, store: SqlStore,
@@ -93,9 +96,27 @@ def test_a_webhook_error_status_is_a_failure(engine: Engine, store: SqlStore, cl
         hook.status = 503
         store.set_contact(Contact("SYT", None, None, hook.url), clock.now())
         overdue_feedback(engine, store, clock)
-        [result] = Dispatcher(store, clock, DeliverySettings()).deliver_due()
+        [result] = Dispatcher(store, clock, DeliverySettings(webhook_networks=LOOPBACK)).deliver_due()
         assert not result.ok
         assert "503" in (result.error or "")
+
+
+def test_webhooks_reach_no_internal_address_unless_allowed_and_follow_no_redirect(
+        engine: Engine, store: SqlStore, clock: SimulatedClock) -> None:
+    with webhook_sink() as hook:
+        store.set_contact(Contact("SYT", None, None, hook.url), clock.now())
+        overdue_feedback(engine, store, clock)
+        [refused] = Dispatcher(store, clock, DeliverySettings()).deliver_due()
+        assert not refused.ok
+        assert "is 127.0.0.1, an internal address" in (refused.error or "")
+        assert hook.requests == []
+        hook.status = 307
+        hook.location = hook.url.replace("/hook", "/elsewhere")
+        clock.advance(dt.timedelta(days=1))
+        [redirected] = Dispatcher(store, clock, DeliverySettings(webhook_networks=LOOPBACK)).deliver_due()
+        assert not redirected.ok
+        assert "307" in (redirected.error or "")
+        assert hook.paths == ["/hook"]  # the redirect was not followed
 
 
 def test_crash_before_delivery_ends_in_one_delivery(engine: Engine, store: SqlStore, clock: SimulatedClock) -> None:
