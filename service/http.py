@@ -4,6 +4,10 @@ the service's ``App`` for a request, waking the scheduler after a new deadline, 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
+import time
+from collections import deque
 from typing import Literal
 
 from fastapi import Request
@@ -11,6 +15,50 @@ from fastapi.responses import StreamingResponse
 
 from .context import App
 from .views import export_lines
+
+log = logging.getLogger("workflow.auth")
+
+
+class Throttle:
+    """Failed authentications per client address: after ``limit`` failures within ``window`` seconds the address
+    is refused (429, ``Retry-After``) until the oldest failure leaves the window; every failure is logged with
+    the address. In this process only: several nodes each keep their own count (put a proxy's limit in front)."""
+
+    def __init__(self, limit: int = 60, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, address: str) -> int | None:
+        """Seconds to wait, if this address is throttled now."""
+        now = time.monotonic()
+        with self._lock:
+            failures = self._failures.get(address)
+            while failures and now - failures[0] > self.window:
+                failures.popleft()
+            if failures is None or len(failures) < self.limit:
+                return None
+            return max(1, int(self.window - (now - failures[0])) + 1)
+
+    def failed(self, address: str, what: str) -> None:
+        log.warning("authentication failed: %s from %s", what, address)
+        with self._lock:
+            if len(self._failures) > 100_000:
+                self._failures.clear()  # many addresses must not grow it for ever
+            self._failures.setdefault(address, deque(maxlen=self.limit)).append(time.monotonic())
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def throttle_of(request: Request) -> Throttle:
+    throttle = getattr(request.app.state, "throttle", None)
+    if throttle is None:
+        throttle = request.app.state.throttle = Throttle(app_of(request).settings.auth_failure_limit)
+    assert isinstance(throttle, Throttle)
+    return throttle
 
 
 def app_of(request: Request) -> App:

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     node_name: str = "local"
     timer_batch: int = Field(default=200, ge=1, description="timers fired per transaction")
     body_limit: int = Field(default=1 << 20, ge=1024, description="largest HTTP request body, bytes")
+    auth_failure_limit: int = Field(default=60, ge=1, description="failed authentications a client address may "
+                                    "make in a minute before it gets 429 (an office behind one address shares it)")
     api_docs: bool = Field(default=False, description="serve the interactive API docs at /docs (Swagger UI loads "
                            "its scripts from a CDN: off by default on the dashboard's origin; /openapi.json is "
                            "always served)")

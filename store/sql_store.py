@@ -324,9 +324,9 @@ class SqlStore(QueueQueries, KeyQueries):
         except DataError as err:
             raise ValueRejected(f"the database refused a value: {err.orig}") from err
         except OperationalError as err:
-            raise StoreUnavailable(f"the database could not be read: {err.orig}") from err
+            raise StoreUnavailable(f"the database could not be read: {err.orig}{self._why()}") from err
         except self._operational as err:  # raised by the driver while a connection was being opened
-            raise StoreUnavailable(f"the database could not be read: {err}") from err
+            raise StoreUnavailable(f"the database could not be read: {err}{self._why()}") from err
 
     # -- definitions -----------------------------------------------------------------------------
 

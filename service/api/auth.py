@@ -13,6 +13,7 @@ from fastapi import Request
 from definitions import Role
 from workflow import Actor
 
+from ..http import app_of, client_address, throttle_of
 from .problems import ApiProblem
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -32,8 +33,14 @@ def principal(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiProblem(401, "Authentication required", "send `Authorization: Bearer <API key>`",
                          {"WWW-Authenticate": "Bearer"})
-    key = request.app.state.ctx.store.authenticate(token.strip(), cached=request.method not in WRITE_METHODS)
+    throttle, address = throttle_of(request), client_address(request)
+    wait = throttle.retry_after(address)
+    if wait is not None:
+        raise ApiProblem(429, "Too many failed attempts", f"too many unknown keys from {address}; try again later",
+                         {"Retry-After": str(wait)})
+    key = app_of(request).store.authenticate(token.strip(), cached=request.method not in WRITE_METHODS)
     if key is None:
+        throttle.failed(address, "unknown API key")
         raise ApiProblem(401, "Unknown API key", "the API key is unknown or revoked", {"WWW-Authenticate": "Bearer"})
     found = Principal(key.id, key.name, Actor(f"key:{key.name}", Role(key.role), key.agency))
     request.state.actor = found.actor.id

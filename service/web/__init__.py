@@ -35,7 +35,7 @@ from workflow.ports import InstanceRecord
 from workflow.timers import TimerStatus, parse_anchor
 
 from ..errors import answer
-from ..http import app_of, export_response, nudge
+from ..http import app_of, client_address, export_response, nudge, throttle_of
 from ..report import status_report
 from ..verification import verify_all
 from .diagram import state_svg
@@ -178,8 +178,15 @@ async def login(request: Request) -> Response:
     if not _check_csrf(str(form.get("csrf") or ""), request.cookies.get(LOGIN_COOKIE, "")):
         return _login_form(request, target, 403, words(_lang(request))["bad_csrf"])
     store = _app(request).store
+    throttle, address = throttle_of(request), client_address(request)
+    wait = throttle.retry_after(address)
+    if wait is not None:
+        refused = _login_form(request, target, 429, words(_lang(request))["throttled"])
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     key = await run_in_threadpool(store.authenticate, str(form.get("key") or "").strip()[:200])
     if key is None:
+        throttle.failed(address, "unknown key at /login")
         return _login_form(request, target, 401, words(_lang(request))["bad_key"])
     token, _ = await run_in_threadpool(store.create_session, key, _now(request), SESSION_LIFETIME)
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)

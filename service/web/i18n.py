@@ -17,6 +17,8 @@ WORDS: dict[str, tuple[str, str]] = {
                    "Paste the API key your administrator gave you. The key is not kept in the browser; the "
                    "session ends after 8 hours."),
     "bad_key": ("Khóa API không đúng hoặc đã bị thu hồi.", "The API key is unknown or revoked."),
+    "throttled": ("Đăng nhập sai quá nhiều lần từ máy này; vui lòng thử lại sau ít phút.",
+                  "Too many failed log-ins from this computer; try again in a few minutes."),
     "bad_csrf": ("Biểu mẫu đã hết hạn; hãy tải lại trang và thử lại.",
                  "The form has expired; reload the page and try again."),
     "signed_in_as": ("Đăng nhập với", "Signed in as"),

@@ -332,3 +332,14 @@ def test_notification_recipients_and_errors_are_for_admins_only(api: Api) -> Non
             rows = c.get("/api/v1/notifications").json()
             assert rows
             assert {(n["recipient"], n["last_error"]) for n in rows} == {(None, None)}, role
+
+
+def test_failed_authentication_is_throttled_per_address_and_logged(api: Api,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    with httpx.Client(base_url=api.url, headers={"Authorization": "Bearer wf_not-a-key"}) as c:
+        statuses = [c.get("/api/v1/instances").status_code for _ in range(62)]
+    assert statuses == [401] * 60 + [429] * 2  # WORKFLOW_AUTH_FAILURE_LIMIT: 60 a minute by default
+    with httpx.Client(base_url=api.url, headers={"Authorization": "Bearer wf_not-a-key"}) as c:
+        r = c.get("/api/v1/instances")
+        assert int(r.headers["Retry-After"]) >= 1
+    assert any("authentication failed: unknown API key from 127.0.0.1" in m for m in caplog.messages)
