@@ -10,6 +10,7 @@ from collections import Counter
 from typing import Any
 
 import httpx
+import pytest
 from openpyxl import load_workbook
 
 from tests.api.conftest import Api
