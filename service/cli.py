@@ -21,6 +21,7 @@ from workflow.audit import checkpoint_time
 from workflow.errors import PayloadInvalid
 from workflow.migration import migrate
 
+from . import signing
 from .cli_common import Options, date_arg, emit, json_arg, opts_of, run
 from .cli_deadlines import register as register_deadlines
 from .cli_plan import register as register_plan
@@ -289,6 +290,8 @@ def audit_history(ctx: typer.Context, instance_id: int) -> None:
 @audit_cli.command("verify")
 def audit_verify(ctx: typer.Context,
                  checkpoint: Annotated[Path | None, typer.Option(help="A checkpoint file taken earlier")] = None,
+                 public_key: Annotated[Path | None, typer.Option(help="The auditor's Ed25519 public key (PEM): the "
+                                                                      "checkpoint must be signed by it")] = None,
                  jobs: Annotated[int | None, typer.Option(
                      min=1, help="Processes (default: one per CPU from 50,000 instances, else 1)")] = None,
                  ) -> None:
@@ -301,6 +304,10 @@ def audit_verify(ctx: typer.Context,
                 heads, taken_at = read_checkpoint(document), checkpoint_time(document)
             except (OSError, ValueError, KeyError, TypeError) as err:
                 raise CheckpointUnreadable(checkpoint, err) from None
+            if public_key is not None:
+                signing.check(document, public_key)
+        elif public_key is not None:
+            raise PayloadInvalid([("--public-key", "goes with --checkpoint")])
         result = verify_database(opts.app.store, opts.app.settings.database_url, heads, jobs, taken_at)
         text = (f"ok: {result.instances} instance histories verified" if result.ok
                 else "\n".join([*(f"TAMPERED {p}" for p in result.problems),
@@ -313,11 +320,15 @@ def audit_verify(ctx: typer.Context,
 
 @audit_cli.command("checkpoint")
 def audit_checkpoint(ctx: typer.Context,
-                     output: Annotated[Path | None, typer.Option(help="File to write (default stdout)")] = None
-                     ) -> None:
-    """Write every chain head and a Merkle root over them, with the time. Keep it off this machine."""
+                     output: Annotated[Path | None, typer.Option(help="File to write (default stdout)")] = None,
+                     sign: Annotated[Path | None, typer.Option(help="Sign it with this Ed25519 private key (PEM)")]
+                     = None) -> None:
+    """Write every chain head and a Merkle root over them, with the time (signed with --sign). Keep it, and the
+    public key, off this machine."""
     def act(opts: Options) -> None:
         document = make_checkpoint(opts.app.store.chain_heads(), opts.app.clock.now())
+        if sign is not None:
+            document = signing.sign(document, sign)
         text = json.dumps(document, indent=1)
         if output is None:
             typer.echo(text)
@@ -326,6 +337,20 @@ def audit_checkpoint(ctx: typer.Context,
         output.write_text(text + "\n", encoding="utf-8")
         emit(opts, {"file": str(output), "root": document["root"], "instances": len(document["heads"])},
               f"checkpoint of {len(document['heads'])} chains, root {document['root']}, written to {output}")
+    run(ctx, act)
+
+
+@audit_cli.command("keygen")
+def audit_keygen(ctx: typer.Context, private: Annotated[Path, typer.Option(help="Where the private key goes")],
+                 public: Annotated[Path, typer.Option(help="Where the public key goes (give it to the auditors)")]
+                 ) -> None:
+    """A new Ed25519 key pair for signing checkpoints (the private file is readable by its owner only)."""
+    def act(opts: Options) -> None:
+        for path in (private, public):
+            if path.exists():
+                raise PayloadInvalid([(str(path), "exists already; choose a new file name")])
+        signing.new_key_pair(private, public)
+        emit(opts, {"private": str(private), "public": str(public)}, f"private key {private}, public key {public}")
     run(ctx, act)
 
 

@@ -177,6 +177,29 @@ def test_an_altered_checkpoint_file_is_an_error(wf: Workflow, tmp_path: Path) ->
     assert "checkpoint file was altered" in wf("audit", "verify", "--checkpoint", str(checkpoint), code=1)
 
 
+def test_signed_checkpoints_prove_who_took_them_and_that_nothing_changed(wf: Workflow, tmp_path: Path) -> None:
+    wf("instances", "start", "agency_feedback", "--key", "k", "--assignee", "SYT", "--effective-on", "2022-12-01")
+    private, public = tmp_path / "signing.pem", tmp_path / "auditor.pub.pem"
+    wf("audit", "keygen", "--private", str(private), "--public", str(public))
+    assert private.stat().st_mode & 0o077 == 0  # the private key is readable by its owner only
+    checkpoint = tmp_path / "signed.json"
+    wf("audit", "checkpoint", "--output", str(checkpoint), "--sign", str(private))
+    assert json.loads(checkpoint.read_text())["signature"]["algorithm"] == "Ed25519"
+    assert wf.json("audit", "verify", "--checkpoint", str(checkpoint), "--public-key", str(public))["ok"]
+    other_private, other_public = tmp_path / "other.pem", tmp_path / "other.pub.pem"
+    wf("audit", "keygen", "--private", str(other_private), "--public", str(other_public))
+    assert "signed by another key" in wf("audit", "verify", "--checkpoint", str(checkpoint), "--public-key",
+                                         str(other_public), code=1)
+    document = json.loads(checkpoint.read_text())  # rewritten consistently (heads and root), not re-signed
+    document["taken_at"] = "2030-01-01T00:00:00.000000Z"
+    checkpoint.write_text(json.dumps(document))
+    assert "signature does not match" in wf("audit", "verify", "--checkpoint", str(checkpoint), "--public-key",
+                                            str(public), code=1)
+    unsigned = tmp_path / "plain.json"
+    wf("audit", "checkpoint", "--output", str(unsigned))
+    assert "not signed" in wf("audit", "verify", "--checkpoint", str(unsigned), "--public-key", str(public), code=1)
+
+
 def test_the_installed_console_script_runs(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "workflow"
     env = {**os.environ, "WORKFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
