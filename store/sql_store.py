@@ -113,7 +113,8 @@ class _HotPath:
         in_range = and_(instances.c.id >= bindparam("b_first"), instances.c.id < bindparam("b_end"))
         self.chain_heads = HotStatement(
             select(instances.c.id, instances.c.version, instances.c.head_hash).where(in_range), dialect)
-        self.states = HotStatement(select(instances.c.id, instances.c.state).where(in_range), dialect)
+        self.states = HotStatement(select(instances.c.id, instances.c.state, instances.c.assignee,
+                                          instances.c.suspended_at.is_not(None)).where(in_range), dialect)
         self.scan_history = HotStatement(
             _SELECT_HISTORY.where(and_(history.c.instance_id >= bindparam("b_first"),
                                        history.c.instance_id < bindparam("b_end")))
@@ -508,13 +509,15 @@ class SqlStore(QueueQueries, KeyQueries):
 
     @contextmanager
     def audit_snapshot(self, first_id: int = 0, end_id: int = ID_END
-                       ) -> Iterator[tuple[dict[int, tuple[int, str]], Iterator[HistoryRecord], dict[int, str]]]:
+                       ) -> Iterator[tuple[dict[int, tuple[int, str]], Iterator[HistoryRecord],
+                                           dict[int, tuple[str, str, bool]]]]:
         """Chain heads and history rows of instances ``first_id <= id < end_id`` read in ONE snapshot.
 
         Verifying heads from one moment against rows from another reports writes made in between as
         tampering; SQLite gives a read transaction one snapshot, PostgreSQL needs REPEATABLE READ."""
         with self._snapshot() as dbapi:
-            states = dict(self._hot.states.all(dbapi, {"b_first": first_id, "b_end": end_id}))
+            states = {i: (state, assignee, bool(suspended)) for i, state, assignee, suspended
+                      in self._hot.states.all(dbapi, {"b_first": first_id, "b_end": end_id})}
             yield self._heads(dbapi, first_id, end_id), self._scan_history(dbapi, first_id, end_id), states
 
     def id_range(self) -> tuple[int, int]:

@@ -112,6 +112,8 @@ class _Chain:
     broken: bool = False
     hashes: dict[int, str] = field(default_factory=dict)  # only for instances in the checkpoint
     state: str | None = None  # where the history leaves the instance
+    assignee: str | None = None  # to whom (None: rows from before the start row named it)
+    suspended: bool = False
 
 
 class _Verifier:
@@ -119,7 +121,7 @@ class _Verifier:
 
     def __init__(self, heads: Mapping[int, tuple[int, str]],
                  checkpoint: Mapping[int, tuple[int, str]] | None, taken_at: dt.datetime | None = None,
-                 states: Mapping[int, str] | None = None) -> None:
+                 states: Mapping[int, tuple[str, str, bool]] | None = None) -> None:
         self.heads = heads
         self.checkpoint = checkpoint or {}
         self.taken_at = taken_at
@@ -143,7 +145,7 @@ class _Verifier:
             if row.instance_id in self.checkpoint:
                 chain.hashes[row.seq] = row.hash
             chain.prev = row.hash
-            chain.state = row.to_state
+            _follow(chain, row)
             chain.expected_seq += 1
         if chain is not None:
             yield from self._finish(chain)
@@ -169,10 +171,10 @@ class _Verifier:
             yield ChainProblem(chain.instance_id, None, "history rows exist for an instance that does not")
             return
         version, head = self.heads[chain.instance_id]
-        state = self.states.get(chain.instance_id)
-        if version == last and head == chain.prev and state is not None and state != chain.state:
-            yield ChainProblem(chain.instance_id, None, f"instance row says state {state!r}; its history leaves it "
-                                                        f"in {chain.state!r} (the row was changed)")
+        row_says = self.states.get(chain.instance_id)
+        mismatch = None if row_says is None or version != last or head != chain.prev else _differs(chain, row_says)
+        if mismatch is not None:
+            yield ChainProblem(chain.instance_id, None, f"{mismatch} (the instance row was changed)")
         elif version != last or head != chain.prev:
             yield ChainProblem(chain.instance_id, None if version <= last else last + 1,
                                f"instance row says version {version} head {head[:12]}, history ends at "
@@ -202,15 +204,40 @@ def verify(
     heads: Mapping[int, tuple[int, str]],
     checkpoint: Mapping[int, tuple[int, str]] | None = None,
     taken_at: dt.datetime | None = None,
-    states: Mapping[int, str] | None = None,
+    states: Mapping[int, tuple[str, str, bool]] | None = None,
 ) -> Iterator[ChainProblem]:
     """Recompute every chain from rows ordered by (instance, seq); yield the first problem per instance.
 
     ``heads`` is what the instance rows record (version, head hash); ``checkpoint`` an earlier snapshot of heads,
     taken at ``taken_at``, whose rows must still be there unchanged (and no row it did not contain may be
     recorded before it); ``states``: the state each instance row records, which must be where its history
-    leaves it."""
+    leaves it (and, where the history names them, the assignee and whether its legal clock is suspended)."""
     return _Verifier(heads, checkpoint, taken_at, states).run(rows)
+
+
+def _follow(chain: _Chain, row: HistoryRecord) -> None:
+    """What the row does to the state, the assignee and the legal clock's suspension."""
+    chain.state = row.to_state
+    if row.event == "@start" and isinstance(row.payload.get("assignee"), str):
+        chain.assignee = row.payload["assignee"]
+    elif row.event == "@reassigned":
+        chain.assignee = str(row.payload["to"])
+    if row.event == "@suspended":
+        chain.suspended = True
+    elif row.event == "@resumed" or not row.event.startswith("@"):
+        chain.suspended = False  # an event's transition restarts the clock of the state it enters
+
+
+def _differs(chain: _Chain, row_says: tuple[str, str, bool]) -> str | None:
+    state, assignee, suspended = row_says
+    if state != chain.state:
+        return f"instance row says state {state!r}; its history leaves it in {chain.state!r}"
+    if chain.assignee is not None and assignee != chain.assignee:
+        return f"instance row says it is assigned to {assignee}; its history says {chain.assignee}"
+    if suspended != chain.suspended:
+        said = "suspended" if suspended else "running"
+        return f"instance row says its legal clock is {said}; its history says the opposite"
+    return None
 
 
 def _check_row(chain: _Chain, row: HistoryRecord) -> ChainProblem | None:

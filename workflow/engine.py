@@ -188,7 +188,7 @@ class Engine:
             data=clean_data, parent_id=parent_id, created_at=now, updated_at=now, head_hash=GENESIS,
             due_at=earliest(deadline_of(timers), earliest_open_due(changes.rows)), effective_on=effective)
         instance_id = uow.insert_instance(instance)
-        record = self._record(instance_id, 1, START_EVENT, None, initial, actor, now, {}, None,
+        record = self._record(instance_id, 1, START_EVENT, None, initial, actor, now, {"assignee": assignee}, None,
                               definition, request_id, GENESIS, effective, changes)
         uow.append_history(record)
         instance = dataclasses.replace(instance, id=instance_id, head_hash=record.hash)

@@ -370,9 +370,9 @@ class Store(Protocol):
         ...
 
     def audit_snapshot(self, first_id: int = 0, end_id: int = 2**63 - 1) -> AbstractContextManager[
-            tuple[dict[int, tuple[int, str]], Iterator[HistoryRecord], dict[int, str]]]:
-        """``chain_heads``, ``iter_history`` and each instance's state, of one range, read in one snapshot (what
-        verification needs)."""
+            tuple[dict[int, tuple[int, str]], Iterator[HistoryRecord], dict[int, tuple[str, str, bool]]]]:
+        """``chain_heads``, ``iter_history`` and each instance's (state, assignee, suspended), of one range, read in
+        one snapshot (what verification needs)."""
         ...
 
     def id_range(self) -> tuple[int, int]:

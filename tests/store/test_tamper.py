@@ -258,3 +258,14 @@ def test_rows_added_after_a_checkpoint_with_back_dated_instants_are_found(
                    (row.seq, row.hash, row.instance_id))
     found = full(store, checkpoint)
     assert any(f"instance {histories[2]} row {row.seq}: recorded at" in p and "back-dated" in p for p in found), found
+
+
+def test_an_instance_row_given_to_another_agency_or_suspended_behind_the_engines_back_is_found(
+        sql_engine: SqlEngine, store: SqlStore, histories: list[int]) -> None:
+    with attacker(sql_engine) as db:
+        db.execute("UPDATE instances SET assignee = 'SKHCN' WHERE id = ?", (histories[0],))
+        db.execute("UPDATE instances SET suspended_at = '2023-01-01 00:00:00' WHERE id = ?", (histories[1],))
+    found = full(store)
+    assert any(f"instance {histories[0]}: instance row says it is assigned to SKHCN; its history says SYT" in p
+               for p in found), found
+    assert any(f"instance {histories[1]}: instance row says its legal clock is suspended" in p for p in found)
