@@ -271,7 +271,7 @@ def contacts_set(ctx: typer.Context, agency: str, name: Annotated[str | None, ty
             raise PayloadInvalid([("email", f"{email!r} is not an e-mail address")])
         if webhook is not None and not webhook.startswith(("http://", "https://")):
             raise PayloadInvalid([("webhook", f"{webhook!r} is not an http(s) URL")])
-        opts.app.store.set_contact(Contact(agency, name, email, webhook), opts.app.clock.now())
+        opts.app.store.set_contact(Contact(agency, name, email, webhook), opts.app.clock.now(), opts.actor.id)
         emit(opts, {"agency": agency, "email": email, "webhook": webhook}, f"contact of {agency} set")
     run(ctx, act)
 

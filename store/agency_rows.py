@@ -11,6 +11,7 @@ from sqlalchemy import Dialect, and_, bindparam, insert, select, update
 from workflow.ports import AgencyName, AgencyRecord, InstanceRecord
 
 from .hot import HotStatement
+from .system_log import SystemStatements, append_system
 from .tables import agencies, agency_changes, agency_names, instances, scheduled_changes
 
 _INSTANCE_COLUMNS = [c.name for c in instances.c]
@@ -62,6 +63,7 @@ class AgencyStatements:
 class AgencyRows:
     dbapi: Any
     agency_sql: AgencyStatements
+    system_sql: SystemStatements
 
     def agency(self, code: str) -> AgencyRecord | None:
         row = self.agency_sql.get.first(self.dbapi, {"b_code": code})
@@ -77,6 +79,8 @@ class AgencyRows:
         self.agency_sql.insert_name.run(self.dbapi, {"code": code, "name": name, "short_name": short_name,
                                                      "valid_from": valid_from.isoformat(), "valid_to": None,
                                                      "document": None})
+        append_system(self.dbapi, self.system_sql, "agency_registered", "system:registry", now, {
+            "code": code, "kind": kind, "name": name, "short_name": short_name, "valid_from": valid_from.isoformat()})
 
     def rename_agency(self, code: str, name: str, short_name: str, effective: dt.date, document: str | None) -> None:
         self.agency_sql.close_name.run(self.dbapi, {"b_code": code, "valid_to": effective.isoformat()})
@@ -94,6 +98,8 @@ class AgencyRows:
 
     def log_agency_change(self, values: dict[str, Any]) -> None:
         self.agency_sql.insert_change.run(self.dbapi, values)
+        append_system(self.dbapi, self.system_sql, "agency_change", str(values["actor_id"]), values["applied_at"],
+                      {k: v for k, v in values.items() if k not in ("actor_id", "applied_at")})
 
     def instances_assigned_to(self, code: str) -> Sequence[InstanceRecord]:
         from .sql_store import _instance
@@ -109,6 +115,8 @@ class AgencyRows:
 
     def schedule_change(self, values: dict[str, Any]) -> None:
         self.agency_sql.schedule.run(self.dbapi, values)
+        append_system(self.dbapi, self.system_sql, "agency_change_scheduled", str(values["actor_id"]),
+                      values["created_at"], {"change": values["change"], "document": values["document"]})
 
     def change_scheduled(self, change: str, effective: dt.date) -> bool:
         return self.agency_sql.find_scheduled.first(self.dbapi, {"b_change": change,

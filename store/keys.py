@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 
 from definitions import NotFound
 
+from .system_log import SystemStatements, append_system
 from .tables import api_keys, web_sessions
 
 PREFIX = "wf_"
@@ -44,6 +45,7 @@ CACHE_SECONDS = 5.0  # reads: a revoked key is refused at once in this process, 
 class KeyQueries:
     engine: Engine
     _key_cache: dict[str, tuple[float, ApiKey | None]]
+    _system_sql: SystemStatements
 
     def _read(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
@@ -51,14 +53,18 @@ class KeyQueries:
     def _begin(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
-    def create_key(self, name: str, role: str, agency: str | None, now: dt.datetime) -> tuple[ApiKey, str]:
-        """A new key; (its record, the token, which is never stored or shown again)."""
+    def create_key(self, name: str, role: str, agency: str | None, now: dt.datetime,
+                   actor_id: str = "system") -> tuple[ApiKey, str]:
+        """A new key; (its record, the token, which is never stored or shown again). Logged in the system
+        history with its hash, so a key row planted in the database is found by verify."""
         token = PREFIX + secrets.token_urlsafe(32)
         with self._begin() as c:
             result = c.execute(insert(api_keys).values(name=name, role=role, agency=agency, key_hash=hash_key(token),
                                                        created_at=now, revoked_at=None))
             key = result.inserted_primary_key
             assert key is not None
+            append_system(c.connection.driver_connection, self._system_sql, "key_created", actor_id, now, {
+                "id": int(key[0]), "name": name, "role": role, "agency": agency, "key_hash": hash_key(token)})
         return ApiKey(int(key[0]), name, role, agency, now, None), token
 
     def authenticate(self, token: str, cached: bool = True) -> ApiKey | None:
@@ -79,10 +85,13 @@ class KeyQueries:
         cache[digest] = (time.monotonic(), found)
         return found
 
-    def revoke_key(self, key_id: int, now: dt.datetime) -> None:
+    def revoke_key(self, key_id: int, now: dt.datetime, actor_id: str = "system") -> None:
         with self._begin() as c:
             done = c.execute(update(api_keys).where(and_(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)))
                              .values(revoked_at=now)).rowcount
+            if done:
+                append_system(c.connection.driver_connection, self._system_sql, "key_revoked", actor_id, now,
+                              {"id": key_id})
             c.execute(delete(web_sessions).where(web_sessions.c.key_id == key_id))
         if not done:
             raise NotFound("live API key", key_id)

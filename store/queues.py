@@ -23,6 +23,7 @@ from workflow.notify import Contact, OutboxMessage, OutboxStatus
 from workflow.ports import Schedule
 from workflow.timers import TimerRecord, TimerStatus
 
+from .system_log import SystemStatements, append_system
 from .tables import contacts, escalations, outbox, scheduled_changes, schedules, timers
 from .timer_rows import outbox_from_row, timer_from_row
 
@@ -47,6 +48,7 @@ def _schedule(m: Any) -> Schedule:
 
 class QueueQueries:
     engine: Engine
+    _system_sql: SystemStatements
 
     def _read(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
@@ -154,11 +156,14 @@ class QueueQueries:
 
     # -- contacts --------------------------------------------------------------------------------
 
-    def set_contact(self, contact: Contact, now: dt.datetime) -> None:
+    def set_contact(self, contact: Contact, now: dt.datetime, actor_id: str = "system") -> None:
         with self._begin() as c:
             c.execute(contacts.delete().where(contacts.c.agency == contact.agency))
             c.execute(insert(contacts).values(agency=contact.agency, name=contact.name, email=contact.email,
                                               webhook_url=contact.webhook_url, updated_at=now))
+            append_system(c.connection.driver_connection, self._system_sql, "contact_set", actor_id, now, {
+                "agency": contact.agency, "name": contact.name, "email": contact.email,
+                "webhook_url": contact.webhook_url})
 
     def list_contacts(self) -> list[Contact]:
         with self._read() as c:
@@ -180,6 +185,9 @@ class QueueQueries:
                 last_run_at=None, created_at=now))
             key = result.inserted_primary_key
             assert key is not None
+            append_system(c.connection.driver_connection, self._system_sql, "schedule_added", "system:plan", now, {
+                "id": int(key[0]), "name": name, "definition_id": definition_id, "cron": cron,
+                "assignees": list(assignees), "key_template": key_template})
             return int(key[0])
 
     def list_schedules(self) -> list[Schedule]:

@@ -56,6 +56,7 @@ from .hot import HotStatement
 from .keys import KeyQueries
 from .obligation_rows import ObligationRows, ObligationStatements
 from .queues import QueueQueries
+from .system_log import SystemStatements, system_problems
 from .tables import (
     agency_names,
     calendar_overrides,
@@ -165,12 +166,13 @@ class SqlUnitOfWork(TimerRows, AgencyRows, ObligationRows):
     """The reads and writes of one transaction on a DBAPI connection (see ``workflow.ports.UnitOfWork``)."""
 
     def __init__(self, dbapi: Any, hot: _HotPath, timer_sql: TimerStatements, agency_sql: AgencyStatements,
-                 obligation_sql: ObligationStatements) -> None:
+                 obligation_sql: ObligationStatements, system_sql: SystemStatements) -> None:
         self.dbapi = dbapi
         self.hot = hot
         self.timer_sql = timer_sql
         self.agency_sql = agency_sql
         self.obligation_sql = obligation_sql
+        self.system_sql = system_sql
 
     def get_instance(self, instance_id: int) -> InstanceRecord | None:
         if not 0 < instance_id < MAX_ID:
@@ -241,6 +243,7 @@ class SqlStore(QueueQueries, KeyQueries):
         self._timer_sql = TimerStatements(engine.dialect)
         self._agency_sql = AgencyStatements(engine.dialect)
         self._obligation_sql = ObligationStatements(engine.dialect)
+        self._system_sql = SystemStatements(engine.dialect)
         self._begin_sql = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else None
         dbapi = engine.dialect.loaded_dbapi
         self._operational = dbapi.OperationalError
@@ -300,7 +303,8 @@ class SqlStore(QueueQueries, KeyQueries):
         try:
             if self._begin_sql is not None:
                 dbapi.execute(self._begin_sql)
-            yield SqlUnitOfWork(dbapi, self._hot, self._timer_sql, self._agency_sql, self._obligation_sql)
+            yield SqlUnitOfWork(dbapi, self._hot, self._timer_sql, self._agency_sql, self._obligation_sql,
+                                self._system_sql)
             pooled.commit()
         except BaseException as err:
             try:
@@ -405,6 +409,7 @@ class SqlStore(QueueQueries, KeyQueries):
                 found = {r[0] for r in connection.exec_driver_sql(
                     "SELECT tgname FROM pg_trigger WHERE tgrelid = 'history'::regclass AND tgenabled != 'D'")}
                 wanted = {"history_no_change", "history_no_truncate"}
+            problems.extend(system_problems(connection))
         problems.extend(f"the history table's guard {name} is missing or disabled: history can be rewritten"
                         for name in sorted(wanted - found))
         return problems

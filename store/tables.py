@@ -325,3 +325,15 @@ web_sessions = Table(  # dashboard log-ins (migration 0005); the cookie's token 
     Column("expires_at", UTCDateTime, nullable=False),
     Index("ix_web_sessions_key", "key_id"),
 )
+
+
+system_history = Table(  # migration 0007: changes outside instances, hash-chained (store/system_log.py)
+    "system_history", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("event", String(64), nullable=False),
+    Column("actor_id", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)

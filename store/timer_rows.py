@@ -21,6 +21,7 @@ from workflow.notify import Channel, Contact, OutboxMessage, OutboxStatus
 from workflow.timers import TimerRecord, TimerStatus, to_json
 
 from .hot import HotStatement
+from .system_log import SystemStatements, append_system
 from .tables import calendar_overrides, contacts, escalations, occurrences, outbox, schedules, timers
 
 TIMER_COLUMNS = [c.name for c in timers.c]
@@ -114,6 +115,7 @@ class TimerRows:
 
     dbapi: Any
     timer_sql: TimerStatements
+    system_sql: SystemStatements
 
     def insert_timers(self, records: Sequence[TimerRecord]) -> None:
         for t in records:
@@ -190,6 +192,8 @@ class TimerRows:
         self.timer_sql.insert_override.run(self.dbapi, {
             "day": day, "kind": override.kind.value, "reason": override.reason, "actor_id": actor_id,
             "created_at": now})
+        append_system(self.dbapi, self.system_sql, "calendar_override", actor_id, now,
+                      {"day": day, "kind": override.kind.value, "reason": override.reason})
 
     def advance_schedule(self, schedule_id: int, old: dt.datetime, new: dt.datetime, now: dt.datetime) -> bool:
         """Move a schedule's next run from ``old`` to ``new``; False if another process already did."""

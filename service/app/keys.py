@@ -39,7 +39,7 @@ class Keys:
                 raise PayloadInvalid([("agency", "an officer's key needs the code of its agency")])
         elif agency is not None:
             raise PayloadInvalid([("agency", f"only officers' keys are bound to an agency, not {role}")])
-        return NewKey(*self.store.create_key(name, role, agency, self.clock.now()))
+        return NewKey(*self.store.create_key(name, role, agency, self.clock.now(), actor.id))
 
     def list(self, actor: Actor) -> list[ApiKey]:
         self._require(actor, "listing API keys")
@@ -47,4 +47,4 @@ class Keys:
 
     def revoke(self, actor: Actor, key_id: int) -> None:
         self._require(actor, "revoking API keys")
-        self.store.revoke_key(key_id, self.clock.now())
+        self.store.revoke_key(key_id, self.clock.now(), actor.id)

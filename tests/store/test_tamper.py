@@ -269,3 +269,28 @@ def test_an_instance_row_given_to_another_agency_or_suspended_behind_the_engines
     assert any(f"instance {histories[0]}: instance row says it is assigned to SKHCN; its history says SYT" in p
                for p in found), found
     assert any(f"instance {histories[1]}: instance row says its legal clock is suspended" in p for p in found)
+
+
+def test_a_planted_admin_key_or_an_edited_override_or_contact_is_found(sql_engine: SqlEngine, store: SqlStore,
+                                                                        engine: Engine) -> None:
+    from workflow import Deadlines, OverrideKind
+    from workflow.notify import Contact
+
+    store.create_key("admin-1", "admin", None, store.now(), "cli:setup")
+    store.set_contact(Contact("SYT", "Văn thư", "vt@syt.example", None), store.now(), "cli:setup")
+    Deadlines(engine).add_override(dt.date(2099, 2, 2), OverrideKind.DAY_OFF, "bão", ADMIN)
+    assert full(store) == []
+    with attacker(sql_engine) as db:
+        db.execute("INSERT INTO api_keys (name, role, agency, key_hash, created_at) VALUES "
+                   "('x', 'admin', NULL, 'ab', '2023-01-01 00:00:00')")
+        db.execute("UPDATE contacts SET email = 'attacker@example.com'")
+        db.execute("UPDATE calendar_overrides SET kind = 'working_day'")
+    found = full(store)
+    assert "API key 2 is not in the system history (planted)" in found
+    assert "contact of SYT is not as the system history says" in found
+    assert "calendar override of 2099-02-02 is not as the system history says" in found
+    db = raw(sql_engine)
+    db.execute("DROP TRIGGER system_history_no_delete")
+    db.execute("DELETE FROM system_history WHERE seq = 1")
+    db.close()
+    assert any("system history row 2: does not match its chain" in p for p in full(store))

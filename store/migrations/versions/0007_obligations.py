@@ -2,7 +2,8 @@
 record), each history row's effective date and obligation changes, each instance's latest effective date,
 timers armed for an obligation, registry changes scheduled for their effective date, and the decisions of
 each schedule run. Rows written before keep NULL in the new columns (their hashes do not cover them).
-``api_requests`` goes: an HTTP Idempotency-Key is now the engine's own, checked and recorded inside the event's
+``system_history`` starts: changes outside instances, hash-chained and append-only. ``api_requests`` goes:
+an HTTP Idempotency-Key is now the engine's own, checked and recorded inside the event's
 transaction (one write transaction per request, one mechanism).
 
 Revision ID: 0007
@@ -76,9 +77,51 @@ def upgrade() -> None:
     )
     op.create_index("ix_occurrences_schedule", "occurrences", ["schedule_id", "occurrence"])
     op.drop_table("api_requests")
+    op.create_table(
+        "system_history",
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("event", sa.String(64), nullable=False),
+        sa.Column("actor_id", sa.String(200), nullable=False),
+        sa.Column("at", UTCDateTime, nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+    )
+    _baseline()
+    if op.get_bind().dialect.name == "sqlite":
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(f"CREATE TRIGGER system_history_no_{verb.lower()} BEFORE {verb} ON system_history "
+                       f"BEGIN SELECT RAISE(ABORT, 'system history is append-only: {verb} refused'); END")
+    else:
+        op.execute("CREATE TRIGGER system_history_no_change BEFORE UPDATE OR DELETE ON system_history "
+                   "FOR EACH ROW EXECUTE FUNCTION history_append_only()")
+
+
+def _baseline() -> None:
+    """The keys, overrides and contacts that exist at the upgrade, as the system history's first events (by
+    ``system:migration-0007``), so verify compares later changes with a known start."""
+    import datetime as dt
+
+    from store.system_log import SystemStatements, append_system
+
+    bind = op.get_bind()
+    dbapi, sql, now = bind.connection.driver_connection, SystemStatements(bind.dialect), dt.datetime.now(dt.UTC)
+    actor = "system:migration-0007"
+    for key in bind.execute(sa.text("SELECT id, name, role, agency, key_hash, revoked_at FROM api_keys ORDER BY id")):
+        append_system(dbapi, sql, "key_created", actor, now, {"id": key.id, "name": key.name, "role": key.role,
+                                                             "agency": key.agency, "key_hash": key.key_hash})
+        if key.revoked_at is not None:
+            append_system(dbapi, sql, "key_revoked", actor, now, {"id": key.id})
+    for day in bind.execute(sa.text("SELECT day, kind, reason FROM calendar_overrides ORDER BY day")):
+        append_system(dbapi, sql, "calendar_override", actor, now,
+                      {"day": day.day, "kind": day.kind, "reason": day.reason})
+    for c in bind.execute(sa.text("SELECT agency, name, email, webhook_url FROM contacts ORDER BY agency")):
+        append_system(dbapi, sql, "contact_set", actor, now,
+                      {"agency": c.agency, "name": c.name, "email": c.email, "webhook_url": c.webhook_url})
 
 
 def downgrade() -> None:
+    op.drop_table("system_history")
     op.create_table(
         "api_requests",
         sa.Column("key_id", ID, sa.ForeignKey("api_keys.id"), primary_key=True),

@@ -1,0 +1,90 @@
+"""The system history: changes made outside instances (API keys, calendar overrides, contacts, the registry,
+schedules), each an event in one append-only, hash-chained log written in the same transaction as the change.
+
+Each row's hash is SHA-256 over ``0x00 || canonical(row without its hash)`` including the previous row's hash,
+as for instance histories (``workflow.audit``). ``SqlStore.integrity_problems`` recomputes the chain and replays
+the events that define a table's rows (keys, overrides, contacts) against the table, so a key row planted or
+edited in the database file is found. The statements run on the DBAPI connection of whatever transaction makes
+the change (a unit of work, or a SQLAlchemy transaction's own connection).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import Connection, Dialect, bindparam, insert, select
+
+from workflow.audit import canonical, format_instant
+
+from .hot import HotStatement
+from .tables import api_keys, calendar_overrides, contacts, system_history
+
+GENESIS = ""
+
+
+def system_hash(seq: int, event: str, actor_id: str, at: dt.datetime, payload: Any, prev: str) -> str:
+    fields = {"seq": seq, "event": event, "actor": actor_id, "at": format_instant(at), "payload": payload,
+              "prev": prev}
+    return hashlib.sha256(b"\x00" + canonical(fields)).hexdigest()
+
+
+class SystemStatements:
+    def __init__(self, dialect: Dialect) -> None:
+        self.last = HotStatement(select(system_history.c.seq, system_history.c.hash)
+                                 .order_by(system_history.c.seq.desc()).limit(1), dialect)
+        self.insert = HotStatement(insert(system_history).values(
+            {c.name: bindparam(c.name) for c in system_history.c}), dialect)
+
+
+def append_system(dbapi: Any, sql: SystemStatements, event: str, actor_id: str, now: dt.datetime,
+                  payload: dict[str, Any]) -> None:
+    """Append one event to the system history inside the caller's transaction."""
+    last = sql.last.first(dbapi, {})
+    seq, prev = (1, GENESIS) if last is None else (int(last[0]) + 1, str(last[1]))
+    body = json.loads(canonical(payload))  # as it will be read back
+    sql.insert.run(dbapi, {"seq": seq, "event": event, "actor_id": actor_id, "at": now,
+                           "payload": canonical(body).decode(), "prev_hash": prev,
+                           "hash": system_hash(seq, event, actor_id, now, body, prev)})
+
+
+def system_problems(connection: Connection) -> list[str]:
+    """The system history's chain recomputed, then the tables its events define compared with their replay:
+    API keys (a key row planted or edited in the database is found), calendar overrides, contacts."""
+    problems: list[str] = []
+    prev, expected = GENESIS, 1
+    keys: dict[int, tuple[Any, ...]] = {}
+    overrides: dict[str, tuple[str, str]] = {}
+    people: dict[str, tuple[Any, ...]] = {}
+    for row in connection.execute(select(system_history).order_by(system_history.c.seq)):
+        payload = json.loads(row.payload)
+        if row.seq != expected or row.prev_hash != prev or \
+                system_hash(row.seq, row.event, row.actor_id, row.at, payload, row.prev_hash) != row.hash:
+            problems.append(f"system history row {row.seq}: does not match its chain (removed, reordered or altered)")
+            return problems
+        prev, expected = row.hash, expected + 1
+        if row.event == "key_created":
+            keys[payload["id"]] = (payload["name"], payload["role"], payload["agency"], payload["key_hash"], False)
+        elif row.event == "key_revoked" and payload["id"] in keys:
+            keys[payload["id"]] = (*keys[payload["id"]][:4], True)
+        elif row.event == "calendar_override":
+            overrides[payload["day"]] = (payload["kind"], payload["reason"])
+        elif row.event == "contact_set":
+            people[payload["agency"]] = (payload["name"], payload["email"], payload["webhook_url"])
+    if expected == 1:
+        return problems  # a database from before the system history (or without any such change yet)
+    stored = {r.id: (r.name, r.role, r.agency, r.key_hash, r.revoked_at is not None)
+              for r in connection.execute(select(api_keys))}
+    for key_id in sorted(set(stored) | set(keys)):
+        if stored.get(key_id) != keys.get(key_id):
+            what = "not in the system history (planted)" if key_id not in keys else "not as the system history says"
+            problems.append(f"API key {key_id} is {what}")
+    days = {r.day: (r.kind, r.reason) for r in connection.execute(select(calendar_overrides))}
+    problems.extend(f"calendar override of {day} is not as the system history says"
+                    for day in sorted(set(days) | set(overrides)) if days.get(day) != overrides.get(day))
+    now = {r.agency: (r.name, r.email, r.webhook_url) for r in connection.execute(select(contacts))}
+    problems.extend(f"contact of {code} is not as the system history says"
+                    for code in sorted(set(now) | set(people)) if now.get(code) != people.get(code))
+    return problems
