@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import httpx
@@ -110,6 +112,10 @@ def test_every_route_and_role(api: Api) -> None:
 def test_keys_never_appear_in_logs(api: Api, path: str, capfd: pytest.CaptureFixture[str]) -> None:
     with api.client("admin") as c:
         c.get(path)
-    err = capfd.readouterr().err
+    # the access line is written when the request ends, after the response went out: wait for it to appear
+    err, deadline = "", time.monotonic() + 30
+    while '"actor": "key:admin"' not in err and time.monotonic() < deadline:
+        err += capfd.readouterr().err
+        threading.Event().wait(0.005)  # poll: a condition with a deadline, not a fixed wait
     assert api.keys["admin"] not in err
     assert '"actor": "key:admin"' in err
