@@ -37,11 +37,6 @@ CATEGORIES = ("done_on_time", "done_late", "within_deadline", "overdue")
 COOPERATING = "cooperating"  # the instance data key listing co-operating agencies (phối hợp), set by the plan
 
 
-def category_of(record: ObligationRecord, at: dt.datetime) -> str | None:
-    """How the monitoring report counts an obligation at ``at`` (None: waived, not counted)."""
-    return category(record.status, record.last_day, record.due_at, record.closed_on, at)
-
-
 def category(status: str, last_day: dt.date, due_at: dt.datetime, closed_on: dt.date | None,
              at: dt.datetime) -> str | None:
     if status == ObligationStatus.WAIVED:

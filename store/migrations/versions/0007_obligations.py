@@ -105,6 +105,7 @@ def _baseline() -> None:
     from store.system_log import SystemStatements, append_system
 
     bind = op.get_bind()
+    # a migration has no injected clock: the baseline is stamped with the moment of the upgrade itself
     dbapi, sql, now = bind.connection.driver_connection, SystemStatements(bind.dialect), dt.datetime.now(dt.UTC)
     actor = "system:migration-0007"
     for key in bind.execute(sa.text("SELECT id, name, role, agency, key_hash, revoked_at FROM api_keys ORDER BY id")):
