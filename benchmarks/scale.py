@@ -30,7 +30,7 @@ from workflow import Engine, SimulatedClock
 from workflow.audit import GENESIS, record_hash
 from workflow.ports import HistoryRecord
 
-DEFINITION = Path(__file__).parents[1] / "definitions" / "shipped" / "agency_feedback.yaml"
+DEFINITION = Path(__file__).parents[1] / "definitions" / "superseded" / "agency_feedback.yaml"
 AGENCIES = [f"A{i:02d}" for i in range(28)]
 NOW = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 CHUNK = 20_000
