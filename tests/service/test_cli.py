@@ -138,7 +138,7 @@ def test_audit_verify_checkpoint_and_export(wf: Workflow, db_url: str, tmp_path:
         wf("instances", "start", "agency_feedback", "--key", f"cat/{agency}", "--assignee", agency,
            "--effective-on", "2022-12-01")
     wf("instances", "fire", "1", "record_receipt", "--data", '{"received_on": "2022-12-15"}')
-    assert wf.json("audit", "verify") == {"ok": True, "instances": 2, "problems": []}
+    assert wf.json("audit", "verify") == {"ok": True, "instances": 2, "problems": [], "database": []}
     checkpoint = tmp_path / "cp" / "checkpoint.json"
     written = wf.json("audit", "checkpoint", "--output", str(checkpoint))
     assert written["instances"] == 2
