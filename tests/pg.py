@@ -65,7 +65,7 @@ class PgServer:
         if self.data is None or self.folder is None:
             raise RuntimeError("an external server (WORKFLOW_TEST_PG_URL) is not restarted by the tests")
         subprocess.run(_as_owner(["pg_ctl", "-D", self.data, "-l", os.path.join(self.folder, "server.log"), "-m",
-                                  "fast", "-w", "restart"]), check=True, capture_output=True)
+                                  "fast", "-w", "-t", "300", "restart"]), check=True, capture_output=True)
 
     def stop(self) -> None:
         if self.data is not None:
