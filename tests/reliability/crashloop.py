@@ -166,12 +166,16 @@ def seed(path: Path) -> str:
     return key
 
 
+def serve_env(path: Path, smtp: SmtpSink) -> dict[str, str]:
+    """The environment of the harness's ``workflow serve``: the file, the SMTP sink, timers polled each second."""
+    return {**os.environ, "WORKFLOW_DATABASE_URL": f"sqlite:///{path}", "WORKFLOW_SMTP_HOST": "127.0.0.1",
+            "WORKFLOW_SMTP_PORT": str(smtp.port), "WORKFLOW_POLL_S": "1", "WORKFLOW_NOTIFY_BACKOFF_S": "1",
+            "WORKFLOW_TIMER_BATCH": str(BATCH), "WORKFLOW_SQLITE_SYNCHRONOUS": "FULL"}
+
+
 def spawn(path: Path, smtp: SmtpSink) -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "WORKFLOW_DATABASE_URL": f"sqlite:///{path}", "WORKFLOW_SMTP_HOST": "127.0.0.1",
-           "WORKFLOW_SMTP_PORT": str(smtp.port), "WORKFLOW_POLL_S": "1", "WORKFLOW_NOTIFY_BACKOFF_S": "1",
-           "WORKFLOW_TIMER_BATCH": str(BATCH), "WORKFLOW_SQLITE_SYNCHRONOUS": "FULL"}
-    process = subprocess.Popen([WORKFLOW, "serve", "--port", "0"], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen([WORKFLOW, "serve", "--port", "0"], env=serve_env(path, smtp),
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
     for line in process.stdout:
         if line.startswith("ready "):
