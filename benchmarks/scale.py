@@ -8,7 +8,8 @@ Instances are spread over the registry's 28 agencies; a third are overdue, the r
 Measured on the seeded file (synchronous=FULL, as served):
 - the overdue tasks of one agency (``SqlStore.list_instances(assignee=..., overdue_at=now)``, the query behind
   ``GET /api/v1/instances?assignee=..&overdue=true``), 1,000 calls over random agencies: p50 / p99 / max;
-- ``workflow audit verify`` (``service.verification.verify_database``): seconds with one process and with two.
+- ``workflow audit verify`` (``service.verification.verify_database``): seconds with one process and with two;
+  then, after a checkpoint and 1% more instances, ``--checkpoint --incremental`` with one process.
 """
 
 from __future__ import annotations
@@ -105,10 +106,30 @@ def measure(path: Path, count: int, queries: int) -> dict[str, Any]:
         if not result.ok or result.instances != count:
             raise RuntimeError(f"verify saw {result.instances} instances and {len(result.problems)} problems "
                                f"(expected {count} and none)")
+    incremental_s, reread = _since_checkpoint(store, path, count)
     sql.dispose()
     return {"instances": count, "overdue_p50_ms": _percentile(times, 0.5) * 1e3,
             "overdue_p99_ms": _percentile(times, 0.99) * 1e3, "overdue_max_ms": max(times) * 1e3,
-            "history_rows": count, "verify_1_process_s": verify_s[1], "verify_2_processes_s": verify_s[2]}
+            "history_rows": count, "verify_1_process_s": verify_s[1], "verify_2_processes_s": verify_s[2],
+            "verify_incremental_s": incremental_s, "verify_incremental_rows": reread}
+
+
+def _since_checkpoint(store: SqlStore, path: Path, count: int) -> tuple[float, int]:
+    """A checkpoint, then 1% more instances; ``audit verify --checkpoint --incremental``: seconds, rows re-read."""
+    checkpoint = store.chain_heads()
+    added = max(1, count // 100)
+    with store.engine.begin() as connection:
+        inst, hist = _rows(count + 1, added, random.Random(12))
+        connection.execute(insert(instances), inst)
+        connection.execute(insert(history), hist)
+    started = time.perf_counter()
+    result = verify_database(store, f"sqlite:///{path}", checkpoint, jobs=1, incremental=True)
+    seconds = time.perf_counter() - started
+    if not result.ok or result.instances != count + added or result.rows != added:
+        raise RuntimeError(f"incremental verify saw {result.instances} instances, re-read {result.rows} rows and "
+                           f"found {len(result.problems) + len(result.database)} problems (expected "
+                           f"{count + added}, {added} and none)")
+    return seconds, result.rows
 
 
 def run(count: int, queries: int) -> dict[str, Any]:

@@ -294,6 +294,9 @@ def audit_verify(ctx: typer.Context,
                                                                       "checkpoint must be signed by it")] = None,
                  jobs: Annotated[int | None, typer.Option(
                      min=1, help="Processes (default: one per CPU from 50,000 instances, else 1)")] = None,
+                 incremental: Annotated[bool, typer.Option(
+                     help="With --checkpoint: re-hash only the rows written since it (and the rows it saw last); "
+                          "a full verification still re-hashes everything")] = False,
                  ) -> None:
     """Recompute every hash chain; report the first bad row of each instance. Exit 1 if any."""
     def act(opts: Options) -> None:
@@ -306,9 +309,10 @@ def audit_verify(ctx: typer.Context,
                 raise CheckpointUnreadable(checkpoint, err) from None
             if public_key is not None:
                 signing.check(document, public_key)
-        elif public_key is not None:
-            raise PayloadInvalid([("--public-key", "goes with --checkpoint")])
-        result = verify_database(opts.app.store, opts.app.settings.database_url, heads, jobs, taken_at)
+        elif public_key is not None or incremental:
+            raise PayloadInvalid([("--public-key" if public_key is not None else "--incremental",
+                                   "goes with --checkpoint")])
+        result = verify_database(opts.app.store, opts.app.settings.database_url, heads, jobs, taken_at, incremental)
         text = (f"ok: {result.instances} instance histories verified" if result.ok
                 else "\n".join([*(f"TAMPERED {p}" for p in result.problems),
                                 *(f"TAMPERED database: {d}" for d in result.database)]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -20,7 +20,7 @@ from typing import Any
 from store import SqlStore, open_engine
 from store.sql_store import ID_END
 from workflow.audit import ChainProblem, verify
-from workflow.ports import Store
+from workflow.ports import HistoryRecord, Store
 
 PARALLEL_FROM = 50_000  # instances; below this, starting processes costs more than it saves
 
@@ -30,36 +30,50 @@ class Verification:
     instances: int
     problems: list[ChainProblem]
     database: list[str] = field(default_factory=list)  # outside the chains: definitions, the history's guards
+    rows: int = 0  # history rows read and re-hashed
 
     @property
     def ok(self) -> bool:
         return not self.problems and not self.database
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "instances": self.instances, "problems": [p.as_dict() for p in self.problems],
-                "database": self.database}
+        return {"ok": self.ok, "instances": self.instances, "rows": self.rows,
+                "problems": [p.as_dict() for p in self.problems], "database": self.database}
 
 
 def verify_range(store: Store, first_id: int = 0, end_id: int = ID_END,
                  checkpoint: Mapping[int, tuple[int, str]] | None = None,
-                 taken_at: dt.datetime | None = None) -> Verification:
+                 taken_at: dt.datetime | None = None, incremental: bool = False) -> Verification:
     """Verify the instances ``first_id <= id < end_id`` in this process, from one snapshot (chains, the state each
-    instance row records, and against the checkpoint taken at ``taken_at``, if given)."""
-    with store.audit_snapshot(first_id, end_id) as (heads, rows, states):
-        return Verification(len(heads), list(verify(rows, heads, checkpoint, taken_at, states)))
+    instance row records, and against the checkpoint taken at ``taken_at``, if given). ``incremental``: re-hash
+    only the histories that moved since the checkpoint, from its row on (``workflow.audit.verify``)."""
+    read = [0]
+
+    def counted(rows: Iterator[HistoryRecord]) -> Iterator[HistoryRecord]:
+        for row in rows:
+            read[0] += 1
+            yield row
+
+    if incremental and checkpoint is not None:
+        with store.audit_since(checkpoint, first_id, end_id) as (heads, rows, states, shape):
+            found = list(verify(counted(rows), heads, checkpoint, taken_at, states, shape))
+    else:
+        with store.audit_snapshot(first_id, end_id) as (heads, rows, states):
+            found = list(verify(counted(rows), heads, checkpoint, taken_at, states))
+    return Verification(len(heads), found, rows=read[0])
 
 
 def verify_all(store: SqlStore) -> Verification:
     """One process, one snapshot, and the checks outside the chains (what the API and the dashboard run)."""
     chains = verify_range(store)
-    return Verification(chains.instances, chains.problems, store.integrity_problems())
+    return Verification(chains.instances, chains.problems, store.integrity_problems(), chains.rows)
 
 
 def _worker(url: str, first_id: int, end_id: int, checkpoint: dict[int, tuple[int, str]] | None,
-            taken_at: dt.datetime | None) -> Verification:
+            taken_at: dt.datetime | None, incremental: bool) -> Verification:
     engine = open_engine(url)
     try:
-        return verify_range(SqlStore(engine), first_id, end_id, checkpoint, taken_at)
+        return verify_range(SqlStore(engine), first_id, end_id, checkpoint, taken_at, incremental)
     finally:
         engine.dispose()
 
@@ -72,22 +86,24 @@ def split(low: int, high: int, jobs: int) -> list[tuple[int, int]]:
 
 
 def verify_database(store: SqlStore, url: str, checkpoint: Mapping[int, tuple[int, str]] | None = None,
-                    jobs: int | None = None, taken_at: dt.datetime | None = None) -> Verification:
+                    jobs: int | None = None, taken_at: dt.datetime | None = None,
+                    incremental: bool = False) -> Verification:
     """Every chain (and the checkpoint taken at ``taken_at``, if given), and the checks outside the chains.
-    ``jobs``: processes; default one per CPU for large databases."""
+    ``jobs``: processes; default one per CPU for large databases. ``incremental`` (with a checkpoint): re-hash
+    only what was written since the checkpoint, plus the rows it pinned."""
     database = store.integrity_problems()
     low, high = store.id_range()
     if jobs is None:
         jobs = (os.cpu_count() or 1) if high - low >= PARALLEL_FROM else 1
     if jobs <= 1 or url in ("sqlite://", "sqlite:///:memory:"):  # an in-memory database is not shared
-        result = verify_range(store, checkpoint=checkpoint, taken_at=taken_at)
-        return Verification(result.instances, result.problems, database)
+        result = verify_range(store, checkpoint=checkpoint, taken_at=taken_at, incremental=incremental)
+        return Verification(result.instances, result.problems, database, result.rows)
     ranges = split(low, high, jobs)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(_worker, url, first, end,
                                None if checkpoint is None
-                               else {i: v for i, v in checkpoint.items() if first <= i < end}, taken_at)
+                               else {i: v for i, v in checkpoint.items() if first <= i < end}, taken_at, incremental)
                    for first, end in ranges]
         parts = [f.result() for f in futures]
     problems = sorted((p for part in parts for p in part.problems), key=lambda p: p.instance_id)
-    return Verification(sum(part.instances for part in parts), problems, database)
+    return Verification(sum(part.instances for part in parts), problems, database, sum(part.rows for part in parts))

@@ -92,6 +92,14 @@ class HotStatement:
         finally:
             cursor.close()
 
+    def many(self, connection: Any, values: Sequence[dict[str, Any]]) -> None:
+        """Execute once per set of values on a DBAPI connection (the driver's ``executemany``)."""
+        cursor = connection.cursor()
+        try:
+            cursor.executemany(self.sql, [self._params(v) for v in values])
+        finally:
+            cursor.close()
+
     def run(self, connection: Any, values: dict[str, Any]) -> int:
         """Execute on a DBAPI connection; the number of rows affected."""
         cursor = connection.cursor()

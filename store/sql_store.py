@@ -20,21 +20,29 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Column,
     Connection,
     Dialect,
     Engine,
+    Integer,
+    MetaData,
+    Table,
     and_,
     bindparam,
     case,
     cast,
+    delete,
     func,
     insert,
+    or_,
     select,
     type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.schema import CreateTable
 
 from definitions import (
     DefinitionConflict,
@@ -120,6 +128,41 @@ class _HotPath:
             _SELECT_HISTORY.where(and_(history.c.instance_id >= bindparam("b_first"),
                                        history.c.instance_id < bindparam("b_end")))
             .order_by(history.c.instance_id, history.c.seq), dialect, [c.type for c in history.c])
+
+
+# Where an incremental verification starts each chain it re-reads (``audit_since``): a temporary table, so that
+# the scan joins on the history's primary key and reads only the rows from there on.
+_verify_from = Table("verify_from", MetaData(),
+                     Column("instance_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+                     Column("seq", Integer, nullable=False), prefixes=["TEMPORARY"])
+
+
+class _Incremental:
+    """The statements of an incremental verification, compiled once for a dialect."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.create = str(CreateTable(_verify_from, if_not_exists=True).compile(dialect=dialect))
+        self.clear = HotStatement(delete(_verify_from), dialect)
+        self.insert = HotStatement(insert(_verify_from).values(instance_id=bindparam("b_id"),
+                                                               seq=bindparam("b_seq")), dialect)
+        self.scan = HotStatement(
+            _SELECT_HISTORY.select_from(history.join(_verify_from, and_(
+                _verify_from.c.instance_id == history.c.instance_id, history.c.seq >= _verify_from.c.seq)))
+            .order_by(history.c.instance_id, history.c.seq), dialect, [c.type for c in history.c])
+        shape = (select(history.c.instance_id, func.max(history.c.seq).label("last"), func.count().label("rows"))
+                 .where(and_(history.c.instance_id >= bindparam("b_first"),
+                             history.c.instance_id < bindparam("b_end")))
+                 .group_by(history.c.instance_id).subquery())
+        # Only the histories whose shape is wrong: rows missing (count < last seq), or not ending at the version.
+        self.misshapen = HotStatement(
+            select(instances.c.id, func.coalesce(shape.c.last, 0), func.coalesce(shape.c.rows, 0))
+            .select_from(instances.outerjoin(shape, shape.c.instance_id == instances.c.id))
+            .where(and_(instances.c.id >= bindparam("b_first"), instances.c.id < bindparam("b_end"),
+                        or_(shape.c.rows.is_(None), shape.c.rows != shape.c.last,
+                            shape.c.last != instances.c.version))), dialect)
+        self.states = HotStatement(
+            select(instances.c.id, instances.c.state, instances.c.assignee, instances.c.suspended_at.is_not(None))
+            .select_from(instances.join(_verify_from, _verify_from.c.instance_id == instances.c.id)), dialect)
 
 
 @dataclass(frozen=True)
@@ -240,6 +283,7 @@ class SqlStore(QueueQueries, KeyQueries):
         self.engine = engine
         self.clock = clock or SystemClock()
         self._hot = _HotPath(engine.dialect)
+        self._incremental = _Incremental(engine.dialect)
         self._timer_sql = TimerStatements(engine.dialect)
         self._agency_sql = AgencyStatements(engine.dialect)
         self._obligation_sql = ObligationStatements(engine.dialect)
@@ -521,9 +565,33 @@ class SqlStore(QueueQueries, KeyQueries):
         Verifying heads from one moment against rows from another reports writes made in between as
         tampering; SQLite gives a read transaction one snapshot, PostgreSQL needs REPEATABLE READ."""
         with self._snapshot() as dbapi:
-            states = {i: (state, assignee, bool(suspended)) for i, state, assignee, suspended
-                      in self._hot.states.all(dbapi, {"b_first": first_id, "b_end": end_id})}
-            yield self._heads(dbapi, first_id, end_id), self._scan_history(dbapi, first_id, end_id), states
+            yield self._heads(dbapi, first_id, end_id), self._scan_history(dbapi, first_id, end_id), \
+                self._states(dbapi, first_id, end_id)
+
+    @contextmanager
+    def audit_since(self, checkpoint: Mapping[int, tuple[int, str]], first_id: int = 0, end_id: int = ID_END
+                    ) -> Iterator[tuple[dict[int, tuple[int, str]], Iterator[HistoryRecord],
+                                        dict[int, tuple[str, str, bool]], dict[int, tuple[int, int]]]]:
+        """What an incremental verification reads, in ONE snapshot: every head; the rows and the state of each
+        instance whose head moved since ``checkpoint``, from the checkpoint's row on (every row of an instance it
+        did not contain), none of the others; and (last seq, row count) of each history whose shape is wrong
+        (rows missing, or not ending at its version), counted in the database from the primary key's index."""
+        with self._snapshot() as dbapi:
+            heads = self._heads(dbapi, first_id, end_id)
+            values = {"b_first": first_id, "b_end": end_id}
+            shape = {i: (last, count) for i, last, count in self._incremental.misshapen.all(dbapi, values)}
+            moved = [{"b_id": i, "b_seq": checkpoint[i][0] if i in checkpoint else 1}
+                     for i, head in heads.items() if checkpoint.get(i) != head]
+            cursor = dbapi.cursor()
+            try:
+                cursor.execute(self._incremental.create)
+            finally:
+                cursor.close()
+            self._incremental.clear.run(dbapi, {})
+            self._incremental.insert.many(dbapi, moved)
+            states = {i: (state, assignee, bool(suspended))
+                      for i, state, assignee, suspended in self._incremental.states.all(dbapi, {})}
+            yield heads, (_history(row) for row in self._incremental.scan.iterate(dbapi, {})), states, shape
 
     def id_range(self) -> tuple[int, int]:
         """The smallest and largest instance id (0, 0 when there are none)."""
@@ -547,6 +615,10 @@ class SqlStore(QueueQueries, KeyQueries):
             raise StoreUnavailable(f"the database could not be read: {err}") from err
         finally:
             connection.close()
+
+    def _states(self, dbapi: Any, first_id: int, end_id: int) -> dict[int, tuple[str, str, bool]]:
+        return {i: (state, assignee, bool(suspended)) for i, state, assignee, suspended
+                in self._hot.states.all(dbapi, {"b_first": first_id, "b_end": end_id})}
 
     def _heads(self, dbapi: Any, first_id: int, end_id: int) -> dict[int, tuple[int, str]]:
         rows = self._hot.chain_heads.all(dbapi, {"b_first": first_id, "b_end": end_id})

@@ -112,8 +112,8 @@ class _Chain:
     broken: bool = False
     hashes: dict[int, str] = field(default_factory=dict)  # only for instances in the checkpoint
     state: str | None = None  # where the history leaves the instance
-    assignee: str | None = None  # to whom (None: rows from before the start row named it)
-    suspended: bool = False
+    assignee: str | None = None  # to whom (None: rows from before the start row named it, or not read)
+    suspended: bool | None = False  # None: not known (an incremental verification did not read that far back)
 
 
 class _Verifier:
@@ -121,9 +121,12 @@ class _Verifier:
 
     def __init__(self, heads: Mapping[int, tuple[int, str]],
                  checkpoint: Mapping[int, tuple[int, str]] | None, taken_at: dt.datetime | None = None,
-                 states: Mapping[int, tuple[str, str, bool]] | None = None) -> None:
+                 states: Mapping[int, tuple[str, str, bool]] | None = None,
+                 shape: Mapping[int, tuple[int, int]] | None = None) -> None:
         self.heads = heads
         self.checkpoint = checkpoint or {}
+        self.shape = shape
+        self.incremental = shape is not None
         self.taken_at = taken_at
         self.states = states or {}
         self.seen: set[int] = set()
@@ -134,7 +137,7 @@ class _Verifier:
             if chain is None or row.instance_id != chain.instance_id:
                 if chain is not None:
                     yield from self._finish(chain)
-                chain = _Chain(row.instance_id)
+                chain = self._chain(row)
             if chain.broken:
                 continue
             problem = _check_row(chain, row) or self._backdated(row)
@@ -150,6 +153,15 @@ class _Verifier:
         if chain is not None:
             yield from self._finish(chain)
         yield from self._missing()
+
+    def _chain(self, first: HistoryRecord) -> _Chain:
+        """A chain from its first row, or, verifying incrementally, from the checkpoint's row: its link to the row
+        before is taken as it is (the checkpoint pins that row's hash, which covers the link)."""
+        seen = self.checkpoint.get(first.instance_id) if self.incremental else None
+        if seen is None or seen[0] <= 1:
+            return _Chain(first.instance_id)
+        return _Chain(first.instance_id, expected_seq=seen[0], prev=first.prev_hash if first.seq == seen[0] else "",
+                      suspended=None)
 
     def _backdated(self, row: HistoryRecord) -> ChainProblem | None:
         """A row the checkpoint did not contain cannot have been recorded before the checkpoint was taken."""
@@ -183,11 +195,27 @@ class _Verifier:
             yield from _against_checkpoint(chain, self.checkpoint[chain.instance_id])
 
     def _missing(self) -> Iterator[ChainProblem]:
-        for instance_id, (version, _) in sorted(self.heads.items()):
-            if instance_id in self.seen:
-                continue
+        concern: Iterable[int] = self.heads
+        if self.shape is not None:  # incrementally, an unmoved history of the right shape needs nothing more
+            concern = set(self.shape).union(i for i, head in self.heads.items()
+                                            if i not in self.seen and self.checkpoint.get(i) != head)
+        for instance_id in sorted(concern):
+            version, head = self.heads[instance_id]
+            if self.shape is not None:
+                problem = self._misshapen(instance_id, version, head)
+                if problem is not None:
+                    yield problem
+                    continue
+            if instance_id in self.seen or (self.shape is not None
+                                            and self.shape.get(instance_id, (version, version))[0] >= 1
+                                            and self.checkpoint.get(instance_id) == (version, head)):
+                continue  # (verifying incrementally, an unmoved history is not re-read: its shape was checked)
             if instance_id in self.checkpoint:
                 seq = self.checkpoint[instance_id][0]
+                if self.incremental and 0 < version < seq:
+                    yield ChainProblem(instance_id, seq, f"the checkpoint saw row {seq}; history now ends at row "
+                                                         f"{version} (tail cut)")
+                    continue
                 yield ChainProblem(instance_id, 1, f"the checkpoint saw its history up to row {seq}; it has no "
                                                    "history rows now (deleted)")
             elif version < 1:
@@ -198,6 +226,20 @@ class _Verifier:
         for instance_id in sorted(set(self.checkpoint) - self.seen - set(self.heads)):
             yield ChainProblem(instance_id, None, "in the checkpoint but the instance is gone")
 
+    def _misshapen(self, instance_id: int, version: int, head: str) -> ChainProblem | None:
+        """Verifying incrementally, rows of a history that was not re-read can still be counted: rows 1..last
+        all present (count = last), and, where the head did not move since the checkpoint, last = version.
+        ``shape`` holds only the histories where one of these fails (or that have no row)."""
+        assert self.shape is not None
+        last, count = self.shape.get(instance_id, (version, version))
+        if count != last:
+            return ChainProblem(instance_id, None, f"{last - count} of its history rows 1..{last} are gone (deleted)")
+        unchanged = self.checkpoint.get(instance_id) == (version, head)
+        if unchanged and 0 < last != version:
+            return ChainProblem(instance_id, None, f"its history holds rows up to {last}; the instance row and the "
+                                                   f"checkpoint say {version} (rows added behind the engine's back)")
+        return None
+
 
 def verify(
     rows: Iterable[HistoryRecord],
@@ -205,14 +247,22 @@ def verify(
     checkpoint: Mapping[int, tuple[int, str]] | None = None,
     taken_at: dt.datetime | None = None,
     states: Mapping[int, tuple[str, str, bool]] | None = None,
+    shape: Mapping[int, tuple[int, int]] | None = None,
 ) -> Iterator[ChainProblem]:
     """Recompute every chain from rows ordered by (instance, seq); yield the first problem per instance.
 
     ``heads`` is what the instance rows record (version, head hash); ``checkpoint`` an earlier snapshot of heads,
     taken at ``taken_at``, whose rows must still be there unchanged (and no row it did not contain may be
     recorded before it); ``states``: the state each instance row records, which must be where its history
-    leaves it (and, where the history names them, the assignee and whether its legal clock is suspended)."""
-    return _Verifier(heads, checkpoint, taken_at, states).run(rows)
+    leaves it (and, where the history names them, the assignee and whether its legal clock is suspended).
+
+    ``shape`` (last seq and row count of each history where count != last or last != version) makes it
+    incremental: ``rows`` then hold only the instances
+    whose head moved since the checkpoint, from the checkpoint's row on (every row of an instance it did not
+    contain). Those are re-hashed and linked, and the checkpoint's row must still hash to what it saw; every
+    history must still count rows 1..last, and an unmoved one end where the checkpoint saw it. The content of
+    rows not re-read is trusted to the checkpoint: a full verification re-hashes it."""
+    return _Verifier(heads, checkpoint, taken_at, states, shape).run(rows)
 
 
 def _follow(chain: _Chain, row: HistoryRecord) -> None:
@@ -234,7 +284,7 @@ def _differs(chain: _Chain, row_says: tuple[str, str, bool]) -> str | None:
         return f"instance row says state {state!r}; its history leaves it in {chain.state!r}"
     if chain.assignee is not None and assignee != chain.assignee:
         return f"instance row says it is assigned to {assignee}; its history says {chain.assignee}"
-    if suspended != chain.suspended:
+    if chain.suspended is not None and suspended != chain.suspended:
         said = "suspended" if suspended else "running"
         return f"instance row says its legal clock is {said}; its history says the opposite"
     return None

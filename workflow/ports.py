@@ -375,6 +375,13 @@ class Store(Protocol):
         one snapshot (what verification needs)."""
         ...
 
+    def audit_since(self, checkpoint: Mapping[int, tuple[int, str]], first_id: int = 0, end_id: int = 2**63 - 1
+                    ) -> AbstractContextManager[tuple[dict[int, tuple[int, str]], Iterator[HistoryRecord],
+                                                      dict[int, tuple[str, str, bool]], dict[int, tuple[int, int]]]]:
+        """As ``audit_snapshot``, but rows and states only of instances whose head moved since ``checkpoint``
+        (from the checkpoint's row on), and (last seq, row count) of each history whose shape is wrong."""
+        ...
+
     def id_range(self) -> tuple[int, int]:
         """The smallest and largest instance id, (0, 0) when there are none."""
         ...

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -188,14 +188,15 @@ def test_instance_head_that_disagrees_with_its_history_is_found(
 # -- the findings of the hostile review (issue 15): each passed `verify` before ------------------------------
 
 
-def full(store: SqlStore, checkpoint: dict[str, object] | None = None) -> list[str]:
-    """What `workflow audit verify [--checkpoint]` reports, as text: chains, instance rows, the database."""
+def full(store: SqlStore, checkpoint: dict[str, object] | None = None, incremental: bool = False) -> list[str]:
+    """What `workflow audit verify [--checkpoint [--incremental]]` reports, as text: chains, instance rows, the
+    database."""
     from service.verification import verify_database
     from workflow.audit import checkpoint_time
 
     heads = read_checkpoint(checkpoint) if checkpoint else None
     taken = checkpoint_time(checkpoint) if checkpoint else None
-    result = verify_database(store, str(store.engine.url), heads, 1, taken)
+    result = verify_database(store, str(store.engine.url), heads, 1, taken, incremental)
     return [str(p) for p in result.problems] + result.database
 
 
@@ -294,3 +295,72 @@ def test_a_planted_admin_key_or_an_edited_override_or_contact_is_found(sql_engin
     db.execute("DELETE FROM system_history WHERE seq = 1")
     db.close()
     assert any("system history row 2: does not match its chain" in p for p in full(store))
+
+
+# -- verifying from a trusted checkpoint: only what changed since ---------------------------------------------
+
+
+def test_an_incremental_verify_reads_only_the_histories_that_moved(
+        engine: Engine, store: SqlStore, histories: list[int]) -> None:
+    from service.verification import verify_database
+    from workflow.audit import checkpoint_time
+
+    document = make_checkpoint(store.chain_heads(), store.now())
+    engine.clock.advance(dt.timedelta(hours=1))  # type: ignore[attr-defined]
+    engine.fire(histories[0], "consolidate", ADMIN)  # 1 new row on a checkpointed chain
+    fresh = engine.start("catalogue_draft", "catalogue/SXD", "SXD", ADMIN)  # a new chain of 1 row
+    assert fresh.id not in read_checkpoint(document)
+    result = verify_database(store, str(store.engine.url), read_checkpoint(document), 1, checkpoint_time(document),
+                             incremental=True)
+    assert result.ok, result.as_dict()
+    assert result.rows == 1 + 1 + 1  # the moved chain's checkpoint row and its new row, and the new chain
+    everything = verify_database(store, str(store.engine.url), read_checkpoint(document), 1,
+                                 checkpoint_time(document))
+    assert everything.ok
+    assert everything.rows == 2 + 4 + 3 + 1 + 1
+
+
+def test_an_incremental_verify_finds_what_was_done_since_and_rows_deleted_or_added_anywhere(
+        sql_engine: SqlEngine, engine: Engine, store: SqlStore, histories: list[int]) -> None:
+    document = make_checkpoint(store.chain_heads(), store.now())
+    engine.clock.advance(dt.timedelta(hours=1))  # type: ignore[attr-defined]
+    engine.fire(histories[0], "consolidate", ADMIN)
+    engine.fire(histories[2], "submit", ADMIN, payload={"document": "3/TTr-SKHCN"})
+    first, second, third = histories
+    with attacker(sql_engine) as db:
+        db.execute("UPDATE history SET reason = 'sửa' WHERE instance_id = ? AND seq = 2", (first,))  # pinned row
+        db.execute("UPDATE history SET reason = 'sửa' WHERE instance_id = ? AND seq = 4", (third,))  # a new row
+        db.execute("DELETE FROM history WHERE instance_id = ? AND seq = 2", (second,))  # unmoved, not re-read
+    found = full(store, document, incremental=True)
+    assert any(f"instance {first} row 2: content does not match its hash" in p for p in found), found
+    assert any(f"instance {third} row 4: content does not match its hash" in p for p in found), found
+    assert any(f"instance {second}: 1 of its history rows 1..4 are gone (deleted)" in p for p in found), found
+
+
+def test_an_incremental_verify_finds_a_deleted_history_a_dangling_row_and_a_cut_tail(
+        sql_engine: SqlEngine, store: SqlStore, histories: list[int]) -> None:
+    document = make_checkpoint(store.chain_heads(), store.now())
+    first, second, third = histories
+    _cut_tail(sql_engine, store, second)  # (drops the guards)
+    with closing(raw(sql_engine)) as db:
+        db.execute("DELETE FROM history WHERE instance_id = ?", (first,))
+        db.execute("INSERT INTO history SELECT instance_id, seq + 1, event, from_state, to_state, actor_id, "
+                   "actor_role, actor_agency, at, payload, reason, definition_id, definition_version, request_id, "
+                   "hash, hash, effective_on, obligations FROM history WHERE instance_id = ? AND seq = 3", (third,))
+    found = full(store, document, incremental=True)
+    assert any(f"instance {first} row 1: the checkpoint saw its history up to row 2" in p for p in found), found
+    assert any(f"instance {second} row 4: the checkpoint saw row 4; history now ends at row 3 (tail cut)" in p
+               for p in found), found
+    assert any(f"instance {third}: its history holds rows up to 4; the instance row and the checkpoint say 3" in p
+               for p in found), found
+
+
+def test_an_incremental_verify_trusts_rows_it_does_not_reread_a_full_one_does_not(
+        sql_engine: SqlEngine, store: SqlStore, histories: list[int]) -> None:
+    """The price of the fast path, pinned so that the docs stay true: an old row edited in place (hash column
+    kept), or the state of an instance that did not move, is found only by the full verification."""
+    document = make_checkpoint(store.chain_heads(), store.now())
+    with attacker(sql_engine) as db:
+        db.execute("UPDATE history SET reason = 'sửa' WHERE instance_id = ? AND seq = 2", (histories[1],))
+    assert [p for p in full(store, document, incremental=True) if p.startswith("instance")] == []
+    assert any(f"instance {histories[1]} row 2: content does not match its hash" in p for p in full(store, document))

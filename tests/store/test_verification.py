@@ -67,3 +67,19 @@ def test_one_process_or_several_give_the_same_answer(engine: Engine, store: SqlS
     found = verify_database(store, db_url, checkpoint, jobs=jobs)
     assert [(p.instance_id, p.seq) for p in found.problems] == [(ids[1], 2), (ids[7], 2)]
     assert found.instances == 9
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_incremental_verify_gives_the_answer_of_a_full_one_on_both_databases(
+        engine: Engine, store: SqlStore, db_url: str, jobs: int) -> None:
+    """The temporary table that drives an incremental scan exists on both dialects, per connection, and a second
+    run on the same pooled connection starts from an empty one."""
+    ids = started(engine, 6)
+    checkpoint = dict(store.chain_heads())
+    engine.fire(ids[0], "consolidate", ADMIN)
+    engine.start("catalogue_draft", "verify/new", "SYT", ADMIN)
+    for _ in range(2):
+        fast = verify_database(store, db_url, checkpoint, jobs=jobs, incremental=True)
+        assert fast.ok, fast.as_dict()
+        assert (fast.instances, fast.rows) == (7, 2 + 1)  # the moved chain from its checkpoint row on; the new chain
+    assert verify_database(store, db_url, checkpoint, jobs=jobs).rows == 6 * 2 + 1 + 1
