@@ -51,8 +51,13 @@ class App:
         return Deadlines(self.engine)
 
     def ticker(self, deliver: bool = True) -> Ticker:
+        """The background pass; with ``WORKFLOW_CHECKPOINT_FOLDER`` set it also writes the audit checkpoints."""
+        from .checkpoints import Checkpoints
+
+        checkpoints = Checkpoints.from_settings(self.store, self.clock, self.settings)
         return Ticker(self.engine, self.store, delivery_settings(self.settings), claimer=self.settings.node_name,
-                      batch=self.settings.timer_batch, deliver=deliver)
+                      batch=self.settings.timer_batch, deliver=deliver,
+                      periodic=[checkpoints] if checkpoints is not None else [])
 
     def init(self) -> str | None:
         """Create or upgrade the schema; the revision it is at."""

@@ -30,6 +30,8 @@ def print_batch(batch: list[TimerOutcome]) -> None:
 
 
 def print_pass(done: Pass) -> None:
+    for line in done.other:
+        say(line)
     for r in done.runs:
         say(f"schedule {r.schedule} {instant(r.occurrence)}: started {len(r.started)}, existing {len(r.existing)}")
     for d in done.deliveries:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -28,6 +29,14 @@ class Settings(BaseSettings):
     notify_backoff_s: float = Field(default=30.0, gt=0)
     notify_lease_s: float = Field(default=300.0, gt=0, description="a dead node's claimed notifications are "
                                   "taken over after this long")
+    # signed audit checkpoints written by serve (off until a folder is given)
+    checkpoint_folder: Path | None = Field(default=None, description="where serve writes an audit checkpoint every "
+                                           "checkpoint_hours (off when unset)")
+    checkpoint_key: Path | None = Field(default=None, description="Ed25519 private key (PEM, `workflow audit "
+                                        "keygen`) that signs them; unsigned without it")
+    checkpoint_hours: float = Field(default=24.0, gt=0)
+    checkpoint_contact: str = Field(default="KIEMTOAN", description="the contacts entry whose address receives "
+                                    "each checkpoint's root (the auditors', kept off this machine)")
     # the service process
     poll_s: float = Field(default=30.0, gt=0, description="how often serve looks for work other processes added")
     node_name: str = "local"

@@ -58,8 +58,8 @@ def verify_range(store: Store, first_id: int = 0, end_id: int = ID_END,
         with store.audit_since(checkpoint, first_id, end_id) as (heads, rows, states, shape):
             found = list(verify(counted(rows), heads, checkpoint, taken_at, states, shape))
     else:
-        with store.audit_snapshot(first_id, end_id) as (heads, rows, states):
-            found = list(verify(counted(rows), heads, checkpoint, taken_at, states))
+        with store.audit_snapshot(first_id, end_id) as (heads, rows, states, derived):
+            found = list(verify(counted(rows), heads, checkpoint, taken_at, states, derived=derived))
     return Verification(len(heads), found, rows=read[0])
 
 

@@ -53,7 +53,7 @@ from definitions import (
     from_canonical_json,
 )
 from definitions.model import Definition
-from workflow.audit import canonical
+from workflow.audit import Derived, canonical
 from workflow.calendar import DayOverride
 from workflow.clock import Clock, SystemClock
 from workflow.errors import DuplicateBusinessKey
@@ -74,6 +74,7 @@ from .tables import (
     idempotency,
     instances,
     obligations,
+    timers,
 )
 from .timer_rows import TimerRows, TimerStatements, override_from_row
 
@@ -137,10 +138,27 @@ _verify_from = Table("verify_from", MetaData(),
                      Column("seq", Integer, nullable=False), prefixes=["TEMPORARY"])
 
 
-class _Incremental:
-    """The statements of an incremental verification, compiled once for a dialect."""
+class _AuditStatements:
+    """The statements of verification beyond the chains (the derived tables; an incremental scan), compiled once
+    for a dialect."""
 
     def __init__(self, dialect: Dialect) -> None:
+        def in_range(column: Any) -> Any:
+            return and_(column >= bindparam("b_first"), column < bindparam("b_end"))
+
+        self.obligations = HotStatement(
+            select(obligations.c.instance_id, obligations.c.name, obligations.c.agency, obligations.c.status,
+                   obligations.c.last_day, obligations.c.due_at, obligations.c.opened_seq)
+            .where(in_range(obligations.c.instance_id)), dialect,
+            [c.type for c in (obligations.c.instance_id, obligations.c.name, obligations.c.agency,
+                              obligations.c.status, obligations.c.last_day, obligations.c.due_at,
+                              obligations.c.opened_seq)])
+        self.escalations = HotStatement(
+            select(escalations.c.id, escalations.c.instance_id, escalations.c.status)
+            .where(in_range(escalations.c.instance_id)), dialect)
+        self.timers = HotStatement(
+            select(timers.c.instance_id, timers.c.obligation, timers.c.fence, timers.c.kind, timers.c.status)
+            .where(and_(in_range(timers.c.instance_id), timers.c.obligation.is_not(None))), dialect)
         self.create = str(CreateTable(_verify_from, if_not_exists=True).compile(dialect=dialect))
         self.clear = HotStatement(delete(_verify_from), dialect)
         self.insert = HotStatement(insert(_verify_from).values(instance_id=bindparam("b_id"),
@@ -283,7 +301,7 @@ class SqlStore(QueueQueries, KeyQueries):
         self.engine = engine
         self.clock = clock or SystemClock()
         self._hot = _HotPath(engine.dialect)
-        self._incremental = _Incremental(engine.dialect)
+        self._audit_sql = _AuditStatements(engine.dialect)
         self._timer_sql = TimerStatements(engine.dialect)
         self._agency_sql = AgencyStatements(engine.dialect)
         self._obligation_sql = ObligationStatements(engine.dialect)
@@ -559,14 +577,46 @@ class SqlStore(QueueQueries, KeyQueries):
     @contextmanager
     def audit_snapshot(self, first_id: int = 0, end_id: int = ID_END
                        ) -> Iterator[tuple[dict[int, tuple[int, str]], Iterator[HistoryRecord],
-                                           dict[int, tuple[str, str, bool]]]]:
-        """Chain heads and history rows of instances ``first_id <= id < end_id`` read in ONE snapshot.
+                                           dict[int, tuple[str, str, bool]], Derived]]:
+        """Chain heads, history rows, states and the tables derived from the histories (``Derived``) of
+        instances ``first_id <= id < end_id``, read in ONE snapshot.
 
         Verifying heads from one moment against rows from another reports writes made in between as
         tampering; SQLite gives a read transaction one snapshot, PostgreSQL needs REPEATABLE READ."""
+        required = self._required_timers()
         with self._snapshot() as dbapi:
             yield self._heads(dbapi, first_id, end_id), self._scan_history(dbapi, first_id, end_id), \
-                self._states(dbapi, first_id, end_id)
+                self._states(dbapi, first_id, end_id), self._derived(dbapi, first_id, end_id, required)
+
+    def _required_timers(self) -> dict[tuple[str, int], dict[str, tuple[str, ...]]]:
+        """Per stored definition, the timer kinds each obligation arms that must exist while it is open (a
+        definition whose content no longer matches its hash is left out: ``integrity_problems`` reports it)."""
+        required: dict[tuple[str, int], dict[str, tuple[str, ...]]] = {}
+        with self._read() as connection:
+            rows = connection.execute(select(definitions)).all()
+        for row in rows:
+            try:
+                definition = self._stored(row._mapping).definition
+            except DefinitionTampered:
+                continue
+            required[(definition.id, definition.version)] = {
+                o.name: (("escalation",) if o.escalate else ()) + (("timeout",) if o.timeout_event else ())
+                for o in definition.obligations}
+        return required
+
+    def _derived(self, dbapi: Any, first_id: int, end_id: int,
+                 required: Mapping[tuple[str, int], Mapping[str, tuple[str, ...]]]) -> Derived:
+        values = {"b_first": first_id, "b_end": end_id}
+        duties: dict[int, dict[str, tuple[str, str, str, dt.datetime, int]]] = {}
+        for i, name, agency, status, last_day, due_at, opened_seq in self._audit_sql.obligations.all(dbapi, values):
+            duties.setdefault(i, {})[name] = (agency, status, last_day, due_at, opened_seq)
+        raised: dict[int, dict[int, str]] = {}
+        for escalation_id, i, status in self._audit_sql.escalations.all(dbapi, values):
+            raised.setdefault(i, {})[escalation_id] = status
+        armed: dict[int, dict[tuple[str, int], list[tuple[str, str]]]] = {}
+        for i, name, fence, kind, status in self._audit_sql.timers.all(dbapi, values):
+            armed.setdefault(i, {}).setdefault((name, fence), []).append((kind, status))
+        return Derived(duties, raised, armed, required)
 
     @contextmanager
     def audit_since(self, checkpoint: Mapping[int, tuple[int, str]], first_id: int = 0, end_id: int = ID_END
@@ -579,19 +629,19 @@ class SqlStore(QueueQueries, KeyQueries):
         with self._snapshot() as dbapi:
             heads = self._heads(dbapi, first_id, end_id)
             values = {"b_first": first_id, "b_end": end_id}
-            shape = {i: (last, count) for i, last, count in self._incremental.misshapen.all(dbapi, values)}
+            shape = {i: (last, count) for i, last, count in self._audit_sql.misshapen.all(dbapi, values)}
             moved = [{"b_id": i, "b_seq": checkpoint[i][0] if i in checkpoint else 1}
                      for i, head in heads.items() if checkpoint.get(i) != head]
             cursor = dbapi.cursor()
             try:
-                cursor.execute(self._incremental.create)
+                cursor.execute(self._audit_sql.create)
             finally:
                 cursor.close()
-            self._incremental.clear.run(dbapi, {})
-            self._incremental.insert.many(dbapi, moved)
+            self._audit_sql.clear.run(dbapi, {})
+            self._audit_sql.insert.many(dbapi, moved)
             states = {i: (state, assignee, bool(suspended))
-                      for i, state, assignee, suspended in self._incremental.states.all(dbapi, {})}
-            yield heads, (_history(row) for row in self._incremental.scan.iterate(dbapi, {})), states, shape
+                      for i, state, assignee, suspended in self._audit_sql.states.all(dbapi, {})}
+            yield heads, (_history(row) for row in self._audit_sql.scan.iterate(dbapi, {})), states, shape
 
     def id_range(self) -> tuple[int, int]:
         """The smallest and largest instance id (0, 0 when there are none)."""

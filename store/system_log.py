@@ -15,7 +15,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, bindparam, insert, select
+from sqlalchemy import Connection, Dialect, Text, bindparam, insert, select
 
 from workflow.audit import canonical, format_instant
 
@@ -37,6 +37,9 @@ class SystemStatements:
                                  .order_by(system_history.c.seq.desc()).limit(1), dialect)
         self.insert = HotStatement(insert(system_history).values(
             {c.name: bindparam(c.name) for c in system_history.c}), dialect)
+        self.last_of_event = HotStatement(
+            select(system_history.c.at, system_history.c.payload).where(system_history.c.event == bindparam("b_event"))
+            .order_by(system_history.c.seq.desc()).limit(1), dialect, [system_history.c.at.type, Text()])
 
 
 def append_system(dbapi: Any, sql: SystemStatements, event: str, actor_id: str, now: dt.datetime,

@@ -181,6 +181,14 @@ class TimerRows:
                 "last_error": m.last_error, "sent_at": m.sent_at, "message_id": m.message_id,
                 "claimed_by": None, "lease_until": None})
 
+    def last_system_event(self, event: str) -> tuple[dt.datetime, dict[str, Any]] | None:
+        """When the latest system-history event of this kind was recorded, and its payload."""
+        row = self.system_sql.last_of_event.first(self.dbapi, {"b_event": event})
+        return None if row is None else (row[0], json.loads(row[1]))
+
+    def append_system_event(self, event: str, actor_id: str, now: dt.datetime, payload: dict[str, Any]) -> None:
+        append_system(self.dbapi, self.system_sql, event, actor_id, now, payload)
+
     def contact(self, agency: str) -> Contact | None:
         row = self.timer_sql.contact.first(self.dbapi, {"b_agency": agency})
         return None if row is None else Contact(*row)

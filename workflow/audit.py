@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +104,19 @@ class ChainProblem:
         return f"instance {self.instance_id}{row}: {self.message}"
 
 
+@dataclass(frozen=True)
+class Derived:
+    """What the tables derived from the histories hold (read in the verification's snapshot): each instance's
+    obligations, name -> (agency, status, last day, due, opened seq); its escalations, id -> status; its obligation
+    timers, (obligation, fence) -> [(kind, status)]; and, per (definition, version), the timer kinds each
+    obligation must have armed while it is open (escalation, timeout)."""
+
+    obligations: Mapping[int, Mapping[str, tuple[str, str, str, dt.datetime, int]]]
+    escalations: Mapping[int, Mapping[int, str]]
+    timers: Mapping[int, Mapping[tuple[str, int], Sequence[tuple[str, str]]]]
+    required: Mapping[tuple[str, int], Mapping[str, tuple[str, ...]]]
+
+
 @dataclass
 class _Chain:
     instance_id: int
@@ -114,6 +127,10 @@ class _Chain:
     state: str | None = None  # where the history leaves the instance
     assignee: str | None = None  # to whom (None: rows from before the start row named it, or not read)
     suspended: bool | None = False  # None: not known (an incremental verification did not read that far back)
+    # the obligations and escalations as the history leaves them (read from row 1 only)
+    obligations: dict[str, list[Any]] = field(default_factory=dict)  # name -> [agency, status, last, due, seq]
+    escalations: dict[int, str] = field(default_factory=dict)
+    definition: tuple[str, int] = ("", 0)
 
 
 class _Verifier:
@@ -122,8 +139,9 @@ class _Verifier:
     def __init__(self, heads: Mapping[int, tuple[int, str]],
                  checkpoint: Mapping[int, tuple[int, str]] | None, taken_at: dt.datetime | None = None,
                  states: Mapping[int, tuple[str, str, bool]] | None = None,
-                 shape: Mapping[int, tuple[int, int]] | None = None) -> None:
+                 shape: Mapping[int, tuple[int, int]] | None = None, derived: Derived | None = None) -> None:
         self.heads = heads
+        self.derived = derived
         self.checkpoint = checkpoint or {}
         self.shape = shape
         self.incremental = shape is not None
@@ -193,6 +211,8 @@ class _Verifier:
                                f"row {last} hash {chain.prev[:12]}")
         elif chain.instance_id in self.checkpoint:
             yield from _against_checkpoint(chain, self.checkpoint[chain.instance_id])
+        if self.derived is not None and chain.expected_seq > 1 and not self.incremental:
+            yield from _against_derived(chain, self.derived)
 
     def _missing(self) -> Iterator[ChainProblem]:
         concern: Iterable[int] = self.heads
@@ -248,6 +268,7 @@ def verify(
     taken_at: dt.datetime | None = None,
     states: Mapping[int, tuple[str, str, bool]] | None = None,
     shape: Mapping[int, tuple[int, int]] | None = None,
+    derived: Derived | None = None,
 ) -> Iterator[ChainProblem]:
     """Recompute every chain from rows ordered by (instance, seq); yield the first problem per instance.
 
@@ -261,13 +282,37 @@ def verify(
     whose head moved since the checkpoint, from the checkpoint's row on (every row of an instance it did not
     contain). Those are re-hashed and linked, and the checkpoint's row must still hash to what it saw; every
     history must still count rows 1..last, and an unmoved one end where the checkpoint saw it. The content of
-    rows not re-read is trusted to the checkpoint: a full verification re-hashes it."""
-    return _Verifier(heads, checkpoint, taken_at, states, shape).run(rows)
+    rows not re-read is trusted to the checkpoint: a full verification re-hashes it.
+
+    ``derived`` (a full verification only): the obligations, escalations and obligation timers the tables hold
+    must be what the history says (obligations opened, satisfied, waived, moved; escalations raised and
+    acknowledged; every open obligation's escalation and timeout timers armed and not cancelled)."""
+    return _Verifier(heads, checkpoint, taken_at, states, shape, derived).run(rows)
 
 
 def _follow(chain: _Chain, row: HistoryRecord) -> None:
-    """What the row does to the state, the assignee and the legal clock's suspension."""
+    """What the row does to the state, the assignee, the legal clock's suspension, the obligations and the
+    escalations."""
     chain.state = row.to_state
+    chain.definition = (row.definition_id, row.definition_version)
+    for change in row.obligations or ():
+        name, op = str(change["name"]), change["op"]
+        if op in ("open", "restart"):
+            # a migration replays an instance's past: its row names the row that opened the obligation (rows
+            # migrated before it did so leave it unknown)
+            seq = change.get("opened_seq", None if "opened_on" in change else row.seq)
+            chain.obligations[name] = [str(change["agency"]), "open", str(change["last_day"]),
+                                       _instant(str(change["due_at"])), seq]
+        elif name in chain.obligations and op in ("satisfy", "waive"):
+            chain.obligations[name][1] = "satisfied" if op == "satisfy" else "waived"
+        elif name in chain.obligations and op == "transfer":
+            chain.obligations[name][0] = str(change["to"])
+        elif name in chain.obligations and op == "reschedule":
+            chain.obligations[name][2:4] = [str(change["last_day"]), _instant(str(change["due_at"]))]
+    if row.event == "@escalated":
+        chain.escalations[int(row.payload["escalation_id"])] = "open"
+    elif row.event == "@escalation_acknowledged":
+        chain.escalations[int(row.payload["escalation_id"])] = "acknowledged"
     if row.event == "@start" and isinstance(row.payload.get("assignee"), str):
         chain.assignee = row.payload["assignee"]
     elif row.event == "@reassigned":
@@ -276,6 +321,56 @@ def _follow(chain: _Chain, row: HistoryRecord) -> None:
         chain.suspended = True
     elif row.event == "@resumed" or not row.event.startswith("@"):
         chain.suspended = False  # an event's transition restarts the clock of the state it enters
+
+
+def _instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _against_derived(chain: _Chain, derived: Derived) -> Iterator[ChainProblem]:
+    """The obligations, escalations and obligation timers of one instance against its history."""
+    i = chain.instance_id
+    table = derived.obligations.get(i, {})
+    for name in sorted(set(table) | set(chain.obligations)):
+        said = chain.obligations.get(name)
+        held = table.get(name)
+        if held is None:
+            yield ChainProblem(i, None, f"obligation {name!r} is in its history but not in the obligations table "
+                                        "(deleted)")
+        elif said is None:
+            yield ChainProblem(i, None, f"obligation {name!r} is in the obligations table but not in its history "
+                                        "(planted)")
+        elif tuple(said[:4]) != tuple(held[:4]) or said[4] not in (None, held[4]):
+            fields = ("agency", "status", "last day", "due", "opened by row")
+            diff = next(f for f, a, b in zip(fields, said, held, strict=True) if a != b)
+            yield ChainProblem(i, None, f"obligation {name!r}: the table says {diff} {_text(held, fields, diff)}; "
+                                        f"its history says {_text(said, fields, diff)}")
+    escalations = derived.escalations.get(i, {})
+    for escalation_id in sorted(set(escalations) | set(chain.escalations)):
+        said_status, held_status = chain.escalations.get(escalation_id), escalations.get(escalation_id)
+        if said_status != held_status:
+            yield ChainProblem(i, None, f"escalation {escalation_id} is {held_status or 'missing'} in the table; its "
+                                        f"history says {said_status or 'it never happened'}")
+    required = derived.required.get(chain.definition, {})
+    timers = derived.timers.get(i, {})
+    for name, said in sorted(chain.obligations.items()):
+        if said[1] != "open":
+            continue
+        fence = said[4] if said[4] is not None else table.get(name, (None,) * 5)[4]
+        if fence is None:
+            continue  # its row is missing from the table: reported above
+        armed = timers.get((name, int(fence)), ())
+        for kind in required.get(name, ()):
+            statuses = [status for k, status in armed if k == kind]
+            if not any(status in ("pending", "fired") for status in statuses):
+                what = "cancelled" if statuses else "missing"
+                yield ChainProblem(i, None, f"obligation {name!r} is open but its {kind} timer is {what} "
+                                            "(changed behind the engine's back)")
+
+
+def _text(values: Sequence[Any], fields: Sequence[str], which: str) -> str:
+    value = values[list(fields).index(which)]
+    return format_instant(value) if isinstance(value, dt.datetime) else str(value)
 
 
 def _differs(chain: _Chain, row_says: tuple[str, str, bool]) -> str | None:

@@ -89,7 +89,7 @@ def _migrate_one(engine: Engine, uow: UnitOfWork, instance: InstanceRecord, targ
            for o in recompute(engine, target, instance, {instance.state: state})]
     log: list[dict[str, Any]] = []
     for o in new:
-        log.append({**open_log("open", o), "opened_on": o.opened_on.isoformat()})
+        log.append({**open_log("open", o), "opened_on": o.opened_on.isoformat(), "opened_seq": o.opened_seq})
         if o.status is ObligationStatus.SATISFIED and o.closed_on is not None:
             log.append({"op": "satisfy", "name": o.name, "on": o.closed_on.isoformat(),
                         "late": o.closed_on > o.last_day})

@@ -11,12 +11,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from definitions import Definition, Role
 
 from .calendar import DayOverride
 from .notify import Contact, OutboxMessage
+
+if TYPE_CHECKING:  # workflow.audit imports this module
+    from .audit import Derived
 from .timers import TimerRecord, TimerStatus
 
 
@@ -239,6 +242,14 @@ class UnitOfWork(Protocol):
         """Queue notifications (ids ignored); a message id already queued is not queued again."""
         ...
 
+    def last_system_event(self, event: str) -> tuple[dt.datetime, dict[str, Any]] | None:
+        """When the latest system-history event of this kind was recorded, and its payload."""
+        ...
+
+    def append_system_event(self, event: str, actor_id: str, now: dt.datetime, payload: dict[str, Any]) -> None:
+        """One event in the hash-chained system history, in this transaction."""
+        ...
+
     def contact(self, agency: str) -> Contact | None:
         """How to reach an agency (or the Steering Committee, code ``BCD``)."""
         ...
@@ -370,9 +381,10 @@ class Store(Protocol):
         ...
 
     def audit_snapshot(self, first_id: int = 0, end_id: int = 2**63 - 1) -> AbstractContextManager[
-            tuple[dict[int, tuple[int, str]], Iterator[HistoryRecord], dict[int, tuple[str, str, bool]]]]:
-        """``chain_heads``, ``iter_history`` and each instance's (state, assignee, suspended), of one range, read in
-        one snapshot (what verification needs)."""
+            tuple[dict[int, tuple[int, str]], Iterator[HistoryRecord], dict[int, tuple[str, str, bool]], Derived]]:
+        """``chain_heads``, ``iter_history``, each instance's (state, assignee, suspended) and the tables derived
+        from the histories (``workflow.audit.Derived``), of one range, read in one snapshot (what verification
+        needs)."""
         ...
 
     def audit_since(self, checkpoint: Mapping[int, tuple[int, str]], first_id: int = 0, end_id: int = 2**63 - 1

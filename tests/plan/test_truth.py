@@ -23,6 +23,7 @@ from service.context import App
 from service.plan import load_plan
 from service.report import status_report
 from service.settings import Settings
+from service.verification import verify_all
 from store import SqlStore
 from tests.conftest import ADMIN, DEFINITIONS, SHIPPED, SUPERSEDED
 from tests.plan.conftest import PLAN, REGISTRY, REORG
@@ -95,6 +96,13 @@ def test_the_simulated_plan_tells_the_truth(simulated: dict[int, Path], seed: in
     assert {a for a, _ in skipped} >= {"PRTC", "BACAI", "THUANNAM"}
     assert all("no longer existed" in note for _, note in skipped)
     db.close()
+    # and the whole database verifies: chains, instance rows, obligations, escalations and their timers
+    app = App(Settings(database_url=f"sqlite:///{simulated[seed]}"))
+    try:
+        result = verify_all(app.store)
+        assert result.ok, (result.problems[:5], result.database)
+    finally:
+        app.sql_engine.dispose()
 
 
 def independent_replay(db: Path, day: dt.date, known_at: dt.datetime | None) -> Counter[tuple[str, str]]:
@@ -337,6 +345,7 @@ def test_instances_migrate_to_a_new_version_with_obligations_recomputed(register
     assert status_report(engine, store, now, dt.date(2022, 12, 5)).totals["overdue"] == 1  # before it was done
     assert status_report(engine, store, now, dt.date(2022, 11, 15)).totals["within_deadline"] == 1
     assert list(verify(store.iter_history(), store.chain_heads())) == []
+    assert verify_all(store).ok  # the migrated obligations are what the history says
     engine.fire(instance.id, "found", ADMIN, payload={"document": "99/QĐ-UBND"})  # the new version runs on
 
 

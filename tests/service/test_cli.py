@@ -138,20 +138,24 @@ def test_audit_verify_checkpoint_and_export(wf: Workflow, db_url: str, tmp_path:
         wf("instances", "start", "agency_feedback", "--key", f"cat/{agency}", "--assignee", agency,
            "--effective-on", "2022-12-01")
     wf("instances", "fire", "1", "record_receipt", "--data", '{"received_on": "2022-12-15"}')
-    assert wf.json("audit", "verify") == {"ok": True, "instances": 2, "problems": [], "database": []}
+    assert wf.json("audit", "verify") == {"ok": True, "instances": 2, "rows": 3, "problems": [], "database": []}
     checkpoint = tmp_path / "cp" / "checkpoint.json"
     written = wf.json("audit", "checkpoint", "--output", str(checkpoint))
     assert written["instances"] == 2
     assert json.loads(checkpoint.read_text())["root"] == written["root"]
     assert wf.json("audit", "verify", "--checkpoint", str(checkpoint))["ok"]
+    wf("instances", "fire", "2", "record_receipt", "--data", '{"received_on": "2022-12-16"}')
+    fast = wf.json("audit", "verify", "--checkpoint", str(checkpoint), "--incremental")
+    assert (fast["ok"], fast["rows"]) == (True, 2)  # instance 2 moved: its checkpoint row and the new one
+    assert "--incremental: goes with --checkpoint" in wf("audit", "verify", "--incremental", code=1)
 
     lines = wf("audit", "export", "--format", "jsonl").splitlines()
-    assert [json.loads(line)["event"] for line in lines] == ["@start", "record_receipt", "@start"]
+    assert [json.loads(line)["event"] for line in lines] == ["@start", "record_receipt", "@start", "record_receipt"]
     csv_out = tmp_path / "history.csv"
     wf("audit", "export", "--format", "csv", "--output", str(csv_out))
     rows = csv_out.read_text(encoding="utf-8").splitlines()
     assert rows[0].startswith("instance_id,seq,event")
-    assert len(rows) == 4
+    assert len(rows) == 5
     assert "must be jsonl or csv" in wf("audit", "export", "--format", "xml", code=2)
 
     database = db_url.removeprefix("sqlite:///")

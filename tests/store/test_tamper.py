@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import text
 
 from store import SqlStore
 from tests.conftest import ADMIN
-from workflow import ChainProblem, Engine, HistoryRecord, make_checkpoint, read_checkpoint, verify
+from workflow import ChainProblem, Engine, HistoryRecord, SimulatedClock, make_checkpoint, read_checkpoint, verify
 from workflow.audit import record_hash
 
 
@@ -364,3 +365,46 @@ def test_an_incremental_verify_trusts_rows_it_does_not_reread_a_full_one_does_no
         db.execute("UPDATE history SET reason = 'sửa' WHERE instance_id = ? AND seq = 2", (histories[1],))
     assert [p for p in full(store, document, incremental=True) if p.startswith("instance")] == []
     assert any(f"instance {histories[1]} row 2: content does not match its hash" in p for p in full(store, document))
+
+
+# -- the tables derived from the histories: obligations, escalations, their timers ---------------------------
+
+
+def test_obligations_escalations_and_timers_changed_behind_the_engines_back_are_found(
+        sql_engine: SqlEngine, store: SqlStore, engine: Engine, clock: SimulatedClock) -> None:
+    from workflow import Deadlines
+
+    late = engine.start("catalogue_feedback", "feedback/SYT", "SYT", ADMIN)
+    clock.advance(dt.timedelta(days=40))
+    [escalated] = [o for o in Deadlines(engine).fire_due() if o.kind == "escalation"]
+    with sql_engine.connect() as c:
+        (escalation_id,) = c.execute(text("SELECT id FROM escalations WHERE instance_id = :i"), {"i": late.id}).one()
+    Deadlines(engine).acknowledge(escalation_id, ADMIN, "đã nhắc")
+    waiting = engine.start("catalogue_feedback", "feedback/SNV", "SNV", ADMIN)
+    moved = engine.start("catalogue_feedback", "feedback/SCT", "SCT", ADMIN)
+    assert full(store) == []  # the honest database verifies, obligations, escalations and timers included
+    assert escalated.instance_id == late.id
+    with attacker(sql_engine) as db:
+        db.execute("UPDATE escalations SET status = 'open' WHERE id = ?", (escalation_id,))  # re-opened
+        db.execute("UPDATE timers SET status = 'cancelled' WHERE instance_id = ? AND kind = 'escalation'",
+                   (waiting.id,))  # the Committee would never hear of it
+        db.execute("UPDATE obligations SET last_day = '2030-01-01' WHERE instance_id = ?", (moved.id,))
+        db.execute("INSERT INTO escalations (instance_id, timer_id, due_at, created_at, status) "
+                   "VALUES (?, NULL, '2024-01-01', '2024-01-01', 'open')", (moved.id,))
+    found = full(store)
+    assert any(f"instance {late.id}: escalation {escalation_id} is open in the table; its history says "
+               "acknowledged" in p for p in found), found
+    assert any(f"instance {waiting.id}: obligation 'answer' is open but its escalation timer is cancelled" in p
+               for p in found), found
+    assert any(f"instance {moved.id}: obligation 'answer': the table says last day 2030-01-01" in p
+               for p in found), found
+    assert any(f"instance {moved.id}: escalation" in p and "its history says it never happened" in p
+               for p in found), found
+
+
+def test_a_deleted_obligation_row_is_found(sql_engine: SqlEngine, store: SqlStore, engine: Engine) -> None:
+    instance = engine.start("catalogue_feedback", "feedback/SYT", "SYT", ADMIN)
+    with attacker(sql_engine) as db:
+        db.execute("DELETE FROM obligations WHERE instance_id = ?", (instance.id,))
+    assert any(f"instance {instance.id}: obligation 'answer' is in its history but not in the obligations table"
+               in p for p in full(store))

@@ -29,7 +29,7 @@ def test_a_write_during_verification_is_not_reported_as_tampering(engine: Engine
     """Heads and rows come from one snapshot: a transition committed between reading the heads and
     reading the rows is invisible to both (reading them separately reported it as a broken chain)."""
     (instance_id,) = started(engine, 1)
-    with store.audit_snapshot() as (heads, rows, _):
+    with store.audit_snapshot() as (heads, rows, _, _):
         engine.fire(instance_id, "consolidate", ADMIN)  # commits while the snapshot is open
         result = list(rows)
     assert heads[instance_id][0] == 2
