@@ -3,9 +3,9 @@ schedules), each an event in one append-only, hash-chained log written in the sa
 
 Each row's hash is SHA-256 over ``0x00 || canonical(row without its hash)`` including the previous row's hash,
 as for instance histories (``workflow.audit``). ``SqlStore.integrity_problems`` recomputes the chain and replays
-the events that define a table's rows (keys, overrides, contacts) against the table, so a key row planted or
-edited in the database file is found. The statements run on the DBAPI connection of whatever transaction makes
-the change (a unit of work, or a SQLAlchemy transaction's own connection).
+the events that define a table's rows (keys, overrides, contacts, the registry, schedules) against the table,
+so a key row planted or edited in the database file is found. The statements run on the DBAPI connection of
+whatever transaction makes the change (a unit of work, or a SQLAlchemy transaction's own connection).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Text, bindparam, insert, select
@@ -20,7 +22,16 @@ from sqlalchemy import Connection, Dialect, Text, bindparam, insert, select
 from workflow.audit import canonical, format_instant
 
 from .hot import HotStatement
-from .tables import api_keys, calendar_overrides, contacts, system_history
+from .tables import (
+    agencies,
+    agency_changes,
+    api_keys,
+    calendar_overrides,
+    contacts,
+    scheduled_changes,
+    schedules,
+    system_history,
+)
 
 GENESIS = ""
 
@@ -53,14 +64,45 @@ def append_system(dbapi: Any, sql: SystemStatements, event: str, actor_id: str, 
                            "hash": system_hash(seq, event, actor_id, now, body, prev)})
 
 
+@dataclass
+class _Replay:
+    """The tables the system history's events define, as the events leave them."""
+
+    keys: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    overrides: dict[str, tuple[str, str]] = field(default_factory=dict)
+    people: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    registered: set[str] = field(default_factory=set)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    scheduled: list[tuple[str, str | None]] = field(default_factory=list)
+    plans: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+
+    def apply(self, event: str, payload: dict[str, Any]) -> None:
+        if event == "key_created":
+            self.keys[payload["id"]] = (payload["name"], payload["role"], payload["agency"], payload["key_hash"], False)
+        elif event == "key_revoked" and payload["id"] in self.keys:
+            self.keys[payload["id"]] = (*self.keys[payload["id"]][:4], True)
+        elif event == "calendar_override":
+            self.overrides[payload["day"]] = (payload["kind"], payload["reason"])
+        elif event == "contact_set":
+            self.people[payload["agency"]] = (payload["name"], payload["email"], payload["webhook_url"])
+        elif event == "agency_registered":
+            self.registered.add(payload["code"])
+        elif event == "agency_change":
+            self.changes.append({k: payload.get(k) for k in _CHANGE_FIELDS})
+        elif event == "agency_change_scheduled":
+            self.scheduled.append((payload["change"], payload["document"]))
+        elif event == "schedule_added":
+            self.plans[payload["id"]] = (payload["name"], payload["definition_id"], payload["cron"],
+                                         list(payload["assignees"]), payload["key_template"])
+
+
 def system_problems(connection: Connection) -> list[str]:
     """The system history's chain recomputed, then the tables its events define compared with their replay:
-    API keys (a key row planted or edited in the database is found), calendar overrides, contacts."""
+    API keys (a key row planted or edited in the database is found), calendar overrides, contacts, the registry
+    and its changes, the schedules."""
     problems: list[str] = []
     prev, expected = GENESIS, 1
-    keys: dict[int, tuple[Any, ...]] = {}
-    overrides: dict[str, tuple[str, str]] = {}
-    people: dict[str, tuple[Any, ...]] = {}
+    replay = _Replay()
     for row in connection.execute(select(system_history).order_by(system_history.c.seq)):
         payload = json.loads(row.payload)
         if row.seq != expected or row.prev_hash != prev or \
@@ -68,26 +110,53 @@ def system_problems(connection: Connection) -> list[str]:
             problems.append(f"system history row {row.seq}: does not match its chain (removed, reordered or altered)")
             return problems
         prev, expected = row.hash, expected + 1
-        if row.event == "key_created":
-            keys[payload["id"]] = (payload["name"], payload["role"], payload["agency"], payload["key_hash"], False)
-        elif row.event == "key_revoked" and payload["id"] in keys:
-            keys[payload["id"]] = (*keys[payload["id"]][:4], True)
-        elif row.event == "calendar_override":
-            overrides[payload["day"]] = (payload["kind"], payload["reason"])
-        elif row.event == "contact_set":
-            people[payload["agency"]] = (payload["name"], payload["email"], payload["webhook_url"])
+        replay.apply(row.event, payload)
     if expected == 1:
         return problems  # a database from before the system history (or without any such change yet)
     stored = {r.id: (r.name, r.role, r.agency, r.key_hash, r.revoked_at is not None)
               for r in connection.execute(select(api_keys))}
-    for key_id in sorted(set(stored) | set(keys)):
-        if stored.get(key_id) != keys.get(key_id):
-            what = "not in the system history (planted)" if key_id not in keys else "not as the system history says"
+    for key_id in sorted(set(stored) | set(replay.keys)):
+        if stored.get(key_id) != replay.keys.get(key_id):
+            what = ("not in the system history (planted)" if key_id not in replay.keys
+                    else "not as the system history says")
             problems.append(f"API key {key_id} is {what}")
     days = {r.day: (r.kind, r.reason) for r in connection.execute(select(calendar_overrides))}
     problems.extend(f"calendar override of {day} is not as the system history says"
-                    for day in sorted(set(days) | set(overrides)) if days.get(day) != overrides.get(day))
+                    for day in sorted(set(days) | set(replay.overrides)) if days.get(day) != replay.overrides.get(day))
     now = {r.agency: (r.name, r.email, r.webhook_url) for r in connection.execute(select(contacts))}
     problems.extend(f"contact of {code} is not as the system history says"
-                    for code in sorted(set(now) | set(people)) if now.get(code) != people.get(code))
+                    for code in sorted(set(now) | set(replay.people)) if now.get(code) != replay.people.get(code))
+    problems.extend(_registry_problems(connection, replay))
+    return problems
+
+
+_CHANGE_FIELDS = ("op", "code", "target", "name", "effective", "document", "certainty", "note", "moved")
+
+
+def _registry_problems(connection: Connection, replay: _Replay) -> list[str]:
+    """The registry (agencies, their applied and scheduled changes) and the schedules against the events that
+    made them: a row planted, deleted or edited in the database file is named."""
+    problems: list[str] = []
+    codes = {r.code for r in connection.execute(select(agencies.c.code))}
+    problems.extend(f"agency {code} is not in the system history (planted)"
+                    for code in sorted(codes - replay.registered))
+    problems.extend(f"agency {code} is in the system history but not in the registry (deleted)"
+                    for code in sorted(replay.registered - codes))
+    # compared as collections: rows from before the system history got their events appended by migration 0008
+    applied = Counter(canonical({k: r._mapping[k] for k in _CHANGE_FIELDS})
+                      for r in connection.execute(select(agency_changes)))
+    said = Counter(canonical(change) for change in replay.changes)
+    if applied != said:
+        extra, missing = sum((applied - said).values()), sum((said - applied).values())
+        problems.append(f"the registry's applied changes are not as the system history says: {extra} not in it, "
+                        f"{missing} missing (added, removed or edited behind the engine's back)")
+    waiting = Counter((r.change, r.document) for r in connection.execute(
+        select(scheduled_changes.c.change, scheduled_changes.c.document)))
+    if waiting != Counter(replay.scheduled):
+        problems.append("the scheduled registry changes are not as the system history says (added, removed or "
+                        "edited behind the engine's back)")
+    stored = {r.id: (r.name, r.definition_id, r.cron, json.loads(r.assignees), r.key_template)
+              for r in connection.execute(select(schedules))}
+    problems.extend(f"schedule {i} is not as the system history says"
+                    for i in sorted(set(stored) | set(replay.plans)) if stored.get(i) != replay.plans.get(i))
     return problems
