@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import http, memory, peer, plan, postgres, scale, timers, transitions
+from . import http, memory, peer, plan, postgres, scale, timers, transitions, wrk
 
 RESULTS = Path(__file__).parent / "results"
 TARGETS = {"FULL": 0.5, "NORMAL": 0.2}
@@ -104,6 +104,22 @@ def main() -> None:
     st = api["steady"]
     print(f"{'HTTP: latency ms at a steady 200/s p50/p99/max':<44} {st['p50_ms']:>10.1f} {st['p99_ms']:>10.1f} "
           f"{st['max_ms']:>10.1f}  p99 <= 20")
+    starts = report["wrk_starts"] = wrk.run(2.0 if args.quick else 10.0, 1 if args.quick else 3)
+    if "skipped" in starts:
+        print(f"{'HTTP starts with wrk':<44} {starts['skipped']}")
+    for connections, target in (("c1", 0.35), ("c8", 0.5)):
+        if connections not in starts:
+            continue
+        runs = starts[connections]["runs"]
+        ours, limit, r = spread(runs["serve_per_s"]), spread(runs["minimal_per_s"]), spread(runs["ratio"])
+        print(f"{'HTTP durable starts/s, wrk ' + connections + ': serve / limit':<44} {ours['median']:>10.0f} "
+              f"{limit['median']:>10.0f} {'':>10}")
+        print(f"{'  ratio serve / limit (min, median, max)':<44} {r['min']:>10.2f} {r['median']:>10.2f} "
+              f"{r['max']:>10.2f}  >= {target}")
+        p50, p99 = spread(runs["serve_p50_ms"]), spread(runs["serve_p99_ms"])
+        lp50, lp99 = spread(runs["minimal_p50_ms"]), spread(runs["minimal_p99_ms"])
+        print(f"{'  p50 / p99 ms: serve, limit':<44} {p50['median']:>10.1f} {p99['median']:>10.1f} "
+              f"{lp50['median']:>10.1f} {lp99['median']:>7.1f}")
     pg = report["postgres"] = postgres.run(200 if args.quick else 1500, 1 if args.quick else 3)
     for clients, runs in pg.items():
         r = spread(runs["ratio"])

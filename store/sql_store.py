@@ -12,9 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +59,7 @@ from workflow.errors import DuplicateBusinessKey
 from workflow.ports import HistoryRecord, IdempotencyRecord, InstanceRecord, StoredDefinition
 
 from .agency_rows import AgencyRows, AgencyStatements
+from .group_commit import GroupCommit
 from .hot import HotStatement
 from .keys import KeyQueries
 from .obligation_rows import ObligationRows, ObligationStatements
@@ -313,20 +313,42 @@ class SqlStore(QueueQueries, KeyQueries):
         self._data_error = dbapi.DataError
         # SQLite has one writer at a time. Writers waiting in its busy handler sleep in growing steps (up to
         # 100 ms) instead of being woken; measured: 8 concurrent HTTP writers fell to ~200 tx/s with 1 s stalls.
-        # So this process's writers queue on a lock (woken at once); busy_timeout still covers other processes.
-        self._write_lock: AbstractContextManager[Any] = (
-            threading.RLock() if engine.dialect.name == "sqlite" else nullcontext())
+        # So this process's writers take turns (woken at once) and share commits (store/group_commit.py);
+        # busy_timeout still covers other processes.
+        self._group = GroupCommit(self._raw, self._write_error) if engine.dialect.name == "sqlite" else None
 
     @contextmanager
     def transaction(self) -> Iterator[SqlUnitOfWork]:
-        with self._write_lock, self._transaction() as uow:
-            yield uow
+        if self._group is None:
+            with self._transaction() as uow:
+                yield uow
+            return
+        try:
+            with self._group.member() as dbapi:
+                yield SqlUnitOfWork(dbapi, self._hot, self._timer_sql, self._agency_sql, self._obligation_sql,
+                                    self._system_sql)
+        except BaseException as err:
+            translated = self._write_error(err)
+            if translated is err:
+                raise
+            raise translated from err
+
+    def _write_error(self, err: BaseException) -> BaseException:
+        """A driver's error in a write as the store's own (anything else as it is)."""
+        if isinstance(err, self._data_error):
+            return ValueRejected(f"the database refused a value, nothing was written: {err}")
+        if isinstance(err, self._operational):
+            return StoreUnavailable(f"the database refused the write, nothing was written: {err}")
+        if isinstance(err, self._integrity):
+            return StoreUnavailable(f"a database constraint refused the write, nothing was written: {err}")
+        return err
 
     @contextmanager
     def _begin(self) -> Iterator[Connection]:
         """A SQLAlchemy write transaction (rare writes), queued like every write of this process."""
         try:
-            with self._write_lock, self.engine.begin() as connection:
+            with self._group.alone() if self._group is not None else nullcontext(), \
+                    self.engine.begin() as connection:
                 yield connection
         except DataError as err:
             raise ValueRejected(f"the database refused a value, nothing was written: {err.orig}") from err
@@ -373,13 +395,10 @@ class SqlStore(QueueQueries, KeyQueries):
                 pooled.rollback()
             except Exception:  # the connection itself is gone (server restarted, connection dropped)
                 pooled.invalidate()  # the pool opens a new one next time; the original error is what we report
-            if isinstance(err, self._data_error):
-                raise ValueRejected(f"the database refused a value, nothing was written: {err}") from err
-            if isinstance(err, self._operational):
-                raise StoreUnavailable(f"the database refused the write, nothing was written: {err}") from err
-            if isinstance(err, self._integrity):
-                raise StoreUnavailable(f"a database constraint refused the write, nothing was written: {err}") from err
-            raise
+            translated = self._write_error(err)
+            if translated is err:
+                raise
+            raise translated from err
         finally:
             pooled.close()
 

@@ -19,10 +19,12 @@ def test_every_benchmark_runs_and_reports(tmp_path: Path) -> None:
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["quick"] is True
     for section in ("transitions", "peer", "scale", "memory", "timer_lateness", "timer_restart", "timer_memory",
-                    "fan_out", "simulation", "http", "postgres"):
+                    "fan_out", "simulation", "http", "postgres", "wrk_starts"):
         assert report[section], section
     assert set(report["transitions"]) == {"FULL", "NORMAL"}
     assert report["scale"]["history_rows"] == report["scale"]["instances"] == 20_000
     assert report["peer"]["FULL"]["spiff_steps_per_s"][0] > 0
     assert "peer FULL ratio" in done.stdout
     assert "audit verify 20,000 rows" in done.stdout
+    assert report["wrk_starts"]["c8"]["errors"] == 0  # wrk drove serve and the minimal app without an error
+    assert report["scale"]["verify_incremental_rows"] == 200  # 1% more instances after the checkpoint

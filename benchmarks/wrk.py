@@ -1,0 +1,120 @@
+"""Durable starts over HTTP with concurrent writers, against the physical limit, measured by an external C load
+generator (``wrk``, Debian's package) so that the client costs the server nothing.
+
+For each connection count (1 and 8): ``workflow serve`` (synchronous=FULL, as shipped) and ``minimal_app`` (the
+same two durable inserts under the same uvicorn, nothing else) each get ``seconds`` of ``POST /api/v1/instances``
+from ``wrk/start.lua``, back to back; the figure is successful starts per second, p50/p99 latency, and the
+ratio serve / minimal. ``wrk`` missing: the result says so and nothing is measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .http import BENCH_CYCLE, WORKFLOW
+
+SCRIPT = Path(__file__).parent / "wrk" / "start.lua"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wrk(url: str, connections: int, seconds: float, token: str) -> dict[str, Any]:
+    env = {**os.environ, "WRK_TOKEN": token, "WRK_NONCE": uuid.uuid4().hex[:8]}
+    done = subprocess.run(["wrk", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{seconds:g}s", "-s",
+                           str(SCRIPT), url], capture_output=True, text=True, env=env, check=True)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    raw = json.loads(line.removeprefix("RESULT "))
+    ok = raw["requests"] - raw["non_2xx"] - raw["socket_errors"]
+    return {"per_s": ok / (raw["duration_us"] / 1e6), "p50_ms": raw["p50_us"] / 1e3, "p99_ms": raw["p99_us"] / 1e3,
+            "errors": raw["non_2xx"] + raw["socket_errors"], "requests": raw["requests"]}
+
+
+def _serve(folder: str) -> tuple[subprocess.Popen[str], str, str]:
+    from service.context import App
+    from service.settings import Settings
+
+    url_db = f"sqlite:///{folder}/serve.db"
+    app = App(Settings(database_url=url_db))
+    app.init()
+    app.engine.load_definition_text(BENCH_CYCLE, "bench_http.yaml")
+    _, key = app.store.create_key("bench", "admin", None, app.clock.now())
+    app.sql_engine.dispose()
+    server = subprocess.Popen([WORKFLOW, "serve", "--port", "0"], env={**os.environ, "WORKFLOW_DATABASE_URL": url_db},
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert server.stdout is not None
+    url = next(line.split()[1] for line in server.stdout if line.startswith("ready "))
+    threading.Thread(target=server.stdout.read, daemon=True).start()  # as a journal would read it
+    return server, url, key
+
+
+def _minimal(folder: str) -> tuple[subprocess.Popen[str], str]:
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "benchmarks.minimal_app", f"{folder}/minimal.db", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    while True:  # ready when the port accepts a connection
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server, url
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError(f"minimal_app exited: {server.stderr.read() if server.stderr else ''}") from None
+            threading.Event().wait(0.05)
+
+
+def _stop(server: subprocess.Popen[str]) -> None:
+    server.terminate()
+    server.wait(timeout=60)
+    for stream in (server.stdout, server.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def run(seconds: float, repeats: int) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        return {"skipped": "wrk is not installed (apt-get install wrk)"}
+    out: dict[str, Any] = {}
+    for connections in (1, 8):
+        runs: dict[str, list[float]] = {k: [] for k in ("serve_per_s", "minimal_per_s", "ratio", "serve_p50_ms",
+                                                         "serve_p99_ms", "minimal_p50_ms", "minimal_p99_ms")}
+        errors = 0
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory() as folder:
+                server, url, key = _serve(folder)
+                try:
+                    ours = _wrk(url, connections, seconds, key)
+                finally:
+                    _stop(server)
+                minimal, url = _minimal(folder)
+                try:
+                    limit = _wrk(url, connections, seconds, "")
+                finally:
+                    _stop(minimal)
+            errors += ours["errors"] + limit["errors"]
+            runs["serve_per_s"].append(ours["per_s"])
+            runs["minimal_per_s"].append(limit["per_s"])
+            runs["ratio"].append(ours["per_s"] / limit["per_s"])
+            runs["serve_p50_ms"].append(ours["p50_ms"])
+            runs["serve_p99_ms"].append(ours["p99_ms"])
+            runs["minimal_p50_ms"].append(limit["p50_ms"])
+            runs["minimal_p99_ms"].append(limit["p99_ms"])
+        out[f"c{connections}"] = {"runs": runs, "errors": errors}
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(float(sys.argv[1]) if len(sys.argv) > 1 else 10, 1), indent=1))

@@ -1,0 +1,159 @@
+"""Group commit for SQLite: concurrent write transactions of one process share one commit, and one fsync.
+
+SQLite has one writer at a time, and with ``synchronous=FULL`` every commit waits for an fsync of the WAL:
+under concurrent requests the disk, not the work, sets the pace. Here the writers of this process take turns
+in one open transaction (a *batch*) instead of one transaction each:
+
+* a writer waits its turn, then runs its block in the batch (the first opens it with ``BEGIN IMMEDIATE``);
+  every writer after the first runs inside a ``SAVEPOINT``, so a block that fails rolls back only itself;
+* when a writer's block ends and others are waiting for their turn, it leaves the batch open for them and
+  waits; the writer that ends with nobody waiting (or the one that fills the batch, ``limit``) commits it;
+* a writer returns (and its HTTP request is answered) only after the commit of its batch; if that commit
+  fails, every writer of the batch gets the error and nothing of the batch is written.
+
+A writer alone commits at once: the batch never waits for company, so one client sees no added latency.
+Writes outside the group (``alone``: SQLAlchemy Core transactions on their own connection) wait until no batch
+is open, and no new batch opens while they wait.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class _Batch:
+    pooled: Any  # the pool's connection wrapper (commit, rollback, close)
+    dbapi: Any
+    members: int = 0  # blocks that ended well in it
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class GroupCommit:
+    def __init__(self, connect: Callable[[], Any], translate: Callable[[BaseException], BaseException],
+                 limit: int = 64) -> None:
+        """``connect``: a pooled DBAPI connection; ``translate``: a driver error as the store's error."""
+        self._connect, self._translate, self._limit = connect, translate, limit
+        self._cond = threading.Condition()
+        self._busy = False  # a block runs, or a batch commits
+        self._owner = 0  # the thread whose block runs
+        self._joiners = 0  # writers waiting for their turn in the group
+        self._exclusive = 0  # writers waiting to write alone
+        self._batch: _Batch | None = None
+        self.batches = 0  # commits made (for the benchmark's report)
+        self.blocks = 0  # blocks committed in them
+
+    @contextmanager
+    def member(self) -> Iterator[Any]:
+        """Run the block in the current batch; yields the DBAPI connection."""
+        with self._cond:
+            if self._busy and self._owner == threading.get_ident():
+                raise RuntimeError("a write transaction inside another in the same thread would wait for itself")
+            self._joiners += 1
+            self._cond.wait_for(lambda: not self._busy and (self._batch is not None or self._exclusive == 0))
+            self._joiners -= 1
+            self._busy, self._owner = True, threading.get_ident()
+            batch = self._batch
+            if batch is None:
+                try:
+                    batch = self._open()
+                except BaseException:
+                    self._busy = False
+                    self._cond.notify_all()
+                    raise
+                self._batch = batch
+        first = batch.members == 0
+        failed: BaseException | None = None
+        try:
+            if not first:
+                batch.dbapi.execute("SAVEPOINT member")
+            yield batch.dbapi
+            if not first:
+                batch.dbapi.execute("RELEASE member")
+        except BaseException as err:
+            failed = err
+        self._end(batch, first, failed)
+
+    def _open(self) -> _Batch:
+        pooled = self._connect()
+        try:
+            pooled.driver_connection.execute("BEGIN IMMEDIATE")
+        except BaseException as err:
+            pooled.close()
+            raise self._translate(err) from err
+        return _Batch(pooled, pooled.driver_connection)
+
+    def _end(self, batch: _Batch, first: bool, failed: BaseException | None) -> None:
+        abandon = False
+        if failed is not None:
+            try:
+                if first:
+                    abandon = True  # nothing else is in the batch: roll it all back, below
+                else:
+                    batch.dbapi.execute("ROLLBACK TO member")
+                    batch.dbapi.execute("RELEASE member")
+            except BaseException as err:  # the connection is unusable: the whole batch fails
+                batch.error = self._translate(err)
+                abandon = True
+        with self._cond:
+            if failed is None:
+                batch.members += 1
+            commit = not abandon and (self._joiners == 0 or batch.members >= self._limit)
+            if not abandon and not commit:
+                self._busy = False  # the next writer runs its block in this batch
+                self._cond.notify_all()
+        if abandon:
+            self._close(batch, commit=False)
+        elif commit:
+            self._close(batch, commit=True)
+        if failed is not None:
+            raise failed
+        batch.done.wait()
+        if batch.error is not None:
+            raise batch.error
+
+    def _close(self, batch: _Batch, commit: bool) -> None:
+        """Commit (or roll back) the batch while no one else runs; wake its writers and the next ones."""
+        try:
+            if commit and batch.members:
+                batch.pooled.commit()
+            else:
+                batch.pooled.rollback()
+        except BaseException as err:
+            batch.error = batch.error or self._translate(err)
+            try:
+                batch.pooled.rollback()
+            except BaseException:
+                batch.pooled.invalidate()
+        finally:
+            batch.pooled.close()
+            with self._cond:
+                if commit and batch.error is None and batch.members:
+                    self.batches += 1
+                    self.blocks += batch.members
+                self._batch = None
+                self._busy = False
+                batch.done.set()
+                self._cond.notify_all()
+
+    @contextmanager
+    def alone(self) -> Iterator[None]:
+        """Hold the writer's turn with no batch open (a write on a connection of its own)."""
+        with self._cond:
+            if self._busy and self._owner == threading.get_ident():
+                raise RuntimeError("a write transaction inside another in the same thread would wait for itself")
+            self._exclusive += 1
+            self._cond.wait_for(lambda: not self._busy and self._batch is None)
+            self._exclusive -= 1
+            self._busy, self._owner = True, threading.get_ident()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
