@@ -11,10 +11,9 @@ from sqlalchemy import Dialect, and_, bindparam, insert, select, update
 from workflow.ports import AgencyName, AgencyRecord, InstanceRecord
 
 from .hot import HotStatement
+from .rows import instance_from_row
 from .system_log import SystemStatements, append_system
 from .tables import agencies, agency_changes, agency_names, instances, scheduled_changes
-
-_INSTANCE_COLUMNS = [c.name for c in instances.c]
 
 
 class AgencyStatements:
@@ -102,15 +101,11 @@ class AgencyRows:
                       {k: v for k, v in values.items() if k not in ("actor_id", "applied_at")})
 
     def instances_assigned_to(self, code: str) -> Sequence[InstanceRecord]:
-        from .sql_store import _instance
-
-        return [_instance(dict(zip(_INSTANCE_COLUMNS, r, strict=True)))
+        return [instance_from_row(r)
                 for r in self.agency_sql.assigned.all(self.dbapi, {"b_code": code})]
 
     def children_of(self, parent_id: int) -> Sequence[InstanceRecord]:
-        from .sql_store import _instance
-
-        return [_instance(dict(zip(_INSTANCE_COLUMNS, r, strict=True)))
+        return [instance_from_row(r)
                 for r in self.agency_sql.children.all(self.dbapi, {"b_parent": parent_id})]
 
     def schedule_change(self, values: dict[str, Any]) -> None:

@@ -23,9 +23,9 @@ from workflow.notify import Contact, OutboxMessage, OutboxStatus
 from workflow.ports import Schedule
 from workflow.timers import TimerRecord, TimerStatus
 
+from .rows import outbox_from_row, schedule_from_row, timer_from_row
 from .system_log import SystemStatements, append_system
 from .tables import contacts, escalations, outbox, scheduled_changes, schedules, timers
-from .timer_rows import outbox_from_row, timer_from_row
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,6 @@ class EscalationRow:
     acknowledged_at: dt.datetime | None
     acknowledged_by: str | None
     note: str | None
-
-
-def _schedule(m: Any) -> Schedule:
-    return Schedule(m["id"], m["name"], m["definition_id"], m["cron"], tuple(json.loads(m["assignees"])),
-                    m["key_template"], json.loads(m["data"]), m["next_run_at"], m["last_run_at"])
 
 
 class QueueQueries:
@@ -192,14 +187,14 @@ class QueueQueries:
 
     def list_schedules(self) -> list[Schedule]:
         with self._read() as c:
-            return [_schedule(r._mapping) for r in c.execute(select(schedules).order_by(schedules.c.name))]
+            return [schedule_from_row(r._mapping) for r in c.execute(select(schedules).order_by(schedules.c.name))]
 
     def schedule(self, schedule_id: int) -> Schedule:
         with self._read() as c:
             row = c.execute(select(schedules).where(schedules.c.id == schedule_id)).first()
         if row is None:
             raise NotFound("schedule", schedule_id)
-        return _schedule(row._mapping)
+        return schedule_from_row(row._mapping)
 
     def next_schedule_run(self) -> dt.datetime | None:
         with self._read() as c:
@@ -211,4 +206,4 @@ class QueueQueries:
             rows = c.execute(select(schedules).where(schedules.c.next_run_at <= now).order_by(
                 schedules.c.next_run_at, schedules.c.id)).all()
         for row in rows:
-            yield _schedule(row._mapping)
+            yield schedule_from_row(row._mapping)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import (
     JSON,
@@ -40,7 +40,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateTable
 
 from definitions import (
@@ -64,6 +64,7 @@ from .hot import HotStatement
 from .keys import KeyQueries
 from .obligation_rows import ObligationRows, ObligationStatements
 from .queues import QueueQueries
+from .rows import history_from_row, instance_from_row, override_from_row
 from .system_log import SystemStatements, system_problems
 from .tables import (
     agency_names,
@@ -76,13 +77,12 @@ from .tables import (
     obligations,
     timers,
 )
-from .timer_rows import TimerRows, TimerStatements, override_from_row
+from .timer_rows import TimerRows, TimerStatements
 
 MAX_ID = 2**63  # ids are 64-bit integers in both databases
 ID_END = MAX_ID - 1  # the end of an id range that takes every id (the largest value the drivers accept)
 _SELECT_INSTANCE = select(instances)
 _SELECT_HISTORY = select(history)
-_INSTANCE_COLUMNS = [c.name for c in instances.c]
 
 
 def _all_columns(table: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -204,25 +204,6 @@ def _day(value: dt.date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _instance(m: Mapping[Any, Any]) -> InstanceRecord:
-    return InstanceRecord(
-        id=m["id"], definition_id=m["definition_id"], definition_version=m["definition_version"],
-        business_key=m["business_key"], state=m["state"], version=m["version"], assignee=m["assignee"],
-        data=json.loads(m["data"]), parent_id=m["parent_id"], created_at=m["created_at"],
-        updated_at=m["updated_at"], head_hash=m["head_hash"], entry_seq=m["entry_seq"],
-        suspended_at=m["suspended_at"], due_at=m["due_at"],
-        effective_on=dt.date.fromisoformat(m["effective_on"]) if m["effective_on"] else None)
-
-
-def _history(row: Sequence[Any]) -> HistoryRecord:
-    """A history row as selected by every history query here (the table's column order), converted."""
-    (instance_id, seq, event, from_state, to_state, actor_id, actor_role, actor_agency, at, payload, reason,
-     definition_id, definition_version, request_id, prev_hash, digest, effective_on, obligations) = row
-    return HistoryRecord(instance_id, seq, event, from_state, to_state, actor_id, actor_role, actor_agency, at,
-                         json.loads(payload), reason, definition_id, definition_version, request_id, prev_hash,
-                         digest, effective_on, None if obligations is None else json.loads(obligations))
-
-
 class SqlUnitOfWork(TimerRows, AgencyRows, ObligationRows):
     """The reads and writes of one transaction on a DBAPI connection (see ``workflow.ports.UnitOfWork``)."""
 
@@ -239,15 +220,15 @@ class SqlUnitOfWork(TimerRows, AgencyRows, ObligationRows):
         if not 0 < instance_id < MAX_ID:
             return None  # cannot exist (and SQLite would overflow)
         row = self.hot.get_instance.first(self.dbapi, {"b_id": instance_id})
-        return None if row is None else _instance(dict(zip(_INSTANCE_COLUMNS, row, strict=True)))
+        return None if row is None else instance_from_row(row)
 
     def find_instance_by_key(self, definition_id: str, business_key: str) -> InstanceRecord | None:
         row = self.hot.find_by_key.first(self.dbapi, {"b_definition": definition_id, "b_key": business_key})
-        return None if row is None else _instance(dict(zip(_INSTANCE_COLUMNS, row, strict=True)))
+        return None if row is None else instance_from_row(row)
 
     def instances_of_definition(self, definition_id: str) -> list[InstanceRecord]:
         rows = self.hot.of_definition.all(self.dbapi, {"b_definition": definition_id})
-        return [_instance(dict(zip(_INSTANCE_COLUMNS, row, strict=True))) for row in rows]
+        return [instance_from_row(row) for row in rows]
 
     def insert_instance(self, instance: InstanceRecord) -> int:
         existing = self.find_instance_by_key(instance.definition_id, instance.business_key)
@@ -282,7 +263,7 @@ class SqlUnitOfWork(TimerRows, AgencyRows, ObligationRows):
 
     def history_row(self, instance_id: int, seq: int) -> HistoryRecord | None:
         row = self.hot.get_history_row.first(self.dbapi, {"b_id": instance_id, "b_seq": seq})
-        return None if row is None else _history(row)
+        return None if row is None else history_from_row(row)
 
     def find_idempotency(self, key: str) -> IdempotencyRecord | None:
         row = self.hot.get_idempotency.first(self.dbapi, {"b_key": key})
@@ -334,14 +315,28 @@ class SqlStore(QueueQueries, KeyQueries):
             raise translated from err
 
     def _write_error(self, err: BaseException) -> BaseException:
-        """A driver's error in a write as the store's own (anything else as it is)."""
-        if isinstance(err, self._data_error):
-            return ValueRejected(f"the database refused a value, nothing was written: {err}")
-        if isinstance(err, self._operational):
-            return StoreUnavailable(f"the database refused the write, nothing was written: {err}")
-        if isinstance(err, self._integrity):
-            return StoreUnavailable(f"a database constraint refused the write, nothing was written: {err}")
+        return self._store_error(err, "write")
+
+    def _store_error(self, err: BaseException, doing: str) -> BaseException:
+        """The one translation of database errors, SQLAlchemy's or the driver's own, into the store's (anything
+        else comes back as it is). ``doing``: ``read``, ``write`` or ``open``."""
+        cause = err.orig if isinstance(err, DBAPIError) else err
+        if isinstance(cause, self._data_error):
+            written = ", nothing was written" if doing == "write" else ""
+            return ValueRejected(f"the database refused a value{written}: {cause}")
+        if isinstance(cause, self._integrity) and doing == "write":
+            return StoreUnavailable(f"a database constraint refused the write, nothing was written: {cause}")
+        if isinstance(cause, self._operational):
+            what = {"read": "the database could not be read", "open": "the database cannot be opened",
+                    "write": "the database refused the write, nothing was written"}[doing]
+            return StoreUnavailable(f"{what}: {cause}{'' if doing == 'write' else self._why()}")
         return err
+
+    def _reraise(self, err: BaseException, doing: str) -> NoReturn:
+        translated = self._store_error(err, doing)
+        if translated is err:
+            raise err
+        raise translated from err
 
     @contextmanager
     def _begin(self) -> Iterator[Connection]:
@@ -350,20 +345,16 @@ class SqlStore(QueueQueries, KeyQueries):
             with self._group.alone() if self._group is not None else nullcontext(), \
                     self.engine.begin() as connection:
                 yield connection
-        except DataError as err:
-            raise ValueRejected(f"the database refused a value, nothing was written: {err.orig}") from err
-        except OperationalError as err:
-            raise StoreUnavailable(f"the database refused the write, nothing was written: {err.orig}") from err
+        except Exception as err:
+            self._reraise(err, "write")
 
     def _raw(self) -> Any:
         """A pooled DBAPI connection. Errors raised while opening one (in our connect hook: the file cannot be
         opened, the file system is read-only) come as the driver's own, not SQLAlchemy's: both are a 503."""
         try:
             return self.engine.raw_connection()
-        except OperationalError as err:
-            raise StoreUnavailable(f"the database cannot be opened: {err.orig}{self._why()}") from err
-        except self._operational as err:
-            raise StoreUnavailable(f"the database cannot be opened: {err}{self._why()}") from err
+        except Exception as err:
+            self._reraise(err, "open")
 
     def _why(self) -> str:
         """What the file system says about a SQLite file that cannot be opened ('' if nothing useful)."""
@@ -407,12 +398,8 @@ class SqlStore(QueueQueries, KeyQueries):
         try:
             with self.engine.connect().execution_options(sqlite_begin="DEFERRED") as connection:
                 yield connection
-        except DataError as err:
-            raise ValueRejected(f"the database refused a value: {err.orig}") from err
-        except OperationalError as err:
-            raise StoreUnavailable(f"the database could not be read: {err.orig}{self._why()}") from err
-        except self._operational as err:  # raised by the driver while a connection was being opened
-            raise StoreUnavailable(f"the database could not be read: {err}{self._why()}") from err
+        except Exception as err:  # SQLAlchemy's, or the driver's own while a connection was being opened
+            self._reraise(err, "read")
 
     # -- definitions -----------------------------------------------------------------------------
 
@@ -432,8 +419,8 @@ class SqlStore(QueueQueries, KeyQueries):
                     id=definition.id, version=definition.version, content_hash=content_hash,
                     content=definition.canonical_json(), title_vi=definition.title.vi,
                     seed_section=definition.seed_section, loaded_at=self.clock.now()))
-        except OperationalError as err:
-            raise StoreUnavailable(f"the database refused the write, nothing was written: {err.orig}") from err
+        except Exception as err:
+            self._reraise(err, "write")
         return True
 
     def get_definition(self, definition_id: str, version: int | None = None) -> StoredDefinition:
@@ -453,8 +440,8 @@ class SqlStore(QueueQueries, KeyQueries):
         try:
             row = self._hot.latest_version.first(pooled.driver_connection, {"b_id": definition_id})
             pooled.commit()  # ends the read transaction the driver may have opened
-        except self._operational as err:
-            raise StoreUnavailable(f"the database could not be read: {err}") from err
+        except Exception as err:
+            self._reraise(err, "read")
         finally:
             pooled.close()
         return None if row is None or row[0] is None else int(row[0])
@@ -504,7 +491,7 @@ class SqlStore(QueueQueries, KeyQueries):
             row = connection.execute(_SELECT_INSTANCE.where(instances.c.id == instance_id)).first()
         if row is None:
             raise NotFound("instance", instance_id)
-        return _instance(row._mapping)
+        return instance_from_row(tuple(row))
 
     def list_instances(self, *, definition_id: str | None = None, state: str | None = None,
                        assignee: str | None = None, after_id: int = 0, limit: int = 100,
@@ -528,7 +515,7 @@ class SqlStore(QueueQueries, KeyQueries):
         if parent_id is not None:
             query = query.where(instances.c.parent_id == parent_id)
         with self._read() as connection:
-            return [_instance(row._mapping) for row in connection.execute(query)]
+            return [instance_from_row(tuple(row)) for row in connection.execute(query)]
 
     def by_deadline(self, *, due_from: dt.datetime | None = None, due_before: dt.datetime,
                     limit: int = 500) -> list[InstanceRecord]:
@@ -538,7 +525,7 @@ class SqlStore(QueueQueries, KeyQueries):
             query = query.where(instances.c.due_at >= due_from)
         query = query.order_by(instances.c.due_at, instances.c.id).limit(limit)
         with self._read() as connection:
-            return [_instance(row._mapping) for row in connection.execute(query)]
+            return [instance_from_row(tuple(row)) for row in connection.execute(query)]
 
     def _data_field(self, name: str) -> Any:
         data = (type_coerce(instances.c.data, JSON) if self.engine.dialect.name == "sqlite"
@@ -660,7 +647,7 @@ class SqlStore(QueueQueries, KeyQueries):
             self._audit_sql.insert.many(dbapi, moved)
             states = {i: (state, assignee, bool(suspended))
                       for i, state, assignee, suspended in self._audit_sql.states.all(dbapi, {})}
-            yield heads, (_history(row) for row in self._audit_sql.scan.iterate(dbapi, {})), states, shape
+            yield heads, (history_from_row(row) for row in self._audit_sql.scan.iterate(dbapi, {})), states, shape
 
     def id_range(self) -> tuple[int, int]:
         """The smallest and largest instance id (0, 0 when there are none)."""
@@ -678,10 +665,8 @@ class SqlStore(QueueQueries, KeyQueries):
                 connection = connection.execution_options(sqlite_begin="DEFERRED")
             with connection.begin():
                 yield connection.connection.driver_connection
-        except DataError as err:
-            raise ValueRejected(f"the database refused a value: {err.orig}") from err
-        except (OperationalError, self._operational) as err:
-            raise StoreUnavailable(f"the database could not be read: {err}") from err
+        except Exception as err:
+            self._reraise(err, "read")
         finally:
             connection.close()
 
@@ -695,7 +680,7 @@ class SqlStore(QueueQueries, KeyQueries):
 
     def _scan_history(self, dbapi: Any, first_id: int, end_id: int) -> Iterator[HistoryRecord]:
         for row in self._hot.scan_history.iterate(dbapi, {"b_first": first_id, "b_end": end_id}):
-            yield _history(row)
+            yield history_from_row(row)
 
     def agency_names_on(self, day: dt.date) -> dict[str, str]:
         """Every registered agency with the name it had on ``day`` (an agency that did not exist yet, or any

@@ -15,17 +15,16 @@ from typing import Any
 
 from sqlalchemy import Dialect, and_, bindparam, case, insert, or_, select, update
 
-from definitions import Deadline, TimerKind, WorkflowError
-from workflow.calendar import DayOverride, OverrideKind
-from workflow.notify import Channel, Contact, OutboxMessage, OutboxStatus
+from definitions import WorkflowError
+from workflow.calendar import DayOverride
+from workflow.notify import Contact, OutboxMessage
 from workflow.timers import TimerRecord, TimerStatus, to_json
 
 from .hot import HotStatement
+from .rows import timer_from_row
 from .system_log import SystemStatements, append_system
 from .tables import calendar_overrides, contacts, escalations, occurrences, outbox, schedules, timers
 
-TIMER_COLUMNS = [c.name for c in timers.c]
-OUTBOX_COLUMNS = [c.name for c in outbox.c]
 _KIND_ORDER = case({"reminder": 0, "escalation": 1}, value=timers.c.kind, else_=2)
 _OPEN = or_(timers.c.status == TimerStatus.PENDING.value, timers.c.status == TimerStatus.SUSPENDED.value)
 
@@ -34,26 +33,6 @@ class OverrideExists(WorkflowError):
     def __init__(self, day: dt.date) -> None:
         self.day = day
         super().__init__(f"{day.isoformat()} already has a calendar override")
-
-
-def timer_from_row(row: Sequence[Any]) -> TimerRecord:
-    m = dict(zip(TIMER_COLUMNS, row, strict=True))
-    return TimerRecord(
-        id=m["id"], instance_id=m["instance_id"], name=m["name"], kind=TimerKind(m["kind"]),
-        offset_days=m["offset_days"], event=m["event"], fence=m["fence"], status=TimerStatus(m["status"]),
-        deadline=Deadline.model_validate_json(m["deadline"]), anchor=m["anchor"],
-        extension=json.loads(m["extension"]) if m["extension"] else None, base_due=m["base_due"],
-        due_at=m["due_at"], remaining=json.loads(m["remaining"]) if m["remaining"] else None,
-        created_at=m["created_at"], fired_at=m["fired_at"], outcome=m["outcome"], obligation=m["obligation"])
-
-
-def outbox_from_row(row: Sequence[Any]) -> OutboxMessage:
-    m = dict(zip(OUTBOX_COLUMNS, row, strict=True))
-    return OutboxMessage(
-        id=m["id"], created_at=m["created_at"], instance_id=m["instance_id"], kind=m["kind"],
-        channel=Channel(m["channel"]), recipient=m["recipient"], subject=m["subject"], body=m["body"],
-        status=OutboxStatus(m["status"]), attempts=m["attempts"], next_attempt_at=m["next_attempt_at"],
-        message_id=m["message_id"], last_error=m["last_error"], sent_at=m["sent_at"])
 
 
 class TimerStatements:
@@ -211,7 +190,3 @@ class TimerRows:
 
     def record_occurrence(self, values: dict[str, Any]) -> None:
         self.timer_sql.insert_occurrence.run(self.dbapi, values)
-
-
-def override_from_row(day: str, kind: str, reason: str) -> DayOverride:
-    return DayOverride(dt.date.fromisoformat(day), OverrideKind(kind), reason)

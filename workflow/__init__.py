@@ -8,7 +8,7 @@ from .audit import ChainProblem, make_checkpoint, read_checkpoint, verify
 from .calendar import BusinessCalendar, DayOverride, Due, OverrideKind
 from .clock import PROVINCE_TZ, Clock, SimulatedClock, SystemClock
 from .deadlines import Deadlines, TimerOutcome
-from .engine import Engine, FireResult
+from .engine import Engine
 from .errors import (
     AgencyMismatch,
     DuplicateBusinessKey,
@@ -21,7 +21,7 @@ from .errors import (
     VersionConflict,
 )
 from .guards import GUARDS
-from .ports import Actor, HistoryRecord, InstanceRecord, Store, UnitOfWork
+from .ports import Actor, FireResult, HistoryRecord, InstanceRecord, Store, UnitOfWork
 
 __all__ = [
     "GUARDS",

@@ -46,7 +46,16 @@ from .machine import GuardRefusal, MachineCache
 from .notify import COMMITTEE, Subject, escalation_text, messages, reminder_text
 from .obligations import Changes, earliest_open_due, merge, on_event
 from .payload import AGENCY_CODE, check_payload, json_problems
-from .ports import Actor, HistoryRecord, IdempotencyRecord, InstanceRecord, ObligationRecord, Store, UnitOfWork
+from .ports import (
+    Actor,
+    FireResult,
+    HistoryRecord,
+    IdempotencyRecord,
+    InstanceRecord,
+    ObligationRecord,
+    Store,
+    UnitOfWork,
+)
 from .timers import AnchorMissing, TimerRecord, arm, arm_obligation
 
 MAX_DATA_BYTES = 256 * 1024
@@ -63,13 +72,6 @@ def deadline_of(timers: list[TimerRecord]) -> dt.datetime | None:
 def earliest(*instants: dt.datetime | None) -> dt.datetime | None:
     given = [i for i in instants if i is not None]
     return min(given) if given else None
-
-
-@dataclasses.dataclass(frozen=True)
-class FireResult:
-    instance: InstanceRecord
-    record: HistoryRecord
-    replayed: bool = False  # True when an idempotency key matched an earlier request
 
 
 class Engine:

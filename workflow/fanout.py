@@ -17,18 +17,50 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from definitions import FanOut, Role
 
 from .errors import PayloadInvalid, Refused
 from .obligations import Changes
 from .payload import AGENCY_CODE
-from .ports import Actor, InstanceRecord, ObligationStatus, UnitOfWork
+from .ports import Actor, FireResult, InstanceRecord, ObligationStatus, UnitOfWork
 from .succession import resolve_on
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from collections.abc import Mapping
+    from typing import Any
+
+    from definitions import Definition
+
+    from .clock import Clock
+
+
+class Host(Protocol):
+    """What fan-out needs of the engine (``workflow.engine.Engine`` is one): read definitions and instances,
+    start children and apply events in the caller's transaction, and record what happened."""
+
+    clock: Clock
+
+    def definition(self, definition_id: str, version: int | None = None) -> Definition: ...
+
+    def start_in(self, uow: UnitOfWork, definition: Definition, business_key: str, assignee: str, actor: Actor, *,
+                 data: Mapping[str, Any] | None = None, parent_id: int | None = None,
+                 request_id: str | None = None, effective_on: dt.date | None = None) -> InstanceRecord: ...
+
+    @staticmethod
+    def load(uow: UnitOfWork, instance_id: int) -> InstanceRecord: ...
+
+    def apply(self, uow: UnitOfWork, instance: InstanceRecord, event: str, actor: Actor,
+              payload: Mapping[str, Any], reason: str | None, request_id: str | None = None,
+              effective_on: dt.date | None = None) -> FireResult: ...
+
+    def escalate(self, uow: UnitOfWork, instance: InstanceRecord, timer_id: int | None, due: dt.datetime,
+                 cause: str) -> tuple[InstanceRecord, int]: ...
+
+    def append(self, uow: UnitOfWork, instance: InstanceRecord, event: str, actor: Actor,
+               payload: Mapping[str, Any], reason: str | None, *, effective_on: dt.date | None = None,
+               obligations: Changes | None = None, **changes: Any) -> InstanceRecord: ...
 
 FAN_OUT_ACTOR = Actor("system:fan-out", Role.SYSTEM)
 PARENT_ENTRY = "@parent_entry"
@@ -57,7 +89,7 @@ def participants(uow: UnitOfWork, spec: FanOut, parent: InstanceRecord, day: dt.
     return list(dict.fromkeys(codes))  # each agency once, in the given order
 
 
-def start_children(engine: Engine, uow: UnitOfWork, spec: FanOut, parent: InstanceRecord,
+def start_children(engine: Host, uow: UnitOfWork, spec: FanOut, parent: InstanceRecord,
                    effective: dt.date) -> list[InstanceRecord]:
     child_definition = engine.definition(spec.definition)
     children = []
@@ -73,7 +105,7 @@ def round_of(children: Sequence[InstanceRecord], parent: InstanceRecord) -> list
     return [c for c in children if c.data.get(PARENT_ENTRY) == parent.entry_seq]
 
 
-def join_if_done(engine: Engine, uow: UnitOfWork, child: InstanceRecord) -> None:
+def join_if_done(engine: Host, uow: UnitOfWork, child: InstanceRecord) -> None:
     """After ``child`` became final: if it was the last open child of its parent's round, fire the join."""
     assert child.parent_id is not None
     parent = engine.load(uow, child.parent_id)
@@ -86,7 +118,7 @@ def join_if_done(engine: Engine, uow: UnitOfWork, child: InstanceRecord) -> None
         engine.apply(uow, parent, spec.join_event, FAN_OUT_ACTOR, {}, "mọi cơ quan đã trả lời / every child is final")
 
 
-def close_children(engine: Engine, uow: UnitOfWork, spec: FanOut, parent_before: InstanceRecord,
+def close_children(engine: Host, uow: UnitOfWork, spec: FanOut, parent_before: InstanceRecord,
                    effective: dt.date, cancelled: bool = False) -> None:
     """The parent left its fan-out state without the join: close the children whose own time is up (all of
     them when the parent was cancelled, their obligations waived)."""

@@ -105,6 +105,15 @@ class ObligationRecord:
 
 
 @dataclass(frozen=True)
+class FireResult:
+    """What a start or an event did: the instance after it and its history row."""
+
+    instance: InstanceRecord
+    record: HistoryRecord
+    replayed: bool = False  # True when an idempotency key matched an earlier request
+
+
+@dataclass(frozen=True)
 class IdempotencyRecord:
     key: str
     fingerprint: str
