@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from definitions import Deadline
+from definitions import Deadline, Role
 from workflow import OverrideKind
 from workflow.calendar import DeadlineOutOfRange, end_of_day
 from workflow.errors import PayloadInvalid
@@ -16,7 +16,7 @@ from workflow.notify import Contact
 from workflow.timers import TimerRecord
 
 from .cli_common import Options, date_arg, emit, instant, json_arg, run
-from .views import timer_view
+from .views import escalation_view, notification_view, schedule_view, timer_view
 
 calendar_cli = typer.Typer(no_args_is_help=True, help="When periods end; days off and working days.")
 escalations_cli = typer.Typer(no_args_is_help=True, help="Escalations to the Steering Committee.")
@@ -175,8 +175,7 @@ def escalations_list(ctx: typer.Context,
                      status: Annotated[str | None, typer.Option(help="open or acknowledged")] = None) -> None:
     """Escalations, oldest first."""
     def act(opts: Options) -> None:
-        rows = [{**e.__dict__, "due_at": instant(e.due_at), "created_at": instant(e.created_at),
-                 "acknowledged_at": instant(e.acknowledged_at)} for e in opts.app.store.list_escalations(status)]
+        rows = [escalation_view(e) for e in opts.app.store.list_escalations(status)]
         emit(opts, rows, "\n".join(f"{r['id']:>5} instance {r['instance_id']:<6} {r['status']:<13} due {r['due_at']}"
                                    for r in rows) or "no escalations")
     run(ctx, act)
@@ -200,10 +199,7 @@ def escalations_ack(ctx: typer.Context, escalation_id: int,
 def schedules_list(ctx: typer.Context) -> None:
     """Recurring obligations and their next run."""
     def act(opts: Options) -> None:
-        rows: list[dict[str, Any]] = [{"id": s.id, "name": s.name, "definition": s.definition_id, "cron": s.cron,
-                 "assignees": list(s.assignees), "key_template": s.key_template,
-                 "next_run_at": instant(s.next_run_at), "last_run_at": instant(s.last_run_at)}
-                for s in opts.app.store.list_schedules()]
+        rows = [schedule_view(s) for s in opts.app.store.list_schedules()]
         emit(opts, rows, "\n".join(f"{r['name']:<28} {r['definition']:<20} '{r['cron']}' next {r['next_run_at']} "
                                    f"({len(r['assignees'])} assignees)" for r in rows) or "no schedules")
     run(ctx, act)
@@ -239,11 +235,7 @@ def notifications_list(ctx: typer.Context, status: Annotated[str | None, typer.O
         help="pending, sent, dead or no_contact")] = None) -> None:
     """The outbox: what was (or could not be) delivered, and why."""
     def act(opts: Options) -> None:
-        rows = [{"id": m.id, "kind": m.kind, "channel": m.channel.value, "recipient": m.recipient,
-                 "subject": m.subject, "status": m.status.value, "attempts": m.attempts,
-                 "next_attempt_at": instant(m.next_attempt_at), "last_error": m.last_error,
-                 "sent_at": instant(m.sent_at), "message_id": m.message_id, "instance_id": m.instance_id}
-                for m in opts.app.store.list_outbox(status)]
+        rows = [notification_view(m, admin=opts.actor.role is Role.ADMIN) for m in opts.app.store.list_outbox(status)]
         emit(opts, rows, "\n".join(f"{r['id']:>5} {r['status']:<10} {r['channel']:<8} {r['recipient'] or '-':<30} "
                                    f"{r['subject']}" + (f"  [{r['last_error']}]" if r["last_error"] else "")
                                    for r in rows) or "no notifications")

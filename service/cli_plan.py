@@ -19,6 +19,7 @@ from workflow.notify import Contact
 from .cli_common import Options, date_arg, emit, instant_arg, run
 from .plan import load_plan
 from .report import status_report, to_csv, to_json, to_table, to_xlsx
+from .views import agency_view
 
 agencies_cli = typer.Typer(no_args_is_help=True, help="The agency registry: names over time, mergers, retirements.")
 plan_cli = typer.Typer(no_args_is_help=True, help="The plan: every duty as running workflows.")
@@ -46,9 +47,7 @@ def agencies_load(ctx: typer.Context, path: Path) -> None:
 
 
 def _agency_json(opts: Options, code: str) -> dict[str, Any]:
-    agency = Agencies(opts.app.engine).get(code)
-    return {"code": agency.code, "kind": agency.kind, "status": agency.status, "successor": agency.successor,
-            "name": agency.current.name, "names": [n.__dict__ for n in agency.names]}
+    return agency_view(Agencies(opts.app.engine).get(code))
 
 
 @agencies_cli.command("list")

@@ -1,4 +1,5 @@
-"""The JSON shapes of instances, history rows and timers, shared by the CLI and the HTTP API."""
+"""The JSON shapes of what the service shows (instances, history rows, timers, escalations, schedules,
+notifications, agencies), written once and used by the CLI and the HTTP API alike."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from definitions import Definition
+from store.queues import EscalationRow
 from workflow import Engine, HistoryRecord, InstanceRecord
 from workflow.audit import format_instant
+from workflow.notify import OutboxMessage
+from workflow.ports import AgencyRecord, Schedule
 from workflow.timers import TimerRecord
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -54,6 +58,31 @@ def timer_view(t: TimerRecord) -> dict[str, Any]:
     return {"id": t.id, "name": t.name, "kind": t.kind.value, "offset_days": t.offset_days, "event": t.event,
             "status": t.status.value, "due_at": instant(t.due_at), "base_due": instant(t.base_due),
             "fired_at": instant(t.fired_at), "outcome": t.outcome}
+
+
+def escalation_view(e: EscalationRow) -> dict[str, Any]:
+    return {**e.__dict__, "due_at": instant(e.due_at), "created_at": instant(e.created_at),
+            "acknowledged_at": instant(e.acknowledged_at)}
+
+
+def schedule_view(s: Schedule) -> dict[str, Any]:
+    return {"id": s.id, "name": s.name, "definition": s.definition_id, "cron": s.cron,
+            "assignees": list(s.assignees), "key_template": s.key_template, "next_run_at": instant(s.next_run_at),
+            "last_run_at": instant(s.last_run_at)}
+
+
+def notification_view(m: OutboxMessage, admin: bool) -> dict[str, Any]:
+    """An outbox row; addresses and delivery errors say where the network is, so only admins see them."""
+    return {"id": m.id, "kind": m.kind, "channel": m.channel.value, "recipient": m.recipient if admin else None,
+            "subject": m.subject, "status": m.status.value, "attempts": m.attempts,
+            "next_attempt_at": instant(m.next_attempt_at), "last_error": m.last_error if admin else None,
+            "sent_at": instant(m.sent_at), "message_id": m.message_id, "instance_id": m.instance_id}
+
+
+def agency_view(agency: AgencyRecord) -> dict[str, Any]:
+    return {"code": agency.code, "kind": agency.kind, "status": agency.status, "successor": agency.successor,
+            "name": agency.current.name, "short_name": agency.current.short_name,
+            "names": [n.__dict__ for n in agency.names]}
 
 
 def mermaid(definition: Definition, current: str | None = None) -> str:

@@ -21,7 +21,17 @@ from .. import report as status
 from ..app.keys import Keys
 from ..http import app_of, export_response, nudge
 from ..verification import verify_all
-from ..views import history_view, instance_view, instant, mermaid, timer_view
+from ..views import (
+    agency_view,
+    escalation_view,
+    history_view,
+    instance_view,
+    instant,
+    mermaid,
+    notification_view,
+    schedule_view,
+    timer_view,
+)
 from .auth import Principal, principal, require
 from .problems import ApiProblem
 
@@ -282,8 +292,7 @@ def resume_deadline(request: Request, who: Who, instance_id: InstanceId, body: C
 def list_escalations(request: Request, who: Who,
                      status_: Annotated[Literal["open", "acknowledged"] | None, Query(alias="status")] = None
                      ) -> list[dict[str, Any]]:
-    return [{**e.__dict__, "due_at": instant(e.due_at), "created_at": instant(e.created_at),
-             "acknowledged_at": instant(e.acknowledged_at)} for e in ctx(request).store.list_escalations(status_)]
+    return [escalation_view(e) for e in ctx(request).store.list_escalations(status_)]
 
 
 @router.post("/escalations/{escalation_id}/acknowledge")
@@ -296,10 +305,7 @@ def acknowledge_escalation(request: Request, who: Who, escalation_id: RowId, bod
 
 
 def _agency(request: Request, code: str) -> dict[str, Any]:
-    agency = Agencies(ctx(request).engine).get(code)
-    return {"code": agency.code, "kind": agency.kind, "status": agency.status, "successor": agency.successor,
-            "name": agency.current.name, "short_name": agency.current.short_name,
-            "names": [n.__dict__ for n in agency.names]}
+    return agency_view(Agencies(ctx(request).engine).get(code))
 
 
 @router.get("/agencies")
@@ -388,21 +394,15 @@ def add_calendar_override(request: Request, who: Who, body: OverrideBody) -> dic
 
 @router.get("/schedules")
 def list_schedules(request: Request, who: Who) -> list[dict[str, Any]]:
-    return [{"id": s.id, "name": s.name, "definition": s.definition_id, "cron": s.cron,
-             "assignees": list(s.assignees), "key_template": s.key_template, "next_run_at": instant(s.next_run_at),
-             "last_run_at": instant(s.last_run_at)} for s in ctx(request).store.list_schedules()]
+    return [schedule_view(s) for s in ctx(request).store.list_schedules()]
 
 
 @router.get("/notifications")
 def list_notifications(request: Request, who: Who,
                        status_: Annotated[Literal["pending", "sent", "dead", "no_contact"] | None,
                                           Query(alias="status")] = None) -> list[dict[str, Any]]:
-    admin = who.actor.role is Role.ADMIN  # addresses and delivery errors say where the network is: admins only
-    return [{"id": m.id, "kind": m.kind, "channel": m.channel.value, "recipient": m.recipient if admin else None,
-             "subject": m.subject, "status": m.status.value, "attempts": m.attempts,
-             "next_attempt_at": instant(m.next_attempt_at), "last_error": m.last_error if admin else None,
-             "sent_at": instant(m.sent_at), "message_id": m.message_id, "instance_id": m.instance_id}
-            for m in ctx(request).store.list_outbox(status_)]
+    admin = who.actor.role is Role.ADMIN
+    return [notification_view(m, admin) for m in ctx(request).store.list_outbox(status_)]
 
 
 @router.post("/notifications/retry")
