@@ -17,6 +17,7 @@ import socket
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -74,37 +75,39 @@ def _session(settings: DeliverySettings) -> smtplib.SMTP:
         raise DeliveryError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {err}") from err
 
 
-def send_emails(settings: DeliverySettings, messages: list[OutboxMessage]) -> list[str | None]:
-    """Send over one SMTP session (reopened if it breaks); per message, None or the reason it failed."""
-    results: list[str | None] = []
+def send_emails(settings: DeliverySettings, messages: list[OutboxMessage]
+                ) -> Iterator[tuple[OutboxMessage, str | None]]:
+    """Send over one SMTP session (reopened if it breaks), yielding each message with None or the reason it
+    failed as soon as the server has answered for it, before the next is sent: the caller records each at once,
+    so a crash (or a power cut) leaves at most the one message in flight to be sent again."""
     smtp: smtplib.SMTP | None = None
     try:
         for message in messages:
             if not message.recipient:
-                results.append("no recipient address")
+                yield message, "no recipient address"
                 continue
+            error: str | None = None
             try:
                 smtp = smtp or _session(settings)
                 smtp.send_message(_mail(settings, message))
-                results.append(None)
             except DeliveryError as err:
-                results.append(str(err))
+                error = str(err)
             except (OSError, smtplib.SMTPException) as err:
-                results.append(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {err}")
+                error = f"SMTP {settings.smtp_host}:{settings.smtp_port}: {err}"
                 if not isinstance(err, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError):
                     smtp = None  # the session may be broken: a new one for the next message
+            yield message, error
     finally:
         if smtp is not None:
             try:
                 smtp.quit()
             except (OSError, smtplib.SMTPException):
                 smtp.close()
-    return results
 
 
 def send_email(settings: DeliverySettings, message: OutboxMessage) -> None:
     """One message in a session of its own (raises ``DeliveryError``)."""
-    [error] = send_emails(settings, [message])
+    [(_, error)] = list(send_emails(settings, [message]))
     if error is not None:
         raise DeliveryError(error)
 
@@ -186,13 +189,12 @@ class Dispatcher:
         lease = dt.timedelta(seconds=self.settings.lease_s)
         claimed = self.store.claim_outbox(now, limit, self.claimer, lease)
         emails = [m for m in claimed if m.channel is Channel.EMAIL]
-        errors: dict[int, str | None] = dict(zip([m.id for m in emails], send_emails(self.settings, emails),
-                                                 strict=True)) if emails else {}
-        results = []
+        # each mail is recorded as soon as the server has taken it, before the next is sent
+        results = [self._record(message, error) for message, error in send_emails(self.settings, emails)]
         for message in claimed:
             if message.channel is Channel.EMAIL:
-                error = errors[message.id]
-            elif message.channel is Channel.WEBHOOK:
+                continue
+            if message.channel is Channel.WEBHOOK:
                 try:
                     send_webhook(self.settings, message)
                     error = None
