@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from definitions import WorkflowError
+from store import SqlStore
 from workflow import make_checkpoint
 from workflow.clock import Clock
 from workflow.notify import checkpoint_text, messages
-from workflow.ports import Store
 
 from . import signing
 from .settings import Settings
@@ -44,13 +44,13 @@ class Written:
 
 
 class Checkpoints:
-    def __init__(self, store: Store, clock: Clock, folder: Path, every: dt.timedelta, key: Path | None,
+    def __init__(self, store: SqlStore, clock: Clock, folder: Path, every: dt.timedelta, key: Path | None,
                  contact: str) -> None:
         self.store, self.clock, self.folder, self.every, self.key, self.contact = (
             store, clock, folder, every, key, contact)
 
     @classmethod
-    def from_settings(cls, store: Store, clock: Clock, settings: Settings) -> Checkpoints | None:
+    def from_settings(cls, store: SqlStore, clock: Clock, settings: Settings) -> Checkpoints | None:
         if settings.checkpoint_folder is None:
             return None
         if settings.checkpoint_key is not None and not settings.checkpoint_key.is_file():
@@ -60,8 +60,7 @@ class Checkpoints:
                    settings.checkpoint_key, settings.checkpoint_contact)
 
     def due_at(self) -> dt.datetime | None:
-        with self.store.transaction() as uow:
-            last = uow.last_system_event(EVENT)
+        last = self.store.last_system_event(EVENT)  # a read: asked at every wake-up of the pass
         return self.clock.now() if last is None else last[0] + self.every
 
     def run_due(self) -> list[str]:

@@ -52,12 +52,7 @@ class GroupCommit:
     def member(self) -> Iterator[Any]:
         """Run the block in the current batch; yields the DBAPI connection."""
         with self._cond:
-            if self._busy and self._owner == threading.get_ident():
-                raise RuntimeError("a write transaction inside another in the same thread would wait for itself")
-            self._joiners += 1
-            self._cond.wait_for(lambda: not self._busy and (self._batch is not None or self._exclusive == 0))
-            self._joiners -= 1
-            self._busy, self._owner = True, threading.get_ident()
+            self._take_turn("_joiners", lambda: self._batch is not None or self._exclusive == 0)
             batch = self._batch
             if batch is None:
                 try:
@@ -78,6 +73,16 @@ class GroupCommit:
         except BaseException as err:
             failed = err
         self._end(batch, first, failed)
+
+    def _take_turn(self, queue: str, ready: Callable[[], bool]) -> None:
+        """Wait (holding the condition) until no block runs and ``ready``; counted meanwhile in ``queue``
+        (``_joiners`` or ``_exclusive``), which is what the others' decisions read."""
+        if self._busy and self._owner == threading.get_ident():
+            raise RuntimeError("a write transaction inside another in the same thread would wait for itself")
+        setattr(self, queue, getattr(self, queue) + 1)
+        self._cond.wait_for(lambda: not self._busy and ready())
+        setattr(self, queue, getattr(self, queue) - 1)
+        self._busy, self._owner = True, threading.get_ident()
 
     def _open(self) -> _Batch:
         pooled = self._connect()
@@ -145,12 +150,7 @@ class GroupCommit:
     def alone(self) -> Iterator[None]:
         """Hold the writer's turn with no batch open (a write on a connection of its own)."""
         with self._cond:
-            if self._busy and self._owner == threading.get_ident():
-                raise RuntimeError("a write transaction inside another in the same thread would wait for itself")
-            self._exclusive += 1
-            self._cond.wait_for(lambda: not self._busy and self._batch is None)
-            self._exclusive -= 1
-            self._busy, self._owner = True, threading.get_ident()
+            self._take_turn("_exclusive", lambda: self._batch is None)
         try:
             yield
         finally:

@@ -160,6 +160,12 @@ class QueueQueries:
                 "agency": contact.agency, "name": contact.name, "email": contact.email,
                 "webhook_url": contact.webhook_url})
 
+    def last_system_event(self, event: str) -> tuple[dt.datetime, dict[str, Any]] | None:
+        """When the latest system-history event of this kind was recorded, and its payload (a read)."""
+        with self._read() as c:
+            row = self._system_sql.last_of_event.first(c.connection.driver_connection, {"b_event": event})
+        return None if row is None else (row[0], json.loads(row[1]))
+
     def list_contacts(self) -> list[Contact]:
         with self._read() as c:
             return [Contact(*r) for r in c.execute(select(contacts.c.agency, contacts.c.name, contacts.c.email,

@@ -309,10 +309,7 @@ class SqlStore(QueueQueries, KeyQueries):
                 yield SqlUnitOfWork(dbapi, self._hot, self._timer_sql, self._agency_sql, self._obligation_sql,
                                     self._system_sql)
         except BaseException as err:
-            translated = self._write_error(err)
-            if translated is err:
-                raise
-            raise translated from err
+            self._reraise(err, "write")
 
     def _write_error(self, err: BaseException) -> BaseException:
         return self._store_error(err, "write")
@@ -386,10 +383,7 @@ class SqlStore(QueueQueries, KeyQueries):
                 pooled.rollback()
             except Exception:  # the connection itself is gone (server restarted, connection dropped)
                 pooled.invalidate()  # the pool opens a new one next time; the original error is what we report
-            translated = self._write_error(err)
-            if translated is err:
-                raise
-            raise translated from err
+            self._reraise(err, "write")
         finally:
             pooled.close()
 

@@ -52,6 +52,11 @@ def format_instant(instant: dt.datetime) -> str:
     return utc.isoformat(timespec="microseconds")[:-6] + "Z"  # drop "+00:00"
 
 
+def parse_instant(text: str) -> dt.datetime:
+    """The inverse of ``format_instant``."""
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def record_fields(r: HistoryRecord) -> dict[str, Any]:
     """What a history row's hash covers: every field but the hash itself. The effective date and the
     obligation changes came later (migration 0007): rows written before carry neither, and their hashes
@@ -302,13 +307,13 @@ def _follow(chain: _Chain, row: HistoryRecord) -> None:
             # migrated before it did so leave it unknown)
             seq = change.get("opened_seq", None if "opened_on" in change else row.seq)
             chain.obligations[name] = [str(change["agency"]), "open", str(change["last_day"]),
-                                       _instant(str(change["due_at"])), seq]
+                                       parse_instant(str(change["due_at"])), seq]
         elif name in chain.obligations and op in ("satisfy", "waive"):
             chain.obligations[name][1] = "satisfied" if op == "satisfy" else "waived"
         elif name in chain.obligations and op == "transfer":
             chain.obligations[name][0] = str(change["to"])
         elif name in chain.obligations and op == "reschedule":
-            chain.obligations[name][2:4] = [str(change["last_day"]), _instant(str(change["due_at"]))]
+            chain.obligations[name][2:4] = [str(change["last_day"]), parse_instant(str(change["due_at"]))]
     if row.event == "@escalated":
         chain.escalations[int(row.payload["escalation_id"])] = "open"
     elif row.event == "@escalation_acknowledged":
@@ -321,10 +326,6 @@ def _follow(chain: _Chain, row: HistoryRecord) -> None:
         chain.suspended = True
     elif row.event == "@resumed" or not row.event.startswith("@"):
         chain.suspended = False  # an event's transition restarts the clock of the state it enters
-
-
-def _instant(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _against_derived(chain: _Chain, derived: Derived) -> Iterator[ChainProblem]:
@@ -424,7 +425,7 @@ def make_checkpoint(heads: Mapping[int, tuple[int, str]], taken_at: dt.datetime)
 
 def checkpoint_time(document: Mapping[str, Any]) -> dt.datetime:
     """When a checkpoint document was taken."""
-    return dt.datetime.fromisoformat(str(document["taken_at"]).replace("Z", "+00:00"))
+    return parse_instant(str(document["taken_at"]))
 
 
 def read_checkpoint(document: Mapping[str, Any]) -> dict[int, tuple[int, str]]:

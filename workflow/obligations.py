@@ -28,7 +28,7 @@ from typing import Any
 
 from definitions import Deadline, Definition, Obligation
 
-from .audit import format_instant
+from .audit import format_instant, parse_instant
 from .calendar import BusinessCalendar, end_of_day, local_date
 from .ports import HistoryRecord, ObligationRecord, ObligationStatus
 from .timers import resolve_deadline
@@ -175,10 +175,6 @@ def effective_of(row: HistoryRecord) -> dt.date:
     return dt.date.fromisoformat(row.effective_on) if row.effective_on else local_date(row.at)
 
 
-def _instant(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def replay(rows: Iterable[HistoryRecord], day: dt.date, known_at: dt.datetime | None = None
            ) -> tuple[dict[tuple[int, str], Replayed], dict[int, int]]:
     """Obligations on ``day`` from history rows: rows effective by the end of ``day`` (and, with ``known_at``,
@@ -207,7 +203,7 @@ def _apply(obligations: dict[tuple[int, str], Replayed], key: tuple[int, str], c
         return
     if op in ("open", "restart"):
         obligations[key] = Replayed(key[0], key[1], str(change["agency"]),
-                                    dt.date.fromisoformat(change["last_day"]), _instant(change["due_at"]))
+                                    dt.date.fromisoformat(change["last_day"]), parse_instant(change["due_at"]))
         return
     found = obligations.get(key)
     if found is None:
@@ -219,4 +215,4 @@ def _apply(obligations: dict[tuple[int, str], Replayed], key: tuple[int, str], c
     elif op == "transfer":
         found.agency = str(change["to"])
     elif op == "reschedule":
-        found.last_day, found.due_at = dt.date.fromisoformat(change["last_day"]), _instant(change["due_at"])
+        found.last_day, found.due_at = dt.date.fromisoformat(change["last_day"]), parse_instant(change["due_at"])
