@@ -10,27 +10,26 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from definitions import Definition, DefinitionInvalid, Role, definition_files, load_file
-from workflow import GUARDS, Actor, HistoryRecord, InstanceRecord, make_checkpoint, read_checkpoint
-from workflow.audit import checkpoint_time
+from definitions import DefinitionInvalid, Role, definition_files, load_file
+from workflow import GUARDS, Actor
 from workflow.errors import PayloadInvalid
 from workflow.migration import migrate
 
 from . import signing
+from .app.definitions import summary
 from .cli_common import Options, date_arg, emit, json_arg, opts_of, run
 from .cli_deadlines import register as register_deadlines
+from .cli_keys import keys_cli
 from .cli_plan import register as register_plan
 from .cli_service import register as register_service
-from .context import App, CheckpointUnreadable
-from .keys import keys_cli
+from .context import App
 from .settings import Settings
-from .verification import verify_database
-from .views import export_lines, history_view, instance_view
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Durable workflows for the Ninh Thuận S&T plan.")
@@ -83,12 +82,6 @@ def backup(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="The ne
 # -- definitions ---------------------------------------------------------------------------------
 
 
-def _definition_summary(d: Definition, content_hash: str | None = None) -> dict[str, Any]:
-    return {"id": d.id, "version": d.version, "title_vi": d.title.vi, "title_en": d.title.en,
-            "seed_section": d.seed_section, "states": len(d.states), "transitions": len(d.transitions),
-            "content_hash": content_hash or d.content_hash}
-
-
 @definitions_cli.command("validate")
 def definitions_validate(ctx: typer.Context, paths: Annotated[list[Path], typer.Argument()]) -> None:
     """Check definition files (folders: every *.yaml in them) without touching the database."""
@@ -97,7 +90,7 @@ def definitions_validate(ctx: typer.Context, paths: Annotated[list[Path], typer.
     valid: list[dict[str, Any]] = []
     for path in definition_files(paths):
         try:
-            valid.append({"file": str(path), **_definition_summary(load_file(path, GUARDS))})
+            valid.append({"file": str(path), **summary(load_file(path, GUARDS))})
         except DefinitionInvalid as err:
             problems.extend(str(p) for p in err.problems)
     text = "\n".join([*(f"ok {v['file']}: {v['id']} v{v['version']}" for v in valid), *problems])
@@ -114,12 +107,8 @@ def definitions_load(ctx: typer.Context, paths: Annotated[list[Path], typer.Argu
     """Check and store definitions. Loading the same content twice is a no-op; the same id and
     version with other content is refused."""
     def act(opts: Options) -> None:
-        files = definition_files(paths)
-        checked = [load_file(path, GUARDS) for path in files]  # all files valid before any is stored
-        results = []
-        for path, definition in zip(files, checked, strict=True):
-            new = opts.app.store.save_definition(definition)
-            results.append({"file": str(path), "id": definition.id, "version": definition.version, "new": new})
+        checked = [(str(path), load_file(path, GUARDS)) for path in definition_files(paths)]
+        results = opts.uses.definitions.load(opts.actor, checked)
         lines = [f"{'loaded' if r['new'] else 'unchanged'} {r['id']} v{r['version']} ({r['file']})"
                  for r in results]
         emit(opts, results, "\n".join(lines))
@@ -130,13 +119,8 @@ def definitions_load(ctx: typer.Context, paths: Annotated[list[Path], typer.Argu
 def definitions_list(ctx: typer.Context) -> None:
     """Stored definitions with the number of instances in each state."""
     def act(opts: Options) -> None:
-        counts = opts.app.store.count_instances()
-        rows = []
-        for stored in opts.app.store.list_definitions():
-            d = stored.definition
-            states = {s: n for (i, v, s), n in counts.items() if (i, v) == (d.id, d.version)}
-            rows.append({**_definition_summary(d, stored.content_hash), "instances": states})
-        lines = [f"{r['id']:<24} v{r['version']:<3} {r['seed_section']:<8} {r['title_vi']}"
+        rows = opts.uses.definitions.summaries()
+        lines = [f"{r['id']:<24} v{r['version']:<3} {r['seed_section']:<8} {r['title']['vi']}"
                  + (f"  [{', '.join(f'{s}: {n}' for s, n in r['instances'].items())}]" if r["instances"] else "")
                  for r in rows]
         emit(opts, rows, "\n".join(lines) if lines else "no definitions loaded")
@@ -148,7 +132,7 @@ def definitions_show(ctx: typer.Context, definition_id: str,
                      version: Annotated[int | None, typer.Option()] = None) -> None:
     """One definition in full (the latest version unless --version)."""
     def act(opts: Options) -> None:
-        stored = opts.app.store.get_definition(definition_id, version)
+        stored = opts.uses.definitions.stored(definition_id, version)
         d = stored.definition
         lines = [f"{d.id} v{d.version} ({d.seed_section}) {d.title.vi} / {d.title.en}", "states:"]
         lines += [f"  {s.id:<20} {s.kind.value:<8} {s.label}" for s in d.states]
@@ -162,11 +146,7 @@ def definitions_show(ctx: typer.Context, definition_id: str,
 # -- instances -----------------------------------------------------------------------------------
 
 
-def _instance_json(opts: Options, instance: InstanceRecord) -> dict[str, Any]:
-    return instance_view(opts.app.engine, instance)
-
-
-def _instance_text(data: dict[str, Any]) -> str:
+def _instance_text(data: Mapping[str, Any]) -> str:
     return (f"instance {data['id']}: {data['definition']} v{data['definition_version']} "
             f"key {data['business_key']} assignee {data['assignee']}\n"
             f"  state {data['state']} (version {data['version']}); allowed: "
@@ -188,11 +168,10 @@ def instances_start(
 ) -> None:
     """Start an instance of a definition."""
     def act(opts: Options) -> None:
-        instance = opts.app.engine.start(definition_id, key, assignee, opts.actor, data=json_arg(data, "data"),
-                                         version=version,
-                                         effective_on=date_arg(effective_on, "effective_on") if effective_on else None)
-        body = _instance_json(opts, instance)
-        emit(opts, body, _instance_text(body))
+        done = opts.uses.instances.start(
+            opts.actor, definition_id, key, assignee, data=json_arg(data, "data"), version=version,
+            effective_on=date_arg(effective_on, "effective_on") if effective_on else None)
+        emit(opts, done.view, _instance_text(done.view))
     run(ctx, act)
 
 
@@ -207,12 +186,12 @@ def instances_fire(
 ) -> None:
     """Fire an event at an instance as the acting role."""
     def act(opts: Options) -> None:
-        result = opts.app.engine.fire(instance_id, event, opts.actor, payload=json_arg(data, "data"),
-                                      reason=reason, expected_version=expect_version,
-                                      idempotency_key=idempotency_key,
-                                      effective_on=date_arg(effective_on, "effective_on") if effective_on else None)
-        body = {**_instance_json(opts, result.instance), "replayed": result.replayed}
-        prefix = "(repeat of an earlier request) " if result.replayed else ""
+        done = opts.uses.instances.fire(
+            opts.actor, instance_id, event, payload=json_arg(data, "data"), reason=reason,
+            expected_version=expect_version, idempotency_key=idempotency_key,
+            effective_on=date_arg(effective_on, "effective_on") if effective_on else None)
+        body = {**done.view, "seq": done.seq, "replayed": done.replayed}
+        prefix = "(repeat of an earlier request) " if done.replayed else ""
         emit(opts, body, prefix + _instance_text(body))
     run(ctx, act)
 
@@ -240,7 +219,7 @@ def instances_migrate(
 def instances_show(ctx: typer.Context, instance_id: int) -> None:
     """One instance: state, version, assignee, allowed events."""
     def act(opts: Options) -> None:
-        body = _instance_json(opts, opts.app.store.get_instance(instance_id))
+        body = opts.uses.instances.show(instance_id)
         emit(opts, body, _instance_text(body))
     run(ctx, act)
 
@@ -256,9 +235,8 @@ def instances_list(
 ) -> None:
     """Instances, oldest first, with filters."""
     def act(opts: Options) -> None:
-        rows = opts.app.store.list_instances(definition_id=definition, state=state, assignee=assignee,
-                                             after_id=after, limit=limit)
-        body = [_instance_json(opts, r) for r in rows]
+        body = opts.uses.instances.find(definition=definition, state=state, agency=assignee, cursor=after,
+                                        limit=limit).items
         lines = [f"{r['id']:>6} {r['definition']:<22} {r['business_key']:<30} {r['assignee']:<10} {r['state']}"
                  for r in body]
         emit(opts, body, "\n".join(lines) if lines else "no instances")
@@ -268,16 +246,11 @@ def instances_list(
 # -- audit ---------------------------------------------------------------------------------------
 
 
-def _history_json(r: HistoryRecord) -> dict[str, Any]:
-    return history_view(r)
-
-
 @audit_cli.command("history")
 def audit_history(ctx: typer.Context, instance_id: int) -> None:
     """One instance's history: who did what, when, from which state to which, and why."""
     def act(opts: Options) -> None:
-        opts.app.store.get_instance(instance_id)
-        rows = [_history_json(r) for r in opts.app.store.history(instance_id)]
+        rows = opts.uses.instances.history(instance_id)
         lines = [f"{r['seq']:>3} {r['at']} {r['event']:<20} {r['from'] or '-'} -> {r['to']}  by {r['actor_id']}"
                  f" ({r['actor_role']}{'/' + r['actor_agency'] if r['actor_agency'] else ''})"
                  + (f"  reason: {r['reason']}" if r["reason"] else "")
@@ -300,19 +273,7 @@ def audit_verify(ctx: typer.Context,
                  ) -> None:
     """Recompute every hash chain; report the first bad row of each instance. Exit 1 if any."""
     def act(opts: Options) -> None:
-        heads, taken_at = None, None
-        if checkpoint is not None:
-            try:
-                document = json.loads(checkpoint.read_text(encoding="utf-8"))
-                heads, taken_at = read_checkpoint(document), checkpoint_time(document)
-            except (OSError, ValueError, KeyError, TypeError) as err:
-                raise CheckpointUnreadable(checkpoint, err) from None
-            if public_key is not None:
-                signing.check(document, public_key)
-        elif public_key is not None or incremental:
-            raise PayloadInvalid([("--public-key" if public_key is not None else "--incremental",
-                                   "goes with --checkpoint")])
-        result = verify_database(opts.app.store, opts.app.settings.database_url, heads, jobs, taken_at, incremental)
+        result = opts.uses.audit.verify_from(checkpoint, public_key, jobs, incremental)
         text = (f"ok: {result.instances} instance histories verified" if result.ok
                 else "\n".join([*(f"TAMPERED {p}" for p in result.problems),
                                 *(f"TAMPERED database: {d}" for d in result.database)]))
@@ -330,9 +291,7 @@ def audit_checkpoint(ctx: typer.Context,
     """Write every chain head and a Merkle root over them, with the time (signed with --sign). Keep it, and the
     public key, off this machine."""
     def act(opts: Options) -> None:
-        document = make_checkpoint(opts.app.store.chain_heads(), opts.app.clock.now())
-        if sign is not None:
-            document = signing.sign(document, sign)
+        document = opts.uses.audit.checkpoint(sign)
         text = json.dumps(document, indent=1)
         if output is None:
             typer.echo(text)
@@ -367,13 +326,13 @@ def audit_export(ctx: typer.Context,
         raise typer.BadParameter("must be jsonl or csv", param_hint="--format")
 
     def act(opts: Options) -> None:
-        rows = opts.app.store.iter_history()
+        lines = opts.uses.audit.export("jsonl" if fmt == "jsonl" else "csv")
         if output is None:
-            for text in export_lines(rows, fmt):
+            for text in lines:
                 sys.stdout.write(text)
             return
         with output.open("w", encoding="utf-8", newline="") as handle:
-            for text in export_lines(rows, fmt):
+            for text in lines:
                 handle.write(text)
     run(ctx, act)
 

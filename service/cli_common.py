@@ -15,6 +15,7 @@ from workflow import Actor
 from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 
+from .app import UseCases
 from .context import App
 from .errors import answer, context
 from .views import instant
@@ -30,6 +31,11 @@ class Options:
     json: bool
     actor: Actor
     db_given: bool = False  # --db or WORKFLOW_DATABASE_URL was given (simulate then uses that database)
+
+    @property
+    def uses(self) -> UseCases:
+        """The application layer: every command calls it, as the API and the pages do."""
+        return self.app.uses
 
 
 def opts_of(ctx: typer.Context) -> Options:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
-from definitions import Deadline, Role
 from workflow import OverrideKind
-from workflow.calendar import DeadlineOutOfRange, end_of_day
+from workflow.calendar import end_of_day
 from workflow.errors import PayloadInvalid
-from workflow.notify import Contact
-from workflow.timers import TimerRecord
 
 from .cli_common import Options, date_arg, emit, instant, json_arg, run
-from .views import escalation_view, notification_view, schedule_view, timer_view
+from .views import TimerView
 
 calendar_cli = typer.Typer(no_args_is_help=True, help="When periods end; days off and working days.")
 escalations_cli = typer.Typer(no_args_is_help=True, help="Escalations to the Steering Committee.")
@@ -60,17 +57,10 @@ def calendar_due(
                                 "end_of_month": end_of_month, "end_of_year": end_of_year,
                                 "before_date": before and date_arg(before, "--before"),
                                 "on_date": on and date_arg(on, "--on"), "yearly": yearly}
-        try:
-            deadline = Deadline(**{k: v for k, v in spec.items() if v is not None})
-        except ValidationError as err:
-            raise PayloadInvalid.from_pydantic(err.errors(include_url=False), "deadline") from None
-        try:
-            due = opts.app.engine.calendar.due(deadline, anchor)
-        except DeadlineOutOfRange as err:
-            raise PayloadInvalid([("--from", str(err))]) from None
+        due = opts.uses.deadlines.due(anchor, spec, "--from")
         text = "\n".join([f"last day: {due.last_day:%d/%m/%Y} ({due.last_day.isoformat()})",
                           f"due at:   {instant(due.due_at)} (24:00 province time of the last day)"
-                          if deadline.hours is None else f"due at:   {instant(due.due_at)}",
+                          if hours is None else f"due at:   {instant(due.due_at)}",
                           "steps:", *(f"  - {s}" for s in due.steps)])
         emit(opts, due.as_dict(), text)
     run(ctx, act)
@@ -78,10 +68,10 @@ def calendar_due(
 
 def _override(ctx: typer.Context, day: str, reason: str, kind: OverrideKind) -> None:
     def act(opts: Options) -> None:
-        changes = opts.app.deadlines.add_override(date_arg(day, "DATE"), kind, reason, opts.actor)
-        moved = sum(len(v) for v in changes.values())
-        emit(opts, {"day": day, "kind": kind.value, "instances": {str(k): v for k, v in changes.items()}},
-             f"{kind.value} {day} recorded; {moved} timers of {len(changes)} instances moved")
+        added = opts.uses.deadlines.add_override(opts.actor, date_arg(day, "DATE"), kind, reason)
+        moved = sum(len(v) for v in added["instances"].values())
+        emit(opts, added, f"{kind.value} {added['day']} recorded; {moved} timers of {len(added['instances'])} "
+                          "instances moved")
     run(ctx, act)
 
 
@@ -103,8 +93,7 @@ def calendar_add_working_day(ctx: typer.Context, day: Annotated[str, typer.Argum
 def calendar_overrides(ctx: typer.Context) -> None:
     """Operator overrides of the calendar."""
     def act(opts: Options) -> None:
-        rows = [{"day": o.day.isoformat(), "kind": o.kind.value, "reason": o.reason}
-                for o in opts.app.store.calendar_overrides()]
+        rows = opts.uses.deadlines.overrides()
         emit(opts, rows, "\n".join(f"{r['day']} {r['kind']:<12} {r['reason']}" for r in rows) or "no overrides")
     run(ctx, act)
 
@@ -112,11 +101,7 @@ def calendar_overrides(ctx: typer.Context) -> None:
 # -- instances: the legal clock ------------------------------------------------------------------
 
 
-def _timer_json(t: TimerRecord) -> dict[str, Any]:
-    return timer_view(t)
-
-
-def _timers_text(timers: list[dict[str, Any]]) -> str:
+def _timers_text(timers: Sequence[TimerView]) -> str:
     return "\n".join(f"{t['id']:>6} {t['name']:<16} {t['kind']:<10} {t['status']:<9} due {t['due_at']}"
                      + (f"  ({t['outcome']})" if t["outcome"] else "") for t in timers) or "no timers"
 
@@ -130,10 +115,9 @@ def instances_extend(
 ) -> None:
     """Extend the pending deadline of the instance's current state."""
     def act(opts: Options) -> None:
-        timers = opts.app.deadlines.extend(instance_id, opts.actor, reason=reason, document=document,
-                                           to_date=date_arg(to, "--to") if to else None, days=days,
-                                           working_days=working_days)
-        body = [_timer_json(t) for t in timers]
+        body = opts.uses.deadlines.extend(opts.actor, instance_id, reason=reason, document=document,
+                                          to_date=date_arg(to, "--to") if to else None, days=days,
+                                          working_days=working_days)
         emit(opts, body, _timers_text(body))
     run(ctx, act)
 
@@ -142,8 +126,7 @@ def instances_suspend(ctx: typer.Context, instance_id: int, reason: Annotated[st
                       document: Annotated[str | None, typer.Option()] = None) -> None:
     """Stop the instance's legal clock (the remaining time is kept)."""
     def act(opts: Options) -> None:
-        body = [_timer_json(t) for t in opts.app.deadlines.suspend(instance_id, opts.actor, reason=reason,
-                                                                    document=document)]
+        body = opts.uses.deadlines.suspend(opts.actor, instance_id, reason=reason, document=document)
         emit(opts, body, _timers_text(body))
     run(ctx, act)
 
@@ -152,8 +135,7 @@ def instances_resume(ctx: typer.Context, instance_id: int, reason: Annotated[str
                      document: Annotated[str | None, typer.Option()] = None) -> None:
     """Restart the clock with the time that remained."""
     def act(opts: Options) -> None:
-        body = [_timer_json(t) for t in opts.app.deadlines.resume(instance_id, opts.actor, reason=reason,
-                                                                   document=document)]
+        body = opts.uses.deadlines.resume(opts.actor, instance_id, reason=reason, document=document)
         emit(opts, body, _timers_text(body))
     run(ctx, act)
 
@@ -161,8 +143,7 @@ def instances_resume(ctx: typer.Context, instance_id: int, reason: Annotated[str
 def instances_timers(ctx: typer.Context, instance_id: int) -> None:
     """An instance's timers: pending, fired, cancelled, with due times (UTC)."""
     def act(opts: Options) -> None:
-        opts.app.store.get_instance(instance_id)
-        body = [_timer_json(t) for t in opts.app.store.list_timers(instance_id)]
+        body = opts.uses.instances.timers(instance_id)
         emit(opts, body, _timers_text(body))
     run(ctx, act)
 
@@ -175,7 +156,9 @@ def escalations_list(ctx: typer.Context,
                      status: Annotated[str | None, typer.Option(help="open or acknowledged")] = None) -> None:
     """Escalations, oldest first."""
     def act(opts: Options) -> None:
-        rows = [escalation_view(e) for e in opts.app.store.list_escalations(status)]
+        if status not in (None, "open", "acknowledged"):
+            raise PayloadInvalid([("--status", "open or acknowledged")])
+        rows = opts.uses.escalations.find("open" if status == "open" else "acknowledged" if status else None)
         emit(opts, rows, "\n".join(f"{r['id']:>5} instance {r['instance_id']:<6} {r['status']:<13} due {r['due_at']}"
                                    for r in rows) or "no escalations")
     run(ctx, act)
@@ -186,9 +169,8 @@ def escalations_ack(ctx: typer.Context, escalation_id: int,
                     note: Annotated[str | None, typer.Option()] = None) -> None:
     """Acknowledge an escalation (Steering Committee or admin)."""
     def act(opts: Options) -> None:
-        instance_id = opts.app.deadlines.acknowledge(escalation_id, opts.actor, note)
-        emit(opts, {"escalation_id": escalation_id, "instance_id": instance_id},
-             f"escalation {escalation_id} acknowledged (instance {instance_id})")
+        done = opts.uses.escalations.acknowledge(opts.actor, escalation_id, note)
+        emit(opts, done, f"escalation {escalation_id} acknowledged (instance {done['instance_id']})")
     run(ctx, act)
 
 
@@ -199,7 +181,7 @@ def escalations_ack(ctx: typer.Context, escalation_id: int,
 def schedules_list(ctx: typer.Context) -> None:
     """Recurring obligations and their next run."""
     def act(opts: Options) -> None:
-        rows = [schedule_view(s) for s in opts.app.store.list_schedules()]
+        rows = opts.uses.registry.schedules()
         emit(opts, rows, "\n".join(f"{r['name']:<28} {r['definition']:<20} '{r['cron']}' next {r['next_run_at']} "
                                    f"({len(r['assignees'])} assignees)" for r in rows) or "no schedules")
     run(ctx, act)
@@ -219,11 +201,9 @@ def schedules_add(
     def act(opts: Options) -> None:
         codes = [a.strip() for a in assignees.split(",") if a.strip()]
         begin = end_of_day(date_arg(start, "--from")) - dt.timedelta(days=1) if start else None
-        schedule_id = opts.app.ticker(deliver=False).recurrence.add(name, definition, cron, codes, key_template,
-                                                                    json_arg(data, "--data"), begin)
-        s = opts.app.store.schedule(schedule_id)
-        emit(opts, {"id": s.id, "next_run_at": instant(s.next_run_at)},
-             f"schedule {name} added; first run {instant(s.next_run_at)}")
+        added = opts.uses.registry.add_schedule(opts.actor, name, definition, cron, codes, key_template,
+                                                json_arg(data, "--data"), begin)
+        emit(opts, added, f"schedule {name} added; first run {added['next_run_at']}")
     run(ctx, act)
 
 
@@ -235,7 +215,9 @@ def notifications_list(ctx: typer.Context, status: Annotated[str | None, typer.O
         help="pending, sent, dead or no_contact")] = None) -> None:
     """The outbox: what was (or could not be) delivered, and why."""
     def act(opts: Options) -> None:
-        rows = [notification_view(m, admin=opts.actor.role is Role.ADMIN) for m in opts.app.store.list_outbox(status)]
+        if status not in (None, "pending", "sent", "dead", "no_contact"):
+            raise PayloadInvalid([("--status", "pending, sent, dead or no_contact")])
+        rows = opts.uses.registry.notifications(opts.actor, status)  # type: ignore[arg-type]
         emit(opts, rows, "\n".join(f"{r['id']:>5} {r['status']:<10} {r['channel']:<8} {r['recipient'] or '-':<30} "
                                    f"{r['subject']}" + (f"  [{r['last_error']}]" if r["last_error"] else "")
                                    for r in rows) or "no notifications")
@@ -246,7 +228,7 @@ def notifications_list(ctx: typer.Context, status: Annotated[str | None, typer.O
 def notifications_retry(ctx: typer.Context, ids: Annotated[list[int] | None, typer.Argument()] = None) -> None:
     """Queue dead notifications again (all of them, or the ids given)."""
     def act(opts: Options) -> None:
-        count = opts.app.store.retry_outbox(ids, opts.app.clock.now())
+        count = opts.uses.registry.retry(opts.actor, ids)
         emit(opts, {"requeued": count}, f"{count} notifications queued again")
     run(ctx, act)
 
@@ -257,21 +239,15 @@ def contacts_set(ctx: typer.Context, agency: str, name: Annotated[str | None, ty
                  webhook: Annotated[str | None, typer.Option()] = None) -> None:
     """Set how to reach an agency (BCD: the Steering Committee)."""
     def act(opts: Options) -> None:
-        from workflow.notify import one_line
-
-        if email is not None and ("@" not in email or one_line(email) != email):
-            raise PayloadInvalid([("email", f"{email!r} is not an e-mail address")])
-        if webhook is not None and not webhook.startswith(("http://", "https://")):
-            raise PayloadInvalid([("webhook", f"{webhook!r} is not an http(s) URL")])
-        opts.app.store.set_contact(Contact(agency, name, email, webhook), opts.app.clock.now(), opts.actor.id)
-        emit(opts, {"agency": agency, "email": email, "webhook": webhook}, f"contact of {agency} set")
+        emit(opts, opts.uses.registry.set_contact(opts.actor, agency, name, email, webhook),
+             f"contact of {agency} set")
     run(ctx, act)
 
 
 @contacts_cli.command("list")
 def contacts_list(ctx: typer.Context) -> None:
     def act(opts: Options) -> None:
-        rows = [c.__dict__ for c in opts.app.store.list_contacts()]
+        rows = opts.uses.registry.contacts()
         emit(opts, rows, "\n".join(f"{r['agency']:<10} {r['email'] or '-':<30} {r['webhook_url'] or '-'}"
                                    for r in rows) or "no contacts")
     run(ctx, act)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,16 +9,12 @@ from typing import Annotated, Any
 import typer
 
 from definitions import load_data
-from definitions.agencies import Certainty, Change, ChangeKind, Registry, Reorganisation
+from definitions.agencies import Certainty, ChangeKind, Registry, Reorganisation
 from definitions.plan import Plan
-from workflow.agencies import Agencies
-from workflow.errors import PayloadInvalid
-from workflow.notify import Contact
 
 from .cli_common import Options, date_arg, emit, instant_arg, run
 from .plan import load_plan
-from .report import status_report, to_csv, to_json, to_table, to_xlsx
-from .views import agency_view
+from .report import to_csv, to_json, to_table, to_xlsx
 
 agencies_cli = typer.Typer(no_args_is_help=True, help="The agency registry: names over time, mergers, retirements.")
 plan_cli = typer.Typer(no_args_is_help=True, help="The plan: every duty as running workflows.")
@@ -36,25 +31,16 @@ def register(cli: typer.Typer) -> None:
 def agencies_load(ctx: typer.Context, path: Path) -> None:
     """Register the agencies of a registry file (known ones are left as they are)."""
     def act(opts: Options) -> None:
-        registry = load_data(path, Registry)
-        added, same = Agencies(opts.app.engine).load(registry, opts.actor)
-        for entry in registry.agencies:
-            if entry.email or entry.webhook_url:
-                opts.app.store.set_contact(Contact(entry.code, entry.short_name, entry.email, entry.webhook_url),
-                                           opts.app.clock.now())
+        added, same = opts.uses.registry.load(opts.actor, load_data(path, Registry))
         emit(opts, {"added": added, "unchanged": same}, f"{len(added)} agencies added, {len(same)} already known")
     run(ctx, act)
-
-
-def _agency_json(opts: Options, code: str) -> dict[str, Any]:
-    return agency_view(Agencies(opts.app.engine).get(code))
 
 
 @agencies_cli.command("list")
 def agencies_list(ctx: typer.Context) -> None:
     """Every registered agency, active or not, with its latest name and successor."""
     def act(opts: Options) -> None:
-        rows = [_agency_json(opts, code) for code in sorted(opts.app.store.agency_names())]
+        rows = opts.uses.registry.agencies()
         emit(opts, rows, "\n".join(f"{r['code']:<10} {r['status']:<8} {r['name']}"
                                    + (f" -> {r['successor']}" if r["successor"] else "") for r in rows))
     run(ctx, act)
@@ -65,27 +51,23 @@ def agencies_show(ctx: typer.Context, code: str,
                   on: Annotated[str | None, typer.Option(help="The name in force on this date")] = None) -> None:
     """An agency, its names over time, and its open tasks."""
     def act(opts: Options) -> None:
-        body = _agency_json(opts, code)
-        if on is not None:
-            body["name_on"] = {"date": on, "name": Agencies(opts.app.engine).name_on(code, date_arg(on, "--on"))}
-        instances = opts.app.store.list_instances(assignee=code, limit=10_000)
-        body["open_instances"] = [i.id for i in instances if i.state not in opts.app.engine.definition(
-            i.definition_id, i.definition_version).final_states]
+        body = opts.uses.registry.agency(code, date_arg(on, "--on") if on is not None else None)
         text = [f"{body['code']} ({body['kind']}, {body['status']}): {body['name']}"]
         text += [f"  {n['valid_from']} .. {n['valid_to'] or 'now'}: {n['name']}" for n in body["names"]]
-        if on is not None:
+        if "name_on" in body:
             text.append(f"  on {on}: {body['name_on']['name']}")
         text.append(f"  open instances: {len(body['open_instances'])}")
         emit(opts, body, "\n".join(text))
     run(ctx, act)
 
 
-def _change(ctx: typer.Context, change: Change, document: str | None) -> None:
+def _change(ctx: typer.Context, op: ChangeKind, code: str, effective: str, document: str, **fields: Any) -> None:
     def act(opts: Options) -> None:
-        result = Agencies(opts.app.engine).apply(change, opts.actor, document)
-        emit(opts, {"applied": result.applied, "moved": list(result.moved)},
-             f"{change.op.value} {change.code}: " + (f"done, {len(result.moved)} open instances moved"
-                                                     if result.applied else "already applied, nothing changed"))
+        done = opts.uses.registry.change(opts.actor, op, code, date_arg(effective, "--effective"), document,
+                                         **fields)
+        emit(opts, done, f"{op.value} {code}: " + (
+            "scheduled for its date" if done["scheduled"] else f"done, {len(done['moved'])} open instances moved"
+            if done["applied"] else "already applied, nothing changed"))
     run(ctx, act)
 
 
@@ -97,29 +79,21 @@ Document = Annotated[str, typer.Option(help="The deciding document, e.g. 123/QĐ
 def agencies_rename(ctx: typer.Context, code: str, name: Annotated[str, typer.Option()], effective: Effective,
                     document: Document, short_name: Annotated[str | None, typer.Option()] = None) -> None:
     """Rename an agency from a date (the old name stays in force before it)."""
-    _change(ctx, _build(ChangeKind.RENAME, code, effective, name=name, short_name=short_name), document)
+    _change(ctx, ChangeKind.RENAME, code, effective, document, name=name, short_name=short_name)
 
 
 @agencies_cli.command("merge")
 def agencies_merge(ctx: typer.Context, code: str, into: Annotated[str, typer.Option()], effective: Effective,
                    document: Document) -> None:
     """Merge an agency into another: its open tasks move there, each with a history row."""
-    _change(ctx, _build(ChangeKind.MERGE, code, effective, into=into), document)
+    _change(ctx, ChangeKind.MERGE, code, effective, document, into=into)
 
 
 @agencies_cli.command("retire")
 def agencies_retire(ctx: typer.Context, code: str, successor: Annotated[str, typer.Option()], effective: Effective,
                     document: Document) -> None:
     """Retire an agency: its open tasks move to the successor, each with a history row."""
-    _change(ctx, _build(ChangeKind.RETIRE, code, effective, successor=successor), document)
-
-
-def _build(op: ChangeKind, code: str, effective: str, **fields: Any) -> Change:
-    try:
-        return Change(op=op, code=code, effective=dt.date.fromisoformat(effective), certainty=Certainty.FACT,
-                      note="by operator", **fields)
-    except ValueError as err:
-        raise PayloadInvalid([(op.value, str(err).splitlines()[-1].strip())]) from None
+    _change(ctx, ChangeKind.RETIRE, code, effective, document, successor=successor)
 
 
 @agencies_cli.command("apply")
@@ -134,19 +108,14 @@ def agencies_apply(
     """Apply a reorganisation file (e.g. definitions/registry/reorg-2025.yaml), in effective-date order; changes
     dated after today are scheduled and applied on their date by `workflow serve`."""
     def act(opts: Options) -> None:
-        reorg = load_data(path, Reorganisation)
-        last = date_arg(until, "--until") if until else None
+        changes = opts.uses.registry.reorganise(opts.actor, load_data(path, Reorganisation), document,
+                                                date_arg(until, "--until") if until else None, facts_only)
         results: list[dict[str, Any]] = []
-        for change in sorted(reorg.changes, key=lambda c: c.effective):
-            if last is not None and change.effective > last:
-                continue
-            r = Agencies(opts.app.engine).apply(change, opts.actor, document, facts_only=facts_only)
-            outcome = ("scheduled" if r.scheduled else "skipped (assumption)" if facts_only and not r.applied
-                       and change.certainty is Certainty.ASSUMPTION else "applied" if r.applied else "already applied")
-            results.append({"op": change.op.value, "code": change.code, "effective": change.effective.isoformat(),
-                            "certainty": change.certainty.value, "outcome": outcome, "applied": r.applied,
-                            "scheduled": r.scheduled, "moved": list(r.moved),
-                            "awaiting_successor": list(r.awaiting_successor)})
+        for r in changes:
+            outcome = ("scheduled" if r["scheduled"] else "skipped (assumption)" if facts_only and not r["applied"]
+                       and r["certainty"] == Certainty.ASSUMPTION.value else "applied" if r["applied"]
+                       else "already applied")
+            results.append({**r, "outcome": outcome})
         emit(opts, results, "\n".join(
             f"{r['effective']} {r['op']:<7} {r['code']:<10} {r['certainty']:<10} {r['outcome']}"
             + (f", moved {len(r['moved'])}" if r["moved"] else "")
@@ -187,9 +156,8 @@ def report_status(
         raise typer.BadParameter("xlsx needs --output FILE", param_hint="--output")
 
     def act(opts: Options) -> None:
-        report = status_report(opts.app.engine, opts.app.store, opts.app.clock.now(),
-                               date_arg(as_of, "--as-of") if as_of else None,
-                               instant_arg(known_at, "--known-at") if known_at else None)
+        report = opts.uses.reports.status(date_arg(as_of, "--as-of") if as_of else None,
+                                          instant_arg(known_at, "--known-at") if known_at else None)
         if fmt == "xlsx":
             assert output is not None
             output.write_bytes(to_xlsx(report))

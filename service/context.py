@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine as SqlEngine
 
@@ -14,6 +15,9 @@ from store import SqlStore, migrate, open_engine, schema_revision
 from workflow import Clock, Deadlines, Engine, SystemClock
 
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .app import UseCases
 
 
 class NotInitialised(WorkflowError):
@@ -49,6 +53,13 @@ class App:
     @cached_property
     def deadlines(self) -> Deadlines:
         return Deadlines(self.engine)
+
+    @cached_property
+    def uses(self) -> UseCases:
+        """The application layer over this root: what the CLI, the API and the pages call."""
+        from .app import UseCases
+
+        return UseCases(self)
 
     def ticker(self, deliver: bool = True) -> Ticker:
         """The background pass; with ``WORKFLOW_CHECKPOINT_FOLDER`` set it also writes the audit checkpoints."""

@@ -8,13 +8,14 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from typing import Literal
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
+from .app import UseCases
 from .context import App
-from .views import export_lines
 
 log = logging.getLogger("workflow.auth")
 
@@ -68,6 +69,11 @@ def app_of(request: Request) -> App:
     return app
 
 
+def uses(request: Request) -> UseCases:
+    """The application layer behind this request."""
+    return app_of(request).uses
+
+
 def nudge(request: Request, due: dt.datetime | None = None) -> None:
     """Wake the scheduler sooner if a deadline just set is earlier than its next wake-up (the database is the
     truth either way; this is only for promptness). ``due``: the deadline just set, if the caller knows it."""
@@ -79,10 +85,10 @@ def nudge(request: Request, due: dt.datetime | None = None) -> None:
         alarm.nudge(nxt)
 
 
-def export_response(app: App, fmt: Literal["jsonl", "csv"], headers: dict[str, str] | None = None
+def export_response(lines: Iterator[str], fmt: Literal["jsonl", "csv"], headers: dict[str, str] | None = None
                     ) -> StreamingResponse:
-    """The whole history, streamed, as a download named by the server (the API and the dashboard)."""
+    """The whole history (``Audit.export``), streamed, as a download named by the server (API and pages)."""
     media = "application/x-ndjson; charset=utf-8" if fmt == "jsonl" else "text/csv; charset=utf-8"
     disposition = {"Content-Disposition": f'attachment; filename="history.{fmt}"'}
-    return StreamingResponse(export_lines(app.store.iter_history(), fmt), media_type=media,
+    return StreamingResponse(lines, media_type=media,
                              headers={**(headers or {}), **disposition})

@@ -10,6 +10,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from typing_extensions import TypedDict  # pydantic reads it as a response model on Python 3.11
+
 from definitions import Definition
 from store.queues import EscalationRow
 from workflow import Engine, HistoryRecord, InstanceRecord
@@ -33,7 +35,94 @@ def instant(value: dt.datetime | None) -> str | None:
     return None if value is None else format_instant(value)
 
 
-def instance_view(engine: Engine, instance: InstanceRecord) -> dict[str, Any]:
+class InstanceView(TypedDict):
+    id: int
+    definition: str
+    definition_version: int
+    business_key: str
+    state: str
+    version: int
+    assignee: str
+    data: dict[str, Any]
+    parent_id: int | None
+    created_at: str | None
+    updated_at: str | None
+    due_at: str | None
+    suspended_at: str | None
+    head_hash: str
+    allowed_events: list[str]
+    effective_on: str | None
+
+
+HistoryView = TypedDict("HistoryView", {
+    "instance_id": int, "seq": int, "event": str, "from": str | None, "to": str, "actor_id": str,
+    "actor_role": str, "actor_agency": str | None, "at": str | None, "payload": dict[str, Any],
+    "reason": str | None, "definition_id": str, "definition_version": int, "request_id": str | None,
+    "prev_hash": str, "hash": str, "effective_on": str | None, "obligations": list[Any] | None})
+
+
+class TimerView(TypedDict):
+    id: int
+    name: str
+    kind: str
+    offset_days: int
+    event: str | None
+    status: str
+    due_at: str | None
+    base_due: str | None
+    fired_at: str | None
+    outcome: str | None
+
+
+class EscalationView(TypedDict):
+    id: int
+    instance_id: int
+    timer_id: int | None
+    due_at: str | None
+    created_at: str | None
+    status: str
+    acknowledged_at: str | None
+    acknowledged_by: str | None
+    note: str | None
+
+
+class ScheduleView(TypedDict):
+    id: int
+    name: str
+    definition: str
+    cron: str
+    assignees: list[str]
+    key_template: str
+    next_run_at: str | None
+    last_run_at: str | None
+
+
+class NotificationView(TypedDict):
+    id: int
+    kind: str
+    channel: str
+    recipient: str | None
+    subject: str
+    status: str
+    attempts: int
+    next_attempt_at: str | None
+    last_error: str | None
+    sent_at: str | None
+    message_id: str | None
+    instance_id: int | None
+
+
+class AgencyView(TypedDict):
+    code: str
+    kind: str
+    status: str
+    successor: str | None
+    name: str
+    short_name: str
+    names: list[dict[str, Any]]
+
+
+def instance_view(engine: Engine, instance: InstanceRecord) -> InstanceView:
     return {
         "id": instance.id, "definition": instance.definition_id, "definition_version": instance.definition_version,
         "business_key": instance.business_key, "state": instance.state, "version": instance.version,
@@ -45,7 +134,7 @@ def instance_view(engine: Engine, instance: InstanceRecord) -> dict[str, Any]:
     }
 
 
-def history_view(r: HistoryRecord) -> dict[str, Any]:
+def history_view(r: HistoryRecord) -> HistoryView:
     return {"instance_id": r.instance_id, "seq": r.seq, "event": r.event, "from": r.from_state, "to": r.to_state,
             "actor_id": r.actor_id, "actor_role": r.actor_role, "actor_agency": r.actor_agency, "at": instant(r.at),
             "payload": dict(r.payload), "reason": r.reason, "definition_id": r.definition_id,
@@ -54,24 +143,25 @@ def history_view(r: HistoryRecord) -> dict[str, Any]:
             "obligations": None if r.obligations is None else list(r.obligations)}
 
 
-def timer_view(t: TimerRecord) -> dict[str, Any]:
+def timer_view(t: TimerRecord) -> TimerView:
     return {"id": t.id, "name": t.name, "kind": t.kind.value, "offset_days": t.offset_days, "event": t.event,
             "status": t.status.value, "due_at": instant(t.due_at), "base_due": instant(t.base_due),
             "fired_at": instant(t.fired_at), "outcome": t.outcome}
 
 
-def escalation_view(e: EscalationRow) -> dict[str, Any]:
-    return {**e.__dict__, "due_at": instant(e.due_at), "created_at": instant(e.created_at),
-            "acknowledged_at": instant(e.acknowledged_at)}
+def escalation_view(e: EscalationRow) -> EscalationView:
+    return {"id": e.id, "instance_id": e.instance_id, "timer_id": e.timer_id, "due_at": instant(e.due_at),
+            "created_at": instant(e.created_at), "status": e.status, "acknowledged_at": instant(e.acknowledged_at),
+            "acknowledged_by": e.acknowledged_by, "note": e.note}
 
 
-def schedule_view(s: Schedule) -> dict[str, Any]:
+def schedule_view(s: Schedule) -> ScheduleView:
     return {"id": s.id, "name": s.name, "definition": s.definition_id, "cron": s.cron,
             "assignees": list(s.assignees), "key_template": s.key_template, "next_run_at": instant(s.next_run_at),
             "last_run_at": instant(s.last_run_at)}
 
 
-def notification_view(m: OutboxMessage, admin: bool) -> dict[str, Any]:
+def notification_view(m: OutboxMessage, admin: bool) -> NotificationView:
     """An outbox row; addresses and delivery errors say where the network is, so only admins see them."""
     return {"id": m.id, "kind": m.kind, "channel": m.channel.value, "recipient": m.recipient if admin else None,
             "subject": m.subject, "status": m.status.value, "attempts": m.attempts,
@@ -79,7 +169,7 @@ def notification_view(m: OutboxMessage, admin: bool) -> dict[str, Any]:
             "sent_at": instant(m.sent_at), "message_id": m.message_id, "instance_id": m.instance_id}
 
 
-def agency_view(agency: AgencyRecord) -> dict[str, Any]:
+def agency_view(agency: AgencyRecord) -> AgencyView:
     return {"code": agency.code, "kind": agency.kind, "status": agency.status, "successor": agency.successor,
             "name": agency.current.name, "short_name": agency.current.short_name,
             "names": [n.__dict__ for n in agency.names]}
@@ -119,7 +209,7 @@ def export_lines(rows: Iterable[HistoryRecord], fmt: str) -> Iterator[str]:
 
     yield line(EXPORT_COLUMNS)
     for r in rows:
-        view = history_view(r)
+        view: dict[str, Any] = dict(history_view(r))
         view["payload"] = json.dumps(view["payload"], ensure_ascii=False, sort_keys=True)
         if view["obligations"] is not None:
             view["obligations"] = json.dumps(view["obligations"], ensure_ascii=False, sort_keys=True)

@@ -1,3 +1,71 @@
 """The application layer: one typed object per family of use cases, each method doing the authorisation, the
-engine or store call and returning typed views. The CLI, the HTTP API and the pages are adapters over it that
-parse and render; none of them imports another. (Families are moving here one at a time: ``keys`` first.)"""
+engine or store call and returning typed views (``service/views.py``). The CLI, the HTTP API and the pages are
+adapters over it that parse input and render output; none of them imports another.
+
+    instances    start, fire, show, list, history, timers, children
+    deadlines    the legal clock: extend, suspend, resume, the calendar and its overrides
+    escalations  the Steering Committee's list and acknowledgement
+    registry     agencies and their restructurings, contacts, schedules, the outbox
+    definitions  load, list, show, diagram
+    reports      the status report, now or as of a past day
+    audit        verify, checkpoint, export
+    keys         API keys for machines
+
+Reads are open to every role (the plan is public inside the administration); each write names who may do it,
+here or in the engine's own rules (roles per transition, officers only for their agency)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from ..context import App
+from .audit import Audit
+from .deadlines import LegalClock
+from .definitions import Definitions
+from .escalations import Escalations
+from .instances import Instances, Outcome, Page
+from .keys import Keys
+from .registry import Registry
+from .reports import Reports
+
+__all__ = ["Audit", "Definitions", "Escalations", "Instances", "Keys", "LegalClock", "Outcome", "Page", "Registry",
+           "Reports", "UseCases"]
+
+
+class UseCases:
+    """Every family over one ``App`` (settings, store, engine, clock), built on first use."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    @cached_property
+    def instances(self) -> Instances:
+        return Instances(self.app)
+
+    @cached_property
+    def deadlines(self) -> LegalClock:
+        return LegalClock(self.app)
+
+    @cached_property
+    def escalations(self) -> Escalations:
+        return Escalations(self.app)
+
+    @cached_property
+    def registry(self) -> Registry:
+        return Registry(self.app)
+
+    @cached_property
+    def definitions(self) -> Definitions:
+        return Definitions(self.app)
+
+    @cached_property
+    def reports(self) -> Reports:
+        return Reports(self.app)
+
+    @cached_property
+    def audit(self) -> Audit:
+        return Audit(self.app)
+
+    @cached_property
+    def keys(self) -> Keys:
+        return Keys(self.app.store, self.app.clock)

@@ -5,14 +5,33 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from typing_extensions import TypedDict
+
 from definitions import Role
 from store import SqlStore
 from store.keys import ApiKey
-from workflow import Actor, Clock, RoleNotAllowed
+from workflow import Actor, Clock
 from workflow.errors import PayloadInvalid
 from workflow.payload import AGENCY_CODE
 
+from ..views import instant
+from .access import require
+
 KEY_ROLES = ("admin", "officer", "committee", "auditor")
+
+
+class KeyView(TypedDict):
+    id: int
+    name: str
+    role: str
+    agency: str | None
+    created_at: str | None
+    revoked_at: str | None
+
+
+def key_view(k: ApiKey) -> KeyView:
+    return {"id": k.id, "name": k.name, "role": k.role, "agency": k.agency, "created_at": instant(k.created_at),
+            "revoked_at": instant(k.revoked_at)}
 
 
 class NewKey(NamedTuple):
@@ -27,8 +46,7 @@ class Keys:
 
     @staticmethod
     def _require(actor: Actor, what: str) -> None:
-        if actor.role is not Role.ADMIN:
-            raise RoleNotAllowed(actor.role.value, [Role.ADMIN.value], instance_id=None, event=what, state=None)
+        require(actor, Role.ADMIN, what=what)
 
     def create(self, actor: Actor, name: str, role: str, agency: str | None) -> NewKey:
         self._require(actor, "creating API keys")

@@ -16,7 +16,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from definitions import Definition, NotFound, Role, WorkflowError
 from definitions.model import FieldType
 from store.keys import ApiKey
-from workflow import Actor, make_checkpoint
+from workflow import Actor
 from workflow.agencies import Agencies
 from workflow.clock import PROVINCE_TZ
 from workflow.obligations import CATEGORIES
@@ -35,9 +35,7 @@ from workflow.ports import InstanceRecord
 from workflow.timers import TimerStatus, parse_anchor
 
 from ..errors import answer
-from ..http import app_of, client_address, export_response, nudge, throttle_of
-from ..report import status_report
-from ..verification import verify_all
+from ..http import app_of, client_address, export_response, nudge, throttle_of, uses
 from .diagram import state_svg
 from .i18n import LANGUAGES, words
 
@@ -264,7 +262,7 @@ def _overview(request: Request, user: User) -> HTMLResponse:
     app = _app(request)
     now = _now(request)
     as_of = _as_of(request)
-    report = status_report(app.engine, app.store, now, as_of)
+    report = uses(request).reports.status(as_of)
     overdue = _open_rows(request, app.store.by_deadline(due_before=now, limit=LIST_LIMIT), now)
     upcoming = _open_rows(request, app.store.by_deadline(due_from=now, due_before=now + dt.timedelta(days=30),
                                                          limit=LIST_LIMIT), now)
@@ -434,12 +432,13 @@ def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResp
     if user.actor.role is Role.AUDITOR:
         return _message(request, user, 403, "forbidden", "auditors read everything and change nothing")
     event = str(form.get("event") or "")[:64]
+    instances = uses(request).instances
     try:
-        instance = app.store.get_instance(instance_id)
+        instance = instances.record(instance_id)
         definition = app.engine.definition(instance.definition_id, instance.definition_version)
         expected = str(form.get("expected_version") or "")
-        result = app.engine.fire(
-            instance_id, event, user.actor, payload=_payload(form, definition, instance.state, event),
+        done = instances.fire(
+            user.actor, instance_id, event, payload=_payload(form, definition, instance.state, event),
             reason=str(form.get("reason") or "").strip() or None,
             expected_version=int(expected) if expected.isdigit() and len(expected) < 11 else None,
             request_id=request.state.request_id)
@@ -448,8 +447,8 @@ def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResp
         if isinstance(err, NotFound) and "instance" in str(err):
             return _message(request, user, 404, "not_found", str(err))
         return _instance_page(request, user, instance_id, status, f"{words(_lang(request))['error']}: {err}")
-    if result.instance.due_at is not None:
-        nudge(request, result.instance.due_at)
+    if done.due_at is not None:
+        nudge(request, done.due_at)
     return RedirectResponse(f"/instances/{instance_id}?done={quote(event)}#history", status_code=303,
                             headers=SECURITY_HEADERS)
 
@@ -474,7 +473,7 @@ def audit_page(request: Request, run: bool = False) -> HTMLResponse:
     user = _signed_in(request)
     if not run:
         return _render(request, "audit.html", user=user, ran=False)
-    result = verify_all(_app(request).store)
+    result = uses(request).audit.verify()
     return _render(request, "audit.html", user=user, ran=True, ok=result.ok, instances=result.instances,
                    problems=[p.as_dict() for p in result.problems], database=result.database)
 
@@ -482,10 +481,9 @@ def audit_page(request: Request, run: bool = False) -> HTMLResponse:
 @pages.get("/audit/checkpoint")
 def audit_checkpoint(request: Request) -> JSONResponse:
     _signed_in(request)
-    app = _app(request)
-    now = _now(request)
-    document = make_checkpoint(app.store.chain_heads(), now)
-    name = f"checkpoint-{now.astimezone(PROVINCE_TZ):%Y%m%d-%H%M%S}.json"
+    audit = uses(request).audit
+    document = audit.checkpoint()
+    name = audit.checkpoint_name()
     return JSONResponse(document, headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
 
 
@@ -494,4 +492,5 @@ def audit_export(request: Request, format: str = "jsonl") -> Response:
     user = _signed_in(request)
     if format not in ("jsonl", "csv"):
         return _message(request, user, 422, "error", "format must be jsonl or csv")
-    return export_response(_app(request), "jsonl" if format == "jsonl" else "csv", SECURITY_HEADERS)
+    fmt: Literal["jsonl", "csv"] = "jsonl" if format == "jsonl" else "csv"
+    return export_response(uses(request).audit.export(fmt), fmt, SECURITY_HEADERS)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .app.keys import Keys
+from .app.keys import key_view
 from .cli_common import Options, emit, run
 
 keys_cli = typer.Typer(no_args_is_help=True, help="API keys: admin, officer (of an agency), committee, auditor.")
@@ -18,8 +18,8 @@ def keys_create(ctx: typer.Context, role: Annotated[str, typer.Option(help="admi
                 agency: Annotated[str | None, typer.Option(help="The officer's agency code")] = None) -> None:
     """Create a key; it is printed once and stored only as a hash."""
     def act(opts: Options) -> None:
-        key, token = Keys(opts.app.store, opts.app.clock).create(opts.actor, name, role, agency)
-        emit(opts, {"id": key.id, "name": name, "role": role, "agency": agency, "key": token},
+        key, token = opts.uses.keys.create(opts.actor, name, role, agency)
+        emit(opts, {**key_view(key), "key": token},
              f"key {key.id} ({role}{'/' + agency if agency else ''}) for {name}:\n{token}\n"
              "(shown once; only its hash is stored)")
     run(ctx, act)
@@ -28,16 +28,16 @@ def keys_create(ctx: typer.Context, role: Annotated[str, typer.Option(help="admi
 @keys_cli.command("list")
 def keys_list(ctx: typer.Context) -> None:
     def act(opts: Options) -> None:
-        rows = [{"id": k.id, "name": k.name, "role": k.role, "agency": k.agency,
-                 "revoked": k.revoked_at is not None} for k in Keys(opts.app.store, opts.app.clock).list(opts.actor)]
+        rows = [key_view(k) for k in opts.uses.keys.list(opts.actor)]
         emit(opts, rows, "\n".join(f"{r['id']:>4} {r['role']:<10} {r['agency'] or '-':<10} {r['name']}"
-                                   + (" (revoked)" if r["revoked"] else "") for r in rows) or "no keys")
+                                   + (f" (revoked {r['revoked_at']})" if r["revoked_at"] else "")
+                                   for r in rows) or "no keys")
     run(ctx, act)
 
 
 @keys_cli.command("revoke")
 def keys_revoke(ctx: typer.Context, key_id: int) -> None:
     def act(opts: Options) -> None:
-        Keys(opts.app.store, opts.app.clock).revoke(opts.actor, key_id)
+        opts.uses.keys.revoke(opts.actor, key_id)
         emit(opts, {"revoked": key_id}, f"key {key_id} revoked")
     run(ctx, act)

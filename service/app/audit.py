@@ -1,0 +1,59 @@
+"""The audit trail: verify every hash chain (and, from a checkpoint kept elsewhere, that nothing before it
+changed), take a checkpoint of every chain head, export the whole history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from workflow import make_checkpoint, read_checkpoint
+from workflow.audit import checkpoint_time
+from workflow.clock import PROVINCE_TZ
+from workflow.errors import PayloadInvalid
+
+from .. import signing
+from ..context import App, CheckpointUnreadable
+from ..verification import Verification, verify_all, verify_database
+from ..views import export_lines
+
+
+class Audit:
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def verify(self) -> Verification:
+        """Every chain in one process and one snapshot (writes during the scan are not "tampering")."""
+        return verify_all(self.app.store)
+
+    def verify_from(self, checkpoint: Path | None = None, public_key: Path | None = None, jobs: int | None = None,
+                    incremental: bool = False) -> Verification:
+        """Every chain, split over ``jobs`` processes; against a checkpoint file (signed by ``public_key``'s
+        pair, if given); ``incremental``: re-hash only what moved since the checkpoint."""
+        heads, taken_at = None, None
+        if checkpoint is not None:
+            try:
+                document = json.loads(checkpoint.read_text(encoding="utf-8"))
+                heads, taken_at = read_checkpoint(document), checkpoint_time(document)
+            except (OSError, ValueError, KeyError, TypeError) as err:
+                raise CheckpointUnreadable(checkpoint, err) from None
+            if public_key is not None:
+                signing.check(document, public_key)
+        elif public_key is not None or incremental:
+            raise PayloadInvalid([("public_key" if public_key is not None else "incremental",
+                                   "goes with a checkpoint")])
+        return verify_database(self.app.store, self.app.settings.database_url, heads, jobs, taken_at, incremental)
+
+    def checkpoint(self, sign: Path | None = None) -> dict[str, Any]:
+        """Every chain head and a Merkle root over them, with the time (signed with the private key ``sign``)."""
+        document = make_checkpoint(self.app.store.chain_heads(), self.app.clock.now())
+        return signing.sign(document, sign) if sign is not None else document
+
+    def checkpoint_name(self, now: dt.datetime | None = None) -> str:
+        return f"checkpoint-{(now or self.app.clock.now()).astimezone(PROVINCE_TZ):%Y%m%d-%H%M%S}.json"
+
+    def export(self, fmt: Literal["jsonl", "csv"]) -> Iterator[str]:
+        """The whole history as JSON lines or CSV, streamed."""
+        return export_lines(self.app.store.iter_history(), fmt)

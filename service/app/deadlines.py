@@ -1,0 +1,72 @@
+"""The legal clock: when a period ends (every step explained), the calendar's overrides, and what the Steering
+Committee may do to a running deadline (extend, suspend, resume). ``workflow.Deadlines`` checks who may."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from typing_extensions import TypedDict
+
+from definitions import Deadline
+from workflow import Actor, OverrideKind
+from workflow.calendar import DeadlineOutOfRange, Due
+from workflow.errors import PayloadInvalid
+
+from ..context import App
+from ..views import TimerView, timer_view
+
+
+class OverrideView(TypedDict):
+    day: str
+    kind: str
+    reason: str
+
+
+class OverrideAdded(TypedDict):
+    day: str
+    kind: str
+    instances: dict[str, list[dict[str, str]]]  # instance id → the timers that moved, each change
+
+
+class LegalClock:
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def due(self, start: dt.date, spec: Mapping[str, Any], start_field: str = "from") -> Due:
+        """When a period counted from ``start`` ends. ``spec``: the fields of a definition's ``deadline``
+        (``days``, ``working_days``, ``before_date``, ...; None values are left out)."""
+        try:
+            deadline = Deadline(**{k: v for k, v in spec.items() if v is not None})
+        except ValidationError as err:
+            raise PayloadInvalid.from_pydantic(err.errors(include_url=False), "deadline") from None
+        try:
+            return self.app.engine.calendar.due(deadline, start)
+        except DeadlineOutOfRange as err:
+            raise PayloadInvalid([(start_field, str(err))]) from None
+
+    def overrides(self) -> list[OverrideView]:
+        return [{"day": o.day.isoformat(), "kind": o.kind.value, "reason": o.reason}
+                for o in self.app.store.calendar_overrides()]
+
+    def add_override(self, actor: Actor, day: dt.date, kind: OverrideKind, reason: str) -> OverrideAdded:
+        """A day off announced late, or a weekend day worked: pending deadlines move, each in its history."""
+        changes = self.app.deadlines.add_override(day, kind, reason, actor)
+        return {"day": day.isoformat(), "kind": kind.value,
+                "instances": {str(k): list(v) for k, v in changes.items()}}
+
+    def extend(self, actor: Actor, instance_id: int, *, reason: str, document: str, to_date: dt.date | None = None,
+               days: int | None = None, working_days: int | None = None) -> list[TimerView]:
+        return [timer_view(t) for t in self.app.deadlines.extend(
+            instance_id, actor, reason=reason, document=document, to_date=to_date, days=days,
+            working_days=working_days)]
+
+    def suspend(self, actor: Actor, instance_id: int, *, reason: str, document: str | None = None) -> list[TimerView]:
+        return [timer_view(t) for t in self.app.deadlines.suspend(instance_id, actor, reason=reason,
+                                                                  document=document)]
+
+    def resume(self, actor: Actor, instance_id: int, *, reason: str, document: str | None = None) -> list[TimerView]:
+        return [timer_view(t) for t in self.app.deadlines.resume(instance_id, actor, reason=reason,
+                                                                 document=document)]

@@ -1,0 +1,86 @@
+"""Instances: start, fire, and what anyone may read of one (itself, its history, its timers, its children)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from workflow import Actor, FireResult, InstanceRecord
+
+from ..context import App
+from ..views import HistoryView, InstanceView, TimerView, history_view, instance_view, timer_view
+
+
+class Outcome(NamedTuple):
+    """What a start or an event did, as every front end needs it: the view, and what HTTP puts in its headers
+    (the version for the ETag, whether an idempotency key replayed an earlier request) or wakes the
+    scheduler for (the new deadline)."""
+
+    view: InstanceView
+    version: int
+    seq: int
+    due_at: dt.datetime | None
+    definition_id: str
+    replayed: bool
+
+
+class Page(NamedTuple):
+    items: list[InstanceView]
+    next_cursor: int | None
+
+
+class Instances:
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def _outcome(self, result: FireResult) -> Outcome:
+        i = result.instance
+        return Outcome(instance_view(self.app.engine, i), i.version, result.record.seq, i.due_at, i.definition_id,
+                       result.replayed)
+
+    def start(self, actor: Actor, definition: str, business_key: str, assignee: str, *,
+              data: Mapping[str, Any] | None = None, version: int | None = None,
+              effective_on: dt.date | None = None, idempotency_key: str | None = None,
+              request_id: str | None = None) -> Outcome:
+        """A new instance in its definition's initial state (one write transaction, the idempotency key in it)."""
+        return self._outcome(self.app.engine.start_request(
+            definition, business_key, assignee, actor, data=data, version=version, request_id=request_id,
+            effective_on=effective_on, idempotency_key=idempotency_key))
+
+    def fire(self, actor: Actor, instance_id: int, event: str, *, payload: Mapping[str, Any] | None = None,
+             reason: str | None = None, expected_version: int | None = None, effective_on: dt.date | None = None,
+             idempotency_key: str | None = None, request_id: str | None = None) -> Outcome:
+        """An event as ``actor``: the engine checks the role, the agency, the guards and the payload."""
+        return self._outcome(self.app.engine.fire(
+            instance_id, event, actor, payload=payload, reason=reason, expected_version=expected_version,
+            idempotency_key=idempotency_key, request_id=request_id, effective_on=effective_on))
+
+    def record(self, instance_id: int) -> InstanceRecord:
+        return self.app.store.get_instance(instance_id)
+
+    def show(self, instance_id: int) -> InstanceView:
+        return instance_view(self.app.engine, self.record(instance_id))
+
+    def find(self, *, definition: str | None = None, state: str | None = None, agency: str | None = None,
+             overdue: bool = False, due_before: dt.datetime | None = None, key_prefix: str | None = None,
+             cursor: int = 0, limit: int = 100) -> Page:
+        """Oldest first, ``limit`` at a time; ``next_cursor`` continues (None: the last page)."""
+        store = self.app.store
+        rows = store.list_instances(definition_id=definition, state=state, assignee=agency, after_id=cursor,
+                                    limit=limit, overdue_at=self.app.clock.now() if overdue else None,
+                                    due_before=due_before, key_prefix=key_prefix)
+        return Page([instance_view(self.app.engine, i) for i in rows], rows[-1].id if len(rows) == limit else None)
+
+    def history(self, instance_id: int) -> list[HistoryView]:
+        self.record(instance_id)  # 404 for an instance that does not exist, not an empty list
+        return [history_view(r) for r in self.app.store.history(instance_id)]
+
+    def timers(self, instance_id: int) -> list[TimerView]:
+        self.record(instance_id)
+        return [timer_view(t) for t in self.app.store.list_timers(instance_id)]
+
+    def children(self, instance_id: int) -> list[InstanceView]:
+        self.record(instance_id)
+        return [instance_view(self.app.engine, c)
+                for c in self.app.store.list_instances(parent_id=instance_id, limit=10_000)]
