@@ -13,10 +13,12 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from typing import Any
 from .http import BENCH_CYCLE, WORKFLOW
 
 SCRIPT = Path(__file__).parent / "wrk" / "start.lua"
+READ_SCRIPT = Path(__file__).parent / "wrk" / "read.lua"
 
 
 def _free_port() -> int:
@@ -32,10 +35,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wrk(url: str, connections: int, seconds: float, token: str) -> dict[str, Any]:
+def _wrk(url: str, connections: int, seconds: float, token: str, script: Path = SCRIPT) -> dict[str, Any]:
     env = {**os.environ, "WRK_TOKEN": token, "WRK_NONCE": uuid.uuid4().hex[:8]}
     done = subprocess.run(["wrk", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{seconds:g}s", "-s",
-                           str(SCRIPT), url], capture_output=True, text=True, env=env, check=True)
+                           str(script), url], capture_output=True, text=True, env=env, check=True)
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
     raw = json.loads(line.removeprefix("RESULT "))
     ok = raw["requests"] - raw["non_2xx"] - raw["socket_errors"]
@@ -84,6 +87,45 @@ def _stop(server: subprocess.Popen[str]) -> None:
             stream.close()
 
 
+def _engine_start_ms(folder: str, count: int) -> float:
+    """One durable start in process (``Instances.start``, FULL, the same definition): no HTTP at all."""
+    from definitions import Role
+    from service.context import App
+    from service.settings import Settings
+    from workflow import Actor
+
+    app = App(Settings(database_url=f"sqlite:///{folder}/engine.db"))
+    app.init()
+    app.engine.load_definition_text(BENCH_CYCLE, "bench_http.yaml")
+    admin = Actor("bench", Role.ADMIN)
+    times = []
+    for n in range(count):
+        started = time.perf_counter()
+        app.uses.instances.start(admin, "bench_http", f"in-process/{n}", "SKHCN")
+        times.append(time.perf_counter() - started)
+    app.sql_engine.dispose()
+    return statistics.median(times) * 1e3
+
+
+def breakdown(seconds: float) -> dict[str, float]:
+    """Where one start's time goes at 1 connection (p50, ms): uvicorn, FastAPI and our middleware for a request
+    that touches nothing (``/healthz``); authentication and one empty authenticated read
+    (``GET /api/v1/escalations``); the start itself in process; and the whole POST."""
+    with tempfile.TemporaryDirectory() as folder:
+        server, url, key = _serve(folder)
+        try:
+            health = _wrk(url + "/healthz", 1, seconds, key, READ_SCRIPT)
+            read = _wrk(url + "/api/v1/escalations", 1, seconds, key, READ_SCRIPT)
+            start = _wrk(url, 1, seconds, key)
+        finally:
+            _stop(server)
+        engine = _engine_start_ms(folder, 300)
+    out = {"healthz_ms": health["p50_ms"], "authenticated_read_ms": read["p50_ms"], "engine_start_ms": engine,
+           "post_start_ms": start["p50_ms"]}
+    out["rest_ms"] = out["post_start_ms"] - out["authenticated_read_ms"] - out["engine_start_ms"]
+    return out
+
+
 def run(seconds: float, repeats: int) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         return {"skipped": "wrk is not installed (apt-get install wrk)"}
@@ -113,6 +155,7 @@ def run(seconds: float, repeats: int) -> dict[str, Any]:
             runs["minimal_p50_ms"].append(limit["p50_ms"])
             runs["minimal_p99_ms"].append(limit["p99_ms"])
         out[f"c{connections}"] = {"runs": runs, "errors": errors}
+    out["breakdown_c1"] = breakdown(seconds)
     return out
 
 

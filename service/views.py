@@ -13,7 +13,7 @@ from typing import Any
 from typing_extensions import TypedDict  # pydantic reads it as a response model on Python 3.11
 
 from definitions import Definition
-from store.queues import EscalationRow
+from store.timer_queries import EscalationRow
 from workflow import Engine, HistoryRecord, InstanceRecord
 from workflow.audit import format_instant
 from workflow.notify import OutboxMessage

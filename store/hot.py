@@ -44,11 +44,9 @@ class HotStatement:
     def _params(self, values: dict[str, Any]) -> Any:
         if self.literals:
             values = {**self.literals, **values}
-        converted = [(name, values[name] if p is None or values[name] is None else p(values[name]))
-                     for name, p in self.order]
-        if self.positional:
-            return tuple(value for _, value in converted)
-        return dict(converted)
+        if self.positional:  # SQLite's qmark: a tuple, built in one pass (this runs ~6 times per event)
+            return tuple(v if (v := values[name]) is None or p is None else p(v) for name, p in self.order)
+        return {name: v if (v := values[name]) is None or p is None else p(v) for name, p in self.order}
 
     def _row(self, row: Sequence[Any]) -> tuple[Any, ...]:
         if not self._convert:

@@ -14,6 +14,7 @@ import secrets
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 
@@ -53,6 +54,9 @@ class KeyQueries:
     def _begin(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
+    def _key_row(self, digest: str) -> tuple[Any, ...] | None:
+        raise NotImplementedError
+
     def create_key(self, name: str, role: str, agency: str | None, now: dt.datetime,
                    actor_id: str = "system") -> tuple[ApiKey, str]:
         """A new key; (its record, the token, which is never stored or shown again). Logged in the system
@@ -67,6 +71,15 @@ class KeyQueries:
                 "id": int(key[0]), "name": name, "role": role, "agency": agency, "key_hash": hash_key(token)})
         return ApiKey(int(key[0]), name, role, agency, now, None), token
 
+    def cached_key(self, token: str) -> ApiKey | None:
+        """The live key this token is if this process looked it up less than ``CACHE_SECONDS`` ago (no database
+        read; None: not cached, or cached as unknown: ask ``authenticate``)."""
+        cache: dict[str, tuple[float, ApiKey | None]] = self.__dict__.get("_key_cache", {})
+        hit = cache.get(hash_key(token))
+        if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        return None
+
     def authenticate(self, token: str, cached: bool = True) -> ApiKey | None:
         """The live key this token is, or None. ``cached`` (reads): looked up at most every few seconds per key;
         a write always reads the database, so a revoked key can write nothing anywhere once revoked."""
@@ -75,11 +88,11 @@ class KeyQueries:
         hit = cache.get(digest)
         if cached and hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
             return hit[1]
-        with self._read() as c:
-            row = c.execute(select(api_keys).where(api_keys.c.key_hash == digest)).first()
+        row = self._key_row(digest)
         found = None
-        if row is not None and row.revoked_at is None and hmac.compare_digest(row.key_hash, digest):
-            found = ApiKey(row.id, row.name, row.role, row.agency, row.created_at, row.revoked_at)
+        if row is not None and row[6] is None and hmac.compare_digest(row[4], digest):
+            key_id, name, role, agency, _, created_at, revoked_at = row
+            found = ApiKey(int(key_id), name, role, agency, created_at, revoked_at)
         if len(cache) > 10_000:
             cache.clear()  # unknown tokens must not grow it for ever
         cache[digest] = (time.monotonic(), found)

@@ -63,11 +63,13 @@ from .group_commit import GroupCommit
 from .hot import HotStatement
 from .keys import KeyQueries
 from .obligation_rows import ObligationRows, ObligationStatements
-from .queues import QueueQueries
+from .outbox import OutboxQueries, OutboxRows, OutboxStatements
 from .rows import history_from_row, instance_from_row, override_from_row
-from .system_log import SystemStatements, system_problems
+from .schedules import ScheduleQueries, ScheduleRows, ScheduleStatements
+from .system_log import SystemQueries, SystemRows, SystemStatements, system_problems
 from .tables import (
     agency_names,
+    api_keys,
     calendar_overrides,
     definitions,
     escalations,
@@ -77,6 +79,7 @@ from .tables import (
     obligations,
     timers,
 )
+from .timer_queries import TimerQueries
 from .timer_rows import TimerRows, TimerStatements
 
 MAX_ID = 2**63  # ids are 64-bit integers in both databases
@@ -117,6 +120,10 @@ class _HotPath:
                                        history.c.seq == bindparam("b_seq"))), dialect, [c.type for c in history.c])
         self.latest_version = HotStatement(
             select(func.max(definitions.c.version)).where(definitions.c.id == bindparam("b_id")), dialect)
+        key_columns = [api_keys.c.id, api_keys.c.name, api_keys.c.role, api_keys.c.agency, api_keys.c.key_hash,
+                       api_keys.c.created_at, api_keys.c.revoked_at]
+        self.find_key = HotStatement(select(*key_columns).where(api_keys.c.key_hash == bindparam("b_hash")), dialect,
+                                     [c.type for c in key_columns])
         self.get_idempotency = HotStatement(
             select(idempotency).where(idempotency.c.key == bindparam("b_key")), dialect)
         self.insert_idempotency = HotStatement(insert(idempotency).values(_all_columns(idempotency)), dialect)
@@ -204,23 +211,44 @@ def _day(value: dt.date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-class SqlUnitOfWork(TimerRows, AgencyRows, ObligationRows):
-    """The reads and writes of one transaction on a DBAPI connection (see ``workflow.ports.UnitOfWork``)."""
+@dataclass(frozen=True)
+class _UnitStatements:
+    """Every statement a unit of work runs, compiled once per dialect, by responsibility."""
 
-    def __init__(self, dbapi: Any, hot: _HotPath, timer_sql: TimerStatements, agency_sql: AgencyStatements,
-                 obligation_sql: ObligationStatements, system_sql: SystemStatements) -> None:
+    hot: _HotPath
+    timer: TimerStatements
+    agency: AgencyStatements
+    obligation: ObligationStatements
+    system: SystemStatements
+    outbox: OutboxStatements
+    schedule: ScheduleStatements
+
+
+class SqlUnitOfWork(TimerRows, ObligationRows, AgencyRows, ScheduleRows, OutboxRows, SystemRows):
+    """The reads and writes of one transaction on a DBAPI connection (see ``workflow.ports.UnitOfWork``):
+    instances and history here; timers and escalations (``timer_rows``), obligations (``obligation_rows``), the
+    registry (``agency_rows``), schedules (``schedules``), the outbox (``outbox``), the system history
+    (``system_log``) in their own modules."""
+
+    def __init__(self, dbapi: Any, sql: _UnitStatements) -> None:
         self.dbapi = dbapi
-        self.hot = hot
-        self.timer_sql = timer_sql
-        self.agency_sql = agency_sql
-        self.obligation_sql = obligation_sql
-        self.system_sql = system_sql
+        self.hot = sql.hot
+        self.timer_sql = sql.timer
+        self.agency_sql = sql.agency
+        self.obligation_sql = sql.obligation
+        self.system_sql = sql.system
+        self.outbox_sql = sql.outbox
+        self.schedule_sql = sql.schedule
 
     def get_instance(self, instance_id: int) -> InstanceRecord | None:
         if not 0 < instance_id < MAX_ID:
             return None  # cannot exist (and SQLite would overflow)
         row = self.hot.get_instance.first(self.dbapi, {"b_id": instance_id})
         return None if row is None else instance_from_row(row)
+
+    def latest_definition_version(self, definition_id: str) -> int | None:
+        row = self.hot.latest_version.first(self.dbapi, {"b_id": definition_id})
+        return None if row is None or row[0] is None else int(row[0])
 
     def find_instance_by_key(self, definition_id: str, business_key: str) -> InstanceRecord | None:
         row = self.hot.find_by_key.first(self.dbapi, {"b_definition": definition_id, "b_key": business_key})
@@ -275,7 +303,7 @@ class SqlUnitOfWork(TimerRows, AgencyRows, ObligationRows):
             "seq": record.seq})
 
 
-class SqlStore(QueueQueries, KeyQueries):
+class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQueries):
     """Definitions, instances and history in a SQL database (see ``workflow.ports.Store``)."""
 
     def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
@@ -287,6 +315,9 @@ class SqlStore(QueueQueries, KeyQueries):
         self._agency_sql = AgencyStatements(engine.dialect)
         self._obligation_sql = ObligationStatements(engine.dialect)
         self._system_sql = SystemStatements(engine.dialect)
+        self._unit_sql = _UnitStatements(self._hot, self._timer_sql, self._agency_sql, self._obligation_sql,
+                                         self._system_sql, OutboxStatements(engine.dialect),
+                                         ScheduleStatements(engine.dialect))
         self._begin_sql = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else None
         dbapi = engine.dialect.loaded_dbapi
         self._operational = dbapi.OperationalError
@@ -306,8 +337,7 @@ class SqlStore(QueueQueries, KeyQueries):
             return
         try:
             with self._group.member() as dbapi:
-                yield SqlUnitOfWork(dbapi, self._hot, self._timer_sql, self._agency_sql, self._obligation_sql,
-                                    self._system_sql)
+                yield SqlUnitOfWork(dbapi, self._unit_sql)
         except BaseException as err:
             self._reraise(err, "write")
 
@@ -375,8 +405,7 @@ class SqlStore(QueueQueries, KeyQueries):
         try:
             if self._begin_sql is not None:
                 dbapi.execute(self._begin_sql)
-            yield SqlUnitOfWork(dbapi, self._hot, self._timer_sql, self._agency_sql, self._obligation_sql,
-                                self._system_sql)
+            yield SqlUnitOfWork(dbapi, self._unit_sql)
             pooled.commit()
         except BaseException as err:
             try:
@@ -428,17 +457,26 @@ class SqlStore(QueueQueries, KeyQueries):
             raise NotFound("definition", what)
         return self._stored(row._mapping)
 
-    def latest_definition_version(self, definition_id: str) -> int | None:
-        """The highest stored version of a definition (a hot read: every ``start`` without a version asks)."""
+    def _hot_read(self, statement: HotStatement, values: dict[str, Any]) -> tuple[Any, ...] | None:
+        """One row by a hot statement on a pooled DBAPI connection, outside SQLAlchemy's result layer."""
         pooled = self._raw()
         try:
-            row = self._hot.latest_version.first(pooled.driver_connection, {"b_id": definition_id})
+            row = statement.first(pooled.driver_connection, values)
             pooled.commit()  # ends the read transaction the driver may have opened
         except Exception as err:
             self._reraise(err, "read")
         finally:
             pooled.close()
+        return row
+
+    def latest_definition_version(self, definition_id: str) -> int | None:
+        """The highest stored version of a definition (a hot read)."""
+        row = self._hot_read(self._hot.latest_version, {"b_id": definition_id})
         return None if row is None or row[0] is None else int(row[0])
+
+    def _key_row(self, digest: str) -> tuple[Any, ...] | None:
+        """The API key row of this SHA-256 (every write request asks: a hot read)."""
+        return self._hot_read(self._hot.find_key, {"b_hash": digest})
 
     def list_definitions(self) -> list[StoredDefinition]:
         with self._read() as connection:

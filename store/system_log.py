@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,3 +161,33 @@ def _registry_problems(connection: Connection, replay: _Replay) -> list[str]:
     problems.extend(f"schedule {i} is not as the system history says"
                     for i in sorted(set(stored) | set(replay.plans)) if stored.get(i) != replay.plans.get(i))
     return problems
+
+
+class SystemRows:
+    """The system history inside a unit of work (mixed into ``SqlUnitOfWork``)."""
+
+    dbapi: Any
+    system_sql: SystemStatements
+
+    def last_system_event(self, event: str) -> tuple[dt.datetime, dict[str, Any]] | None:
+        """When the latest system-history event of this kind was recorded, and its payload."""
+        row = self.system_sql.last_of_event.first(self.dbapi, {"b_event": event})
+        return None if row is None else (row[0], json.loads(row[1]))
+
+    def append_system_event(self, event: str, actor_id: str, now: dt.datetime, payload: dict[str, Any]) -> None:
+        append_system(self.dbapi, self.system_sql, event, actor_id, now, payload)
+
+
+class SystemQueries:
+    """The system history outside a transaction (mixed into ``SqlStore``)."""
+
+    _system_sql: SystemStatements
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def last_system_event(self, event: str) -> tuple[dt.datetime, dict[str, Any]] | None:
+        """When the latest system-history event of this kind was recorded, and its payload (a read)."""
+        with self._read() as c:
+            row = self._system_sql.last_of_event.first(c.connection.driver_connection, {"b_event": event})
+        return None if row is None else (row[0], json.loads(row[1]))

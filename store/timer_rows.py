@@ -1,4 +1,4 @@
-"""Rows of the legal clock: timers, escalations, the outbox, contacts and calendar overrides.
+"""Rows of the legal clock: timers, escalations and calendar overrides.
 
 ``TimerRows`` is the part of the unit of work (``SqlUnitOfWork``) that reads and writes them, with
 statements compiled once per dialect (``store.hot``). Claiming due timers locks them with
@@ -9,7 +9,6 @@ statements compiled once per dialect (``store.hot``). Claiming due timers locks 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,13 +16,12 @@ from sqlalchemy import Dialect, and_, bindparam, case, insert, or_, select, upda
 
 from definitions import WorkflowError
 from workflow.calendar import DayOverride
-from workflow.notify import Contact, OutboxMessage
 from workflow.timers import TimerRecord, TimerStatus, to_json
 
 from .hot import HotStatement
 from .rows import timer_from_row
 from .system_log import SystemStatements, append_system
-from .tables import calendar_overrides, contacts, escalations, occurrences, outbox, schedules, timers
+from .tables import calendar_overrides, escalations, timers
 
 _KIND_ORDER = case({"reminder": 0, "escalation": 1}, value=timers.c.kind, else_=2)
 _OPEN = or_(timers.c.status == TimerStatus.PENDING.value, timers.c.status == TimerStatus.SUSPENDED.value)
@@ -71,22 +69,10 @@ class TimerStatements:
         self.ack_escalation = HotStatement(update(escalations).where(escalations.c.id == bindparam("b_id")).values(
             status="acknowledged", acknowledged_at=bindparam("b_now"), acknowledged_by=bindparam("b_actor"),
             note=bindparam("b_note")), dialect)
-        self.outbox_exists = HotStatement(select(outbox.c.id).where(outbox.c.message_id == bindparam("b_mid")),
-                                          dialect)
-        self.insert_outbox = HotStatement(insert(outbox).values(
-            {c.name: bindparam(c.name) for c in outbox.c if c.name != "id"}), dialect)
-        self.contact = HotStatement(select(contacts.c.agency, contacts.c.name, contacts.c.email,
-                                           contacts.c.webhook_url).where(contacts.c.agency == bindparam("b_agency")),
-                                    dialect)
         self.find_override = HotStatement(select(calendar_overrides.c.day).where(
             calendar_overrides.c.day == bindparam("b_day")), dialect)
         self.insert_override = HotStatement(insert(calendar_overrides).values(
             {c.name: bindparam(c.name) for c in calendar_overrides.c}), dialect)
-        self.insert_occurrence = HotStatement(insert(occurrences).values(
-            {c.name: bindparam(c.name) for c in occurrences.c if c.name != "id"}), dialect)
-        self.advance_schedule = HotStatement(update(schedules).where(and_(
-            schedules.c.id == bindparam("b_id"), schedules.c.next_run_at == bindparam("b_old"))).values(
-            next_run_at=bindparam("b_new"), last_run_at=bindparam("b_now")), dialect)
 
 
 class TimerRows:
@@ -149,29 +135,6 @@ class TimerRows:
                                                        "b_note": note})
         return int(row[0])
 
-    def insert_outbox(self, messages: Sequence[OutboxMessage]) -> None:
-        for m in messages:
-            if self.timer_sql.outbox_exists.first(self.dbapi, {"b_mid": m.message_id}) is not None:
-                continue
-            self.timer_sql.insert_outbox.run(self.dbapi, {
-                "created_at": m.created_at, "instance_id": m.instance_id, "kind": m.kind,
-                "channel": m.channel.value, "recipient": m.recipient, "subject": m.subject, "body": m.body,
-                "status": m.status.value, "attempts": m.attempts, "next_attempt_at": m.next_attempt_at,
-                "last_error": m.last_error, "sent_at": m.sent_at, "message_id": m.message_id,
-                "claimed_by": None, "lease_until": None})
-
-    def last_system_event(self, event: str) -> tuple[dt.datetime, dict[str, Any]] | None:
-        """When the latest system-history event of this kind was recorded, and its payload."""
-        row = self.system_sql.last_of_event.first(self.dbapi, {"b_event": event})
-        return None if row is None else (row[0], json.loads(row[1]))
-
-    def append_system_event(self, event: str, actor_id: str, now: dt.datetime, payload: dict[str, Any]) -> None:
-        append_system(self.dbapi, self.system_sql, event, actor_id, now, payload)
-
-    def contact(self, agency: str) -> Contact | None:
-        row = self.timer_sql.contact.first(self.dbapi, {"b_agency": agency})
-        return None if row is None else Contact(*row)
-
     def insert_calendar_override(self, override: DayOverride, actor_id: str, now: dt.datetime) -> None:
         day = override.day.isoformat()
         if self.timer_sql.find_override.first(self.dbapi, {"b_day": day}) is not None:
@@ -181,12 +144,3 @@ class TimerRows:
             "created_at": now})
         append_system(self.dbapi, self.system_sql, "calendar_override", actor_id, now,
                       {"day": day, "kind": override.kind.value, "reason": override.reason})
-
-    def advance_schedule(self, schedule_id: int, old: dt.datetime, new: dt.datetime, now: dt.datetime) -> bool:
-        """Move a schedule's next run from ``old`` to ``new``; False if another process already did."""
-        return self.timer_sql.advance_schedule.run(self.dbapi, {
-            "b_id": schedule_id, "b_old": old, "b_new": new, "b_now": now}) == 1
-
-
-    def record_occurrence(self, values: dict[str, Any]) -> None:
-        self.timer_sql.insert_occurrence.run(self.dbapi, values)

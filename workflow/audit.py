@@ -133,7 +133,7 @@ class _Chain:
     assignee: str | None = None  # to whom (None: rows from before the start row named it, or not read)
     suspended: bool | None = False  # None: not known (an incremental verification did not read that far back)
     # the obligations and escalations as the history leaves them (read from row 1 only)
-    obligations: dict[str, list[Any]] = field(default_factory=dict)  # name -> [agency, status, last, due, seq]
+    obligations: dict[str, ObligationState] = field(default_factory=dict)
     escalations: dict[int, str] = field(default_factory=dict)
     definition: tuple[str, int] = ("", 0)
 
@@ -295,25 +295,54 @@ def verify(
     return _Verifier(heads, checkpoint, taken_at, states, shape, derived).run(rows)
 
 
+@dataclass
+class ObligationState:
+    """One obligation as its history's changes leave it. The verifier (against the obligations table) and the
+    "as of" replay (``workflow.obligations.replay``) fold changes with the same ``follow_obligation``."""
+
+    agency: str
+    status: str  # open, satisfied, waived
+    last_day: str  # ISO date
+    due_at: dt.datetime
+    opened_seq: int | None  # the row that opened it (None: a migrated row from before rows named it)
+    closed_on: str | None = None  # ISO date, once satisfied or waived
+
+    def as_row(self) -> list[Any]:
+        return [self.agency, self.status, self.last_day, self.due_at, self.opened_seq]
+
+
+def follow_obligation(current: ObligationState | None, change: Mapping[str, Any], seq: int
+                      ) -> ObligationState | None:
+    """An obligation after one change a history row records (``seq``: that row's)."""
+    op = change["op"]
+    if op in ("open", "restart"):
+        # a migration replays an instance's past: its row names the row that opened the obligation (rows
+        # migrated before it did so leave it unknown)
+        opened = change.get("opened_seq", None if "opened_on" in change else seq)
+        return ObligationState(str(change["agency"]), "open", str(change["last_day"]),
+                               parse_instant(str(change["due_at"])), opened)
+    if current is None:
+        return None
+    if op in ("satisfy", "waive"):
+        current.status = "satisfied" if op == "satisfy" else "waived"
+        current.closed_on = str(change["on"]) if change.get("on") is not None else None
+    elif op == "transfer":
+        current.agency = str(change["to"])
+    elif op == "reschedule":
+        current.last_day, current.due_at = str(change["last_day"]), parse_instant(str(change["due_at"]))
+    return current
+
+
 def _follow(chain: _Chain, row: HistoryRecord) -> None:
     """What the row does to the state, the assignee, the legal clock's suspension, the obligations and the
     escalations."""
     chain.state = row.to_state
     chain.definition = (row.definition_id, row.definition_version)
     for change in row.obligations or ():
-        name, op = str(change["name"]), change["op"]
-        if op in ("open", "restart"):
-            # a migration replays an instance's past: its row names the row that opened the obligation (rows
-            # migrated before it did so leave it unknown)
-            seq = change.get("opened_seq", None if "opened_on" in change else row.seq)
-            chain.obligations[name] = [str(change["agency"]), "open", str(change["last_day"]),
-                                       parse_instant(str(change["due_at"])), seq]
-        elif name in chain.obligations and op in ("satisfy", "waive"):
-            chain.obligations[name][1] = "satisfied" if op == "satisfy" else "waived"
-        elif name in chain.obligations and op == "transfer":
-            chain.obligations[name][0] = str(change["to"])
-        elif name in chain.obligations and op == "reschedule":
-            chain.obligations[name][2:4] = [str(change["last_day"]), parse_instant(str(change["due_at"]))]
+        name = str(change["name"])
+        followed = follow_obligation(chain.obligations.get(name), change, row.seq)
+        if followed is not None:
+            chain.obligations[name] = followed
     if row.event == "@escalated":
         chain.escalations[int(row.payload["escalation_id"])] = "open"
     elif row.event == "@escalation_acknowledged":
@@ -333,7 +362,8 @@ def _against_derived(chain: _Chain, derived: Derived) -> Iterator[ChainProblem]:
     i = chain.instance_id
     table = derived.obligations.get(i, {})
     for name in sorted(set(table) | set(chain.obligations)):
-        said = chain.obligations.get(name)
+        state = chain.obligations.get(name)
+        said = None if state is None else state.as_row()
         held = table.get(name)
         if held is None:
             yield ChainProblem(i, None, f"obligation {name!r} is in its history but not in the obligations table "
@@ -354,10 +384,10 @@ def _against_derived(chain: _Chain, derived: Derived) -> Iterator[ChainProblem]:
                                         f"history says {said_status or 'it never happened'}")
     required = derived.required.get(chain.definition, {})
     timers = derived.timers.get(i, {})
-    for name, said in sorted(chain.obligations.items()):
-        if said[1] != "open":
+    for name, obligation in sorted(chain.obligations.items()):
+        if obligation.status != "open":
             continue
-        fence = said[4] if said[4] is not None else table.get(name, (None,) * 5)[4]
+        fence = obligation.opened_seq if obligation.opened_seq is not None else table.get(name, (None,) * 5)[4]
         if fence is None:
             continue  # its row is missing from the table: reported above
         armed = timers.get((name, int(fence)), ())

@@ -104,11 +104,14 @@ class Engine:
         definition = load_text(text, file, known_guards=self.guards)
         return definition, self.store.save_definition(definition)
 
-    def definition(self, definition_id: str, version: int | None = None) -> Definition:
+    def definition(self, definition_id: str, version: int | None = None, uow: UnitOfWork | None = None
+                   ) -> Definition:
         """A stored definition (the latest version if none is given). A version's content never changes
-        (``save_definition`` refuses that), so parsed versions are cached; the latest number is asked each time."""
+        (``save_definition`` refuses that), so parsed versions are cached; the latest number is asked each time
+        (inside ``uow``'s transaction if given: no read of its own)."""
         if version is None:
-            version = self.store.latest_definition_version(definition_id)
+            source = self.store if uow is None else uow
+            version = source.latest_definition_version(definition_id)
             if version is None:
                 raise NotFound("definition", definition_id)
         cached = self._definitions.get((definition_id, version))
@@ -136,7 +139,6 @@ class Engine:
                       effective_on: dt.date | None = None, idempotency_key: str | None = None) -> FireResult:
         """``start`` with an idempotency key, checked and recorded in the start's own transaction (one write
         transaction per request): the same key and request again returns the first result and writes nothing."""
-        definition = self.definition(definition_id, version)
         fingerprint = None if idempotency_key is None else hashlib.sha256(canonical(
             [START_EVENT, definition_id, version, business_key, assignee, dict(data or {}), actor.id,
              effective_on.isoformat() if effective_on else None])).hexdigest()
@@ -145,6 +147,7 @@ class Engine:
                 earlier = self._replay(uow, idempotency_key, fingerprint)
                 if earlier is not None:
                     return earlier
+            definition = self.definition(definition_id, version, uow)
             instance = self.start_in(uow, definition, business_key, assignee, actor, data=data, parent_id=parent_id,
                                      request_id=request_id, effective_on=effective_on)
             record = uow.history_row(instance.id, 1)

@@ -28,7 +28,7 @@ from typing import Any
 
 from definitions import Deadline, Definition, Obligation
 
-from .audit import format_instant, parse_instant
+from .audit import ObligationState, follow_obligation, format_instant
 from .calendar import BusinessCalendar, end_of_day, local_date
 from .ports import HistoryRecord, ObligationRecord, ObligationStatus
 from .timers import resolve_deadline
@@ -178,8 +178,9 @@ def effective_of(row: HistoryRecord) -> dt.date:
 def replay(rows: Iterable[HistoryRecord], day: dt.date, known_at: dt.datetime | None = None
            ) -> tuple[dict[tuple[int, str], Replayed], dict[int, int]]:
     """Obligations on ``day`` from history rows: rows effective by the end of ``day`` (and, with ``known_at``,
-    recorded by then), applied in sequence order. Also the escalations open then, per instance."""
-    obligations: dict[tuple[int, str], Replayed] = {}
+    recorded by then), applied in sequence order with the verifier's own fold (``audit.follow_obligation``).
+    Also the escalations open then, per instance."""
+    states: dict[tuple[int, str], ObligationState] = {}
     escalations: dict[int, set[int]] = {}
     for row in rows:
         if effective_of(row) > day or (known_at is not None and row.at > known_at):
@@ -189,30 +190,17 @@ def replay(rows: Iterable[HistoryRecord], day: dt.date, known_at: dt.datetime | 
         elif row.event == "@escalation_acknowledged":
             escalations.get(row.instance_id, set()).discard(int(row.payload["escalation_id"]))
         for change in row.obligations or ():
+            # a change dated apart from its row (an instance migrated to a new definition version replays its
+            # past) counts from its own date
+            dated = change.get("opened_on") if change["op"] in ("open", "restart") else change.get("on")
+            if isinstance(dated, str) and dt.date.fromisoformat(dated) > day:
+                continue
             key = (row.instance_id, str(change["name"]))
-            _apply(obligations, key, change, day)
+            followed = follow_obligation(states.get(key), change, row.seq)
+            if followed is not None:
+                states[key] = followed
+    obligations = {key: Replayed(key[0], key[1], o.agency, dt.date.fromisoformat(o.last_day), o.due_at,
+                                 ObligationStatus(o.status),
+                                 dt.date.fromisoformat(o.closed_on) if o.closed_on else None)
+                   for key, o in states.items()}
     return obligations, {i: len(e) for i, e in escalations.items() if e}
-
-
-def _apply(obligations: dict[tuple[int, str], Replayed], key: tuple[int, str], change: Mapping[str, Any],
-           day: dt.date) -> None:
-    op = change["op"]
-    # a change dated apart from its row (an instance migrated to a new definition version replays its past)
-    dated = change.get("opened_on") if op in ("open", "restart") else change.get("on")
-    if isinstance(dated, str) and dt.date.fromisoformat(dated) > day:
-        return
-    if op in ("open", "restart"):
-        obligations[key] = Replayed(key[0], key[1], str(change["agency"]),
-                                    dt.date.fromisoformat(change["last_day"]), parse_instant(change["due_at"]))
-        return
-    found = obligations.get(key)
-    if found is None:
-        return  # opened by a row not effective by then
-    if op == "satisfy":
-        found.status, found.closed_on = ObligationStatus.SATISFIED, dt.date.fromisoformat(change["on"])
-    elif op == "waive":
-        found.status, found.closed_on = ObligationStatus.WAIVED, dt.date.fromisoformat(change["on"])
-    elif op == "transfer":
-        found.agency = str(change["to"])
-    elif op == "reschedule":
-        found.last_day, found.due_at = dt.date.fromisoformat(change["last_day"]), parse_instant(change["due_at"])

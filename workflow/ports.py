@@ -182,6 +182,11 @@ class UnitOfWork(Protocol):
         """The instance as of this transaction (on SQLite the write lock is already held)."""
         ...
 
+    def latest_definition_version(self, definition_id: str) -> int | None:
+        """The highest stored version of a definition as of this transaction, or None (a start without a
+        version asks here, so it needs no read of its own)."""
+        ...
+
     def find_instance_by_key(self, definition_id: str, business_key: str) -> InstanceRecord | None:
         """The instance of that definition with that business key, if any."""
         ...

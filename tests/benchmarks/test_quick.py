@@ -19,7 +19,7 @@ def test_every_benchmark_runs_and_reports(tmp_path: Path) -> None:
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["quick"] is True
     for section in ("transitions", "peer", "scale", "memory", "timer_lateness", "timer_restart", "timer_memory",
-                    "fan_out", "simulation", "http", "postgres", "wrk_starts"):
+                    "fan_out", "simulation", "http", "postgres", "wrk_starts", "breakdown"):
         assert report[section], section
     assert set(report["transitions"]) == {"FULL", "NORMAL"}
     assert report["scale"]["history_rows"] == report["scale"]["instances"] == 20_000
@@ -27,4 +27,11 @@ def test_every_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert "peer FULL ratio" in done.stdout
     assert "audit verify 20,000 rows" in done.stdout
     assert report["wrk_starts"]["c8"]["errors"] == 0  # wrk drove serve and the minimal app without an error
+    parts = report["breakdown"]  # where an event's time goes: every part measured, the parts add up
+    assert all(v >= 0 for v in parts["engine_off_parts_us"].values())
+    assert abs(sum(parts["engine_off_parts_us"].values()) - parts["engine_off_us"]) < 1
+    assert parts["engine_off_parts_us"]["sqlite statements and commit (driver)"] > 0
+    assert set(report["wrk_starts"]["breakdown_c1"]) == {"healthz_ms", "authenticated_read_ms", "engine_start_ms",
+                                                         "post_start_ms", "rest_ms"}
+    assert "our Python" in done.stdout
     assert report["scale"]["verify_incremental_rows"] == 200  # 1% more instances after the checkpoint
