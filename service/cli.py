@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from definitions import DefinitionInvalid, Role, definition_files, load_file
+from definitions.shipped_files import WORKFLOWS, shipped
 from workflow import GUARDS, Actor
 from workflow.errors import PayloadInvalid
 from workflow.migration import migrate
@@ -103,9 +104,12 @@ def definitions_validate(ctx: typer.Context, paths: Annotated[list[Path], typer.
 
 
 @definitions_cli.command("load")
-def definitions_load(ctx: typer.Context, paths: Annotated[list[Path], typer.Argument()]) -> None:
+def definitions_load(ctx: typer.Context, paths: Annotated[list[Path] | None, typer.Argument(
+        help="Files or folders (default: the workflows shipped with this version)")] = None) -> None:
     """Check and store definitions. Loading the same content twice is a no-op; the same id and
     version with other content is refused."""
+    paths = paths or [shipped(*WORKFLOWS)]
+
     def act(opts: Options) -> None:
         checked = [(str(path), load_file(path, GUARDS)) for path in definition_files(paths)]
         results = opts.uses.definitions.load(opts.actor, checked)

@@ -11,6 +11,7 @@ import typer
 from definitions import load_data
 from definitions.agencies import Certainty, ChangeKind, Registry, Reorganisation
 from definitions.plan import Plan
+from definitions.shipped_files import PLAN, REGISTRY, REORGANISATION, shipped
 
 from .cli_common import Options, date_arg, emit, instant_arg, run
 from .plan import load_plan
@@ -28,10 +29,11 @@ def register(cli: typer.Typer) -> None:
 
 
 @agencies_cli.command("load")
-def agencies_load(ctx: typer.Context, path: Path) -> None:
+def agencies_load(ctx: typer.Context, path: Annotated[Path | None, typer.Argument(
+        help="A registry file (default: the one shipped, definitions/registry/agencies.yaml)")] = None) -> None:
     """Register the agencies of a registry file (known ones are left as they are)."""
     def act(opts: Options) -> None:
-        added, same = opts.uses.registry.load(opts.actor, load_data(path, Registry))
+        added, same = opts.uses.registry.load(opts.actor, load_data(path or shipped(*REGISTRY), Registry))
         emit(opts, {"added": added, "unchanged": same}, f"{len(added)} agencies added, {len(same)} already known")
     run(ctx, act)
 
@@ -98,7 +100,9 @@ def agencies_retire(ctx: typer.Context, code: str, successor: Annotated[str, typ
 
 @agencies_cli.command("apply")
 def agencies_apply(
-    ctx: typer.Context, path: Path,
+    ctx: typer.Context,
+    path: Annotated[Path | None, typer.Argument(
+        help="A reorganisation file (default: the one shipped, definitions/registry/reorg-2025.yaml)")] = None,
     document: Annotated[str | None, typer.Option(help="The deciding document for changes that name none")] = None,
     until: Annotated[str | None, typer.Option(help="Apply only changes effective on or before this date")] = None,
     facts_only: Annotated[bool, typer.Option(help="Apply only what is fact: skip assumed changes, and end agencies "
@@ -108,7 +112,8 @@ def agencies_apply(
     """Apply a reorganisation file (e.g. definitions/registry/reorg-2025.yaml), in effective-date order; changes
     dated after today are scheduled and applied on their date by `workflow serve`."""
     def act(opts: Options) -> None:
-        changes = opts.uses.registry.reorganise(opts.actor, load_data(path, Reorganisation), document,
+        reorganisation = load_data(path or shipped(*REORGANISATION), Reorganisation)
+        changes = opts.uses.registry.reorganise(opts.actor, reorganisation, document,
                                                 date_arg(until, "--until") if until else None, facts_only)
         results: list[dict[str, Any]] = []
         for r in changes:
@@ -125,12 +130,13 @@ def agencies_apply(
 
 
 @plan_cli.command("load")
-def plan_load(ctx: typer.Context, path: Path,
+def plan_load(ctx: typer.Context, path: Annotated[Path | None, typer.Argument(
+        help="A plan file (default: the one shipped, definitions/plan/ke-hoach-2022.yaml)")] = None,
               rebase_to: Annotated[str | None, typer.Option(help="Shift every date so the plan is issued then")] = None
               ) -> None:
     """Start every duty of the plan (twice: nothing new) and its recurring schedules."""
     def act(opts: Options) -> None:
-        plan = load_data(path, Plan)
+        plan = load_data(path or shipped(*PLAN), Plan)
         result = load_plan(opts.app.engine, opts.app.store, plan, opts.actor,
                            date_arg(rebase_to, "--rebase-to") if rebase_to else None)
         emit(opts, result.__dict__, f"plan {result.plan} (cycle {result.cycle}): {len(result.created)} instances "

@@ -15,13 +15,12 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from definitions import Definition, NotFound, Role, WorkflowError
@@ -51,7 +50,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 
-templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+templates = Environment(loader=PackageLoader("service.web", "templates"),  # importlib: works from a wheel
                         autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 pages = APIRouter(include_in_schema=False)
 
