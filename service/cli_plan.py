@@ -169,7 +169,8 @@ def report_status(
             output.write_bytes(to_xlsx(report))
             typer.echo(f"written to {output}")
             return
-        text = {"table": to_table, "csv": to_csv, "json": to_json}[fmt](report)
+        shape = "json" if opts.json and fmt == "table" else fmt  # the global --json, as every command honours it
+        text = {"table": to_table, "csv": to_csv, "json": to_json}[shape](report)
         if output is not None:
             output.write_text(text, encoding="utf-8")
             typer.echo(f"written to {output}")

@@ -57,6 +57,9 @@ def api_problem(request: Request, err: Exception) -> JSONResponse:
 def validation_error(request: Request, err: Exception) -> JSONResponse:
     assert isinstance(err, RequestValidationError)
     errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in err.errors()]
+    if any(e.get("type") == "json_invalid" for e in err.errors()):  # not JSON at all: the request is bad, 400
+        return problem(400, "Malformed JSON", "; ".join(f"{e['field']}: {e['message']}" for e in errors), request,
+                       errors=errors)
     return problem(422, "Invalid request", "; ".join(f"{e['field']}: {e['message']}" for e in errors), request,
                    errors=errors)
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from workflow import Actor, FireResult, InstanceRecord
+from workflow.errors import PayloadInvalid
 
 from ..context import App
 from ..views import HistoryView, InstanceView, TimerView, history_view, instance_view, timer_view
@@ -65,8 +66,15 @@ class Instances:
     def find(self, *, definition: str | None = None, state: str | None = None, agency: str | None = None,
              overdue: bool = False, due_before: dt.datetime | None = None, key_prefix: str | None = None,
              cursor: int = 0, limit: int = 100) -> Page:
-        """Oldest first, ``limit`` at a time; ``next_cursor`` continues (None: the last page)."""
+        """Oldest first, ``limit`` at a time; ``next_cursor`` continues (None: the last page). A state no stored
+        definition has (of ``definition``, if given) is refused: "no instances" would hide the typing mistake."""
         store = self.app.store
+        if state is not None:
+            stored = [s.definition for s in store.list_definitions() if definition in (None, s.definition.id)]
+            known = sorted({st.id for d in stored for st in d.states})
+            if stored and state not in known:
+                raise PayloadInvalid([("state", f"no state {state!r} in "
+                                                f"{definition or 'any definition'}; known: {', '.join(known)}")])
         rows = store.list_instances(definition_id=definition, state=state, assignee=agency, after_id=cursor,
                                     limit=limit, overdue_at=self.app.clock.now() if overdue else None,
                                     due_before=due_before, key_prefix=key_prefix)

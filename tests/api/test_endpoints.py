@@ -101,8 +101,11 @@ def test_body_limit_and_bad_json(api: Api) -> None:
         assert undecodable.headers["content-type"].startswith("application/problem+json")
         malformed = c.post("/api/v1/instances", content=b'{"definition": ',
                            headers={"Content-Type": "application/json"})
-        assert malformed.status_code == 422
+        assert malformed.status_code == 400  # not JSON: a bad request, as docs/api.md says
         assert malformed.headers["content-type"].startswith("application/problem+json")
+        assert malformed.json()["title"] == "Malformed JSON"
+        wrong = c.post("/api/v1/instances", json={"definition": 5})  # JSON, but not a start: 422
+        assert wrong.status_code == 422
 
 
 def test_idempotency_key_replays_the_first_response(api: Api) -> None:

@@ -115,6 +115,10 @@ def test_instance_lifecycle_through_the_cli(wf: Workflow) -> None:
     assert [(h["event"], h["actor_id"]) for h in history][1] == ("record_receipt", "nguyen.van.a@syt")
     assert [i["id"] for i in wf.json("instances", "list", "--assignee", "SYT")] == [1]
     assert wf.json("instances", "list", "--assignee", "SNV") == []
+    assert [i["id"] for i in wf.json("instances", "list", "--state", "received")] == [1]
+    refused = wf.json("instances", "list", "--state", "recieved", code=1)  # a typing mistake is not "none"
+    assert refused["errors"][0]["field"] == "state"
+    assert "received" in refused["errors"][0]["message"]
 
 
 def test_refusals_exit_non_zero_with_the_engine_message(wf: Workflow) -> None:
@@ -236,6 +240,8 @@ def test_simulate_fires_timers_in_order_through_the_cli(wf: Workflow) -> None:
     assert wf.json("instances", "show", "1")["state"] == "no_response"
     keys = {i["business_key"] for i in wf.json("instances", "list", "--definition", "annual_report")}
     assert keys == {f"annual-report/{y}/{a}" for y in (2023, 2024) for a in ("SYT", "SNV")}
+    report = wf.json("report", "status")  # the global --json holds for the report too
+    assert {r["agency"] for r in report["rows"]} >= {"SYT", "SNV"}
     assert wf.json("escalations", "list", "--status", "open")
 
 
