@@ -16,7 +16,8 @@
     │   └── IdempotencyKeyReused       the key was used before for a different request
     ├── ValueRejected                  the database refused a value (e.g. a number out of its range)
     ├── StoreUnavailable               the database could not be written (busy past the timeout, disk, ...)
-    ├── NotInitialised                 the database has no schema yet: run `workflow init`
+    ├── NotInitialised                 the database has no schema yet (or no file): run `workflow init`
+    ├── DatabaseUrlInvalid             --db / WORKFLOW_DATABASE_URL is not a database URL
     ├── OverrideExists                 that day already has a calendar override (.day)
     ├── ScheduleInvalid                a recurring schedule's cron, key template or assignees are wrong
     ├── BackupFailed                   a backup was refused or failed (target exists, not SQLite, ...)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine as SqlEngine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from definitions import WorkflowError
+from definitions import StoreUnavailable, WorkflowError
 from scheduler.outbox import DeliverySettings
 from scheduler.ticker import Ticker
 from store import SqlStore, migrate, open_engine, schema_revision
@@ -25,6 +28,12 @@ class NotInitialised(WorkflowError):
         super().__init__(f"the database {url} has no schema yet; run `workflow init` first")
 
 
+class DatabaseUrlInvalid(WorkflowError):
+    def __init__(self, url: str) -> None:
+        super().__init__(f"{url!r} is not a database URL; write sqlite:///path/to/workflow.db (a file) or "
+                         "postgresql+psycopg://user@host/dbname")
+
+
 class CheckpointUnreadable(WorkflowError):
     def __init__(self, path: object, err: Exception) -> None:
         super().__init__(f"{path}: not a usable checkpoint: {err}")
@@ -37,14 +46,35 @@ class App:
 
     @cached_property
     def sql_engine(self) -> SqlEngine:
+        try:
+            make_url(self.settings.database_url)
+        except ArgumentError:
+            raise DatabaseUrlInvalid(self.settings.database_url) from None
         return open_engine(self.settings.database_url, synchronous=self.settings.sqlite_synchronous,
-                           busy_timeout_ms=self.settings.busy_timeout_ms)
+                           busy_timeout_ms=self.settings.busy_timeout_ms, create=False)
+
+    def _sqlite_file(self) -> Path | None:
+        url = make_url(self.settings.database_url)
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        return Path(url.database)
 
     @cached_property
     def store(self) -> SqlStore:
-        if schema_revision(self.sql_engine) is None:
+        """The store of an initialised database. A SQLite file that does not exist is not created (a mistyped
+        path must not leave an empty database behind); an unreachable server is ``StoreUnavailable``."""
+        engine = self.sql_engine
+        file = self._sqlite_file()
+        if file is not None and not file.exists():
             raise NotInitialised(self.settings.database_url)
-        return SqlStore(self.sql_engine, self.clock)
+        try:
+            revision = schema_revision(engine)
+        except SQLAlchemyError as err:
+            reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+            raise StoreUnavailable(f"cannot open the database {self.settings.database_url}: {reason}") from None
+        if revision is None:
+            raise NotInitialised(self.settings.database_url)
+        return SqlStore(engine, self.clock)
 
     @cached_property
     def engine(self) -> Engine:
@@ -71,8 +101,16 @@ class App:
                       periodic=[checkpoints] if checkpoints is not None else [])
 
     def init(self) -> str | None:
-        """Create or upgrade the schema; the revision it is at."""
-        migrate(self.sql_engine)
+        """Create (the SQLite file and its folder too) or upgrade the schema; the revision it is at."""
+        engine = self.sql_engine
+        file = self._sqlite_file()
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            migrate(engine)
+        except SQLAlchemyError as err:
+            reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+            raise StoreUnavailable(f"cannot open the database {self.settings.database_url}: {reason}") from None
         return schema_revision(self.sql_engine)
 
 

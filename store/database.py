@@ -22,12 +22,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def open_engine(url: str, *, synchronous: Synchronous = "FULL", busy_timeout_ms: int = 30_000,
-                pool_size: int = 10) -> Engine:
-    """An engine for ``url``; for SQLite the parent folder is created and the pragmas set."""
+                pool_size: int = 10, create: bool = True) -> Engine:
+    """An engine for ``url``; for SQLite the pragmas are set (and, with ``create``, the parent folder made)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
+    if create and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size,
                            connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False})

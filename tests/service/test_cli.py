@@ -61,6 +61,21 @@ def test_init_is_idempotent_and_reports_the_schema(db_url: str) -> None:
 def test_commands_on_an_uninitialised_database_say_what_to_do(tmp_path: Path) -> None:
     workflow = Workflow(f"sqlite:///{tmp_path / 'empty.db'}")
     assert "run `workflow init` first" in workflow("definitions", "list", code=5)
+    assert not (tmp_path / "empty.db").exists()  # a read on a mistyped path leaves no empty database behind
+    typo = Workflow(f"sqlite:///{tmp_path / 'no' / 'such' / 'folder.db'}")
+    assert "run `workflow init` first" in typo("instances", "list", code=5)
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_wrong_database_url_is_a_usage_error_without_a_traceback(tmp_path: Path) -> None:
+    bare = Workflow(str(tmp_path / "workflow.db"))  # a path, not a URL
+    said = bare("instances", "list", code=2)
+    assert "is not a database URL" in said
+    assert "Traceback" not in said
+    unreachable = Workflow("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    said = unreachable("instances", "list", code=5)
+    assert "cannot open the database" in said
+    assert "Traceback" not in said
 
 
 def test_validate_reports_file_line_column_and_exits_non_zero() -> None:
