@@ -18,6 +18,7 @@
     ├── StoreUnavailable               the database could not be written (busy past the timeout, disk, ...)
     ├── NotInitialised                 the database has no schema yet (or no file): run `workflow init`
     ├── DatabaseUrlInvalid             --db / WORKFLOW_DATABASE_URL is not a database URL
+    ├── ServeRefused                   serve cannot start: the port is taken, or another serve has the SQLite file
     ├── OverrideExists                 that day already has a calendar override (.day)
     ├── ScheduleInvalid                a recurring schedule's cron, key template or assignees are wrong
     ├── BackupFailed                   a backup was refused or failed (target exists, not SQLite, ...)

@@ -30,7 +30,8 @@ def serve(ctx: typer.Context,
     """Run the HTTP API, the scheduler and the notification dispatcher in one process until SIGTERM/Ctrl-C.
 
     Stopping is graceful: no new requests, requests in flight finish, the scheduler's pass in progress
-    commits. On the very first run (no API key yet) an admin key is created and printed once."""
+    commits. On the very first run (no API key yet) an admin key is created and written to a file only this user
+    can read (see WORKFLOW_FIRST_KEY_FILE), never printed. One serve per SQLite file."""
     run(ctx, lambda opts: run_service(opts.app, host, port))
 
 

@@ -34,6 +34,10 @@ class DatabaseUrlInvalid(WorkflowError):
                          "postgresql+psycopg://user@host/dbname")
 
 
+class ServeRefused(WorkflowError):
+    """``workflow serve`` cannot start: its port is taken, or another serve holds the same SQLite file."""
+
+
 class CheckpointUnreadable(WorkflowError):
     def __init__(self, path: object, err: Exception) -> None:
         super().__init__(f"{path}: not a usable checkpoint: {err}")
@@ -53,7 +57,8 @@ class App:
         return open_engine(self.settings.database_url, synchronous=self.settings.sqlite_synchronous,
                            busy_timeout_ms=self.settings.busy_timeout_ms, create=False)
 
-    def _sqlite_file(self) -> Path | None:
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database file (None for PostgreSQL or an in-memory database)."""
         url = make_url(self.settings.database_url)
         if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
             return None
@@ -64,7 +69,7 @@ class App:
         """The store of an initialised database. A SQLite file that does not exist is not created (a mistyped
         path must not leave an empty database behind); an unreachable server is ``StoreUnavailable``."""
         engine = self.sql_engine
-        file = self._sqlite_file()
+        file = self.sqlite_file()
         if file is not None and not file.exists():
             raise NotInitialised(self.settings.database_url)
         try:
@@ -103,7 +108,7 @@ class App:
     def init(self) -> str | None:
         """Create (the SQLite file and its folder too) or upgrade the schema; the revision it is at."""
         engine = self.sql_engine
-        file = self._sqlite_file()
+        file = self.sqlite_file()
         if file is not None:
             file.parent.mkdir(parents=True, exist_ok=True)
         try:

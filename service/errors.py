@@ -40,7 +40,7 @@ from workflow.errors import (
     VersionConflict,
 )
 
-from .context import CheckpointUnreadable, DatabaseUrlInvalid, NotInitialised
+from .context import CheckpointUnreadable, DatabaseUrlInvalid, NotInitialised, ServeRefused
 
 EXIT_REFUSED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNAVAILABLE = 1, 2, 3, 4, 5
 
@@ -56,6 +56,7 @@ TABLE: tuple[tuple[type[WorkflowError], Answer], ...] = (
     (NotFound, Answer(404, "Not found", EXIT_NOT_FOUND)),
     (NotInitialised, Answer(503, "Database not initialised", EXIT_UNAVAILABLE)),
     (DatabaseUrlInvalid, Answer(503, "Database not configured", EXIT_USAGE)),
+    (ServeRefused, Answer(503, "Service not started", EXIT_CONFLICT)),
     (StoreUnavailable, Answer(503, "Database unavailable", EXIT_UNAVAILABLE)),
     (RoleNotAllowed, Answer(403, "Role not allowed", EXIT_REFUSED)),
     (AgencyMismatch, Answer(403, "Not your agency's instance", EXIT_REFUSED)),

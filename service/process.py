@@ -4,17 +4,21 @@ how a background pass is reported on standard output (``serve`` and ``simulate``
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import os
 import signal
+import socket
 import sys
 import threading
 import time
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from scheduler.alarm import Alarm
 from scheduler.ticker import Pass
 from workflow import TimerOutcome
 
-from .context import App
+from .context import App, ServeRefused
 from .views import instant
 
 
@@ -48,9 +52,10 @@ def run_service(app: App, host: str, port: int) -> None:
     from .asgi import create_app
 
     store = app.store  # fails early with a clear message if the database has no schema
+    lock = _hold_serve_lock(app)  # noqa: F841 (held open until the process ends)
+    listening = _listen(host, port)  # before the catch-up pass: a taken port fails at once
     if not store.has_keys():
-        _, token = store.create_key("first-admin", "admin", None, app.clock.now())
-        say(f"admin key (shown once, stored hashed): {token}")
+        _first_key(app)
     ticker = app.ticker()
     say(f"workflow serve: {app.settings.database_url}; catching up")
     # Overdue timers fire first, in due order; their notifications go out from the running dispatcher,
@@ -70,13 +75,13 @@ def run_service(app: App, host: str, port: int) -> None:
     config = uvicorn.Config(api, host=host, port=port,
                             log_level="warning", access_log=False, timeout_graceful_shutdown=30)
     server = uvicorn.Server(config)
-    threading.Thread(target=_announce, args=(server, host), daemon=True).start()
+    threading.Thread(target=_announce, args=(server, host, listening), daemon=True).start()
     # uvicorn catches SIGTERM/SIGINT, shuts down gracefully, then re-raises the signal to the handler that
     # was there before it; a no-op one lets us stop the scheduler afterwards instead of dying at once.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
     try:
-        server.run()
+        server.run(sockets=[listening])
     finally:
         say("stopping: finishing the pass in progress")
         alarm.stop()
@@ -84,11 +89,64 @@ def run_service(app: App, host: str, port: int) -> None:
         say("stopped")
 
 
-def _announce(server: Any, host: str) -> None:
-    """Print the URL once the socket is listening (uvicorn binds after the app's start-up)."""
+def _hold_serve_lock(app: App) -> IO[str] | None:
+    """One ``serve`` per SQLite file (several nodes need PostgreSQL): an exclusive lock on ``<file>.serve.lock``
+    for the life of the process (the kernel drops it when the process dies, even by SIGKILL)."""
+    file = app.sqlite_file()
+    if file is None:
+        return None
+    path = file.with_name(file.name + ".serve.lock")
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        handle.close()
+        raise ServeRefused(f"another `workflow serve` (process {holder}) is running on {file}; one process serves a "
+                           "SQLite file (several nodes need PostgreSQL)") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound now so that a taken port is said before any work is done."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        raise ServeRefused(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _first_key(app: App) -> None:
+    """The first run has no key: create an admin key and write it to a file only its owner can read (never to
+    the output, which under systemd is the journal)."""
+    file = app.settings.first_key_file
+    if file is None:
+        database = app.sqlite_file()
+        file = (database.parent if database is not None else Path.cwd()) / "first-admin-key"
+    file.parent.mkdir(parents=True, exist_ok=True)
+    _, token = app.store.create_key("first-admin", "admin", None, app.clock.now())
+    descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+    say(f"first admin key written to {file} (readable by this user only): log in with it, create personal keys, "
+        "then delete the file")
+
+
+def _announce(server: Any, host: str, sock: socket.socket) -> None:
+    """Print the URL once the server is accepting connections."""
     while not server.started:
         if server.should_exit:
             return
         time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    port = sock.getsockname()[1]
     say(f"ready http://{host}:{port} (API under /api/v1, docs at /docs)")

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # the service process
     poll_s: float = Field(default=30.0, gt=0, description="how often serve looks for work other processes added")
     node_name: str = "local"
+    first_key_file: Path | None = Field(default=None, description="where serve's first run writes the first "
+                                        "admin key (mode 0600), never to its output; default: beside the SQLite "
+                                        "file, or first-admin-key in the working folder for PostgreSQL")
     timer_batch: int = Field(default=200, ge=1, description="timers fired per transaction")
     body_limit: int = Field(default=1 << 20, ge=1024, description="largest HTTP request body, bytes")
     auth_failure_limit: int = Field(default=60, ge=1, description="failed authentications a client address may "

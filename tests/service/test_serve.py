@@ -112,3 +112,41 @@ def test_sigkill_during_catch_up_then_restart_fires_each_timer_once(db_url: str)
     assert events["close_window"] == OVERDUE
     assert events["@escalated"] == OVERDUE
     assert {(closes, escalated) for _, closes, escalated in per_instance} == {(1, 1), (0, 0)}
+
+
+def test_one_serve_per_file_a_taken_port_said_at_once_and_the_first_key_kept_off_the_output(
+        db_url: str, tmp_path: Path) -> None:
+    other_url = f"sqlite:///{tmp_path / 'other.db'}"
+    for url in (db_url, other_url):
+        engine = open_engine(url)
+        migrate(engine)
+        engine.dispose()
+    workflow = str(Path(sys.executable).parent / "workflow")
+    env = {**os.environ, "WORKFLOW_DATABASE_URL": db_url, "WORKFLOW_POLL_S": "3600"}
+    env.pop("WORKFLOW_FIRST_KEY_FILE", None)
+    first = subprocess.Popen([workflow, "serve", "--port", "0"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        lines = read_until(first, "ready ")
+        said = next(line for line in lines if line.startswith("first admin key written to "))
+        key_file = Path(db_url.removeprefix("sqlite:///")).parent / "first-admin-key"
+        assert str(key_file) in said
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        token = key_file.read_text(encoding="utf-8").strip()
+        assert len(token) > 40
+        assert not any(token in line for line in lines)  # under systemd the output is the journal
+        port = lines[-1].split()[1].rsplit(":", 1)[1]
+
+        second = subprocess.run([workflow, "serve", "--port", "0"], env=env, capture_output=True, text=True,
+                                timeout=120, check=False)
+        assert second.returncode == 4, second.stdout + second.stderr
+        assert f"another `workflow serve` (process {first.pid}) is running" in second.stderr
+
+        taken = subprocess.run([workflow, "serve", "--port", port], env={**env, "WORKFLOW_DATABASE_URL": other_url},
+                               capture_output=True, text=True, timeout=120, check=False)
+        assert taken.returncode == 4, taken.stdout + taken.stderr
+        assert f"cannot listen on 127.0.0.1:{port}" in taken.stderr
+        assert "catching up" not in taken.stdout  # refused before any work
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=120)
