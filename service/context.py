@@ -43,6 +43,12 @@ class CheckpointUnreadable(WorkflowError):
         super().__init__(f"{path}: not a usable checkpoint: {err}")
 
 
+def unreachable(url: str, err: Exception) -> StoreUnavailable:
+    """The driver's own first line (connection refused, no such database, ...), not SQLAlchemy's wrapping."""
+    reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+    return StoreUnavailable(f"cannot open the database {url}: {reason}")
+
+
 @dataclass
 class App:
     settings: Settings
@@ -75,8 +81,7 @@ class App:
         try:
             revision = schema_revision(engine)
         except SQLAlchemyError as err:
-            reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-            raise StoreUnavailable(f"cannot open the database {self.settings.database_url}: {reason}") from None
+            raise unreachable(self.settings.database_url, err) from None
         if revision is None:
             raise NotInitialised(self.settings.database_url)
         return SqlStore(engine, self.clock)
@@ -114,8 +119,7 @@ class App:
         try:
             migrate(engine)
         except SQLAlchemyError as err:
-            reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-            raise StoreUnavailable(f"cannot open the database {self.settings.database_url}: {reason}") from None
+            raise unreachable(self.settings.database_url, err) from None
         return schema_revision(self.sql_engine)
 
 
