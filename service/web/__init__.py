@@ -148,6 +148,11 @@ def _day(instant: dt.datetime | None) -> str | None:
     return f"{local:%d/%m/%Y %H:%M}"
 
 
+def days_late(due_at: dt.datetime | None, now: dt.datetime) -> int | None:
+    """Days late, the first day after the deadline counting as 1 (None: not late, or no deadline)."""
+    return (now - due_at).days + 1 if due_at is not None and due_at < now else None
+
+
 def _title(definition: Definition, lang: str) -> str:
     return definition.title.en if lang == "en" and definition.title.en else definition.title.vi
 
@@ -235,7 +240,7 @@ def _open_rows(request: Request, instances: list[InstanceRecord], now: dt.dateti
         rows.append({"id": i.id, "title": _title(definition, lang), "assignee": i.assignee,
                      "state": definition.state(i.state).label, "due": _day(i.due_at), "due_at": i.due_at,
                      # days late counts the first day after the deadline as 1 (as the agency and instance pages do)
-                     "days": (now - i.due_at).days + 1 if i.due_at < now else (i.due_at - now).days})
+                     "days": days_late(i.due_at, now) or (i.due_at - now).days})
     return rows
 
 
@@ -303,7 +308,7 @@ def agency_page(request: Request, code: str) -> HTMLResponse:
     for i in _all(app.store, assignee=agency.code):
         definition = app.engine.definition(i.definition_id, i.definition_version)
         final = i.state in definition.final_states
-        late = (now - i.due_at).days + 1 if not final and i.due_at is not None and i.due_at < now else None
+        late = None if final else days_late(i.due_at, now)
         tasks.append({"id": i.id, "title": _title(definition, lang), "key": i.business_key,
                       "state": definition.state(i.state).label, "due": None if final else _day(i.due_at),
                       "late": late})
@@ -384,7 +389,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
                 "reason": h.reason,
                 "payload_text": json.dumps(dict(h.payload), ensure_ascii=False) if h.payload else ""}
                for h in app.store.history(instance.id)]
-    late = (now - instance.due_at).days + 1 if not final and instance.due_at and instance.due_at < now else None
+    late = None if final else days_late(instance.due_at, now)
     return _render(
         request, "instance.html", status, user, i=instance, title=_title(definition, lang),
         section=definition.seed_section, assignee_name=app.store.agency_names().get(instance.assignee,
