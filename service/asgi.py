@@ -8,14 +8,14 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from definitions import WorkflowError
 
 from .api import Around, log_handler
-from .api.metrics import Metrics
+from .api.metrics import CONTENT_TYPE, Metrics
 from .api.problems import ApiProblem, api_problem, http_error, validation_error, workflow_error
 from .api.routes import router
 from .context import App
@@ -62,9 +62,12 @@ def create_app(ctx: App, alarm: Any = None, body_limit: int = 1 << 20, metrics: 
         return checks if ready else JSONResponse(checks, status_code=503)
 
     @app.get("/metrics", response_class=PlainTextResponse, include_in_schema=True)
-    def metrics_page() -> PlainTextResponse:
+    def metrics_page() -> Response:
+        """Prometheus metrics (``service/api/metrics.py``): requests, transitions, timers, the outbox,
+        escalations and the process."""
         store = ctx.store
-        return PlainTextResponse(app.state.metrics.render(store.count_timers(), store.count_outbox()),
-                                 media_type="text/plain; version=0.0.4")
+        metrics: Metrics = app.state.metrics
+        metrics.read_database(store.count_timers, store.count_outbox, store.count_escalations)
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     return app

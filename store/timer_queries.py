@@ -70,6 +70,12 @@ class TimerQueries:
         with self._read() as c:
             return dict(c.execute(select(timers.c.status, func.count()).group_by(timers.c.status)).all())  # type: ignore[arg-type]
 
+    def count_escalations(self) -> dict[str, int]:
+        """Escalations by status (open, acknowledged)."""
+        with self._read() as c:
+            return dict(c.execute(select(escalations.c.status, func.count()).group_by(escalations.c.status))
+                        .tuples().all())
+
     def list_escalations(self, status: str | None = None) -> list[EscalationRow]:
         query = select(escalations).order_by(escalations.c.id)
         if status is not None:

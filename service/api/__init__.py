@@ -102,7 +102,8 @@ class Around:
                 await self.app(scope, counted, sending)
         finally:
             elapsed = time.perf_counter() - started
-            self.metrics.request(scope["method"], status, elapsed)
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.request(route, scope["method"], status, elapsed)
             log.info(json.dumps({"ts": time.time(), "request_id": request_id, "method": scope["method"],
                                  "path": scope["path"], "status": status, "ms": round(elapsed * 1000, 2),
                                  "actor": state.get("actor")}))

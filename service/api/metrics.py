@@ -1,73 +1,77 @@
-"""Counters for ``/metrics`` in the Prometheus text format (kept in the process; no extra dependency)."""
+"""``/metrics`` with ``prometheus-client``: a registry per running app (tests run several in one process).
+
+Counted by this process: requests by route template, method and status, with a latency histogram by route and
+method; transitions by definition and event; timers fired by kind and status, and how many fired more than a
+second late. Read from the database at each scrape (so every node reports the same): timers and notifications
+by status, escalations open. And the process's own CPU, memory and open files (``ProcessCollector``). One
+``serve`` is one process, so no multiprocess mode is needed; several nodes are scraped one by one."""
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
-from typing import Any
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, float("inf"))
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+Counts = Callable[[], dict[str, int]]
+
+
+class _Database(Collector):
+    """Gauges read from the database when scraped."""
+
+    def __init__(self, timers: Counts, outbox: Counts, escalations: Counts) -> None:
+        self.sources = {"workflow_timers": ("Timers in the database by status", timers),
+                        "workflow_notifications": ("Notifications in the outbox by status", outbox),
+                        "workflow_escalations": ("Escalations to the Steering Committee by status", escalations)}
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        for name, (text, read) in self.sources.items():
+            family = GaugeMetricFamily(name, text, labels=["status"])
+            for status, count in sorted(read().items()):
+                family.add_metric([status], count)
+            yield family
 
 
 class Metrics:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.transitions: Counter[tuple[str, str]] = Counter()
-        self.requests: Counter[tuple[str, int]] = Counter()
-        self.latency_buckets: Counter[float] = Counter()
-        self.latency_sum = 0.0
-        self.latency_count = 0
-        self.timers_fired: Counter[str] = Counter()
-        self.timers_late = 0
+        self.registry = CollectorRegistry()
+        self._transitions = Counter("workflow_transitions", "Events applied by this process",
+                                    ["definition", "event"], registry=self.registry)
+        self._timers = Counter("workflow_timers_fired", "Timers fired by this process", ["kind", "status"],
+                               registry=self.registry)
+        self._late = Counter("workflow_timers_late", "Timers fired more than a second after due",
+                             registry=self.registry)
+        self._requests = Counter("workflow_http_requests", "HTTP requests", ["route", "method", "status"],
+                                 registry=self.registry)
+        self._latency = Histogram("workflow_http_request_seconds", "Request latency", ["route", "method"],
+                                  buckets=BUCKETS, registry=self.registry)
+        ProcessCollector(registry=self.registry)
+        self._database: _Database | None = None
 
     def transition(self, definition: str, event: str) -> None:
-        with self._lock:
-            self.transitions[(definition, event)] += 1
+        self._transitions.labels(definition, event).inc()
 
-    def request(self, method: str, status: int, seconds: float) -> None:
-        with self._lock:
-            self.requests[(method, status)] += 1
-            self.latency_sum += seconds
-            self.latency_count += 1
-            for bound in BUCKETS:
-                if seconds <= bound:
-                    self.latency_buckets[bound] += 1
+    def request(self, route: str, method: str, status: int, seconds: float) -> None:
+        """``route``: the route's template (``/api/v1/instances/{instance_id}``), never the raw path, so ids do not
+        make a series each."""
+        self._requests.labels(route, method, str(status)).inc()
+        self._latency.labels(route, method).observe(seconds)
 
     def timers(self, kinds: list[tuple[str, str, bool]]) -> None:
-        with self._lock:
-            for kind, status, late in kinds:
-                self.timers_fired[f"{kind}:{status}"] += 1
-                self.timers_late += int(late)
+        for kind, status, late in kinds:
+            self._timers.labels(kind, status).inc()
+            if late:
+                self._late.inc()
 
-    def render(self, timers_by_status: dict[str, int], outbox_by_status: dict[str, int]) -> str:
-        lines: list[str] = []
+    def read_database(self, timers: Counts, outbox: Counts, escalations: Counts) -> None:
+        """Register the database's gauges (once, when the app knows its store)."""
+        if self._database is None:
+            self._database = _Database(timers, outbox, escalations)
+            self.registry.register(self._database)
 
-        def family(name: str, kind: str, help_text: str, samples: list[tuple[dict[str, Any], float]]) -> None:
-            lines.append(f"# HELP {name} {help_text}")
-            lines.append(f"# TYPE {name} {kind}")
-            for labels, value in samples:
-                text = ",".join(f'{k}="{str(v).replace(chr(34), "")}"' for k, v in labels.items())
-                lines.append(f"{name}{{{text}}} {value}" if text else f"{name} {value}")
-
-        with self._lock:
-            family("workflow_transitions_total", "counter", "Events applied by this process",
-                   [({"definition": d, "event": e}, n) for (d, e), n in sorted(self.transitions.items())])
-            family("workflow_timers_fired_total", "counter", "Timers fired by this process",
-                   [({"kind": k.split(":")[0], "status": k.split(":")[1]}, n)
-                    for k, n in sorted(self.timers_fired.items())])
-            family("workflow_timers_late_total", "counter", "Timers fired more than a second after due",
-                   [({}, self.timers_late)])
-            family("workflow_http_requests_total", "counter", "HTTP requests",
-                   [({"method": m, "status": s}, n) for (m, s), n in sorted(self.requests.items())])
-            lines.append("# HELP workflow_http_request_seconds Request latency")
-            lines.append("# TYPE workflow_http_request_seconds histogram")
-            for bound in BUCKETS:
-                label = "+Inf" if bound == float("inf") else str(bound)
-                lines.append(f'workflow_http_request_seconds_bucket{{le="{label}"}} {self.latency_buckets[bound]}')
-            lines.append(f"workflow_http_request_seconds_sum {self.latency_sum}")
-            lines.append(f"workflow_http_request_seconds_count {self.latency_count}")
-        family("workflow_timers", "gauge", "Timers in the database by status",
-               [({"status": s}, n) for s, n in sorted(timers_by_status.items())])
-        family("workflow_notifications", "gauge", "Notifications in the outbox by status",
-               [({"status": s}, n) for s, n in sorted(outbox_by_status.items())])
-        return "\n".join(lines) + "\n"
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from openpyxl import load_workbook
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.conftest import Api
 
@@ -225,6 +226,20 @@ def test_keys_health_metrics_and_openapi(api: Api) -> None:
         assert ready.status_code == 503  # no scheduler in this test server
         assert ready.json()["database"] == "ok"
         assert "workflow_http_requests_total" in c.get("/metrics").text
+        assert c.get("/api/v1/instances/987654").status_code == 401  # no key: counted all the same
+        scraped = c.get("/metrics")
+        assert scraped.headers["content-type"].startswith("text/plain; version=0.0.4")
+        families = {f.name: f for f in text_string_to_metric_families(scraped.text)}  # the library's own parser
+        requests = {(s.labels["route"], s.labels["method"], s.labels["status"]): s.value
+                    for s in families["workflow_http_requests"].samples if s.name.endswith("_total")}
+        assert requests[("/api/v1/instances/{instance_id}", "GET", "401")] >= 1  # the template, not the id
+        assert not any("987654" in route for route, _, _ in requests)
+        assert requests[("/api/v1/keys", "POST", "201")] >= 1
+        assert any(s.labels.get("le") == "+Inf" for s in families["workflow_http_request_seconds"].samples)
+        assert {s.labels["status"] for s in families["workflow_escalations"].samples} <= {"open", "acknowledged"}
+        assert "workflow_timers" in families
+        assert "workflow_notifications" in families
+        assert families["process_cpu_seconds"].samples[0].value > 0
         spec = c.get("/openapi.json").json()
         assert spec["openapi"].startswith("3.1")
         assert "/api/v1/instances/{instance_id}/events" in spec["paths"]
