@@ -16,7 +16,7 @@ from definitions import WorkflowError
 
 from .api import Around, log_handler
 from .api.metrics import CONTENT_TYPE, Metrics
-from .api.problems import ApiProblem, api_problem, http_error, validation_error, workflow_error
+from .api.problems import MEDIA, ApiProblem, api_problem, http_error, validation_error, workflow_error
 from .api.routes import router
 from .context import App
 from .web import LoginRequired, login_redirect, pages
@@ -38,6 +38,7 @@ def create_app(ctx: App, alarm: Any = None, body_limit: int = 1 << 20, metrics: 
     app.add_middleware(Around, limit=body_limit, metrics=app.state.metrics)
     app.include_router(router)
     app.include_router(pages)
+    app.openapi = lambda: _problem_media(app)  # type: ignore[method-assign]
     app.add_exception_handler(LoginRequired, login_redirect)
     app.add_exception_handler(WorkflowError, workflow_error)
     app.add_exception_handler(ApiProblem, api_problem)
@@ -71,3 +72,18 @@ def create_app(ctx: App, alarm: Any = None, body_limit: int = 1 << 20, metrics: 
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     return app
+
+
+def _problem_media(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with every error answer under ``application/problem+json`` (what is sent) instead of
+    the route's own media type."""
+    if app.openapi_schema is None:
+        schema = FastAPI.openapi(app)
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                for code, answer in operation.get("responses", {}).items():
+                    content = answer.get("content", {})
+                    if code[0] in "45" and content:
+                        answer["content"] = {MEDIA: next(iter(content.values()))}
+        app.openapi_schema = schema
+    return app.openapi_schema

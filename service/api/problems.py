@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from definitions import WorkflowError
@@ -16,6 +17,52 @@ from ..errors import TABLE, answer, context
 MEDIA = "application/problem+json"
 # (error class, status, title), from the one table of every front end (service/errors.py)
 STATUS: tuple[tuple[type[WorkflowError], int, str], ...] = tuple((cls, a.status, a.title) for cls, a in TABLE)
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+    line: int | None = None  # definitions: where in the YAML
+    column: int | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of the API is answered (``application/problem+json``)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None  # the request's path
+    request_id: str | None = None
+    errors: list[FieldProblem] | None = None  # every bad field
+    allowed: list[str] | None = None  # the events allowed in the instance's state
+    instance_id: int | None = None
+    event: str | None = None
+    state: str | None = None
+
+
+WHY = {400: "Bad request: the body is not JSON, or a header is malformed",
+       401: "No API key, or an unknown or revoked one",
+       403: "The key's role may not do this (auditors change nothing; officers act for their agency only)",
+       404: "No such definition, instance, agency, escalation or key",
+       409: "Refused in the current state: event not allowed, guard, stale version, duplicate business key",
+       413: "Request body above the limit", 422: "Invalid request or payload (every bad field is listed)",
+       429: "Too many failed authentications from this address (see Retry-After)",
+       431: "Request headers too large", 503: "Database unavailable (see Retry-After)"}
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def documented(path: str, methods: set[str]) -> dict[int | str, dict[str, Any]]:
+    """The problem answers an operation can give, for its OpenAPI entry."""
+    statuses = {401, 422, 429, 431, 503}
+    if "{" in path:
+        statuses.add(404)
+    if methods & WRITES:
+        statuses |= {400, 403, 409, 413}
+    elif path.endswith("/keys"):
+        statuses.add(403)
+    return {status: {"model": Problem, "description": WHY[status]} for status in sorted(statuses)}
 
 
 class ApiProblem(Exception):

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
@@ -24,7 +25,7 @@ from ..http import export_response, nudge, uses
 from ..report import to_csv, to_xlsx
 from ..views import AgencyView, EscalationView, HistoryView, InstanceView, NotificationView, ScheduleView, TimerView
 from .auth import Principal, principal
-from .problems import ApiProblem
+from .problems import ApiProblem, documented
 
 router = APIRouter(prefix="/api/v1")
 Who = Annotated[Principal, Depends(principal)]
@@ -38,6 +39,11 @@ Version = Annotated[int, Field(ge=1, le=2**31 - 1)]  # a 32-bit integer column
 class InstancePage(TypedDict):
     items: list[InstanceView]
     next_cursor: int | None
+
+
+class Fired(InstanceView):
+    seq: int  # the history row the event wrote
+    replayed: bool  # an Idempotency-Key matched an earlier request: nothing was written
 
 
 class Body(BaseModel):
@@ -149,17 +155,22 @@ def if_match_version(value: str | None) -> int | None:
 
 @router.get("/definitions")
 def list_definitions(request: Request, who: Who) -> list[DefinitionSummary]:
+    """Every stored definition version: title (Vietnamese and English), section of the plan, number of states and
+    transitions, instances per state."""
     return uses(request).definitions.summaries()
 
 
 @router.post("/definitions", status_code=201)
 def load_definition(request: Request, who: Who, body: DefinitionBody) -> Loaded:
+    """Check a definition (YAML) and store it (admin). The same content again is a no-op; the same id and version
+    with other content is 409."""
     return uses(request).definitions.load(who.actor, [("request body", body.yaml)])[0]
 
 
 @router.get("/definitions/{definition_id}")
 def show_definition(request: Request, who: Who, definition_id: str,
                     version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> dict[str, Any]:
+    """One definition in full (the latest version unless `version`), with its content hash."""
     stored = uses(request).definitions.stored(definition_id, version)
     return {**stored.definition.model_dump(mode="json"), "content_hash": stored.content_hash}
 
@@ -167,6 +178,7 @@ def show_definition(request: Request, who: Who, definition_id: str,
 @router.get("/definitions/{definition_id}/diagram", response_class=PlainTextResponse)
 def definition_diagram(request: Request, who: Who, definition_id: str,
                        version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> PlainTextResponse:
+    """The state diagram as Mermaid text."""
     return PlainTextResponse(uses(request).definitions.diagram(definition_id, version),
                              media_type="text/vnd.mermaid; charset=utf-8")
 
@@ -174,9 +186,11 @@ def definition_diagram(request: Request, who: Who, definition_id: str,
 # -- instances -----------------------------------------------------------------------------------
 
 
-@router.post("/instances", status_code=201)
+@router.post("/instances", status_code=201, response_model=InstanceView)
 def start_instance(request: Request, who: Who, body: StartBody,
                    idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+    """Start a duty: an instance in its definition's initial state, with its obligations and timers.
+    `Idempotency-Key` makes a retry safe; the answer carries the instance's version as ETag."""
     done = uses(request).instances.start(
         who.actor, body.definition, body.business_key, body.assignee, data=body.data, version=body.version,
         effective_on=body.effective_on, idempotency_key=scoped_key(who, idempotency_key),
@@ -191,6 +205,8 @@ def list_instances(request: Request, who: Who, definition: str | None = None, st
                    agency: str | None = None, overdue: bool = False, due_before: dt.datetime | None = None,
                    key_prefix: Annotated[str | None, Query(max_length=200)] = None,
                    cursor: Annotated[int, Query(ge=0, le=MAX_ID)] = 0, limit: Limit = 100) -> InstancePage:
+    """Instances, oldest first, filtered by definition, state, agency, overdue, deadline or business-key prefix;
+    `next_cursor` continues."""
     if due_before is not None and due_before.tzinfo is None:
         raise PayloadInvalid([("due_before", "give a timezone, e.g. 2023-01-04T17:00:00Z")])
     page = uses(request).instances.find(definition=definition, state=state, agency=agency, overdue=overdue,
@@ -200,15 +216,18 @@ def list_instances(request: Request, who: Who, definition: str | None = None, st
 
 @router.get("/instances/{instance_id}")
 def show_instance(request: Request, response: Response, who: Who, instance_id: InstanceId) -> InstanceView:
+    """One instance: state, version (also the ETag), assignee, deadline, allowed events."""
     view = uses(request).instances.show(instance_id)
     response.headers["ETag"] = etag(view["version"])
     return view
 
 
-@router.post("/instances/{instance_id}/events")
+@router.post("/instances/{instance_id}/events", response_model=Fired)
 def fire_event(request: Request, who: Who, instance_id: InstanceId, body: FireBody,
                if_match: Annotated[str | None, Header()] = None,
                idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+    """Fire an event as this key's role: the engine checks the state, role, agency, payload, dates and guard.
+    `If-Match` (the ETag) refuses a stale write with 409; `Idempotency-Key` makes a retry safe."""
     expected = if_match_version(if_match)
     if expected is not None and body.expected_version is not None and expected != body.expected_version:
         raise PayloadInvalid([("If-Match", "disagrees with expected_version in the body")])
@@ -226,16 +245,19 @@ def fire_event(request: Request, who: Who, instance_id: InstanceId, body: FireBo
 
 @router.get("/instances/{instance_id}/history")
 def instance_history(request: Request, who: Who, instance_id: InstanceId) -> list[HistoryView]:
+    """The instance's hash-chained history: who did what, when it took effect, why."""
     return uses(request).instances.history(instance_id)
 
 
 @router.get("/instances/{instance_id}/timers")
 def instance_timers(request: Request, who: Who, instance_id: InstanceId) -> list[TimerView]:
+    """The instance's timers (reminders, escalations, timeouts): due, fired, cancelled."""
     return uses(request).instances.timers(instance_id)
 
 
 @router.get("/instances/{instance_id}/children")
 def instance_children(request: Request, who: Who, instance_id: InstanceId) -> list[InstanceView]:
+    """A fan-out's children (one per consulted agency)."""
     return uses(request).instances.children(instance_id)
 
 
@@ -244,6 +266,8 @@ def instance_children(request: Request, who: Who, instance_id: InstanceId) -> li
 
 @router.post("/instances/{instance_id}/deadline/extend")
 def extend_deadline(request: Request, who: Who, instance_id: InstanceId, body: ExtendBody) -> list[TimerView]:
+    """Extend the pending deadline of the current state (to a date, or by calendar or working days), with the
+    deciding document."""
     timers = uses(request).deadlines.extend(who.actor, instance_id, reason=body.reason, document=body.document,
                                             to_date=body.to_date, days=body.days, working_days=body.working_days)
     nudge(request)
@@ -252,11 +276,13 @@ def extend_deadline(request: Request, who: Who, instance_id: InstanceId, body: E
 
 @router.post("/instances/{instance_id}/deadline/suspend")
 def suspend_deadline(request: Request, who: Who, instance_id: InstanceId, body: ClockBody) -> list[TimerView]:
+    """Stop the instance's legal clock; the remaining time is kept."""
     return uses(request).deadlines.suspend(who.actor, instance_id, reason=body.reason, document=body.document)
 
 
 @router.post("/instances/{instance_id}/deadline/resume")
 def resume_deadline(request: Request, who: Who, instance_id: InstanceId, body: ClockBody) -> list[TimerView]:
+    """Restart the legal clock with the time that remained."""
     timers = uses(request).deadlines.resume(who.actor, instance_id, reason=body.reason, document=body.document)
     nudge(request)
     return timers
@@ -266,11 +292,13 @@ def resume_deadline(request: Request, who: Who, instance_id: InstanceId, body: C
 def list_escalations(request: Request, who: Who,
                      status_: Annotated[Literal["open", "acknowledged"] | None, Query(alias="status")] = None
                      ) -> list[EscalationView]:
+    """Escalations to the Steering Committee, oldest first (`status`: open or acknowledged)."""
     return uses(request).escalations.find(status_)
 
 
 @router.post("/escalations/{escalation_id}/acknowledge")
 def acknowledge_escalation(request: Request, who: Who, escalation_id: RowId, body: AckBody) -> Acknowledged:
+    """The Steering Committee (or an admin) acknowledges an escalation; recorded in the instance's history."""
     return uses(request).escalations.acknowledge(who.actor, escalation_id, body.note)
 
 
@@ -279,11 +307,13 @@ def acknowledge_escalation(request: Request, who: Who, escalation_id: RowId, bod
 
 @router.get("/agencies")
 def list_agencies(request: Request, who: Who) -> list[AgencyView]:
+    """Every registered agency, active or not, with its latest name and successor."""
     return uses(request).registry.agencies()
 
 
 @router.get("/agencies/{code}")
 def show_agency(request: Request, who: Who, code: str, on: dt.date | None = None) -> AgencyDetail:
+    """One agency: its names over time (the one in force `on` a date), successor, open tasks."""
     return uses(request).registry.agency(code, on)
 
 
@@ -296,17 +326,20 @@ def _change(request: Request, who: Principal, op: ChangeKind, code: str, effecti
 
 @router.post("/agencies/{code}/rename")
 def rename_agency(request: Request, who: Who, code: str, body: RenameBody) -> dict[str, Any]:
+    """Rename an agency from a date (the old name stays in force before it)."""
     return _change(request, who, ChangeKind.RENAME, code, body.effective, body.document, name=body.name,
                    short_name=body.short_name)
 
 
 @router.post("/agencies/{code}/merge")
 def merge_agency(request: Request, who: Who, code: str, body: MergeBody) -> dict[str, Any]:
+    """Merge an agency into another from a date: its open tasks move there, each with a history row."""
     return _change(request, who, ChangeKind.MERGE, code, body.effective, body.document, into=body.into)
 
 
 @router.post("/agencies/{code}/retire")
 def retire_agency(request: Request, who: Who, code: str, body: RetireBody) -> dict[str, Any]:
+    """Retire an agency from a date: its open tasks move to the successor, each with a history row."""
     return _change(request, who, ChangeKind.RETIRE, code, body.effective, body.document, successor=body.successor)
 
 
@@ -323,6 +356,8 @@ def calendar_due(request: Request, who: Who,
                  end_of_year: Annotated[int | None, Query(ge=2000, le=2200)] = None,
                  before: dt.date | None = None, on: dt.date | None = None,
                  yearly: Annotated[str | None, Query(max_length=5)] = None) -> dict[str, Any]:
+    """When a period counted from `from` ends, with every step explained (Civil Code art. 147-148, holidays, working
+    days)."""
     spec = {"days": days, "working_days": working_days, "hours": hours, "end_of_month": end_of_month,
             "end_of_year": end_of_year, "before_date": before, "on_date": on, "yearly": yearly}
     return uses(request).deadlines.due(start, spec).as_dict()
@@ -330,11 +365,14 @@ def calendar_due(request: Request, who: Who,
 
 @router.get("/calendar/overrides")
 def calendar_overrides(request: Request, who: Who) -> list[OverrideView]:
+    """The operator's overrides of the calendar (days off announced late, weekend days worked)."""
     return uses(request).deadlines.overrides()
 
 
 @router.post("/calendar/overrides", status_code=201)
 def add_calendar_override(request: Request, who: Who, body: OverrideBody) -> OverrideAdded:
+    """Add a day off or a working day: every pending deadline it moves is recomputed and recorded in its instance's
+    history."""
     added = uses(request).deadlines.add_override(who.actor, body.day, body.kind, body.reason)
     nudge(request)
     return added
@@ -342,6 +380,7 @@ def add_calendar_override(request: Request, who: Who, body: OverrideBody) -> Ove
 
 @router.get("/schedules")
 def list_schedules(request: Request, who: Who) -> list[ScheduleView]:
+    """Recurring obligations and their next run."""
     return uses(request).registry.schedules()
 
 
@@ -349,21 +388,34 @@ def list_schedules(request: Request, who: Who) -> list[ScheduleView]:
 def list_notifications(request: Request, who: Who,
                        status_: Annotated[OutboxStatus | None, Query(alias="status")] = None
                        ) -> list[NotificationView]:
+    """The notification outbox (addresses and delivery errors for admins only)."""
     return uses(request).registry.notifications(who.actor, status_)
 
 
 @router.post("/notifications/retry")
 def retry_notifications(request: Request, who: Who, body: RetryBody) -> dict[str, int]:
+    """Queue dead notifications again, all or the ids given (admin)."""
     return {"requeued": uses(request).registry.retry(who.actor, body.ids)}
 
 
 # -- reports and audit ---------------------------------------------------------------------------
 
 
-@router.get("/reports/status", response_model=None)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REPORT_FORMATS: dict[int | str, dict[str, Any]] = {200: {
+    "description": "The report, in the `format` asked for",
+    "content": {"application/json": {"schema": {"type": "object", "description": "as_of, known_at, totals, rows "
+                                                "(agency, section, duty and the four categories)"}},
+                "text/csv": {"schema": {"type": "string"}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.get("/reports/status", response_model=None, responses=REPORT_FORMATS)
 def report_status(request: Request, who: Who, as_of: dt.date | None = None, known_at: dt.datetime | None = None,
                   format_: Annotated[Literal["json", "csv", "xlsx"], Query(alias="format")] = "json"
                   ) -> Response | dict[str, Any]:
+    """Per agency and duty: done on time, done late, within the deadline, overdue; open escalations. Now, or `as_of`
+    the end of a past day rebuilt from history (`known_at`: as recorded by then). JSON, CSV or xlsx."""
     reports = uses(request).reports
     result = reports.status(as_of, known_at)
     day = reports.day(as_of)
@@ -371,25 +423,33 @@ def report_status(request: Request, who: Who, as_of: dt.date | None = None, know
         return Response(to_csv(result), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="status-{day}.csv"'})
     if format_ == "xlsx":
-        return Response(to_xlsx(result),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        return Response(to_xlsx(result), media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="status-{day}.xlsx"'})
     return result.as_dict()
 
 
 @router.get("/audit/verify")
 def audit_verify(request: Request, who: Who) -> dict[str, Any]:
+    """Recompute every hash chain and compare the derived tables with the history; the first bad row of each
+    instance."""
     return uses(request).audit.verify().as_dict()
 
 
 @router.get("/audit/checkpoint")
 def audit_checkpoint(request: Request, who: Who) -> dict[str, Any]:
+    """Every chain head and a Merkle root over them, with the time: keep it off this machine."""
     return uses(request).audit.checkpoint()
 
 
-@router.get("/audit/export")
+EXPORT_FORMATS: dict[int | str, dict[str, Any]] = {200: {
+    "description": "Every history row, streamed: JSON lines (one row object a line) or CSV with a header",
+    "content": {"application/x-ndjson": {"schema": {"type": "string"}}, "text/csv": {"schema": {"type": "string"}}}}}
+
+
+@router.get("/audit/export", response_class=StreamingResponse, responses=EXPORT_FORMATS)
 def audit_export(request: Request, who: Who,
                  format_: Annotated[Literal["jsonl", "csv"], Query(alias="format")] = "jsonl") -> StreamingResponse:
+    """The whole history, streamed, as JSON lines or CSV."""
     return export_response(uses(request).audit.export(format_), format_)
 
 
@@ -398,16 +458,32 @@ def audit_export(request: Request, who: Who,
 
 @router.get("/keys")
 def list_keys(request: Request, who: Who) -> list[KeyView]:
+    """API keys (admin); never the keys themselves."""
     return [key_view(k) for k in uses(request).keys.list(who.actor)]
 
 
 @router.post("/keys", status_code=201)
 def create_key(request: Request, who: Who, body: KeyBody) -> dict[str, Any]:
+    """Create an API key (admin): shown once in this answer, stored only as a hash."""
     key, token = uses(request).keys.create(who.actor, body.name, body.role, body.agency)
     return {**key_view(key), "key": token, "note": "shown once; only its hash is stored"}
 
 
 @router.delete("/keys/{key_id}", status_code=204)
 def revoke_key(request: Request, who: Who, key_id: RowId) -> Response:
+    """Revoke an API key (admin): it can write nothing from now on, on every node."""
     uses(request).keys.revoke(who.actor, key_id)
     return Response(status_code=204)
+
+
+# -- the OpenAPI document: a tag per resource and the problem answers of each operation ---------------------------
+
+TAGS = {"definitions": "definitions", "instances": "instances", "escalations": "deadlines", "calendar": "deadlines",
+        "agencies": "registry", "schedules": "registry", "notifications": "registry", "reports": "reports",
+        "audit": "audit", "keys": "keys"}
+
+for _route in router.routes:
+    if isinstance(_route, APIRoute):
+        _resource = _route.path.removeprefix("/api/v1/").split("/")[0]
+        _route.tags = ["deadlines" if "/deadline/" in _route.path else TAGS[_resource]]
+        _route.responses = {**documented(_route.path, _route.methods or set()), **_route.responses}

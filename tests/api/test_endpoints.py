@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_spec_validator import validate
 from openpyxl import load_workbook
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -362,3 +363,35 @@ def test_failed_authentication_is_throttled_per_address_and_logged(api: Api,
         r = c.get("/api/v1/instances")
         assert int(r.headers["Retry-After"]) >= 1
     assert any("authentication failed: unknown API key from 127.0.0.1" in m for m in caplog.messages)
+
+
+def test_the_api_document_is_valid_and_says_what_each_operation_answers(api: Api) -> None:
+    """`/openapi.json` passes openapi-spec-validator; every operation has a description (its docstring), a tag,
+    the bearer scheme, a schema for its 2xx answer and the problem answers it can give."""
+    with httpx.Client(base_url=api.url) as c:
+        spec = c.get("/openapi.json").json()
+    validate(spec)
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert "Problem" in spec["components"]["schemas"]
+    operations = [(path, method, op) for path, item in spec["paths"].items() if path.startswith("/api/v1/")
+                  for method, op in item.items()]
+    assert len(operations) >= 30
+    for path, method, op in operations:
+        where = f"{method.upper()} {path}"
+        assert op.get("description"), where
+        assert op.get("tags"), where
+        assert op.get("security") == [{"HTTPBearer": []}], where
+        codes = set(op["responses"])
+        assert {"401", "422", "429", "503"} <= codes, where
+        if "{" in path:
+            assert "404" in codes, where
+        if method != "get":
+            assert {"403", "409", "413"} <= codes, where
+        for code in codes - {"200", "201", "204"}:
+            schema = op["responses"][code]["content"]["application/problem+json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/Problem"}, (where, code)
+        ok = next(op["responses"][code] for code in ("200", "201", "204") if code in op["responses"])
+        if "content" in ok and "application/json" in ok["content"]:
+            assert ok["content"]["application/json"]["schema"], where  # not an empty {}
+    fire = spec["paths"]["/api/v1/instances/{instance_id}/events"]["post"]["responses"]["200"]
+    assert fire["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Fired"}
