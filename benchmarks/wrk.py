@@ -3,7 +3,7 @@ generator (``wrk``, Debian's package) so that the client costs the server nothin
 
 For each connection count (1 and 8): ``workflow serve`` (synchronous=FULL, as shipped) and ``minimal_app`` (the
 same two durable inserts under the same uvicorn, nothing else) each get ``seconds`` of ``POST /api/v1/instances``
-from ``wrk/start.lua``, back to back; the figure is successful starts per second, p50/p99 latency, and the
+from ``wrk/requests.lua``, back to back; the figure is successful starts per second, p50/p99 latency, and the
 ratio serve / minimal. ``wrk`` missing: the result says so and nothing is measured.
 """
 
@@ -25,8 +25,7 @@ from typing import Any
 
 from .http import BENCH_CYCLE, WORKFLOW
 
-SCRIPT = Path(__file__).parent / "wrk" / "start.lua"
-READ_SCRIPT = Path(__file__).parent / "wrk" / "read.lua"
+SCRIPT = Path(__file__).parent / "wrk" / "requests.lua"
 
 
 def _free_port() -> int:
@@ -35,10 +34,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wrk(url: str, connections: int, seconds: float, token: str, script: Path = SCRIPT) -> dict[str, Any]:
-    env = {**os.environ, "WRK_TOKEN": token, "WRK_NONCE": uuid.uuid4().hex[:8]}
+def _wrk(url: str, connections: int, seconds: float, token: str, mode: str = "start") -> dict[str, Any]:
+    env = {**os.environ, "WRK_TOKEN": token, "WRK_NONCE": uuid.uuid4().hex[:8], "WRK_MODE": mode}
     done = subprocess.run(["wrk", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{seconds:g}s", "-s",
-                           str(script), url], capture_output=True, text=True, env=env, check=True)
+                           str(SCRIPT), url], capture_output=True, text=True, env=env, check=True)
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
     raw = json.loads(line.removeprefix("RESULT "))
     ok = raw["requests"] - raw["non_2xx"] - raw["socket_errors"]
@@ -114,8 +113,8 @@ def breakdown(seconds: float) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         server, url, key = _serve(folder)
         try:
-            health = _wrk(url + "/healthz", 1, seconds, key, READ_SCRIPT)
-            read = _wrk(url + "/api/v1/escalations", 1, seconds, key, READ_SCRIPT)
+            health = _wrk(url + "/healthz", 1, seconds, key, "get")
+            read = _wrk(url + "/api/v1/escalations", 1, seconds, key, "get")
             start = _wrk(url, 1, seconds, key)
         finally:
             _stop(server)

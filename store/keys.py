@@ -12,15 +12,15 @@ import hashlib
 import hmac
 import secrets
 import time
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 
 from definitions import NotFound
 
-from .system_log import SystemStatements, append_system
+from .connections import Connections
+from .system_log import append_system
 from .tables import api_keys, web_sessions
 
 PREFIX = "wf_"
@@ -43,16 +43,8 @@ def hash_key(token: str) -> str:
 CACHE_SECONDS = 5.0  # reads: a revoked key is refused at once in this process, within this long in others
 
 
-class KeyQueries:
-    engine: Engine
+class KeyQueries(Connections):
     _key_cache: dict[str, tuple[float, ApiKey | None]]
-    _system_sql: SystemStatements
-
-    def _read(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _begin(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
 
     def _key_row(self, digest: str) -> tuple[Any, ...] | None:
         raise NotImplementedError

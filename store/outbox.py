@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Engine, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Dialect, and_, bindparam, func, insert, or_, select, update
 
 from workflow.notify import Contact, OutboxMessage, OutboxStatus
 
+from .connections import Connections
 from .hot import HotStatement
 from .rows import outbox_from_row
-from .system_log import SystemStatements, append_system
+from .system_log import append_system
 from .tables import contacts, outbox
 
 
@@ -59,17 +59,9 @@ class OutboxRows:
         return None if row is None else Contact(*row)
 
 
-class OutboxQueries:
+class OutboxQueries(Connections):
     """The dispatcher's and the operators' reads and writes of the outbox and the contacts."""
 
-    engine: Engine
-    _system_sql: SystemStatements
-
-    def _read(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _begin(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
 
     # -- outbox ----------------------------------------------------------------------------------
 

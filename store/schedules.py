@@ -6,17 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Engine, and_, bindparam, func, insert, select, update
+from sqlalchemy import Dialect, and_, bindparam, func, insert, select, update
 
 from definitions import NotFound, WorkflowError
 from workflow.ports import Schedule
 
+from .connections import Connections
 from .hot import HotStatement
 from .rows import schedule_from_row
-from .system_log import SystemStatements, append_system
+from .system_log import append_system
 from .tables import occurrences, schedules
 
 
@@ -47,15 +47,7 @@ class ScheduleRows:
         self.schedule_sql.insert_occurrence.run(self.dbapi, values)
 
 
-class ScheduleQueries:
-    engine: Engine
-    _system_sql: SystemStatements
-
-    def _read(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _begin(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
+class ScheduleQueries(Connections):
 
     def add_schedule(self, name: str, definition_id: str, cron: str, assignees: Sequence[str], key_template: str,
                      data: dict[str, Any], next_run_at: dt.datetime, now: dt.datetime) -> int:

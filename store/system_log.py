@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +21,7 @@ from sqlalchemy import Connection, Dialect, Text, bindparam, insert, select
 
 from workflow.audit import canonical, format_instant
 
+from .connections import Connections
 from .hot import HotStatement
 from .tables import (
     agencies,
@@ -178,13 +178,8 @@ class SystemRows:
         append_system(self.dbapi, self.system_sql, event, actor_id, now, payload)
 
 
-class SystemQueries:
+class SystemQueries(Connections):
     """The system history outside a transaction (mixed into ``SqlStore``)."""
-
-    _system_sql: SystemStatements
-
-    def _read(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
 
     def last_system_event(self, event: str) -> tuple[dt.datetime, dict[str, Any]] | None:
         """When the latest system-history event of this kind was recorded, and its payload (a read)."""

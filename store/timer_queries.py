@@ -4,16 +4,15 @@ registry change is due, timers and escalations listed."""
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import func, select
 
 from workflow.clock import PROVINCE_TZ
 from workflow.timers import TimerRecord, TimerStatus
 
+from .connections import Connections
 from .rows import timer_from_row
-from .system_log import SystemStatements
 from .tables import escalations, scheduled_changes, timers
 
 
@@ -30,15 +29,7 @@ class EscalationRow:
     note: str | None
 
 
-class TimerQueries:
-    engine: Engine
-    _system_sql: SystemStatements
-
-    def _read(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _begin(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
+class TimerQueries(Connections):
 
     # -- timers and escalations ------------------------------------------------------------------
 
