@@ -24,7 +24,7 @@ from workflow.migration import migrate
 
 from . import signing
 from .app.definitions import summary
-from .cli_common import Options, date_arg, emit, json_arg, opts_of, run
+from .cli_common import Options, date_arg, emit, emit_table, json_arg, local_time, opts_of, run
 from .cli_deadlines import register as register_deadlines
 from .cli_keys import keys_cli
 from .cli_plan import register as register_plan
@@ -123,11 +123,11 @@ def definitions_load(ctx: typer.Context, paths: Annotated[list[Path] | None, typ
 def definitions_list(ctx: typer.Context) -> None:
     """Stored definitions with the number of instances in each state."""
     def act(opts: Options) -> None:
-        rows = opts.uses.definitions.summaries()
-        lines = [f"{r['id']:<24} v{r['version']:<3} {r['seed_section']:<8} {r['title']['vi']}"
-                 + (f"  [{', '.join(f'{s}: {n}' for s, n in r['instances'].items())}]" if r["instances"] else "")
-                 for r in rows]
-        emit(opts, rows, "\n".join(lines) if lines else "no definitions loaded")
+        emit_table(opts, opts.uses.definitions.summaries(), [
+            ("Mã", lambda r: r["id"]), ("Phiên bản", lambda r: r["version"]), ("Mục", lambda r: r["seed_section"]),
+            ("Tên", lambda r: r["title"]["vi"]),
+            ("Nhiệm vụ theo trạng thái", lambda r: ", ".join(f"{s}: {n}" for s, n in r["instances"].items()))],
+            "Chưa nạp quy trình nào (no definitions loaded)")
     run(ctx, act)
 
 
@@ -241,9 +241,11 @@ def instances_list(
     def act(opts: Options) -> None:
         body = opts.uses.instances.find(definition=definition, state=state, agency=assignee, cursor=after,
                                         limit=limit).items
-        lines = [f"{r['id']:>6} {r['definition']:<22} {r['business_key']:<30} {r['assignee']:<10} {r['state']}"
-                 for r in body]
-        emit(opts, body, "\n".join(lines) if lines else "no instances")
+        emit_table(opts, body, [
+            ("Số", lambda r: r["id"]), ("Quy trình", lambda r: r["definition"]),
+            ("Khóa nghiệp vụ", lambda r: r["business_key"]), ("Cơ quan", lambda r: r["assignee"]),
+            ("Trạng thái", lambda r: r["state"]), ("Hạn", lambda r: local_time(r["due_at"]))],
+            "Không có nhiệm vụ nào (no instances)")
     run(ctx, act)
 
 

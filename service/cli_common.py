@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
 from definitions import WorkflowError
 from workflow import Actor
@@ -18,9 +22,10 @@ from workflow.errors import PayloadInvalid
 from .app import UseCases
 from .context import App
 from .errors import answer, context
-from .views import instant
+from .views import instant, local_time
 
-__all__ = ["Options", "date_arg", "emit", "fail", "instant", "json_arg", "opts_of", "run"]
+__all__ = ["Column", "Options", "date_arg", "emit", "emit_table", "fail", "instant", "json_arg", "local_time",
+           "opts_of", "run"]
 
 T = TypeVar("T")
 
@@ -62,6 +67,27 @@ def run(ctx: typer.Context, action: Callable[[Options], T]) -> T:
 
 def emit(opts: Options, data: Any, text: str) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str) if opts.json else text)
+
+
+Column = tuple[str, Callable[[Any], Any]]  # a header (Vietnamese), and how a row shows in it
+
+
+def emit_table(opts: Options, rows: Sequence[Any], columns: Sequence[Column], empty: str) -> None:
+    """Rows as JSON (``--json``), or as a table with headers and aligned columns (``rich``); ``empty`` when
+    there are none. Not on a terminal the table is not cut to 80 columns (a pipe or a file gets it whole)."""
+    if opts.json:
+        emit(opts, list(rows), "")
+        return
+    if not rows:
+        typer.echo(empty)
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for header, _ in columns:
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if (value := show(row)) is None else str(value) for _, show in columns))
+    console = Console(width=None if sys.stdout.isatty() else 240, soft_wrap=False, highlight=False)
+    console.print(table)
 
 
 def json_arg(value: str | None, name: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from workflow import OverrideKind
 from workflow.calendar import end_of_day
 from workflow.errors import PayloadInvalid
 
-from .cli_common import Options, date_arg, emit, instant, json_arg, run
+from .cli_common import Column, Options, date_arg, emit, emit_table, instant, json_arg, local_time, run
 from .views import TimerView
 
 calendar_cli = typer.Typer(no_args_is_help=True, help="When periods end; days off and working days.")
@@ -94,16 +94,23 @@ def calendar_overrides(ctx: typer.Context) -> None:
     """Operator overrides of the calendar."""
     def act(opts: Options) -> None:
         rows = opts.uses.deadlines.overrides()
-        emit(opts, rows, "\n".join(f"{r['day']} {r['kind']:<12} {r['reason']}" for r in rows) or "no overrides")
+        emit_table(opts, rows, [("Ngày", lambda r: f"{dt.date.fromisoformat(r['day']):%d/%m/%Y}"),
+                                ("Loại", lambda r: OVERRIDE_KINDS.get(r["kind"], r["kind"])),
+                                ("Lý do", lambda r: r["reason"])], "Không có điều chỉnh lịch (no overrides)")
     run(ctx, act)
 
 
 # -- instances: the legal clock ------------------------------------------------------------------
 
 
-def _timers_text(timers: Sequence[TimerView]) -> str:
-    return "\n".join(f"{t['id']:>6} {t['name']:<16} {t['kind']:<10} {t['status']:<9} due {t['due_at']}"
-                     + (f"  ({t['outcome']})" if t["outcome"] else "") for t in timers) or "no timers"
+TIMER_COLUMNS: list[Column] = [("Số", lambda t: t["id"]), ("Tên", lambda t: t["name"]), ("Loại", lambda t: t["kind"]),
+                               ("Trạng thái", lambda t: t["status"]), ("Đến hạn", lambda t: local_time(t["due_at"])),
+                               ("Kết quả", lambda t: t["outcome"])]
+OVERRIDE_KINDS = {"day_off": "ngày nghỉ", "working_day": "ngày làm việc"}
+
+
+def _timers(opts: Options, timers: Sequence[TimerView]) -> None:
+    emit_table(opts, timers, TIMER_COLUMNS, "Không có hẹn giờ (no timers)")
 
 
 def instances_extend(
@@ -118,7 +125,7 @@ def instances_extend(
         body = opts.uses.deadlines.extend(opts.actor, instance_id, reason=reason, document=document,
                                           to_date=date_arg(to, "--to") if to else None, days=days,
                                           working_days=working_days)
-        emit(opts, body, _timers_text(body))
+        _timers(opts, body)
     run(ctx, act)
 
 
@@ -127,7 +134,7 @@ def instances_suspend(ctx: typer.Context, instance_id: int, reason: Annotated[st
     """Stop the instance's legal clock (the remaining time is kept)."""
     def act(opts: Options) -> None:
         body = opts.uses.deadlines.suspend(opts.actor, instance_id, reason=reason, document=document)
-        emit(opts, body, _timers_text(body))
+        _timers(opts, body)
     run(ctx, act)
 
 
@@ -136,7 +143,7 @@ def instances_resume(ctx: typer.Context, instance_id: int, reason: Annotated[str
     """Restart the clock with the time that remained."""
     def act(opts: Options) -> None:
         body = opts.uses.deadlines.resume(opts.actor, instance_id, reason=reason, document=document)
-        emit(opts, body, _timers_text(body))
+        _timers(opts, body)
     run(ctx, act)
 
 
@@ -144,7 +151,7 @@ def instances_timers(ctx: typer.Context, instance_id: int) -> None:
     """An instance's timers: pending, fired, cancelled, with due times (UTC)."""
     def act(opts: Options) -> None:
         body = opts.uses.instances.timers(instance_id)
-        emit(opts, body, _timers_text(body))
+        _timers(opts, body)
     run(ctx, act)
 
 
@@ -159,8 +166,10 @@ def escalations_list(ctx: typer.Context,
         if status not in (None, "open", "acknowledged"):
             raise PayloadInvalid([("--status", "open or acknowledged")])
         rows = opts.uses.escalations.find("open" if status == "open" else "acknowledged" if status else None)
-        emit(opts, rows, "\n".join(f"{r['id']:>5} instance {r['instance_id']:<6} {r['status']:<13} due {r['due_at']}"
-                                   for r in rows) or "no escalations")
+        emit_table(opts, rows, [("Số", lambda r: r["id"]), ("Nhiệm vụ", lambda r: r["instance_id"]),
+                                ("Trạng thái", lambda r: r["status"]), ("Hạn", lambda r: local_time(r["due_at"])),
+                                ("Báo cáo lúc", lambda r: local_time(r["created_at"]))],
+                   "Không có báo cáo Ban Chỉ đạo (no escalations)")
     run(ctx, act)
 
 
@@ -182,8 +191,10 @@ def schedules_list(ctx: typer.Context) -> None:
     """Recurring obligations and their next run."""
     def act(opts: Options) -> None:
         rows = opts.uses.registry.schedules()
-        emit(opts, rows, "\n".join(f"{r['name']:<28} {r['definition']:<20} '{r['cron']}' next {r['next_run_at']} "
-                                   f"({len(r['assignees'])} assignees)" for r in rows) or "no schedules")
+        emit_table(opts, rows, [("Tên", lambda r: r["name"]), ("Quy trình", lambda r: r["definition"]),
+                                ("Lịch (cron)", lambda r: r["cron"]),
+                                ("Lần tới", lambda r: local_time(r["next_run_at"])),
+                                ("Số cơ quan", lambda r: len(r["assignees"]))], "Không có lịch định kỳ (no schedules)")
     run(ctx, act)
 
 
@@ -218,9 +229,10 @@ def notifications_list(ctx: typer.Context, status: Annotated[str | None, typer.O
         if status not in (None, "pending", "sent", "dead", "no_contact"):
             raise PayloadInvalid([("--status", "pending, sent, dead or no_contact")])
         rows = opts.uses.registry.notifications(opts.actor, status)  # type: ignore[arg-type]
-        emit(opts, rows, "\n".join(f"{r['id']:>5} {r['status']:<10} {r['channel']:<8} {r['recipient'] or '-':<30} "
-                                   f"{r['subject']}" + (f"  [{r['last_error']}]" if r["last_error"] else "")
-                                   for r in rows) or "no notifications")
+        emit_table(opts, rows, [("Số", lambda r: r["id"]), ("Trạng thái", lambda r: r["status"]),
+                                ("Kênh", lambda r: r["channel"]), ("Người nhận", lambda r: r["recipient"]),
+                                ("Tiêu đề", lambda r: r["subject"]), ("Lỗi", lambda r: r["last_error"])],
+                   "Không có thông báo (no notifications)")
     run(ctx, act)
 
 
@@ -248,7 +260,8 @@ def contacts_set(ctx: typer.Context, agency: str, name: Annotated[str | None, ty
 def contacts_list(ctx: typer.Context) -> None:
     def act(opts: Options) -> None:
         rows = opts.uses.registry.contacts()
-        emit(opts, rows, "\n".join(f"{r['agency']:<10} {r['email'] or '-':<30} {r['webhook_url'] or '-'}"
-                                   for r in rows) or "no contacts")
+        emit_table(opts, rows, [("Cơ quan", lambda r: r["agency"]), ("Tên", lambda r: r["name"]),
+                                ("Thư điện tử", lambda r: r["email"]), ("Webhook", lambda r: r["webhook_url"])],
+                   "Chưa có địa chỉ liên hệ (no contacts)")
     run(ctx, act)
 

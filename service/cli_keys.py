@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .app.keys import key_view
-from .cli_common import Options, emit, run
+from .cli_common import Options, emit, emit_table, local_time, run
 
 keys_cli = typer.Typer(no_args_is_help=True, help="API keys: admin, officer (of an agency), committee, auditor.")
 
@@ -29,9 +29,10 @@ def keys_create(ctx: typer.Context, role: Annotated[str, typer.Option(help="admi
 def keys_list(ctx: typer.Context) -> None:
     def act(opts: Options) -> None:
         rows = [key_view(k) for k in opts.uses.keys.list(opts.actor)]
-        emit(opts, rows, "\n".join(f"{r['id']:>4} {r['role']:<10} {r['agency'] or '-':<10} {r['name']}"
-                                   + (f" (revoked {r['revoked_at']})" if r["revoked_at"] else "")
-                                   for r in rows) or "no keys")
+        emit_table(opts, rows, [("Số", lambda r: r["id"]), ("Vai trò", lambda r: r["role"]),
+                                ("Cơ quan", lambda r: r["agency"]), ("Người giữ", lambda r: r["name"]),
+                                ("Tạo lúc", lambda r: local_time(r["created_at"])),
+                                ("Thu hồi lúc", lambda r: local_time(r["revoked_at"]))], "Chưa có khóa (no keys)")
     run(ctx, act)
 
 

@@ -13,7 +13,7 @@ from definitions.agencies import Certainty, ChangeKind, Registry, Reorganisation
 from definitions.plan import Plan
 from definitions.shipped_files import PLAN, REGISTRY, REORGANISATION, shipped
 
-from .cli_common import Options, date_arg, emit, instant_arg, run
+from .cli_common import Options, date_arg, emit, emit_table, instant_arg, run
 from .plan import load_plan
 from .report import to_csv, to_json, to_table, to_xlsx
 
@@ -43,8 +43,9 @@ def agencies_list(ctx: typer.Context) -> None:
     """Every registered agency, active or not, with its latest name and successor."""
     def act(opts: Options) -> None:
         rows = opts.uses.registry.agencies()
-        emit(opts, rows, "\n".join(f"{r['code']:<10} {r['status']:<8} {r['name']}"
-                                   + (f" -> {r['successor']}" if r["successor"] else "") for r in rows))
+        emit_table(opts, rows, [("Mã", lambda r: r["code"]), ("Tên", lambda r: r["name"]),
+                                ("Tình trạng", lambda r: r["status"]), ("Kế thừa", lambda r: r["successor"])],
+                   "Chưa có cơ quan nào (no agencies)")
     run(ctx, act)
 
 

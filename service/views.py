@@ -15,7 +15,8 @@ from typing_extensions import TypedDict  # pydantic reads it as a response model
 from definitions import Definition
 from store.timer_queries import EscalationRow
 from workflow import Engine, HistoryRecord, InstanceRecord
-from workflow.audit import format_instant
+from workflow.audit import format_instant, parse_instant
+from workflow.clock import PROVINCE_TZ
 from workflow.notify import OutboxMessage
 from workflow.ports import AgencyRecord, Schedule
 from workflow.timers import TimerRecord
@@ -33,6 +34,18 @@ def cell(value: Any) -> Any:
 
 def instant(value: dt.datetime | None) -> str | None:
     return None if value is None else format_instant(value)
+
+
+def local_time(value: dt.datetime | str | None) -> str:
+    """An instant as people here read it: dd/mm/yyyy HH:MM in province time; a deadline at midnight reads as
+    24:00 of its last day, as the law counts it ('' for none). Accepts the views' ISO text too."""
+    if value is None or value == "":
+        return ""
+    moment = parse_instant(value) if isinstance(value, str) else value
+    local = moment.astimezone(PROVINCE_TZ)
+    if local.time() == dt.time(0):
+        return f"{local - dt.timedelta(days=1):%d/%m/%Y} 24:00"
+    return f"{local:%d/%m/%Y %H:%M}"
 
 
 class InstanceView(TypedDict):

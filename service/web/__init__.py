@@ -35,6 +35,7 @@ from workflow.timers import TimerStatus, parse_anchor
 
 from ..errors import answer
 from ..http import app_of, client_address, export_response, nudge, throttle_of, uses
+from ..views import local_time
 from .diagram import state_svg
 from .i18n import LANGUAGES, words
 
@@ -140,12 +141,7 @@ def _check_csrf(given: str | None, expected: str) -> bool:
 
 def _day(instant: dt.datetime | None) -> str | None:
     """Province time; a deadline at midnight reads as 24:00 of its last day, as the law counts it."""
-    if instant is None:
-        return None
-    local = instant.astimezone(PROVINCE_TZ)
-    if local.time() == dt.time(0):
-        return f"{local - dt.timedelta(days=1):%d/%m/%Y} 24:00"
-    return f"{local:%d/%m/%Y %H:%M}"
+    return None if instant is None else local_time(instant)
 
 
 def days_late(due_at: dt.datetime | None, now: dt.datetime) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sqlite3
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from service.cli import cli
 from tests.conftest import DEFINITIONS, SHIPPED, SUPERSEDED
+from workflow.clock import PROVINCE_TZ
 
 BROKEN = Path(__file__).parents[1] / "definitions" / "broken"
 
@@ -131,6 +133,12 @@ def test_instance_lifecycle_through_the_cli(wf: Workflow) -> None:
     assert [i["id"] for i in wf.json("instances", "list", "--assignee", "SYT")] == [1]
     assert wf.json("instances", "list", "--assignee", "SNV") == []
     assert [i["id"] for i in wf.json("instances", "list", "--state", "received")] == [1]
+    table = wf("instances", "list").splitlines()  # a table with headers; the deadline as people read it
+    assert table[0].split() == ["Số", "Quy", "trình", "Khóa", "nghiệp", "vụ", "Cơ", "quan", "Trạng", "thái", "Hạn"]
+    due = dt.datetime.fromisoformat(shown["due_at"].replace("Z", "+00:00")).astimezone(PROVINCE_TZ)
+    assert table[2].split()[:5] == ["1", "agency_feedback", "cat-2022/SYT", "SYT", "received"]
+    assert table[2].split()[5] in (f"{due:%d/%m/%Y}", f"{due - dt.timedelta(days=1):%d/%m/%Y}")
+    assert "Không có nhiệm vụ nào" in wf("instances", "list", "--assignee", "SNV")
     refused = wf.json("instances", "list", "--state", "recieved", code=1)  # a typing mistake is not "none"
     assert refused["errors"][0]["field"] == "state"
     assert "received" in refused["errors"][0]["message"]
