@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from definitions import WorkflowError
 
-from .api import Around, log_handler
+from . import logs
+from .api import Around
 from .api.metrics import CONTENT_TYPE, Metrics
 from .api.problems import MEDIA, ApiProblem, api_problem, http_error, validation_error, workflow_error
 from .api.routes import router
@@ -25,7 +26,7 @@ from .web import LoginRequired, login_redirect, pages
 def create_app(ctx: App, alarm: Any = None, body_limit: int = 1 << 20, metrics: Metrics | None = None) -> FastAPI:
     """``ctx`` is the service's ``App`` (engine, store, clock); ``alarm`` the running scheduler, if any;
     ``metrics`` shared with the scheduler so timer outcomes show in /metrics."""
-    log_handler()
+    logs.configure(ctx.settings.log_format)
     # Swagger UI and ReDoc load unpinned scripts from a CDN: not on the dashboard's origin unless asked for
     docs = "/docs" if ctx.settings.api_docs else None
     app = FastAPI(title="KH&CN workflow engine", version="1", openapi_url="/openapi.json", docs_url=docs,

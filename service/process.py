@@ -72,7 +72,7 @@ def run_service(app: App, host: str, port: int) -> None:
     alarm = Alarm(ticker, dt.timedelta(seconds=app.settings.poll_s), on_pass=print_pass, on_batch=on_batch)
     alarm.start()
     api = create_app(app, alarm, app.settings.body_limit, metrics=metrics)
-    config = uvicorn.Config(api, host=host, port=port,
+    config = uvicorn.Config(api, host=host, port=port, log_config=None,  # its loggers go through service/logs.py
                             log_level="warning", access_log=False, timeout_graceful_shutdown=30)
     server = uvicorn.Server(config)
     threading.Thread(target=_announce, args=(server, host, listening), daemon=True).start()

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # the service process
     poll_s: float = Field(default=30.0, gt=0, description="how often serve looks for work other processes added")
     node_name: str = "local"
+    log_format: Literal["json", "text"] = Field(default="json", description="standard error's log lines: JSON lines "
+                                                "or text (service/logs.py)")
     first_key_file: Path | None = Field(default=None, description="where serve's first run writes the first "
                                         "admin key (mode 0600), never to its output; default: beside the SQLite "
                                         "file, or first-admin-key in the working folder for PostgreSQL")

@@ -1,20 +1,20 @@
 """The HTTP API: FastAPI over the same engine, store and functions as the CLI.
 
-Every response carries ``X-Request-ID``; each request is logged as one JSON line (method, path, status,
-milliseconds, actor; never the key). Bodies above the limit get 413 before they are read whole.
+Every response carries ``X-Request-ID``; each request is logged as one line (``service/logs.py``: request id,
+client address, method, path, route, status, milliseconds, actor; never the key). Bodies above the limit get
+413 before they are read whole.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
 import time
 import uuid
 from typing import Any
 
 from fastapi import HTTPException, Request
 
+from ..logs import fields
 from .metrics import Metrics
 from .problems import problem
 
@@ -23,25 +23,6 @@ log = logging.getLogger("workflow.http")
 # see docs/operations.md; nginx's default is 8 KiB a line.)
 MAX_HEADERS = 100
 MAX_HEADER_BYTES = 32 * 1024
-
-
-class _StderrHandler(logging.Handler):
-    """Writes each record to whatever ``sys.stderr`` is when it is logged (not when the handler was made)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            sys.stderr.write(self.format(record) + "\n")
-        except Exception:
-            self.handleError(record)
-
-
-def log_handler() -> None:
-    if not log.handlers:
-        handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-        log.propagate = False
 
 
 class Around:
@@ -104,6 +85,8 @@ class Around:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             self.metrics.request(route, scope["method"], status, elapsed)
-            log.info(json.dumps({"ts": time.time(), "request_id": request_id, "method": scope["method"],
-                                 "path": scope["path"], "status": status, "ms": round(elapsed * 1000, 2),
-                                 "actor": state.get("actor")}))
+            client = scope.get("client")
+            log.info("%s %s %s", scope["method"], scope["path"], status, extra=fields(
+                request_id=request_id, client=client[0] if client else None, method=scope["method"],
+                path=scope["path"], route=route, status=status, ms=round(elapsed * 1000, 2),
+                actor=state.get("actor")))
