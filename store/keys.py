@@ -63,22 +63,28 @@ class KeyQueries(Connections):
                 "id": int(key[0]), "name": name, "role": role, "agency": agency, "key_hash": hash_key(token)})
         return ApiKey(int(key[0]), name, role, agency, now, None), token
 
+    def _cache(self) -> dict[str, tuple[float, ApiKey | None]]:
+        cache: dict[str, tuple[float, ApiKey | None]] = self.__dict__.setdefault("_key_cache", {})
+        return cache
+
+    def _cache_hit(self, digest: str) -> tuple[float, ApiKey | None] | None:
+        """The cached answer for this digest if younger than ``CACHE_SECONDS``."""
+        hit = self._cache().get(digest)
+        return hit if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS else None
+
     def cached_key(self, token: str) -> ApiKey | None:
         """The live key this token is if this process looked it up less than ``CACHE_SECONDS`` ago (no database
         read; None: not cached, or cached as unknown: ask ``authenticate``)."""
-        cache: dict[str, tuple[float, ApiKey | None]] = self.__dict__.get("_key_cache", {})
-        hit = cache.get(hash_key(token))
-        if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
-            return hit[1]
-        return None
+        hit = self._cache_hit(hash_key(token))
+        return None if hit is None else hit[1]
 
     def authenticate(self, token: str, cached: bool = True) -> ApiKey | None:
         """The live key this token is, or None. ``cached`` (reads): looked up at most every few seconds per key;
         a write always reads the database, so a revoked key can write nothing anywhere once revoked."""
         digest = hash_key(token)
-        cache: dict[str, tuple[float, ApiKey | None]] = self.__dict__.setdefault("_key_cache", {})
-        hit = cache.get(digest)
-        if cached and hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        cache = self._cache()
+        hit = self._cache_hit(digest) if cached else None
+        if hit is not None:
             return hit[1]
         row = self._key_row(digest)
         found = None
