@@ -16,7 +16,7 @@ from workflow.clock import PROVINCE_TZ
 
 from .cli_common import Options, date_arg, emit, instant, run
 from .context import App
-from .process import print_batch, print_pass, run_service, say
+from .process import report_batch, report_pass, run_service, to_stdout
 
 
 def register(cli: typer.Typer) -> None:
@@ -84,13 +84,13 @@ def _simulate_database(opts: Options, app: App, clock: SimulatedClock, end: dt.d
     def count(batch: list[TimerOutcome]) -> None:
         kinds.update(f"{o.kind} {o.status.value}" for o in batch)
         if not quiet:
-            print_batch(batch)
+            report_batch(batch, to_stdout)
 
     while True:
         done = ticker.run_once(on_batch=count)
         runs += len(done.runs)
         if not quiet:
-            print_pass(done)
+            report_pass(done, to_stdout)
         nxt = ticker.next_wake()
         if nxt is None or nxt > end:
             break
@@ -117,7 +117,7 @@ def _simulate_plan(opts: Options, app: App, clock: SimulatedClock, seed: int, en
                       ROOT / "definitions" / "plan" / "ke-hoach-2022.yaml")
     reorg = load_data(ROOT / "definitions" / "registry" / "reorg-2025.yaml", Reorganisation)
     sim = simulation.Simulation(app.engine, app.ticker(deliver=False), clock, seed)
-    progress = (lambda _: None) if opts.json else say
+    progress = (lambda _: None) if opts.json else typer.echo
     simulation.run(sim, app.store, reorg, end, progress)
     result = status.status_report(app.engine, app.store, clock.now())
     elapsed = time.perf_counter() - started
@@ -132,9 +132,9 @@ def _simulate_plan(opts: Options, app: App, clock: SimulatedClock, seed: int, en
         emit(opts, {"database": app.settings.database_url, "seed": seed, "actions": sim.actions,
                     "seconds": round(elapsed, 2), "timeline": sim.timeline, "report": result.as_dict()}, "")
         return
-    say("timeline:")
+    typer.echo("timeline:")
     for line in sim.timeline:
-        say(f"  {line}")
-    say(status.to_table(result))
-    say(f"simulated {instant(clock.now())} with seed {seed} in {elapsed:.1f} s ({sim.actions} agency actions); "
-         f"database {app.settings.database_url}" + (f"; report written to {report_file}" if report_file else ""))
+        typer.echo(f"  {line}")
+    typer.echo(status.to_table(result))
+    typer.echo(f"simulated {instant(clock.now())} with seed {seed} in {elapsed:.1f} s ({sim.actions} agency actions); "
+               f"database {app.settings.database_url}" + (f"; report written to {report_file}" if report_file else ""))

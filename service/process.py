@@ -1,16 +1,21 @@
 """The running process: ``serve``'s composition (the catch-up pass, the alarm, the metrics, uvicorn, signals), and
-how a background pass is reported on standard output (``serve`` and ``simulate`` alike)."""
+how a background pass is reported: by ``serve`` as log records of the ``workflow.serve`` logger (one format with
+the rest of the process, see ``service/logs.py``; each record carries an ``event`` field: ``catching_up``,
+``timer``, ``schedule``, ``notification``, ``work``, ``caught_up``, ``first_key``, ``ready``, ``stopping``,
+``stopped``), by ``simulate`` as lines on its standard output."""
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import logging
 import os
 import signal
 import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,30 +23,45 @@ from scheduler.alarm import Alarm
 from scheduler.ticker import Pass
 from workflow import TimerOutcome
 
+from . import logs
 from .context import App, ServeRefused
+from .logs import fields
 from .views import instant
 
+log = logging.getLogger("workflow.serve")
 
-def say(text: str) -> None:
+Say = Callable[..., None]  # say(event, text, **fields)
+
+
+def to_log(event: str, text: str, **values: Any) -> None:
+    """``serve``'s voice: a log record with the event's name and fields."""
+    log.info(text, extra=fields(event=event, **values))
+
+
+def to_stdout(event: str, text: str, **values: Any) -> None:
+    """``simulate``'s voice: the text, one line on standard output."""
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 
-def print_batch(batch: list[TimerOutcome]) -> None:
+def report_batch(batch: list[TimerOutcome], say: Say) -> None:
     for o in batch:
-        say(f"timer {o.timer_id} {o.kind} {o.name} instance {o.instance_id} due {instant(o.due_at)}: "
-            f"{o.status.value} ({o.outcome})")
+        say("timer", f"timer {o.timer_id} {o.kind} {o.name} instance {o.instance_id} due {instant(o.due_at)}: "
+            f"{o.status.value} ({o.outcome})", timer=o.timer_id, instance=o.instance_id, kind=o.kind, name=o.name,
+            status=o.status.value)
 
 
-def print_pass(done: Pass) -> None:
+def report_pass(done: Pass, say: Say) -> None:
     for line in done.other:
-        say(line)
+        say("work", line)
     for r in done.runs:
-        say(f"schedule {r.schedule} {instant(r.occurrence)}: started {len(r.started)}, existing {len(r.existing)}")
+        say("schedule", f"schedule {r.schedule} {instant(r.occurrence)}: started {len(r.started)}, existing "
+            f"{len(r.existing)}", schedule=r.schedule, started=len(r.started), existing=len(r.existing))
     for d in done.deliveries:
         state = "delivered" if d.ok else ("dead" if d.dead else "will retry")
-        say(f"notification {d.message.id} {d.message.channel.value} {d.message.recipient}: {state}"
-            + (f" ({d.error})" if d.error else ""))
+        say("notification", f"notification {d.message.id} {d.message.channel.value} {d.message.recipient}: {state}"
+            + (f" ({d.error})" if d.error else ""), message=d.message.id, channel=d.message.channel.value,
+            outcome=state)
 
 
 def run_service(app: App, host: str, port: int) -> None:
@@ -51,25 +71,28 @@ def run_service(app: App, host: str, port: int) -> None:
     from .api.metrics import Metrics
     from .asgi import create_app
 
+    logs.configure(app.settings.log_format)  # before the first record: the catch-up pass reports through it
     store = app.store  # fails early with a clear message if the database has no schema
     lock = _hold_serve_lock(app)  # noqa: F841 (held open until the process ends)
     listening = _listen(host, port)  # before the catch-up pass: a taken port fails at once
     if not store.has_keys():
         _first_key(app)
     ticker = app.ticker()
-    say(f"workflow serve: {app.settings.database_url}; catching up")
+    to_log("catching_up", f"workflow serve: {_shown(app.settings.database_url)}; catching up")
     # Overdue timers fire first, in due order; their notifications go out from the running dispatcher,
     # so a restart after a long outage does not keep the API down while mail is sent.
-    caught = ticker.run_once(on_batch=print_batch, deliver=False)
-    print_pass(caught)
-    say(f"caught up: {len(caught.timers)} timers, {len(caught.runs)} schedule runs")
+    caught = ticker.run_once(on_batch=lambda batch: report_batch(batch, to_log), deliver=False)
+    report_pass(caught, to_log)
+    to_log("caught_up", f"caught up: {len(caught.timers)} timers, {len(caught.runs)} schedule runs",
+           timers=len(caught.timers), runs=len(caught.runs))
     metrics = Metrics()
 
     def on_batch(batch: list[TimerOutcome]) -> None:
-        print_batch(batch)
+        report_batch(batch, to_log)
         metrics.timers([(o.kind, o.status.value, o.lateness > 1.0) for o in batch])
 
-    alarm = Alarm(ticker, dt.timedelta(seconds=app.settings.poll_s), on_pass=print_pass, on_batch=on_batch)
+    alarm = Alarm(ticker, dt.timedelta(seconds=app.settings.poll_s), on_pass=lambda done: report_pass(done, to_log),
+                  on_batch=on_batch)
     alarm.start()
     api = create_app(app, alarm, app.settings.body_limit, metrics=metrics)
     config = uvicorn.Config(api, host=host, port=port, log_config=None,  # its loggers go through service/logs.py
@@ -83,10 +106,17 @@ def run_service(app: App, host: str, port: int) -> None:
     try:
         server.run(sockets=[listening])
     finally:
-        say("stopping: finishing the pass in progress")
+        to_log("stopping", "stopping: finishing the pass in progress")
         alarm.stop()
         app.sql_engine.dispose()
-        say("stopped")
+        to_log("stopped", "stopped")
+
+
+def _shown(url: str) -> str:
+    """The database URL as it may be logged: without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _hold_serve_lock(app: App) -> IO[str] | None:
@@ -138,8 +168,8 @@ def _first_key(app: App) -> None:
     descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(token + "\n")
-    say(f"first admin key written to {file} (readable by this user only): log in with it, create personal keys, "
-        "then delete the file")
+    to_log("first_key", f"first admin key written to {file} (readable by this user only): log in with it, create "
+           "personal keys, then delete the file", file=str(file))
 
 
 def _announce(server: Any, host: str, sock: socket.socket) -> None:
@@ -149,4 +179,5 @@ def _announce(server: Any, host: str, sock: socket.socket) -> None:
             return
         time.sleep(0.02)
     port = sock.getsockname()[1]
-    say(f"ready http://{host}:{port} (API under /api/v1, docs at /docs)")
+    url = f"http://{host}:{port}"
+    to_log("ready", f"ready {url} (API under /api/v1, docs at /docs)", url=url)

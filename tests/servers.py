@@ -1,4 +1,5 @@
-"""Real servers on loopback for tests: an SMTP sink (aiosmtpd) and a webhook receiver (http.server)."""
+"""Real servers on loopback for tests: an SMTP sink (aiosmtpd) and a webhook receiver (http.server); and how a
+test follows a ``workflow serve`` child through its log (``ServeLog``)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import email.policy
 import json
 import socket
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import IO, Any
 
 from aiosmtpd.controller import Controller
 
@@ -91,3 +93,60 @@ def webhook_sink() -> Iterator[WebhookSink]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class ServeLog(threading.Thread):
+    """Follows a ``workflow serve`` child's standard error to its end (so the pipe never fills): the records of its
+    own logger (``workflow.serve``, JSON lines, each with an ``event``) in order, and the other lines. ``wait``
+    returns when the awaited event is logged, or fails when the process ends before it."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.records: list[dict[str, Any]] = []
+        self.other: deque[str] = deque(maxlen=200)  # the last lines of the rest (requests, errors)
+        self.changed = threading.Condition()
+        self.closed = False
+        self.start()
+
+    def run(self) -> None:
+        for line in self.stream:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            with self.changed:
+                if isinstance(record, dict) and record.get("logger") == "workflow.serve":
+                    self.records.append(record)
+                else:
+                    self.other.append(line)
+                self.changed.notify_all()
+        self.stream.close()
+        with self.changed:
+            self.closed = True
+            self.changed.notify_all()
+
+    def find(self, event: str) -> dict[str, Any] | None:
+        return next((r for r in self.records if r.get("event") == event), None)
+
+    def events(self) -> list[str]:
+        with self.changed:
+            return [str(r.get("event")) for r in self.records]
+
+    def wait(self, event: str, timeout: float = 300) -> dict[str, Any]:
+        """The first record of this event (a deadline only so that a hung child fails the test)."""
+        with self.changed:
+            if not self.changed.wait_for(lambda: self.find(event) is not None or self.closed, timeout=timeout):
+                raise AssertionError(f"serve logged no {event!r} in {timeout:.0f} s: {self.tail()}")
+            found = self.find(event)
+            if found is None:
+                raise AssertionError(f"serve ended before logging {event!r}: {self.tail()}")
+            return found
+
+    def wait_closed(self, timeout: float = 300) -> None:
+        with self.changed:
+            if not self.changed.wait_for(lambda: self.closed, timeout=timeout):
+                raise AssertionError("serve's standard error stayed open")
+
+    def tail(self) -> str:
+        return "".join(list(self.other)[-20:]) + "\n".join(str(r.get("message")) for r in self.records[-20:])

@@ -41,7 +41,7 @@ import httpx
 from service.context import App
 from service.settings import Settings
 from service.verification import verify_range
-from tests.servers import SmtpSink, smtp_sink
+from tests.servers import ServeLog, SmtpSink, smtp_sink
 from workflow.notify import Contact
 
 DUTY = """\
@@ -170,17 +170,18 @@ def serve_env(path: Path, smtp: SmtpSink) -> dict[str, str]:
     """The environment of the harness's ``workflow serve``: the file, the SMTP sink, timers polled each second."""
     return {**os.environ, "WORKFLOW_DATABASE_URL": f"sqlite:///{path}", "WORKFLOW_SMTP_HOST": "127.0.0.1",
             "WORKFLOW_SMTP_PORT": str(smtp.port), "WORKFLOW_POLL_S": "1", "WORKFLOW_NOTIFY_BACKOFF_S": "1",
-            "WORKFLOW_TIMER_BATCH": str(BATCH), "WORKFLOW_SQLITE_SYNCHRONOUS": "FULL"}
+            "WORKFLOW_TIMER_BATCH": str(BATCH), "WORKFLOW_SQLITE_SYNCHRONOUS": "FULL", "WORKFLOW_LOG_FORMAT": "json"}
 
 
 def spawn(path: Path, smtp: SmtpSink) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen([WORKFLOW, "serve", "--port", "0"], env=serve_env(path, smtp),
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("ready "):
-            return process, line.split()[1]
-    raise RuntimeError(f"serve exited with {process.wait()} before it was ready")
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    log = ServeLog(process.stderr)  # read to the end by its thread, so the pipe never blocks the server
+    try:
+        return process, str(log.wait("ready")["url"])
+    except AssertionError as err:
+        raise RuntimeError(f"serve exited with {process.wait()} before it was ready: {err}") from None
 
 
 def check(path: Path, acknowledged: list[tuple[int, int, str]], smtp: SmtpSink, kills: int) -> dict[str, Any]:
@@ -253,9 +254,7 @@ def run(rounds: int, seed_value: int, folder: Path) -> Report:
             while len(acknowledged) < target and any(c.is_alive() for c in clients):
                 clients[0].join(timeout=0.01)  # waiting on the load's progress, not on a clock
             process.send_signal(signal.SIGKILL)
-            process.wait()
-            assert process.stdout is not None
-            process.stdout.close()
+            process.wait()  # its log's reader closes the pipe at its end
             for client in clients:
                 client.join(timeout=60)
             with lock:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tests.reliability.crashloop import WORKFLOW, Client, check, seed, serve_env
-from tests.servers import smtp_sink
+from tests.servers import ServeLog, smtp_sink
 
 MAX_OPS = 1500  # a cut falls uniformly in the round's first MAX_OPS mutating operations (or, 1 in 10, the first 60)
 LONGEST = 600.0  # seconds a round may wait for its cut before it is reported as stuck (never reached when healthy)
@@ -128,25 +128,26 @@ def one_round(number: int, image: Path, folder: Path, mode: str, rng: random.Ran
     fs, fs_lines, point = mount(folder, cut_at, mode, rng.randrange(1 << 30))
     env = serve_env(point / "crashloop.db", smtp) | {"WORKFLOW_SQLITE_SYNCHRONOUS": synchronous}
     serve = subprocess.Popen([WORKFLOW, "serve", "--port", "0"], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert serve.stdout is not None
-    serve_lines = Lines(serve.stdout, "ready")
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert serve.stderr is not None
+    serve_log = ServeLog(serve.stderr)
     clients: list[Client] = []
     try:
-        cut, ready = fs_lines.seen["cut"], serve_lines.seen["ready"]
+        cut = fs_lines.seen["cut"]
         waited = 0.0
         while not cut.is_set():
-            if ready.is_set() and not clients:
-                url = serve_lines.rest["ready"].split()[0]
+            ready = serve_log.find("ready")
+            if ready is not None and not clients:
+                url = str(ready["url"])
                 clients = [Client(url, key, random.Random(rng.random()), f"p{number}c{c}", acknowledged, lock)
                            for c in range(4)]
                 for client in clients:
                     client.start()
-            if serve_lines.closed.is_set() and not cut.is_set():
+            if serve_log.closed and not cut.is_set():
                 raise RuntimeError(f"serve exited with {serve.wait()} before the cut")
             if clients and not any(c.is_alive() for c in clients):
                 raise RuntimeError("the load stopped (a 5xx or a refused connection) before the cut")
-            cut.wait(timeout=0.05)  # waiting for the cut or for serve's "ready", not for a clock
+            cut.wait(timeout=0.05)  # waiting for the cut or for serve's "ready" record, not for a clock
             waited += 0.05
             if waited > LONGEST:
                 raise RuntimeError(f"no cut after {LONGEST:.0f} s: the load made fewer than {cut_at} operations")
@@ -155,8 +156,7 @@ def one_round(number: int, image: Path, folder: Path, mode: str, rng: random.Ran
         assert fs.stdin is not None
         fs.stdin.write("release\n")
         fs.stdin.flush()
-        serve.wait()
-        serve.stdout.close()
+        serve.wait()  # its log's reader closes the pipe at its end
         for client in clients:
             client.join(timeout=60)
         unmount(fs, fs_lines, point)

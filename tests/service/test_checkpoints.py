@@ -18,7 +18,7 @@ from service.context import App
 from service.settings import Settings
 from service.verification import verify_database
 from tests.conftest import ADMIN
-from tests.servers import smtp_sink
+from tests.servers import ServeLog, smtp_sink
 from workflow import SimulatedClock, read_checkpoint
 from workflow.audit import checkpoint_time
 from workflow.notify import Contact
@@ -115,21 +115,20 @@ def test_serve_writes_the_checkpoint_and_mails_its_root(tmp_path: Path, keys: tu
                "WORKFLOW_SMTP_HOST": "127.0.0.1", "WORKFLOW_SMTP_PORT": str(smtp.port),
                "WORKFLOW_CHECKPOINT_FOLDER": str(tmp_path / "checkpoints"), "WORKFLOW_CHECKPOINT_KEY": str(keys[0])}
         process = subprocess.Popen([str(Path(sys.executable).parent / "workflow"), "serve", "--port", "0"],
-                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert process.stderr is not None
+        log = ServeLog(process.stderr)
         try:
-            assert process.stdout is not None
-            lines = []
-            for line in process.stdout:
-                lines.append(line)
-                if line.startswith("ready "):
-                    break
-            assert smtp.all_received.wait(timeout=120), lines
+            log.wait("ready")
+            assert smtp.all_received.wait(timeout=120), log.tail()
         finally:
             process.terminate()
-            process.communicate(timeout=120)
+            process.wait(timeout=120)
+            log.wait_closed()
     [file] = list((tmp_path / "checkpoints").glob("checkpoint-*.json"))
     document = json.loads(file.read_text(encoding="utf-8"))
     [mail] = smtp.messages
     assert mail["To"] == "kiemtoan@example.vn"
     assert document["root"] in mail.get_body().get_content()  # type: ignore[union-attr]
-    assert any(line.startswith(f"checkpoint {file.name}") for line in lines), lines
+    assert any(r["event"] == "work" and r["message"].startswith(f"checkpoint {file.name}") for r in log.records), \
+        log.tail()

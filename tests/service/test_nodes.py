@@ -23,7 +23,7 @@ from service.context import App
 from service.settings import Settings
 from tests.conftest import ADMIN
 from tests.pg import PgServer
-from tests.servers import smtp_sink
+from tests.servers import ServeLog, smtp_sink
 from workflow import SimulatedClock
 from workflow.notify import Contact
 
@@ -68,30 +68,30 @@ class Node:
     def __init__(self, url: str, env: dict[str, str], name: str) -> None:
         self.name = name
         self.process = subprocess.Popen([str(Path(sys.executable).parent / "workflow"), "serve", "--port", "0"],
-                                        env={**env, "WORKFLOW_NODE_NAME": name}, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True)
-        self.fired: list[int] = []
-        self.ready = threading.Event()
-        self.url = ""
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
+                                        env={**env, "WORKFLOW_NODE_NAME": name, "WORKFLOW_LOG_FORMAT": "json"},
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert self.process.stderr is not None
+        self.reader = ServeLog(self.process.stderr)
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            if line.startswith("ready "):
-                self.url = line.split()[1]
-                self.ready.set()
-            elif line.startswith("timer ") and ": fired" in line:
-                self.fired.append(int(line.split()[1]))
+    @property
+    def fired(self) -> list[int]:
+        """The timers this node fired, as its log says."""
+        with self.reader.changed:
+            return [int(r["timer"]) for r in self.reader.records if r["event"] == "timer" and r["status"] == "fired"]
+
+    @property
+    def url(self) -> str:
+        ready = self.reader.find("ready")
+        return str(ready["url"]) if ready else ""
+
+    def is_ready(self) -> bool:
+        return self.reader.find("ready") is not None
 
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(timeout=120)
-        self.reader.join(timeout=30)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        self.reader.wait_closed(timeout=30)
 
 
 @contextmanager
@@ -141,7 +141,7 @@ def test_three_nodes_fire_each_timer_once_and_deliver_each_notification(pg_url: 
         victim.process.wait()
         assert smtp.all_received.wait(timeout=600), f"{len(smtp.distinct)} of {TIMERS} notifications arrived"
         for node in running[1:]:
-            assert node.ready.is_set(), f"{node.name} never became ready"
+            assert node.is_ready(), f"{node.name} never became ready"
 
     with app.sql_engine.connect() as c:
         timers = Counter(dict(c.execute(text("SELECT status, count(*) FROM timers GROUP BY status")).all()))
@@ -173,7 +173,7 @@ def test_concurrent_fires_through_different_nodes_have_one_winner_per_version(pg
     lock = threading.Lock()
     with nodes(pg_url, 3) as running:
         for node in running:
-            assert node.ready.wait(timeout=120), f"{node.name} did not start"
+            node.reader.wait("ready", timeout=120)
 
         def worker(url: str) -> None:
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:

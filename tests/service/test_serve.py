@@ -1,9 +1,10 @@
 """A real ``workflow serve`` process: SIGKILL during catch-up, restart, every overdue timer fired exactly once;
-SIGTERM stops it cleanly. No sleeps: the test blocks on the lines the process prints."""
+SIGTERM stops it cleanly. No sleeps: the test blocks on the records the process logs (``tests.servers.ServeLog``)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from sqlalchemy import text
 from definitions import definition_files
 from store import SqlStore, migrate, open_engine
 from tests.conftest import ADMIN, DEFINITIONS
+from tests.servers import ServeLog
 from workflow import Engine, SimulatedClock
 from workflow.calendar import PROVINCE_TZ
 
@@ -51,37 +53,29 @@ def seed(db_url: str) -> None:
 
 
 @contextmanager
-def serve(db_url: str) -> Iterator[subprocess.Popen[str]]:
+def serve(db_url: str) -> Iterator[tuple[subprocess.Popen[str], ServeLog]]:
     env = {**os.environ, "WORKFLOW_DATABASE_URL": db_url, "WORKFLOW_TIMER_BATCH": "2",
-           "WORKFLOW_POLL_S": "3600"}
+           "WORKFLOW_POLL_S": "3600", "WORKFLOW_LOG_FORMAT": "json"}
     process = subprocess.Popen([str(Path(sys.executable).parent / "workflow"), "serve"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    log = ServeLog(process.stderr)
     try:
-        yield process
+        yield process, log
     finally:
         if process.poll() is None:
             process.kill()
         process.wait()
+        log.wait_closed()
         assert process.stdout is not None
-        assert process.stderr is not None
+        assert process.stdout.read() == ""  # serve says everything through its log, nothing on standard output
         process.stdout.close()
-        process.stderr.close()
-
-
-def read_until(process: subprocess.Popen[str], prefix: str) -> list[str]:
-    assert process.stdout is not None
-    lines = []
-    for line in process.stdout:
-        lines.append(line)
-        if line.startswith(prefix):
-            return lines
-    raise AssertionError(f"the process ended before printing {prefix!r}: {''.join(lines)[-2000:]}")
 
 
 def test_sigkill_during_catch_up_then_restart_fires_each_timer_once(db_url: str) -> None:
     seed(db_url)
-    with serve(db_url) as first:
-        read_until(first, "timer ")  # the first batch is committed
+    with serve(db_url) as (first, first_log):
+        first_log.wait("timer")  # the first batch is committed
         first.send_signal(signal.SIGKILL)
         first.wait()
     engine = open_engine(db_url)
@@ -90,13 +84,16 @@ def test_sigkill_during_catch_up_then_restart_fires_each_timer_once(db_url: str)
                          ).scalar()
     assert (left or 0) > 0, "the kill should land mid-catch-up for this test to mean something"
 
-    with serve(db_url) as second:
-        lines = read_until(second, "ready")
-        assert any(line.startswith("caught up:") for line in lines)
+    with serve(db_url) as (second, second_log):
+        second_log.wait("ready")
+        caught_up = second_log.wait("caught_up")
+        assert caught_up["timers"] > 0
+        assert caught_up["level"] == "INFO"
+        assert caught_up["time"].endswith("Z")
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=60) == 0
-        assert second.stdout is not None
-        assert "stopped" in second.stdout.read()
+        second_log.wait("stopped")
+        assert second_log.events().index("caught_up") < second_log.events().index("ready")
 
     with engine.connect() as c:
         statuses = Counter(dict(c.execute(text(
@@ -126,16 +123,19 @@ def test_one_serve_per_file_a_taken_port_said_at_once_and_the_first_key_kept_off
     env.pop("WORKFLOW_FIRST_KEY_FILE", None)
     first = subprocess.Popen([workflow, "serve", "--port", "0"], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
+    assert first.stderr is not None
+    log = ServeLog(first.stderr)
     try:
-        lines = read_until(first, "ready ")
-        said = next(line for line in lines if line.startswith("first admin key written to "))
+        url = log.wait("ready")["url"]
         key_file = Path(db_url.removeprefix("sqlite:///")).parent / "first-admin-key"
-        assert str(key_file) in said
+        assert log.wait("first_key")["file"] == str(key_file)
         assert key_file.stat().st_mode & 0o777 == 0o600
         token = key_file.read_text(encoding="utf-8").strip()
         assert len(token) > 40
-        assert not any(token in line for line in lines)  # under systemd the output is the journal
-        port = lines[-1].split()[1].rsplit(":", 1)[1]
+        with log.changed:  # under systemd the log is the journal
+            assert not any(token in json.dumps(r) for r in log.records)
+            assert not any(token in o for o in log.other)
+        port = url.rsplit(":", 1)[1]
 
         second = subprocess.run([workflow, "serve", "--port", "0"], env=env, capture_output=True, text=True,
                                 timeout=120, check=False)
@@ -146,7 +146,10 @@ def test_one_serve_per_file_a_taken_port_said_at_once_and_the_first_key_kept_off
                                capture_output=True, text=True, timeout=120, check=False)
         assert taken.returncode == 4, taken.stdout + taken.stderr
         assert f"cannot listen on 127.0.0.1:{port}" in taken.stderr
-        assert "catching up" not in taken.stdout  # refused before any work
+        assert "catching_up" not in taken.stderr  # refused before any work
     finally:
         first.send_signal(signal.SIGTERM)
-        first.communicate(timeout=120)
+        first.wait(timeout=120)
+        log.wait_closed()
+        assert first.stdout is not None
+        first.stdout.close()

@@ -16,6 +16,7 @@ from definitions import definition_files
 from service.context import App
 from service.settings import Settings
 from tests.conftest import ADMIN, DEFINITIONS
+from tests.servers import ServeLog
 from workflow import verify
 
 CYCLE = {"drafting": ("send_for_consultation", {"document": "1/SKHCN", "task_count": 8}, None),
@@ -54,10 +55,11 @@ def test_sigterm_under_load_loses_no_acknowledged_transition(tmp_path: Path) -> 
     app.sql_engine.dispose()
     env = {**os.environ, "WORKFLOW_DATABASE_URL": url_db}
     server = subprocess.Popen([str(Path(sys.executable).parent / "workflow"), "serve", "--port", "0"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert server.stderr is not None
+    log = ServeLog(server.stderr)
     try:
-        assert server.stdout is not None
-        url = next(line.split()[1] for line in server.stdout if line.startswith("ready "))
+        url = str(log.wait("ready")["url"])
         acknowledged: list[tuple[int, int, str]] = []
         stop = threading.Event()
         threads = [threading.Thread(target=load, args=(url, key, ids[n::4], acknowledged, stop)) for n in range(4)]
@@ -72,13 +74,12 @@ def test_sigterm_under_load_loses_no_acknowledged_transition(tmp_path: Path) -> 
         stop.set()
         for t in threads:
             t.join()
-        assert "stopped" in server.stdout.read()
+        log.wait("stopped")
     finally:
         if server.poll() is None:
             server.kill()
             server.wait()
-        if server.stdout is not None:
-            server.stdout.close()
+        log.wait_closed()
     assert len(acknowledged) >= 150
     app = App(Settings(database_url=url_db))
     for iid, seq, event in acknowledged:

@@ -9,11 +9,12 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.servers import ServeLog
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,12 +79,12 @@ def test_the_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
     token = json.loads(_run([workflow, "--json", "keys", "create", "--role", "admin", "--name", "wheel"],
                             work, env))["key"]
 
-    server = subprocess.Popen([workflow, "serve", "--port", "0"], cwd=work, env=env, stdout=subprocess.PIPE,
+    server = subprocess.Popen([workflow, "serve", "--port", "0"], cwd=work, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
+    assert server.stderr is not None
+    log = ServeLog(server.stderr)
     try:
-        assert server.stdout is not None
-        url = next(line.split()[1] for line in server.stdout if line.startswith("ready "))
-        threading.Thread(target=server.stdout.read, daemon=True).start()
+        url = str(log.wait("ready")["url"])
         login = httpx.get(f"{url}/login", timeout=30)
         assert login.status_code == 200, login.text[:500]
         assert "<form" in login.text
@@ -94,7 +95,8 @@ def test_the_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
             assert fired.json()["version"] == version + 1
     finally:
         server.terminate()
-        server.communicate(timeout=120)
+        server.wait(timeout=120)
+        log.wait_closed()
     verified = subprocess.run([workflow, "--json", "audit", "verify"], cwd=work, env=env, capture_output=True,
                               text=True, timeout=600, check=False)
     assert verified.returncode == 0, verified.stdout + verified.stderr
