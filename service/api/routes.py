@@ -16,11 +16,13 @@ from workflow import OverrideKind
 from workflow.errors import PayloadInvalid
 
 from ..app import Outcome
-from ..app.deadlines import OverrideAdded, OverrideView
-from ..app.definitions import DefinitionSummary, Loaded
+from ..app.audit import CheckpointView, VerificationView, verification_view
+from ..app.deadlines import DueView, OverrideAdded, OverrideView, due_view
+from ..app.definitions import DefinitionShown, DefinitionSummary, Loaded
 from ..app.escalations import Acknowledged
-from ..app.keys import KeyView, key_view
-from ..app.registry import AgencyDetail, OutboxStatus
+from ..app.keys import CreatedKey, KeyView, key_view
+from ..app.registry import AgencyDetail, ChangeDone, OutboxStatus, Requeued
+from ..app.reports import StatusView, status_view
 from ..http import export_response, nudge, uses
 from ..report import to_csv, to_xlsx
 from ..views import AgencyView, EscalationView, HistoryView, InstanceView, NotificationView, ScheduleView, TimerView
@@ -50,7 +52,16 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def example(**values: Any) -> ConfigDict:
+    """A request body's configuration: no unknown fields, and this example in the API document."""
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [values]})
+
+
 class StartBody(Body):
+    model_config = example(
+        definition="annual_report", business_key="bao-cao-2026/SYT", assignee="SYT", data={"year": 2026},
+        effective_on="2026-01-05")
+
     definition: str = Field(max_length=100)
     business_key: str = Field(min_length=1, max_length=200)
     assignee: str = Field(max_length=32)
@@ -60,6 +71,10 @@ class StartBody(Body):
 
 
 class FireBody(Body):
+    model_config = example(
+        event="record_receipt", payload={"received_on": "2026-03-02"}, reason="Văn bản đến số 125/SKHCN",
+        expected_version=1)
+
     event: str = Field(max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict)
     reason: str | None = Field(default=None, max_length=10_000)
@@ -68,6 +83,9 @@ class FireBody(Body):
 
 
 class ExtendBody(Body):
+    model_config = example(
+        reason="Gia hạn theo đề nghị của Sở Y tế", document="Công văn số 45/UBND-KGVX", working_days=10)
+
     reason: str = Field(max_length=10_000)
     document: str = Field(max_length=100)
     to_date: dt.date | None = None
@@ -76,15 +94,24 @@ class ExtendBody(Body):
 
 
 class ClockBody(Body):
+    model_config = example(
+        reason="Tạm dừng chờ ý kiến của Bộ Khoa học và Công nghệ", document="Công văn số 12/SKHCN-QLKH")
+
     reason: str = Field(max_length=10_000)
     document: str | None = Field(default=None, max_length=100)
 
 
 class AckBody(Body):
+    model_config = example(note="Đã nhắc Sở Y tế qua điện thoại ngày 03/03/2026")
+
     note: str | None = Field(default=None, max_length=10_000)
 
 
 class RenameBody(Body):
+    model_config = example(
+        name="Sở Khoa học và Công nghệ tỉnh Khánh Hòa", short_name="Sở KH&CN", effective="2025-07-01",
+        document="Nghị quyết số 202/2025/QH15")
+
     name: str = Field(min_length=1, max_length=500)
     short_name: str | None = Field(default=None, max_length=100)
     effective: dt.date
@@ -92,34 +119,46 @@ class RenameBody(Body):
 
 
 class MergeBody(Body):
+    model_config = example(into="SKHCN", effective="2025-03-01", document="Quyết định số 300/QĐ-UBND")
+
     into: str = Field(max_length=32)
     effective: dt.date
     document: str = Field(max_length=100)
 
 
 class RetireBody(Body):
+    model_config = example(successor="SKHCN", effective="2025-03-01", document="Quyết định số 300/QĐ-UBND")
+
     successor: str = Field(max_length=32)
     effective: dt.date
     document: str = Field(max_length=100)
 
 
 class OverrideBody(Body):
+    model_config = example(day="2026-09-01", kind="day_off", reason="Nghỉ bù Quốc khánh theo thông báo của Thủ tướng")
+
     day: dt.date
     kind: OverrideKind
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class RetryBody(Body):
+    model_config = example(ids=[12, 13])
+
     ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(default=None, max_length=10_000)
 
 
 class KeyBody(Body):
+    model_config = example(name="tich-hop-cong-van", role="officer", agency="SYT")
+
     name: str = Field(min_length=1, max_length=200)
     role: Literal["admin", "officer", "committee", "auditor"]
     agency: str | None = Field(default=None, max_length=32)
 
 
 class DefinitionBody(Body):
+    model_config = example(yaml="id: my_duty\nversion: 1\n...")
+
     yaml: str = Field(min_length=1, max_length=1_000_000)
 
 
@@ -169,10 +208,9 @@ def load_definition(request: Request, who: Who, body: DefinitionBody) -> Loaded:
 
 @router.get("/definitions/{definition_id}")
 def show_definition(request: Request, who: Who, definition_id: str,
-                    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> dict[str, Any]:
+                    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> DefinitionShown:
     """One definition in full (the latest version unless `version`), with its content hash."""
-    stored = uses(request).definitions.stored(definition_id, version)
-    return {**stored.definition.model_dump(mode="json"), "content_hash": stored.content_hash}
+    return uses(request).definitions.shown(definition_id, version)
 
 
 @router.get("/definitions/{definition_id}/diagram", response_class=PlainTextResponse)
@@ -318,27 +356,26 @@ def show_agency(request: Request, who: Who, code: str, on: dt.date | None = None
 
 
 def _change(request: Request, who: Principal, op: ChangeKind, code: str, effective: dt.date, document: str,
-            **fields: Any) -> dict[str, Any]:
+            **fields: Any) -> ChangeDone:
     registry = uses(request).registry
-    return {**registry.change(who.actor, op, code, effective, document, **fields),
-            "agency": registry.agency(code)}
+    return {**registry.change(who.actor, op, code, effective, document, **fields), "agency": registry.agency(code)}
 
 
 @router.post("/agencies/{code}/rename")
-def rename_agency(request: Request, who: Who, code: str, body: RenameBody) -> dict[str, Any]:
+def rename_agency(request: Request, who: Who, code: str, body: RenameBody) -> ChangeDone:
     """Rename an agency from a date (the old name stays in force before it)."""
     return _change(request, who, ChangeKind.RENAME, code, body.effective, body.document, name=body.name,
                    short_name=body.short_name)
 
 
 @router.post("/agencies/{code}/merge")
-def merge_agency(request: Request, who: Who, code: str, body: MergeBody) -> dict[str, Any]:
+def merge_agency(request: Request, who: Who, code: str, body: MergeBody) -> ChangeDone:
     """Merge an agency into another from a date: its open tasks move there, each with a history row."""
     return _change(request, who, ChangeKind.MERGE, code, body.effective, body.document, into=body.into)
 
 
 @router.post("/agencies/{code}/retire")
-def retire_agency(request: Request, who: Who, code: str, body: RetireBody) -> dict[str, Any]:
+def retire_agency(request: Request, who: Who, code: str, body: RetireBody) -> ChangeDone:
     """Retire an agency from a date: its open tasks move to the successor, each with a history row."""
     return _change(request, who, ChangeKind.RETIRE, code, body.effective, body.document, successor=body.successor)
 
@@ -355,12 +392,12 @@ def calendar_due(request: Request, who: Who,
                  end_of_month: Annotated[str | None, Query(max_length=7)] = None,
                  end_of_year: Annotated[int | None, Query(ge=2000, le=2200)] = None,
                  before: dt.date | None = None, on: dt.date | None = None,
-                 yearly: Annotated[str | None, Query(max_length=5)] = None) -> dict[str, Any]:
+                 yearly: Annotated[str | None, Query(max_length=5)] = None) -> DueView:
     """When a period counted from `from` ends, with every step explained (Civil Code art. 147-148, holidays, working
     days)."""
     spec = {"days": days, "working_days": working_days, "hours": hours, "end_of_month": end_of_month,
             "end_of_year": end_of_year, "before_date": before, "on_date": on, "yearly": yearly}
-    return uses(request).deadlines.due(start, spec).as_dict()
+    return due_view(uses(request).deadlines.due(start, spec))
 
 
 @router.get("/calendar/overrides")
@@ -393,7 +430,7 @@ def list_notifications(request: Request, who: Who,
 
 
 @router.post("/notifications/retry")
-def retry_notifications(request: Request, who: Who, body: RetryBody) -> dict[str, int]:
+def retry_notifications(request: Request, who: Who, body: RetryBody) -> Requeued:
     """Queue dead notifications again, all or the ids given (admin)."""
     return {"requeued": uses(request).registry.retry(who.actor, body.ids)}
 
@@ -403,17 +440,15 @@ def retry_notifications(request: Request, who: Who, body: RetryBody) -> dict[str
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REPORT_FORMATS: dict[int | str, dict[str, Any]] = {200: {
-    "description": "The report, in the `format` asked for",
-    "content": {"application/json": {"schema": {"type": "object", "description": "as_of, known_at, totals, rows "
-                                                "(agency, section, duty and the four categories)"}},
-                "text/csv": {"schema": {"type": "string"}},
+    "description": "The report, in the `format` asked for", "model": StatusView,
+    "content": {"text/csv": {"schema": {"type": "string"}},
                 XLSX: {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 @router.get("/reports/status", response_model=None, responses=REPORT_FORMATS)
 def report_status(request: Request, who: Who, as_of: dt.date | None = None, known_at: dt.datetime | None = None,
                   format_: Annotated[Literal["json", "csv", "xlsx"], Query(alias="format")] = "json"
-                  ) -> Response | dict[str, Any]:
+                  ) -> Response | StatusView:
     """Per agency and duty: done on time, done late, within the deadline, overdue; open escalations. Now, or `as_of`
     the end of a past day rebuilt from history (`known_at`: as recorded by then). JSON, CSV or xlsx."""
     reports = uses(request).reports
@@ -425,18 +460,18 @@ def report_status(request: Request, who: Who, as_of: dt.date | None = None, know
     if format_ == "xlsx":
         return Response(to_xlsx(result), media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="status-{day}.xlsx"'})
-    return result.as_dict()
+    return status_view(result)
 
 
 @router.get("/audit/verify")
-def audit_verify(request: Request, who: Who) -> dict[str, Any]:
+def audit_verify(request: Request, who: Who) -> VerificationView:
     """Recompute every hash chain and compare the derived tables with the history; the first bad row of each
     instance."""
-    return uses(request).audit.verify().as_dict()
+    return verification_view(uses(request).audit.verify())
 
 
 @router.get("/audit/checkpoint")
-def audit_checkpoint(request: Request, who: Who) -> dict[str, Any]:
+def audit_checkpoint(request: Request, who: Who) -> CheckpointView:
     """Every chain head and a Merkle root over them, with the time: keep it off this machine."""
     return uses(request).audit.checkpoint()
 
@@ -463,7 +498,7 @@ def list_keys(request: Request, who: Who) -> list[KeyView]:
 
 
 @router.post("/keys", status_code=201)
-def create_key(request: Request, who: Who, body: KeyBody) -> dict[str, Any]:
+def create_key(request: Request, who: Who, body: KeyBody) -> CreatedKey:
     """Create an API key (admin): shown once in this answer, stored only as a hash."""
     key, token = uses(request).keys.create(who.actor, body.name, body.role, body.agency)
     return {**key_view(key), "key": token, "note": "shown once; only its hash is stored"}

@@ -7,7 +7,9 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, NotRequired, cast
+
+from typing_extensions import TypedDict
 
 from workflow import make_checkpoint, read_checkpoint
 from workflow.audit import checkpoint_time
@@ -18,6 +20,44 @@ from .. import signing
 from ..context import App, CheckpointUnreadable
 from ..verification import Verification, verify_all, verify_database
 from ..views import export_lines
+
+
+class ProblemView(TypedDict):
+    instance_id: int
+    seq: int | None  # the first wrong row (None: the instance row itself)
+    message: str
+
+
+class VerificationView(TypedDict):
+    ok: bool
+    instances: int  # instance histories verified
+    rows: int  # history rows re-hashed
+    problems: list[ProblemView]  # the first bad row of each instance
+    database: list[str]  # outside the chains: definitions, the derived tables, the history's guards
+
+
+class HeadView(TypedDict):
+    instance_id: int
+    seq: int
+    hash: str
+
+
+class SignatureView(TypedDict):
+    algorithm: str
+    public_key: str
+    value: str
+
+
+class CheckpointView(TypedDict):
+    format: str
+    taken_at: str
+    root: str  # Merkle root over the heads
+    heads: list[HeadView]
+    signature: NotRequired[SignatureView]
+
+
+def verification_view(result: Verification) -> VerificationView:
+    return cast(VerificationView, result.as_dict())
 
 
 class Audit:
@@ -46,10 +86,10 @@ class Audit:
                                    "goes with a checkpoint")])
         return verify_database(self.app.store, self.app.settings.database_url, heads, jobs, taken_at, incremental)
 
-    def checkpoint(self, sign: Path | None = None) -> dict[str, Any]:
+    def checkpoint(self, sign: Path | None = None) -> CheckpointView:
         """Every chain head and a Merkle root over them, with the time (signed with the private key ``sign``)."""
         document = make_checkpoint(self.app.store.chain_heads(), self.app.clock.now())
-        return signing.sign(document, sign) if sign is not None else document
+        return cast(CheckpointView, signing.sign(document, sign) if sign is not None else document)
 
     def checkpoint_name(self, now: dt.datetime | None = None) -> str:
         return f"checkpoint-{(now or self.app.clock.now()).astimezone(PROVINCE_TZ):%Y%m%d-%H%M%S}.json"

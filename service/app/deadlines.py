@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 from typing_extensions import TypedDict
@@ -29,6 +29,18 @@ class OverrideAdded(TypedDict):
     day: str
     kind: str
     instances: dict[str, list[dict[str, str]]]  # instance id → the timers that moved, each change
+
+
+class DueView(TypedDict):
+    last_day: str  # the period's last day (YYYY-MM-DD, province time)
+    provisional: bool  # counted over a year whose holidays are not announced yet
+    due_at: str  # 24:00 of the last day, UTC
+    due_at_local: str  # the same instant in province time
+    steps: list[str]  # how it was counted, step by step
+
+
+def due_view(due: Due) -> DueView:
+    return cast(DueView, due.as_dict())
 
 
 class LegalClock:

@@ -3,8 +3,10 @@ and the state diagram as Mermaid text."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
+from pydantic import Field
 from typing_extensions import TypedDict
 
 from definitions import Definition, Role, load_text
@@ -47,6 +49,15 @@ def summary(d: Definition, content_hash: str | None = None, instances: dict[str,
             "content_hash": content_hash or d.content_hash, "instances": instances or {}}
 
 
+with warnings.catch_warnings():  # the field takes the place of Definition.content_hash(): the same value, stored
+    warnings.filterwarnings("ignore", "Field name \"content_hash\"", UserWarning)
+
+    class DefinitionShown(Definition):
+        """A stored definition version in full, with the hash of its canonical content."""
+
+        content_hash: str = Field(description="SHA-256 of the canonical content")
+
+
 class Definitions:
     def __init__(self, app: App) -> None:
         self.app = app
@@ -71,6 +82,10 @@ class Definitions:
 
     def stored(self, definition_id: str, version: int | None = None) -> StoredDefinition:
         return self.app.store.get_definition(definition_id, version)
+
+    def shown(self, definition_id: str, version: int | None = None) -> DefinitionShown:
+        stored = self.stored(definition_id, version)
+        return DefinitionShown.model_construct(**dict(stored.definition), content_hash=stored.content_hash)
 
     def diagram(self, definition_id: str, version: int | None = None) -> str:
         return mermaid(self.stored(definition_id, version).definition)

@@ -29,6 +29,11 @@ class KeyView(TypedDict):
     revoked_at: str | None
 
 
+class CreatedKey(KeyView):
+    key: str  # the key itself: shown once, only its hash is stored
+    note: str
+
+
 def key_view(k: ApiKey) -> KeyView:
     return {"id": k.id, "name": k.name, "role": k.role, "agency": k.agency, "created_at": instant(k.created_at),
             "revoked_at": instant(k.revoked_at)}

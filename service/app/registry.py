@@ -47,6 +47,14 @@ class ChangeView(TypedDict):
     awaiting_successor: list[int]
 
 
+class ChangeDone(ChangeView):
+    agency: AgencyDetail  # the agency after the change
+
+
+class Requeued(TypedDict):
+    requeued: int  # dead notifications queued again
+
+
 class ContactView(TypedDict):
     agency: str
     name: str | None

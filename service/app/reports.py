@@ -4,12 +4,39 @@ escalations; now, or as of the end of a past day rebuilt from history (optionall
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, cast
+
+from typing_extensions import TypedDict
 
 from workflow.calendar import local_date
 from workflow.clock import PROVINCE_TZ
 
 from ..context import App
 from ..report import StatusReport, status_report
+
+
+class RowView(TypedDict):
+    agency: str
+    agency_name: str
+    section: str
+    duty: str
+    done_on_time: int
+    done_late: int
+    within_deadline: int
+    overdue: int
+    escalations_open: int
+
+
+class StatusView(TypedDict):
+    as_of: str  # the instant the obligations are judged at
+    known_at: str | None  # only what had been recorded by then
+    totals: dict[str, int]
+    flags: list[dict[str, Any]]  # the plan's own targets missed (e.g. the S&T share of the budget)
+    rows: list[RowView]
+
+
+def status_view(report: StatusReport) -> StatusView:
+    return cast(StatusView, report.as_dict())
 
 
 class Reports:

@@ -392,6 +392,11 @@ def test_the_api_document_is_valid_and_says_what_each_operation_answers(api: Api
             assert schema == {"$ref": "#/components/schemas/Problem"}, (where, code)
         ok = next(op["responses"][code] for code in ("200", "201", "204") if code in op["responses"])
         if "content" in ok and "application/json" in ok["content"]:
-            assert ok["content"]["application/json"]["schema"], where  # not an empty {}
+            answer = ok["content"]["application/json"]["schema"]
+            named = answer.get("items", answer)  # a list of a named shape, or a named shape
+            assert set(named) == {"$ref"}, (where, answer)  # typed: not {} nor a free object
+        if "requestBody" in op:
+            body = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+            assert spec["components"]["schemas"][body].get("examples"), (where, body)
     fire = spec["paths"]["/api/v1/instances/{instance_id}/events"]["post"]["responses"]["200"]
     assert fire["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Fired"}
