@@ -4,7 +4,7 @@
     ├── DefinitionInvalid              a YAML file failed parsing or static checks (.problems, .path)
     ├── DefinitionConflict             same id and version already stored with other content
     ├── DefinitionTampered             a stored definition's content no longer matches its hash: never run
-    ├── NotFound                       no such definition, instance, ... (.kind, .key)
+    ├── NotFound                       no such definition, instance, ... (.kind, .key, .suggestions)
     ├── Refused                        the engine refused an event; nothing was written
     │   ├── EventNotAllowed            event not possible in the current state (.allowed)
     │   ├── RoleNotAllowed             the actor's role may not fire this event (.roles)
@@ -31,6 +31,8 @@ all drawn here so the tree is in one place. ``service/errors.py`` maps each to a
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -89,10 +91,12 @@ class DefinitionTampered(WorkflowError):
 class NotFound(WorkflowError):
     """A thing asked for by key does not exist."""
 
-    def __init__(self, kind: str, key: object) -> None:
+    def __init__(self, kind: str, key: object, known: Iterable[str] = ()) -> None:
         self.kind = kind
         self.key = key
-        super().__init__(f"no {kind} {key!r}")
+        self.suggestions = tuple(difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6))
+        hint = f"; did you mean {self.suggestions[0]!r}?" if self.suggestions else ""
+        super().__init__(f"no {kind} {key!r}{hint}")
 
 
 class ValueRejected(WorkflowError):

@@ -24,7 +24,19 @@ from workflow.migration import migrate
 
 from . import signing
 from .app.definitions import summary
-from .cli_common import Options, date_arg, emit, emit_table, json_arg, local_time, opts_of, run
+from .cli_common import (
+    FORCE_HELP,
+    Options,
+    check_output,
+    date_arg,
+    emit,
+    emit_table,
+    json_arg,
+    local_time,
+    opts_of,
+    run,
+    written,
+)
 from .cli_deadlines import register as register_deadlines
 from .cli_keys import keys_cli
 from .cli_plan import register as register_plan
@@ -153,7 +165,7 @@ def definitions_show(ctx: typer.Context, definition_id: str,
 def _instance_text(data: Mapping[str, Any]) -> str:
     return (f"instance {data['id']}: {data['definition']} v{data['definition_version']} "
             f"key {data['business_key']} assignee {data['assignee']}\n"
-            f"  state {data['state']} (version {data['version']}); allowed: "
+            f"  state {data['state']} (version {data['version']}); you may fire: "
             f"{', '.join(data['allowed_events']) or 'none'}")
 
 
@@ -182,17 +194,18 @@ def instances_start(
 @instances_cli.command("fire")
 def instances_fire(
     ctx: typer.Context, instance_id: int, event: str,
-    data: Annotated[str | None, typer.Option(help="Payload as a JSON object")] = None,
+    payload: Annotated[str | None, typer.Option("--payload", "--data", help="Payload as a JSON object")] = None,
     reason: Annotated[str | None, typer.Option()] = None,
-    expect_version: Annotated[int | None, typer.Option(help="Refuse unless the instance is at this version")] = None,
+    expected_version: Annotated[int | None, typer.Option(
+        "--expected-version", "--expect-version", help="Refuse unless the instance is at this version")] = None,
     idempotency_key: Annotated[str | None, typer.Option(help="Repeat-safe key")] = None,
     effective_on: Annotated[str | None, typer.Option(help=EFFECTIVE_HELP)] = None,
 ) -> None:
     """Fire an event at an instance as the acting role."""
     def act(opts: Options) -> None:
         done = opts.uses.instances.fire(
-            opts.actor, instance_id, event, payload=json_arg(data, "data"), reason=reason,
-            expected_version=expect_version, idempotency_key=idempotency_key,
+            opts.actor, instance_id, event, payload=json_arg(payload, "payload"), reason=reason,
+            expected_version=expected_version, idempotency_key=idempotency_key,
             effective_on=date_arg(effective_on, "effective_on") if effective_on else None)
         body = {**done.view, "seq": done.seq, "replayed": done.replayed}
         prefix = "(repeat of an earlier request) " if done.replayed else ""
@@ -221,9 +234,9 @@ def instances_migrate(
 
 @instances_cli.command("show")
 def instances_show(ctx: typer.Context, instance_id: int) -> None:
-    """One instance: state, version, assignee, allowed events."""
+    """One instance: state, version, assignee, deadline, the events the acting role (--role, --agency) may fire."""
     def act(opts: Options) -> None:
-        body = opts.uses.instances.show(instance_id)
+        body = opts.uses.instances.show(instance_id, opts.actor)
         emit(opts, body, _instance_text(body))
     run(ctx, act)
 
@@ -233,14 +246,14 @@ def instances_list(
     ctx: typer.Context,
     definition: Annotated[str | None, typer.Option()] = None,
     state: Annotated[str | None, typer.Option()] = None,
-    assignee: Annotated[str | None, typer.Option()] = None,
-    after: Annotated[int, typer.Option(help="Show instances with a larger id (paging)")] = 0,
+    agency: Annotated[str | None, typer.Option("--agency", "--assignee", help="The assigned agency's code")] = None,
+    cursor: Annotated[int, typer.Option("--cursor", "--after", help="Show instances with a larger id (paging)")] = 0,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
 ) -> None:
     """Instances, oldest first, with filters."""
     def act(opts: Options) -> None:
-        body = opts.uses.instances.find(definition=definition, state=state, agency=assignee, cursor=after,
-                                        limit=limit).items
+        body = opts.uses.instances.find(definition=definition, state=state, agency=agency, cursor=cursor,
+                                        limit=limit, actor=opts.actor).items
         emit_table(opts, body, [
             ("Số", lambda r: r["id"]), ("Quy trình", lambda r: r["definition"]),
             ("Khóa nghiệp vụ", lambda r: r["business_key"]), ("Cơ quan", lambda r: r["assignee"]),
@@ -293,17 +306,18 @@ def audit_verify(ctx: typer.Context,
 def audit_checkpoint(ctx: typer.Context,
                      output: Annotated[Path | None, typer.Option(help="File to write (default stdout)")] = None,
                      sign: Annotated[Path | None, typer.Option(help="Sign it with this Ed25519 private key (PEM)")]
-                     = None) -> None:
+                     = None, force: Annotated[bool, typer.Option(help=FORCE_HELP)] = False) -> None:
     """Write every chain head and a Merkle root over them, with the time (signed with --sign). Keep it, and the
     public key, off this machine."""
     def act(opts: Options) -> None:
+        check_output(output, force)
         document = opts.uses.audit.checkpoint(sign)
         text = json.dumps(document, indent=1)
         if output is None:
             typer.echo(text)
             return
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text + "\n", encoding="utf-8")
+        with written(output, force) as handle:
+            handle.write(text + "\n")
         emit(opts, {"file": str(output), "root": document["root"], "instances": len(document["heads"])},
               f"checkpoint of {len(document['heads'])} chains, root {document['root']}, written to {output}")
     run(ctx, act)
@@ -326,18 +340,20 @@ def audit_keygen(ctx: typer.Context, private: Annotated[Path, typer.Option(help=
 @audit_cli.command("export")
 def audit_export(ctx: typer.Context,
                  fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
-                 output: Annotated[Path | None, typer.Option(help="File to write (default stdout)")] = None) -> None:
+                 output: Annotated[Path | None, typer.Option(help="File to write (default stdout)")] = None,
+                 force: Annotated[bool, typer.Option(help=FORCE_HELP)] = False) -> None:
     """Stream the whole history as JSON lines or CSV (UTF-8)."""
     if fmt not in ("jsonl", "csv"):
         raise typer.BadParameter("must be jsonl or csv", param_hint="--format")
 
     def act(opts: Options) -> None:
+        check_output(output, force)
         lines = opts.uses.audit.export("jsonl" if fmt == "jsonl" else "csv")
         if output is None:
             for text in lines:
                 sys.stdout.write(text)
             return
-        with output.open("w", encoding="utf-8", newline="") as handle:
+        with written(output, force) as handle:
             for text in lines:
                 handle.write(text)
     run(ctx, act)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from pathlib import Path
+from typing import IO, Any, NoReturn, TypeVar
 
 import typer
 from rich import box
@@ -24,8 +28,10 @@ from .context import App
 from .errors import answer, context
 from .views import instant, local_time
 
-__all__ = ["Column", "Options", "date_arg", "emit", "emit_table", "fail", "instant", "json_arg", "local_time",
-           "opts_of", "run"]
+__all__ = ["FORCE_HELP", "Column", "Options", "check_output", "date_arg", "emit", "emit_table", "fail", "instant",
+           "json_arg", "local_time", "opts_of", "run", "written"]
+
+FORCE_HELP = "Replace the --output file if it exists"
 
 T = TypeVar("T")
 
@@ -100,6 +106,42 @@ def json_arg(value: str | None, name: str) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise PayloadInvalid([(name, "must be a JSON object")])
     return parsed
+
+
+def check_output(path: Path | None, force: bool) -> None:
+    """``--output`` names a file to create: one that exists is refused unless ``--force`` (checked before any work)."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise PayloadInvalid([("--output", f"{path} is a folder; give a file name")])
+    if path.exists() and not force:
+        raise PayloadInvalid([("--output", f"{path} exists already; add --force to replace it")])
+
+
+@contextmanager
+def written(path: Path, force: bool, binary: bool = False) -> Iterator[IO[Any]]:
+    """The ``--output`` file, written to a temporary file beside it and renamed into place when complete: an
+    interrupted run leaves the old file (or none), never half of one."""
+    check_output(path, force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with (os.fdopen(descriptor, "wb") if binary
+              else os.fdopen(descriptor, "w", encoding="utf-8", newline="")) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644 & ~_umask())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def date_arg(value: str, name: str) -> dt.date:

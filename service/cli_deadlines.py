@@ -116,14 +116,15 @@ def _timers(opts: Options, timers: Sequence[TimerView]) -> None:
 def instances_extend(
     ctx: typer.Context, instance_id: int,
     reason: Annotated[str, typer.Option()], document: Annotated[str, typer.Option(help="e.g. 15/BCĐ-KHCN")],
-    to: Annotated[str | None, typer.Option("--to", help="New last day (YYYY-MM-DD)")] = None,
+    to_date: Annotated[str | None, typer.Option("--to-date", "--to",
+                                                help="New last day (YYYY-MM-DD or dd/mm/yyyy)")] = None,
     days: Annotated[int | None, typer.Option(help="More calendar days after the current last day")] = None,
     working_days: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """Extend the pending deadline of the instance's current state."""
     def act(opts: Options) -> None:
         body = opts.uses.deadlines.extend(opts.actor, instance_id, reason=reason, document=document,
-                                          to_date=date_arg(to, "--to") if to else None, days=days,
+                                          to_date=date_arg(to_date, "--to-date") if to_date else None, days=days,
                                           working_days=working_days)
         _timers(opts, body)
     run(ctx, act)

@@ -13,7 +13,7 @@ from definitions.agencies import Certainty, ChangeKind, Registry, Reorganisation
 from definitions.plan import Plan
 from definitions.shipped_files import PLAN, REGISTRY, REORGANISATION, shipped
 
-from .cli_common import Options, date_arg, emit, emit_table, instant_arg, run
+from .cli_common import FORCE_HELP, Options, check_output, date_arg, emit, emit_table, instant_arg, run, written
 from .plan import load_plan
 from .report import to_csv, to_json, to_table, to_xlsx
 
@@ -155,6 +155,7 @@ def report_status(
                                                       "province time): what the system said then")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv, xlsx or json")] = "table",
     output: Annotated[Path | None, typer.Option(help="File to write (required for xlsx)")] = None,
+    force: Annotated[bool, typer.Option(help=FORCE_HELP)] = False,
 ) -> None:
     """Per agency and duty: done on time, done late, within the deadline, overdue; escalations open."""
     if fmt not in ("table", "csv", "xlsx", "json"):
@@ -163,18 +164,21 @@ def report_status(
         raise typer.BadParameter("xlsx needs --output FILE", param_hint="--output")
 
     def act(opts: Options) -> None:
+        check_output(output, force)
         report = opts.uses.reports.status(date_arg(as_of, "--as-of") if as_of else None,
                                           instant_arg(known_at, "--known-at") if known_at else None)
         if fmt == "xlsx":
             assert output is not None
-            output.write_bytes(to_xlsx(report))
-            typer.echo(f"written to {output}")
+            with written(output, force, binary=True) as handle:
+                handle.write(to_xlsx(report))
+            emit(opts, {"file": str(output)}, f"written to {output}")
             return
         shape = "json" if opts.json and fmt == "table" else fmt  # the global --json, as every command honours it
         text = {"table": to_table, "csv": to_csv, "json": to_json}[shape](report)
         if output is not None:
-            output.write_text(text, encoding="utf-8")
-            typer.echo(f"written to {output}")
+            with written(output, force) as handle:
+                handle.write(text)
+            emit(opts, {"file": str(output)}, f"written to {output}")
         else:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
     run(ctx, act)

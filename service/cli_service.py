@@ -13,8 +13,9 @@ import typer
 from workflow import SimulatedClock, TimerOutcome
 from workflow.calendar import end_of_day
 from workflow.clock import PROVINCE_TZ
+from workflow.errors import PayloadInvalid
 
-from .cli_common import Options, date_arg, emit, instant, run
+from .cli_common import Options, date_arg, emit, instant, run, written
 from .context import App
 from .process import report_batch, report_pass, run_service, to_stdout
 
@@ -45,6 +46,7 @@ def simulate(
     start: Annotated[str | None, typer.Option("--from", help="Start at 00:00 of this day (default: now)")] = None,
     seed: Annotated[int | None, typer.Option(help="Simulate the whole plan with seeded agency behaviour")] = None,
     report: Annotated[Path | None, typer.Option(help="Write the status report (.xlsx, .csv, .json or text)")] = None,
+    force: Annotated[bool, typer.Option(help="Replace the --report file if it exists")] = False,
 ) -> None:
     """Advance a simulated clock: timers and schedules fire in order through the same code as ``serve``.
 
@@ -56,6 +58,8 @@ def simulate(
         raise typer.BadParameter("give --to DATE", param_hint="--to")
 
     def act(opts: Options) -> None:
+        if seed is not None and report is not None and report.exists() and not force:
+            raise PayloadInvalid([("--report", f"{report} exists already; add --force to replace it")])
         begin = (dt.datetime.combine(date_arg(start, "--from"), dt.time(), PROVINCE_TZ).astimezone(dt.UTC)
                  if start else opts.app.clock.now())
         end = end_of_day(date_arg(end_day, "--to"))
@@ -71,7 +75,7 @@ def simulate(
             settings = settings.model_copy(update={"database_url": f"sqlite:///{path}", "sqlite_synchronous": "NORMAL"})
         app = App(settings, clock=clock)
         app.init()
-        _simulate_plan(opts, app, clock, seed, end, report)
+        _simulate_plan(opts, app, clock, seed, end, report, force)
     run(ctx, act)
 
 
@@ -104,7 +108,7 @@ def _simulate_database(opts: Options, app: App, clock: SimulatedClock, end: dt.d
 
 
 def _simulate_plan(opts: Options, app: App, clock: SimulatedClock, seed: int, end: dt.datetime,
-                   report_file: Path | None) -> None:
+                   report_file: Path | None, force: bool) -> None:
     from definitions import load_data
     from definitions.agencies import Reorganisation
 
@@ -123,11 +127,12 @@ def _simulate_plan(opts: Options, app: App, clock: SimulatedClock, seed: int, en
     elapsed = time.perf_counter() - started
     if report_file is not None:
         suffix = report_file.suffix.lower()
-        if suffix == ".xlsx":
-            report_file.write_bytes(status.to_xlsx(result))
-        else:
-            text = {".csv": status.to_csv, ".json": status.to_json}.get(suffix, status.to_table)(result)
-            report_file.write_text(text, encoding="utf-8")
+        with written(report_file, force, binary=True) as handle:
+            if suffix == ".xlsx":
+                handle.write(status.to_xlsx(result))
+            else:
+                text = {".csv": status.to_csv, ".json": status.to_json}.get(suffix, status.to_table)(result)
+                handle.write(text.encode("utf-8"))
     if opts.json:
         emit(opts, {"database": app.settings.database_url, "seed": seed, "actions": sim.actions,
                     "seconds": round(elapsed, 2), "timeline": sim.timeline, "report": result.as_dict()}, "")

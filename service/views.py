@@ -14,7 +14,7 @@ from typing_extensions import TypedDict  # pydantic reads it as a response model
 
 from definitions import Definition
 from store.timer_queries import EscalationRow
-from workflow import Engine, HistoryRecord, InstanceRecord
+from workflow import Actor, Engine, HistoryRecord, InstanceRecord
 from workflow.audit import format_instant, parse_instant
 from workflow.clock import PROVINCE_TZ
 from workflow.notify import OutboxMessage
@@ -135,14 +135,15 @@ class AgencyView(TypedDict):
     names: list[dict[str, Any]]
 
 
-def instance_view(engine: Engine, instance: InstanceRecord) -> InstanceView:
+def instance_view(engine: Engine, instance: InstanceRecord, actor: Actor | None = None) -> InstanceView:
+    """``allowed_events``: what ``actor`` may fire (every event of the state when no one is asking)."""
     return {
         "id": instance.id, "definition": instance.definition_id, "definition_version": instance.definition_version,
         "business_key": instance.business_key, "state": instance.state, "version": instance.version,
         "assignee": instance.assignee, "data": dict(instance.data), "parent_id": instance.parent_id,
         "created_at": instant(instance.created_at), "updated_at": instant(instance.updated_at),
         "due_at": instant(instance.due_at), "suspended_at": instant(instance.suspended_at),
-        "head_hash": instance.head_hash, "allowed_events": list(engine.allowed_events(instance)),
+        "head_hash": instance.head_hash, "allowed_events": list(engine.allowed_events(instance, actor)),
         "effective_on": instance.effective_on.isoformat() if instance.effective_on else None,
     }
 

@@ -453,8 +453,9 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
         with self._read() as connection:
             row = connection.execute(query).first()
         if row is None:
-            what = definition_id if version is None else f"{definition_id} v{version}"
-            raise NotFound("definition", what)
+            if version is None:
+                raise NotFound("definition", definition_id, {d.definition.id for d in self.list_definitions()})
+            raise NotFound("definition", f"{definition_id} v{version}")
         return self._stored(row._mapping)
 
     def _hot_read(self, statement: HotStatement, values: dict[str, Any]) -> tuple[Any, ...] | None:

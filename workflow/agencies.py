@@ -68,8 +68,8 @@ class Agencies:
     def get(self, code: str) -> AgencyRecord:
         with self.engine.store.transaction() as uow:
             found = uow.agency(code)
-        if found is None:
-            raise NotFound("agency", code)
+            if found is None:
+                raise NotFound("agency", code, uow.agency_codes())
         return found
 
     def name_on(self, code: str, day: dt.date) -> str:
@@ -184,7 +184,7 @@ class Agencies:
     def _active(uow: UnitOfWork, code: str, change: Change) -> AgencyRecord:
         agency = uow.agency(code)
         if agency is None:
-            raise NotFound("agency", code)
+            raise NotFound("agency", code, uow.agency_codes())
         if agency.status != "active":
             raise Refused(f"agency {code} is {agency.status} (successor {agency.successor}); cannot {change.op.value}"
                           f" it on {change.effective.isoformat()}")

@@ -113,7 +113,7 @@ class Engine:
             source = self.store if uow is None else uow
             version = source.latest_definition_version(definition_id)
             if version is None:
-                raise NotFound("definition", definition_id)
+                raise NotFound("definition", definition_id, {d.definition.id for d in self.store.list_definitions()})
         cached = self._definitions.get((definition_id, version))
         if cached is not None:
             return cached
@@ -477,7 +477,10 @@ class Engine:
         return HistoryRecord(**fields, hash=record_hash(HistoryRecord(**fields, hash="")))
 
     def allowed_events(self, instance: InstanceRecord, actor: Actor | None = None) -> tuple[str, ...]:
-        """Events possible in the instance's state (for ``actor``'s role, if given)."""
+        """Events possible in the instance's state; with ``actor``, only those it may fire (its role is in the
+        transition's roles and, for an officer, the instance is its agency's), as ``_check`` decides."""
+        if actor is not None and actor.role is Role.OFFICER and actor.agency != instance.assignee:
+            return ()
         definition = self.definition(instance.definition_id, instance.definition_version)
         events = []
         for event in definition.events_from(instance.state):

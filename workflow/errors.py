@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,7 +31,9 @@ class EventNotAllowed(Refused):
     def __init__(self, instance_id: int, event: str, state: str, allowed: Sequence[str]) -> None:
         self.allowed = tuple(allowed)
         listed = ", ".join(self.allowed) if self.allowed else "none (the state is final)"
-        super().__init__(f"not allowed here; allowed events: {listed}",
+        close = difflib.get_close_matches(event, self.allowed, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close and close[0] != event else ""
+        super().__init__(f"not allowed here; allowed events: {listed}{hint}",
                          instance_id=instance_id, event=event, state=state)
 
 

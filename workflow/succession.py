@@ -7,6 +7,7 @@ goes to a body that no longer existed on the day it takes effect.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 
 from .ports import UnitOfWork
 
@@ -17,7 +18,11 @@ def resolve_on(uow: UnitOfWork, code: str, day: dt.date, depth: int = 0) -> tupl
     future duties). The second value says why, when it is not the agency itself."""
     agency = uow.agency(code)
     if agency is None:  # with no registry loaded at all (embedded use), codes are taken as they are
-        return (code, None) if not uow.agency_codes() else (None, f"{code} is not in the registry")
+        codes = uow.agency_codes()
+        if not codes:
+            return code, None
+        close = difflib.get_close_matches(code, codes, n=1, cutoff=0.6)
+        return None, f"{code} is not in the registry" + (f" (did you mean {close[0]}?)" if close else "")
     if agency.name_on(day.isoformat()) is not None:
         return code, None
     if agency.status == "merged" and agency.successor and depth < 10:

@@ -248,14 +248,15 @@ def list_instances(request: Request, who: Who, definition: str | None = None, st
     if due_before is not None and due_before.tzinfo is None:
         raise PayloadInvalid([("due_before", "give a timezone, e.g. 2023-01-04T17:00:00Z")])
     page = uses(request).instances.find(definition=definition, state=state, agency=agency, overdue=overdue,
-                                        due_before=due_before, key_prefix=key_prefix, cursor=cursor, limit=limit)
+                                        due_before=due_before, key_prefix=key_prefix, cursor=cursor, limit=limit,
+                                        actor=who.actor)
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @router.get("/instances/{instance_id}")
 def show_instance(request: Request, response: Response, who: Who, instance_id: InstanceId) -> InstanceView:
-    """One instance: state, version (also the ETag), assignee, deadline, allowed events."""
-    view = uses(request).instances.show(instance_id)
+    """One instance: state, version (also the ETag), assignee, deadline, the events this key may fire."""
+    view = uses(request).instances.show(instance_id, who.actor)
     response.headers["ETag"] = etag(view["version"])
     return view
 
@@ -296,7 +297,7 @@ def instance_timers(request: Request, who: Who, instance_id: InstanceId) -> list
 @router.get("/instances/{instance_id}/children")
 def instance_children(request: Request, who: Who, instance_id: InstanceId) -> list[InstanceView]:
     """A fan-out's children (one per consulted agency)."""
-    return uses(request).instances.children(instance_id)
+    return uses(request).instances.children(instance_id, who.actor)
 
 
 # -- deadlines and escalations -------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -35,10 +36,10 @@ class Instances:
     def __init__(self, app: App) -> None:
         self.app = app
 
-    def _outcome(self, result: FireResult) -> Outcome:
+    def _outcome(self, result: FireResult, actor: Actor) -> Outcome:
         i = result.instance
-        return Outcome(instance_view(self.app.engine, i), i.version, result.record.seq, i.due_at, i.definition_id,
-                       result.replayed)
+        return Outcome(instance_view(self.app.engine, i, actor), i.version, result.record.seq, i.due_at,
+                       i.definition_id, result.replayed)
 
     def start(self, actor: Actor, definition: str, business_key: str, assignee: str, *,
               data: Mapping[str, Any] | None = None, version: int | None = None,
@@ -47,7 +48,7 @@ class Instances:
         """A new instance in its definition's initial state (one write transaction, the idempotency key in it)."""
         return self._outcome(self.app.engine.start_request(
             definition, business_key, assignee, actor, data=data, version=version, request_id=request_id,
-            effective_on=effective_on, idempotency_key=idempotency_key))
+            effective_on=effective_on, idempotency_key=idempotency_key), actor)
 
     def fire(self, actor: Actor, instance_id: int, event: str, *, payload: Mapping[str, Any] | None = None,
              reason: str | None = None, expected_version: int | None = None, effective_on: dt.date | None = None,
@@ -55,17 +56,18 @@ class Instances:
         """An event as ``actor``: the engine checks the role, the agency, the guards and the payload."""
         return self._outcome(self.app.engine.fire(
             instance_id, event, actor, payload=payload, reason=reason, expected_version=expected_version,
-            idempotency_key=idempotency_key, request_id=request_id, effective_on=effective_on))
+            idempotency_key=idempotency_key, request_id=request_id, effective_on=effective_on), actor)
 
     def record(self, instance_id: int) -> InstanceRecord:
         return self.app.store.get_instance(instance_id)
 
-    def show(self, instance_id: int) -> InstanceView:
-        return instance_view(self.app.engine, self.record(instance_id))
+    def show(self, instance_id: int, actor: Actor | None = None) -> InstanceView:
+        """``allowed_events``: what ``actor`` may fire."""
+        return instance_view(self.app.engine, self.record(instance_id), actor)
 
     def find(self, *, definition: str | None = None, state: str | None = None, agency: str | None = None,
              overdue: bool = False, due_before: dt.datetime | None = None, key_prefix: str | None = None,
-             cursor: int = 0, limit: int = 100) -> Page:
+             cursor: int = 0, limit: int = 100, actor: Actor | None = None) -> Page:
         """Oldest first, ``limit`` at a time; ``next_cursor`` continues (None: the last page). A state no stored
         definition has (of ``definition``, if given) is refused: "no instances" would hide the typing mistake."""
         store = self.app.store
@@ -73,12 +75,15 @@ class Instances:
             stored = [s.definition for s in store.list_definitions() if definition in (None, s.definition.id)]
             known = sorted({st.id for d in stored for st in d.states})
             if stored and state not in known:
-                raise PayloadInvalid([("state", f"no state {state!r} in "
-                                                f"{definition or 'any definition'}; known: {', '.join(known)}")])
+                close = difflib.get_close_matches(state, known, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise PayloadInvalid([("state", f"no state {state!r} in {definition or 'any definition'}; "
+                                                f"{hint}known: {', '.join(known)}")])
         rows = store.list_instances(definition_id=definition, state=state, assignee=agency, after_id=cursor,
                                     limit=limit, overdue_at=self.app.clock.now() if overdue else None,
                                     due_before=due_before, key_prefix=key_prefix)
-        return Page([instance_view(self.app.engine, i) for i in rows], rows[-1].id if len(rows) == limit else None)
+        return Page([instance_view(self.app.engine, i, actor) for i in rows],
+                    rows[-1].id if len(rows) == limit else None)
 
     def history(self, instance_id: int) -> list[HistoryView]:
         self.record(instance_id)  # 404 for an instance that does not exist, not an empty list
@@ -88,7 +93,7 @@ class Instances:
         self.record(instance_id)
         return [timer_view(t) for t in self.app.store.list_timers(instance_id)]
 
-    def children(self, instance_id: int) -> list[InstanceView]:
+    def children(self, instance_id: int, actor: Actor | None = None) -> list[InstanceView]:
         self.record(instance_id)
-        return [instance_view(self.app.engine, c)
+        return [instance_view(self.app.engine, c, actor)
                 for c in self.app.store.list_instances(parent_id=instance_id, limit=10_000)]

@@ -119,18 +119,22 @@ def test_instance_lifecycle_through_the_cli(wf: Workflow) -> None:
         "assignee": "SYT"}
     assert started["allowed_events"] == ["record_receipt"]
     fired = wf.json("--role", "officer", "--agency", "SYT", "--actor", "nguyen.van.a@syt",
-                    "instances", "fire", "1", "record_receipt", "--data", '{"received_on": "2022-12-15"}',
-                    "--expect-version", "1", "--idempotency-key", "r-1")
+                    "instances", "fire", "1", "record_receipt", "--payload", '{"received_on": "2022-12-15"}',
+                    "--expected-version", "1", "--idempotency-key", "r-1")  # the API's names
     assert (fired["state"], fired["version"], fired["replayed"]) == ("received", 2, False)
     again = wf.json("--role", "officer", "--agency", "SYT", "--actor", "nguyen.van.a@syt",
                     "instances", "fire", "1", "record_receipt", "--data", '{"received_on": "2022-12-15"}',
                     "--expect-version", "1", "--idempotency-key", "r-1")
     assert (again["version"], again["replayed"]) == (2, True)
-    shown = wf.json("instances", "show", "1")
+    shown = wf.json("instances", "show", "1")  # as the admin
     assert (shown["state"], shown["allowed_events"]) == ("received", ["answer", "close_window"])
+    as_officer = wf.json("--role", "officer", "--agency", "SYT", "instances", "show", "1")
+    assert as_officer["allowed_events"] == ["answer"]  # closing the window is the admin's
+    assert wf.json("--role", "officer", "--agency", "SNV", "instances", "show", "1")["allowed_events"] == []
+    assert "you may fire: answer" in wf("--role", "officer", "--agency", "SYT", "instances", "show", "1")
     history = wf.json("audit", "history", "1")
     assert [(h["event"], h["actor_id"]) for h in history][1] == ("record_receipt", "nguyen.van.a@syt")
-    assert [i["id"] for i in wf.json("instances", "list", "--assignee", "SYT")] == [1]
+    assert [i["id"] for i in wf.json("instances", "list", "--agency", "SYT")] == [1]
     assert wf.json("instances", "list", "--assignee", "SNV") == []
     assert [i["id"] for i in wf.json("instances", "list", "--state", "received")] == [1]
     table = wf("instances", "list").splitlines()  # a table with headers; the deadline as people read it
@@ -160,6 +164,19 @@ def test_refusals_exit_non_zero_with_the_engine_message(wf: Workflow) -> None:
     assert "no instance 42" in wf("instances", "show", "42", code=3)
 
 
+def test_mistyped_names_are_answered_with_the_nearest_real_one(wf: Workflow) -> None:
+    wf("agencies", "load")
+    wf("instances", "start", "agency_feedback", "--key", "k", "--assignee", "SYT", "--effective-on", "2022-12-01")
+    assert "did you mean 'record_receipt'?" in wf("instances", "fire", "1", "record_reciept", code=1)
+    assert "no definition 'agency_fedback'; did you mean 'agency_feedback'?" in wf(
+        "instances", "start", "agency_fedback", "--key", "k2", "--assignee", "SYT", code=3)
+    assert "did you mean 'received'?" in wf("instances", "list", "--state", "recieved", code=1)
+    assert "no agency 'SYTT'; did you mean 'SYT'?" in wf("agencies", "show", "SYTT", code=3)
+    assert "unknown agency 'SYY'; known codes: SYT" in wf(
+        "instances", "start", "agency_feedback", "--key", "k3", "--assignee", "SYY", "--effective-on", "2022-12-01",
+        code=1)
+
+
 def test_audit_verify_checkpoint_and_export(wf: Workflow, db_url: str, tmp_path: Path) -> None:
     for agency in ("SYT", "SNV"):
         wf("instances", "start", "agency_feedback", "--key", f"cat/{agency}", "--assignee", agency,
@@ -183,6 +200,15 @@ def test_audit_verify_checkpoint_and_export(wf: Workflow, db_url: str, tmp_path:
     rows = csv_out.read_text(encoding="utf-8").splitlines()
     assert rows[0].startswith("instance_id,seq,event")
     assert len(rows) == 5
+    before = csv_out.read_bytes()  # an existing file is not replaced unless asked
+    assert "exists already; add --force" in wf("audit", "export", "--format", "jsonl", "--output", str(csv_out), code=1)
+    assert "exists already; add --force" in wf("audit", "checkpoint", "--output", str(csv_out), code=1)
+    assert "exists already; add --force" in wf("report", "status", "--format", "csv", "--output", str(csv_out),
+                                               code=1)
+    assert csv_out.read_bytes() == before
+    wf("audit", "export", "--format", "jsonl", "--output", str(csv_out), "--force")
+    assert csv_out.read_text(encoding="utf-8").splitlines() == lines
+    assert [p.name for p in csv_out.parent.iterdir() if p.name.startswith(".history")] == []  # no temporary left
     assert "must be jsonl or csv" in wf("audit", "export", "--format", "xml", code=2)
 
     database = db_url.removeprefix("sqlite:///")
