@@ -26,6 +26,7 @@ from . import signing
 from .app.definitions import summary
 from .cli_common import (
     FORCE_HELP,
+    Bar,
     Options,
     check_output,
     date_arg,
@@ -123,7 +124,12 @@ def definitions_load(ctx: typer.Context, paths: Annotated[list[Path] | None, typ
     paths = paths or [shipped(*WORKFLOWS)]
 
     def act(opts: Options) -> None:
-        checked = [(str(path), load_file(path, GUARDS)) for path in definition_files(paths)]
+        files = definition_files(paths)
+        checked = []
+        with Bar(opts, "Kiểm tra quy trình (checking)", len(files)) as bar:
+            for path in files:
+                checked.append((str(path), load_file(path, GUARDS)))
+                bar.advance()
         results = opts.uses.definitions.load(opts.actor, checked)
         lines = [f"{'loaded' if r['new'] else 'unchanged'} {r['id']} v{r['version']} ({r['file']})"
                  for r in results]
@@ -292,7 +298,9 @@ def audit_verify(ctx: typer.Context,
                  ) -> None:
     """Recompute every hash chain; report the first bad row of each instance. Exit 1 if any."""
     def act(opts: Options) -> None:
-        result = opts.uses.audit.verify_from(checkpoint, public_key, jobs, incremental)
+        audit = opts.uses.audit
+        with Bar(opts, "Kiểm tra chuỗi băm (verifying)", None if incremental else audit.rows()) as bar:
+            result = audit.verify_from(checkpoint, public_key, jobs, incremental, bar.advance)
         text = (f"ok: {result.instances} instance histories verified" if result.ok
                 else "\n".join([*(f"TAMPERED {p}" for p in result.problems),
                                 *(f"TAMPERED database: {d}" for d in result.database)]))
@@ -348,14 +356,19 @@ def audit_export(ctx: typer.Context,
 
     def act(opts: Options) -> None:
         check_output(output, force)
-        lines = opts.uses.audit.export("jsonl" if fmt == "jsonl" else "csv")
+        audit = opts.uses.audit
+        lines = audit.export("jsonl" if fmt == "jsonl" else "csv")
         if output is None:
             for text in lines:
                 sys.stdout.write(text)
             return
-        with written(output, force) as handle:
+        with written(output, force) as handle, Bar(opts, "Xuất nhật ký (exporting)", audit.rows()) as bar:
+            if fmt == "csv":
+                handle.write(next(lines))  # the header
             for text in lines:
                 handle.write(text)
+                bar.advance()
+        emit(opts, {"file": str(output), "format": fmt}, f"written to {output}")
     run(ctx, act)
 
 

@@ -28,8 +28,8 @@ from .context import App
 from .errors import answer, context
 from .views import instant, local_time
 
-__all__ = ["FORCE_HELP", "Column", "Options", "check_output", "date_arg", "emit", "emit_table", "fail", "instant",
-           "json_arg", "local_time", "opts_of", "run", "written"]
+__all__ = ["FORCE_HELP", "Bar", "Column", "Options", "check_output", "date_arg", "emit", "emit_table", "fail",
+           "instant", "json_arg", "local_time", "opts_of", "run", "written"]
 
 FORCE_HELP = "Replace the --output file if it exists"
 
@@ -106,6 +106,47 @@ def json_arg(value: str | None, name: str) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise PayloadInvalid([(name, "must be a JSON object")])
     return parsed
+
+
+class Bar:
+    """A progress bar on standard error for long work (``with Bar(opts, "Xuất nhật ký", total) as bar:
+    bar.advance(n)``). Shown only on a terminal and never with ``--json``: a pipe, a log file or a script sees
+    nothing of it. Cleared when the work ends, so the command's own answer is what stays on the screen."""
+
+    def __init__(self, opts: Options, what: str, total: int | None = None) -> None:
+        self.live = not opts.json and sys.stderr.isatty()
+        self._progress: Any = None
+        if self.live:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                      TimeElapsedColumn(), TimeRemainingColumn(),
+                                      console=Console(stderr=True), transient=True)
+            self._task = self._progress.add_task(what, total=total)
+
+    def __enter__(self) -> Bar:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def advance(self, n: int = 1) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, n)
+
+    def describe(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=text)
 
 
 def check_output(path: Path | None, force: bool) -> None:

@@ -13,7 +13,7 @@ from definitions.agencies import Certainty, ChangeKind, Registry, Reorganisation
 from definitions.plan import Plan
 from definitions.shipped_files import PLAN, REGISTRY, REORGANISATION, shipped
 
-from .cli_common import FORCE_HELP, Options, check_output, date_arg, emit, emit_table, instant_arg, run, written
+from .cli_common import FORCE_HELP, Bar, Options, check_output, date_arg, emit, emit_table, instant_arg, run, written
 from .plan import load_plan
 from .report import to_csv, to_json, to_table, to_xlsx
 
@@ -138,8 +138,9 @@ def plan_load(ctx: typer.Context, path: Annotated[Path | None, typer.Argument(
     """Start every duty of the plan (twice: nothing new) and its recurring schedules."""
     def act(opts: Options) -> None:
         plan = load_data(path or shipped(*PLAN), Plan)
-        result = load_plan(opts.app.engine, opts.app.store, plan, opts.actor,
-                           date_arg(rebase_to, "--rebase-to") if rebase_to else None)
+        with Bar(opts, "Nạp kế hoạch (loading the plan)", len(plan.tasks) + len(plan.schedules)) as bar:
+            result = load_plan(opts.app.engine, opts.app.store, plan, opts.actor,
+                               date_arg(rebase_to, "--rebase-to") if rebase_to else None, bar.advance)
         emit(opts, result.__dict__, f"plan {result.plan} (cycle {result.cycle}): {len(result.created)} instances "
              f"started, {len(result.existing)} already there; schedules added: "
              f"{', '.join(result.schedules_added) or 'none'}")

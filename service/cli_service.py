@@ -15,7 +15,7 @@ from workflow.calendar import end_of_day
 from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 
-from .cli_common import Options, date_arg, emit, instant, run, written
+from .cli_common import Bar, Options, date_arg, emit, instant, run, written
 from .context import App
 from .process import report_batch, report_pass, run_service, to_stdout
 
@@ -121,8 +121,16 @@ def _simulate_plan(opts: Options, app: App, clock: SimulatedClock, seed: int, en
                       ROOT / "definitions" / "plan" / "ke-hoach-2022.yaml")
     reorg = load_data(ROOT / "definitions" / "registry" / "reorg-2025.yaml", Reorganisation)
     sim = simulation.Simulation(app.engine, app.ticker(deliver=False), clock, seed)
-    progress = (lambda _: None) if opts.json else typer.echo
-    simulation.run(sim, app.store, reorg, end, progress)
+    start = clock.now()
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    with Bar(opts, "Mô phỏng (simulating)", months) as bar:
+        def progress(text: str) -> None:
+            if bar.live:
+                bar.describe(f"Mô phỏng {text}")
+                bar.advance()
+            elif not opts.json:
+                typer.echo(text)
+        simulation.run(sim, app.store, reorg, end, progress)
     result = status.status_report(app.engine, app.store, clock.now())
     elapsed = time.perf_counter() - started
     if report_file is not None:

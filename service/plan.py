@@ -9,6 +9,7 @@ once, and notifications without contacts are recorded as such.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from definitions import NotFound
@@ -41,8 +42,10 @@ def _assignees(uow: UnitOfWork, codes: tuple[str, ...] | None, kinds: tuple[str,
 
 
 def load_plan(engine: Engine, store: ServiceQueries, plan: Plan, actor: Actor,
-              rebase_to: dt.date | None = None) -> PlanLoad:
-    """Every task takes effect on the plan's date (its obligations count from then, whenever it is loaded)."""
+              rebase_to: dt.date | None = None, tick: Callable[[int], None] | None = None) -> PlanLoad:
+    """Every task takes effect on the plan's date (its obligations count from then, whenever it is loaded).
+    ``tick(1)`` after each task and each schedule (a progress bar's advance)."""
+    tick = tick or (lambda _: None)
     if rebase_to is not None:
         plan = rebase(plan, rebase_to)
     result = PlanLoad(plan.id, plan.cycle)
@@ -63,10 +66,12 @@ def load_plan(engine: Engine, store: ServiceQueries, plan: Plan, actor: Actor,
                     result.created.append(key)
                 except DuplicateBusinessKey:
                     result.existing.append(key)
+            tick(1)
     recurrence = Recurrence(engine, store)
     start = dt.datetime.combine(plan.issued_on, dt.time(), PROVINCE_TZ).astimezone(dt.UTC)
     known = {s.name for s in store.list_schedules()}
     for schedule in plan.schedules:
+        tick(1)
         if schedule.name in known:
             result.schedules_existing.append(schedule.name)
             continue

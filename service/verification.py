@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
@@ -22,6 +22,8 @@ from store.sql_store import ID_END
 from workflow.audit import ChainProblem, verify
 from workflow.ports import HistoryRecord, Store
 
+Tick = Callable[[int], None]  # told how many more rows were re-hashed (a progress bar's advance)
+TICK_ROWS = 1024
 PARALLEL_FROM = 50_000  # instances; below this, starting processes costs more than it saves
 
 
@@ -43,7 +45,8 @@ class Verification:
 
 def verify_range(store: Store, first_id: int = 0, end_id: int = ID_END,
                  checkpoint: Mapping[int, tuple[int, str]] | None = None,
-                 taken_at: dt.datetime | None = None, incremental: bool = False) -> Verification:
+                 taken_at: dt.datetime | None = None, incremental: bool = False,
+                 tick: Tick | None = None) -> Verification:
     """Verify the instances ``first_id <= id < end_id`` in this process, from one snapshot (chains, the state each
     instance row records, and against the checkpoint taken at ``taken_at``, if given). ``incremental``: re-hash
     only the histories that moved since the checkpoint, from its row on (``workflow.audit.verify``)."""
@@ -52,6 +55,8 @@ def verify_range(store: Store, first_id: int = 0, end_id: int = ID_END,
     def counted(rows: Iterator[HistoryRecord]) -> Iterator[HistoryRecord]:
         for row in rows:
             read[0] += 1
+            if tick is not None and read[0] % TICK_ROWS == 0:
+                tick(TICK_ROWS)
             yield row
 
     if incremental and checkpoint is not None:
@@ -60,6 +65,8 @@ def verify_range(store: Store, first_id: int = 0, end_id: int = ID_END,
     else:
         with store.audit_snapshot(first_id, end_id) as (heads, rows, states, derived):
             found = list(verify(counted(rows), heads, checkpoint, taken_at, states, derived=derived))
+    if tick is not None:
+        tick(read[0] % TICK_ROWS)
     return Verification(len(heads), found, rows=read[0])
 
 
@@ -87,23 +94,27 @@ def split(low: int, high: int, jobs: int) -> list[tuple[int, int]]:
 
 def verify_database(store: SqlStore, url: str, checkpoint: Mapping[int, tuple[int, str]] | None = None,
                     jobs: int | None = None, taken_at: dt.datetime | None = None,
-                    incremental: bool = False) -> Verification:
+                    incremental: bool = False, tick: Tick | None = None) -> Verification:
     """Every chain (and the checkpoint taken at ``taken_at``, if given), and the checks outside the chains.
     ``jobs``: processes; default one per CPU for large databases. ``incremental`` (with a checkpoint): re-hash
-    only what was written since the checkpoint, plus the rows it pinned."""
+    only what was written since the checkpoint, plus the rows it pinned. ``tick(n)``: n more rows re-hashed."""
     database = store.integrity_problems()
     low, high = store.id_range()
     if jobs is None:
         jobs = (os.cpu_count() or 1) if high - low >= PARALLEL_FROM else 1
     if jobs <= 1 or url in ("sqlite://", "sqlite:///:memory:"):  # an in-memory database is not shared
-        result = verify_range(store, checkpoint=checkpoint, taken_at=taken_at, incremental=incremental)
+        result = verify_range(store, checkpoint=checkpoint, taken_at=taken_at, incremental=incremental, tick=tick)
         return Verification(result.instances, result.problems, database, result.rows)
-    ranges = split(low, high, jobs)
+    ranges = split(low, high, jobs * 4)  # four pieces per process: progress shows as each one ends
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(_worker, url, first, end,
                                None if checkpoint is None
                                else {i: v for i, v in checkpoint.items() if first <= i < end}, taken_at, incremental)
                    for first, end in ranges]
-        parts = [f.result() for f in futures]
+        parts = []
+        for future in as_completed(futures):
+            parts.append(future.result())
+            if tick is not None:
+                tick(parts[-1].rows)
     problems = sorted((p for part in parts for p in part.problems), key=lambda p: p.instance_id)
     return Verification(sum(part.instances for part in parts), problems, database, sum(part.rows for part in parts))

@@ -682,6 +682,11 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
                       for i, state, assignee, suspended in self._audit_sql.states.all(dbapi, {})}
             yield heads, (history_from_row(row) for row in self._audit_sql.scan.iterate(dbapi, {})), states, shape
 
+    def count_history(self) -> int:
+        """How many history rows there are (the total of a progress bar)."""
+        with self._read() as connection:
+            return int(connection.execute(select(func.count()).select_from(history)).scalar_one())
+
     def id_range(self) -> tuple[int, int]:
         """The smallest and largest instance id (0, 0 when there are none)."""
         with self._read() as connection:

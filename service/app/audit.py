@@ -18,7 +18,7 @@ from workflow.errors import PayloadInvalid
 
 from .. import signing
 from ..context import App, CheckpointUnreadable
-from ..verification import Verification, verify_all, verify_database
+from ..verification import Tick, Verification, verify_all, verify_database
 from ..views import export_lines
 
 
@@ -69,7 +69,7 @@ class Audit:
         return verify_all(self.app.store)
 
     def verify_from(self, checkpoint: Path | None = None, public_key: Path | None = None, jobs: int | None = None,
-                    incremental: bool = False) -> Verification:
+                    incremental: bool = False, tick: Tick | None = None) -> Verification:
         """Every chain, split over ``jobs`` processes; against a checkpoint file (signed by ``public_key``'s
         pair, if given); ``incremental``: re-hash only what moved since the checkpoint."""
         heads, taken_at = None, None
@@ -84,7 +84,12 @@ class Audit:
         elif public_key is not None or incremental:
             raise PayloadInvalid([("public_key" if public_key is not None else "incremental",
                                    "goes with a checkpoint")])
-        return verify_database(self.app.store, self.app.settings.database_url, heads, jobs, taken_at, incremental)
+        return verify_database(self.app.store, self.app.settings.database_url, heads, jobs, taken_at, incremental,
+                               tick)
+
+    def rows(self) -> int:
+        """How many history rows there are (what a full verification or an export reads)."""
+        return self.app.store.count_history()
 
     def checkpoint(self, sign: Path | None = None) -> CheckpointView:
         """Every chain head and a Merkle root over them, with the time (signed with the private key ``sign``)."""

@@ -318,3 +318,52 @@ def test_legal_clock_through_the_cli(wf: Workflow) -> None:
     wf("calendar", "add-day-off", "2099-01-27", "--reason", "bão")
     assert wf.json("calendar", "overrides") == [{"day": "2099-01-27", "kind": "day_off", "reason": "bão"}]
     assert wf.json("audit", "verify")["ok"]
+
+
+def on_a_terminal(db: str, *args: str) -> tuple[str, str]:
+    """Run ``workflow`` with its standard error on a pseudo-terminal (as a person at a console has it); what the
+    terminal showed, and the standard output."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "WORKFLOW_DATABASE_URL": db, "TERM": "xterm", "COLUMNS": "120"}
+    process = subprocess.Popen([str(Path(sys.executable).parent / "workflow"), *args], env=env,
+                               stdout=subprocess.PIPE, stderr=secondary, text=True)
+    os.close(secondary)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # EIO: the process closed its end
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(primary)
+    out, _ = process.communicate(timeout=300)
+    assert process.returncode == 0, (out, shown.decode(errors="replace"))
+    return shown.decode("utf-8", errors="replace"), out
+
+
+def test_long_work_shows_progress_on_a_terminal_and_nowhere_else(wf: Workflow, tmp_path: Path) -> None:
+    for n in range(30):
+        wf("instances", "start", "agency_feedback", "--key", f"k{n}", "--assignee", "SYT", "--effective-on",
+           "2022-12-01")
+    shown, out = on_a_terminal(wf.db, "audit", "verify")
+    assert "Kiểm tra chuỗi băm" in shown  # the bar, on the terminal
+    assert "30/30" in shown
+    assert out.startswith("ok: 30 instance histories verified")  # the answer, on standard output
+    shown, out = on_a_terminal(wf.db, "--json", "audit", "verify")
+    assert shown == ""  # --json: nothing but the answer
+    assert json.loads(out)["ok"] is True
+    shown, _ = on_a_terminal(wf.db, "audit", "export", "--output", str(tmp_path / "h.jsonl"))
+    assert "Xuất nhật ký" in shown
+    shown, _ = on_a_terminal(wf.db, "definitions", "load", *map(str, DEFINITIONS))
+    assert "Kiểm tra quy trình" in shown
+    wf("definitions", "load")
+    wf("agencies", "load")
+    shown, out = on_a_terminal(wf.db, "plan", "load")
+    assert "Nạp kế hoạch" in shown
+    assert "instances started" in out
+    # not a terminal (CliRunner, a pipe): no bar in the output
+    assert "Kiểm tra" not in wf("audit", "verify")
