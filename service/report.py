@@ -22,6 +22,7 @@ from typing import Any
 from store import SqlStore
 from workflow import Engine, InstanceRecord
 from workflow.calendar import local_date
+from workflow.clock import PROVINCE_TZ
 from workflow.obligations import CATEGORIES, end_of, replay
 
 from .views import cell
@@ -70,7 +71,7 @@ def _budget_flag(data: dict[str, Any]) -> dict[str, Any] | None:
     if share >= target:
         return None
     return {"year": year, "share_percent": str(share.quantize(Decimal("0.001"))), "target_percent": str(target),
-            "message": f"tỷ lệ chi KH&CN {share:.3f}% thấp hơn mục tiêu {target}% / below the target"}
+            "message": f"tỷ lệ chi KH&CN {share:.3f}% thấp hơn mục tiêu {target}%"}
 
 
 class _Rows:
@@ -156,26 +157,37 @@ def _finish(engine: Engine, store: SqlStore, report: StatusReport, rows: _Rows, 
     return report
 
 
-def to_table(report: StatusReport) -> str:
-    columns = ["agency", "section", *CATEGORIES, "escalations_open", "duty"]
-    short = {"agency": "cơ quan", "section": "mục", "done_on_time": "đúng hạn", "done_late": "quá hạn (xong)",
-             "within_deadline": "trong hạn", "overdue": "quá hạn", "escalations_open": "BCĐ", "duty": "nhiệm vụ"}
-    widths = {c: max(len(short[c]), *(len(str(getattr(r, c))) for r in report.rows)) if report.rows else len(short[c])
-              for c in columns[:-1]}
-    line = "  ".join(short[c].ljust(widths[c]) for c in columns[:-1]) + "  " + short["duty"]
+def heading(report: StatusReport) -> str:
+    """The report's title as people read it: the day in dd/mm/yyyy and, for an auditor's view, the instant (province
+    time, to the minute) up to which records were taken into account."""
     as_of = local_date(dt.datetime.fromisoformat(report.as_of))
-    known = (f" (theo dữ liệu ghi nhận đến {dt.datetime.fromisoformat(report.known_at):%d/%m/%Y %H:%M} UTC)"
-             if report.known_at else "")
-    out = [f"Tình hình thực hiện đến hết ngày {as_of:%d/%m/%Y}{known}", line, "-" * len(line)]
+    known = ""
+    if report.known_at:
+        at = dt.datetime.fromisoformat(report.known_at.replace("Z", "+00:00")).astimezone(PROVINCE_TZ)
+        known = f" (theo dữ liệu ghi nhận đến {at:%H:%M} ngày {at:%d/%m/%Y})"
+    return f"Tình hình thực hiện Kế hoạch đến hết ngày {as_of:%d/%m/%Y}{known}"
+
+
+def to_table(report: StatusReport) -> str:
+    """The report as text for a terminal: the four categories under their official names."""
+    columns = ["agency", "section", *CATEGORIES, "escalations_open"]
+    labels = {**HEADERS_VI, "agency": "Cơ quan", "escalations_open": "Báo cáo BCĐ"}
+    widths = {c: max([len(labels[c]), *(len(str(getattr(r, c))) for r in report.rows)]) for c in columns}
+    line = "  ".join(labels[c].ljust(widths[c]) for c in columns) + "  Nhiệm vụ"
+    out = [heading(report), line, "-" * len(line)]
     for r in report.rows:
-        out.append("  ".join(str(getattr(r, c)).ljust(widths[c]) for c in columns[:-1]) + "  " + r.duty)
-    out.append("Tổng: " + ", ".join(f"{short[c]} {report.totals[c]}" for c in (*CATEGORIES, "escalations_open")))
-    out.extend(f"! {f['agency']} {f['year']}: {f['message']}" for f in report.flags)
+        out.append("  ".join(str(getattr(r, c)).rjust(widths[c]) if c in (*CATEGORIES, "escalations_open")
+                             else str(getattr(r, c)).ljust(widths[c]) for c in columns) + "  " + r.duty)
+    out.append("Tổng cộng: " + "; ".join(f"{labels[c]}: {report.totals[c]}" for c in (*CATEGORIES,
+                                                                                    "escalations_open")))
+    out.extend(f"! {f['agency']} năm {f['year']}: {f['message']}" for f in report.flags)
     return "\n".join(out)
 
 
 def to_csv(report: StatusReport) -> str:
+    """CSV with a byte-order mark: Excel on a Vietnamese Windows reads UTF-8 only when the file says so."""
     buffer = io.StringIO()
+    buffer.write("\ufeff")
     writer = csv.writer(buffer)
     fields = list(HEADERS_VI)
     writer.writerow([HEADERS_VI[f] for f in fields])
@@ -185,26 +197,51 @@ def to_csv(report: StatusReport) -> str:
 
 
 def to_xlsx(report: StatusReport) -> bytes:
+    """A workbook people can sort and print: a title, a bold header row kept in view (frozen) with filters,
+    columns wide enough for their text, counts as numbers and shares as percentages."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
 
     book = Workbook()
     sheet = book.active
     sheet.title = "Tình hình thực hiện"
     fields = list(HEADERS_VI)
-    as_of = local_date(dt.datetime.fromisoformat(report.as_of))
-    sheet.append([f"Tình hình thực hiện Kế hoạch đến ngày {as_of:%d/%m/%Y}"])
+    sheet.append([heading(report)])
+    sheet["A1"].font = Font(bold=True, size=13)
     sheet.append([HEADERS_VI[f] for f in fields])
     for header in sheet[2]:
         header.font = Font(bold=True)
+        header.fill = PatternFill("solid", fgColor="DDEBF7")
+        header.alignment = Alignment(wrap_text=True, vertical="center")
     for r in report.rows:
         sheet.append([cell(getattr(r, f)) for f in fields])
-    sheet.append(["", "Tổng", "", "", *(report.totals[c] for c in (*CATEGORIES, "escalations_open"))])
+    last = sheet.max_row
+    sheet.append(["", "Tổng cộng", "", "", *(report.totals[c] for c in (*CATEGORIES, "escalations_open"))])
+    for total in sheet[sheet.max_row]:
+        total.font = Font(bold=True)
+    sheet.freeze_panes = "A3"
+    sheet.auto_filter.ref = f"A2:{get_column_letter(len(fields))}{last}"
+    widths = {"agency": 11, "agency_name": 34, "section": 8, "duty": 60}
+    for index, name in enumerate(fields, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = widths.get(name, 14)
+        if name == "duty":
+            for (value,) in sheet.iter_rows(min_row=3, max_row=last, min_col=index, max_col=index):
+                value.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.row_dimensions[2].height = 45
     if report.flags:
         flags = book.create_sheet("Cảnh báo")
-        flags.append(["Cơ quan", "Năm", "Tỷ lệ (%)", "Mục tiêu (%)", "Nội dung"])
+        flags.append(["Cơ quan", "Năm", "Tỷ lệ chi KH&CN", "Mục tiêu", "Nội dung"])
+        for header in flags[1]:
+            header.font = Font(bold=True)
         for f in report.flags:
-            flags.append([cell(f["agency"]), f["year"], f["share_percent"], f["target_percent"], cell(f["message"])])
+            flags.append([cell(f["agency"]), f["year"], float(f["share_percent"]) / 100,
+                          float(f["target_percent"]) / 100, cell(f["message"])])
+            for share in flags[flags.max_row][2:4]:
+                share.number_format = "0.000%"
+        for letter, width in zip("ABCDE", (11, 8, 16, 12, 70), strict=True):
+            flags.column_dimensions[letter].width = width
+        flags.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

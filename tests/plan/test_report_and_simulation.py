@@ -14,7 +14,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from service.context import App
-from service.report import status_report, to_csv, to_xlsx
+from service.report import status_report, to_csv, to_table, to_xlsx
 from service.settings import Settings
 from store import SqlStore
 from tests.conftest import ADMIN
@@ -54,11 +54,26 @@ def test_formats_carry_vietnamese_headers(registered: Engine, store: SqlStore, c
     clock.set(at("2022-12-01"))
     registered.start("implementation_plan", "p/SYT", "SYT", ADMIN, data={"due": {"end_of_month": "2022-12"}})
     report = status_report(registered, store, clock.now())
-    assert to_csv(report).splitlines()[0].startswith("Mã cơ quan,Cơ quan,Mục,Nhiệm vụ,Hoàn thành đúng hạn")
+    text = to_csv(report)
+    assert text.startswith("\ufeff")  # the BOM: Excel on Vietnamese Windows reads the file as UTF-8
+    assert text[1:].splitlines()[0].startswith("Mã cơ quan,Cơ quan,Mục,Nhiệm vụ,Hoàn thành đúng hạn")
     book = load_workbook(io.BytesIO(to_xlsx(report)))
     sheet = book["Tình hình thực hiện"]
-    assert [c.value for c in sheet[2]][:5] == ["Mã cơ quan", "Cơ quan", "Mục", "Nhiệm vụ", "Hoàn thành đúng hạn"]
+    assert sheet["A1"].value == "Tình hình thực hiện Kế hoạch đến hết ngày 01/12/2022"
+    assert sheet["A1"].font.bold
+    assert [c.value for c in sheet[2]][:8] == ["Mã cơ quan", "Cơ quan", "Mục", "Nhiệm vụ", "Hoàn thành đúng hạn",
+                                               "Hoàn thành quá hạn", "Chưa hoàn thành, trong hạn",
+                                               "Chưa hoàn thành, quá hạn"]
+    assert all(c.font.bold for c in sheet[2])
     assert sheet["B3"].value == "Sở Y tế"
+    assert sheet["G3"].value == 1  # a count is a number, not text
+    assert sheet.freeze_panes == "A3"  # the header stays in view
+    assert sheet.auto_filter.ref == "A2:I3"
+    assert sheet.column_dimensions["D"].width >= 40  # the duty's text fits
+    assert sheet[sheet.max_row][1].value == "Tổng cộng"
+    table = to_table(report)
+    assert table.splitlines()[0] == "Tình hình thực hiện Kế hoạch đến hết ngày 01/12/2022"
+    assert "Chưa hoàn thành, trong hạn" in table.splitlines()[1]
 
 
 def simulate(tmp: Path, seed: int) -> dict[str, object]:

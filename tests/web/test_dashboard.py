@@ -273,7 +273,7 @@ def test_english_switch_and_phone_width(browser: Browser, site: Site) -> None:
     page.wait_for_url(site.url + "/")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("heading", name="Overview").is_visible()
-    assert page.locator('#totals [data-category="overdue"]').inner_text().startswith("Open, overdue")
+    assert page.locator('#totals [data-category="overdue"]').inner_text().startswith("Not done, overdue")
     screenshot(page, "overview-english-phone")
     page.context.close()
 
