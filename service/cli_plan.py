@@ -12,10 +12,12 @@ from definitions import load_data
 from definitions.agencies import Certainty, ChangeKind, Registry, Reorganisation
 from definitions.plan import Plan
 from definitions.shipped_files import PLAN, REGISTRY, REORGANISATION, shipped
+from workflow.calendar import local_date
 
 from .cli_common import FORCE_HELP, Bar, Options, check_output, date_arg, emit, emit_table, instant_arg, run, written
 from .plan import load_plan
 from .report import to_csv, to_json, to_table, to_xlsx
+from .report_docx import Issuing, to_docx
 
 agencies_cli = typer.Typer(no_args_is_help=True, help="The agency registry: names over time, mergers, retirements.")
 plan_cli = typer.Typer(no_args_is_help=True, help="The plan: every duty as running workflows.")
@@ -154,24 +156,30 @@ def report_status(
                                                    "(YYYY-MM-DD or dd/mm/yyyy; default: now)")] = None,
     known_at: Annotated[str | None, typer.Option(help="Only what had been recorded by this instant (ISO 8601, "
                                                       "province time): what the system said then")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv, xlsx or json")] = "table",
-    output: Annotated[Path | None, typer.Option(help="File to write (required for xlsx)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, xlsx, docx or json")] = "table",
+    output: Annotated[Path | None, typer.Option(help="File to write (required for xlsx and docx)")] = None,
     force: Annotated[bool, typer.Option(help=FORCE_HELP)] = False,
+    number: Annotated[str, typer.Option(help="docx: the document's number (blank: filled in by hand)")] = "",
+    signer: Annotated[str, typer.Option(help="docx: the signer's full name")] = "",
+    position: Annotated[str, typer.Option(help="docx: the signer's position")] = "GIÁM ĐỐC",
 ) -> None:
-    """Per agency and duty: done on time, done late, within the deadline, overdue; escalations open."""
-    if fmt not in ("table", "csv", "xlsx", "json"):
-        raise typer.BadParameter("must be table, csv, xlsx or json", param_hint="--format")
-    if fmt == "xlsx" and output is None:
-        raise typer.BadParameter("xlsx needs --output FILE", param_hint="--output")
+    """Per agency and duty: done on time, done late, within the deadline, overdue; escalations open. As a table,
+    CSV, xlsx, JSON, or a .docx report in the administrative layout of Nghị định 30/2020/NĐ-CP."""
+    if fmt not in ("table", "csv", "xlsx", "docx", "json"):
+        raise typer.BadParameter("must be table, csv, xlsx, docx or json", param_hint="--format")
+    if fmt in ("xlsx", "docx") and output is None:
+        raise typer.BadParameter(f"{fmt} needs --output FILE", param_hint="--output")
 
     def act(opts: Options) -> None:
         check_output(output, force)
         report = opts.uses.reports.status(date_arg(as_of, "--as-of") if as_of else None,
                                           instant_arg(known_at, "--known-at") if known_at else None)
-        if fmt == "xlsx":
+        if fmt in ("xlsx", "docx"):
             assert output is not None
             with written(output, force, binary=True) as handle:
-                handle.write(to_xlsx(report))
+                handle.write(to_xlsx(report) if fmt == "xlsx" else to_docx(
+                    report, Issuing(number=number, signer=signer, position=position),
+                    local_date(opts.app.clock.now())))
             emit(opts, {"file": str(output)}, f"written to {output}")
             return
         shape = "json" if opts.json and fmt == "table" else fmt  # the global --json, as every command honours it

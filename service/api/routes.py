@@ -25,6 +25,7 @@ from ..app.registry import AgencyDetail, ChangeDone, OutboxStatus, Requeued
 from ..app.reports import StatusView, status_view
 from ..http import export_response, nudge, uses
 from ..report import to_csv, to_xlsx
+from ..report_docx import Issuing, to_docx
 from ..views import AgencyView, EscalationView, HistoryView, InstanceView, NotificationView, ScheduleView, TimerView
 from .auth import Principal, principal
 from .problems import ApiProblem, documented
@@ -440,18 +441,24 @@ def retry_notifications(request: Request, who: Who, body: RetryBody) -> Requeued
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 REPORT_FORMATS: dict[int | str, dict[str, Any]] = {200: {
     "description": "The report, in the `format` asked for", "model": StatusView,
     "content": {"text/csv": {"schema": {"type": "string"}},
-                XLSX: {"schema": {"type": "string", "format": "binary"}}}}}
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+                DOCX: {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 @router.get("/reports/status", response_model=None, responses=REPORT_FORMATS)
 def report_status(request: Request, who: Who, as_of: dt.date | None = None, known_at: dt.datetime | None = None,
-                  format_: Annotated[Literal["json", "csv", "xlsx"], Query(alias="format")] = "json"
+                  format_: Annotated[Literal["json", "csv", "xlsx", "docx"], Query(alias="format")] = "json",
+                  number: Annotated[str, Query(max_length=50)] = "",
+                  signer: Annotated[str, Query(max_length=200)] = "",
+                  position: Annotated[str, Query(max_length=200)] = "GIÁM ĐỐC",
                   ) -> Response | StatusView:
     """Per agency and duty: done on time, done late, within the deadline, overdue; open escalations. Now, or `as_of`
-    the end of a past day rebuilt from history (`known_at`: as recorded by then). JSON, CSV or xlsx."""
+    the end of a past day rebuilt from history (`known_at`: as recorded by then). JSON, CSV, xlsx, or docx: the report
+    to sign, in the layout of Nghị định 30/2020/NĐ-CP (`number`, `signer`, `position` fill its blanks)."""
     reports = uses(request).reports
     result = reports.status(as_of, known_at)
     day = reports.day(as_of)
@@ -461,6 +468,10 @@ def report_status(request: Request, who: Who, as_of: dt.date | None = None, know
     if format_ == "xlsx":
         return Response(to_xlsx(result), media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="status-{day}.xlsx"'})
+    if format_ == "docx":  # the report to sign: number, signer and position as the office gives them
+        document = to_docx(result, Issuing(number=number, signer=signer, position=position), reports.today())
+        return Response(document, media_type=DOCX,
+                        headers={"Content-Disposition": f'attachment; filename="bao-cao-{day}.docx"'})
     return status_view(result)
 
 

@@ -49,6 +49,10 @@ class Reports:
             known_at = known_at.replace(tzinfo=PROVINCE_TZ)
         return status_report(self.app.engine, self.app.store, self.app.clock.now(), as_of, known_at)
 
+    def today(self) -> dt.date:
+        """Today in the province (the date a document is issued on)."""
+        return local_date(self.app.clock.now())
+
     def day(self, as_of: dt.date | None) -> dt.date:
         """The day a report speaks of (for its file name)."""
         return as_of or local_date(self.app.clock.now())

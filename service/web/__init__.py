@@ -35,6 +35,8 @@ from workflow.timers import TimerStatus, parse_anchor
 
 from ..errors import answer
 from ..http import app_of, client_address, export_response, nudge, throttle_of, uses
+from ..report import to_csv, to_xlsx
+from ..report_docx import to_docx
 from ..views import local_time
 from .diagram import state_svg
 from .i18n import LANGUAGES, words
@@ -275,7 +277,9 @@ def _overview(request: Request, user: User) -> HTMLResponse:
                             "due": _day(e.due_at), "title": _title(definition, lang)})
     names = app.store.agency_names_on(as_of or now.astimezone(PROVINCE_TZ).date())
     return _render(request, "overview.html", user=user, as_of=f"{as_of:%d/%m/%Y}" if as_of else _day(now),
-                   as_of_value=as_of.isoformat() if as_of else "", today=f"{now.astimezone(PROVINCE_TZ):%d/%m/%Y}",
+                   as_of_value=as_of.isoformat() if as_of else "",
+                   as_of_query=f"?as_of={as_of.isoformat()}" if as_of else "",
+                   today=f"{now.astimezone(PROVINCE_TZ):%d/%m/%Y}",
                    totals=report.totals,
                    categories=CATEGORIES, by_section=_sum_by(report.rows, "section"),
                    by_agency=_sum_by(report.rows, "agency"), names=names,
@@ -485,6 +489,29 @@ def audit_checkpoint(request: Request) -> JSONResponse:
     document = audit.checkpoint()
     name = audit.checkpoint_name()
     return JSONResponse(document, headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+REPORT_FILES = {"docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "bao-cao"),
+                "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "tinh-hinh"),
+                "csv": ("text/csv; charset=utf-8", "tinh-hinh")}
+
+
+@pages.get("/report.{fmt}")
+def report_file(request: Request, fmt: str) -> Response:
+    """The overview's figures to download: the report to sign (.docx, Nghị định 30/2020), the workbook, the CSV;
+    as of the day the overview shows."""
+    user = _signed_in(request)
+    if fmt not in REPORT_FILES:
+        return _message(request, user, 404, "error", "docx, xlsx or csv")
+    reports = uses(request).reports
+    as_of = _as_of(request)
+    report = reports.status(as_of)
+    body: bytes | str = (to_docx(report, today=reports.today()) if fmt == "docx"
+                         else to_xlsx(report) if fmt == "xlsx" else to_csv(report))
+    media, stem = REPORT_FILES[fmt]
+    name = f"{stem}-{reports.day(as_of)}.{fmt}"
+    return Response(body, media_type=media,
+                    headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @pages.get("/audit/export")

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from openapi_spec_validator import validate
+from docx import Document
 from openpyxl import load_workbook
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -202,6 +203,10 @@ def test_deadlines_escalations_agencies_calendar_reports_audit(api: Api) -> None
             "\ufeffMã cơ quan".encode())  # with the BOM Excel needs
         xlsx = c.get("/api/v1/reports/status", params={"format": "xlsx"})
         assert load_workbook(io.BytesIO(xlsx.content)).active["A2"].value == "Mã cơ quan"
+        signed = c.get("/api/v1/reports/status", params={"format": "docx", "number": "7", "signer": "Trần Thị B"})
+        assert signed.headers["content-type"].endswith("wordprocessingml.document")
+        texts = [p.text for p in Document(io.BytesIO(signed.content)).tables[0].rows[0].cells[0].paragraphs]
+        assert texts[-1] == "Số: 7/BC-SKHCN"
         assert c.get("/api/v1/audit/verify").json()["ok"] is True
         checkpoint = c.get("/api/v1/audit/checkpoint").json()
         assert checkpoint["format"] == "khcn-workflow-checkpoint/1"

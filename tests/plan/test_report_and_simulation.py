@@ -11,10 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from docx import Document
 from openpyxl import load_workbook
 
 from service.context import App
 from service.report import status_report, to_csv, to_table, to_xlsx
+from service.report_docx import Issuing, to_docx
 from service.settings import Settings
 from store import SqlStore
 from tests.conftest import ADMIN
@@ -71,6 +73,28 @@ def test_formats_carry_vietnamese_headers(registered: Engine, store: SqlStore, c
     assert sheet.auto_filter.ref == "A2:I3"
     assert sheet.column_dimensions["D"].width >= 40  # the duty's text fits
     assert sheet[sheet.max_row][1].value == "Tổng cộng"
+    document = Document(io.BytesIO(to_docx(report, Issuing(number="12", signer="Nguyễn Văn An"),
+                                           dt.date(2022, 12, 2))))
+    header = document.tables[0].rows[0].cells
+    assert [p.text for p in header[0].paragraphs] == ["ỦY BAN NHÂN DÂN TỈNH NINH THUẬN", "SỞ KHOA HỌC VÀ CÔNG NGHỆ",
+                                                      "Số: 12/BC-SKHCN"]
+    assert [p.text for p in header[1].paragraphs] == ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+                                                      "Độc lập - Tự do - Hạnh phúc",
+                                                      "Ninh Thuận, ngày 02 tháng 12 năm 2022"]
+    texts = [p.text for p in document.paragraphs]
+    assert "BÁO CÁO" in texts
+    assert "Tình hình thực hiện Kế hoạch khoa học và công nghệ đến hết ngày 01/12/2022" in texts
+    assert "- Chưa hoàn thành, trong hạn: 1 (100,0%);" in texts
+    counts = document.tables[1]
+    assert [c.text for c in counts.rows[0].cells][:3] == ["STT", "Cơ quan, đơn vị", "Hoàn thành đúng hạn"]
+    assert [c.text for c in counts.rows[1].cells] == ["1", "Sở Y tế", "0", "0", "1", "0"]
+    assert [c.text for c in counts.rows[-1].cells][1:] == ["Tổng cộng", "0", "0", "1", "0"]
+    signature = document.tables[2].rows[0].cells
+    assert signature[0].paragraphs[0].text == "Nơi nhận:"
+    assert signature[0].paragraphs[-1].text == "- Lưu: VT, QLKH."
+    assert [p.text for p in signature[1].paragraphs if p.text] == ["GIÁM ĐỐC", "Nguyễn Văn An"]
+    assert round(document.sections[0].left_margin.mm) == 30  # NĐ 30/2020: 30-35 mm on the left
+    assert all(r.font.name == "Times New Roman" for p in document.paragraphs for r in p.runs)
     table = to_table(report)
     assert table.splitlines()[0] == "Tình hình thực hiện Kế hoạch đến hết ngày 01/12/2022"
     assert "Chưa hoàn thành, trong hạn" in table.splitlines()[1]

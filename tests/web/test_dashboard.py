@@ -9,6 +9,7 @@ import re
 
 import httpx
 import pytest
+from docx import Document
 from playwright.sync_api import Browser, Page
 
 from service.report import CATEGORIES, status_report
@@ -81,6 +82,14 @@ def test_the_overview_as_of_a_past_date_is_rebuilt_from_history(browser: Browser
     assert page.get_by_text("Số liệu đến 20/12/2022").is_visible()
     assert page.locator("#lists-now").inner_text() == "Các danh sách dưới đây là tình hình hiện tại, ngày 10/01/2023."
     screenshot(page, "overview-as-of")
+    with page.expect_download() as downloading:  # the report to sign, as of the same day
+        page.get_by_role("link", name="Báo cáo để ký (.docx)").click()
+    download = downloading.value
+    assert download.suggested_filename == "bao-cao-2022-12-20.docx"
+    document = Document(download.path())
+    assert "Tình hình thực hiện Kế hoạch khoa học và công nghệ đến hết ngày 20/12/2022" in [
+        p.text for p in document.paragraphs]
+    assert page.request.get(f"{site.url}/report.pdf").status == 404
     page.context.close()
 
 

@@ -1,0 +1,193 @@
+"""The status report as an administrative document (.docx) in the layout of Nghị định 30/2020/NĐ-CP, Phụ lục I:
+A4 with its margins, Times New Roman; the issuing body and the number/symbol on the left, the national title and
+motto on the right, the place and date; the document's kind and summary (trích yếu); the content; "Nơi nhận" and
+the signer's position and name. Written with ``python-docx``: the document is built, not filled from a template,
+so its text is what the report says and nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+
+from workflow.calendar import local_date
+from workflow.clock import PROVINCE_TZ
+from workflow.obligations import CATEGORIES
+
+from .report import HEADERS_VI, StatusReport
+
+FONT = "Times New Roman"
+
+
+@dataclass(frozen=True)
+class Issuing:
+    """Who issues the report and who signs it (the CLI's and the API's options; blank fields stay blank lines for
+    the clerk to fill in by hand, as a draft for signature has them)."""
+
+    parent: str = "ỦY BAN NHÂN DÂN TỈNH NINH THUẬN"
+    issuer: str = "SỞ KHOA HỌC VÀ CÔNG NGHỆ"
+    issuer_name: str = "Sở Khoa học và Công nghệ"  # as it reads in a sentence
+    symbol: str = "BC-SKHCN"
+    number: str = ""
+    place: str = "Ninh Thuận"
+    position: str = "GIÁM ĐỐC"
+    signer: str = ""
+    recipients: tuple[str, ...] = field(default=(
+        "Ban Chỉ đạo thực hiện Kế hoạch (để báo cáo);", "UBND tỉnh (để báo cáo);", "Các sở, ban, ngành, địa phương;",
+        "Lưu: VT, QLKH."))
+
+
+def issued_date(day: dt.date) -> str:
+    """"ngày 05 tháng 01 năm 2023": days below 10 and months below 3 written with a leading zero (NĐ 30/2020)."""
+    return f"ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
+
+
+def _font(paragraph: Paragraph, size: float = 13, bold: bool = False, italic: bool = False,
+          align: WD_ALIGN_PARAGRAPH | None = None) -> Paragraph:
+    for run in paragraph.runs:
+        run.font.name = FONT
+        run.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
+        run.font.size = Pt(size)
+        run.font.bold = bold or run.font.bold
+        run.font.italic = italic or run.font.italic
+    if align is not None:
+        paragraph.alignment = align
+    paragraph.paragraph_format.space_after = Pt(0)
+    return paragraph
+
+
+def _line(cell_or_doc: object, text: str, size: float = 13, bold: bool = False, italic: bool = False,
+          align: WD_ALIGN_PARAGRAPH | None = WD_ALIGN_PARAGRAPH.CENTER, underline: bool = False) -> Paragraph:
+    add = cell_or_doc.add_paragraph  # type: ignore[attr-defined]
+    paragraph: Paragraph = add()
+    run = paragraph.add_run(text)
+    run.font.underline = underline
+    return _font(paragraph, size, bold, italic, align)
+
+
+def _borderless(table: Table) -> None:
+    borders = table._tbl.tblPr.first_child_found_in("w:tblBorders")
+    if borders is not None:
+        table._tbl.tblPr.remove(borders)
+
+
+def _header(document: object, issuing: Issuing, today: dt.date) -> None:
+    table = document.add_table(rows=1, cols=2)  # type: ignore[attr-defined]
+    _borderless(table)
+    left, right = table.rows[0].cells
+    left.width, right.width = Mm(65), Mm(100)
+    for cell in (left, right):
+        cell.paragraphs[0]._element.getparent().remove(cell.paragraphs[0]._element)
+    _line(left, issuing.parent, 12)
+    _line(left, issuing.issuer, 12, bold=True, underline=True)
+    _line(left, f"Số: {issuing.number or '       '}/{issuing.symbol}", 13)
+    _line(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12, bold=True)
+    _line(right, "Độc lập - Tự do - Hạnh phúc", 13, bold=True, underline=True)
+    _line(right, f"{issuing.place}, {issued_date(today)}", 13, italic=True)
+
+
+def _per_agency(report: StatusReport) -> list[tuple[str, dict[str, int]]]:
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CATEGORIES, 0))
+    for row in report.rows:
+        for category in CATEGORIES:
+            totals[row.agency_name or row.agency][category] += getattr(row, category)
+    return sorted(totals.items())
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{part * 100 / whole:.1f}".replace(".", ",") + "%" if whole else "0%"
+
+
+def to_docx(report: StatusReport, issuing: Issuing | None = None, today: dt.date | None = None) -> bytes:
+    """The report as a .docx an office can sign and send. ``today``: the date it is issued (default: the day
+    the report speaks of)."""
+    issuing = issuing or Issuing()
+    as_of = local_date(dt.datetime.fromisoformat(report.as_of))
+    today = today or as_of
+    document = Document()
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(20), Mm(20)
+    section.left_margin, section.right_margin = Mm(30), Mm(15)
+    normal = document.styles["Normal"]
+    normal.font.name = FONT
+    normal.font.size = Pt(13)
+
+    _header(document, issuing, today)
+    _line(document, "")
+    _line(document, "BÁO CÁO", 14, bold=True)
+    _line(document, f"Tình hình thực hiện Kế hoạch khoa học và công nghệ đến hết ngày {as_of:%d/%m/%Y}", 14,
+          bold=True)
+    if report.known_at:
+        at = dt.datetime.fromisoformat(report.known_at.replace("Z", "+00:00")).astimezone(PROVINCE_TZ)
+        _line(document, f"(theo dữ liệu ghi nhận đến {at:%H:%M} ngày {at:%d/%m/%Y})", 13, italic=True)
+    _line(document, "")
+
+    body = WD_ALIGN_PARAGRAPH.JUSTIFY
+    totals = report.totals
+    assigned = sum(totals.get(c, 0) for c in CATEGORIES)
+    _line(document, f"{issuing.issuer_name} báo cáo tình hình thực hiện các nhiệm vụ được giao theo Kế "
+                    f"hoạch đến hết ngày {as_of:%d/%m/%Y} như sau:", align=body)
+    _line(document, "I. TÌNH HÌNH CHUNG", bold=True, align=WD_ALIGN_PARAGRAPH.LEFT)
+    _line(document, f"Tổng số lượt nhiệm vụ đã giao: {assigned}, trong đó:", align=body)
+    for category in CATEGORIES:
+        count = totals.get(category, 0)
+        _line(document, f"- {HEADERS_VI[category]}: {count} ({_percent(count, assigned)});", align=body)
+    _line(document, f"- Số trường hợp quá hạn đã báo cáo Ban Chỉ đạo, chưa xử lý: {totals.get('escalations_open', 0)}.",
+          align=body)
+
+    _line(document, "II. KẾT QUẢ THEO CƠ QUAN, ĐƠN VỊ", bold=True, align=WD_ALIGN_PARAGRAPH.LEFT)
+    agencies = _per_agency(report)
+    table = document.add_table(rows=1, cols=2 + len(CATEGORIES))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for cell, text in zip(table.rows[0].cells, ["STT", "Cơ quan, đơn vị", *(HEADERS_VI[c] for c in CATEGORIES)],
+                          strict=True):
+        cell.text = text
+        _font(cell.paragraphs[0], 11, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+    for number, (name, counts) in enumerate(agencies, start=1):
+        cells = table.add_row().cells
+        for index, text in enumerate([str(number), name, *(str(counts[c]) for c in CATEGORIES)]):
+            cells[index].text = text
+            _font(cells[index].paragraphs[0], 11,
+                  align=WD_ALIGN_PARAGRAPH.LEFT if index == 1 else WD_ALIGN_PARAGRAPH.CENTER)
+    cells = table.add_row().cells
+    for index, text in enumerate(["", "Tổng cộng", *(str(totals.get(c, 0)) for c in CATEGORIES)]):
+        cells[index].text = text
+        _font(cells[index].paragraphs[0], 11, bold=True,
+              align=WD_ALIGN_PARAGRAPH.LEFT if index == 1 else WD_ALIGN_PARAGRAPH.CENTER)
+
+    if report.flags:
+        _line(document, "III. CHỈ TIÊU CHƯA ĐẠT", bold=True, align=WD_ALIGN_PARAGRAPH.LEFT)
+        for flag in report.flags:
+            _line(document, f"- {flag['agency']}, năm {flag['year']}: {flag['message']}.", align=body)
+
+    _line(document, "")
+    _signature(document, issuing)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _signature(document: object, issuing: Issuing) -> None:
+    table = document.add_table(rows=1, cols=2)  # type: ignore[attr-defined]
+    _borderless(table)
+    left, right = table.rows[0].cells
+    for cell in (left, right):
+        cell.paragraphs[0]._element.getparent().remove(cell.paragraphs[0]._element)
+    _line(left, "Nơi nhận:", 12, bold=True, italic=True, align=WD_ALIGN_PARAGRAPH.LEFT)
+    for recipient in issuing.recipients:
+        _line(left, f"- {recipient}", 11, align=WD_ALIGN_PARAGRAPH.LEFT)
+    _line(right, issuing.position.upper(), 13, bold=True)
+    for _ in range(4):  # room for the signature and the seal
+        _line(right, "")
+    _line(right, issuing.signer, 13, bold=True)
