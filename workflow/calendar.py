@@ -46,19 +46,86 @@ class DayOverride:
     reason: str
 
 
+WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+# How a deadline was counted, step by step, in the words of the law people here read (Vietnamese) and in English.
+# A step is kept as its key and values, and put into words when shown, so each page speaks its own language.
+STEPS: dict[str, tuple[str, str]] = {
+    "event": ("Sự kiện xảy ra ngày {start}; thời hạn bắt đầu từ ngày tiếp theo (Điều 147 Bộ luật Dân sự 2015)",
+              "event on {start}; day 1 is the next day (Civil Code art. 147)"),
+    "day_n": ("Ngày thứ {n} của thời hạn là {day}", "day {n} is {day}"),
+    "rolls": ("{day} là ngày nghỉ ({reason}): thời hạn kết thúc vào ngày làm việc tiếp theo (Điều 148 Bộ luật Dân sự "
+              "2015)", "{day} is not a working day ({reason}): the period runs on to the next working day (art. 148)"),
+    "hours": ("{hours} giờ kể từ {base} (giờ Việt Nam); thời hạn tính bằng giờ không chuyển sang ngày làm việc",
+              "{hours} hours from {base} (province time); hours do not roll"),
+    "month": ("Thời hạn trong tháng {month} kết thúc vào ngày cuối cùng của tháng: {day}",
+              "a period within {month} ends with the month: {day}"),
+    "year": ("Thời hạn trong năm {year} kết thúc vào ngày cuối cùng của năm: {day}",
+             "a period within {year} ends with the year: {day}"),
+    "working": ("Sự kiện xảy ra ngày {start}; đếm {count} ngày làm việc kể từ ngày tiếp theo",
+                "event on {start}; {count} working days counted from the next day"),
+    "skipped": ("{day} không tính ({reason})", "{day} not counted ({reason})"),
+    "working_n": ("Ngày làm việc thứ {count} là {day}", "working day {count} is {day}"),
+    "before": ("Trước ngày {boundary}: hạn cuối là hết ngày {day}; hạn là ngày cố định nên không lùi",
+               "before {boundary}: due by the end of {day}; a fixed date never moves"),
+    "on": ("Đúng ngày {day}: hạn là ngày cố định nên không lùi", "on {day}: a fixed date never moves"),
+    "yearly": ("Hằng năm, trước ngày {day_month}: lần tới là {boundary}, hạn cuối là hết ngày {day}; hạn là ngày cố "
+               "định nên không lùi", "yearly, before {day_month}: the next is {boundary}, due by the end of {day}; a "
+               "fixed date never moves"),
+    "ends": ("Thời hạn kết thúc lúc 24 giờ 00 ngày {day} (giờ Việt Nam)",
+             "the period ends at 24:00 on {day} province time"),
+    "ends_at": ("Thời hạn kết thúc lúc {time} ngày {day} (giờ Việt Nam)",
+                "the period ends at {time} on {day} province time"),
+    "provisional": ("Lịch nghỉ năm {year} chưa được Chính phủ công bố (thư viện holidays biết đến năm {known}): hạn "
+                    "này là tạm tính, cần kiểm tra lại khi có thông báo",
+                    "the holidays of {year} are not announced yet (the holidays library knows them through {known}): "
+                    "this deadline is provisional; check it again when they are"),
+    "extended_to": ("Gia hạn đến {day}: hạn cuối là hết ngày đó", "extended to {day}: due by the end of that day"),
+    "extended_from": ("Gia hạn kể từ {day}", "extended from {day}"),
+}
+
+Step = tuple[str, tuple[tuple[str, Any], ...]]  # a key of STEPS and its values
+
+
+def step(key: str, **values: Any) -> Step:
+    return key, tuple(values.items())
+
+
+def _word(value: Any, language: str) -> str:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        weekday = (WEEKDAYS_VI if language == "vi" else WEEKDAYS_EN)[value.weekday()]
+        return f"{value:%d/%m/%Y} ({weekday})"
+    return str(value)
+
+
+def in_words(steps: Iterable[Step], language: str = "vi") -> tuple[str, ...]:
+    """The steps as sentences, in Vietnamese (``vi``) or English (``en``)."""
+    column = 0 if language == "vi" else 1
+    return tuple(STEPS[key][column].format(**{k: _word(v, language) for k, v in values}) for key, values in steps)
+
+
 @dataclass(frozen=True)
 class Due:
-    """The end of a period: its last day, the instant it ends (UTC) and how it was reached."""
+    """The end of a period: its last day, the instant it ends (UTC) and how it was reached (``explained``; in
+    words: ``steps`` in Vietnamese, ``steps_in("en")``)."""
 
     last_day: dt.date
     due_at: dt.datetime
-    steps: tuple[str, ...] = field(default=())
+    explained: tuple[Step, ...] = field(default=())
     provisional: bool = False  # it crosses a year whose holiday schedule the government has not announced yet
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return in_words(self.explained, "vi")
+
+    def steps_in(self, language: str) -> tuple[str, ...]:
+        return in_words(self.explained, language)
 
     def as_dict(self) -> dict[str, Any]:
         return {"last_day": self.last_day.isoformat(), "provisional": self.provisional,
                 "due_at": self.due_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-                "due_at_local": self.due_at.astimezone(PROVINCE_TZ).isoformat(), "steps": list(self.steps)}
+                "due_at_local": self.due_at.astimezone(PROVINCE_TZ).isoformat(), "steps": list(self.steps),
+                "steps_en": list(self.steps_in("en"))}
 
 
 def end_of_day(day: dt.date) -> dt.datetime:
@@ -68,10 +135,6 @@ def end_of_day(day: dt.date) -> dt.datetime:
 
 def local_date(instant: dt.datetime) -> dt.date:
     return instant.astimezone(PROVINCE_TZ).date()
-
-
-def fmt(day: dt.date) -> str:
-    return f"{day.isoformat()} ({WEEKDAYS_VI[day.weekday()]})"
 
 
 class BusinessCalendar:
@@ -116,10 +179,10 @@ class BusinessCalendar:
     def is_working_day(self, day: dt.date) -> bool:
         return self.why_not_working(day) is None
 
-    def _roll(self, day: dt.date, steps: list[str]) -> dt.date:
+    def _roll(self, day: dt.date, steps: list[Step]) -> dt.date:
         start = day
         while (reason := self.why_not_working(day)) is not None:
-            steps.append(f"{fmt(day)} is not a working day ({reason}): the period runs on (art. 148)")
+            steps.append(step("rolls", day=day, reason=reason))
             day += dt.timedelta(days=1)
             if (day - start).days > MAX_SPAN_DAYS:
                 raise ValueError("no working day found within 20 years: check the calendar overrides")
@@ -133,9 +196,8 @@ class BusinessCalendar:
             raise DeadlineOutOfRange(f"the period from {anchor} runs outside the calendar (years 1-9999)") from None
         start = local_date(anchor) if isinstance(anchor, dt.datetime) else anchor
         if due.last_day.year > ANNOUNCED_THROUGH and not self._overrides_cover(start, due.last_day):
-            step = (f"lịch nghỉ năm {due.last_day.year} chưa được Chính phủ công bố (thư viện holidays biết đến năm "
-                    f"{ANNOUNCED_THROUGH}): hạn này là tạm tính, cần kiểm tra lại khi có thông báo / provisional")
-            return Due(due.last_day, due.due_at, (*due.steps, step), provisional=True)
+            warning = step("provisional", year=due.last_day.year, known=ANNOUNCED_THROUGH)
+            return Due(due.last_day, due.due_at, (*due.explained, warning), provisional=True)
         return due
 
     def _overrides_cover(self, start: dt.date, last: dt.date) -> bool:
@@ -145,20 +207,19 @@ class BusinessCalendar:
     def _due(self, deadline: Deadline, anchor: dt.datetime | dt.date) -> Due:
         instant = anchor if isinstance(anchor, dt.datetime) else None
         start = local_date(anchor) if isinstance(anchor, dt.datetime) else anchor
-        steps: list[str] = []
+        steps: list[Step] = []
         kind = deadline.kind
         if kind is DeadlineKind.HOURS:
             assert deadline.hours is not None
             base = instant or end_of_day(start)
             due_at = base + dt.timedelta(hours=deadline.hours)
-            steps.append(f"{deadline.hours} hours from {base.astimezone(PROVINCE_TZ):%Y-%m-%d %H:%M} (province "
-                         "time); hours do not roll")
+            steps.append(step("hours", hours=deadline.hours, base=f"{base.astimezone(PROVINCE_TZ):%H:%M %d/%m/%Y}"))
             return self._done(local_date(due_at - dt.timedelta(microseconds=1)), due_at, steps)
         if kind is DeadlineKind.DAYS:
             assert deadline.days is not None
-            steps.append(f"event on {fmt(start)}; day 1 is the next day (art. 147)")
+            steps.append(step("event", start=start))
             last = start + dt.timedelta(days=deadline.days)
-            steps.append(f"day {deadline.days} is {fmt(last)}")
+            steps.append(step("day_n", n=deadline.days, day=last))
             return self._done(self._roll(last, steps), None, steps)
         if kind is DeadlineKind.WORKING_DAYS:
             assert deadline.working_days is not None
@@ -167,17 +228,17 @@ class BusinessCalendar:
             assert deadline.end_of_month is not None
             year, month = map(int, deadline.end_of_month.split("-"))
             last = dt.date(year, month, _cal.monthrange(year, month)[1])
-            steps.append(f"a period within {month:02d}/{year} ends with the month: {fmt(last)}")
+            steps.append(step("month", month=f"{month:02d}/{year}", day=last))
             return self._done(self._roll(last, steps), None, steps)
         if kind is DeadlineKind.END_OF_YEAR:
             assert deadline.end_of_year is not None
             last = dt.date(deadline.end_of_year, 12, 31)
-            steps.append(f"a period within {deadline.end_of_year} ends with the year: {fmt(last)}")
+            steps.append(step("year", year=deadline.end_of_year, day=last))
             return self._done(self._roll(last, steps), None, steps)
         return self._fixed(deadline, start, steps)
 
-    def _working_days(self, start: dt.date, count: int, steps: list[str]) -> Due:
-        steps.append(f"event on {fmt(start)}; {count} working days counted from the next day")
+    def _working_days(self, start: dt.date, count: int, steps: list[Step]) -> Due:
+        steps.append(step("working", start=start, count=count))
         day, counted = start, 0
         while counted < count:
             day += dt.timedelta(days=1)
@@ -185,20 +246,19 @@ class BusinessCalendar:
             if reason is None:
                 counted += 1
             else:
-                steps.append(f"{fmt(day)} not counted ({reason})")
+                steps.append(step("skipped", day=day, reason=reason))
             if (day - start).days > MAX_SPAN_DAYS:
                 raise ValueError("no working day found within 20 years: check the calendar overrides")
-        steps.append(f"working day {count} is {fmt(day)}")
+        steps.append(step("working_n", count=count, day=day))
         return self._done(day, None, steps)
 
-    def _fixed(self, deadline: Deadline, start: dt.date, steps: list[str]) -> Due:
+    def _fixed(self, deadline: Deadline, start: dt.date, steps: list[Step]) -> Due:
         if deadline.before_date is not None:
             last = deadline.before_date - dt.timedelta(days=1)
-            steps.append(f"before {deadline.before_date:%d/%m/%Y}: due by the end of {fmt(last)}; a fixed date "
-                         "never moves")
+            steps.append(step("before", boundary=f"{deadline.before_date:%d/%m/%Y}", day=last))
         elif deadline.on_date is not None:
             last = deadline.on_date
-            steps.append(f"on {fmt(last)}: a fixed date never moves")
+            steps.append(step("on", day=last))
         else:
             assert deadline.yearly is not None
             month, day = map(int, deadline.yearly.split("-"))
@@ -212,17 +272,15 @@ class BusinessCalendar:
                     break
                 year += 1
             last = boundary - dt.timedelta(days=1)
-            steps.append(f"yearly, before {day:02d}/{month:02d}: the next is {boundary:%d/%m/%Y}, due by the end of "
-                         f"{fmt(last)}; a fixed date never moves")
+            steps.append(step("yearly", day_month=f"{day:02d}/{month:02d}", boundary=f"{boundary:%d/%m/%Y}", day=last))
         return self._done(last, None, steps)
 
     @staticmethod
-    def _done(last: dt.date, due_at: dt.datetime | None, steps: list[str]) -> Due:
+    def _done(last: dt.date, due_at: dt.datetime | None, steps: list[Step]) -> Due:
         end = due_at if due_at is not None else end_of_day(last)
         if due_at is None:
-            steps.append(f"the period ends at 24:00 on {last:%d/%m/%Y} province time "
-                         f"({end.isoformat().replace('+00:00', 'Z')})")
+            steps.append(step("ends", day=f"{last:%d/%m/%Y}"))
         else:
-            steps.append(f"the period ends at {end.astimezone(PROVINCE_TZ):%H:%M on %d/%m/%Y} province time "
-                         f"({end.isoformat().replace('+00:00', 'Z')})")
+            local = end.astimezone(PROVINCE_TZ)
+            steps.append(step("ends_at", time=f"{local:%H:%M}", day=f"{local:%d/%m/%Y}"))
         return Due(last, end, tuple(steps))

@@ -17,7 +17,7 @@ from typing import Any
 
 from definitions import Deadline, DeadlineKind, Definition, Obligation, TimerKind
 
-from .calendar import BusinessCalendar, Due, end_of_day, fmt, local_date
+from .calendar import BusinessCalendar, Due, end_of_day, local_date, step
 from .clock import PROVINCE_TZ
 
 REMINDER_HOUR = 8  # province time
@@ -158,12 +158,12 @@ def extended(calendar: BusinessCalendar, base_due: dt.datetime, extension: Mappi
     last = local_date(base_due - dt.timedelta(microseconds=1))
     if "to_date" in extension:
         day = dt.date.fromisoformat(extension["to_date"])
-        return Due(day, end_of_day(day), (f"extended to {fmt(day)}: due by the end of that day",))
+        return Due(day, end_of_day(day), (step("extended_to", day=day),))
     if "days" in extension:
         due = calendar.due(Deadline(days=int(extension["days"])), last)
     else:
         due = calendar.due(Deadline(working_days=int(extension["working_days"])), last)
-    return replace(due, steps=(f"extended from {fmt(last)}", *due.steps))
+    return replace(due, explained=(step("extended_from", day=last), *due.explained))
 
 
 def recompute(timer: TimerRecord, calendar: BusinessCalendar) -> TimerRecord:

@@ -36,7 +36,8 @@ class DueView(TypedDict):
     provisional: bool  # counted over a year whose holidays are not announced yet
     due_at: str  # 24:00 of the last day, UTC
     due_at_local: str  # the same instant in province time
-    steps: list[str]  # how it was counted, step by step
+    steps: list[str]  # how it was counted, step by step (Vietnamese)
+    steps_en: list[str]  # the same in English
 
 
 def due_view(due: Due) -> DueView:

@@ -31,7 +31,7 @@ from workflow.agencies import Agencies
 from workflow.clock import PROVINCE_TZ
 from workflow.obligations import CATEGORIES
 from workflow.ports import InstanceRecord
-from workflow.timers import TimerStatus, parse_anchor
+from workflow.timers import TimerStatus, extended, parse_anchor
 
 from ..errors import answer
 from ..http import app_of, client_address, export_response, nudge, throttle_of, uses
@@ -343,12 +343,14 @@ def _timer_rows(request: Request, instance_id: int) -> list[dict[str, Any]]:
     for timer in app.store.list_timers(instance_id):
         if timer.status not in (TimerStatus.PENDING, TimerStatus.SUSPENDED):
             continue
+        lang = _lang(request)
         try:
-            steps = list(app.engine.calendar.due(timer.deadline, parse_anchor(timer.anchor)).steps)
+            steps = list(app.engine.calendar.due(timer.deadline, parse_anchor(timer.anchor)).steps_in(lang))
+            if timer.extension:  # how the extension moved it, after how the period first ran
+                base = app.engine.calendar.due(timer.deadline, parse_anchor(timer.anchor)).due_at
+                steps += extended(app.engine.calendar, base, timer.extension).steps_in(lang)
         except (WorkflowError, ValueError):
             steps = []
-        if timer.extension:
-            steps.append(f"gia hạn / extended: {json.dumps(dict(timer.extension), ensure_ascii=False)}")
         rows.append({"name": timer.name, "kind": timer.kind.value, "offset": timer.offset_days,
                      "due": _day(timer.due_at), "steps": steps, "status": timer.status.value})
     return rows

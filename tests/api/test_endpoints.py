@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from openapi_spec_validator import validate
 from docx import Document
+from openapi_spec_validator import validate
 from openpyxl import load_workbook
 from prometheus_client.parser import text_string_to_metric_families
 

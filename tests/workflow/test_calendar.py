@@ -45,11 +45,22 @@ def test_worked_example_instants_are_24h_province_time() -> None:
     assert due.due_at == end_of_day(D(2023, 1, 4))
 
 
-def test_the_explanation_names_the_holidays_in_vietnamese() -> None:
-    steps = CAL.due(Deadline(end_of_month="2022-12"), D(2022, 11, 20)).steps
-    assert any("Tết Dương lịch (nghỉ bù)" in s for s in steps)
-    assert any("Chủ nhật" in s for s in steps)
-    assert steps[-1].startswith("the period ends at 24:00 on 03/01/2023")
+def test_the_explanation_is_in_vietnamese_citing_the_civil_code_and_in_english_by_the_switch() -> None:
+    due = CAL.due(Deadline(end_of_month="2022-12"), D(2022, 11, 20))
+    assert due.steps == (
+        "Thời hạn trong tháng 12/2022 kết thúc vào ngày cuối cùng của tháng: 31/12/2022 (Thứ Bảy)",
+        "31/12/2022 (Thứ Bảy) là ngày nghỉ (Thứ Bảy): thời hạn kết thúc vào ngày làm việc tiếp theo (Điều 148 Bộ "
+        "luật Dân sự 2015)",
+        "01/01/2023 (Chủ nhật) là ngày nghỉ (Tết Dương lịch): thời hạn kết thúc vào ngày làm việc tiếp theo (Điều 148 "
+        "Bộ luật Dân sự 2015)",
+        "02/01/2023 (Thứ Hai) là ngày nghỉ (Tết Dương lịch (nghỉ bù)): thời hạn kết thúc vào ngày làm việc tiếp theo "
+        "(Điều 148 Bộ luật Dân sự 2015)",
+        "Thời hạn kết thúc lúc 24 giờ 00 ngày 03/01/2023 (giờ Việt Nam)")
+    assert due.steps_in("en")[-1] == "the period ends at 24:00 on 03/01/2023 province time"
+    assert "(Monday) is not a working day" in due.steps_in("en")[3]
+    days = CAL.due(Deadline(days=20), D(2022, 12, 15)).steps
+    assert days[0] == ("Sự kiện xảy ra ngày 15/12/2022 (Thứ Năm); thời hạn bắt đầu từ ngày tiếp theo (Điều 147 Bộ "
+                       "luật Dân sự 2015)")
 
 
 def test_a_working_saturday_counts_as_a_working_day() -> None:
@@ -62,7 +73,7 @@ def test_a_working_saturday_counts_as_a_working_day() -> None:
 def test_working_days_skip_tet() -> None:
     due = CAL.due(Deadline(working_days=10), D(2023, 1, 10))
     assert due.last_day == D(2023, 1, 31)
-    assert sum("not counted" in s for s in due.steps) == 11
+    assert sum("không tính" in s for s in due.steps) == 11
 
 
 def test_fixed_dates_never_move() -> None:
@@ -140,5 +151,5 @@ def test_a_deadline_in_a_year_not_yet_announced_is_provisional() -> None:
     assert not known.provisional
     later = calendar.due(Deadline(days=20), dt.date(ANNOUNCED_THROUGH, 12, 20))
     assert later.provisional
-    assert f"lịch nghỉ năm {ANNOUNCED_THROUGH + 1} chưa được Chính phủ công bố" in later.steps[-1]
+    assert f"Lịch nghỉ năm {ANNOUNCED_THROUGH + 1} chưa được Chính phủ công bố" in later.steps[-1]
     assert later.as_dict()["provisional"] is True
