@@ -21,6 +21,7 @@ from definitions import Role, TimerKind
 
 from .audit import format_instant
 from .calendar import DayOverride, OverrideKind, local_date
+from .clock import PROVINCE_TZ
 from .engine import TIMER_ACTOR, Engine, deadline_of, earliest
 from .errors import PayloadInvalid, Refused, RoleNotAllowed
 from .obligations import Changes, earliest_open_due, merge
@@ -61,6 +62,14 @@ def _due_text(instant: dt.datetime) -> str:
     return format_instant(instant)
 
 
+def _said(instant: dt.datetime) -> str:
+    """An end of period as a history's reason says it: "24 giờ 00 ngày 09/01/2023" (province time)."""
+    local = instant.astimezone(PROVINCE_TZ)
+    if local.time() == dt.time(0):
+        return f"24 giờ 00 ngày {local - dt.timedelta(days=1):%d/%m/%Y}"
+    return f"{local:%H} giờ {local:%M} ngày {local:%d/%m/%Y}"
+
+
 class Deadlines:
     """Deadline operations over an engine (its store, clock and calendar)."""
 
@@ -95,7 +104,7 @@ class Deadlines:
             if timer.event is None:
                 return TimerStatus.FIRED, f"escalation {escalation} opened"
         assert timer.event is not None
-        reason = f"hết hạn {timer.name}: {_due_text(timer.base_due)} / deadline passed"
+        reason = f"Hết thời hạn: {_said(timer.base_due)}"
         try:
             result = self.engine.apply(uow, instance, timer.event, TIMER_ACTOR, {}, reason)
         except Refused as refused:
@@ -122,7 +131,7 @@ class Deadlines:
         if timer.event not in self.engine.definition(instance.definition_id,
                                                      instance.definition_version).events_from(instance.state):
             return TimerStatus.FIRED, f"{timer.event!r} does not apply in state {instance.state!r}"
-        reason = f"hết hạn {timer.obligation}: {_due_text(timer.base_due)} / deadline passed"
+        reason = f"Hết thời hạn: {_said(timer.base_due)}"
         result = self.engine.apply(uow, instance, timer.event, TIMER_ACTOR, {}, reason)
         return TimerStatus.FIRED, f"fired {timer.event!r}: {instance.state} -> {result.instance.state}"
 

@@ -394,7 +394,7 @@ class Engine:
         updated = self.append(
             uow, instance, "@escalated", TIMER_ACTOR,
             {"escalation_id": escalation, "due_at": format_instant(due), "cause": cause},
-            "quá hạn, báo cáo Ban Chỉ đạo / overdue, escalated to the Steering Committee",
+            "Quá hạn, báo cáo Ban Chỉ đạo",
             effective_on=local_date(due))
         return updated, escalation
 

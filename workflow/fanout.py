@@ -115,7 +115,7 @@ def join_if_done(engine: Host, uow: UnitOfWork, child: InstanceRecord) -> None:
     final: Callable[[InstanceRecord], bool] = lambda c: c.state in engine.definition(  # noqa: E731
         c.definition_id, c.definition_version).final_states
     if all(final(c) for c in round_of(uow.children_of(parent.id), parent)):
-        engine.apply(uow, parent, spec.join_event, FAN_OUT_ACTOR, {}, "mọi cơ quan đã trả lời / every child is final")
+        engine.apply(uow, parent, spec.join_event, FAN_OUT_ACTOR, {}, "Mọi cơ quan đã trả lời")
 
 
 def close_children(engine: Host, uow: UnitOfWork, spec: FanOut, parent_before: InstanceRecord,
@@ -135,7 +135,7 @@ def close_children(engine: Host, uow: UnitOfWork, spec: FanOut, parent_before: I
             continue
         if not cancelled and any(o.due_at > now for o in obligations):
             continue  # its own period runs on: never cut by the parent's window
-        reason = "đã hủy lấy ý kiến / the consultation was cancelled" if cancelled else CLOSED_REASON
+        reason = "Đã hủy lấy ý kiến" if cancelled else CLOSED_REASON
         closed = engine.apply(uow, child, spec.close_event, FAN_OUT_ACTOR, {}, reason)
         if cancelled and obligations:
             waived = [dataclasses.replace(o, status=ObligationStatus.WAIVED, closed_on=effective,
@@ -147,4 +147,4 @@ def close_children(engine: Host, uow: UnitOfWork, spec: FanOut, parent_before: I
                                                 for o in waived]))
 
 
-CLOSED_REASON = "hết thời hạn lấy ý kiến, chưa trả lời / consultation closed without an answer"
+CLOSED_REASON = "Hết thời hạn lấy ý kiến, cơ quan chưa trả lời"

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
@@ -337,13 +337,81 @@ def _actions(request: Request, user: User, instance: InstanceRecord, definition:
     return out
 
 
+HIDDEN_KEYS = {"escalation_id", "cause", "timer_id", "fence"}  # the engine's own references, not for people
+
+
+def _value(value: Any, lang: str) -> str:
+    """A payload value as people read it: dates dd/mm/yyyy, instants in province time, yes/no in words."""
+    t = words(lang)
+    if isinstance(value, bool):
+        return t["yes"] if value else t["no"]
+    if isinstance(value, str):
+        try:
+            if len(value) == 10:
+                return f"{dt.date.fromisoformat(value):%d/%m/%Y}"
+            if "T" in value and len(value) >= 19:
+                return local_time(value)
+        except ValueError:
+            pass
+        return value
+    if isinstance(value, list):
+        return ", ".join(_value(v, lang) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{t.get('field_' + str(k), k)}: {_value(v, lang)}" for k, v in value.items())
+    return str(value)
+
+
+def _event_label(definition: Definition, event: str, lang: str) -> str:
+    if event.startswith("@"):
+        return words(lang).get(f"event_{event}", event)
+    transition = next((x for x in definition.transitions if x.event == event), None)
+    return transition.label if transition is not None else event
+
+
+def _state_label(definition: Definition, state: str | None) -> str:
+    if state is None:
+        return "∅"
+    try:
+        return definition.state(state).label
+    except (KeyError, ValueError, LookupError):
+        return state
+
+
+def _payload_lines(definition: Definition, event: str, payload: Mapping[str, Any], lang: str) -> list[str]:
+    """Each field as "its label: its value" (the transition's labels; the engine's own fields by name)."""
+    t = words(lang)
+    transition = next((x for x in definition.transitions if x.event == event), None)
+    specs = transition.payload if transition is not None else {}
+    out = []
+    for key, value in payload.items():
+        if key in HIDDEN_KEYS or str(key).startswith("@"):
+            continue
+        spec = specs.get(key)
+        label = (spec.label if spec is not None and spec.label else None) or t.get(f"field_{key}", key)
+        out.append(f"{label}: {_value(value, lang)}")
+    return out
+
+
+def _who(actor_id: str, role: str, agency: str | None, lang: str) -> tuple[str, str]:
+    """The person or key that acted, and its role in words (the engine itself: "Hệ thống (tự động)")."""
+    t = words(lang)
+    role_text = t.get(f"role_{role}", role) + (f", {agency}" if agency else "")
+    if actor_id.startswith("system:"):
+        return t["role_system"], ""
+    return actor_id.split(":", 1)[1] if actor_id.startswith(("key:", "cli:")) else actor_id, role_text
+
+
 def _timer_rows(request: Request, instance_id: int) -> list[dict[str, Any]]:
     app = _app(request)
+    lang = _lang(request)
+    t = words(lang)
+    instance = app.store.get_instance(instance_id)
+    definition = app.engine.definition(instance.definition_id, instance.definition_version)
+    labels = {o.name: o.label for o in definition.obligations}
     rows = []
     for timer in app.store.list_timers(instance_id):
         if timer.status not in (TimerStatus.PENDING, TimerStatus.SUSPENDED):
             continue
-        lang = _lang(request)
         try:
             steps = list(app.engine.calendar.due(timer.deadline, parse_anchor(timer.anchor)).steps_in(lang))
             if timer.extension:  # how the extension moved it, after how the period first ran
@@ -351,7 +419,10 @@ def _timer_rows(request: Request, instance_id: int) -> list[dict[str, Any]]:
                 steps += extended(app.engine.calendar, base, timer.extension).steps_in(lang)
         except (WorkflowError, ValueError):
             steps = []
-        rows.append({"name": timer.name, "kind": timer.kind.value, "offset": timer.offset_days,
+        name = labels.get(timer.obligation or timer.name) or labels.get(timer.name) or (
+            _event_label(definition, timer.event, lang) if timer.event else timer.name)
+        rows.append({"name": name, "kind": t.get(f"timer_{timer.kind.value}", timer.kind.value),
+                     "offset": t["days_before"].format(n=timer.offset_days) if timer.offset_days else "",
                      "due": _day(timer.due_at), "steps": steps, "status": timer.status.value})
     return rows
 
@@ -365,9 +436,10 @@ def _children(request: Request, instance_id: int) -> list[dict[str, Any]]:
         last = app.store.history(child.id)[-1]
         answer = ""
         if child.state in definition.final_states:
-            details = ", ".join(f"{k}: {v}" for k, v in last.payload.items() if not str(k).startswith("@"))
-            answer = f"{last.event}" + (f" ({details})" if details else "") + (" ⚠ late" if child.data.get("@late")
-                                                                              else "")
+            lang = _lang(request)
+            details = "; ".join(_payload_lines(definition, last.event, last.payload, lang))
+            answer = _event_label(definition, last.event, lang) + (f" ({details})" if details else "") + (
+                f" ⚠ {words(lang)['overdue_short']}" if child.data.get("@late") else "")
         out.append({"id": child.id, "assignee": child.assignee, "agency_name": names.get(child.assignee,
                                                                                           child.assignee),
                     "state": definition.state(child.state).label, "answer": answer,
@@ -386,11 +458,16 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
     definition = app.engine.definition(instance.definition_id, instance.definition_version)
     now = _now(request)
     final = instance.state in definition.final_states
-    history = [{"seq": h.seq, "at": _day(h.at), "actor_id": h.actor_id, "actor_role": h.actor_role,
-                "actor_agency": h.actor_agency, "event": h.event, "from": h.from_state, "to": h.to_state,
-                "reason": h.reason,
-                "payload_text": json.dumps(dict(h.payload), ensure_ascii=False) if h.payload else ""}
-               for h in app.store.history(instance.id)]
+    history = []
+    for h in app.store.history(instance.id):
+        shown = definition if h.definition_version == definition.version else app.engine.definition(
+            h.definition_id, h.definition_version)
+        who, role = _who(h.actor_id, h.actor_role, h.actor_agency, lang)
+        history.append({"seq": h.seq, "at": _day(h.at), "who": who, "role": role, "event": h.event,
+                        "event_label": _event_label(shown, h.event, lang),
+                        "from": _state_label(shown, h.from_state) if h.from_state else None,
+                        "to": _state_label(shown, h.to_state), "reason": h.reason,
+                        "payload": _payload_lines(shown, h.event, h.payload, lang)})
     late = None if final else days_late(instance.due_at, now)
     return _render(
         request, "instance.html", status, user, i=instance, title=_title(definition, lang),
@@ -407,7 +484,16 @@ def instance_page(request: Request, instance_id: int, done: str | None = None) -
     user = _signed_in(request)
     if not 0 < instance_id < 2**62:
         return _message(request, user, 404, "not_found", f"instance {instance_id}")
-    flash = f"{words(_lang(request))['done']} ({done[:64]})" if done else None
+    flash = None
+    if done:  # the event just fired, said by its label
+        lang = _lang(request)
+        try:
+            instance = _app(request).store.get_instance(instance_id)
+            label = _event_label(_app(request).engine.definition(instance.definition_id, instance.definition_version),
+                                 done[:64], lang)
+        except WorkflowError:
+            label = ""
+        flash = f"{words(lang)['done']} {label}".strip()
     return _instance_page(request, user, instance_id, flash=flash, flash_kind="ok")
 
 

@@ -69,9 +69,8 @@ def state_svg(definition: Definition, current: str | None = None, title: str | N
         out.append(f'<g class="{css}" data-state={quoteattr(state.id)}{marker}>'
                    f'<rect x="{x}" y="{y}" width="{WIDTH}" height="{HEIGHT}" rx="10" '
                    f'stroke-width="{3 if state.id in finals else 1.5}"/>'
-                   f'<text x="{x + WIDTH / 2}" y="{y + 20}" text-anchor="middle" class="label">'
-                   f'{escape(_short(state.label))}</text>'
-                   f'<text x="{x + WIDTH / 2}" y="{y + 36}" text-anchor="middle" class="id">{escape(state.id)}</text>'
+                   f'<text x="{x + WIDTH / 2}" y="{y + HEIGHT / 2 + 5}" text-anchor="middle" class="label">'
+                   f'<title>{escape(state.label)}</title>{escape(_short(state.label))}</text>'
                    '</g>')
     out.append("</svg>")
     return "".join(out)

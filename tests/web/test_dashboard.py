@@ -192,9 +192,14 @@ def test_an_officer_answers_from_the_instance_page_and_the_history_shows_it(brow
     last = site.app.store.history(child)[-1]
     assert (last.event, last.actor_role, last.actor_agency, last.payload["document"]) == (
         "answer", "officer", "STC", "77/STC-QLNS")
-    row = page.locator(f'#history-table tr[data-seq="{last.seq}"]').inner_text()
-    assert "answer" in row
-    assert "77/STC-QLNS" in row
+    row = page.locator(f'#history-table tr[data-seq="{last.seq}"]')
+    assert row.get_attribute("data-event") == "answer"
+    text = row.inner_text()
+    assert "Gửi văn bản trả lời" in text  # the transition's label, not its id
+    assert "Đã nhận dự thảo → Đã trả lời bằng văn bản" in text  # the states' labels
+    assert "Số văn bản: 77/STC-QLNS" in text  # each field by its label
+    assert "answer" not in text
+    assert "Cán bộ, STC" in text
     screenshot(page, "instance-officer-answered")
     page.context.close()
 
