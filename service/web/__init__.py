@@ -40,6 +40,7 @@ from ..report_docx import to_docx
 from ..views import local_time
 from .diagram import state_svg
 from .i18n import LANGUAGES, words
+from .refusals import said
 
 SESSION_COOKIE = "wf_session"
 LOGIN_COOKIE = "wf_login_csrf"
@@ -332,6 +333,7 @@ def _actions(request: Request, user: User, instance: InstanceRecord, definition:
             continue
         fields = [{"name": name, "type": spec.type.value, "required": spec.required, "label": spec.label or name,
                    "values": list(spec.values or ())} for name, spec in transition.payload.items()]
+        fields.sort(key=lambda f: not f["required"])  # required first (stable: otherwise as stored)
         out.append({"event": event, "label": transition.label, "fields": fields,
                     "reason_required": transition.reason_required})
     return out
@@ -448,7 +450,10 @@ def _children(request: Request, instance_id: int) -> list[dict[str, Any]]:
 
 
 def _instance_page(request: Request, user: User, instance_id: int, status: int = 200,
-                   flash: str | None = None, flash_kind: str = "") -> HTMLResponse:
+                   flash: str | None = None, flash_kind: str = "",
+                   kept: dict[str, Any] | None = None) -> HTMLResponse:
+    """``kept``: after a refusal, the form that was sent (its event, values and reason) and each field's problem,
+    so that nothing typed is lost and the problem shows beside its field."""
     app = _app(request)
     lang = _lang(request)
     try:
@@ -476,7 +481,8 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
         state_label=definition.state(instance.state).label, due=None if final else _day(instance.due_at),
         late_days=late, svg=state_svg(definition, instance.state, _title(definition, lang)),
         actions=_actions(request, user, instance, definition), timers=_timer_rows(request, instance.id),
-        children=_children(request, instance.id), history=history, flash=flash, flash_kind=flash_kind)
+        children=_children(request, instance.id), history=history, flash=flash, flash_kind=flash_kind,
+        kept=kept or {"event": None, "values": {}, "reason": "", "fields": {}})
 
 
 @pages.get("/instances/{instance_id}")
@@ -538,7 +544,11 @@ def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResp
         status = answer(err).status
         if isinstance(err, NotFound) and "instance" in str(err):
             return _message(request, user, 404, "not_found", str(err))
-        return _instance_page(request, user, instance_id, status, f"{words(_lang(request))['error']}: {err}")
+        lang = _lang(request)
+        sentence, problems = said(err, lang, app.store.agency_names())
+        values = {str(k)[2:]: str(v) for k, v in form.items() if str(k).startswith("p.")}
+        kept = {"event": event, "values": values, "reason": str(form.get("reason") or ""), "fields": problems}
+        return _instance_page(request, user, instance_id, status, f"{words(lang)['error']}: {sentence}", kept=kept)
     if done.due_at is not None:
         nudge(request, done.due_at)
     return RedirectResponse(f"/instances/{instance_id}?done={quote(event)}#history", status_code=303,

@@ -68,6 +68,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "event": ("Sự kiện", "Event"),
     "from_to": ("Từ → đến", "From → to"),
     "reason": ("Lý do", "Reason"),
+    "add_reason": ("Thêm ghi chú (không bắt buộc)", "Add a note (optional)"),
     "payload": ("Nội dung", "Payload"),
     "timers": ("Thời hạn đang chờ", "Pending timers"),
     "timer": ("Hẹn giờ", "Timer"),

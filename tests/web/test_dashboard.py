@@ -228,17 +228,32 @@ def test_a_form_without_the_session_csrf_token_changes_nothing(browser: Browser,
     page.context.close()
 
 
-def test_a_refused_event_is_shown_with_the_engines_reason(browser: Browser, site: Site) -> None:
+def test_a_refusal_keeps_what_was_typed_and_says_what_is_wrong_beside_the_field(browser: Browser,
+                                                                                site: Site) -> None:
     page = log_in(browser, site, "admin")
     child = site.children["STC"]
     page.goto(f"{site.url}/instances/{child}")
     form = page.locator('form[data-event="answer"]')
+    labels = form.locator("label").evaluate_all("l => l.map(x => x.textContent.trim())")
+    assert labels[:2] == ["Số văn bản *", "Ý kiến *"]  # required fields first
     form.get_by_label("Số văn bản").fill("không hợp lệ")  # not a document reference
-    form.get_by_label("Ý kiến").select_option("agree")
+    form.get_by_label("Ý kiến").select_option("agree_with_changes")
+    form.get_by_label("Thống nhất, thứ tự đặt hàng các nhiệm vụ").fill("1. Chuyển đổi số; 2. Năng lượng tái tạo")
     with page.expect_response(lambda r: r.request.method == "POST") as response:
         form.get_by_role("button").click()
     assert response.value.status == 422
-    assert "document" in page.locator(".flash").inner_text()
+    assert page.locator(".flash").inner_text() == (
+        "Không thực hiện được: Thông tin nhập chưa đúng; xem các ô được đánh dấu bên dưới.")
+    form = page.locator('form[data-event="answer"]')
+    problem = form.locator('.problem[data-field="document"]')
+    assert problem.inner_text() == "“không hợp lệ” không đúng dạng số/ký hiệu văn bản (ví dụ 472/QĐ-UBND)."
+    assert form.get_by_label("Số văn bản").get_attribute("aria-invalid") == "true"
+    assert form.get_by_label("Số văn bản").input_value() == "không hợp lệ"  # nothing typed is lost
+    assert form.get_by_label("Ý kiến").input_value() == "agree_with_changes"
+    assert form.get_by_label("Thống nhất, thứ tự đặt hàng các nhiệm vụ").input_value() == (
+        "1. Chuyển đổi số; 2. Năng lượng tái tạo")
+    assert "document" not in page.locator("main").inner_text()  # no field id, no English
+    screenshot(page, "instance-refused-kept")
     assert site.app.store.get_instance(child).state == "received"
     page.context.close()
 
