@@ -29,6 +29,7 @@ from store.keys import ApiKey
 from workflow import Actor
 from workflow.agencies import Agencies
 from workflow.clock import PROVINCE_TZ
+from workflow.errors import PayloadInvalid
 from workflow.obligations import CATEGORIES
 from workflow.ports import InstanceRecord
 from workflow.timers import TimerStatus, extended, parse_anchor
@@ -167,6 +168,9 @@ def _login_form(request: Request, target: str, status: int = 200, flash: str | N
     return response
 
 
+LANDING = {"officer": "/inbox", "committee": "/inbox", "auditor": "/audit"}  # admins land on the overview
+
+
 @pages.get("/login")
 def login_form(request: Request, next: str = "/") -> HTMLResponse:
     return _login_form(request, _local_path(next))
@@ -190,6 +194,8 @@ async def login(request: Request) -> Response:
         throttle.failed(address, "unknown key at /login")
         return _login_form(request, target, 401, words(_lang(request))["bad_key"])
     token, _ = await run_in_threadpool(store.create_session, key, _now(request), SESSION_LIFETIME)
+    if target == "/":  # each role lands where its work is
+        target = LANDING.get(key.role, "/")
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
                         max_age=int(SESSION_LIFETIME.total_seconds()), path="/")
@@ -292,6 +298,90 @@ def overview(request: Request) -> HTMLResponse:
     return _overview(request, _signed_in(request))
 
 
+# -- inbox: what waits on the person signed in -----------------------------------------------------
+
+
+def _inbox(request: Request, user: User, status: int = 200, flash: str | None = None,
+           flash_kind: str = "") -> HTMLResponse:
+    app, lang, now = _app(request), _lang(request), _now(request)
+    today = now.astimezone(PROVINCE_TZ).date()
+    tasks: list[dict[str, Any]] | None = None
+    escalations: list[dict[str, Any]] | None = None
+    if user.actor.role is Role.OFFICER and user.agency:
+        tasks = []
+        for i in _all(app.store, assignee=user.agency):
+            definition = app.engine.definition(i.definition_id, i.definition_version)
+            if i.state in definition.final_states:
+                continue
+            late = days_late(i.due_at, now) if i.due_at is not None else None
+            left = None if i.due_at is None or late else (
+                (i.due_at - dt.timedelta(microseconds=1)).astimezone(PROVINCE_TZ).date() - today).days
+            tasks.append({"id": i.id, "title": _title(definition, lang), "state": definition.state(i.state).label,
+                          "due": _day(i.due_at), "due_at": i.due_at, "late": late, "left": left})
+        tasks.sort(key=lambda r: (r["due_at"] is None, r["due_at"] or now, r["id"]))  # nearest deadline first
+    if user.actor.role in (Role.COMMITTEE, Role.ADMIN):
+        names = app.store.agency_names()
+        escalations = []
+        for e in app.store.list_escalations("open"):
+            instance = app.store.get_instance(e.instance_id)
+            definition = app.engine.definition(instance.definition_id, instance.definition_version)
+            escalations.append({"id": e.id, "instance_id": e.instance_id, "title": _title(definition, lang),
+                                "agency_name": names.get(instance.assignee, instance.assignee),
+                                "due": _day(e.due_at), "late": days_late(e.due_at, now)})
+    return _render(request, "inbox.html", status, user, tasks=tasks, escalations=escalations, flash=flash,
+                   flash_kind=flash_kind)
+
+
+@pages.get("/inbox")
+def inbox(request: Request, acknowledged: int | None = None) -> Response:
+    """"Việc của tôi": an officer's open tasks, nearest deadline first; the committee's open escalations."""
+    user = _signed_in(request)
+    if user.actor.role is Role.AUDITOR:
+        return RedirectResponse("/audit", status_code=303, headers=SECURITY_HEADERS)
+    flash = words(_lang(request))["ack_done"].format(n=acknowledged) if acknowledged is not None else None
+    return _inbox(request, user, flash=flash, flash_kind="ok")
+
+
+@pages.post("/inbox/acknowledge")
+async def acknowledge_escalations(request: Request) -> Response:
+    """Acknowledge the chosen escalations: first a confirmation naming each, then all of them."""
+    user = _signed_in(request)
+    form = await request.form()
+    t = words(_lang(request))
+    if not _check_csrf(str(form.get("csrf") or ""), user.csrf):
+        return _message(request, user, 403, "forbidden", t["bad_csrf"])
+    if user.actor.role not in (Role.COMMITTEE, Role.ADMIN):
+        return _message(request, user, 403, "forbidden", t["role_" + user.role])
+    ids = [int(str(x)) for x in form.getlist("ids") if str(x).isdigit() and len(str(x)) < 19]
+    if not ids:
+        return await run_in_threadpool(_inbox, request, user, 422, t["ack_none"])
+    note = str(form.get("note") or "").strip()[:10_000] or None
+    if not form.get("confirmed"):
+        return await run_in_threadpool(_confirm_acknowledge, request, user, ids, note)
+    try:
+        done = await run_in_threadpool(uses(request).escalations.acknowledge_many, user.actor, ids, note)
+    except WorkflowError as err:
+        return await run_in_threadpool(_inbox, request, user, answer(err).status,
+                                       f"{t['error']}: {said(err, _lang(request), {})[0]}")
+    return RedirectResponse(f"/inbox?acknowledged={len(done)}", status_code=303, headers=SECURITY_HEADERS)
+
+
+def _confirm_acknowledge(request: Request, user: User, ids: list[int], note: str | None) -> HTMLResponse:
+    app, lang = _app(request), _lang(request)
+    t, names = words(lang), app.store.agency_names()
+    chosen = [e for e in app.store.list_escalations("open") if e.id in set(ids)]
+    lines = []
+    for e in chosen:
+        instance = app.store.get_instance(e.instance_id)
+        definition = app.engine.definition(instance.definition_id, instance.definition_version)
+        lines.append(f"#{e.instance_id} {_title(definition, lang)} — {names.get(instance.assignee, instance.assignee)}"
+                     f" ({t['deadline'].lower()} {_day(e.due_at)})")
+    hidden = [("ids", str(e.id)) for e in chosen] + ([("note", note)] if note else [])
+    return _render(request, "confirm.html", user=user, heading=t["inbox"],
+                   question=t["ack_question"].format(n=len(chosen)), lines=lines, hidden=hidden,
+                   action="/inbox/acknowledge", back="/inbox")
+
+
 # -- agency ---------------------------------------------------------------------------------------
 
 
@@ -339,7 +429,8 @@ def _actions(request: Request, user: User, instance: InstanceRecord, definition:
     return out
 
 
-HIDDEN_KEYS = {"escalation_id", "cause", "timer_id", "fence"}  # the engine's own references, not for people
+# the engine's own references and workings (the timers' arithmetic, the request as sent), not for people
+HIDDEN_KEYS = {"escalation_id", "cause", "timer_id", "fence", "request", "steps", "timers"}
 
 
 def _value(value: Any, lang: str) -> str:
@@ -482,7 +573,9 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
         late_days=late, svg=state_svg(definition, instance.state, _title(definition, lang)),
         actions=_actions(request, user, instance, definition), timers=_timer_rows(request, instance.id),
         children=_children(request, instance.id), history=history, flash=flash, flash_kind=flash_kind,
-        kept=kept or {"event": None, "values": {}, "reason": "", "fields": {}})
+        kept=kept or {"event": None, "values": {}, "reason": "", "fields": {}},
+        clock_forms=None if final or user.actor.role not in (Role.COMMITTEE, Role.ADMIN) or (instance.due_at is None
+        and instance.suspended_at is None) else ("resume" if instance.suspended_at is not None else "suspend"))
 
 
 @pages.get("/instances/{instance_id}")
@@ -564,6 +657,74 @@ async def fire(request: Request, instance_id: int) -> Response:
     if not 0 < instance_id < 2**62:
         return _message(request, user, 404, "not_found", f"instance {instance_id}")
     return await run_in_threadpool(_fire, request, user, instance_id, form)
+
+
+DEADLINE_EVENTS = {"extend": "@deadline_extended", "suspend": "@suspended", "resume": "@resumed"}
+
+
+def _date_field(value: str, name: str) -> dt.date | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return (dt.datetime.strptime(value, "%d/%m/%Y").date() if "/" in value else dt.date.fromisoformat(value))
+    except ValueError:
+        raise PayloadInvalid([(name, f"{value!r} is not a date (YYYY-MM-DD)")]) from None
+
+
+def _count_field(value: str, name: str) -> int | None:
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 5:
+        raise PayloadInvalid([(name, f"must be a whole number, not {value!r}")])
+    return int(value)
+
+
+def _deadline(request: Request, user: User, instance_id: int, op: str, form: Any) -> Response:
+    clock = uses(request).deadlines
+    reason = str(form.get("reason") or "").strip()[:10_000]
+    document = str(form.get("document") or "").strip()[:100]
+    try:
+        if not reason:
+            raise PayloadInvalid([("reason", "required for this event")])
+        if op == "extend":
+            if not document:
+                raise PayloadInvalid([("document", "required")])
+            clock.extend(user.actor, instance_id, reason=reason, document=document,
+                         to_date=_date_field(str(form.get("to_date") or ""), "to_date"),
+                         days=_count_field(str(form.get("days") or ""), "days"),
+                         working_days=_count_field(str(form.get("working_days") or ""), "working_days"))
+        elif op == "suspend":
+            clock.suspend(user.actor, instance_id, reason=reason, document=document or None)
+        else:
+            clock.resume(user.actor, instance_id, reason=reason, document=document or None)
+    except WorkflowError as err:
+        if isinstance(err, NotFound) and "instance" in str(err):
+            return _message(request, user, 404, "not_found", str(err))
+        lang = _lang(request)
+        sentence, problems = said(err, lang, _app(request).store.agency_names())
+        detail = "; ".join(f"{words(lang).get('field_' + k, k)}: {v}" for k, v in problems.items())
+        return _instance_page(request, user, instance_id, answer(err).status,
+                              f"{words(lang)['error']}: {sentence}" + (f" ({detail})" if detail else ""))
+    nudge(request)
+    return RedirectResponse(f"/instances/{instance_id}?done={DEADLINE_EVENTS[op]}#history", status_code=303,
+                            headers=SECURITY_HEADERS)
+
+
+@pages.post("/instances/{instance_id}/deadline/{op}")
+async def deadline(request: Request, instance_id: int, op: str) -> Response:
+    """The Steering Committee (or an admin) extends, suspends or resumes a task's legal clock from its page."""
+    user = _signed_in(request)
+    form = await request.form()
+    t = words(_lang(request))
+    if not _check_csrf(str(form.get("csrf") or ""), user.csrf):
+        return _message(request, user, 403, "forbidden", t["bad_csrf"])
+    if op not in DEADLINE_EVENTS or not 0 < instance_id < 2**62:
+        return _message(request, user, 404, "not_found", op)
+    if user.actor.role not in (Role.COMMITTEE, Role.ADMIN):
+        return _message(request, user, 403, "forbidden", t["role_" + user.role])
+    return await run_in_threadpool(_deadline, request, user, instance_id, op, form)
 
 
 # -- audit ----------------------------------------------------------------------------------------

@@ -40,6 +40,9 @@ FIELD_PROBLEMS: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(r"^'?(.*?)'? is not an agency code.*$"), "“{0}” không phải là mã cơ quan.",
      "“{0}” is not an agency code."),
     (re.compile(r"^unknown field.*$"), "Trường không có trong biểu mẫu.", "Not a field of this form."),
+    (re.compile(r"^give exactly one of .*$"), "Hãy nhập đúng một trong ba: ngày mới, số ngày hoặc số ngày làm việc.",
+     "Give exactly one of: a new date, a number of days, a number of working days."),
+    (re.compile(r"^must be a positive number of days$"), "Số ngày phải lớn hơn 0.", "Must be more than 0 days."),
 ]
 
 

@@ -86,14 +86,20 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def log_in(browser: Browser, site: Site, who: str, width: int = 1280) -> Page:
+LANDING = {"officer": "/inbox", "other_officer": "/inbox", "committee": "/inbox", "auditor": "/audit", "admin": "/"}
+
+
+def log_in(browser: Browser, site: Site, who: str, width: int = 1280, then: str | None = "/") -> Page:
+    """Log in as ``who``, wait for the page that role lands on, then go to ``then`` (None: stay there)."""
     context = browser.new_context(viewport={"width": width, "height": 900}, locale="vi-VN")
     page = context.new_page()
     page.goto(site.url + "/")
     assert page.url.startswith(site.url + "/login")
     page.get_by_label("Khóa API").fill(site.keys[who])
     page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url(site.url + "/")
+    page.wait_for_url(site.url + LANDING[who])
+    if then is not None and then != LANDING[who]:
+        page.goto(site.url + then)
     return page
 
 

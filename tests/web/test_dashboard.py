@@ -309,3 +309,100 @@ def test_english_switch_and_phone_width(browser: Browser, site: Site) -> None:
 
 def test_every_word_has_both_languages() -> None:
     assert all(len(pair) == 2 and all(pair) for pair in WORDS.values())
+
+
+def test_an_officer_lands_on_the_agencys_open_tasks_nearest_deadline_first(browser: Browser, site: Site) -> None:
+    page = log_in(browser, site, "other_officer", then=None)  # SNV
+    assert page.url == f"{site.url}/inbox"
+    rows = page.locator("#tasks-table tbody tr")
+    open_tasks = [i for i in site.app.store.list_instances(assignee="SNV", limit=100)
+                  if i.state not in site.app.engine.definition(i.definition_id, i.definition_version).final_states]
+    assert rows.count() == len(open_tasks) > 0
+    shown = [int(x) for x in rows.evaluate_all("r => r.map(x => x.dataset.instance)")]
+    expected = sorted(open_tasks, key=lambda i: (i.due_at is None, i.due_at or site.clock.now(), i.id))
+    assert shown == [i.id for i in expected]
+    late = page.locator(f'#tasks-table tr[data-instance="{site.children["SNV"]}"]')
+    assert late.get_attribute("class") == "late"
+    assert "quá hạn 1" in late.inner_text()
+    assert page.locator("#open-escalations").count() == 0  # officers do not acknowledge
+    screenshot(page, "inbox-officer")
+    page.context.close()
+
+
+def test_the_committee_acknowledges_escalations_in_a_batch_after_a_confirmation(browser: Browser,
+                                                                              site: Site) -> None:
+    before = site.app.store.list_escalations("open")
+    assert len(before) >= 2
+    page = log_in(browser, site, "committee", then=None)
+    assert page.url == f"{site.url}/inbox"
+    assert page.locator("#escalations-table tbody tr").count() == len(before)
+    chosen = before[:2]
+    for e in chosen:
+        page.locator(f"#e-{e.id}").check()
+    page.get_by_label("Ghi chú khi xác nhận").fill("Đã đôn đốc qua điện thoại")
+    page.get_by_role("button", name="Xác nhận đã xem các báo cáo đã chọn").click()
+    assert page.locator("#confirm-question").inner_text() == "Xác nhận Ban Chỉ đạo đã xem 2 báo cáo quá hạn sau?"
+    assert page.locator("main li").count() == 2
+    screenshot(page, "inbox-committee-confirm")
+    assert len(site.app.store.list_escalations("open")) == len(before)  # nothing done before the confirmation
+    page.get_by_role("button", name="Đồng ý").click()
+    page.wait_for_url(re.compile(r".*/inbox\?acknowledged=2"))
+    assert page.get_by_role("status").inner_text() == "Đã xác nhận 2 báo cáo quá hạn."
+    assert len(site.app.store.list_escalations("open")) == len(before) - 2
+    last = site.app.store.history(chosen[0].instance_id)[-1]
+    assert (last.event, last.actor_id, last.actor_role) == ("@escalation_acknowledged", "key:committee", "committee")
+    assert page.locator("#escalations-table tbody tr").count() == len(before) - 2
+    screenshot(page, "inbox-committee")
+    page.context.close()
+
+
+def test_the_committee_extends_suspends_and_resumes_a_deadline_from_the_task_page(browser: Browser,
+                                                                                 site: Site) -> None:
+    child = site.children["SCT"]
+    before = site.app.store.get_instance(child)
+    page = log_in(browser, site, "committee", then=f"/instances/{child}")
+    form = page.locator("#extend-form")
+    form.get_by_label("Gia hạn đến ngày").fill("2023-02-15")
+    form.get_by_label("Văn bản quyết định").fill("15/BCĐ-KHCN")
+    form.get_by_label("Lý do").fill("Sở Công Thương đề nghị gia hạn")
+    form.get_by_role("button", name="Gia hạn").click()
+    page.wait_for_url(re.compile(r".*done=@deadline_extended.*"))
+    assert page.get_by_role("status").inner_text() == "Đã ghi nhận. Gia hạn"
+    after = site.app.store.get_instance(child)
+    assert after.due_at is not None
+    assert before.due_at is not None
+    assert after.due_at > before.due_at
+    assert "15/02/2023 24:00" in page.locator("#facts").inner_text()
+    assert "Gia hạn" in page.locator("#history-table").inner_text()
+    suspend = page.locator("#suspend-form")
+    suspend.get_by_label("Lý do").fill("Chờ ý kiến của Bộ")
+    suspend.get_by_role("button", name="Tạm dừng tính thời hạn").click()
+    page.wait_for_url(re.compile(r".*done=@suspended.*"))
+    assert site.app.store.get_instance(child).suspended_at is not None
+    resume = page.locator("#resume-form")
+    resume.get_by_label("Lý do").fill("Đã có ý kiến của Bộ")
+    resume.get_by_role("button", name="Tiếp tục tính thời hạn").click()
+    page.wait_for_url(re.compile(r".*done=@resumed.*"))
+    assert site.app.store.get_instance(child).suspended_at is None
+    # a refusal is said in words, and an officer is refused outright
+    page.locator("#extend-form").get_by_label("Văn bản quyết định").fill("16/BCĐ-KHCN")
+    page.locator("#extend-form").get_by_label("Lý do").fill("Thiếu thời hạn mới")
+    with page.expect_response(lambda r: r.request.method == "POST") as response:
+        page.locator("#extend-form").get_by_role("button", name="Gia hạn").click()
+    assert response.value.status == 422
+    assert page.locator(".flash").inner_text() == (
+        "Không thực hiện được: Thông tin nhập chưa đúng; xem các ô được đánh dấu bên dưới. (Thời hạn mới: Hãy nhập "
+        "đúng một trong ba: ngày mới, số ngày hoặc số ngày làm việc.)")
+    history = page.locator("#history-table").inner_text()
+    assert "Hạn mới: 15/02/2023" in history
+    assert "offset_days" not in history  # the timers' arithmetic is not for people
+    screenshot(page, "instance-committee-deadline")
+    page.context.close()
+    officer = log_in(browser, site, "officer", then=f"/instances/{site.children['STC']}")
+    assert officer.locator("#extend-form").count() == 0
+    csrf = officer.locator('input[name="csrf"]').first.get_attribute("value")
+    refused = officer.request.post(f"{site.url}/instances/{site.children['STC']}/deadline/extend",
+                                   form={"csrf": csrf or "", "reason": "x", "document": "1/X", "days": "5"},
+                                   max_redirects=0)
+    assert refused.status == 403
+    officer.context.close()
