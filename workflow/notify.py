@@ -80,22 +80,26 @@ class Subject:
 
 
 def reminder_text(s: Subject, offset_days: int) -> tuple[str, str]:
+    """To the agency, in Vietnamese only: what to do, by when; the tracking number at the foot, not the subject."""
     who = s.assignee_name or s.assignee
-    subject = one_line(f"[Nhắc việc] {s.title_vi} – hạn {ddmmyyyy(s.due_at)} ({s.business_key})")
-    body = (f"Kính gửi {who},\n\nNhiệm vụ \"{s.title_vi}\" (mã {s.business_key}) hết hạn lúc 24:00 ngày "
-            f"{ddmmyyyy(s.due_at)}; còn {offset_days} ngày.\n\n"
-            f"Reminder: \"{s.title_en}\" ({s.business_key}) for {s.assignee} is due by the end of "
-            f"{ddmmyyyy(s.due_at)} (province time), {offset_days} day(s) from now.\n")
+    subject = one_line(f"[Nhắc việc] {s.title_vi} – hạn {ddmmyyyy(s.due_at)}")
+    body = (f"Kính gửi: {who}.\n\n"
+            f"Theo Kế hoạch, {who} có nhiệm vụ: {s.title_vi}.\n"
+            f"Thời hạn: 24 giờ 00 ngày {ddmmyyyy(s.due_at)} (còn {offset_days} ngày).\n\n"
+            "Đề nghị quý cơ quan hoàn thành và gửi kết quả đúng thời hạn. Nếu đã gửi, xin bỏ qua thư này.\n\n"
+            f"(Số theo dõi: {s.business_key})\n")
     return subject, body
 
 
 def escalation_text(s: Subject) -> tuple[str, str]:
+    """To the Steering Committee, in Vietnamese only: who has not done what, and since when."""
     who = s.assignee_name or s.assignee
-    subject = one_line(f"[Báo cáo Ban Chỉ đạo] {who} quá hạn: {s.title_vi} ({s.business_key})")
-    body = (f"Kính gửi Ban Chỉ đạo Chương trình,\n\n{who} chưa hoàn thành nhiệm vụ \"{s.title_vi}\" "
-            f"(mã {s.business_key}), hạn 24:00 ngày {ddmmyyyy(s.due_at)}. Đề nghị Ban Chỉ đạo xem xét, chỉ đạo.\n\n"
-            f"Escalation: {s.assignee} has not completed \"{s.title_en}\" ({s.business_key}), due by the end of "
-            f"{ddmmyyyy(s.due_at)}.\n")
+    subject = one_line(f"[Báo cáo Ban Chỉ đạo] {who} chưa hoàn thành: {s.title_vi}")
+    body = ("Kính gửi: Ban Chỉ đạo thực hiện Kế hoạch.\n\n"
+            f"{who} chưa hoàn thành nhiệm vụ: {s.title_vi}.\n"
+            f"Thời hạn: 24 giờ 00 ngày {ddmmyyyy(s.due_at)}; đến nay đã quá hạn.\n\n"
+            "Đề nghị Ban Chỉ đạo xem xét, chỉ đạo.\n\n"
+            f"(Số theo dõi: {s.business_key})\n")
     return subject, body
 
 
