@@ -258,11 +258,24 @@ def _all(store: Any, **filters: Any) -> list[InstanceRecord]:
     return found
 
 
-def _as_of(request: Request) -> dt.date | None:
-    """``?as_of=YYYY-MM-DD``: the figures as of the end of that day, from history (ignored if not a past date)."""
+def _typed_date(value: str) -> dt.date | None:
+    """A date as typed in a page: dd/mm/yyyy (as people write it here, whatever the browser's language) or
+    YYYY-MM-DD; None if it is neither. Date fields are text inputs, not the browser's date picker, whose order
+    of day and month follows the computer's language (an English Windows would show mm/dd/yyyy)."""
+    value = value.strip()
     try:
-        day = dt.date.fromisoformat(request.query_params.get("as_of", ""))
+        if "/" in value:
+            return dt.datetime.strptime(value, "%d/%m/%Y").date()
+        return dt.date.fromisoformat(value)
     except ValueError:
+        return None
+
+
+def _as_of(request: Request) -> dt.date | None:
+    """``?as_of=dd/mm/yyyy`` (or YYYY-MM-DD): the figures as of the end of that day, from history (ignored if not a
+    past date)."""
+    day = _typed_date(request.query_params.get("as_of", ""))
+    if day is None:
         return None
     return day if day < _now(request).astimezone(PROVINCE_TZ).date() else None
 
@@ -284,7 +297,7 @@ def _overview(request: Request, user: User) -> HTMLResponse:
                             "due": _day(e.due_at), "title": _title(definition, lang)})
     names = app.store.agency_names_on(as_of or now.astimezone(PROVINCE_TZ).date())
     return _render(request, "overview.html", user=user, as_of=f"{as_of:%d/%m/%Y}" if as_of else _day(now),
-                   as_of_value=as_of.isoformat() if as_of else "",
+                   as_of_value=f"{as_of:%d/%m/%Y}" if as_of else "",
                    as_of_query=f"?as_of={as_of.isoformat()}" if as_of else "",
                    today=f"{now.astimezone(PROVINCE_TZ):%d/%m/%Y}",
                    totals=report.totals,
@@ -608,6 +621,10 @@ def _payload(form: Any, definition: Definition, state: str, event: str) -> dict[
         value = str(form.get(f"p.{name}") or "").strip()
         if not value:
             continue  # absent: the engine says so if it is required
+        if spec.type is FieldType.DATE:
+            typed = _typed_date(value)
+            payload[name] = typed.isoformat() if typed is not None else value  # else the engine names the problem
+            continue
         if spec.type is FieldType.INTEGER:
             try:
                 payload[name] = int(value)
@@ -663,13 +680,12 @@ DEADLINE_EVENTS = {"extend": "@deadline_extended", "suspend": "@suspended", "res
 
 
 def _date_field(value: str, name: str) -> dt.date | None:
-    value = value.strip()
-    if not value:
+    if not value.strip():
         return None
-    try:
-        return (dt.datetime.strptime(value, "%d/%m/%Y").date() if "/" in value else dt.date.fromisoformat(value))
-    except ValueError:
-        raise PayloadInvalid([(name, f"{value!r} is not a date (YYYY-MM-DD)")]) from None
+    day = _typed_date(value)
+    if day is None:
+        raise PayloadInvalid([(name, f"{value.strip()!r} is not a date (YYYY-MM-DD)")])
+    return day
 
 
 def _count_field(value: str, name: str) -> int | None:

@@ -72,9 +72,11 @@ def test_the_overview_as_of_a_past_date_is_rebuilt_from_history(browser: Browser
     import datetime as dt
 
     page = log_in(browser, site, "committee")
-    page.fill("#as_of", "2022-12-20")
+    assert page.locator("#as_of").get_attribute("placeholder") == "dd/mm/yyyy"  # whatever the browser's language
+    page.fill("#as_of", "20/12/2022")
     page.get_by_role("button", name="Xem").click()
-    page.wait_for_url("**as_of=2022-12-20**")
+    page.wait_for_url("**as_of=20%2F12%2F2022**")
+    assert page.locator("#as_of").input_value() == "20/12/2022"
     report = status_report(site.app.engine, site.app.store, site.clock.now(), dt.date(2022, 12, 20))
     for category in CATEGORIES:
         assert page.locator(f'#totals [data-category="{category}"] b').inner_text() == str(report.totals[category])
@@ -362,7 +364,7 @@ def test_the_committee_extends_suspends_and_resumes_a_deadline_from_the_task_pag
     before = site.app.store.get_instance(child)
     page = log_in(browser, site, "committee", then=f"/instances/{child}")
     form = page.locator("#extend-form")
-    form.get_by_label("Gia hạn đến ngày").fill("2023-02-15")
+    form.get_by_label("Gia hạn đến ngày").fill("15/02/2023")
     form.get_by_label("Văn bản quyết định").fill("15/BCĐ-KHCN")
     form.get_by_label("Lý do").fill("Sở Công Thương đề nghị gia hạn")
     form.get_by_role("button", name="Gia hạn").click()
