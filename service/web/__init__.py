@@ -568,7 +568,8 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
     now = _now(request)
     final = instance.state in definition.final_states
     history = []
-    for h in app.store.history(instance.id):
+    rows = app.store.history(instance.id)
+    for h in rows:
         shown = definition if h.definition_version == definition.version else app.engine.definition(
             h.definition_id, h.definition_version)
         who, role = _who(h.actor_id, h.actor_role, h.actor_agency, lang)
@@ -583,7 +584,8 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
         section=definition.seed_section, assignee_name=app.store.agency_names().get(instance.assignee,
                                                                                     instance.assignee),
         state_label=definition.state(instance.state).label, due=None if final else _day(instance.due_at),
-        late_days=late, svg=state_svg(definition, instance.state, _title(definition, lang)),
+        late_days=late, svg=state_svg(definition, instance.state, _title(definition, lang),
+                                      [(h.from_state, h.to_state) for h in rows], words(lang)["any_state"]),
         actions=_actions(request, user, instance, definition), timers=_timer_rows(request, instance.id),
         children=_children(request, instance.id), history=history, flash=flash, flash_kind=flash_kind,
         kept=kept or {"event": None, "values": {}, "reason": "", "fields": {}},

@@ -1,17 +1,83 @@
-"""A definition's state diagram as SVG, drawn on the server (no JavaScript, no layout library).
+"""A definition's state diagram as SVG, drawn on the server (no JavaScript in the page).
 
-Layout: each state goes in the column of its distance from the initial state (breadth-first over the
-transitions), in definition order within a column. Forward edges are curves between columns; edges that go
-back or stay in a column arc below. The current state is filled and marked ``aria-current``. Every text is
+``state_svg`` lays it out with Graphviz (``dot``, Debian's ``graphviz``, through the ``graphviz`` package):
+top to bottom so that it reads on a phone, every state and transition by its full Vietnamese label (wrapped,
+never cut), the current state filled and marked ``aria-current``, the path the task has taken drawn heavier,
+and a transition possible from every unfinished state (``source: "*"``, e.g. withdrawing) drawn once, from one
+"any unfinished state" box, instead of one arc per state. Without ``dot`` on the machine, the simple layout
+below (``simple_svg``: columns by distance from the initial state) is drawn instead. Every text is
 XML-escaped: labels come from definition files.
 """
 
 from __future__ import annotations
 
+import re
+import shutil
+import textwrap
 from collections import defaultdict, deque
+from collections.abc import Iterable
 from xml.sax.saxutils import escape, quoteattr
 
 from definitions import Definition
+
+FONT = "DejaVu Sans"  # has every Vietnamese letter; Debian's fonts-dejavu-core comes with graphviz
+ANY = "__any__"
+
+
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def _dot(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def state_svg(definition: Definition, current: str | None = None, title: str | None = None,
+              taken: Iterable[tuple[str | None, str]] = (), any_label: str = "Mọi trạng thái chưa kết thúc") -> str:
+    """The diagram as SVG (Graphviz when ``dot`` is installed). ``taken``: the (from, to) pairs of the history."""
+    if shutil.which("dot") is None:
+        return simple_svg(definition, current, title)
+    import graphviz
+
+    path = {(a, b) for a, b in taken if a is not None}
+    finals = definition.final_states
+    lines = [f"digraph {{ graph [rankdir=TB, bgcolor=transparent, nodesep=0.35, ranksep=0.45, fontname={_dot(FONT)}]",
+             f"node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", color=\"#334155\", "
+             f"fontname={_dot(FONT)}, fontsize=12, margin=\"0.15,0.08\"]",
+             f"edge [color=\"#64748b\", fontname={_dot(FONT)}, fontsize=10, fontcolor=\"#334155\", "
+             "arrowsize=0.7]"]
+    for state in definition.states:
+        css = "state current" if state.id == current else ("state final" if state.id in finals else "state")
+        style = [f"id={_dot('s_' + state.id)}", f"class={_dot(css)}", f"label={_dot(_wrap(state.label, 24))}",
+                 f"tooltip={_dot(state.label)}"]
+        if state.id == current:
+            style += ['fillcolor="#fde68a"', 'color="#b45309"', "penwidth=2.5"]
+        elif state.id in finals:
+            style += ["peripheries=2", 'fillcolor="#f1f5f9"']
+        lines.append(f"{_dot(state.id)} [{', '.join(style)}]")
+    wildcard = [t for t in definition.transitions if "*" in t.source]
+    if wildcard:
+        lines.append(f"{_dot(ANY)} [id=\"s_any\", class=\"any\", label={_dot(_wrap(any_label, 24))}, "
+                     "style=\"rounded,dashed\", color=\"#94a3b8\", fontcolor=\"#475569\"]")
+    for transition in definition.transitions:
+        sources = [ANY] if "*" in transition.source else list(transition.source)
+        for source in sources:
+            heavy = (source, transition.dest) in path
+            attrs = [f"label={_dot(_wrap(transition.label, 20))}", f"tooltip={_dot(transition.label)}",
+                     f"class={_dot('taken' if heavy else 'step')}"]
+            if heavy:
+                attrs += ["penwidth=2.6", 'color="#1e40af"']
+            lines.append(f"{_dot(source)} -> {_dot(transition.dest)} [{', '.join(attrs)}]")
+    lines.append("}")
+    svg = graphviz.Source("\n".join(lines)).pipe(format="svg", encoding="utf-8")
+    svg = svg[svg.index("<svg"):]
+    name = title or definition.title.vi
+    svg = re.sub(r'<svg width="[^"]*" height="[^"]*"', f'<svg class="diagram graphviz" role="img" '
+                 f'aria-label={quoteattr(name)}', svg, count=1)
+    if current is not None:
+        svg = svg.replace(f'id="s_{current}" class="node state current"',
+                          f'id="s_{current}" class="node state current" aria-current="true"', 1)
+    return svg
 
 COLUMN, ROW, WIDTH, HEIGHT, MARGIN = 280, 92, 190, 46, 24
 
@@ -39,7 +105,8 @@ def _short(text: str, limit: int = 26) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def state_svg(definition: Definition, current: str | None = None, title: str | None = None) -> str:
+def simple_svg(definition: Definition, current: str | None = None, title: str | None = None) -> str:
+    """The diagram without Graphviz: columns by distance from the initial state."""
     column = _columns(definition)
     position: dict[str, tuple[int, int]] = {}
     rows: dict[int, int] = defaultdict(int)

@@ -83,6 +83,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "assignee": ("Cơ quan thực hiện", "Assignee"),
     "version": ("Phiên bản", "Version"),
     "diagram": ("Sơ đồ trạng thái", "State diagram"),
+    "any_state": ("Mọi trạng thái chưa kết thúc", "Any unfinished state"),
     "history": ("Diễn biến", "History"),
     "when": ("Thời điểm", "When"),
     "who": ("Người thực hiện", "Who"),

@@ -128,8 +128,17 @@ def test_instance_page_draws_the_diagram_history_timers_and_children(browser: Br
     page.goto(f"{site.url}/instances/{site.parent}")
     parent = site.app.store.get_instance(site.parent)
     current = page.locator("svg.diagram g.state.current")
-    assert current.get_attribute("data-state") == parent.state
+    assert current.get_attribute("id") == f"s_{parent.state}"
     assert current.get_attribute("aria-current") == "true"
+    definition = site.app.engine.definition(parent.definition_id, parent.definition_version)
+    drawn = page.locator("svg.diagram").text_content() or ""
+    for state in definition.states:  # every label whole (wrapped, never cut), no ids
+        assert " ".join(state.label.split()) in " ".join(drawn.split()), state.label
+        assert "…" not in drawn
+    withdraws = [t for t in definition.transitions if "*" in t.source]
+    if withdraws:  # a transition from every unfinished state is drawn once, from one box
+        assert page.locator("svg.diagram g.any").count() == 1
+    assert page.locator("svg.diagram g.taken").count() >= 1  # the path taken, drawn heavier
     definition = site.app.engine.definition(parent.definition_id, parent.definition_version)
     assert page.locator("svg.diagram g.state").count() == len(definition.states)
     history = site.app.store.history(site.parent)
