@@ -17,7 +17,7 @@ from definitions import WorkflowError
 from . import logs
 from .api import Around
 from .api.metrics import CONTENT_TYPE, Metrics
-from .api.problems import MEDIA, ApiProblem, api_problem, http_error, validation_error, workflow_error
+from .api.problems import MEDIA, ApiProblem, api_problem, http_error, unexpected, validation_error, workflow_error
 from .api.routes import router
 from .context import App
 from .web import LoginRequired, login_redirect, pages
@@ -45,6 +45,7 @@ def create_app(ctx: App, alarm: Any = None, body_limit: int = 1 << 20, metrics: 
     app.add_exception_handler(ApiProblem, api_problem)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)  # a 500 as problem+json with the request id, logged whole
 
     @app.get("/healthz", include_in_schema=True)
     def healthz() -> dict[str, str]:

@@ -21,6 +21,7 @@ from docx.text.paragraph import Paragraph
 
 from workflow.calendar import local_date
 from workflow.clock import PROVINCE_TZ
+from workflow.errors import PayloadInvalid
 from workflow.obligations import CATEGORIES
 
 from .report import HEADERS_VI, StatusReport
@@ -44,6 +45,17 @@ class Issuing:
     recipients: tuple[str, ...] = field(default=(
         "Ban Chỉ đạo thực hiện Kế hoạch (để báo cáo);", "UBND tỉnh (để báo cáo);", "Các sở, ban, ngành, địa phương;",
         "Lưu: VT, QLKH."))
+
+    def __post_init__(self) -> None:
+        """A document holds printable text only: a control character (pasted, or sent by a client) is refused
+        with the field's name, before anything is built."""
+        problems = [(name, "must be printable text on one line (no control characters)")
+                    for name in ("parent", "issuer", "issuer_name", "symbol", "number", "place", "position", "signer")
+                    if not getattr(self, name).isprintable()]
+        problems += [("recipients", "must be printable text (no control characters)")
+                     for line in self.recipients if not line.isprintable()][:1]
+        if problems:
+            raise PayloadInvalid(problems)
 
 
 def issued_date(day: dt.date) -> str:

@@ -16,7 +16,7 @@ from fastapi import HTTPException, Request
 
 from ..logs import fields
 from .metrics import Metrics
-from .problems import problem
+from .problems import problem, unexpected
 
 log = logging.getLogger("workflow.http")
 # Before any key is looked at. (The server has already read them: a reverse proxy in front should cap them too,
@@ -51,9 +51,12 @@ class Around:
         limit = self.limit
         received = 0
 
+        answered = [False]
+
         async def sending(message: Any) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
+                answered[0] = True
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode("latin-1"))]
             await send(message)
@@ -81,6 +84,10 @@ class Around:
                 await response(scope, receive, sending)
             else:
                 await self.app(scope, counted, sending)
+        except Exception as err:  # a fault of ours: answered here, so the connection stays usable
+            if answered[0]:  # already answering: nothing more can be said on this connection
+                raise
+            await unexpected(Request(scope), err)(scope, receive, sending)
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import Request
@@ -13,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from definitions import WorkflowError
 
 from ..errors import TABLE, answer, context
+from ..logs import fields
 
 MEDIA = "application/problem+json"
 # (error class, status, title), from the one table of every front end (service/errors.py)
@@ -87,6 +89,14 @@ def problem(status: int, title: str, detail: str, request: Request | None = None
         if request_id:
             body["request_id"] = request_id
     return JSONResponse(body, status_code=status, media_type=MEDIA, headers=headers)
+
+
+def unexpected(request: Request, err: Exception) -> JSONResponse:
+    """A fault of ours, not of the request: logged whole with the request's id, answered as a problem that names
+    the id (so an operator can find the log line) and nothing of the fault's inside."""
+    logging.getLogger("workflow.http").error("unexpected error", exc_info=err, extra=fields(
+        request_id=getattr(request.state, "request_id", None), path=request.url.path))
+    return problem(500, "Internal error", "an unexpected error; it is logged with this request's id", request)
 
 
 def workflow_error(request: Request, err: Exception) -> JSONResponse:

@@ -44,11 +44,7 @@ def serve_in_thread(fastapi_app: object) -> tuple[str, uvicorn.Server, threading
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)  # listening before uvicorn starts: clients queue instead of racing it
     port = sock.getsockname()[1]
-    # Keep-alive longer than any pause of a test's client between two requests (the fuzzer can think for seconds
-    # on a busy machine): with uvicorn's 5 s, the server may close an idle connection just as the client reuses
-    # it, and the client sees "connection reset" for a request the server never read.
-    server = uvicorn.Server(uvicorn.Config(fastapi_app, log_level="warning", access_log=False,  # type: ignore[arg-type]
-                                           timeout_keep_alive=600))
+    server = uvicorn.Server(uvicorn.Config(fastapi_app, log_level="warning", access_log=False))  # type: ignore[arg-type]
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     return f"http://127.0.0.1:{port}", server, thread

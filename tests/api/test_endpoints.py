@@ -406,3 +406,24 @@ def test_the_api_document_is_valid_and_says_what_each_operation_answers(api: Api
             assert spec["components"]["schemas"][body].get("examples"), (where, body)
     fire = spec["paths"]["/api/v1/instances/{instance_id}/events"]["post"]["responses"]["200"]
     assert fire["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Fired"}
+
+
+def test_a_fault_of_ours_is_a_500_problem_naming_the_request_and_logged_whole(
+        api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    def fails() -> None:
+        raise RuntimeError("a bug in a route")
+
+    api.fastapi.add_api_route("/api/v1/test-fault", fails)  # type: ignore[attr-defined]
+    with api.client() as c:
+        answer = c.get("/api/v1/test-fault", headers={"X-Request-ID": "fault-1"})
+        assert answer.status_code == 500
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json()["request_id"] == "fault-1"
+        assert "a bug in a route" not in answer.text  # nothing of the inside goes out
+        # a report to sign with a control character in its signer's name is the client's fault: 422, not a 500
+        refused = c.get("/api/v1/reports/status", params={"format": "docx", "signer": "Nguyễn\x00An"})
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["field"] == "signer"
+    logged = [r for r in caplog.records if r.getMessage() == "unexpected error"]
+    assert logged
+    assert logged[0].exc_info is not None
