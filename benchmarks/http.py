@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from service.logs import records
+
 CYCLE = {"open": ("answer", {"document": "1/SYT", "note": "đã trả lời"}, None),
          "answered": ("reopen", {}, "bổ sung ý kiến")}
 # A two-state cycle with a payload, a reason and no timers: the figure is transitions over HTTP, not
@@ -111,14 +113,14 @@ def run(seconds: float, rate: float) -> dict[str, Any]:
         ids = [app.engine.start("bench_http", f"http/{n}", "SKHCN", Actor("bench", Role.ADMIN)).id
                for n in range(64)]
         app.sql_engine.dispose()
-        env = {**os.environ, "WORKFLOW_DATABASE_URL": url_db}
-        server = subprocess.Popen([WORKFLOW, "serve", "--port", "0"], env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, text=True)
+        env = {**os.environ, "WORKFLOW_DATABASE_URL": url_db, "WORKFLOW_LOG_FORMAT": "json"}
+        server = subprocess.Popen([WORKFLOW, "serve", "--port", "0"], env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
         try:
-            assert server.stdout is not None
-            url = next(line.split()[1] for line in server.stdout if line.startswith("ready "))
-            # keep reading what serve prints, as a journal would: a full pipe would block its scheduler
-            threading.Thread(target=server.stdout.read, daemon=True).start()
+            assert server.stderr is not None
+            url = next(str(r["url"]) for r in records(server.stderr) if r.get("event") == "ready")
+            # keep reading what serve logs, as a journal would: a full pipe would block it
+            threading.Thread(target=server.stderr.read, daemon=True).start()
             results = {}
             for name, threads, pace, mine in (("throughput", 8, None, ids[:32]), ("steady", 4, rate, ids[32:])):
                 args = [sys.executable, "-m", "benchmarks.http", url, key, json.dumps(mine), str(threads),
@@ -129,8 +131,8 @@ def run(seconds: float, rate: float) -> dict[str, Any]:
         finally:
             server.terminate()
             server.wait(timeout=60)
-            if server.stdout is not None:
-                server.stdout.close()
+            if server.stderr is not None:
+                server.stderr.close()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from typing import Any
 from definitions import Role, definition_files
 from scheduler.alarm import Alarm
 from scheduler.ticker import Ticker
+from service.logs import records
 from store import SqlStore, migrate, open_engine
 from workflow import Actor, Engine, SimulatedClock, SystemClock, TimerOutcome
 from workflow.timers import TimerStatus
@@ -116,23 +117,25 @@ def lateness(rate: int, seconds: float) -> dict[str, Any]:
 
 
 def _spawn(path: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "WORKFLOW_DATABASE_URL": f"sqlite:///{path}", "WORKFLOW_POLL_S": "3600"}
-    return subprocess.Popen([WORKFLOW, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    env = {**os.environ, "WORKFLOW_DATABASE_URL": f"sqlite:///{path}", "WORKFLOW_POLL_S": "3600",
+           "WORKFLOW_LOG_FORMAT": "json"}
+    return subprocess.Popen([WORKFLOW, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
 
 
-def _until(process: subprocess.Popen[str], prefix: str) -> None:
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith(prefix):
+def _until(process: subprocess.Popen[str], event: str) -> None:
+    """Read serve's log until its record of ``event`` (``caught_up``, ``ready``)."""
+    assert process.stderr is not None
+    for record in records(process.stderr):
+        if record.get("event") == event:
             return
-    raise RuntimeError(f"serve ended before {prefix!r}")
+    raise RuntimeError(f"serve ended before logging {event!r}")
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
     process.terminate()
-    assert process.stdout is not None
-    process.stdout.read()
+    assert process.stderr is not None
+    process.stderr.read()
     process.wait(timeout=60)
 
 
@@ -145,7 +148,7 @@ def restart(pending: int) -> dict[str, Any]:
               + [now + dt.timedelta(days=30, seconds=i) for i in range(pending - half)])
         started = time.perf_counter()
         process = _spawn(path)
-        _until(process, "caught up:")
+        _until(process, "caught_up")
         caught_up = time.perf_counter() - started
         _until(process, "ready")
         _stop(process)

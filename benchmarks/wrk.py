@@ -23,6 +23,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from service.logs import records
+
 from .http import BENCH_CYCLE, WORKFLOW
 
 SCRIPT = Path(__file__).parent / "wrk" / "requests.lua"
@@ -55,11 +57,12 @@ def _serve(folder: str) -> tuple[subprocess.Popen[str], str, str]:
     app.engine.load_definition_text(BENCH_CYCLE, "bench_http.yaml")
     _, key = app.store.create_key("bench", "admin", None, app.clock.now())
     app.sql_engine.dispose()
-    server = subprocess.Popen([WORKFLOW, "serve", "--port", "0"], env={**os.environ, "WORKFLOW_DATABASE_URL": url_db},
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert server.stdout is not None
-    url = next(line.split()[1] for line in server.stdout if line.startswith("ready "))
-    threading.Thread(target=server.stdout.read, daemon=True).start()  # as a journal would read it
+    server = subprocess.Popen([WORKFLOW, "serve", "--port", "0"],
+                              env={**os.environ, "WORKFLOW_DATABASE_URL": url_db, "WORKFLOW_LOG_FORMAT": "json"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert server.stderr is not None
+    url = next(str(r["url"]) for r in records(server.stderr) if r.get("event") == "ready")
+    threading.Thread(target=server.stderr.read, daemon=True).start()  # as a journal would read it
     return server, url, key
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 import sys
+from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
 LogFormat = Literal["json", "text"]
@@ -66,3 +67,15 @@ def configure(fmt: LogFormat = "json") -> None:
         logger.propagate = name == "workflow"
         if logger.level == logging.NOTSET or name == "workflow":
             logger.setLevel(logging.INFO if name in ("workflow", "uvicorn.error") else logging.WARNING)
+
+
+def records(lines: Iterable[str], logger: str = "workflow.serve") -> Iterator[dict[str, Any]]:
+    """The JSON records of ``logger`` among log lines (other lines skipped), as they come: how a program follows
+    ``workflow serve`` (``WORKFLOW_LOG_FORMAT=json``), e.g. waiting for its ``ready`` record and ``url``."""
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("logger") == logger:
+            yield record
