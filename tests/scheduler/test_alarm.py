@@ -9,11 +9,12 @@ from scheduler.ticker import Ticker
 from store import SqlStore
 from tests.conftest import ADMIN
 from workflow import Engine, SystemClock
+from workflow.clock import PROVINCE_TZ
 
 
 def test_one_job_for_many_pending_timers_and_a_clean_stop(store: SqlStore, engine: Engine) -> None:
     real = Engine(store, SystemClock())  # APScheduler keeps real time; so must this engine
-    today = dt.datetime.now(dt.UTC).date()
+    today = dt.datetime.now(PROVINCE_TZ).date()  # the day in the province, as the engine dates a receipt
     for n in range(300):
         instance = real.start("agency_feedback", f"k{n}", "SYT", ADMIN)
         real.fire(instance.id, "record_receipt", ADMIN, payload={"received_on": today.isoformat()})
