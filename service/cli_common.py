@@ -26,7 +26,7 @@ from workflow.errors import PayloadInvalid
 from .app import UseCases
 from .context import App
 from .errors import answer, context
-from .views import instant, local_time
+from .views import instant, local_time, typed_date
 
 __all__ = ["FORCE_HELP", "Bar", "Column", "Options", "check_output", "date_arg", "emit", "emit_table", "fail",
            "instant", "json_arg", "local_time", "opts_of", "run", "written"]
@@ -187,12 +187,10 @@ def _umask() -> int:
 
 def date_arg(value: str, name: str) -> dt.date:
     """A date typed as YYYY-MM-DD or as people write it here, dd/mm/yyyy."""
-    try:
-        if "/" in value:
-            return dt.datetime.strptime(value, "%d/%m/%Y").date()
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise PayloadInvalid([(name, f"{value!r} is not a date (YYYY-MM-DD or dd/mm/yyyy)")]) from None
+    day = typed_date(value)
+    if day is None:
+        raise PayloadInvalid([(name, f"{value!r} is not a date (YYYY-MM-DD or dd/mm/yyyy)")])
+    return day
 
 
 def instant_arg(value: str, name: str) -> dt.datetime:

@@ -36,6 +36,19 @@ def instant(value: dt.datetime | None) -> str | None:
     return None if value is None else format_instant(value)
 
 
+def typed_date(value: str) -> dt.date | None:
+    """A date as people type it: dd/mm/yyyy (as written here) or YYYY-MM-DD; None if it is neither. The CLI and
+    the pages read dates through it (the pages' date fields are text inputs: the browser's date picker orders day
+    and month by the computer's language, mm/dd/yyyy on an English Windows)."""
+    value = value.strip()
+    try:
+        if "/" in value:
+            return dt.datetime.strptime(value, "%d/%m/%Y").date()
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def local_time(value: dt.datetime | str | None) -> str:
     """An instant as people here read it: dd/mm/yyyy HH:MM in province time; a deadline at midnight reads as
     24:00 of its last day, as the law counts it ('' for none). Accepts the views' ISO text too."""

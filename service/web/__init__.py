@@ -38,7 +38,7 @@ from ..errors import answer
 from ..http import app_of, client_address, export_response, nudge, throttle_of, uses
 from ..report import to_csv, to_xlsx
 from ..report_docx import to_docx
-from ..views import local_time
+from ..views import local_time, typed_date
 from .diagram import state_svg
 from .i18n import LANGUAGES, words
 from .refusals import said
@@ -258,23 +258,10 @@ def _all(store: Any, **filters: Any) -> list[InstanceRecord]:
     return found
 
 
-def _typed_date(value: str) -> dt.date | None:
-    """A date as typed in a page: dd/mm/yyyy (as people write it here, whatever the browser's language) or
-    YYYY-MM-DD; None if it is neither. Date fields are text inputs, not the browser's date picker, whose order
-    of day and month follows the computer's language (an English Windows would show mm/dd/yyyy)."""
-    value = value.strip()
-    try:
-        if "/" in value:
-            return dt.datetime.strptime(value, "%d/%m/%Y").date()
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def _as_of(request: Request) -> dt.date | None:
     """``?as_of=dd/mm/yyyy`` (or YYYY-MM-DD): the figures as of the end of that day, from history (ignored if not a
     past date)."""
-    day = _typed_date(request.query_params.get("as_of", ""))
+    day = typed_date(request.query_params.get("as_of", ""))
     if day is None:
         return None
     return day if day < _now(request).astimezone(PROVINCE_TZ).date() else None
@@ -507,22 +494,20 @@ def _who(actor_id: str, role: str, agency: str | None, lang: str) -> tuple[str, 
     return actor_id.split(":", 1)[1] if actor_id.startswith(("key:", "cli:")) else actor_id, role_text
 
 
-def _timer_rows(request: Request, instance_id: int) -> list[dict[str, Any]]:
+def _timer_rows(request: Request, instance: InstanceRecord, definition: Definition) -> list[dict[str, Any]]:
     app = _app(request)
     lang = _lang(request)
     t = words(lang)
-    instance = app.store.get_instance(instance_id)
-    definition = app.engine.definition(instance.definition_id, instance.definition_version)
     labels = {o.name: o.label for o in definition.obligations}
     rows = []
-    for timer in app.store.list_timers(instance_id):
+    for timer in app.store.list_timers(instance.id):
         if timer.status not in (TimerStatus.PENDING, TimerStatus.SUSPENDED):
             continue
         try:
-            steps = list(app.engine.calendar.due(timer.deadline, parse_anchor(timer.anchor)).steps_in(lang))
+            due = app.engine.calendar.due(timer.deadline, parse_anchor(timer.anchor))
+            steps = list(due.steps_in(lang))
             if timer.extension:  # how the extension moved it, after how the period first ran
-                base = app.engine.calendar.due(timer.deadline, parse_anchor(timer.anchor)).due_at
-                steps += extended(app.engine.calendar, base, timer.extension).steps_in(lang)
+                steps += extended(app.engine.calendar, due.due_at, timer.extension).steps_in(lang)
         except (WorkflowError, ValueError):
             steps = []
         name = labels.get(timer.obligation or timer.name) or labels.get(timer.name) or (
@@ -586,7 +571,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
         state_label=definition.state(instance.state).label, due=None if final else _day(instance.due_at),
         late_days=late, svg=state_svg(definition, instance.state, _title(definition, lang),
                                       [(h.from_state, h.to_state) for h in rows], words(lang)["any_state"]),
-        actions=_actions(request, user, instance, definition), timers=_timer_rows(request, instance.id),
+        actions=_actions(request, user, instance, definition), timers=_timer_rows(request, instance, definition),
         children=_children(request, instance.id), history=history, flash=flash, flash_kind=flash_kind,
         kept=kept or {"event": None, "values": {}, "reason": "", "fields": {}},
         clock_forms=None if final or user.actor.role not in (Role.COMMITTEE, Role.ADMIN) or (instance.due_at is None
@@ -624,7 +609,7 @@ def _payload(form: Any, definition: Definition, state: str, event: str) -> dict[
         if not value:
             continue  # absent: the engine says so if it is required
         if spec.type is FieldType.DATE:
-            typed = _typed_date(value)
+            typed = typed_date(value)
             payload[name] = typed.isoformat() if typed is not None else value  # else the engine names the problem
             continue
         if spec.type is FieldType.INTEGER:
@@ -684,7 +669,7 @@ DEADLINE_EVENTS = {"extend": "@deadline_extended", "suspend": "@suspended", "res
 def _date_field(value: str, name: str) -> dt.date | None:
     if not value.strip():
         return None
-    day = _typed_date(value)
+    day = typed_date(value)
     if day is None:
         raise PayloadInvalid([(name, f"{value.strip()!r} is not a date (YYYY-MM-DD)")])
     return day
