@@ -24,6 +24,7 @@ from workflow.migration import migrate
 
 from . import signing
 from .app.definitions import summary
+from .cli_accounts import accounts_cli
 from .cli_common import (
     FORCE_HELP,
     Bar,
@@ -376,6 +377,7 @@ register_deadlines(cli, instances_cli)
 register_service(cli)
 register_plan(cli)
 cli.add_typer(keys_cli, name="keys")
+cli.add_typer(accounts_cli, name="accounts")
 
 
 def main() -> None:

@@ -9,29 +9,44 @@ import typer
 from .app.keys import key_view
 from .cli_common import Options, emit, emit_table, local_time, run
 
-keys_cli = typer.Typer(no_args_is_help=True, help="API keys: admin, officer (of an agency), committee, auditor.")
+keys_cli = typer.Typer(no_args_is_help=True, help="API keys for machines, each owned by an account: admin, officer "
+                                                  "(of an agency), committee, auditor.")
 
 
 @keys_cli.command("create")
-def keys_create(ctx: typer.Context, role: Annotated[str, typer.Option(help="admin, officer, committee or auditor")],
-                name: Annotated[str, typer.Option(help="Who holds it, e.g. nguyen.van.a@syt")],
-                agency: Annotated[str | None, typer.Option(help="The officer's agency code")] = None) -> None:
-    """Create a key; it is printed once and stored only as a hash."""
+def keys_create(ctx: typer.Context,
+                name: Annotated[str, typer.Option(help="What uses it, e.g. tich-hop-cong-van")],
+                account: Annotated[str | None, typer.Option(help="The login of the account that owns it (the key "
+                                                            "gets its role and agency)")] = None,
+                role: Annotated[str | None, typer.Option(help="Without --account: admin, officer, committee or "
+                                                         "auditor")] = None,
+                agency: Annotated[str | None, typer.Option(help="Without --account: the officer's agency code")] = None,
+                days: Annotated[int | None, typer.Option(help="Expires after this many days (default "
+                                                         "WORKFLOW_KEY_LIFETIME_DAYS, 365; 0: never)")] = None) -> None:
+    """Create a key for a machine; it is printed once and stored only as a hash."""
     def act(opts: Options) -> None:
-        key, token = opts.uses.keys.create(opts.actor, name, role, agency)
-        emit(opts, {**key_view(key), "key": token},
-             f"key {key.id} ({role}{'/' + agency if agency else ''}) for {name}:\n{token}\n"
-             "(shown once; only its hash is stored)")
+        keys = opts.uses.keys
+        key, token = keys.create(opts.actor, name, role, agency, account, days)
+        shown = key_view(key, keys.owners())
+        emit(opts, {**shown, "key": token},
+             f"key {key.id} ({key.role}{'/' + key.agency if key.agency else ''}) {name}"
+             f"{' of ' + str(shown['account']) if shown['account'] else ''}, expires "
+             f"{local_time(shown['expires_at']) or 'never'}:\n{token}\n(shown once; only its hash is stored)")
     run(ctx, act)
 
 
 @keys_cli.command("list")
 def keys_list(ctx: typer.Context) -> None:
     def act(opts: Options) -> None:
-        rows = [key_view(k) for k in opts.uses.keys.list(opts.actor)]
+        keys = opts.uses.keys
+        owners = keys.owners()
+        rows = [key_view(k, owners) for k in keys.list(opts.actor)]
         emit_table(opts, rows, [("Số", lambda r: r["id"]), ("Vai trò", lambda r: r["role"]),
-                                ("Cơ quan", lambda r: r["agency"]), ("Người giữ", lambda r: r["name"]),
+                                ("Cơ quan", lambda r: r["agency"]), ("Tên", lambda r: r["name"]),
+                                ("Tài khoản", lambda r: r["account"]),
                                 ("Tạo lúc", lambda r: local_time(r["created_at"])),
+                                ("Hết hạn", lambda r: local_time(r["expires_at"])),
+                                ("Dùng lần cuối", lambda r: local_time(r["last_used_at"])),
                                 ("Thu hồi lúc", lambda r: local_time(r["revoked_at"]))], "Chưa có khóa (no keys)")
     run(ctx, act)
 

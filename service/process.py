@@ -1,8 +1,8 @@
 """The running process: ``serve``'s composition (the catch-up pass, the alarm, the metrics, uvicorn, signals), and
 how a background pass is reported: by ``serve`` as log records of the ``workflow.serve`` logger (one format with
 the rest of the process, see ``service/logs.py``; each record carries an ``event`` field: ``catching_up``,
-``timer``, ``schedule``, ``notification``, ``work``, ``caught_up``, ``first_key``, ``ready``, ``stopping``,
-``stopped``), by ``simulate`` as lines on its standard output."""
+``timer``, ``schedule``, ``notification``, ``work``, ``caught_up``, ``first_admin``, ``first_key``, ``ready``,
+``stopping``, ``stopped``), by ``simulate`` as lines on its standard output."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import datetime as dt
 import fcntl
 import logging
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -75,6 +76,8 @@ def run_service(app: App, host: str, port: int) -> None:
     store = app.store  # fails early with a clear message if the database has no schema
     lock = _hold_serve_lock(app)  # noqa: F841 (held open until the process ends)
     listening = _listen(host, port)  # before the catch-up pass: a taken port fails at once
+    if not store.has_accounts():
+        _first_admin(app)
     if not store.has_keys():
         _first_key(app)
     ticker = app.ticker()
@@ -156,20 +159,44 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _private(file: Path, text: str) -> None:
+    """Write a file only its owner can read (created 0600 before anything is written into it)."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _beside_database(app: App, name: str) -> Path:
+    database = app.sqlite_file()
+    return (database.parent if database is not None else Path.cwd()) / name
+
+
+def _first_admin(app: App) -> None:
+    """The first run has no account: create the administrator ``admin`` with a random password written to a file
+    only its owner can read (never to the output). Log in with it, create people's accounts, set your own password
+    (``workflow accounts reset-password admin``), then delete the file."""
+    from .app.accounts import hash_password
+
+    file = app.settings.first_admin_file or _beside_database(app, "first-admin-account")
+    password = secrets.token_urlsafe(15)
+    app.store.create_account("admin", "Quản trị hệ thống", "admin", None, None, None, hash_password(password),
+                             app.clock.now(), "system:first-run")
+    _private(file, f"login: admin\npassword: {password}\n")
+    to_log("first_admin", f"first administrator's login and password written to {file} (readable by this user "
+           "only): log in with them, set your own password, then delete the file", file=str(file))
+
+
 def _first_key(app: App) -> None:
     """The first run has no key: create an admin key and write it to a file only its owner can read (never to
     the output, which under systemd is the journal)."""
-    file = app.settings.first_key_file
-    if file is None:
-        database = app.sqlite_file()
-        file = (database.parent if database is not None else Path.cwd()) / "first-admin-key"
-    file.parent.mkdir(parents=True, exist_ok=True)
-    _, token = app.store.create_key("first-admin", "admin", None, app.clock.now())
-    descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(token + "\n")
-    to_log("first_key", f"first admin key written to {file} (readable by this user only): log in with it, create "
-           "personal keys, then delete the file", file=str(file))
+    file = app.settings.first_key_file or _beside_database(app, "first-admin-key")
+    owner = app.store.account("admin")
+    _, token = app.store.create_key("first-admin", "admin", None, app.clock.now(), "system:first-run",
+                                    None if owner is None else owner.id)
+    _private(file, token + "\n")
+    to_log("first_key", f"first admin API key written to {file} (readable by this user only): for machines and "
+           "scripts (Authorization: Bearer); create your own keys, then delete the file", file=str(file))
 
 
 def _announce(server: Any, host: str, sock: socket.socket) -> None:

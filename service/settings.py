@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Literal
 
@@ -45,6 +46,22 @@ class Settings(BaseSettings):
     first_key_file: Path | None = Field(default=None, description="where serve's first run writes the first "
                                         "admin key (mode 0600), never to its output; default: beside the SQLite "
                                         "file, or first-admin-key in the working folder for PostgreSQL")
+    session_lifetime: dt.timedelta = Field(default=dt.timedelta(hours=8), description="how long a page log-in "
+                                           "lasts (ISO 8601 duration or seconds)")
+    login_failure_limit: int = Field(default=5, ge=1, description="failed log-ins in a row that lock an account")
+    login_lock_minutes: float = Field(default=15.0, gt=0, description="how long a locked account stays locked")
+    key_lifetime_days: int = Field(default=365, ge=0, description="how long a new API key lives unless its "
+                                   "creator says otherwise (0: until revoked)")
+    first_admin_file: Path | None = Field(default=None, description="where serve's first run writes the first "
+                                          "administrator's login and password (mode 0600), never to its output; "
+                                          "default: beside the first admin key")
+    oidc_issuer: str | None = Field(default=None, description="single sign-on: the OpenID Connect provider's "
+                                    "issuer URL (its /.well-known/openid-configuration is read); off when unset")
+    oidc_client_id: str | None = Field(default=None, description="this service's client id at the provider")
+    oidc_client_secret: str | None = Field(default=None, description="its client secret (client_secret_basic)")
+    public_url: str | None = Field(default=None, description="the address people reach the pages at, e.g. "
+                                   "https://khcn.ninhthuan.gov.vn (single sign-on's redirect URI is built from it; "
+                                   "default: the address of the request)")
     timer_batch: int = Field(default=200, ge=1, description="timers fired per transaction")
     body_limit: int = Field(default=1 << 20, ge=1024, description="largest HTTP request body, bytes")
     auth_failure_limit: int = Field(default=60, ge=1, description="failed authentications a client address may "

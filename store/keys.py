@@ -1,6 +1,8 @@
-"""API keys and dashboard sessions (mixed into ``SqlStore``).
+"""API keys, for machines (mixed into ``SqlStore``); people log in with accounts (``store.accounts``).
 
-A key is a 256-bit random token shown once; only its SHA-256 is stored (a fast hash is right for tokens
+A key may name the account that owns it (refused while that account is disabled), may expire, and remembers
+when it was last used (written at most once an hour per key, so reads stay reads). A key is a 256-bit random
+token shown once; only its SHA-256 is stored (a fast hash is right for tokens
 with that much entropy; there is nothing to brute-force). Lookups go by hash and the match is confirmed with
 ``hmac.compare_digest``.
 """
@@ -15,13 +17,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, insert, select, update
 
 from definitions import NotFound
+from workflow.clock import Clock
 
 from .connections import Connections
 from .system_log import append_system
-from .tables import api_keys, web_sessions
+from .tables import api_keys
 
 PREFIX = "wf_"
 
@@ -34,6 +37,9 @@ class ApiKey:
     agency: str | None
     created_at: dt.datetime
     revoked_at: dt.datetime | None
+    account_id: int | None = None
+    expires_at: dt.datetime | None = None
+    last_used_at: dt.datetime | None = None
 
 
 def hash_key(token: str) -> str:
@@ -41,27 +47,40 @@ def hash_key(token: str) -> str:
 
 
 CACHE_SECONDS = 5.0  # reads: a revoked key is refused at once in this process, within this long in others
+USED_EVERY = dt.timedelta(hours=1)  # how stale a key's last-used date may be
+
+
+def _key(row: Any) -> ApiKey:
+    return ApiKey(int(row[0]), row[1], row[2], row[3], row[5], row[6], row[7], row[8], row[9])
 
 
 class KeyQueries(Connections):
     _key_cache: dict[str, tuple[float, ApiKey | None]]
+    clock: Clock
 
     def _key_row(self, digest: str) -> tuple[Any, ...] | None:
         raise NotImplementedError
 
     def create_key(self, name: str, role: str, agency: str | None, now: dt.datetime,
-                   actor_id: str = "system") -> tuple[ApiKey, str]:
+                   actor_id: str = "system", account_id: int | None = None,
+                   expires_at: dt.datetime | None = None) -> tuple[ApiKey, str]:
         """A new key; (its record, the token, which is never stored or shown again). Logged in the system
-        history with its hash, so a key row planted in the database is found by verify."""
+        history with its hash, owner and expiry, so a key row planted or edited in the database is found by
+        verify."""
         token = PREFIX + secrets.token_urlsafe(32)
         with self._begin() as c:
             result = c.execute(insert(api_keys).values(name=name, role=role, agency=agency, key_hash=hash_key(token),
-                                                       created_at=now, revoked_at=None))
+                                                       created_at=now, revoked_at=None, account_id=account_id,
+                                                       expires_at=expires_at, last_used_at=None))
             key = result.inserted_primary_key
             assert key is not None
-            append_system(c.connection.driver_connection, self._system_sql, "key_created", actor_id, now, {
-                "id": int(key[0]), "name": name, "role": role, "agency": agency, "key_hash": hash_key(token)})
-        return ApiKey(int(key[0]), name, role, agency, now, None), token
+            logged: dict[str, Any] = {"id": int(key[0]), "name": name, "role": role, "agency": agency,
+                                      "key_hash": hash_key(token)}
+            if account_id is not None or expires_at is not None:  # keys from before accounts: as they were logged
+                logged |= {"account": account_id, "expires_at": None if expires_at is None else
+                           expires_at.astimezone(dt.UTC).isoformat()}
+            append_system(c.connection.driver_connection, self._system_sql, "key_created", actor_id, now, logged)
+        return ApiKey(int(key[0]), name, role, agency, now, None, account_id, expires_at), token
 
     def _cache(self) -> dict[str, tuple[float, ApiKey | None]]:
         cache: dict[str, tuple[float, ApiKey | None]] = self.__dict__.setdefault("_key_cache", {})
@@ -88,9 +107,14 @@ class KeyQueries(Connections):
             return hit[1]
         row = self._key_row(digest)
         found = None
-        if row is not None and row[6] is None and hmac.compare_digest(row[4], digest):
-            key_id, name, role, agency, _, created_at, revoked_at = row
-            found = ApiKey(int(key_id), name, role, agency, created_at, revoked_at)
+        now = self.clock.now()
+        # live: not revoked, not expired, its owner (if any) not disabled
+        if row is not None and row[6] is None and (row[8] is None or row[8] > now) and row[10] is None \
+                and hmac.compare_digest(row[4], digest):
+            found = _key(row)
+            if found.last_used_at is None or now - found.last_used_at >= USED_EVERY:
+                with self._begin() as c:
+                    c.execute(update(api_keys).where(api_keys.c.id == found.id).values(last_used_at=now))
         if len(cache) > 10_000:
             cache.clear()  # unknown tokens must not grow it for ever
         cache[digest] = (time.monotonic(), found)
@@ -103,44 +127,15 @@ class KeyQueries(Connections):
             if done:
                 append_system(c.connection.driver_connection, self._system_sql, "key_revoked", actor_id, now,
                               {"id": key_id})
-            c.execute(delete(web_sessions).where(web_sessions.c.key_id == key_id))
         if not done:
             raise NotFound("live API key", key_id)
         self.__dict__.get("_key_cache", {}).clear()
 
     def list_keys(self) -> list[ApiKey]:
         with self._read() as c:
-            return [ApiKey(r.id, r.name, r.role, r.agency, r.created_at, r.revoked_at)
-                    for r in c.execute(select(api_keys).order_by(api_keys.c.id))]
+            return [ApiKey(r.id, r.name, r.role, r.agency, r.created_at, r.revoked_at, r.account_id, r.expires_at,
+                           r.last_used_at) for r in c.execute(select(api_keys).order_by(api_keys.c.id))]
 
     def has_keys(self) -> bool:
         with self._read() as c:
             return c.execute(select(api_keys.c.id).limit(1)).first() is not None
-
-    # -- dashboard sessions ------------------------------------------------------------------------
-
-    def create_session(self, key: ApiKey, now: dt.datetime, lifetime: dt.timedelta) -> tuple[str, str]:
-        """A new session for a live key; (the cookie token, the session's CSRF token). Expired rows go."""
-        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        with self._begin() as c:
-            c.execute(delete(web_sessions).where(web_sessions.c.expires_at < now))
-            c.execute(insert(web_sessions).values(token_hash=hash_key(token), key_id=key.id, csrf=csrf,
-                                                  created_at=now, expires_at=now + lifetime))
-        return token, csrf
-
-    def session(self, token: str, now: dt.datetime) -> tuple[ApiKey, str] | None:
-        """(the key, the CSRF token) of a live session, or None (unknown, expired, or its key revoked)."""
-        digest = hash_key(token)
-        query = (select(web_sessions.c.token_hash, web_sessions.c.csrf, web_sessions.c.expires_at, api_keys)
-                 .join(api_keys, api_keys.c.id == web_sessions.c.key_id)
-                 .where(web_sessions.c.token_hash == digest))
-        with self._read() as c:
-            row = c.execute(query).first()
-        if row is None or row.revoked_at is not None or row.expires_at <= now \
-                or not hmac.compare_digest(row.token_hash, digest):
-            return None
-        return ApiKey(row.id, row.name, row.role, row.agency, row.created_at, row.revoked_at), row.csrf
-
-    def end_session(self, token: str) -> None:
-        with self._begin() as c:
-            c.execute(delete(web_sessions).where(web_sessions.c.token_hash == hash_key(token)))

@@ -58,6 +58,7 @@ from workflow.clock import Clock, SystemClock
 from workflow.errors import DuplicateBusinessKey
 from workflow.ports import HistoryRecord, IdempotencyRecord, InstanceRecord, StoredDefinition
 
+from .accounts import AccountQueries
 from .agency_rows import AgencyRows, AgencyStatements
 from .group_commit import GroupCommit
 from .hot import HotStatement
@@ -68,6 +69,7 @@ from .rows import history_from_row, instance_from_row, override_from_row
 from .schedules import ScheduleQueries, ScheduleRows, ScheduleStatements
 from .system_log import SystemQueries, SystemRows, SystemStatements, system_problems
 from .tables import (
+    accounts,
     agency_names,
     api_keys,
     calendar_overrides,
@@ -121,8 +123,11 @@ class _HotPath:
         self.latest_version = HotStatement(
             select(func.max(definitions.c.version)).where(definitions.c.id == bindparam("b_id")), dialect)
         key_columns = [api_keys.c.id, api_keys.c.name, api_keys.c.role, api_keys.c.agency, api_keys.c.key_hash,
-                       api_keys.c.created_at, api_keys.c.revoked_at]
-        self.find_key = HotStatement(select(*key_columns).where(api_keys.c.key_hash == bindparam("b_hash")), dialect,
+                       api_keys.c.created_at, api_keys.c.revoked_at, api_keys.c.account_id, api_keys.c.expires_at,
+                       api_keys.c.last_used_at, accounts.c.disabled_at]
+        self.find_key = HotStatement(select(*key_columns)
+                                     .select_from(api_keys.outerjoin(accounts, accounts.c.id == api_keys.c.account_id))
+                                     .where(api_keys.c.key_hash == bindparam("b_hash")), dialect,
                                      [c.type for c in key_columns])
         self.get_idempotency = HotStatement(
             select(idempotency).where(idempotency.c.key == bindparam("b_key")), dialect)
@@ -303,7 +308,7 @@ class SqlUnitOfWork(TimerRows, ObligationRows, AgencyRows, ScheduleRows, OutboxR
             "seq": record.seq})
 
 
-class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQueries):
+class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQueries, AccountQueries):
     """Definitions, instances and history in a SQL database (see ``workflow.ports.Store``)."""
 
     def __init__(self, engine: Engine, clock: Clock | None = None) -> None:

@@ -1,4 +1,4 @@
-"""The system history: changes made outside instances (API keys, calendar overrides, contacts, the registry,
+"""The system history: changes made outside instances (accounts, API keys, calendar overrides, contacts, the registry,
 schedules), each an event in one append-only, hash-chained log written in the same transaction as the change.
 
 Each row's hash is SHA-256 over ``0x00 || canonical(row without its hash)`` including the previous row's hash,
@@ -24,6 +24,7 @@ from workflow.audit import canonical, format_instant
 from .connections import Connections
 from .hot import HotStatement
 from .tables import (
+    accounts,
     agencies,
     agency_changes,
     api_keys,
@@ -76,12 +77,17 @@ class _Replay:
     changes: list[dict[str, Any]] = field(default_factory=list)
     scheduled: list[tuple[str, str | None]] = field(default_factory=list)
     plans: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    accounts: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def apply(self, event: str, payload: dict[str, Any]) -> None:
         if event == "key_created":
-            self.keys[payload["id"]] = (payload["name"], payload["role"], payload["agency"], payload["key_hash"], False)
+            self.keys[payload["id"]] = (payload["name"], payload["role"], payload["agency"], payload["key_hash"], False,
+                                        payload.get("account"), payload.get("expires_at"))
         elif event == "key_revoked" and payload["id"] in self.keys:
-            self.keys[payload["id"]] = (*self.keys[payload["id"]][:4], True)
+            old = self.keys[payload["id"]]
+            self.keys[payload["id"]] = (*old[:4], True, *old[5:])
+        elif event.startswith("account_"):
+            self._account(event, payload)
         elif event == "calendar_override":
             self.overrides[payload["day"]] = (payload["kind"], payload["reason"])
         elif event == "contact_set":
@@ -95,6 +101,43 @@ class _Replay:
         elif event == "schedule_added":
             self.plans[payload["id"]] = (payload["name"], payload["definition_id"], payload["cron"],
                                          list(payload["assignees"]), payload["key_template"])
+
+
+    def _account(self, event: str, payload: dict[str, Any]) -> None:
+        if event == "account_created":
+            self.accounts[payload["id"]] = {**{k: payload[k] for k in _ACCOUNT_FIELDS if k in payload},
+                                            "totp": None, "disabled": False}
+            return
+        account = self.accounts.get(payload["id"])
+        if account is None:
+            return
+        if event == "account_password_set":
+            account["password"] = payload["password"]
+        elif event == "account_totp_set":
+            account["totp"] = payload["totp"]
+        elif event in ("account_disabled", "account_enabled"):
+            account["disabled"] = event == "account_disabled"
+        elif event == "account_sso_bound":
+            account["oidc_subject"] = payload["oidc_subject"]
+
+
+_ACCOUNT_FIELDS = ("login", "name", "position", "role", "agency", "email", "password", "oidc_subject")
+
+
+def _account_problems(connection: Connection, replay: _Replay) -> list[str]:
+    from .accounts import fingerprint
+
+    stored = {r.id: {"login": r.login, "name": r.name, "position": r.position, "role": r.role, "agency": r.agency,
+                     "email": r.email, "password": fingerprint(r.password_hash), "oidc_subject": r.oidc_subject,
+                     "totp": fingerprint(r.totp_secret), "disabled": r.disabled_at is not None}
+              for r in connection.execute(select(accounts))}
+    problems = []
+    for account_id in sorted(set(stored) | set(replay.accounts)):
+        if stored.get(account_id) != replay.accounts.get(account_id):
+            what = ("not in the system history (planted)" if account_id not in replay.accounts
+                    else "not as the system history says")
+            problems.append(f"account {account_id} is {what}")
+    return problems
 
 
 def system_problems(connection: Connection) -> list[str]:
@@ -114,7 +157,8 @@ def system_problems(connection: Connection) -> list[str]:
         replay.apply(row.event, payload)
     if expected == 1:
         return problems  # a database from before the system history (or without any such change yet)
-    stored = {r.id: (r.name, r.role, r.agency, r.key_hash, r.revoked_at is not None)
+    stored = {r.id: (r.name, r.role, r.agency, r.key_hash, r.revoked_at is not None, r.account_id,
+                     None if r.expires_at is None else r.expires_at.isoformat())
               for r in connection.execute(select(api_keys))}
     for key_id in sorted(set(stored) | set(replay.keys)):
         if stored.get(key_id) != replay.keys.get(key_id):
@@ -127,6 +171,7 @@ def system_problems(connection: Connection) -> list[str]:
     now = {r.agency: (r.name, r.email, r.webhook_url) for r in connection.execute(select(contacts))}
     problems.extend(f"contact of {code} is not as the system history says"
                     for code in sorted(set(now) | set(replay.people)) if now.get(code) != replay.people.get(code))
+    problems.extend(_account_problems(connection, replay))
     problems.extend(_registry_problems(connection, replay))
     return problems
 

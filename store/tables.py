@@ -305,6 +305,25 @@ occurrences = Table(  # migration 0007: what each run of a schedule decided for 
 
 # -- the HTTP API (migration 0004) ----------------------------------------------------------------
 
+accounts = Table(  # migration 0009: people who log in to the pages (machines use API keys)
+    "accounts", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("login", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),  # họ và tên
+    Column("position", String(200), nullable=True),  # chức vụ
+    Column("role", String(20), nullable=False),
+    Column("agency", String(32), nullable=True),  # officers only
+    Column("email", String(320), nullable=True),
+    Column("password_hash", String(200), nullable=True),  # Argon2id (argon2-cffi); None: single sign-on only
+    Column("totp_secret", String(64), nullable=True),  # base32; None: no second factor
+    Column("totp_last_step", BigInteger, nullable=True),  # the last 30-second step accepted: a code is used once
+    Column("oidc_subject", String(255), nullable=True, unique=True),  # the identity provider's ``sub``
+    Column("failed_logins", Integer, nullable=False),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime, nullable=True),
+)
+
 api_keys = Table(
     "api_keys", metadata,
     Column("id", ID, primary_key=True, autoincrement=True),
@@ -314,16 +333,19 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),  # SHA-256 of a 256-bit random token
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+    Column("account_id", ID, ForeignKey("accounts.id"), nullable=True),  # its owner (0009; older keys: none)
+    Column("expires_at", UTCDateTime, nullable=True),  # None: never (keys from before 0009)
+    Column("last_used_at", UTCDateTime, nullable=True),  # written at most once an hour per key
 )
 
-web_sessions = Table(  # dashboard log-ins (migration 0005); the cookie's token is stored only as its SHA-256
+web_sessions = Table(  # page log-ins (0005, tied to accounts since 0009); the cookie's token only as its SHA-256
     "web_sessions", metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("key_id", ID, ForeignKey("api_keys.id"), nullable=False),
+    Column("account_id", ID, ForeignKey("accounts.id"), nullable=False),
     Column("csrf", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
-    Index("ix_web_sessions_key", "key_id"),
+    Index("ix_web_sessions_account", "account_id"),
 )
 
 

@@ -62,7 +62,7 @@ def documented(path: str, methods: set[str]) -> dict[int | str, dict[str, Any]]:
         statuses.add(404)
     if methods & WRITES:
         statuses |= {400, 403, 409, 413}
-    elif path.endswith("/keys"):
+    elif path.endswith(("/keys", "/accounts")):
         statuses.add(403)
     return {status: {"model": Problem, "description": WHY[status]} for status in sorted(statuses)}
 

@@ -12,10 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
 from definitions.agencies import ChangeKind
+from store.accounts import Account
 from workflow import OverrideKind
 from workflow.errors import PayloadInvalid
 
 from ..app import Outcome
+from ..app.accounts import AccountView, account_view
 from ..app.audit import CheckpointView, VerificationView, verification_view
 from ..app.deadlines import DueView, OverrideAdded, OverrideView, due_view
 from ..app.definitions import DefinitionShown, DefinitionSummary, Loaded
@@ -150,11 +152,43 @@ class RetryBody(Body):
 
 
 class KeyBody(Body):
-    model_config = example(name="tich-hop-cong-van", role="officer", agency="SYT")
+    model_config = example(name="tich-hop-cong-van", account="nguyen.van.a", days=365)
 
     name: str = Field(min_length=1, max_length=200)
+    account: str | None = Field(default=None, max_length=64, description="the login of the account that owns "
+                                "it: the key gets its role and agency and is refused while it is disabled")
+    role: Literal["admin", "officer", "committee", "auditor"] | None = Field(
+        default=None, description="without an account: the key's role")
+    agency: str | None = Field(default=None, max_length=32, description="without an account: an officer's agency")
+    days: int | None = Field(default=None, ge=0, le=3660, description="it expires after this many days (default "
+                             "`WORKFLOW_KEY_LIFETIME_DAYS`, 365; 0: never)")
+
+
+class AccountBody(Body):
+    model_config = example(login="nguyen.van.a", name="Nguyễn Văn A", role="officer", agency="SYT",
+                           email="nva@syt.ninhthuan.gov.vn", position="Chuyên viên Phòng Kế hoạch - Tài chính",
+                           password="một mật khẩu dài")
+
+    login: str = Field(min_length=2, max_length=64)
+    name: str = Field(min_length=1, max_length=200, description="họ và tên")
     role: Literal["admin", "officer", "committee", "auditor"]
     agency: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=320)
+    position: str | None = Field(default=None, max_length=200, description="chức vụ")
+    password: str | None = Field(default=None, min_length=1, max_length=200, description="at least 10 characters; "
+                                 "without it the account logs in by single sign-on only, until reset-password")
+
+
+class PasswordBody(Body):
+    model_config = example(password="một mật khẩu mới dài")
+
+    password: str = Field(min_length=1, max_length=200)
+
+
+class SecondFactorView(TypedDict):
+    account: AccountView
+    secret: str  # base32, shown once
+    uri: str  # otpauth:// for an authenticator app
 
 
 class DefinitionBody(Body):
@@ -506,14 +540,17 @@ def audit_export(request: Request, who: Who,
 @router.get("/keys")
 def list_keys(request: Request, who: Who) -> list[KeyView]:
     """API keys (admin); never the keys themselves."""
-    return [key_view(k) for k in uses(request).keys.list(who.actor)]
+    keys = uses(request).keys
+    owners = keys.owners()
+    return [key_view(k, owners) for k in keys.list(who.actor)]
 
 
 @router.post("/keys", status_code=201)
 def create_key(request: Request, who: Who, body: KeyBody) -> CreatedKey:
     """Create an API key (admin): shown once in this answer, stored only as a hash."""
-    key, token = uses(request).keys.create(who.actor, body.name, body.role, body.agency)
-    return {**key_view(key), "key": token, "note": "shown once; only its hash is stored"}
+    keys = uses(request).keys
+    key, token = keys.create(who.actor, body.name, body.role, body.agency, body.account, body.days)
+    return {**key_view(key, keys.owners()), "key": token, "note": "shown once; only its hash is stored"}
 
 
 @router.delete("/keys/{key_id}", status_code=204)
@@ -523,11 +560,63 @@ def revoke_key(request: Request, who: Who, key_id: RowId) -> Response:
     return Response(status_code=204)
 
 
+# -- accounts ------------------------------------------------------------------------------------
+
+Login = Annotated[str, Path(min_length=2, max_length=64)]
+
+
+@router.get("/accounts")
+def list_accounts(request: Request, who: Who) -> list[AccountView]:
+    """People's accounts (admin, auditor); never a password or a second-factor secret."""
+    return [account_view(a) for a in uses(request).accounts.list(who.actor)]
+
+
+@router.post("/accounts", status_code=201)
+def create_account(request: Request, who: Who, body: AccountBody) -> AccountView:
+    """Create a person's account (admin); the password is stored only as its Argon2id hash."""
+    return account_view(uses(request).accounts.create(who.actor, body.login, body.name, body.role, body.agency,
+                                                      body.email, body.position, body.password))
+
+
+@router.post("/accounts/{login}/disable")
+def disable_account(request: Request, who: Who, login: Login) -> AccountView:
+    """Disable an account (admin): its page sessions end at once and its API keys are refused."""
+    return account_view(uses(request).accounts.disable(who.actor, login))
+
+
+@router.post("/accounts/{login}/enable")
+def enable_account(request: Request, who: Who, login: Login) -> AccountView:
+    """Enable a disabled account again (admin); a lock is lifted."""
+    return account_view(uses(request).accounts.enable(who.actor, login))
+
+
+@router.post("/accounts/{login}/password")
+def reset_password(request: Request, who: Who, login: Login, body: PasswordBody) -> AccountView:
+    """Set a new password (admin): the person's sessions end and a lock is lifted."""
+    return account_view(uses(request).accounts.reset_password(who.actor, login, body.password))
+
+
+@router.post("/accounts/{login}/second-factor")
+def second_factor(request: Request, who: Who, login: Login) -> SecondFactorView:
+    """Turn on the TOTP second factor (admin): a new secret, shown once in this answer."""
+    made = uses(request).accounts.second_factor(who.actor, login)
+    assert not isinstance(made, Account)
+    return {"account": account_view(made.account), "secret": made.secret, "uri": made.uri}
+
+
+@router.delete("/accounts/{login}/second-factor")
+def no_second_factor(request: Request, who: Who, login: Login) -> AccountView:
+    """Turn the second factor off (admin): the person logs in with the password alone."""
+    made = uses(request).accounts.second_factor(who.actor, login, on=False)
+    assert isinstance(made, Account)
+    return account_view(made)
+
+
 # -- the OpenAPI document: a tag per resource and the problem answers of each operation ---------------------------
 
 TAGS = {"definitions": "definitions", "instances": "instances", "escalations": "deadlines", "calendar": "deadlines",
         "agencies": "registry", "schedules": "registry", "notifications": "registry", "reports": "reports",
-        "audit": "audit", "keys": "keys"}
+        "audit": "audit", "keys": "keys", "accounts": "keys"}
 
 for _route in router.routes:
     if isinstance(_route, APIRoute):

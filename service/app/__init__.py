@@ -10,6 +10,7 @@ adapters over it that parse input and render output; none of them imports anothe
     reports      the status report, now or as of a past day
     audit        verify, checkpoint, export
     keys         API keys for machines
+    accounts     people's accounts and logging in
 
 Reads are open to every role (the plan is public inside the administration); each write names who may do it,
 here or in the engine's own rules (roles per transition, officers only for their agency)."""
@@ -19,6 +20,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from ..context import App
+from .accounts import Accounts
 from .audit import Audit
 from .deadlines import LegalClock
 from .definitions import Definitions
@@ -28,8 +30,8 @@ from .keys import Keys
 from .registry import Registry
 from .reports import Reports
 
-__all__ = ["Audit", "Definitions", "Escalations", "Instances", "Keys", "LegalClock", "Outcome", "Page", "Registry",
-           "Reports", "UseCases"]
+__all__ = ["Accounts", "Audit", "Definitions", "Escalations", "Instances", "Keys", "LegalClock", "Outcome", "Page",
+           "Registry", "Reports", "UseCases"]
 
 
 class UseCases:
@@ -68,4 +70,8 @@ class UseCases:
 
     @cached_property
     def keys(self) -> Keys:
-        return Keys(self.app.store, self.app.clock)
+        return Keys(self.app.store, self.app.clock, self.app.settings.key_lifetime_days)
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(self.app)

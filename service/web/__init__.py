@@ -1,8 +1,10 @@
 """The dashboard: server-rendered pages (Jinja2, no JavaScript) over the same engine, store and functions as
 the API and the CLI, served by the same process.
 
-Log-in takes an API key; the session is a random token in an HttpOnly, SameSite=Strict cookie, stored in
-the database only as its SHA-256 and tied to the key (revoking the key ends the session). Every form
+People log in with their account (``service.app.accounts``: a password, a TOTP code if they have a second factor;
+locked after repeated failures); API keys are for machines and open no page. The session is a random token in an
+HttpOnly, SameSite=Strict cookie, stored in the database only as its SHA-256 and tied to the account (disabling
+it, or a new password, ends the session). Every form
 carries the session's CSRF token (the log-in form a double-submit one). Roles are the API's: everyone
 signed in reads; auditors get no write control and every write route refuses them; officers act only on
 their agency's tasks (the engine's rule). Vietnamese by default, English by a cookie the header switches.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from definitions import Definition, NotFound, Role, WorkflowError
 from definitions.model import FieldType
-from store.keys import ApiKey
+from store.accounts import Account
 from workflow import Actor
 from workflow.agencies import Agencies
 from workflow.clock import PROVINCE_TZ
@@ -34,19 +37,21 @@ from workflow.obligations import CATEGORIES
 from workflow.ports import InstanceRecord
 from workflow.timers import TimerStatus, extended, parse_anchor
 
+from ..app.accounts import LoginRefused, Session, actor_of
 from ..errors import answer
 from ..http import app_of, client_address, export_response, nudge, throttle_of, uses
 from ..report import to_csv, to_xlsx
 from ..report_docx import to_docx
 from ..views import local_time, typed_date
+from . import sso
 from .diagram import state_svg
 from .i18n import LANGUAGES, words
 from .refusals import said
 
+_log = logging.getLogger("workflow.auth")
 SESSION_COOKIE = "wf_session"
 LOGIN_COOKIE = "wf_login_csrf"
 LANG_COOKIE = "wf_lang"
-SESSION_LIFETIME = dt.timedelta(hours=8)
 LIST_LIMIT = 500  # rows shown in one overview list
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -62,24 +67,28 @@ pages = APIRouter(include_in_schema=False)
 
 @dataclass(frozen=True)
 class User:
-    key: ApiKey
+    account: Account
     csrf: str
 
     @property
     def actor(self) -> Actor:
-        return Actor(f"key:{self.key.name}", Role(self.key.role), self.key.agency)
+        return actor_of(self.account)
 
     @property
     def name(self) -> str:
-        return self.key.name
+        return self.account.name
+
+    @property
+    def position(self) -> str | None:
+        return self.account.position
 
     @property
     def role(self) -> str:
-        return self.key.role
+        return self.account.role
 
     @property
     def agency(self) -> str | None:
-        return self.key.agency
+        return self.account.agency
 
 
 class LoginRequired(Exception):
@@ -160,9 +169,13 @@ def _title(definition: Definition, lang: str) -> str:
 # -- log-in, log-out, language -------------------------------------------------------------------
 
 
-def _login_form(request: Request, target: str, status: int = 200, flash: str | None = None) -> HTMLResponse:
+def _login_form(request: Request, target: str, status: int = 200, flash: str | None = None, login: str = "",
+                wants_code: bool = False) -> HTMLResponse:
     token = secrets.token_urlsafe(32)  # the form's CSRF token: a double-submit cookie (there is no session yet)
-    response = _render(request, "login.html", status, csrf=token, next=target, flash=flash)
+    settings = _app(request).settings
+    response = _render(request, "login.html", status, csrf=token, next=target, flash=flash, login=login,
+                       wants_code=wants_code, hours=int(settings.session_lifetime.total_seconds() // 3600),
+                       sso=settings.oidc_issuer is not None)
     response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
                         max_age=3600, path="/login")
     return response
@@ -182,24 +195,95 @@ async def login(request: Request) -> Response:
     target = _local_path(str(form.get("next") or "/"))
     if not _check_csrf(str(form.get("csrf") or ""), request.cookies.get(LOGIN_COOKIE, "")):
         return _login_form(request, target, 403, words(_lang(request))["bad_csrf"])
-    store = _app(request).store
     throttle, address = throttle_of(request), client_address(request)
     wait = throttle.retry_after(address)
     if wait is not None:
         refused = _login_form(request, target, 429, words(_lang(request))["throttled"])
         refused.headers["Retry-After"] = str(wait)
         return refused
-    key = await run_in_threadpool(store.authenticate, str(form.get("key") or "").strip()[:200])
-    if key is None:
-        throttle.failed(address, "unknown key at /login")
-        return _login_form(request, target, 401, words(_lang(request))["bad_key"])
-    token, _ = await run_in_threadpool(store.create_session, key, _now(request), SESSION_LIFETIME)
+    login_name = str(form.get("login") or "").strip()[:64]
+    try:
+        session = await run_in_threadpool(uses(request).accounts.log_in, login_name,
+                                          str(form.get("password") or "")[:200], str(form.get("code") or "")[:12])
+    except LoginRefused as refused:
+        throttle.failed(address, f"log-in refused at /login: {refused.reason}")
+        t = words(_lang(request))
+        message = t["login_" + refused.reason].format(until=_clock_time(refused.until))
+        return _login_form(request, target, 423 if refused.reason == "locked" else 401, message, login_name,
+                           wants_code=refused.reason in ("totp_needed", "bad_totp"))
+    return _session_response(request, session, target)
+
+
+def _clock_time(at: dt.datetime | None) -> str:
+    """HH:MM dd/mm/yyyy in province time (a lock's end)."""
+    return "" if at is None else at.astimezone(PROVINCE_TZ).strftime("%H:%M %d/%m/%Y")
+
+
+def _session_response(request: Request, session: Session, target: str) -> Response:
     if target == "/":  # each role lands where its work is
-        target = LANDING.get(key.role, "/")
+        target = LANDING.get(session.account.role, "/")
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
-                        max_age=int(SESSION_LIFETIME.total_seconds()), path="/")
+    lifetime = _app(request).settings.session_lifetime
+    response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", max_age=int(lifetime.total_seconds()), path="/")
     response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+def _redirect_uri(request: Request) -> str:
+    base = _app(request).settings.public_url or str(request.base_url)
+    return base.rstrip("/") + "/login/sso/callback"
+
+
+@pages.get("/login/sso")
+async def sso_start(request: Request, next: str = "/") -> Response:
+    """Off to the identity provider (single sign-on), if one is configured."""
+    settings = _app(request).settings
+    t = words(_lang(request))
+    if settings.oidc_issuer is None:
+        return _message(request, None, 404, "not_found", t["sso_off"])
+    try:
+        started = await run_in_threadpool(sso.provider_of(settings).start, _redirect_uri(request), _local_path(next))
+    except Exception as err:  # the provider unreachable or misconfigured: said in the log, not to the person
+        _log.warning("single sign-on could not start: %s", err)
+        return _login_form(request, _local_path(next), 502, t["login_sso_failed"])
+    response = RedirectResponse(started.url, status_code=303, headers=SECURITY_HEADERS)
+    response.set_cookie(sso.STATE_COOKIE, started.cookie, httponly=True, samesite="lax", max_age=600,
+                        secure=request.url.scheme == "https", path="/login/sso")
+    return response
+
+
+@pages.get("/login/sso/callback")
+async def sso_callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
+    """Back from the identity provider: the account bound to that identity gets a session."""
+    settings = _app(request).settings
+    t = words(_lang(request))
+    if settings.oidc_issuer is None:
+        return _message(request, None, 404, "not_found", t["sso_off"])
+    throttle, address = throttle_of(request), client_address(request)
+    try:
+        if error or not code or not state:
+            raise sso.SsoFailed(f"the provider answered {error or 'without a code'}")
+        identity, target = await run_in_threadpool(sso.provider_of(settings).finish, _redirect_uri(request),
+                                                   request.cookies.get(sso.STATE_COOKIE, ""), state[:200], code[:2000])
+        session = await run_in_threadpool(uses(request).accounts.single_sign_on, identity.subject, identity.email)
+    except LoginRefused as refused:
+        throttle.failed(address, f"single sign-on refused: {refused.reason}")
+        return _login_form(request, "/", 403, t["login_" + refused.reason])
+    except Exception as err:  # the provider's errors are of many kinds: each is logged and refused
+        throttle.failed(address, "single sign-on failed")
+        _log.warning("single sign-on failed: %s", err)
+        return _login_form(request, "/", 401, t["login_sso_failed"])
+    target = _local_path(target)
+    if target == "/":
+        target = LANDING.get(session.account.role, "/")
+    # a page that moves on by itself (not a redirect): the browser arrived here from the provider's site, and the
+    # SameSite=Strict session cookie is sent only on a navigation that starts on this site
+    response = _render(request, "moving_on.html", 200, target=target)
+    lifetime = settings.session_lifetime
+    response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", max_age=int(lifetime.total_seconds()), path="/")
+    response.delete_cookie(sso.STATE_COOKIE, path="/login/sso")
     return response
 
 
@@ -491,7 +575,11 @@ def _who(actor_id: str, role: str, agency: str | None, lang: str) -> tuple[str, 
     role_text = t.get(f"role_{role}", role) + (f", {agency}" if agency else "")
     if actor_id.startswith("system:"):
         return t["role_system"], ""
-    return actor_id.split(":", 1)[1] if actor_id.startswith(("key:", "cli:")) else actor_id, role_text
+    if actor_id.startswith("account:"):  # account:<id>:<the name it had then>
+        return actor_id.split(":", 2)[-1], role_text
+    if actor_id.startswith("key:"):  # a machine's key, by the name its administrator gave it
+        return t["by_key"].format(name=actor_id.split(":", 1)[1]), role_text
+    return actor_id.split(":", 1)[1] if actor_id.startswith("cli:") else actor_id, role_text
 
 
 def _timer_rows(request: Request, instance: InstanceRecord, definition: Definition) -> list[dict[str, Any]]:

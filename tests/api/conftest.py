@@ -24,6 +24,24 @@ from workflow.agencies import Agencies
 
 ADMIN = Actor("setup", Role.ADMIN)
 
+#: The people of the tests: each key name is also a login name with an account of the same role and agency.
+FULL_NAMES = {"admin": "Trần Quản Trị", "committee": "Lê Văn Chỉ Đạo", "officer": "Nguyễn Thị Thu",
+              "other_officer": "Phạm Văn Nam", "auditor": "Võ Thị Kiểm"}
+
+
+def password_of(login: str) -> str:
+    return f"{login}-mật-khẩu-thử"
+
+
+def create_people(app: App, people: Iterator[tuple[str, str, str | None]] | tuple[tuple[str, str, str | None], ...]
+                  ) -> None:
+    """An account per (login, role, agency), with the password ``password_of(login)``."""
+    from service.app.accounts import hash_password
+
+    for login, role, agency in people:
+        app.store.create_account(login, FULL_NAMES.get(login, login), role, agency, f"{login}@example.vn", None,
+                                 hash_password(password_of(login)), app.clock.now(), "system:test")
+
 
 @dataclass
 class Api:
@@ -82,8 +100,9 @@ def api(db_url: str) -> Iterator[Api]:
     # NORMAL: these tests are about HTTP semantics; durability is tested with FULL in real processes
     app = prepared(Settings(database_url=db_url, sqlite_synchronous="NORMAL"), SimulatedClock(API_NOW))
     now = app.clock.now()
-    keys = {name: app.store.create_key(name, role, agency, now)[1] for name, role, agency in (
-        ("admin", "admin", None), ("officer", "officer", "SYT"), ("other_officer", "officer", "SNV"),
-        ("committee", "committee", None), ("auditor", "auditor", None))}
+    people = (("admin", "admin", None), ("officer", "officer", "SYT"), ("other_officer", "officer", "SNV"),
+              ("committee", "committee", None), ("auditor", "auditor", None))
+    keys = {name: app.store.create_key(name, role, agency, now)[1] for name, role, agency in people}
+    create_people(app, people)
     with served(app) as (url, fastapi_app):
         yield Api(url, app, keys, fastapi_app)

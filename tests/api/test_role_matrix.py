@@ -17,7 +17,11 @@ ADMIN_ONLY = {("POST", "/api/v1/definitions"), ("POST", "/api/v1/instances"),
               ("POST", "/api/v1/agencies/{code}/rename"), ("POST", "/api/v1/agencies/{code}/merge"),
               ("POST", "/api/v1/agencies/{code}/retire"), ("POST", "/api/v1/calendar/overrides"),
               ("POST", "/api/v1/notifications/retry"), ("GET", "/api/v1/keys"), ("POST", "/api/v1/keys"),
-              ("DELETE", "/api/v1/keys/{key_id}")}
+              ("DELETE", "/api/v1/keys/{key_id}"), ("POST", "/api/v1/accounts"),
+              ("POST", "/api/v1/accounts/{login}/disable"), ("POST", "/api/v1/accounts/{login}/enable"),
+              ("POST", "/api/v1/accounts/{login}/password"), ("POST", "/api/v1/accounts/{login}/second-factor"),
+              ("DELETE", "/api/v1/accounts/{login}/second-factor")}
+ADMIN_OR_AUDITOR = {("GET", "/api/v1/accounts")}  # who has an account is not for every officer to read
 ADMIN_OR_COMMITTEE = {("POST", "/api/v1/instances/{instance_id}/deadline/extend"),
                       ("POST", "/api/v1/instances/{instance_id}/deadline/suspend"),
                       ("POST", "/api/v1/instances/{instance_id}/deadline/resume"),
@@ -38,6 +42,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/calendar/overrides"): {"day": "2099-01-02", "kind": "day_off", "reason": "x"},
     ("POST", "/api/v1/notifications/retry"): {},
     ("POST", "/api/v1/keys"): {"name": "x", "role": "auditor"},
+    ("POST", "/api/v1/accounts"): {"login": "matrix", "name": "Người Thử", "role": "auditor",
+                                   "password": "một mật khẩu dài"},
+    ("POST", "/api/v1/accounts/{login}/password"): {"password": "một mật khẩu mới dài"},
 }
 QUERY = {"/api/v1/calendar/due": {"from": "2023-01-01", "days": 20}}
 
@@ -63,6 +70,8 @@ def expected(method: str, path: str, role: str) -> set[int] | None:
     if role in ("anonymous", "unknown_key"):
         return {401}
     write = method != "GET"
+    if (method, path) in ADMIN_OR_AUDITOR:
+        return None if role in ("admin", "auditor") else {403}
     if role == "auditor":
         return {403} if write or (method, path) in ADMIN_ONLY else None
     if (method, path) in ADMIN_ONLY:
@@ -89,7 +98,7 @@ def test_every_route_and_role(api: Api) -> None:
             with api.client() as admin:
                 spare = admin.post("/api/v1/keys", json={"name": "spare", "role": "auditor"}).json()["id"]
             url = path.format(instance_id=instance["id"], definition_id="agency_feedback", escalation_id=1,
-                              code="SNV", key_id=spare)
+                              code="SNV", key_id=spare, login="other_officer")
             with client(api, role) as c:
                 r = c.request(method, url, json=BODIES.get((method, path)), params=QUERY.get(path))
             seen += 1

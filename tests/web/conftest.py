@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from definitions import Role
 from service.context import App
 from service.settings import Settings
-from tests.api.conftest import prepared, served
+from tests.api.conftest import create_people, password_of, prepared, served
 from tests.conftest import ROOT
 from workflow import Actor, Deadlines, SimulatedClock
 from workflow.clock import PROVINCE_TZ
@@ -39,7 +39,7 @@ class Site:
     url: str
     app: App
     clock: SimulatedClock
-    keys: dict[str, str]  # admin, committee, officer (SYT), other_officer (SNV), auditor
+    keys: dict[str, str]  # admin, committee, officer (STC), other_officer (SNV), auditor; each also an account
     parent: int  # the consultation
     children: dict[str, int]  # agency → its feedback instance
 
@@ -65,9 +65,10 @@ def site(tmp_path: Path) -> Iterator[Site]:
     clock.set(at("2023-01-10"))
     Deadlines(engine).fire_due()  # SNV's window (to 09/01) has passed: escalated, still open
     now = clock.now()
-    keys = {name: app.store.create_key(name, role, agency, now)[1] for name, role, agency in (
-        ("admin", "admin", None), ("committee", "committee", None), ("officer", "officer", "STC"),
-        ("other_officer", "officer", "SNV"), ("auditor", "auditor", None))}
+    people = (("admin", "admin", None), ("committee", "committee", None), ("officer", "officer", "STC"),
+              ("other_officer", "officer", "SNV"), ("auditor", "auditor", None))
+    keys = {name: app.store.create_key(name, role, agency, now)[1] for name, role, agency in people}
+    create_people(app, people)
     with served(app) as (url, _):
         yield Site(url, app, clock, keys, parent.id, children)
 
@@ -95,8 +96,9 @@ def log_in(browser: Browser, site: Site, who: str, width: int = 1280, then: str 
     page = context.new_page()
     page.goto(site.url + "/")
     assert page.url.startswith(site.url + "/login")
-    page.get_by_label("Khóa API").fill(site.keys[who])
-    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_label("Tên đăng nhập").fill(who)
+    page.get_by_label("Mật khẩu").fill(password_of(who))
+    page.get_by_role("button", name="Đăng nhập", exact=True).click()
     page.wait_for_url(site.url + LANDING[who])
     if then is not None and then != LANDING[who]:
         page.goto(site.url + then)

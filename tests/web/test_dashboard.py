@@ -4,19 +4,30 @@ and phone width (test-artifacts/dashboard/)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
 import httpx
+import pyotp
 import pytest
 from docx import Document
 from playwright.sync_api import Browser, Page
 
 from service.report import CATEGORIES, status_report
 from service.web.i18n import WORDS
-from tests.web.conftest import Site, log_in, screenshot
+from store.accounts import Account
+from tests.api.conftest import FULL_NAMES, password_of
+from tests.web.conftest import ADMIN, Site, log_in, screenshot
+from workflow.clock import PROVINCE_TZ
 
 ROLES = ["admin", "committee", "officer", "auditor"]
+
+
+def committee_id(site: Site) -> str:
+    account = site.app.store.account("committee")
+    assert account is not None
+    return account.actor_id
 
 
 def open_rows(site: Site, **filters: object) -> list[int]:
@@ -43,7 +54,7 @@ def fits(page: Page) -> bool:
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_logs_in_and_sees_the_overview_the_database_holds(browser: Browser, site: Site, role: str) -> None:
     page = log_in(browser, site, role)
-    assert page.get_by_text(f"Đăng nhập với {role}").is_visible()
+    assert page.get_by_text(f"Đăng nhập với {FULL_NAMES[role]}").is_visible()  # the person, by full name
     report = status_report(site.app.engine, site.app.store, site.clock.now())
     for category in CATEGORIES:
         card = page.locator(f'#totals [data-category="{category}"] b')
@@ -95,32 +106,100 @@ def test_the_overview_as_of_a_past_date_is_rebuilt_from_history(browser: Browser
     page.context.close()
 
 
-def test_session_cookie_is_httponly_and_strict_and_a_bad_key_is_refused(browser: Browser, site: Site) -> None:
+def _try_login(browser: Browser, site: Site, login: str, password: str, code: str | None = None) -> tuple[Page, int]:
+    context = browser.new_context(locale="vi-VN")
+    page = context.new_page()
+    page.goto(site.url + "/login")
+    page.get_by_label("Tên đăng nhập").fill(login)
+    page.get_by_label("Mật khẩu").fill(password)
+    if code is not None:
+        page.get_by_label("Mã xác thực 6 số").fill(code)
+    with page.expect_response(lambda r: r.url.endswith("/login") and r.request.method == "POST") as response:
+        page.get_by_role("button", name="Đăng nhập", exact=True).click()
+    return page, response.value.status
+
+
+def test_session_cookie_is_httponly_and_strict_and_a_wrong_password_is_refused(browser: Browser, site: Site) -> None:
     page = log_in(browser, site, "admin")
     (cookie,) = [c for c in page.context.cookies() if c["name"] == "wf_session"]
     assert cookie["httpOnly"] is True
     assert cookie["sameSite"] == "Strict"
-    assert site.keys["admin"] not in json.dumps(page.context.cookies())
+    assert password_of("admin") not in json.dumps(page.context.cookies())
+    assert "Trần Quản Trị" in page.locator("header").inner_text()  # the person, by name
     page.context.close()
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(site.url + "/login")
-    page.get_by_label("Khóa API").fill("wf_not-a-key")
-    with page.expect_response(lambda r: r.url.endswith("/login") and r.request.method == "POST") as response:
-        page.get_by_role("button", name="Đăng nhập").click()
-    assert response.value.status == 401
-    assert page.get_by_role("alert").inner_text() == WORDS["bad_key"][0]
+    page, status = _try_login(browser, site, "admin", "not-the-password")
+    assert status == 401
+    assert page.get_by_role("alert").inner_text() == WORDS["login_bad_credentials"][0]
+    assert page.get_by_label("Tên đăng nhập").input_value() == "admin"  # kept; the password is not
     screenshot(page, "login-refused")
-    context.close()
+    page.context.close()
+    page, status = _try_login(browser, site, "nobody", "not-the-password")  # unknown: the same words
+    assert status == 401
+    assert page.get_by_role("alert").inner_text() == WORDS["login_bad_credentials"][0]
+    page.context.close()
 
 
-def test_a_revoked_key_ends_its_session(browser: Browser, site: Site) -> None:
+def test_five_failures_lock_the_account_for_fifteen_minutes(browser: Browser, site: Site) -> None:
+    limit = site.app.settings.login_failure_limit
+    statuses = []
+    for _ in range(limit):
+        page, status = _try_login(browser, site, "committee", "wrong password")
+        statuses.append(status)
+        if status != 423:
+            page.context.close()
+    assert statuses == [401] * (limit - 1) + [423]
+    until = (site.clock.now() + dt.timedelta(minutes=15)).astimezone(PROVINCE_TZ).strftime("%H:%M %d/%m/%Y")
+    assert page.get_by_role("alert").inner_text() == WORDS["login_locked"][0].format(until=until)
+    screenshot(page, "login-locked")
+    page.context.close()
+    page, status = _try_login(browser, site, "committee", password_of("committee"))  # right, but still locked
+    assert status == 423
+    page.context.close()
+    locked = site.app.store.last_system_event("account_locked")
+    assert locked is not None
+    assert locked[1]["failures"] == limit
+    site.clock.advance(dt.timedelta(minutes=15, seconds=1))
+    page = log_in(browser, site, "committee")  # the lock has passed
+    page.context.close()
+
+
+def test_a_second_factor_is_asked_for_and_a_code_is_used_once(browser: Browser, site: Site) -> None:
+    made = site.app.uses.accounts.second_factor(ADMIN, "auditor")
+    assert not isinstance(made, Account)
+    page, status = _try_login(browser, site, "auditor", password_of("auditor"))
+    assert status == 401
+    assert page.get_by_role("alert").inner_text() == WORDS["login_totp_needed"][0]
+    screenshot(page, "login-second-factor")
+    page.context.close()
+    code = pyotp.TOTP(made.secret).at(site.clock.now())
+    page, status = _try_login(browser, site, "auditor", password_of("auditor"), code)
+    assert status == 303
+    page.wait_for_url(site.url + "/audit")
+    page.context.close()
+    page, status = _try_login(browser, site, "auditor", password_of("auditor"), code)  # the same code again
+    assert status == 401
+    assert page.get_by_role("alert").inner_text() == WORDS["login_bad_totp"][0]
+    page.context.close()
+
+
+def test_disabling_an_account_ends_its_session_at_once(browser: Browser, site: Site) -> None:
     page = log_in(browser, site, "committee")
-    key = next(k for k in site.app.store.list_keys() if k.name == "committee")
-    site.app.store.revoke_key(key.id, site.clock.now())
+    site.app.uses.accounts.disable(ADMIN, "committee")
     page.goto(site.url + "/audit")
     assert "/login" in page.url
     page.context.close()
+    page, status = _try_login(browser, site, "committee", password_of("committee"))
+    assert status == 401
+    assert page.get_by_role("alert").inner_text() == WORDS["login_disabled"][0]
+    page.context.close()
+
+
+def test_an_api_key_opens_no_page(site: Site) -> None:
+    """Keys are for machines: a page answers a bearer key with the log-in form, never with content."""
+    r = httpx.get(site.url + "/audit", headers={"Authorization": f"Bearer {site.keys['admin']}"},
+                  follow_redirects=False, timeout=30)
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/login")
 
 
 def test_instance_page_draws_the_diagram_history_timers_and_children(browser: Browser, site: Site) -> None:
@@ -361,7 +440,7 @@ def test_the_committee_acknowledges_escalations_in_a_batch_after_a_confirmation(
     assert page.get_by_role("status").inner_text() == "Đã xác nhận 2 báo cáo quá hạn."
     assert len(site.app.store.list_escalations("open")) == len(before) - 2
     last = site.app.store.history(chosen[0].instance_id)[-1]
-    assert (last.event, last.actor_id, last.actor_role) == ("@escalation_acknowledged", "key:committee", "committee")
+    assert (last.event, last.actor_id, last.actor_role) == ("@escalation_acknowledged", committee_id(site), "committee")
     assert page.locator("#escalations-table tbody tr").count() == len(before) - 2
     screenshot(page, "inbox-committee")
     page.context.close()

@@ -1,0 +1,258 @@
+"""Personal accounts: create, list, disable, enable, reset a password, set up a second factor (administrators
+only), and log in (anyone, with a password and, if set up, a TOTP code).
+
+Passwords are hashed with Argon2id by ``argon2-cffi`` (its defaults: RFC 9106's second recommended profile,
+64 MiB, 3 passes, 4 lanes); an unknown login is checked against a dummy hash, so it takes as long as a wrong
+password. After ``login_failure_limit`` failures in a row the account is locked for ``login_lock_minutes``; a
+lock is an event in the system history. TOTP (RFC 6238, 30-second steps, 6 digits) by ``pyotp``: a code is
+accepted one step either side of now and only once. What the history records for a person is
+``account:<id>:<name as it was>``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from typing_extensions import TypedDict
+
+from definitions import NotFound, Role
+from store.accounts import Account
+from workflow import Actor
+from workflow.errors import PayloadInvalid, Refused
+from workflow.payload import AGENCY_CODE
+
+from ..context import App
+from ..views import instant
+from .access import require
+
+ROLES = ("admin", "officer", "committee", "auditor")
+LOGIN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
+MIN_PASSWORD = 10
+TOTP_STEP = 30
+HASHER = PasswordHasher()
+_DUMMY = HASHER.hash(secrets.token_urlsafe(16))  # what an unknown login is checked against (same time taken)
+
+
+class AccountView(TypedDict):
+    id: int
+    login: str
+    name: str
+    position: str | None
+    role: str
+    agency: str | None
+    email: str | None
+    created_at: str | None
+    disabled_at: str | None
+    second_factor: bool
+    single_sign_on: bool
+    locked_until: str | None
+
+
+def account_view(a: Account) -> AccountView:
+    return {"id": a.id, "login": a.login, "name": a.name, "position": a.position, "role": a.role, "agency": a.agency,
+            "email": a.email, "created_at": instant(a.created_at), "disabled_at": instant(a.disabled_at),
+            "second_factor": a.has_totp, "single_sign_on": a.oidc_subject is not None,
+            "locked_until": instant(a.locked_until)}
+
+
+def actor_of(account: Account) -> Actor:
+    return Actor(account.actor_id, Role(account.role), account.agency)
+
+
+class LoginRefused(Refused):
+    """A log-in refused; ``reason``: ``bad_credentials`` (unknown login or wrong password: not told apart),
+    ``locked`` (until ``until``), ``disabled``, ``totp_needed``, ``bad_totp``, ``no_account`` (single sign-on
+    for a subject no account is bound to)."""
+
+    def __init__(self, reason: str, until: dt.datetime | None = None) -> None:
+        self.reason = reason
+        self.until = until
+        super().__init__(f"log-in refused: {reason}" + (f" until {instant(until)}" if until else ""))
+
+
+class Session(NamedTuple):
+    account: Account
+    token: str  # the cookie's value
+    csrf: str
+
+
+class NewSecondFactor(NamedTuple):
+    account: Account
+    secret: str  # base32, shown once
+    uri: str  # otpauth:// for an authenticator app's QR code
+
+
+def _password_problems(password: str, login: str) -> list[tuple[str, str]]:
+    if len(password) < MIN_PASSWORD:
+        return [("password", f"needs at least {MIN_PASSWORD} characters")]
+    if password.strip().lower() == login.lower():
+        return [("password", "must not be the login name")]
+    return []
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
+
+
+@dataclass
+class Accounts:
+    app: App
+
+    @property
+    def _now(self) -> dt.datetime:
+        return self.app.clock.now()
+
+    # -- administration ------------------------------------------------------------------------------
+
+    def create(self, actor: Actor, login: str, name: str, role: str, agency: str | None = None,
+               email: str | None = None, position: str | None = None, password: str | None = None) -> Account:
+        """A new account. Without a password it can log in only by single sign-on (or after reset-password)."""
+        require(actor, Role.ADMIN, what="creating accounts")
+        login = login.strip().lower()
+        problems: list[tuple[str, str]] = []
+        if not LOGIN.match(login):
+            problems.append(("login", "2–64 characters: lower-case letters, digits, '.', '_', '-', '@'"))
+        if not name.strip():
+            problems.append(("name", "the person's full name is required"))
+        if role not in ROLES:
+            problems.append(("role", f"must be one of {', '.join(ROLES)}"))
+        elif role == Role.OFFICER.value:
+            if agency is None or not AGENCY_CODE.match(agency):
+                problems.append(("agency", "an officer's account needs the code of their agency"))
+            else:
+                known = self.app.store.agency_names()
+                if agency not in known:
+                    raise NotFound("agency", agency, list(known))
+        elif agency is not None:
+            problems.append(("agency", f"only officers belong to an agency in this system, not {role}"))
+        if email is not None and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+            problems.append(("email", "not an e-mail address"))
+        if password is not None:
+            problems += _password_problems(password, login)
+        if problems:
+            raise PayloadInvalid(problems)
+        if self.app.store.account(login) is not None:
+            raise PayloadInvalid([("login", f"an account {login!r} exists already")])
+        return self.app.store.create_account(login, name.strip(), role, agency, email, position,
+                                             None if password is None else hash_password(password), self._now,
+                                             actor.id)
+
+    def list(self, actor: Actor) -> list[Account]:
+        require(actor, Role.ADMIN, Role.AUDITOR, what="listing accounts")
+        return self.app.store.list_accounts()
+
+    def get(self, actor: Actor, login: str) -> Account:
+        require(actor, Role.ADMIN, Role.AUDITOR, what="reading an account")
+        return self._existing(login)
+
+    def _existing(self, login: str) -> Account:
+        found = self.app.store.account(login)
+        if found is None:
+            raise NotFound("account", login, [a.login for a in self.app.store.list_accounts()])
+        return found
+
+    def disable(self, actor: Actor, login: str) -> Account:
+        """Disabled at once: its page sessions end in the same transaction and its API keys are refused."""
+        require(actor, Role.ADMIN, what="disabling accounts")
+        if self._existing(login).actor_id == actor.id:
+            raise PayloadInvalid([("login", "an administrator cannot disable their own account")])
+        return self.app.store.disable_account(login, self._now, actor.id)
+
+    def enable(self, actor: Actor, login: str) -> Account:
+        require(actor, Role.ADMIN, what="enabling accounts")
+        self._existing(login)
+        return self.app.store.enable_account(login, self._now, actor.id)
+
+    def reset_password(self, actor: Actor, login: str, password: str) -> Account:
+        """A new password (the person's sessions end; a lock is lifted)."""
+        require(actor, Role.ADMIN, what="resetting passwords")
+        self._existing(login)
+        problems = _password_problems(password, login)
+        if problems:
+            raise PayloadInvalid(problems)
+        return self.app.store.set_password(login, hash_password(password), self._now, actor.id)
+
+    def second_factor(self, actor: Actor, login: str, on: bool = True) -> NewSecondFactor | Account:
+        """Turn the TOTP second factor on (a new secret, shown once) or off."""
+        require(actor, Role.ADMIN, what="setting up a second factor")
+        account = self._existing(login)
+        if not on:
+            return self.app.store.set_totp(login, None, self._now, actor.id)
+        secret = pyotp.random_base32()
+        account = self.app.store.set_totp(login, secret, self._now, actor.id)
+        uri = pyotp.TOTP(secret).provisioning_uri(name=account.login, issuer_name="Kế hoạch KH&CN")
+        return NewSecondFactor(account, secret, uri)
+
+    # -- logging in ----------------------------------------------------------------------------------
+
+    def log_in(self, login: str, password: str, code: str | None = None) -> Session:
+        """A page session for this login and password (and TOTP code, if the account has a second factor)."""
+        settings, store, now = self.app.settings, self.app.store, self._now
+        found = store.credentials(login.strip().lower()[:64])
+        if found is None or found.password_hash is None:
+            _verify(_DUMMY, password)  # the same time as a wrong password
+            raise LoginRefused("bad_credentials")
+        account = found.account
+        if account.locked_until is not None and account.locked_until > now:
+            raise LoginRefused("locked", account.locked_until)
+        if not _verify(found.password_hash, password):
+            until = store.login_failed(account.id, now, settings.login_failure_limit,
+                                       dt.timedelta(minutes=settings.login_lock_minutes))
+            raise LoginRefused("locked", until) if until is not None else LoginRefused("bad_credentials")
+        if account.disabled_at is not None:
+            raise LoginRefused("disabled")
+        step = None
+        if found.totp_secret is not None:
+            if not code or not code.strip():
+                raise LoginRefused("totp_needed")
+            step = _totp_step(found.totp_secret, code.strip(), now)
+            if step is None or (found.totp_last_step is not None and step <= found.totp_last_step):
+                store.login_failed(account.id, now, settings.login_failure_limit,
+                                   dt.timedelta(minutes=settings.login_lock_minutes))
+                raise LoginRefused("bad_totp")
+        try:
+            token, csrf = store.logged_in(account, now, self.app.settings.session_lifetime, step)
+        except PermissionError:
+            raise LoginRefused("bad_totp") from None  # the same code used at the same moment elsewhere
+        return Session(account, token, csrf)
+
+    def single_sign_on(self, subject: str, email: str | None) -> Session:
+        """A page session for the identity provider's subject: the account bound to it, or the one account
+        whose e-mail the provider vouches for (then bound to the subject for next time)."""
+        store, now = self.app.store, self._now
+        account = store.account_by_subject(subject)
+        if account is None and email:
+            matches = [a for a in store.list_accounts() if a.email and a.email.lower() == email.lower()
+                       and a.oidc_subject is None]
+            if len(matches) == 1:
+                account = store.set_subject(matches[0].login, subject, now, "system:sso")
+        if account is None:
+            raise LoginRefused("no_account")
+        if account.disabled_at is not None:
+            raise LoginRefused("disabled")
+        token, csrf = store.logged_in(account, now, self.app.settings.session_lifetime, None, how="sso")
+        return Session(account, token, csrf)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return HASHER.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _totp_step(secret: str, code: str, now: dt.datetime) -> int | None:
+    """The 30-second step whose code this is (now, or one step either side for clocks a little apart), or None."""
+    totp = pyotp.TOTP(secret)
+    here = int(now.timestamp()) // TOTP_STEP
+    for step in (here, here - 1, here + 1):
+        if secrets.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
