@@ -13,7 +13,8 @@
     │   ├── GuardFailed                the transition's guard said no (.guard)
     │   ├── VersionConflict            expected version is stale, or a concurrent writer won
     │   ├── DuplicateBusinessKey       start with a business key that already exists
-    │   └── IdempotencyKeyReused       the key was used before for a different request
+    │   ├── IdempotencyKeyReused       the key was used before for a different request
+    │   └── LoginRefused               a log-in refused: wrong password, locked, disabled, second factor (.reason)
     ├── ValueRejected                  the database refused a value (e.g. a number out of its range)
     ├── StoreUnavailable               the database could not be written (busy past the timeout, disk, ...)
     ├── NotInitialised                 the database has no schema yet (or no file): run `workflow init`
@@ -25,7 +26,8 @@
     └── CheckpointUnreadable           an audit checkpoint file cannot be read or was altered
 
 The engine's refusals are defined in ``workflow.errors``; the store's, the scheduler's and the service's next to
-what raises them (``store.timer_rows``, ``store.backup``, ``scheduler.recurring``, ``service.context``); they are
+what raises them (``store.timer_rows``, ``store.backup``, ``scheduler.recurring``, ``service.context``,
+``service.app.accounts``); they are
 all drawn here so the tree is in one place. ``service/errors.py`` maps each to an HTTP status and a CLI exit code.
 """
 

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, insert, select, update
@@ -115,6 +115,7 @@ class KeyQueries(Connections):
             if found.last_used_at is None or now - found.last_used_at >= USED_EVERY:
                 with self._begin() as c:
                     c.execute(update(api_keys).where(api_keys.c.id == found.id).values(last_used_at=now))
+                found = replace(found, last_used_at=now)
         if len(cache) > 10_000:
             cache.clear()  # unknown tokens must not grow it for ever
         cache[digest] = (time.monotonic(), found)

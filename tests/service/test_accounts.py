@@ -1,0 +1,187 @@
+"""People's accounts on a real database: the CLI's commands and refusals, logging in (password, lockout, second
+factor), keys owned by accounts (disabled with them, expiring, last use), and audit verify finding an account row
+planted or edited in the database file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+import pyotp
+import pytest
+from typer.testing import CliRunner
+
+from definitions import Role
+from service.app.accounts import LoginRefused
+from service.cli import cli
+from service.context import App
+from service.settings import Settings
+from tests.api.conftest import prepared
+from workflow import Actor, SimulatedClock
+
+NOW = dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC)  # 09:00 in the province
+ADMIN = Actor("cli:it", Role.ADMIN)
+PASSWORD = "Mật khẩu đủ dài 2026"
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> App:
+    return prepared(Settings(database_url=f"sqlite:///{tmp_path / 'accounts.db'}", sqlite_synchronous="NORMAL"),
+                    SimulatedClock(NOW))
+
+
+def _cli(app: App, *args: str, stdin: str | None = None, code: int = 0) -> str:
+    result = CliRunner().invoke(cli, ["--db", app.settings.database_url, *args], input=stdin, catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def test_the_cli_creates_lists_disables_and_resets_and_never_prints_a_password(app: App) -> None:
+    made = json.loads(_cli(app, "--json", "accounts", "create", "nguyen.van.a", "--name", "Nguyễn Văn A", "--role",
+                           "officer", "--agency", "SYT", "--email", "nva@syt.example.vn", "--position",
+                           "Chuyên viên", "--password-stdin", stdin=PASSWORD + "\n"))
+    assert made["login"] == "nguyen.van.a"
+    assert made["name"] == "Nguyễn Văn A"
+    assert (made["role"], made["agency"], made["second_factor"]) == ("officer", "SYT", False)
+    listed = _cli(app, "accounts", "list")
+    assert "Nguyễn Văn A" in listed
+    assert PASSWORD not in listed
+    assert PASSWORD not in json.dumps(made)
+    session = app.uses.accounts.log_in("nguyen.van.a", PASSWORD)
+    assert session.account.actor_id == f"account:{made['id']}:Nguyễn Văn A"  # the history's name for them
+
+    _cli(app, "accounts", "disable", "nguyen.van.a")
+    assert app.store.session(session.token, app.clock.now()) is None  # the session ended with it
+    with pytest.raises(LoginRefused) as refused:
+        app.uses.accounts.log_in("nguyen.van.a", PASSWORD)
+    assert refused.value.reason == "disabled"
+    _cli(app, "accounts", "enable", "nguyen.van.a")
+    _cli(app, "accounts", "reset-password", "nguyen.van.a", "--password-stdin", stdin="Một mật khẩu mới hơn\n")
+    with pytest.raises(LoginRefused):
+        app.uses.accounts.log_in("nguyen.van.a", PASSWORD)
+    assert app.uses.accounts.log_in("nguyen.van.a", "Một mật khẩu mới hơn").account.login == "nguyen.van.a"
+
+
+@pytest.mark.parametrize(("args", "stdin", "said"), [
+    (["x", "--name", "A", "--role", "admin"], "ngắn\n", "password: needs at least 10 characters"),
+    (["tran.b", "--name", "B", "--role", "officer"], PASSWORD, "agency: an officer's account needs"),
+    (["tran.b", "--name", "B", "--role", "officer", "--agency", "SYTT"], PASSWORD, "did you mean 'SYT'?"),
+    (["tran.b", "--name", "B", "--role", "committee", "--agency", "SYT"], PASSWORD, "only officers belong"),
+    (["tran.b", "--name", "B", "--role", "chairman"], PASSWORD, "role: must be one of"),
+    (["Trần B", "--name", "B", "--role", "auditor"], PASSWORD, "login: 2–64 characters"),
+    (["tran.b", "--name", "B", "--role", "auditor", "--email", "not-an-address"], PASSWORD, "email: not an e-mail"),
+])
+def test_the_cli_refuses_what_is_wrong_and_says_which_field(app: App, args: list[str], stdin: str, said: str) -> None:
+    out = _cli(app, "accounts", "create", *args, "--password-stdin", stdin=stdin + "\n", code=1 if "did" not in said
+               else 3)
+    assert said in out
+    assert app.store.list_accounts() == []  # nothing half-made
+
+
+def test_a_login_taken_already_is_refused(app: App) -> None:
+    _cli(app, "accounts", "create", "le.c", "--name", "Lê C", "--role", "auditor", "--password-stdin",
+         stdin=PASSWORD + "\n")
+    out = _cli(app, "accounts", "create", "le.c", "--name", "Lê Cường", "--role", "auditor", "--password-stdin",
+               stdin=PASSWORD + "\n", code=1)
+    assert "an account 'le.c' exists already" in out
+
+
+def test_five_failures_lock_for_fifteen_minutes_and_a_reset_lifts_the_lock(app: App) -> None:
+    app.uses.accounts.create(ADMIN, "pham.d", "Phạm D", "committee", password=PASSWORD)
+    reasons = []
+    for _ in range(5):
+        with pytest.raises(LoginRefused) as refused:
+            app.uses.accounts.log_in("pham.d", "wrong password")
+        reasons.append(refused.value.reason)
+    assert reasons == ["bad_credentials"] * 4 + ["locked"]
+    assert refused.value.until == NOW + dt.timedelta(minutes=15)
+    with pytest.raises(LoginRefused) as refused:
+        app.uses.accounts.log_in("pham.d", PASSWORD)  # the right password, but locked
+    assert refused.value.reason == "locked"
+    assert isinstance(app.clock, SimulatedClock)
+    app.clock.advance(dt.timedelta(minutes=15))
+    assert app.uses.accounts.log_in("pham.d", PASSWORD).account.login == "pham.d"
+    for _ in range(5):
+        with pytest.raises(LoginRefused):
+            app.uses.accounts.log_in("pham.d", "wrong password")
+    app.uses.accounts.reset_password(ADMIN, "pham.d", "Mật khẩu sau khi khóa")
+    assert app.uses.accounts.log_in("pham.d", "Mật khẩu sau khi khóa").account.login == "pham.d"
+
+
+def test_a_second_factor_code_is_needed_and_accepted_once(app: App) -> None:
+    app.uses.accounts.create(ADMIN, "vo.e", "Võ E", "auditor", password=PASSWORD)
+    out = json.loads(_cli(app, "--json", "accounts", "second-factor", "vo.e"))
+    assert out["uri"].startswith("otpauth://totp/")
+    totp = pyotp.TOTP(out["secret"])
+    with pytest.raises(LoginRefused) as refused:
+        app.uses.accounts.log_in("vo.e", PASSWORD)
+    assert refused.value.reason == "totp_needed"
+    code = totp.at(app.clock.now())
+    assert app.uses.accounts.log_in("vo.e", PASSWORD, code).account.has_totp
+    with pytest.raises(LoginRefused) as refused:
+        app.uses.accounts.log_in("vo.e", PASSWORD, code)  # the same code again
+    assert refused.value.reason == "bad_totp"
+    with pytest.raises(LoginRefused):
+        app.uses.accounts.log_in("vo.e", PASSWORD, totp.at(app.clock.now() - dt.timedelta(minutes=5)))  # too old
+    assert isinstance(app.clock, SimulatedClock)
+    app.clock.advance(dt.timedelta(seconds=30))
+    assert app.uses.accounts.log_in("vo.e", PASSWORD, totp.at(app.clock.now())).account.login == "vo.e"
+    _cli(app, "accounts", "second-factor", "vo.e", "--off")
+    assert app.uses.accounts.log_in("vo.e", PASSWORD).account.has_totp is False
+
+
+def test_a_key_owned_by_an_account_has_its_role_expires_and_stops_with_it(app: App) -> None:
+    app.uses.accounts.create(ADMIN, "nguyen.f", "Nguyễn F", "officer", "SYT", password=PASSWORD)
+    key, token = app.uses.keys.create(ADMIN, "tich-hop", None, None, account="nguyen.f", days=30)
+    assert (key.role, key.agency, key.expires_at) == ("officer", "SYT", NOW + dt.timedelta(days=30))
+    found = app.store.authenticate(token, cached=False)
+    assert found is not None
+    assert found.last_used_at == NOW
+    assert isinstance(app.clock, SimulatedClock)
+    app.clock.advance(dt.timedelta(minutes=20))
+    app.store.authenticate(token, cached=False)
+    assert app.store.list_keys()[-1].last_used_at == NOW  # written at most once an hour
+    app.clock.advance(dt.timedelta(hours=1))
+    app.store.authenticate(token, cached=False)
+    assert app.store.list_keys()[-1].last_used_at == app.clock.now()
+
+    app.uses.accounts.disable(ADMIN, "nguyen.f")
+    assert app.store.authenticate(token, cached=False) is None  # the owner disabled: refused
+    app.uses.accounts.enable(ADMIN, "nguyen.f")
+    assert app.store.authenticate(token, cached=False) is not None
+    app.clock.set(NOW + dt.timedelta(days=30))
+    assert app.store.authenticate(token, cached=False) is None  # expired
+    default, _ = app.uses.keys.create(ADMIN, "mac-dinh", "auditor", None)
+    assert default.expires_at == app.clock.now() + dt.timedelta(days=365)
+
+
+def test_a_key_of_an_account_cannot_claim_another_role(app: App) -> None:
+    from workflow.errors import PayloadInvalid
+
+    app.uses.accounts.create(ADMIN, "le.g", "Lê G", "auditor", password=PASSWORD)
+    with pytest.raises(PayloadInvalid, match="has its role"):
+        app.uses.keys.create(ADMIN, "x", "admin", None, account="le.g")
+
+
+@pytest.mark.parametrize("tamper", [
+    "UPDATE accounts SET role = 'admin' WHERE login = 'le.h'",
+    "UPDATE accounts SET password_hash = (SELECT password_hash FROM accounts WHERE login = 'tran.i') "
+    "WHERE login = 'le.h'",
+    "UPDATE accounts SET disabled_at = NULL WHERE login = 'tran.i'",
+    "INSERT INTO accounts (login, name, role, failed_logins, created_at) VALUES ('x', 'X', 'admin', 0, "
+    "'2026-03-02 02:00:00')",
+    "UPDATE api_keys SET expires_at = NULL",
+])
+def test_verify_finds_an_account_or_key_edited_in_the_database_file(app: App, tmp_path: Path, tamper: str) -> None:
+    app.uses.accounts.create(ADMIN, "le.h", "Lê H", "auditor", password=PASSWORD)
+    app.uses.accounts.create(ADMIN, "tran.i", "Trần I", "admin", password="Mật khẩu quản trị dài")
+    app.uses.accounts.disable(ADMIN, "tran.i")
+    app.uses.keys.create(ADMIN, "k", None, None, account="le.h")
+    assert app.store.integrity_problems() == []
+    with sqlite3.connect(tmp_path / "accounts.db") as db:
+        db.execute(tamper)
+    problems = app.store.integrity_problems()
+    assert problems
+    assert any(p.startswith(("account ", "API key ")) for p in problems), problems
