@@ -208,6 +208,41 @@ class ReportGroup:
     count: int
 
 
+@dataclass(frozen=True)
+class TaskRow:
+    """One obligation with its instance, as the task lists show it (``SqlStore.find_tasks``)."""
+
+    obligation_id: int
+    instance_id: int
+    agency: str
+    definition_id: str
+    definition_version: int
+    state: str
+    business_key: str
+    section: str  # data.section, else the definition's section of the plan
+    duty: str | None  # data.duty (yearly duties name theirs)
+    last_day: str  # ISO date: the last day of the legal period
+    due_at: dt.datetime
+    status: str  # open, satisfied
+    closed_on: str | None
+    category: str  # done_on_time, done_late, within_deadline, overdue
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """What the task lists may be narrowed by (every field optional; all given must hold)."""
+
+    agency: str | None = None
+    section: str | None = None
+    definition_id: str | None = None
+    state: str | None = None
+    category: str | None = None
+    due_from: dt.date | None = None  # the last day on or after
+    due_to: dt.date | None = None  # the last day on or before
+    text: str | None = None  # in the business key or the duty's name
+    titled: tuple[str, ...] = ()  # definitions whose title matches the text too
+
+
 def _json(value: Any) -> str:
     return canonical(value).decode("utf-8")
 
@@ -585,6 +620,71 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
                  .where(o.c.status != "waived").group_by(*keys))
         with self._read() as connection:
             return [ReportGroup(a, d, v, se, du, c, int(n)) for a, d, v, se, du, c, n in connection.execute(query)]
+
+    def find_tasks(self, at: dt.datetime, where: TaskFilter, offset: int = 0,
+                   limit: int = 50) -> tuple[int, list[TaskRow]]:
+        """Obligations (waived ones left out) narrowed by ``where``, judged at ``at``, nearest last day first:
+        (how many match, the page from ``offset``). The category is ``report_groups``'s."""
+        o = obligations
+        category = case(
+            (and_(o.c.status == "satisfied", o.c.closed_on <= o.c.last_day), "done_on_time"),
+            (o.c.status == "satisfied", "done_late"),
+            (o.c.due_at <= at, "overdue"), else_="within_deadline")
+        section = func.coalesce(self._data_field("section"), definitions.c.seed_section)
+        duty = self._data_field("duty")
+        joined = o.join(instances, instances.c.id == o.c.instance_id).join(definitions, and_(
+            definitions.c.id == instances.c.definition_id, definitions.c.version == instances.c.definition_version))
+        conditions: list[Any] = [o.c.status != "waived"]
+        if where.agency:
+            conditions.append(o.c.agency == where.agency)
+        if where.section:
+            conditions.append(section == where.section)
+        if where.definition_id:
+            conditions.append(instances.c.definition_id == where.definition_id)
+        if where.state:
+            conditions.append(instances.c.state == where.state)
+        if where.category:
+            conditions.append(category == where.category)
+        if where.due_from:
+            conditions.append(o.c.last_day >= where.due_from.isoformat())
+        if where.due_to:
+            conditions.append(o.c.last_day <= where.due_to.isoformat())
+        if where.text:
+            escaped = where.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%"
+            found = [instances.c.business_key.ilike(pattern, escape="\\"), duty.ilike(pattern, escape="\\")]
+            if where.titled:
+                found.append(instances.c.definition_id.in_(where.titled))
+            conditions.append(or_(*found))
+        matching = and_(*conditions)
+        columns = (o.c.id, o.c.instance_id, o.c.agency, instances.c.definition_id, instances.c.definition_version,
+                   instances.c.state, instances.c.business_key, section, duty, o.c.last_day, o.c.due_at, o.c.status,
+                   o.c.closed_on, category)
+        with self._read() as connection:
+            total = int(connection.execute(select(func.count()).select_from(joined).where(matching)).scalar_one())
+            rows = connection.execute(select(*columns).select_from(joined).where(matching)
+                                      .order_by(o.c.due_at, o.c.id).offset(offset).limit(limit))
+            return total, [TaskRow(int(r[0]), int(r[1]), r[2], r[3], int(r[4]), r[5], r[6], str(r[7]), r[8], r[9],
+                                   r[10], r[11], r[12], r[13]) for r in rows]
+
+    def completions_by_month(self) -> list[tuple[str, int, int]]:
+        """(yyyy-mm, done on time, done late) for every month an obligation was met in, oldest first."""
+        o = obligations
+        month = func.substr(o.c.closed_on, 1, 7)
+        on_time = func.sum(case((o.c.closed_on <= o.c.last_day, 1), else_=0))
+        query = (select(month, on_time, func.count()).where(o.c.status == "satisfied").group_by(month)
+                 .order_by(month))
+        with self._read() as connection:
+            return [(str(m), int(t), int(n) - int(t)) for m, t, n in connection.execute(query) if m]
+
+    def sections(self) -> list[str]:
+        """The plan's sections that tasks belong to (data.section, else the definition's), sorted."""
+        section = func.coalesce(self._data_field("section"), definitions.c.seed_section)
+        query = select(section).select_from(instances.join(definitions, and_(
+            definitions.c.id == instances.c.definition_id,
+            definitions.c.version == instances.c.definition_version))).distinct()
+        with self._read() as connection:
+            return sorted(str(s) for (s,) in connection.execute(query) if s is not None)
 
     def open_escalation_groups(self) -> list[tuple[str, str, int, str | None, str | None, int]]:
         """Open escalations per (assignee, definition, version, data.section, data.duty)."""

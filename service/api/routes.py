@@ -13,6 +13,7 @@ from typing_extensions import TypedDict
 
 from definitions.agencies import ChangeKind
 from store.accounts import Account
+from store.sql_store import TaskFilter
 from workflow import OverrideKind
 from workflow.errors import PayloadInvalid
 
@@ -24,7 +25,7 @@ from ..app.definitions import DefinitionShown, DefinitionSummary, Loaded
 from ..app.escalations import Acknowledged
 from ..app.keys import CreatedKey, KeyView, key_view
 from ..app.registry import AgencyDetail, ChangeDone, OutboxStatus, Requeued
-from ..app.reports import StatusView, status_view
+from ..app.reports import StatusView, TaskPage, status_view
 from ..http import export_response, nudge, uses
 from ..report import to_csv, to_xlsx
 from ..report_docx import Issuing, to_docx
@@ -483,6 +484,25 @@ REPORT_FORMATS: dict[int | str, dict[str, Any]] = {200: {
                 DOCX: {"schema": {"type": "string", "format": "binary"}}}}}
 
 
+@router.get("/tasks")
+def find_tasks(request: Request, who: Who, agency: Annotated[str | None, Query(max_length=32)] = None,
+               section: Annotated[str | None, Query(max_length=100)] = None,
+               definition: Annotated[str | None, Query(max_length=100)] = None,
+               state: Annotated[str | None, Query(max_length=100)] = None,
+               category: Literal["done_on_time", "done_late", "within_deadline", "overdue"] | None = None,
+               due_from: dt.date | None = None, due_to: dt.date | None = None,
+               q: Annotated[str | None, Query(max_length=200, description="in the business key, the duty's name "
+                                                                          "or the definition's title")] = None,
+               page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+               size: Annotated[int, Query(ge=1, le=200)] = 50) -> TaskPage:
+    """Every task (an obligation of an instance) the filters match, judged now, nearest last day first, a page at a
+    time with the total: by agency, section of the plan, definition, state, one of the four categories, a range of
+    last days, and words in the key, duty or title. The overview's task list is this."""
+    where = TaskFilter(agency=agency, section=section, definition_id=definition, state=state, category=category,
+                       due_from=due_from, due_to=due_to, text=q)
+    return uses(request).reports.tasks(where, page, size)
+
+
 @router.get("/reports/status", response_model=None, responses=REPORT_FORMATS)
 def report_status(request: Request, who: Who, as_of: dt.date | None = None, known_at: dt.datetime | None = None,
                   format_: Annotated[Literal["json", "csv", "xlsx", "docx"], Query(alias="format")] = "json",
@@ -616,7 +636,8 @@ def no_second_factor(request: Request, who: Who, login: Login) -> AccountView:
 
 TAGS = {"definitions": "definitions", "instances": "instances", "escalations": "deadlines", "calendar": "deadlines",
         "agencies": "registry", "schedules": "registry", "notifications": "registry", "reports": "reports",
-        "audit": "audit", "keys": "keys", "accounts": "keys"}
+        "audit": "audit", "keys": "keys", "accounts": "keys",
+        "tasks": "reports"}
 
 for _route in router.routes:
     if isinstance(_route, APIRoute):

@@ -4,15 +4,19 @@ escalations; now, or as of the end of a past day rebuilt from history (optionall
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any, cast
 
 from typing_extensions import TypedDict
 
+from store.sql_store import TaskFilter
 from workflow.calendar import local_date
 from workflow.clock import PROVINCE_TZ
+from workflow.errors import PayloadInvalid
 
 from ..context import App
 from ..report import StatusReport, status_report
+from ..views import instant
 
 
 class RowView(TypedDict):
@@ -35,6 +39,37 @@ class StatusView(TypedDict):
     rows: list[RowView]
 
 
+class TaskView(TypedDict):
+    instance_id: int
+    obligation_id: int
+    agency: str
+    agency_name: str
+    definition: str
+    title: str  # the definition's title in the asked language
+    state: str
+    state_label: str
+    business_key: str
+    section: str
+    duty: str | None
+    last_day: str  # ISO date
+    due_at: str | None
+    status: str  # open, satisfied
+    category: str  # done_on_time, done_late, within_deadline, overdue
+    days_late: int | None  # the first day after the deadline counts as 1
+
+
+class TaskPage(TypedDict):
+    total: int  # how many match
+    page: int
+    pages: int
+    size: int
+    rows: list[TaskView]
+
+
+CATEGORY_NAMES = ("done_on_time", "done_late", "within_deadline", "overdue")
+MAX_PAGE_SIZE = 200
+
+
 def status_view(report: StatusReport) -> StatusView:
     return cast(StatusView, report.as_dict())
 
@@ -48,6 +83,46 @@ class Reports:
         if known_at is not None and known_at.tzinfo is None:
             known_at = known_at.replace(tzinfo=PROVINCE_TZ)
         return status_report(self.app.engine, self.app.store, self.app.clock.now(), as_of, known_at)
+
+    def tasks(self, where: TaskFilter, page: int = 1, size: int = 50, lang: str = "vi") -> TaskPage:
+        """The obligations matching ``where`` (now), nearest last day first, a page at a time. Reads: every role."""
+        problems = []
+        if where.category is not None and where.category not in CATEGORY_NAMES:
+            problems.append(("category", f"one of {', '.join(CATEGORY_NAMES)}"))
+        if where.due_from and where.due_to and where.due_from > where.due_to:
+            problems.append(("due_to", "before due_from"))
+        if page < 1:
+            problems.append(("page", "from 1"))
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            problems.append(("size", f"from 1 to {MAX_PAGE_SIZE}"))
+        if problems:
+            raise PayloadInvalid(problems)
+        engine, store, now = self.app.engine, self.app.store, self.app.clock.now()
+        text = (where.text or "").strip()
+        if text:
+            needle = text.casefold()
+            titled = tuple(sorted({d.id for d in (x.definition for x in store.list_definitions())
+                                   if needle in d.title.vi.casefold() or needle in (d.title.en or "").casefold()}))
+            where = replace(where, text=text[:200], titled=titled)
+        else:
+            where = replace(where, text=None)
+        total, rows = store.find_tasks(now, where, (page - 1) * size, size)
+        names = store.agency_names()
+        out: list[TaskView] = []
+        for r in rows:
+            definition = engine.definition(r.definition_id, r.definition_version)
+            late = (now - r.due_at).days + 1 if r.status == "open" and r.due_at < now else None
+            out.append({"instance_id": r.instance_id, "obligation_id": r.obligation_id, "agency": r.agency,
+                        "agency_name": names.get(r.agency, r.agency), "definition": r.definition_id,
+                        "title": definition.title.en if lang == "en" and definition.title.en else definition.title.vi,
+                        "state": r.state, "state_label": definition.state(r.state).label,
+                        "business_key": r.business_key, "section": r.section, "duty": r.duty,
+                        "last_day": r.last_day, "due_at": instant(r.due_at), "status": r.status,
+                        "category": r.category, "days_late": late})
+        return {"total": total, "page": page, "pages": max(1, -(-total // size)), "size": size, "rows": out}
+
+    def sections(self) -> list[str]:
+        return self.app.store.sections()
 
     def today(self) -> dt.date:
         """Today in the province (the date a document is issued on)."""

@@ -29,8 +29,10 @@ from starlette.concurrency import run_in_threadpool
 from definitions import Definition, NotFound, Role, WorkflowError
 from definitions.model import FieldType
 from store.accounts import Account
+from store.sql_store import TaskFilter
 from workflow import Actor
 from workflow.agencies import Agencies
+from workflow.audit import parse_instant
 from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 from workflow.obligations import CATEGORIES
@@ -38,12 +40,13 @@ from workflow.ports import InstanceRecord
 from workflow.timers import TimerStatus, extended, parse_anchor
 
 from ..app.accounts import LoginRefused, Session, actor_of
+from ..app.reports import TaskPage
 from ..errors import answer
 from ..http import app_of, client_address, export_response, nudge, throttle_of, uses
 from ..report import to_csv, to_xlsx
 from ..report_docx import to_docx
 from ..views import local_time, typed_date
-from . import sso
+from . import charts, sso
 from .diagram import state_svg
 from .i18n import LANGUAGES, words
 from .refusals import said
@@ -52,7 +55,8 @@ _log = logging.getLogger("workflow.auth")
 SESSION_COOKIE = "wf_session"
 LOGIN_COOKIE = "wf_login_csrf"
 LANG_COOKIE = "wf_lang"
-LIST_LIMIT = 500  # rows shown in one overview list
+OVERVIEW_ROWS = 20  # rows of each overview list; the rest on /tasks, a page at a time
+TASK_PAGE = 50  # rows of a /tasks page
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -356,30 +360,109 @@ def _overview(request: Request, user: User) -> HTMLResponse:
     now = _now(request)
     as_of = _as_of(request)
     report = uses(request).reports.status(as_of)
-    overdue = _open_rows(request, app.store.by_deadline(due_before=now, limit=LIST_LIMIT), now)
+    # the first rows of each list; the rest are a click away on /tasks, with filters and pages
+    overdue = _open_rows(request, app.store.by_deadline(due_before=now, limit=OVERVIEW_ROWS + 1), now)
     upcoming = _open_rows(request, app.store.by_deadline(due_from=now, due_before=now + dt.timedelta(days=30),
-                                                         limit=LIST_LIMIT), now)
+                                                         limit=OVERVIEW_ROWS + 1), now)
     escalations = []
     lang = _lang(request)
-    for e in app.store.list_escalations("open")[:LIST_LIMIT]:
+    t = words(lang)
+    open_escalations = app.store.list_escalations("open")
+    for e in open_escalations[:OVERVIEW_ROWS]:
         instance = app.store.get_instance(e.instance_id)
         definition = app.engine.definition(instance.definition_id, instance.definition_version)
         escalations.append({"id": e.id, "instance_id": e.instance_id, "agency": instance.assignee,
                             "due": _day(e.due_at), "title": _title(definition, lang)})
     names = app.store.agency_names_on(as_of or now.astimezone(PROVINCE_TZ).date())
+    by_agency = _sum_by(report.rows, "agency")
+    category_names = [(c, t[c]) for c in CATEGORIES]
+    laggards = sorted(by_agency, key=lambda item: (-item[1]["overdue"], -sum(item[1].values()), item[0]))
+    agency_chart = charts.stacked_bars(
+        [charts.Bar(names.get(code, code), [(c, row[c]) for c in CATEGORIES], f"/agencies/{code}")
+         for code, row in laggards], category_names, t["chart_agencies"], t["chart_agencies_desc"], "chart-agencies")
+    months = app.store.completions_by_month()[-24:]
+    month_rows = [(f"{m[5:7]}/{m[2:4]}", on_time, late) for m, on_time, late in months]
+    month_chart = charts.columns([charts.Bar(label, [("done_on_time", a), ("done_late", b)])
+                                  for label, a, b in month_rows], category_names[:2], t["chart_months"],
+                                 t["chart_months_desc"], "chart-months")
+    bands = _escalation_ages(open_escalations, now)
+    age_chart = charts.columns([charts.Bar(t[band], [("overdue", n)]) for band, n in bands],
+                               [("overdue", t["escalations"])], t["chart_ages"], t["chart_ages_desc"], "chart-ages")
     return _render(request, "overview.html", user=user, as_of=f"{as_of:%d/%m/%Y}" if as_of else _day(now),
                    as_of_value=f"{as_of:%d/%m/%Y}" if as_of else "",
                    as_of_query=f"?as_of={as_of.isoformat()}" if as_of else "",
                    today=f"{now.astimezone(PROVINCE_TZ):%d/%m/%Y}",
                    totals=report.totals,
                    categories=CATEGORIES, by_section=_sum_by(report.rows, "section"),
-                   by_agency=_sum_by(report.rows, "agency"), names=names,
-                   overdue=overdue, upcoming=upcoming, escalations=escalations)
+                   by_agency=by_agency, names=names,
+                   overdue=overdue[:OVERVIEW_ROWS], more_overdue=len(overdue) > OVERVIEW_ROWS,
+                   upcoming=upcoming[:OVERVIEW_ROWS], more_upcoming=len(upcoming) > OVERVIEW_ROWS,
+                   upcoming_to=f"{(now + dt.timedelta(days=30)).astimezone(PROVINCE_TZ):%d/%m/%Y}",
+                   escalations=escalations, escalation_count=len(open_escalations),
+                   agency_chart=agency_chart, month_chart=month_chart, month_rows=month_rows,
+                   age_chart=age_chart, bands=bands, filters=_filter_choices(request))
+
+
+AGE_BANDS = ((7, "age_week"), (30, "age_month"), (90, "age_quarter"), (None, "age_older"))
+
+
+def _escalation_ages(open_escalations: list[Any], now: dt.datetime) -> list[tuple[str, int]]:
+    """Open escalations by how long they have waited for the Steering Committee."""
+    counts = dict.fromkeys((band for _, band in AGE_BANDS), 0)
+    for e in open_escalations:
+        days = (now - e.created_at).days
+        band = next(b for limit, b in AGE_BANDS if limit is None or days <= limit)
+        counts[band] += 1
+    return list(counts.items())
+
+
+def _filter_choices(request: Request) -> dict[str, Any]:
+    """What the task filters offer: agencies by name, the plan's sections, the definitions, the categories."""
+    app, lang = _app(request), _lang(request)
+    names = app.store.agency_names()
+    latest = {d.definition.id: d.definition for d in app.store.list_definitions()}
+    return {"agencies": sorted(names.items(), key=lambda item: item[1]),
+            "sections": uses(request).reports.sections(),
+            "definitions": sorted(((d.id, _title(d, lang)) for d in latest.values()), key=lambda item: item[1]),
+            "states": sorted({s.id: s.label for d in latest.values() for s in d.states}.items(), key=lambda x: x[1])}
 
 
 @pages.get("/")
 def overview(request: Request) -> HTMLResponse:
     return _overview(request, _signed_in(request))
+
+
+FILTERS = ("agency", "section", "definition", "state", "category", "from", "to", "q")
+
+
+@pages.get("/tasks")
+def tasks(request: Request, page: int = 1) -> HTMLResponse:
+    """Every task, narrowed by the filters (the API's GET /tasks), a page at a time."""
+    user = _signed_in(request)
+    lang = _lang(request)
+    t = words(lang)
+    given = {k: str(request.query_params.get(k) or "").strip()[:200] for k in FILTERS}
+    problems: dict[str, str] = {}
+    days: dict[str, dt.date | None] = {}
+    for name in ("from", "to"):
+        days[name] = typed_date(given[name]) if given[name] else None
+        if given[name] and days[name] is None:
+            problems[name] = t["bad_day"]
+    where = TaskFilter(agency=given["agency"] or None, section=given["section"] or None,
+                       definition_id=given["definition"] or None, state=given["state"] or None,
+                       category=given["category"] if given["category"] in CATEGORIES else None,
+                       due_from=days["from"], due_to=days["to"], text=given["q"] or None)
+    if days["from"] and days["to"] and days["from"] > days["to"]:
+        problems["to"] = t["bad_range"]
+    found: TaskPage = {"total": 0, "page": 1, "pages": 1, "size": TASK_PAGE, "rows": []}
+    if not problems:
+        found = uses(request).reports.tasks(where, max(1, min(page, 1_000_000)), TASK_PAGE, lang)
+    status = 422 if problems else 200
+    query = "&".join(f"{k}={quote(v)}" for k, v in given.items() if v)
+    return _render(request, "tasks.html", status, user, found=found, given=given, problems=problems,
+                   query=query, filters=_filter_choices(request), categories=CATEGORIES,
+                   rows=[{**r, "due": _day(parse_instant(r["due_at"])) if r["due_at"] else None}
+                         for r in found["rows"]])
 
 
 # -- inbox: what waits on the person signed in -----------------------------------------------------

@@ -496,3 +496,60 @@ def test_the_committee_extends_suspends_and_resumes_a_deadline_from_the_task_pag
                                    max_redirects=0)
     assert refused.status == 403
     officer.context.close()
+
+
+def test_the_overview_draws_its_charts_beside_their_tables(browser: Browser, site: Site) -> None:
+    page = log_in(browser, site, "committee", then="/")
+    chart = page.locator("svg#chart-agencies")
+    assert chart.get_attribute("role") == "img"
+    assert chart.locator("title").first.text_content() == WORDS["chart_agencies"][0]
+    agencies = page.locator("#by-agency + .scroll tbody tr").count()
+    assert chart.locator("text[text-anchor=end]").count() == agencies  # one bar per row of the table
+    first = chart.locator("text[text-anchor=end]").first.text_content()
+    report = status_report(site.app.engine, site.app.store, site.clock.now())
+    overdue: dict[str, int] = {}
+    for row in report.rows:
+        overdue[row.agency] = overdue.get(row.agency, 0) + row.overdue
+    most = max(overdue.values())
+    assert most >= 1
+    names = site.app.store.agency_names()
+    assert first in {names[a] for a, n in overdue.items() if n == most}  # the most overdue agency on top
+    waiting = sum(int(x) for x in page.locator("#ages-table tbody td.n").all_inner_texts())
+    assert waiting == len(site.app.store.list_escalations("open"))
+    screenshot(page, "overview-charts")
+    page.context.close()
+
+
+def test_tasks_are_found_by_filters_and_words_and_a_wrong_date_is_said_beside_its_field(browser: Browser,
+                                                                                      site: Site) -> None:
+    from sqlalchemy import text
+
+    page = log_in(browser, site, "committee", then="/")
+    page.select_option("#f-agency", "SNV")
+    page.select_option("#f-category", "overdue")
+    page.get_by_role("button", name="Lọc").click()
+    page.wait_for_url("**/tasks?**")
+    shown = [int(x) for x in page.locator("#tasks-table tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.instance)")]
+    with site.app.sql_engine.connect() as c:
+        expected = [i for (i,) in c.execute(text(
+            "SELECT instance_id FROM obligations WHERE agency = 'SNV' AND status = 'open' AND due_at <= :now "
+            "ORDER BY due_at, id"), {"now": site.clock.now().astimezone(dt.UTC).replace(tzinfo=None)})]
+    assert shown == expected
+    assert expected
+    assert page.locator("#f-agency").input_value() == "SNV"  # the filters stay as chosen
+    assert page.get_by_role("status").inner_text().startswith(f"Tìm thấy {len(expected)} nhiệm vụ")
+    screenshot(page, "tasks-filtered")
+
+    key = site.app.store.get_instance(site.children["SYT"]).business_key
+    page.goto(f"{site.url}/tasks?q={key}")
+    shown = [int(x) for x in page.locator("#tasks-table tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.instance)")]
+    assert shown == [site.children["SYT"]]
+
+    with page.expect_response(lambda r: "/tasks?" in r.url) as response:
+        page.goto(f"{site.url}/tasks?from=31/02/2023")
+    assert response.value.status == 422
+    assert page.locator("#f-from-problem").inner_text() == WORDS["bad_day"][0]
+    assert page.locator("#f-from").input_value() == "31/02/2023"  # kept as typed
+    page.context.close()
