@@ -180,8 +180,13 @@ def _first_admin(app: App) -> None:
 
     file = app.settings.first_admin_file or _beside_database(app, "first-admin-account")
     password = secrets.token_urlsafe(15)
-    app.store.create_account("admin", "Quản trị hệ thống", "admin", None, None, None, hash_password(password),
-                             app.clock.now(), "system:first-run")
+    try:
+        app.store.create_account("admin", "Quản trị hệ thống", "admin", None, None, None, hash_password(password),
+                                 app.clock.now(), "system:first-run")
+    except Exception:  # the unique login: whatever the driver calls it, the question is whether it now exists
+        if app.store.account("admin") is None:
+            raise
+        return  # another node starting on the same database at the same moment made it (and wrote the file)
     _private(file, f"login: admin\npassword: {password}\n")
     to_log("first_admin", f"first administrator's login and password written to {file} (readable by this user "
            "only): log in with them, set your own password, then delete the file", file=str(file))
