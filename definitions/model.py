@@ -66,6 +66,7 @@ class PayloadField(Frozen):
     label: Label | None = None
     required: bool = False
     values: tuple[Annotated[str, StringConstraints(min_length=1)], ...] | None = None
+    value_labels: dict[str, Label] | None = None  # enum values in words ("agree" → "Đồng ý"); ids stay for machines
     max_length: int | None = Field(default=None, ge=1, le=1_000_000)
     minimum: Decimal | None = None
     maximum: Decimal | None = None
@@ -76,6 +77,18 @@ class PayloadField(Frozen):
             raise ValueError("an enum field needs a non-empty list of values")
         if self.type is not FieldType.ENUM and self.values is not None:
             raise ValueError(f"values are only for enum fields, not {self.type.value}")
+        if self.value_labels is not None:
+            unknown = sorted(set(self.value_labels) - set(self.values or ()))
+            if unknown:
+                raise ValueError(f"value_labels name values the field does not have: {', '.join(unknown)}")
+        return self
+
+    def value_label(self, value: object) -> str:
+        """A value as people read it: its label if the definition gives one, else the value itself."""
+        return (self.value_labels or {}).get(str(value), str(value))
+
+    @model_validator(mode="after")
+    def _numbers(self) -> PayloadField:
         numeric = self.type in (FieldType.INTEGER, FieldType.DECIMAL)
         if not numeric and (self.minimum is not None or self.maximum is not None):
             raise ValueError("minimum/maximum are only for integer and decimal fields")
@@ -294,6 +307,10 @@ class Definition(Frozen):
         for key, default in _LATER_KEYS.items():
             if content.get(key) == default:
                 del content[key]
+        for transition in content["transitions"]:  # a field key added later, left out while unused
+            for spec in transition.get("payload", {}).values():
+                if spec.get("value_labels") is None:
+                    spec.pop("value_labels", None)
         return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
     @property

@@ -571,7 +571,9 @@ def agency_page(request: Request, code: str) -> HTMLResponse:
                       "state": definition.state(i.state).label, "due": None if final else _day(i.due_at),
                       "late": late})
     current = agency.names[-1]
-    view = {"code": agency.code, "kind": agency.kind, "status": agency.status, "successor": agency.successor,
+    t = words(_lang(request))
+    view = {"code": agency.code, "kind": t.get(f"agency_kind_{agency.kind}", agency.kind),
+            "status": t.get(f"agency_status_{agency.status}", agency.status), "successor": agency.successor,
             "name": current.name, "names": agency.names}
     return _render(request, "agency.html", user=user, agency=view, tasks=tasks)
 
@@ -589,7 +591,8 @@ def _actions(request: Request, user: User, instance: InstanceRecord, definition:
         if transition is None:
             continue
         fields = [{"name": name, "type": spec.type.value, "required": spec.required, "label": spec.label or name,
-                   "values": list(spec.values or ())} for name, spec in transition.payload.items()]
+                   "values": [(v, spec.value_label(v)) for v in spec.values or ()]}
+                  for name, spec in transition.payload.items()]
         fields.sort(key=lambda f: not f["required"])  # required first (stable: otherwise as stored)
         out.append({"event": event, "label": transition.label, "fields": fields,
                     "reason_required": transition.reason_required})
@@ -637,17 +640,24 @@ def _state_label(definition: Definition, state: str | None) -> str:
         return state
 
 
-def _payload_lines(definition: Definition, event: str, payload: Mapping[str, Any], lang: str) -> list[str]:
-    """Each field as "its label: its value" (the transition's labels; the engine's own fields by name)."""
+def _payload_lines(definition: Definition, event: str, payload: Mapping[str, Any], lang: str,
+                   latest: Definition | None = None) -> list[str]:
+    """Each field as "its label: its value" (the transition's labels; the engine's own fields by name); a choice
+    by its label, from the instance's version or else the definition's latest (older versions had none)."""
     t = words(lang)
     transition = next((x for x in definition.transitions if x.event == event), None)
     specs = transition.payload if transition is not None else {}
+    newer = next((x for x in latest.transitions if x.event == event), None) if latest is not None else None
     out = []
     for key, value in payload.items():
         if key in HIDDEN_KEYS or str(key).startswith("@"):
             continue
         spec = specs.get(key)
         label = (spec.label if spec is not None and spec.label else None) or t.get(f"field_{key}", key)
+        if spec is not None and spec.values and isinstance(value, str):
+            named = spec if spec.value_labels or newer is None else newer.payload.get(key, spec)
+            out.append(f"{label}: {named.value_label(value)}")
+            continue
         out.append(f"{label}: {_value(value, lang)}")
     return out
 
@@ -699,7 +709,8 @@ def _children(request: Request, instance_id: int) -> list[dict[str, Any]]:
         answer = ""
         if child.state in definition.final_states:
             lang = _lang(request)
-            details = "; ".join(_payload_lines(definition, last.event, last.payload, lang))
+            details = "; ".join(_payload_lines(definition, last.event, last.payload, lang,
+                                               app.engine.definition(child.definition_id)))
             answer = _event_label(definition, last.event, lang) + (f" ({details})" if details else "") + (
                 f" ⚠ {words(lang)['overdue_short']}" if child.data.get("@late") else "")
         out.append({"id": child.id, "assignee": child.assignee, "agency_name": names.get(child.assignee,
@@ -725,6 +736,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
     final = instance.state in definition.final_states
     history = []
     rows = app.store.history(instance.id)
+    latest = app.engine.definition(instance.definition_id)
     for h in rows:
         shown = definition if h.definition_version == definition.version else app.engine.definition(
             h.definition_id, h.definition_version)
@@ -733,7 +745,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
                         "event_label": _event_label(shown, h.event, lang),
                         "from": _state_label(shown, h.from_state) if h.from_state else None,
                         "to": _state_label(shown, h.to_state), "reason": h.reason,
-                        "payload": _payload_lines(shown, h.event, h.payload, lang)})
+                        "payload": _payload_lines(shown, h.event, h.payload, lang, latest)})
     late = None if final else days_late(instance.due_at, now)
     return _render(
         request, "instance.html", status, user, i=instance, title=_title(definition, lang),

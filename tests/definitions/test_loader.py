@@ -95,3 +95,16 @@ def test_guards_are_checked_only_against_the_registry_given() -> None:
 def test_a_control_character_is_a_located_problem() -> None:
     with pytest.raises(DefinitionInvalid, match=r"x.yaml:2:5: character U\+001C is not allowed in YAML"):
         load_text("id: demo\nab: \x1c\n", "x.yaml")
+
+
+def test_every_choice_of_every_shipped_definition_has_a_label() -> None:
+    """People read choices in words ("Nhất trí"), never their ids ("agree"): a shipped enum field labels each value."""
+    from definitions import definition_files
+    from definitions.model import FieldType
+    from tests.conftest import SHIPPED
+
+    unlabelled = [f"{d.id} v{d.version} {t.event}.{name}={value}"
+                  for d in map(load_file, definition_files([SHIPPED])) for t in d.transitions
+                  for name, spec in t.payload.items() if spec.type is FieldType.ENUM
+                  for value in spec.values or () if value not in (spec.value_labels or {})]
+    assert unlabelled == []

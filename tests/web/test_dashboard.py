@@ -226,7 +226,8 @@ def test_instance_page_draws_the_diagram_history_timers_and_children(browser: Br
     children = site.app.store.list_instances(parent_id=site.parent, limit=100)
     assert page.locator("#children-table tbody tr").count() == len(children) == 20
     syt = page.locator(f'#children-table tr[data-instance="{site.children["SYT"]}"]').inner_text()
-    assert "agree_with_changes" in syt
+    assert "Ý kiến: Nhất trí, có đề nghị sửa đổi, bổ sung" in syt  # the choice in words, not its id
+    assert "agree_with_changes" not in syt
     assert "Ứng dụng AI" in syt
     screenshot(page, "instance-consultation")
 
@@ -327,6 +328,8 @@ def test_a_refusal_keeps_what_was_typed_and_says_what_is_wrong_beside_the_field(
     labels = form.locator("label").evaluate_all("l => l.map(x => x.textContent.trim())")
     assert labels[:2] == ["Số văn bản *", "Ý kiến *"]  # required fields first
     form.get_by_label("Số văn bản").fill("không hợp lệ")  # not a document reference
+    assert form.get_by_label("Ý kiến").locator("option").all_inner_texts()[-3:] == [
+        "Nhất trí", "Nhất trí, có đề nghị sửa đổi, bổ sung", "Không nhất trí"]  # choices in words
     form.get_by_label("Ý kiến").select_option("agree_with_changes")
     form.get_by_label("Thống nhất, thứ tự đặt hàng các nhiệm vụ").fill("1. Chuyển đổi số; 2. Năng lượng tái tạo")
     with page.expect_response(lambda r: r.request.method == "POST") as response:
@@ -356,6 +359,9 @@ def test_agency_page_lists_its_tasks_and_names(browser: Browser, site: Site) -> 
     assert shown == [t.id for t in tasks]
     assert page.locator(f'#tasks-table tr[data-instance="{site.children["SNV"]}"] td.overdue').count() == 1
     assert "Sở Nội vụ" in page.locator("#names-table").inner_text()
+    facts = page.locator("main dl").inner_text()
+    assert "Sở, ban, ngành" in facts  # the registry's kind and status in words, not "department", "active"
+    assert "Đang hoạt động" in facts
     screenshot(page, "agency-SNV")
     page.set_viewport_size({"width": 390, "height": 844})
     assert fits(page)
