@@ -16,6 +16,7 @@ import shutil
 import textwrap
 from collections import defaultdict, deque
 from collections.abc import Iterable
+from html import unescape
 from xml.sax.saxutils import escape, quoteattr
 
 from definitions import Definition
@@ -72,12 +73,30 @@ def state_svg(definition: Definition, current: str | None = None, title: str | N
     svg = graphviz.Source("\n".join(lines)).pipe(format="svg", encoding="utf-8")
     svg = svg[svg.index("<svg"):]
     name = title or definition.title.vi
+    svg = _titles_in_words(svg, definition, name, any_label)
     svg = re.sub(r'<svg width="[^"]*" height="[^"]*"', f'<svg class="diagram graphviz" role="img" '
                  f'aria-label={quoteattr(name)}', svg, count=1)
     if current is not None:
         svg = svg.replace(f'id="s_{current}" class="node state current"',
                           f'id="s_{current}" class="node state current" aria-current="true"', 1)
     return svg
+
+def _titles_in_words(svg: str, definition: Definition, name: str, any_label: str) -> str:
+    """Graphviz titles each node and edge with its id ("sent", "sent->received"): what a screen reader and a hover
+    say. The labels instead, as on the drawing."""
+    states = {s.id: s.label for s in definition.states} | {ANY: any_label}
+    edges: dict[str, list[str]] = defaultdict(list)
+    for transition in definition.transitions:
+        for source in [ANY] if "*" in transition.source else transition.source:
+            edges[f"{source}->{transition.dest}"].append(transition.label)
+
+    def said(found: re.Match[str]) -> str:
+        ident = unescape(found.group(1))
+        words = states.get(ident) or " / ".join(edges.get(ident, [])) or name
+        return f"<title>{escape(words)}</title>"
+
+    return re.sub(r"<title>([^<]*)</title>", said, svg)
+
 
 COLUMN, ROW, WIDTH, HEIGHT, MARGIN = 280, 92, 190, 46, 24
 

@@ -30,6 +30,14 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-dev-shm-usage"]
 
 
+def account_actor(app: App, login: str) -> Actor:
+    from service.app.accounts import actor_of
+
+    account = app.store.account(login)
+    assert account is not None
+    return actor_of(account)
+
+
 def at(day: str, hour: int = 9) -> dt.datetime:
     return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), PROVINCE_TZ)
 
@@ -49,26 +57,28 @@ def site(tmp_path: Path) -> Iterator[Site]:
     clock = SimulatedClock(at("2022-11-20"))
     app = prepared(Settings(database_url=f"sqlite:///{tmp_path / 'dashboard.db'}", sqlite_synchronous="NORMAL"), clock)
     engine = app.engine
-    parent = engine.start("catalogue_consultation", "2022/danh-muc", "SKHCN", ADMIN,
+    people = (("admin", "admin", None), ("committee", "committee", None), ("officer", "officer", "STC"),
+              ("other_officer", "officer", "SNV"), ("auditor", "auditor", None), ("van.thu.syt", "officer", "SYT"),
+              ("van.thu.sct", "officer", "SCT"))
+    create_people(app, people)  # everyone who acts below is a person with an account, as in the history of a real site
+    admin, clerk = account_actor(app, "admin"), {code: account_actor(app, login) for code, login in (
+        ("SYT", "van.thu.syt"), ("SNV", "other_officer"), ("SCT", "van.thu.sct"), ("STC", "officer"))}
+    parent = engine.start("catalogue_consultation", "2022/danh-muc", "SKHCN", admin,
                           data={"consulted": CONSULTED, "due": {"end_of_month": "2022-12"}})
     clock.set(at("2022-12-15"))
-    engine.fire(parent.id, "send_for_consultation", ADMIN, payload={"document": "1234/SKHCN-QLKH", "task_count": 64})
+    engine.fire(parent.id, "send_for_consultation", admin, payload={"document": "1234/SKHCN-QLKH", "task_count": 64})
     children = {c.assignee: c.id for c in app.store.list_instances(parent_id=parent.id, limit=100)}
     for code, day in (("SYT", "2022-12-16"), ("SNV", "2022-12-19"), ("SCT", "2023-01-05"), ("STC", "2022-12-20")):
         clock.set(at(day))
-        engine.fire(children[code], "record_receipt", Actor(f"officer@{code}", Role.OFFICER, code),
-                    payload={"received_on": day})
+        engine.fire(children[code], "record_receipt", clerk[code], payload={"received_on": day})
     clock.set(at("2023-01-04"))
-    engine.fire(children["SYT"], "answer", Actor("officer@SYT", Role.OFFICER, "SYT"),
+    engine.fire(children["SYT"], "answer", clerk["SYT"],
                 payload={"document": "45/SYT-KHTC", "position": "agree_with_changes",
                          "additions": "Ứng dụng AI trong khám chữa bệnh"})
     clock.set(at("2023-01-10"))
     Deadlines(engine).fire_due()  # SNV's window (to 09/01) has passed: escalated, still open
     now = clock.now()
-    people = (("admin", "admin", None), ("committee", "committee", None), ("officer", "officer", "STC"),
-              ("other_officer", "officer", "SNV"), ("auditor", "auditor", None))
     keys = {name: app.store.create_key(name, role, agency, now)[1] for name, role, agency in people}
-    create_people(app, people)
     with served(app) as (url, _):
         yield Site(url, app, clock, keys, parent.id, children)
 
