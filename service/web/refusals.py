@@ -2,12 +2,19 @@
 attributes (its kind, the assignee, the roles), and each field's problem beside the field.
 
 The engine's field problems are short English phrases with a value in them ("must be at least 0", "'x' is not a
-date (YYYY-MM-DD)"); ``FIELD_PROBLEMS`` says each pattern in Vietnamese. A problem no pattern knows is shown as
-the engine wrote it (``tests/web`` checks that the shipped definitions' refusals all have their words)."""
+date (YYYY-MM-DD)"); ``FIELD_PROBLEMS`` turns each pattern into an English message. Every message is English in
+the code and is looked up, for Vietnamese pages, in the gettext catalogue ``locale/vi/LC_MESSAGES/refusals.po``
+(read with Babel, so a translator edits the ``.po`` without touching code; a message missing there is shown in
+English). A problem no pattern knows is shown as the engine wrote it (``tests/web`` checks that the shipped
+definitions' refusals all have their words)."""
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from importlib.resources import files
+
+from babel.messages.pofile import read_po
 
 from definitions import WorkflowError
 from workflow.errors import (
@@ -21,68 +28,86 @@ from workflow.errors import (
     VersionConflict,
 )
 
-FIELD_PROBLEMS: list[tuple[re.Pattern[str], str, str]] = [
-    (re.compile(r"^required$"), "Bắt buộc nhập.", "Required."),
-    (re.compile(r"^required for this event$"), "Bắt buộc nhập lý do cho thao tác này.",
-     "A reason is required for this action."),
-    (re.compile(r"^must not be blank$"), "Không được để trống.", "Must not be blank."),
-    (re.compile(r"^must be one line$"), "Chỉ được nhập một dòng.", "Must be one line."),
-    (re.compile(r"^longer than (\d+) characters$"), "Dài quá {0} ký tự.", "Longer than {0} characters."),
-    (re.compile(r"^must be a whole number, not .*$"), "Phải là số nguyên.", "Must be a whole number."),
-    (re.compile(r"^must be at least (.+)$"), "Không được nhỏ hơn {0}.", "Must be at least {0}."),
-    (re.compile(r"^must be at most (.+)$"), "Không được lớn hơn {0}.", "Must be at most {0}."),
-    (re.compile(r"^'?(.*?)'? is not a date \(YYYY-MM-DD\)$"), "“{0}” không phải là ngày hợp lệ (ngày/tháng/năm).",
-     "“{0}” is not a valid date (dd/mm/yyyy)."),
-    (re.compile(r"^must be one of (.+)$"), "Hãy chọn một trong các giá trị đã cho.", "Choose one of the values."),
-    (re.compile(r"^'?(.*?)'? is not a document reference.*$"),
-     "“{0}” không đúng dạng số/ký hiệu văn bản (ví dụ 472/QĐ-UBND).",
-     "“{0}” is not a document reference (number/symbol, e.g. 472/QĐ-UBND)."),
-    (re.compile(r"^'?(.*?)'? is not an agency code.*$"), "“{0}” không phải là mã cơ quan.",
-     "“{0}” is not an agency code."),
-    (re.compile(r"^unknown field.*$"), "Trường không có trong biểu mẫu.", "Not a field of this form."),
-    (re.compile(r"^give exactly one of .*$"), "Hãy nhập đúng một trong ba: ngày mới, số ngày hoặc số ngày làm việc.",
-     "Give exactly one of: a new date, a number of days, a number of working days."),
-    (re.compile(r"^must be a positive number of days$"), "Số ngày phải lớn hơn 0.", "Must be more than 0 days."),
+FIELD_PROBLEMS: list[tuple[re.Pattern[str], str]] = [  # the engine's phrase → the message (English)
+    (re.compile('^required$'),
+     'Required.'),
+    (re.compile('^required for this event$'),
+     'A reason is required for this action.'),
+    (re.compile('^must not be blank$'),
+     'Must not be blank.'),
+    (re.compile('^must be one line$'),
+     'Must be one line.'),
+    (re.compile('^longer than (\\d+) characters$'),
+     'Longer than {0} characters.'),
+    (re.compile('^must be a whole number, not .*$'),
+     'Must be a whole number.'),
+    (re.compile('^must be at least (.+)$'),
+     'Must be at least {0}.'),
+    (re.compile('^must be at most (.+)$'),
+     'Must be at most {0}.'),
+    (re.compile("^'?(.*?)'? is not a date \\(YYYY-MM-DD\\)$"),
+     '“{0}” is not a valid date (dd/mm/yyyy).'),
+    (re.compile('^must be one of (.+)$'),
+     'Choose one of the values.'),
+    (re.compile("^'?(.*?)'? is not a document reference.*$"),
+     '“{0}” is not a document reference (number/symbol, e.g. 472/QĐ-UBND).'),
+    (re.compile("^'?(.*?)'? is not an agency code.*$"),
+     '“{0}” is not an agency code.'),
+    (re.compile('^unknown field.*$'),
+     'Not a field of this form.'),
+    (re.compile('^give exactly one of .*$'),
+     'Give exactly one of: a new date, a number of days, a number of working days.'),
+    (re.compile('^must be a positive number of days$'),
+     'Must be more than 0 days.'),
 ]
+
+CATALOGUE = files("service.web") / "locale" / "vi" / "LC_MESSAGES" / "refusals.po"
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict[str, str]:
+    """msgid → its Vietnamese, from the .po (untranslated and fuzzy entries left out: they show in English)."""
+    with CATALOGUE.open("rb") as handle:
+        read = read_po(handle, locale="vi")
+    return {str(m.id): str(m.string) for m in read if m.id and m.string and not m.fuzzy}
+
+
+def words_for(message: str, lang: str, **values: object) -> str:
+    """A message of this module in the page's language, its placeholders filled."""
+    text = catalogue().get(message, message) if lang == "vi" else message
+    return text.format(**values)
 
 
 def field_problem(message: str, lang: str) -> str:
-    for pattern, vi, en in FIELD_PROBLEMS:
+    for pattern, english in FIELD_PROBLEMS:
         found = pattern.match(message)
         if found:
-            return (vi if lang == "vi" else en).format(*found.groups())
+            text = catalogue().get(english, english) if lang == "vi" else english
+            return text.format(*found.groups())
     return message
 
 
 def said(err: WorkflowError, lang: str, names: dict[str, str]) -> tuple[str, dict[str, str]]:
     """The refusal as one sentence, and each field's problem (field name → words) for the form."""
-    vi = lang == "vi"
     fields: dict[str, str] = {}
     if isinstance(err, PayloadInvalid):
         fields = {name: field_problem(message, lang) for name, message in err.errors}
-        return ("Thông tin nhập chưa đúng; xem các ô được đánh dấu bên dưới." if vi
-                else "Some entries are not right; see the marked fields below."), fields
+        return words_for("Some entries are not right; see the marked fields below.", lang), fields
     if isinstance(err, AgencyMismatch):
-        owner = names.get(err.assignee, err.assignee)
-        return (f"Nhiệm vụ này giao cho {owner}; cán bộ của cơ quan khác không thực hiện được." if vi
-                else f"This task is assigned to {owner}; officers of another agency cannot act on it."), fields
+        return words_for("This task is assigned to {owner}; officers of another agency cannot act on it.", lang,
+                         owner=names.get(err.assignee, err.assignee)), fields
     if isinstance(err, RoleNotAllowed):
-        return ("Vai trò của bạn không được thực hiện thao tác này." if vi
-                else "Your role may not do this."), fields
+        return words_for("Your role may not do this.", lang), fields
     if isinstance(err, EventNotAllowed):
-        return ("Thao tác này không thực hiện được ở trạng thái hiện tại của nhiệm vụ (có thể vừa có người khác "
-                "cập nhật); hãy tải lại trang." if vi else
-                "This action is not possible in the task's present state (someone may have just updated it); "
-                "reload the page."), fields
+        return words_for("This action is not possible in the task's present state (someone may have just updated "
+                         "it); reload the page.", lang), fields
     if isinstance(err, VersionConflict):
-        return ("Nhiệm vụ vừa được người khác cập nhật; hãy tải lại trang rồi thực hiện lại." if vi
-                else "Someone has just updated this task; reload the page and try again."), fields
+        return words_for("Someone has just updated this task; reload the page and try again.", lang), fields
     if isinstance(err, GuardFailed):
         explanation = str(err).split("refused: ", 1)[-1]
-        return (f"Chưa đủ điều kiện: {explanation}" if vi else f"Not possible yet: {explanation}"), fields
+        return words_for("Not possible yet: {explanation}", lang, explanation=explanation), fields
     if isinstance(err, DuplicateBusinessKey):
-        return ("Đã có nhiệm vụ với mã nghiệp vụ này." if vi else "A task with this business key exists."), fields
+        return words_for("A task with this business key exists.", lang), fields
     if isinstance(err, Refused) and "late answers are refused" in str(err):
-        return ("Đã quá hạn; quy trình này không nhận văn bản sau hạn." if vi
-                else "The deadline has passed; this workflow accepts nothing after it."), fields
+        return words_for("The deadline has passed; this workflow accepts nothing after it.", lang), fields
     return str(err), fields
