@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import dataclass, replace
@@ -46,6 +47,7 @@ def hash_key(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+_log = logging.getLogger("workflow.auth")
 CACHE_SECONDS = 5.0  # reads: a revoked key is refused at once in this process, within this long in others
 USED_EVERY = dt.timedelta(hours=1)  # how stale a key's last-used date may be
 
@@ -113,9 +115,12 @@ class KeyQueries(Connections):
                 and hmac.compare_digest(row[4], digest):
             found = _key(row)
             if found.last_used_at is None or now - found.last_used_at >= USED_EVERY:
-                with self._begin() as c:
-                    c.execute(update(api_keys).where(api_keys.c.id == found.id).values(last_used_at=now))
-                found = replace(found, last_used_at=now)
+                try:  # advisory: a disk that is full or read-only must not stop a key from reading
+                    with self._begin() as c:
+                        c.execute(update(api_keys).where(api_keys.c.id == found.id).values(last_used_at=now))
+                    found = replace(found, last_used_at=now)
+                except Exception as err:  # the store's own error, whatever the fault; logged, and the key works
+                    _log.warning("the last use of API key %s could not be recorded: %s", found.id, err)
         if len(cache) > 10_000:
             cache.clear()  # unknown tokens must not grow it for ever
         cache[digest] = (time.monotonic(), found)

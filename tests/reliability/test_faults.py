@@ -78,7 +78,8 @@ def test_disk_full_refuses_writes_with_503_keeps_reads_and_recovers(tmp_path: Pa
         assert refused.headers["content-type"].startswith("application/problem+json")
         assert refused.headers["retry-after"] == "5"
         assert "full" in refused.json()["detail"]
-        assert client.get("/api/v1/instances").status_code == 200  # reads go on
+        read = client.get("/api/v1/instances")
+        assert read.status_code == 200, read.text  # reads go on
         assert count(app) == created  # nothing half-written
         filler.unlink()  # the fault clears
         r = client.post("/api/v1/instances", json={**START, "business_key": "after"})
