@@ -36,7 +36,8 @@ def create_app(ctx: App, alarm: Any = None, body_limit: int = 1 << 20, metrics: 
     app.state.ctx = ctx
     app.state.alarm = alarm
     app.state.metrics = metrics or Metrics()
-    app.add_middleware(Around, limit=body_limit, metrics=app.state.metrics)
+    app.add_middleware(Around, limit=body_limit, metrics=app.state.metrics,
+                       upload_limit=int(ctx.settings.max_file_mb * 1024 * 1024) + (1 << 20))
     app.include_router(router)
     app.include_router(pages)
     app.openapi = lambda: _problem_media(app)  # type: ignore[method-assign]

@@ -207,13 +207,23 @@ def instances_fire(
         "--expected-version", "--expect-version", help="Refuse unless the instance is at this version")] = None,
     idempotency_key: Annotated[str | None, typer.Option(help="Repeat-safe key")] = None,
     effective_on: Annotated[str | None, typer.Option(help=EFFECTIVE_HELP)] = None,
+    file: Annotated[list[Path] | None, typer.Option("--file", help="Attach a signed document (PDF, DOCX, XLSX; "
+                                                                   "repeatable)")] = None,
 ) -> None:
     """Fire an event at an instance as the acting role."""
     def act(opts: Options) -> None:
+        attachments = opts.uses.attachments
+        attached = []
+        for path in file or ():
+            try:
+                data = path.read_bytes()
+            except OSError as err:
+                raise PayloadInvalid([("file", f"{path}: {err.strerror or err}")]) from None
+            attached.append(attachments.accept(path.name, data))
         done = opts.uses.instances.fire(
             opts.actor, instance_id, event, payload=json_arg(payload, "payload"), reason=reason,
             expected_version=expected_version, idempotency_key=idempotency_key,
-            effective_on=date_arg(effective_on, "effective_on") if effective_on else None)
+            effective_on=date_arg(effective_on, "effective_on") if effective_on else None, attachments=attached)
         body = {**done.view, "seq": done.seq, "replayed": done.replayed}
         prefix = "(repeat of an earlier request) " if done.replayed else ""
         emit(opts, body, prefix + _instance_text(body))

@@ -70,6 +70,14 @@ class App:
             return None
         return Path(url.database)
 
+    def files_folder(self) -> Path:
+        """Where attached files live: ``WORKFLOW_FILES_FOLDER``, else ``<database>.files`` beside the SQLite file,
+        else ``files`` in the working folder (PostgreSQL: set it to a folder every node shares)."""
+        if self.settings.files_folder is not None:
+            return self.settings.files_folder
+        database = self.sqlite_file()
+        return database.with_name(database.name + ".files") if database is not None else Path.cwd() / "files"
+
     @cached_property
     def store(self) -> SqlStore:
         """The store of an initialised database. A SQLite file that does not exist is not created (a mistyped

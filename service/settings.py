@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     public_url: str | None = Field(default=None, description="the address people reach the pages at, e.g. "
                                    "https://khcn.ninhthuan.gov.vn (single sign-on's redirect URI is built from it; "
                                    "default: the address of the request)")
+    files_folder: Path | None = Field(default=None, description="where attached files are stored, content-"
+                                      "addressed (default: <database>.files beside the SQLite file; with "
+                                      "PostgreSQL a folder every node shares); back it up with the database")
+    max_file_mb: float = Field(default=10.0, gt=0, le=100, description="the largest attached file, MB")
     timer_batch: int = Field(default=200, ge=1, description="timers fired per transaction")
     body_limit: int = Field(default=1 << 20, ge=1024, description="largest HTTP request body, bytes")
     auth_failure_limit: int = Field(default=60, ge=1, description="failed authentications a client address may "

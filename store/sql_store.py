@@ -677,6 +677,18 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
         with self._read() as connection:
             return [(str(m), int(t), int(n) - int(t)) for m, t, n in connection.execute(query) if m]
 
+    def named_files(self) -> list[tuple[int, int, str]]:
+        """(instance, history row, SHA-256) for every attached file a history row names (``@files``)."""
+        query = (select(history.c.instance_id, history.c.seq, history.c.payload)
+                 .where(history.c.payload.like('%"@files"%')).order_by(history.c.instance_id, history.c.seq))
+        out = []
+        with self._read() as connection:
+            for instance_id, seq, payload in connection.execute(query):
+                for f in json.loads(payload).get("@files", ()):
+                    if isinstance(f, dict):
+                        out.append((int(instance_id), int(seq), str(f.get("sha256", ""))))
+        return out
+
     def sections(self) -> list[str]:
         """The plan's sections that tasks belong to (data.section, else the definition's), sorted."""
         section = func.coalesce(self._data_field("section"), definitions.c.seed_section)

@@ -21,7 +21,7 @@ import datetime as dt
 import difflib
 import hashlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from definitions import START_EVENT, Definition, FieldType, NotFound, Role, Transition, load_text
@@ -242,9 +242,10 @@ class Engine:
     def fire(self, instance_id: int, event: str, actor: Actor, *, payload: Mapping[str, Any] | None = None,
              reason: str | None = None, expected_version: int | None = None,
              idempotency_key: str | None = None, request_id: str | None = None,
-             effective_on: dt.date | None = None) -> FireResult:
+             effective_on: dt.date | None = None, attachments: Sequence[Mapping[str, Any]] = ()) -> FireResult:
         """Apply ``event`` to an instance as ``actor``, taking effect on ``effective_on`` (default today);
-        see the module docstring for the checks."""
+        see the module docstring for the checks. ``attachments``: the files the act came with, as the caller stored
+        them (sha256, name, size, type): recorded in the history row under ``@files``, so its hash covers theirs."""
         payload = dict(payload or {})  # check_payload normalises accepted text to NFC
         reason = nfc(reason) if reason else None
         actor = Actor(nfc(actor.id), actor.role, nfc(actor.agency))
@@ -252,7 +253,7 @@ class Engine:
         if idempotency_key is not None:
             fingerprint = hashlib.sha256(canonical(
                 [instance_id, event, payload, reason, actor.id, expected_version,
-                 effective_on.isoformat() if effective_on else None])).hexdigest()
+                 effective_on.isoformat() if effective_on else None, [dict(a) for a in attachments]])).hexdigest()
         with self.store.transaction() as uow:
             if idempotency_key is not None and fingerprint is not None:
                 earlier = self._replay(uow, idempotency_key, fingerprint)
@@ -261,7 +262,7 @@ class Engine:
             instance = self.load(uow, instance_id)
             if expected_version is not None and instance.version != expected_version:
                 raise VersionConflict(instance_id, expected_version, instance.version)
-            result = self.apply(uow, instance, event, actor, payload, reason, request_id, effective_on)
+            result = self.apply(uow, instance, event, actor, payload, reason, request_id, effective_on, attachments)
             if idempotency_key is not None and fingerprint is not None:
                 uow.save_idempotency(IdempotencyRecord(idempotency_key, fingerprint, instance_id, result.record.seq))
         return result
@@ -275,7 +276,7 @@ class Engine:
 
     def apply(self, uow: UnitOfWork, instance: InstanceRecord, event: str, actor: Actor,
               payload: Mapping[str, Any], reason: str | None, request_id: str | None = None,
-              effective_on: dt.date | None = None) -> FireResult:
+              effective_on: dt.date | None = None, attachments: Sequence[Mapping[str, Any]] = ()) -> FireResult:
         """Check and apply one event inside the caller's transaction; nothing is written if it is refused."""
         definition = self.definition(instance.definition_id, instance.definition_version)
         clean = self._check(definition, instance, event, actor, dict(payload), reason)
@@ -302,6 +303,8 @@ class Engine:
             raise Refused(f"the deadline has passed: {late}; late answers are refused", **where)
         if changes.late and transition.late is LatePolicy.ACCEPT_FLAGGED:
             clean = {**clean, "@late": True}
+        if attachments:  # in the history row only (not the instance's data): its hash covers each file's
+            clean = {**clean, "@files": [{k: a[k] for k in ("sha256", "name", "size", "type")} for a in attachments]}
         if dest in definition.final_states:
             data.update({"@completed_at": format_instant(now), "@late": changes.late})
         timers = self._arm(definition, dest, instance.id, seq, now, clean, data, event, instance.state)

@@ -11,6 +11,7 @@ adapters over it that parse input and render output; none of them imports anothe
     audit        verify, checkpoint, export
     keys         API keys for machines
     accounts     people's accounts and logging in
+    attachments  the signed documents an act comes with (PDF, DOCX, XLSX), stored by their SHA-256
 
 Reads are open to every role (the plan is public inside the administration); each write names who may do it,
 here or in the engine's own rules (roles per transition, officers only for their agency)."""
@@ -21,6 +22,7 @@ from functools import cached_property
 
 from ..context import App
 from .accounts import Accounts
+from .attachments import Attachments
 from .audit import Audit
 from .deadlines import LegalClock
 from .definitions import Definitions
@@ -30,8 +32,8 @@ from .keys import Keys
 from .registry import Registry
 from .reports import Reports
 
-__all__ = ["Accounts", "Audit", "Definitions", "Escalations", "Instances", "Keys", "LegalClock", "Outcome", "Page",
-           "Registry", "Reports", "UseCases"]
+__all__ = ["Accounts", "Attachments", "Audit", "Definitions", "Escalations", "Instances", "Keys", "LegalClock",
+           "Outcome", "Page", "Registry", "Reports", "UseCases"]
 
 
 class UseCases:
@@ -71,6 +73,10 @@ class UseCases:
     @cached_property
     def keys(self) -> Keys:
         return Keys(self.app.store, self.app.clock, self.app.settings.key_lifetime_days)
+
+    @cached_property
+    def attachments(self) -> Attachments:
+        return Attachments(self.app)
 
     @cached_property
     def accounts(self) -> Accounts:

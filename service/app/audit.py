@@ -11,6 +11,7 @@ from typing import Literal, NotRequired, cast
 
 from typing_extensions import TypedDict
 
+from store.files import FileStore
 from workflow import make_checkpoint, read_checkpoint
 from workflow.audit import checkpoint_time
 from workflow.clock import PROVINCE_TZ
@@ -65,8 +66,15 @@ class Audit:
         self.app = app
 
     def verify(self) -> Verification:
-        """Every chain in one process and one snapshot (writes during the scan are not "tampering")."""
-        return verify_all(self.app.store)
+        """Every chain in one process and one snapshot (writes during the scan are not "tampering"), and every
+        attached file a history row names, re-hashed."""
+        done = verify_all(self.app.store)
+        done.database.extend(self.file_problems())
+        return done
+
+    def file_problems(self) -> list[str]:
+        """Attached files that a history row names and that are missing or no longer hash to what it says."""
+        return FileStore(self.app.files_folder()).problems(self.app.store.named_files())
 
     def verify_from(self, checkpoint: Path | None = None, public_key: Path | None = None, jobs: int | None = None,
                     incremental: bool = False, tick: Tick | None = None) -> Verification:
@@ -84,8 +92,10 @@ class Audit:
         elif public_key is not None or incremental:
             raise PayloadInvalid([("public_key" if public_key is not None else "incremental",
                                    "goes with a checkpoint")])
-        return verify_database(self.app.store, self.app.settings.database_url, heads, jobs, taken_at, incremental,
+        done = verify_database(self.app.store, self.app.settings.database_url, heads, jobs, taken_at, incremental,
                                tick)
+        done.database.extend(self.file_problems())
+        return done
 
     def rows(self) -> int:
         """How many history rows there are (what a full verification or an export reads)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from workflow import Actor, FireResult, InstanceRecord
@@ -52,11 +52,14 @@ class Instances:
 
     def fire(self, actor: Actor, instance_id: int, event: str, *, payload: Mapping[str, Any] | None = None,
              reason: str | None = None, expected_version: int | None = None, effective_on: dt.date | None = None,
-             idempotency_key: str | None = None, request_id: str | None = None) -> Outcome:
-        """An event as ``actor``: the engine checks the role, the agency, the guards and the payload."""
+             idempotency_key: str | None = None, request_id: str | None = None,
+             attachments: Sequence[Mapping[str, Any]] = ()) -> Outcome:
+        """An event as ``actor``: the engine checks the role, the agency, the guards and the payload.
+        ``attachments``: files already accepted by ``Attachments.accept`` (recorded in the history row)."""
         return self._outcome(self.app.engine.fire(
             instance_id, event, actor, payload=payload, reason=reason, expected_version=expected_version,
-            idempotency_key=idempotency_key, request_id=request_id, effective_on=effective_on), actor)
+            idempotency_key=idempotency_key, request_id=request_id, effective_on=effective_on,
+            attachments=attachments), actor)
 
     def record(self, instance_id: int) -> InstanceRecord:
         return self.app.store.get_instance(instance_id)

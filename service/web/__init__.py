@@ -25,6 +25,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from definitions import Definition, NotFound, Role, WorkflowError
 from definitions.model import FieldType
@@ -40,6 +41,7 @@ from workflow.ports import InstanceRecord
 from workflow.timers import TimerStatus, extended, parse_anchor
 
 from ..app.accounts import LoginRefused, Session, actor_of
+from ..app.attachments import TYPES, Attached, clean_name, kind_of
 from ..app.reports import TaskPage
 from ..errors import answer
 from ..http import app_of, client_address, export_response, nudge, throttle_of, uses
@@ -595,7 +597,9 @@ def _actions(request: Request, user: User, instance: InstanceRecord, definition:
                   for name, spec in transition.payload.items()]
         fields.sort(key=lambda f: not f["required"])  # required first (stable: otherwise as stored)
         out.append({"event": event, "label": transition.label, "fields": fields,
-                    "reason_required": transition.reason_required})
+                    "reason_required": transition.reason_required,
+                    # an act that issues or answers with an official document may carry the signed file
+                    "attach": any(spec.type is FieldType.DOCUMENT for spec in transition.payload.values())})
     return out
 
 
@@ -660,6 +664,10 @@ def _payload_lines(definition: Definition, event: str, payload: Mapping[str, Any
             continue
         out.append(f"{label}: {_value(value, lang)}")
     return out
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
 
 
 def _who(actor_id: str, role: str, agency: str | None, lang: str) -> tuple[str, str]:
@@ -745,7 +753,9 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
                         "event_label": _event_label(shown, h.event, lang),
                         "from": _state_label(shown, h.from_state) if h.from_state else None,
                         "to": _state_label(shown, h.to_state), "reason": h.reason,
-                        "payload": _payload_lines(shown, h.event, h.payload, lang, latest)})
+                        "payload": _payload_lines(shown, h.event, h.payload, lang, latest),
+                        "files": [{**f, "size_text": _size(int(f.get("size", 0)))}
+                                  for f in h.payload.get("@files", ()) if isinstance(f, dict)]})
     late = None if final else days_late(instance.due_at, now)
     return _render(
         request, "instance.html", status, user, i=instance, title=_title(definition, lang),
@@ -757,6 +767,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
         actions=_actions(request, user, instance, definition), timers=_timer_rows(request, instance, definition),
         children=_children(request, instance.id), history=history, flash=flash, flash_kind=flash_kind,
         kept=kept or {"event": None, "values": {}, "reason": "", "fields": {}},
+        max_file_mb=app.settings.max_file_mb,
         clock_forms=None if final or user.actor.role not in (Role.COMMITTEE, Role.ADMIN) or (instance.due_at is None
         and instance.suspended_at is None) else ("resume" if instance.suspended_at is not None else "suspend"))
 
@@ -805,6 +816,17 @@ def _payload(form: Any, definition: Definition, state: str, event: str) -> dict[
     return payload
 
 
+def _attached(request: Request, form: Any) -> list[Attached]:
+    """The file sent with an action form, checked and stored (none: an empty list). Read at most one byte past the
+    limit, so that a file too large is refused without holding more of it."""
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return []
+    attachments = uses(request).attachments
+    data = upload.file.read(attachments.limit + 1)
+    return [attachments.accept(upload.filename, data)]
+
+
 def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResponse | Response:
     app = _app(request)
     if user.actor.role is Role.AUDITOR:
@@ -815,11 +837,13 @@ def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResp
         instance = instances.record(instance_id)
         definition = app.engine.definition(instance.definition_id, instance.definition_version)
         expected = str(form.get("expected_version") or "")
+        payload = _payload(form, definition, instance.state, event)
+        attached = _attached(request, form)
         done = instances.fire(
-            user.actor, instance_id, event, payload=_payload(form, definition, instance.state, event),
+            user.actor, instance_id, event, payload=payload,
             reason=str(form.get("reason") or "").strip() or None,
             expected_version=int(expected) if expected.isdigit() and len(expected) < 11 else None,
-            request_id=request.state.request_id)
+            request_id=request.state.request_id, attachments=attached)
     except WorkflowError as err:
         status = answer(err).status
         if isinstance(err, NotFound) and "instance" in str(err):
@@ -839,11 +863,32 @@ def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResp
 async def fire(request: Request, instance_id: int) -> Response:
     user = _signed_in(request)
     form = await request.form()
-    if not _check_csrf(str(form.get("csrf") or ""), user.csrf):
-        return _message(request, user, 403, "forbidden", words(_lang(request))["bad_csrf"])
-    if not 0 < instance_id < 2**62:
-        return _message(request, user, 404, "not_found", f"instance {instance_id}")
-    return await run_in_threadpool(_fire, request, user, instance_id, form)
+    try:
+        if not _check_csrf(str(form.get("csrf") or ""), user.csrf):
+            return _message(request, user, 403, "forbidden", words(_lang(request))["bad_csrf"])
+        if not 0 < instance_id < 2**62:
+            return _message(request, user, 404, "not_found", f"instance {instance_id}")
+        return await run_in_threadpool(_fire, request, user, instance_id, form)
+    finally:
+        await form.close()  # an attached file's spooled copy
+
+
+@pages.get("/files/{sha256}")
+def attached_file(request: Request, sha256: str, name: str = "") -> Response:
+    """An attached file, for anyone signed in (everyone reads everything), under the name it was given."""
+    user = _signed_in(request)
+    files = uses(request).attachments.files
+    try:
+        path = files.path(sha256[:64])
+    except ValueError:
+        path = None
+    if path is None or not path.is_file():
+        return _message(request, user, 404, "not_found", words(_lang(request))["file_gone"])
+    data = path.read_bytes()
+    kind = kind_of(data) or "pdf"
+    shown = clean_name(name or f"van-ban.{kind}")
+    return Response(data, media_type=TYPES[kind], headers={
+        **SECURITY_HEADERS, "Content-Disposition": f"attachment; filename*=UTF-8''{quote(shown)}"})
 
 
 DEADLINE_EVENTS = {"extend": "@deadline_extended", "suspend": "@suspended", "resume": "@resumed"}

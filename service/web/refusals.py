@@ -29,6 +29,12 @@ from workflow.errors import (
 )
 
 FIELD_PROBLEMS: list[tuple[re.Pattern[str], str]] = [  # the engine's phrase → the message (English)
+    (re.compile("^the file is empty$"),
+     "The file is empty."),
+    (re.compile("^larger than (.+) MB$"),
+     "Larger than {0} MB."),
+    (re.compile("^not a PDF, DOCX or XLSX file.*$"),
+     "Not a PDF, DOCX or XLSX file (checked by its content, not its name)."),
     (re.compile('^required$'),
      'Required.'),
     (re.compile('^required for this event$'),

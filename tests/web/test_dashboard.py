@@ -275,7 +275,7 @@ def test_an_officer_answers_from_the_instance_page_and_the_history_shows_it(brow
     form.get_by_label("Số văn bản").fill("77/STC-QLNS")
     form.get_by_label("Ý kiến").select_option("agree")
     screenshot(page, "instance-officer-form")
-    form.get_by_role("button").click()
+    form.locator("button[type=submit]").click()
     page.wait_for_url(re.compile(r".*/instances/\d+\?done=answer.*"))
     assert page.get_by_role("status").is_visible()
     after = site.app.store.get_instance(child)
@@ -333,7 +333,7 @@ def test_a_refusal_keeps_what_was_typed_and_says_what_is_wrong_beside_the_field(
     form.get_by_label("Ý kiến").select_option("agree_with_changes")
     form.get_by_label("Thống nhất, thứ tự đặt hàng các nhiệm vụ").fill("1. Chuyển đổi số; 2. Năng lượng tái tạo")
     with page.expect_response(lambda r: r.request.method == "POST") as response:
-        form.get_by_role("button").click()
+        form.locator("button[type=submit]").click()
     assert response.value.status == 422
     assert page.locator(".flash").inner_text() == (
         "Không thực hiện được: Thông tin nhập chưa đúng; xem các ô được đánh dấu bên dưới.")
@@ -559,3 +559,55 @@ def test_tasks_are_found_by_filters_and_words_and_a_wrong_date_is_said_beside_it
     assert page.locator("#f-from-problem").inner_text() == WORDS["bad_day"][0]
     assert page.locator("#f-from").input_value() == "31/02/2023"  # kept as typed
     page.context.close()
+
+
+SIGNED_PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+              b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+
+
+def test_an_officer_attaches_the_signed_document_which_downloads_and_is_verified(browser: Browser,
+                                                                                site: Site) -> None:
+    import hashlib
+
+    child = site.children["STC"]
+    page = log_in(browser, site, "officer")
+    page.goto(f"{site.url}/instances/{child}")
+    form = page.locator('form[data-event="answer"]')
+    form.get_by_label("Số văn bản").fill("78/STC-QLNS")
+    form.get_by_label("Ý kiến").select_option("agree")
+    # a program renamed .pdf: refused by its content, beside the field, and nothing recorded
+    form.get_by_label("Văn bản đính kèm (bản đã ký)").set_input_files(
+        {"name": "cong-van.pdf", "mimeType": "application/pdf", "buffer": b"MZ\x90\x00 not a pdf"})
+    with page.expect_response(lambda r: r.request.method == "POST") as response:
+        form.locator("button[type=submit]").click()
+    assert response.value.status == 422
+    form = page.locator('form[data-event="answer"]')
+    assert form.locator('.problem[data-field="file"]').inner_text() == (
+        "Không phải tệp PDF, DOCX hoặc XLSX (kiểm tra theo nội dung tệp, không theo tên tệp).")
+    assert site.app.store.get_instance(child).state == "received"
+
+    form.get_by_label("Ý kiến").select_option("agree")
+    form.get_by_label("Văn bản đính kèm (bản đã ký)").set_input_files(
+        {"name": "Công văn 78-STC.pdf", "mimeType": "application/pdf", "buffer": SIGNED_PDF})
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/instances/\d+\?done=answer.*"))
+    last = site.app.store.history(child)[-1]
+    digest = hashlib.sha256(SIGNED_PDF).hexdigest()
+    assert last.payload["@files"] == [{"sha256": digest, "name": "Công văn 78-STC.pdf", "size": len(SIGNED_PDF),
+                                       "type": "pdf"}]  # in the hashed history row
+    link = page.locator(f'#history-table tr[data-seq="{last.seq}"] a[download]')
+    assert link.inner_text() == "Công văn 78-STC.pdf"
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename == "Công văn 78-STC.pdf"
+    assert download.value.path().read_bytes() == SIGNED_PDF
+    screenshot(page, "instance-attached")
+    page.context.close()
+
+    audit = site.app.uses.audit
+    assert audit.verify().ok
+    stored = site.app.uses.attachments.files.path(digest)
+    stored.write_bytes(SIGNED_PDF.replace(b"/Count 0", b"/Count 1"))  # the file edited on the disk
+    assert audit.verify().database == [f"instance {child} row {last.seq}: attached file {digest[:12]}… was altered"]
+    stored.unlink()
+    assert audit.verify().database == [f"instance {child} row {last.seq}: attached file {digest[:12]}… is missing"]
