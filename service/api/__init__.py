@@ -26,7 +26,7 @@ MAX_HEADERS = 100
 MAX_HEADER_BYTES = 32 * 1024
 
 
-UPLOADS = re.compile(r"^/instances/\d{1,19}/fire$")  # the page forms that may carry an attached file
+UPLOADS = re.compile(r"^(/instances/\d{1,19}/fire|/api/v1/files)$")  # where an attached file may come
 
 
 class Around:

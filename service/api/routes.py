@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from typing_extensions import TypedDict
 
 from definitions.agencies import ChangeKind
@@ -19,6 +20,7 @@ from workflow.errors import PayloadInvalid
 
 from ..app import Outcome
 from ..app.accounts import AccountView, account_view
+from ..app.attachments import Attached
 from ..app.audit import CheckpointView, VerificationView, verification_view
 from ..app.deadlines import DueView, OverrideAdded, OverrideView, due_view
 from ..app.definitions import DefinitionShown, DefinitionSummary, Loaded
@@ -74,6 +76,14 @@ class StartBody(Body):
     effective_on: dt.date | None = None  # the day the duty was assigned (default: today, province time)
 
 
+class AttachmentRef(Body):
+    model_config = example(sha256="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                           name="Công văn 45-SYT.pdf")
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    name: str = Field(min_length=1, max_length=200)
+
+
 class FireBody(Body):
     model_config = example(
         event="record_receipt", payload={"received_on": "2026-03-02"}, reason="Văn bản đến số 125/SKHCN",
@@ -84,6 +94,9 @@ class FireBody(Body):
     reason: str | None = Field(default=None, max_length=10_000)
     expected_version: Version | None = None
     effective_on: dt.date | None = None  # the document's date, the day of receipt (default: today)
+    attachments: list[AttachmentRef] = Field(default_factory=list, max_length=10, description="signed documents "
+                                             "uploaded first with POST /files, named here: recorded in the history "
+                                             "row by their SHA-256")
 
 
 class ExtendBody(Body):
@@ -306,16 +319,33 @@ def fire_event(request: Request, who: Who, instance_id: InstanceId, body: FireBo
     expected = if_match_version(if_match)
     if expected is not None and body.expected_version is not None and expected != body.expected_version:
         raise PayloadInvalid([("If-Match", "disagrees with expected_version in the body")])
+    attachments = uses(request).attachments
+    attached = [attachments.stored(a.sha256, a.name, f"attachments.{n}") for n, a in enumerate(body.attachments)]
     done = uses(request).instances.fire(
         who.actor, instance_id, body.event, payload=body.payload, reason=body.reason,
         expected_version=expected or body.expected_version, effective_on=body.effective_on,
-        idempotency_key=scoped_key(who, idempotency_key), request_id=request.state.request_id)
+        idempotency_key=scoped_key(who, idempotency_key), request_id=request.state.request_id,
+        attachments=attached)
     if not done.replayed:
         request.app.state.metrics.transition(done.definition_id, body.event)
         if done.due_at is not None:
             nudge(request, done.due_at)
     content = {**done.view, "seq": done.seq, "replayed": done.replayed}
     return JSONResponse(content, headers={"ETag": etag(done.version), **replayed(done)})
+
+
+UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "description": "the file itself (PDF, DOCX or XLSX)",
+                                                "content": {"application/octet-stream": {
+                                                    "schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.post("/files", status_code=201, openapi_extra=UPLOAD_BODY)
+async def upload_file(request: Request, who: Who,
+                      name: Annotated[str, Query(min_length=1, max_length=200)] = "van-ban") -> Attached:
+    """Upload a signed document (the raw bytes as the body; at most `WORKFLOW_MAX_FILE_MB`): checked by content,
+    stored once by its SHA-256. Name it in an event's `attachments` to record it with the act."""
+    data = await request.body()
+    return await run_in_threadpool(uses(request).attachments.accept, name, data, "body")
 
 
 @router.get("/instances/{instance_id}/history")
@@ -637,7 +667,7 @@ def no_second_factor(request: Request, who: Who, login: Login) -> AccountView:
 TAGS = {"definitions": "definitions", "instances": "instances", "escalations": "deadlines", "calendar": "deadlines",
         "agencies": "registry", "schedules": "registry", "notifications": "registry", "reports": "reports",
         "audit": "audit", "keys": "keys", "accounts": "keys",
-        "tasks": "reports"}
+        "tasks": "reports", "files": "instances"}
 
 for _route in router.routes:
     if isinstance(_route, APIRoute):

@@ -65,6 +65,21 @@ class Attachments:
     def limit(self) -> int:
         return int(self.app.settings.max_file_mb * 1024 * 1024)
 
+    def stored(self, sha256: str, name: str, field: str = "attachments") -> Attached:
+        """A file uploaded before (``POST /api/v1/files``), named for this act: its size and type read again from
+        what is stored, so a caller cannot misstate them."""
+        try:
+            path = self.files.path(sha256)
+        except ValueError:
+            raise PayloadInvalid([(field, f"{sha256[:80]!r} is not a SHA-256 in hex")]) from None
+        if not path.is_file():
+            raise PayloadInvalid([(field, f"no file {sha256[:12]}… was uploaded (POST /api/v1/files first)")])
+        data = path.read_bytes()
+        kind = kind_of(data)
+        if kind is None or self.files.digest(sha256) != sha256:
+            raise PayloadInvalid([(field, f"the stored file {sha256[:12]}… is not as uploaded")])
+        return {"sha256": sha256, "name": clean_name(name), "size": len(data), "type": kind}
+
     def accept(self, name: str, data: bytes, field: str = "file") -> Attached:
         """Check a file and store it; refused (nothing stored) if too large, empty or not a PDF, DOCX or XLSX."""
         if not data:
