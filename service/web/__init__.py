@@ -645,7 +645,7 @@ def _state_label(definition: Definition, state: str | None) -> str:
 
 
 def _payload_lines(definition: Definition, event: str, payload: Mapping[str, Any], lang: str,
-                   latest: Definition | None = None) -> list[str]:
+                   latest: Definition | None = None, names: Mapping[str, str] | None = None) -> list[str]:
     """Each field as "its label: its value" (the transition's labels; the engine's own fields by name); a choice
     by its label, from the instance's version or else the definition's latest (older versions had none)."""
     t = words(lang)
@@ -661,6 +661,10 @@ def _payload_lines(definition: Definition, event: str, payload: Mapping[str, Any
         if spec is not None and spec.values and isinstance(value, str):
             named = spec if spec.value_labels or newer is None else newer.payload.get(key, spec)
             out.append(f"{label}: {named.value_label(value)}")
+            continue
+        agency = key == "assignee" or (spec is not None and spec.type is FieldType.AGENCY)
+        if names and agency and isinstance(value, str):
+            out.append(f"{label}: {names.get(value, value)}")  # an agency by its registry name, not its code
             continue
         out.append(f"{label}: {_value(value, lang)}")
     return out
@@ -745,6 +749,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
     history = []
     rows = app.store.history(instance.id)
     latest = app.engine.definition(instance.definition_id)
+    names = app.store.agency_names()
     for h in rows:
         shown = definition if h.definition_version == definition.version else app.engine.definition(
             h.definition_id, h.definition_version)
@@ -753,7 +758,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
                         "event_label": _event_label(shown, h.event, lang),
                         "from": _state_label(shown, h.from_state) if h.from_state else None,
                         "to": _state_label(shown, h.to_state), "reason": h.reason,
-                        "payload": _payload_lines(shown, h.event, h.payload, lang, latest),
+                        "payload": _payload_lines(shown, h.event, h.payload, lang, latest, names),
                         "files": [{**f, "size_text": _size(int(f.get("size", 0)))}
                                   for f in h.payload.get("@files", ()) if isinstance(f, dict)]})
     late = None if final else days_late(instance.due_at, now)

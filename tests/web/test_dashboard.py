@@ -291,6 +291,8 @@ def test_an_officer_answers_from_the_instance_page_and_the_history_shows_it(brow
     assert "Số văn bản: 77/STC-QLNS" in text  # each field by its label
     assert "answer" not in text
     assert "Cán bộ, STC" in text
+    first = page.locator('#history-table tr[data-seq="1"]').inner_text()
+    assert "Cơ quan thực hiện: Sở Tài chính" in first  # an agency by its name, not its code
     screenshot(page, "instance-officer-answered")
     page.context.close()
 
