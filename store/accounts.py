@@ -57,7 +57,6 @@ class Credentials:
     password_hash: str | None
     totp_secret: str | None
     totp_last_step: int | None
-    failed_logins: int
 
 
 def fingerprint(secret: str | None) -> str | None:
@@ -114,7 +113,7 @@ class AccountQueries(Connections):
             r = c.execute(select(accounts).where(accounts.c.login == login)).first()
         if r is None:
             return None
-        return Credentials(_account(r), r.password_hash, r.totp_secret, r.totp_last_step, int(r.failed_logins))
+        return Credentials(_account(r), r.password_hash, r.totp_secret, r.totp_last_step)
 
     def _change(self, login: str, now: dt.datetime, actor_id: str, event: str, values: dict[str, Any],
                 logged: dict[str, Any], end_sessions: bool) -> Account:

@@ -148,10 +148,6 @@ class Accounts:
         require(actor, Role.ADMIN, Role.AUDITOR, what="listing accounts")
         return self.app.store.list_accounts()
 
-    def get(self, actor: Actor, login: str) -> Account:
-        require(actor, Role.ADMIN, Role.AUDITOR, what="reading an account")
-        return self._existing(login)
-
     def _existing(self, login: str) -> Account:
         found = self.app.store.account(login)
         if found is None:

@@ -5,6 +5,7 @@ is its SHA-256, name, size and type."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import unicodedata
 import zipfile
@@ -76,7 +77,7 @@ class Attachments:
             raise PayloadInvalid([(field, f"no file {sha256[:12]}… was uploaded (POST /api/v1/files first)")])
         data = path.read_bytes()
         kind = kind_of(data)
-        if kind is None or self.files.digest(sha256) != sha256:
+        if kind is None or hashlib.sha256(data).hexdigest() != sha256:  # the bytes just read, not a second read
             raise PayloadInvalid([(field, f"the stored file {sha256[:12]}… is not as uploaded")])
         return {"sha256": sha256, "name": clean_name(name), "size": len(data), "type": kind}
 

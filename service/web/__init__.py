@@ -376,7 +376,7 @@ def _overview(request: Request, user: User) -> HTMLResponse:
         escalations.append({"id": e.id, "instance_id": e.instance_id, "agency": instance.assignee,
                             "due": _day(e.due_at), "title": _title(definition, lang)})
     names = app.store.agency_names_on(as_of or now.astimezone(PROVINCE_TZ).date())
-    by_agency = _sum_by(report.rows, "agency")
+    by_agency, by_section = _sum_by(report.rows, "agency"), _sum_by(report.rows, "section")
     category_names = [(c, t[c]) for c in CATEGORIES]
     laggards = sorted(by_agency, key=lambda item: (-item[1]["overdue"], -sum(item[1].values()), item[0]))
     agency_chart = charts.stacked_bars(
@@ -395,14 +395,14 @@ def _overview(request: Request, user: User) -> HTMLResponse:
                    as_of_query=f"?as_of={as_of.isoformat()}" if as_of else "",
                    today=f"{now.astimezone(PROVINCE_TZ):%d/%m/%Y}",
                    totals=report.totals,
-                   categories=CATEGORIES, by_section=_sum_by(report.rows, "section"),
+                   categories=CATEGORIES, by_section=by_section,
                    by_agency=by_agency, names=names,
                    overdue=overdue[:OVERVIEW_ROWS], more_overdue=len(overdue) > OVERVIEW_ROWS,
                    upcoming=upcoming[:OVERVIEW_ROWS], more_upcoming=len(upcoming) > OVERVIEW_ROWS,
                    upcoming_to=f"{(now + dt.timedelta(days=30)).astimezone(PROVINCE_TZ):%d/%m/%Y}",
                    escalations=escalations, escalation_count=len(open_escalations),
                    agency_chart=agency_chart, month_chart=month_chart, month_rows=month_rows,
-                   age_chart=age_chart, bands=bands, filters=_filter_choices(request))
+                   age_chart=age_chart, bands=bands, filters=_filter_choices(request, [n for n, _ in by_section]))
 
 
 AGE_BANDS = ((7, "age_week"), (30, "age_month"), (90, "age_quarter"), (None, "age_older"))
@@ -418,13 +418,14 @@ def _escalation_ages(open_escalations: list[Any], now: dt.datetime) -> list[tupl
     return list(counts.items())
 
 
-def _filter_choices(request: Request) -> dict[str, Any]:
-    """What the task filters offer: agencies by name, the plan's sections, the definitions, the categories."""
+def _filter_choices(request: Request, sections: list[str] | None = None) -> dict[str, Any]:
+    """What the task filters offer: agencies by name, the plan's sections (``sections`` when the caller has them
+    already: the overview's report holds them; else one query), the definitions, their states."""
     app, lang = _app(request), _lang(request)
     names = app.store.agency_names()
     latest = {d.definition.id: d.definition for d in app.store.list_definitions()}
     return {"agencies": sorted(names.items(), key=lambda item: item[1]),
-            "sections": uses(request).reports.sections(),
+            "sections": sections if sections is not None else uses(request).reports.sections(),
             "definitions": sorted(((d.id, _title(d, lang)) for d in latest.values()), key=lambda item: item[1]),
             "states": sorted({s.id: s.label for d in latest.values() for s in d.states}.items(), key=lambda x: x[1])}
 
