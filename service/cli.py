@@ -85,12 +85,18 @@ def init(ctx: typer.Context) -> None:
 
 @cli.command()
 def backup(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="The new backup file")]) -> None:
-    """Copy the SQLite database to PATH online and consistently (the service may keep running)."""
-    from store.backup import backup_sqlite
+    """Copy the SQLite database to PATH online and consistently (the service may keep running), and the attached
+    files its history names to PATH.files (where a database at PATH looks for them by default)."""
+    from store.backup import backup_files, backup_sqlite
 
     def act(opts: Options) -> None:
         size = backup_sqlite(opts.app.sql_engine, path)
-        emit(opts, {"file": str(path), "bytes": size}, f"backup written to {path} ({size:,} bytes)")
+        folder = path.with_name(path.name + ".files")
+        files, file_bytes = backup_files(path, opts.app.files_folder(), folder)
+        emit(opts, {"file": str(path), "bytes": size, "files_folder": str(folder), "files": files,
+                    "files_bytes": file_bytes},
+             f"backup written to {path} ({size:,} bytes)"
+             + (f" and {files} attached files to {folder} ({file_bytes:,} bytes)" if files else ""))
     run(ctx, act)
 
 

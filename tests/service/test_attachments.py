@@ -71,3 +71,33 @@ def test_documents_are_checked_by_content_stored_once_named_in_history_and_verif
     stored.write_bytes(b"PK\x03\x04 replaced")
     verdict = json.loads(_cli(app, "--json", "audit", "verify", code=1))
     assert verdict["database"] == [f"instance {made['id']} row {last.seq}: attached file {digest[:12]}… was altered"]
+
+
+def test_backup_copies_the_files_the_database_names_so_the_copy_verifies_alone(app: App, tmp_path: Path) -> None:
+    made = json.loads(_cli(app, "--json", "instances", "start", "catalogue_feedback", "--key", "gop-y/STC",
+                           "--assignee", "STC"))
+    today = dt.datetime.now(PROVINCE_TZ).date().isoformat()
+    _cli(app, "instances", "fire", str(made["id"]), "record_receipt", "--payload", f'{{"received_on": "{today}"}}')
+    signed = tmp_path / "cong-van-81.docx"
+    signed.write_bytes(_docx())
+    document = {"number": "81/STC-QLNS", "issued_on": today, "summary": "V/v góp ý dự thảo danh mục",
+                "signer": "Giám đốc Lê Văn C"}
+    _cli(app, "instances", "fire", str(made["id"]), "answer", "--payload",
+         json.dumps({"document": document, "position": "agree"}, ensure_ascii=False), "--file", str(signed))
+    assert app.store.history(made["id"])[-1].payload["document"] == document  # the parts, as given
+    digest = hashlib.sha256(signed.read_bytes()).hexdigest()
+    target = tmp_path / "backups" / "workflow.db"
+    done = json.loads(_cli(app, "--json", "backup", str(target)))
+    assert (done["files"], done["files_bytes"], done["files_folder"]) == (
+        1, signed.stat().st_size, str(target) + ".files")
+    assert (tmp_path / "backups" / "workflow.db.files" / digest[:2] / digest).read_bytes() == signed.read_bytes()
+    restored = App(Settings(database_url=f"sqlite:///{target}"))  # finds its files beside it, by default
+    assert restored.uses.audit.verify().ok
+    restored.sql_engine.dispose()
+
+    (tmp_path / "files.db.files" / digest[:2] / digest).write_bytes(b"PK\x03\x04 replaced")  # damaged at the source
+    out = _cli(app, "backup", str(tmp_path / "backups" / "second.db"), code=1)
+    assert f"{digest[:12]}… in " in out
+    assert "was altered" in out
+    assert (tmp_path / "backups" / "second.db").is_file()  # the database copy is kept; the damage is named
+    assert not list((tmp_path / "backups").rglob("*.partial"))
