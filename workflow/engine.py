@@ -368,6 +368,10 @@ class Engine:
         for name, spec in transition.payload.items():
             if spec.type is FieldType.DATE and name in clean:
                 self.effective_date(dt.date.fromisoformat(clean[name]), previous, field=name, **where)
+            issued = clean.get(name, {}).get("issued_on") if spec.type is FieldType.DOCUMENT and isinstance(
+                clean.get(name), dict) else None
+            if issued is not None:  # a document's date: not in the future (it may predate the task's last event)
+                self.effective_date(dt.date.fromisoformat(issued), None, field=f"{name}.issued_on", **where)
 
     # -- notifications and escalations -----------------------------------------------------------
 

@@ -82,12 +82,52 @@ def _one(value: Any, spec: PayloadField) -> tuple[Any, str | None]:
     if kind is FieldType.AGENCY:
         ok = isinstance(value, str) and AGENCY_CODE.match(value)
         return (value, None) if ok else (None, f"{value!r} is not an agency code (e.g. SKHCN)")
-    # DOCUMENT
+    return _reference(value)  # a document as its bare reference (check_payload reads its parts)
+
+
+def _reference(value: Any) -> tuple[Any, str | None]:
     if isinstance(value, str):
         value = unicodedata.normalize("NFC", value.strip())
         if DOCUMENT_REF.match(value) and len(value) <= 100:
             return value, None
     return None, f"{value!r} is not a document reference (number/symbol, e.g. 472/QĐ-UBND)"
+
+
+# The parts of an official document as Nghị định 30/2020/NĐ-CP names them: số, ký hiệu; ngày ban hành; trích yếu;
+# người ký. Part → (required, longest).
+DOCUMENT_PARTS: dict[str, tuple[bool, int]] = {"number": (True, 100), "issued_on": (True, 10),
+                                               "summary": (False, 1000), "signer": (False, 200)}
+
+
+def _document(value: Any) -> tuple[Any, str | None] | list[tuple[str, str]]:
+    """A document field: the document's particulars as an object ({"number": "472/QĐ-UBND", "issued_on":
+    "2022-12-15", "summary": "…", "signer": "…"}, number and date required), or, from clients written before the
+    parts existed, the bare reference string. Problems of the parts are named by part ("document.issued_on")."""
+    if not isinstance(value, Mapping):
+        return _reference(value)
+    problems: list[tuple[str, str]] = []
+    clean: dict[str, Any] = {}
+    for part in value:
+        if part not in DOCUMENT_PARTS:
+            problems.append((str(part), f"unknown part of a document (parts: {', '.join(DOCUMENT_PARTS)})"))
+    for part, (required, longest) in DOCUMENT_PARTS.items():
+        given = value.get(part)
+        if given is None or (isinstance(given, str) and not given.strip()):
+            if required:
+                problems.append((part, "required"))
+            continue
+        if part == "number":
+            out, problem = _reference(given)
+        elif part == "issued_on":
+            out, problem = _one(given, PayloadField(type=FieldType.DATE))
+        else:
+            out, problem = _text(given.strip() if isinstance(given, str) else given,
+                                 PayloadField(type=FieldType.STRING, max_length=longest), multiline=False)
+        if problem is not None:
+            problems.append((part, problem))
+        else:
+            clean[part] = out
+    return problems if problems else (clean, None)
 
 
 MAX_DEPTH = 32  # nesting of JSON objects and lists in instance data (the YAML reader allows the same)
@@ -123,7 +163,11 @@ def check_payload(payload: Mapping[str, Any], schema: Mapping[str, PayloadField]
             if spec.required:
                 errors.append((name, "required"))
             continue
-        out, problem = _one(value, spec)
+        checked = _document(value) if spec.type is FieldType.DOCUMENT else _one(value, spec)
+        if isinstance(checked, list):  # a document's parts, each named
+            errors.extend((f"{name}.{part}", problem) for part, problem in checked)
+            continue
+        out, problem = checked
         if problem is not None:
             errors.append((name, problem))
         else:

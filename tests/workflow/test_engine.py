@@ -11,6 +11,7 @@ from definitions import NotFound, Role
 from store import SqlStore
 from tests.conftest import ADMIN, AUDITOR, COMMITTEE, OFFICER_SNV, OFFICER_SYT, SUPERSEDED, SYSTEM
 from workflow import (
+    PROVINCE_TZ,
     Actor,
     AgencyMismatch,
     DuplicateBusinessKey,
@@ -225,6 +226,34 @@ def test_payload_field_rules(engine: Engine, field: str, value: object, message:
         engine.fire(instance.id, "send_for_consultation", ADMIN, payload=payload)
     assert [f for f, _ in caught.value.errors] == [field]
     assert message in caught.value.errors[0][1]
+
+
+def test_a_document_is_recorded_by_its_parts_each_checked(engine: Engine, store: SqlStore,
+                                                          clock: SimulatedClock) -> None:
+    today = clock.now().astimezone(PROVINCE_TZ).date()
+    instance = engine.start("catalogue_draft", "catalogue/2022", "SKHCN", ADMIN)
+    bad = {"number": "không số", "issued_on": "15/12/2022", "signed_by": "x", "summary": "dòng 1\ndòng 2"}
+    with pytest.raises(PayloadInvalid) as caught:
+        engine.fire(instance.id, "send_for_consultation", ADMIN, payload={"document": bad, "task_count": 1})
+    assert [field for field, _ in caught.value.errors] == [
+        "document.signed_by", "document.number", "document.issued_on", "document.summary"]  # every part named
+    with pytest.raises(PayloadInvalid) as caught:
+        engine.fire(instance.id, "send_for_consultation", ADMIN, payload={"document": {"summary": "x"},
+                                                                          "task_count": 1})
+    assert caught.value.errors == (("document.number", "required"), ("document.issued_on", "required"))
+    tomorrow = (today + dt.timedelta(days=1)).isoformat()
+    with pytest.raises(PayloadInvalid) as caught:  # a document cannot be dated after today (province time)
+        engine.fire(instance.id, "send_for_consultation", ADMIN,
+                    payload={"document": {"number": "12/SKHCN-QLKH", "issued_on": tomorrow}, "task_count": 1})
+    assert [field for field, _ in caught.value.errors] == ["document.issued_on"]
+    assert "is after today" in caught.value.errors[0][1]
+    assert unchanged(store, instance)
+    document = {"number": " 12/SKHCN-QLKH ", "issued_on": today.isoformat(), "summary": "  V/v lấy ý kiến ",
+                "signer": "Giám đốc Nguyễn Văn A"}
+    engine.fire(instance.id, "send_for_consultation", ADMIN, payload={"document": document, "task_count": 1})
+    assert store.history(instance.id)[-1].payload["document"] == {
+        "number": "12/SKHCN-QLKH", "issued_on": today.isoformat(), "summary": "V/v lấy ý kiến",
+        "signer": "Giám đốc Nguyễn Văn A"}  # trimmed; dated before the task's last event is allowed
 
 
 def test_instances_stay_on_the_definition_version_they_started_with(engine: Engine, store: SqlStore) -> None:
