@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from typing_extensions import TypedDict
 
+from definitions.labels import word
 from store.sql_store import TaskFilter
 from workflow.calendar import local_date
 from workflow.clock import PROVINCE_TZ
@@ -115,7 +116,7 @@ class Reports:
             out.append({"instance_id": r.instance_id, "obligation_id": r.obligation_id, "agency": r.agency,
                         "agency_name": names.get(r.agency, r.agency), "definition": r.definition_id,
                         "title": definition.title.en if lang == "en" and definition.title.en else definition.title.vi,
-                        "state": r.state, "state_label": definition.state(r.state).label,
+                        "state": r.state, "state_label": word(definition.state(r.state).label, lang),
                         "business_key": r.business_key, "section": r.section, "duty": r.duty,
                         "last_day": r.last_day, "due_at": instant(r.due_at), "status": r.status,
                         "category": r.category, "days_late": late})
