@@ -16,11 +16,10 @@ keys_cli = typer.Typer(no_args_is_help=True, help="API keys for machines, each o
 @keys_cli.command("create")
 def keys_create(ctx: typer.Context,
                 name: Annotated[str, typer.Option(help="What uses it, e.g. tich-hop-cong-van")],
-                account: Annotated[str | None, typer.Option(help="The login of the account that owns it (the key "
-                                                            "gets its role and agency)")] = None,
-                role: Annotated[str | None, typer.Option(help="Without --account: admin, officer, committee or "
-                                                         "auditor")] = None,
-                agency: Annotated[str | None, typer.Option(help="Without --account: the officer's agency code")] = None,
+                account: Annotated[str, typer.Option(help="The login of the account that owns it: the key acts "
+                                                     "with its role and agency, and is refused while it is disabled")],
+                role: Annotated[str | None, typer.Option(help="Checked: must be the account's role")] = None,
+                agency: Annotated[str | None, typer.Option(help="Checked: must be the account's agency")] = None,
                 days: Annotated[int | None, typer.Option(help="Expires after this many days (default "
                                                          "WORKFLOW_KEY_LIFETIME_DAYS, 365; 0: never)")] = None) -> None:
     """Create a key for a machine; it is printed once and stored only as a hash."""

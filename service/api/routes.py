@@ -169,11 +169,12 @@ class KeyBody(Body):
     model_config = example(name="tich-hop-cong-van", account="nguyen.van.a", days=365)
 
     name: str = Field(min_length=1, max_length=200)
-    account: str | None = Field(default=None, max_length=64, description="the login of the account that owns "
-                                "it: the key gets its role and agency and is refused while it is disabled")
+    account: str = Field(min_length=1, max_length=64, description="the login of the account that owns it: the "
+                         "key acts with its role and agency and is refused while it is disabled")
     role: Literal["admin", "officer", "committee", "auditor"] | None = Field(
-        default=None, description="without an account: the key's role")
-    agency: str | None = Field(default=None, max_length=32, description="without an account: an officer's agency")
+        default=None, description="if given, checked: must be the account's role")
+    agency: str | None = Field(default=None, max_length=32, description="if given, checked: must be the account's "
+                               "agency")
     days: int | None = Field(default=None, ge=0, le=3660, description="it expires after this many days (default "
                              "`WORKFLOW_KEY_LIFETIME_DAYS`, 365; 0: never)")
 

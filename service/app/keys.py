@@ -13,7 +13,6 @@ from store import SqlStore
 from store.keys import ApiKey
 from workflow import Actor, Clock
 from workflow.errors import PayloadInvalid
-from workflow.payload import AGENCY_CODE
 
 from ..views import instant
 from .access import require
@@ -62,31 +61,25 @@ class Keys:
 
     def create(self, actor: Actor, name: str, role: str | None, agency: str | None, account: str | None = None,
                days: int | None = None) -> NewKey:
-        """A key for a machine. With ``account`` (a login) it is that account's: its role and agency, refused
-        while the account is disabled. It expires after ``days`` (default ``key_lifetime_days``; 0: never)."""
+        """A key for a machine, owned by ``account`` (a login): it acts with that account's role and agency (``role``
+        and ``agency``, if given, must be the account's), is refused while the account is disabled, and history names
+        the account. It expires after ``days`` (default ``key_lifetime_days``; 0: never). Keys made before accounts
+        existed may have no owner; no new one is made without."""
         self._require(actor, "creating API keys")
-        owner = None
-        if account is not None:
-            owner = self.store.account(account.strip().lower())
-            if owner is None:
-                raise NotFound("account", account, [a.login for a in self.store.list_accounts()])
-            if (role is not None and role != owner.role) or (agency is not None and agency != owner.agency):
-                raise PayloadInvalid([("role", f"a key of account {owner.login} has its role ({owner.role}"
-                                               f"{'/' + owner.agency if owner.agency else ''})")])
-            role, agency = owner.role, owner.agency
+        if account is None or not account.strip():
+            raise PayloadInvalid([("account", "a key belongs to an account: give the login of the account it acts "
+                                              "for (workflow accounts create makes one)")])
+        owner = self.store.account(account.strip().lower())
+        if owner is None:
+            raise NotFound("account", account, [a.login for a in self.store.list_accounts()])
+        if (role is not None and role != owner.role) or (agency is not None and agency != owner.agency):
+            raise PayloadInvalid([("role", f"a key of account {owner.login} has its role ({owner.role}"
+                                           f"{'/' + owner.agency if owner.agency else ''})")])
         if days is not None and not 0 <= days <= 3660:
             raise PayloadInvalid([("days", "between 0 (never expires) and 3660")])
-        if role is None or role not in KEY_ROLES:
-            raise PayloadInvalid([("role", f"must be one of {', '.join(KEY_ROLES)}")])
-        if role == Role.OFFICER.value:
-            if agency is None or not AGENCY_CODE.match(agency):
-                raise PayloadInvalid([("agency", "an officer's key needs the code of its agency")])
-        elif agency is not None:
-            raise PayloadInvalid([("agency", f"only officers' keys are bound to an agency, not {role}")])
         now, lifetime = self.clock.now(), self.lifetime_days if days is None else days
         expires = now + dt.timedelta(days=lifetime) if lifetime else None
-        return NewKey(*self.store.create_key(name, role, agency, now, actor.id,
-                                             None if owner is None else owner.id, expires))
+        return NewKey(*self.store.create_key(name, owner.role, owner.agency, now, actor.id, owner.id, expires))
 
     def owners(self) -> dict[int, str]:
         """Account id → login, to name each key's owner."""

@@ -219,7 +219,7 @@ def test_deadlines_escalations_agencies_calendar_reports_audit(api: Api) -> None
 
 def test_keys_health_metrics_and_openapi(api: Api) -> None:
     with api.client() as c:
-        created = c.post("/api/v1/keys", json={"name": "thanh.tra", "role": "auditor"}).json()
+        created = c.post("/api/v1/keys", json={"name": "thanh.tra", "account": "auditor"}).json()
         assert created["key"].startswith("wf_")
         assert c.post("/api/v1/keys", json={"name": "x", "role": "officer"}).status_code == 422
         with httpx.Client(base_url=api.url, headers={"Authorization": f"Bearer {created['key']}"}) as new:

@@ -41,7 +41,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
                                                  "document": "1/QĐ-UBND"},
     ("POST", "/api/v1/calendar/overrides"): {"day": "2099-01-02", "kind": "day_off", "reason": "x"},
     ("POST", "/api/v1/notifications/retry"): {},
-    ("POST", "/api/v1/keys"): {"name": "x", "role": "auditor"},
+    ("POST", "/api/v1/keys"): {"name": "x", "account": "auditor"},
     ("POST", "/api/v1/accounts"): {"login": "matrix", "name": "Người Thử", "role": "auditor",
                                    "password": "một mật khẩu dài"},
     ("POST", "/api/v1/accounts/{login}/password"): {"password": "một mật khẩu mới dài"},
@@ -96,7 +96,7 @@ def test_every_route_and_role(api: Api) -> None:
     for method, path in enumerated:
         for role in ROLES:
             with api.client() as admin:
-                spare = admin.post("/api/v1/keys", json={"name": "spare", "role": "auditor"}).json()["id"]
+                spare = admin.post("/api/v1/keys", json={"name": "spare", "account": "auditor"}).json()["id"]
             url = path.format(instance_id=instance["id"], definition_id="agency_feedback", escalation_id=1,
                               code="SNV", key_id=spare, login="other_officer")
             with client(api, role) as c:

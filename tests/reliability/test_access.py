@@ -94,7 +94,7 @@ def test_an_auditor_changes_nothing_by_any_route(api: Api, capfd: pytest.Capture
     with api.client() as admin:
         instance = admin.post("/api/v1/instances", json={"definition": "agency_feedback", "business_key": "a/SYT",
                                                          "assignee": "SYT"}).json()
-        spare = admin.post("/api/v1/keys", json={"name": "spare", "role": "auditor"}).json()["id"]
+        spare = admin.post("/api/v1/keys", json={"name": "spare", "account": "auditor"}).json()["id"]
     browser, csrf = page_session(api, "auditor")  # logging in is an event in the system history: before the count
     before = fingerprint(api)
     statuses: dict[tuple[str, str], int] = {}

@@ -13,7 +13,7 @@ import pyotp
 import pytest
 from typer.testing import CliRunner
 
-from definitions import Role
+from definitions import NotFound, Role
 from service.app.accounts import LoginRefused
 from service.cli import cli
 from service.context import App
@@ -153,16 +153,21 @@ def test_a_key_owned_by_an_account_has_its_role_expires_and_stops_with_it(app: A
     assert app.store.authenticate(token, cached=False) is not None
     app.clock.set(NOW + dt.timedelta(days=30))
     assert app.store.authenticate(token, cached=False) is None  # expired
-    default, _ = app.uses.keys.create(ADMIN, "mac-dinh", "auditor", None)
+    default, _ = app.uses.keys.create(ADMIN, "mac-dinh", None, None, account="nguyen.f")
     assert default.expires_at == app.clock.now() + dt.timedelta(days=365)
 
 
-def test_a_key_of_an_account_cannot_claim_another_role(app: App) -> None:
+def test_a_key_of_an_account_cannot_claim_another_role_and_no_key_is_made_without_an_owner(app: App) -> None:
     from workflow.errors import PayloadInvalid
 
     app.uses.accounts.create(ADMIN, "le.g", "Lê G", "auditor", password=PASSWORD)
     with pytest.raises(PayloadInvalid, match="has its role"):
         app.uses.keys.create(ADMIN, "x", "admin", None, account="le.g")
+    with pytest.raises(PayloadInvalid, match="a key belongs to an account"):
+        app.uses.keys.create(ADMIN, "x", "auditor", None)
+    with pytest.raises(NotFound):
+        app.uses.keys.create(ADMIN, "x", None, None, account="khong.co")
+    assert [k.name for k in app.store.list_keys()] == []
 
 
 @pytest.mark.parametrize("tamper", [

@@ -76,7 +76,9 @@ def test_the_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
     assert len(loaded) >= 5
     assert json.loads(_run([workflow, "--json", "agencies", "load"], work, env))["added"]
     assert json.loads(_run([workflow, "--json", "plan", "load"], work, env))["created"]
-    token = json.loads(_run([workflow, "--json", "keys", "create", "--role", "admin", "--name", "wheel"],
+    _run([workflow, "accounts", "create", "quan.tri", "--name", "Quản trị hệ thống", "--role", "admin",
+          "--no-password"], work, env)  # a key belongs to an account
+    token = json.loads(_run([workflow, "--json", "keys", "create", "--account", "quan.tri", "--name", "wheel"],
                             work, env))["key"]
 
     server = subprocess.Popen([workflow, "serve", "--port", "0"], cwd=work, env=env, stdout=subprocess.DEVNULL,
