@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from definitions import Definition, NotFound, Role, WorkflowError
+from definitions.labels import shown, word
 from definitions.model import FieldType
 from store.accounts import Account
 from store.sql_store import TaskFilter
@@ -37,10 +38,11 @@ from workflow.audit import parse_instant
 from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 from workflow.obligations import CATEGORIES
+from workflow.payload import DOCUMENT_PARTS
 from workflow.ports import InstanceRecord
 from workflow.timers import TimerStatus, extended, parse_anchor
 
-from ..app.accounts import LoginRefused, Session, actor_of
+from ..app.accounts import LoginRefused, NewSecondFactor, Session, actor_of
 from ..app.attachments import TYPES, Attached, clean_name, kind_of
 from ..app.reports import TaskPage
 from ..errors import answer
@@ -166,6 +168,11 @@ def _day(instant: dt.datetime | None) -> str | None:
 def days_late(due_at: dt.datetime | None, now: dt.datetime) -> int | None:
     """Days late, the first day after the deadline counting as 1 (None: not late, or no deadline)."""
     return (now - due_at).days + 1 if due_at is not None and due_at < now else None
+
+
+def _definition(request: Request, definition_id: str, version: int | None = None) -> Definition:
+    """A definition as the page's reader reads it: its labels in the page's language (definitions/labels.py)."""
+    return shown(_app(request).engine.definition(definition_id, version), _lang(request))
 
 
 def _title(definition: Definition, lang: str) -> str:
@@ -326,10 +333,10 @@ def _sum_by(rows: list[Any], attribute: str) -> list[tuple[str, dict[str, int]]]
 
 
 def _open_rows(request: Request, instances: list[InstanceRecord], now: dt.datetime) -> list[dict[str, Any]]:
-    engine, lang = _app(request).engine, _lang(request)
+    lang = _lang(request)
     rows = []
     for i in instances:  # a closed task with an obligation still unmet (no answer) is overdue all the same
-        definition = engine.definition(i.definition_id, i.definition_version)
+        definition = _definition(request, i.definition_id, i.definition_version)
         if i.due_at is None:
             continue
         rows.append({"id": i.id, "title": _title(definition, lang), "assignee": i.assignee,
@@ -372,7 +379,7 @@ def _overview(request: Request, user: User) -> HTMLResponse:
     open_escalations = app.store.list_escalations("open")
     for e in open_escalations[:OVERVIEW_ROWS]:
         instance = app.store.get_instance(e.instance_id)
-        definition = app.engine.definition(instance.definition_id, instance.definition_version)
+        definition = _definition(request, instance.definition_id, instance.definition_version)
         escalations.append({"id": e.id, "instance_id": e.instance_id, "agency": instance.assignee,
                             "due": _day(e.due_at), "title": _title(definition, lang)})
     names = app.store.agency_names_on(as_of or now.astimezone(PROVINCE_TZ).date())
@@ -423,7 +430,7 @@ def _filter_choices(request: Request, sections: list[str] | None = None) -> dict
     already: the overview's report holds them; else one query), the definitions, their states."""
     app, lang = _app(request), _lang(request)
     names = app.store.agency_names()
-    latest = {d.definition.id: d.definition for d in app.store.list_definitions()}
+    latest = {d.definition.id: shown(d.definition, lang) for d in app.store.list_definitions()}
     return {"agencies": sorted(names.items(), key=lambda item: item[1]),
             "sections": sections if sections is not None else uses(request).reports.sections(),
             "definitions": sorted(((d.id, _title(d, lang)) for d in latest.values()), key=lambda item: item[1]),
@@ -480,7 +487,7 @@ def _inbox(request: Request, user: User, status: int = 200, flash: str | None = 
     if user.actor.role is Role.OFFICER and user.agency:
         tasks = []
         for i in _all(app.store, assignee=user.agency):
-            definition = app.engine.definition(i.definition_id, i.definition_version)
+            definition = _definition(request, i.definition_id, i.definition_version)
             if i.state in definition.final_states:
                 continue
             late = days_late(i.due_at, now) if i.due_at is not None else None
@@ -494,7 +501,7 @@ def _inbox(request: Request, user: User, status: int = 200, flash: str | None = 
         escalations = []
         for e in app.store.list_escalations("open"):
             instance = app.store.get_instance(e.instance_id)
-            definition = app.engine.definition(instance.definition_id, instance.definition_version)
+            definition = _definition(request, instance.definition_id, instance.definition_version)
             escalations.append({"id": e.id, "instance_id": e.instance_id, "title": _title(definition, lang),
                                 "agency_name": names.get(instance.assignee, instance.assignee),
                                 "due": _day(e.due_at), "late": days_late(e.due_at, now)})
@@ -543,7 +550,7 @@ def _confirm_acknowledge(request: Request, user: User, ids: list[int], note: str
     lines = []
     for e in chosen:
         instance = app.store.get_instance(e.instance_id)
-        definition = app.engine.definition(instance.definition_id, instance.definition_version)
+        definition = _definition(request, instance.definition_id, instance.definition_version)
         lines.append(f"#{e.instance_id} {_title(definition, lang)} — {names.get(instance.assignee, instance.assignee)}"
                      f" ({t['deadline'].lower()} {_day(e.due_at)})")
     hidden = [("ids", str(e.id)) for e in chosen] + ([("note", note)] if note else [])
@@ -567,7 +574,7 @@ def agency_page(request: Request, code: str) -> HTMLResponse:
     lang = _lang(request)
     tasks = []
     for i in _all(app.store, assignee=agency.code):
-        definition = app.engine.definition(i.definition_id, i.definition_version)
+        definition = _definition(request, i.definition_id, i.definition_version)
         final = i.state in definition.final_states
         late = None if final else days_late(i.due_at, now)
         tasks.append({"id": i.id, "title": _title(definition, lang), "key": i.business_key,
@@ -585,7 +592,9 @@ def agency_page(request: Request, code: str) -> HTMLResponse:
 
 
 def _actions(request: Request, user: User, instance: InstanceRecord, definition: Definition) -> list[dict[str, Any]]:
-    actor = user.actor
+    """The forms of the acts the user may take. ``definition`` as written (Vietnamese): each label is put into the
+    page's language here, the heading of a document's parts from its Vietnamese label."""
+    actor, lang = user.actor, _lang(request)
     if actor.role is Role.AUDITOR or (actor.role is Role.OFFICER and actor.agency != instance.assignee):
         return []
     out = []
@@ -593,14 +602,18 @@ def _actions(request: Request, user: User, instance: InstanceRecord, definition:
         transition = definition.transition_from(instance.state, event)
         if transition is None:
             continue
-        fields = [{"name": name, "type": spec.type.value, "required": spec.required, "label": spec.label or name,
-                   "values": [(v, spec.value_label(v)) for v in spec.values or ()]}
+        fields = [{"name": name, "type": spec.type.value, "required": spec.required,
+                   "label": word(spec.label or name, lang), "legend": word(_document_title(spec.label or name), lang),
+                   "values": [(v, word(spec.value_label(v), lang)) for v in spec.values or ()],
+                   "parts": [(part, needed and spec.required) for part, (needed, _) in DOCUMENT_PARTS.items()]
+                   if spec.type is FieldType.DOCUMENT else []}
                   for name, spec in transition.payload.items()]
         fields.sort(key=lambda f: not f["required"])  # required first (stable: otherwise as stored)
-        out.append({"event": event, "label": transition.label, "fields": fields,
+        out.append({"event": event, "label": word(transition.label, lang), "fields": fields,
                     "reason_required": transition.reason_required,
                     # an act that issues or answers with an official document may carry the signed file
-                    "attach": any(spec.type is FieldType.DOCUMENT for spec in transition.payload.values())})
+                    "attach": next((name for name, spec in transition.payload.items()
+                                    if spec.type is FieldType.DOCUMENT), None)})
     return out
 
 
@@ -663,12 +676,29 @@ def _payload_lines(definition: Definition, event: str, payload: Mapping[str, Any
             named = spec if spec.value_labels or newer is None else newer.payload.get(key, spec)
             out.append(f"{label}: {named.value_label(value)}")
             continue
+        if isinstance(value, Mapping) and (spec is None or spec.type is FieldType.DOCUMENT) and "number" in value:
+            out.append(f"{label}: {document_words(value, lang)}")
+            continue
         agency = key == "assignee" or (spec is not None and spec.type is FieldType.AGENCY)
         if names and agency and isinstance(value, str):
             out.append(f"{label}: {names.get(value, value)}")  # an agency by its registry name, not its code
             continue
         out.append(f"{label}: {_value(value, lang)}")
     return out
+
+
+def document_words(document: Mapping[str, Any], lang: str) -> str:
+    """A document's particulars as one reads them: "12/BC-SKHCN ngày 02/11/2026 — Báo cáo kết quả … (người ký:
+    Giám đốc Nguyễn Văn A)"."""
+    t = words(lang)
+    text = str(document.get("number", ""))
+    if document.get("issued_on"):
+        text += f" {t['doc_dated']} {_value(str(document['issued_on']), lang)}"
+    if document.get("summary"):
+        text += f" — {document['summary']}"
+    if document.get("signer"):
+        text += f" ({t['doc_signed_by']}: {document['signer']})"
+    return text
 
 
 def _size(n: int) -> str:
@@ -717,13 +747,13 @@ def _children(request: Request, instance_id: int) -> list[dict[str, Any]]:
     names = app.store.agency_names()
     out = []
     for child in app.store.list_instances(parent_id=instance_id, limit=10_000):
-        definition = app.engine.definition(child.definition_id, child.definition_version)
+        definition = _definition(request, child.definition_id, child.definition_version)
         last = app.store.history(child.id)[-1]
         answer = ""
         if child.state in definition.final_states:
             lang = _lang(request)
             details = "; ".join(_payload_lines(definition, last.event, last.payload, lang,
-                                               app.engine.definition(child.definition_id)))
+                                               _definition(request, child.definition_id)))
             answer = _event_label(definition, last.event, lang) + (f" ({details})" if details else "") + (
                 f" ⚠ {words(lang)['overdue_short']}" if child.data.get("@late") else "")
         out.append({"id": child.id, "assignee": child.assignee, "agency_name": names.get(child.assignee,
@@ -744,22 +774,23 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
         instance = app.store.get_instance(instance_id)
     except NotFound as err:
         return _message(request, user, 404, "not_found", str(err))
-    definition = app.engine.definition(instance.definition_id, instance.definition_version)
+    written = app.engine.definition(instance.definition_id, instance.definition_version)
+    definition = shown(written, lang)
     now = _now(request)
     final = instance.state in definition.final_states
     history = []
     rows = app.store.history(instance.id)
-    latest = app.engine.definition(instance.definition_id)
+    latest = _definition(request, instance.definition_id)
     names = app.store.agency_names()
     for h in rows:
-        shown = definition if h.definition_version == definition.version else app.engine.definition(
-            h.definition_id, h.definition_version)
+        then = definition if h.definition_version == definition.version else _definition(
+            request, h.definition_id, h.definition_version)
         who, role = _who(h.actor_id, h.actor_role, h.actor_agency, lang)
         history.append({"seq": h.seq, "at": _day(h.at), "who": who, "role": role, "event": h.event,
-                        "event_label": _event_label(shown, h.event, lang),
-                        "from": _state_label(shown, h.from_state) if h.from_state else None,
-                        "to": _state_label(shown, h.to_state), "reason": h.reason,
-                        "payload": _payload_lines(shown, h.event, h.payload, lang, latest, names),
+                        "event_label": _event_label(then, h.event, lang),
+                        "from": _state_label(then, h.from_state) if h.from_state else None,
+                        "to": _state_label(then, h.to_state), "reason": h.reason,
+                        "payload": _payload_lines(then, h.event, h.payload, lang, latest, names),
                         "files": [{**f, "size_text": _size(int(f.get("size", 0)))}
                                   for f in h.payload.get("@files", ()) if isinstance(f, dict)]})
     late = None if final else days_late(instance.due_at, now)
@@ -770,7 +801,8 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
         state_label=definition.state(instance.state).label, due=None if final else _day(instance.due_at),
         late_days=late, svg=state_svg(definition, instance.state, _title(definition, lang),
                                       [(h.from_state, h.to_state) for h in rows], words(lang)["any_state"]),
-        actions=_actions(request, user, instance, definition), timers=_timer_rows(request, instance, definition),
+        actions=_actions(request, user, instance, written),
+        timers=_timer_rows(request, instance, definition),
         children=_children(request, instance.id), history=history, flash=flash, flash_kind=flash_kind,
         kept=kept or {"event": None, "values": {}, "reason": "", "fields": {}},
         max_file_mb=app.settings.max_file_mb,
@@ -788,12 +820,26 @@ def instance_page(request: Request, instance_id: int, done: str | None = None) -
         lang = _lang(request)
         try:
             instance = _app(request).store.get_instance(instance_id)
-            label = _event_label(_app(request).engine.definition(instance.definition_id, instance.definition_version),
+            label = _event_label(_definition(request, instance.definition_id, instance.definition_version),
                                  done[:64], lang)
         except WorkflowError:
             label = ""
         flash = f"{words(lang)['done']} {label}".strip()
     return _instance_page(request, user, instance_id, flash=flash, flash_kind="ok")
+
+
+def _document_title(label: str) -> str:
+    """The heading of a document's parts: the definitions name a document field by its number ("Số báo cáo",
+    written when the field was the number alone); over its parts (số, ngày, trích yếu, người ký) it is the document:
+    "Báo cáo"."""
+    rest = label[3:] if label.startswith("Số ") and len(label) > 3 else label
+    return rest[:1].upper() + rest[1:]
+
+
+def _typed_day(value: str) -> str:
+    """A day typed as dd/mm/yyyy (or YYYY-MM-DD) as the engine takes it; else as typed, for the engine to name."""
+    typed = typed_date(value)
+    return typed.isoformat() if typed is not None else value
 
 
 def _payload(form: Any, definition: Definition, state: str, event: str) -> dict[str, Any]:
@@ -805,12 +851,18 @@ def _payload(form: Any, definition: Definition, state: str, event: str) -> dict[
         if spec.type is FieldType.BOOLEAN:
             payload[name] = form.get(f"p.{name}") is not None
             continue
+        if spec.type is FieldType.DOCUMENT:  # its parts, each an input (p.document.number, …); none typed: absent
+            parts = {part: str(form.get(f"p.{name}.{part}") or "").strip() for part in DOCUMENT_PARTS}
+            if any(parts.values()):
+                if parts["issued_on"]:
+                    parts["issued_on"] = _typed_day(parts["issued_on"])
+                payload[name] = {part: value for part, value in parts.items() if value}
+            continue
         value = str(form.get(f"p.{name}") or "").strip()
         if not value:
             continue  # absent: the engine says so if it is required
         if spec.type is FieldType.DATE:
-            typed = typed_date(value)
-            payload[name] = typed.isoformat() if typed is not None else value  # else the engine names the problem
+            payload[name] = _typed_day(value)
             continue
         if spec.type is FieldType.INTEGER:
             try:
@@ -1017,3 +1069,110 @@ def audit_export(request: Request, format: str = "jsonl") -> Response:
         return _message(request, user, 422, "error", "format must be jsonl or csv")
     fmt: Literal["jsonl", "csv"] = "jsonl" if format == "jsonl" else "csv"
     return export_response(uses(request).audit.export(fmt), fmt, SECURITY_HEADERS)
+
+
+# -- accounts: administrators manage people's accounts; auditors read the list ------------------------------------
+
+ACCOUNT_FIELDS = ("login", "name", "position", "role", "agency", "email")
+ACCOUNT_DONE = {"created", "disabled", "enabled", "password", "second_factor_off"}
+
+
+def _account_rows(request: Request, accounts: list[Account]) -> list[dict[str, Any]]:
+    names, now = _app(request).store.agency_names(), _now(request)
+    return [{"login": a.login, "name": a.name, "position": a.position, "role": a.role, "agency": a.agency,
+             "agency_name": names.get(a.agency, a.agency) if a.agency else None, "email": a.email,
+             "second_factor": a.has_totp, "sso": a.oidc_subject is not None, "password": a.has_password,
+             "disabled": a.disabled_at is not None, "disabled_on": _day(a.disabled_at),
+             "locked_until": _clock_time(a.locked_until) if a.locked_until and a.locked_until > now else None}
+            for a in accounts]
+
+
+def _accounts_page(request: Request, user: User, status: int = 200, flash: str | None = None, flash_kind: str = "",
+                   kept: dict[str, Any] | None = None, secret: dict[str, str] | None = None) -> HTMLResponse:
+    """``kept``: after a refusal, the form sent (``form``: which one, ``values``, each field's ``fields`` problem)."""
+    app = _app(request)
+    try:
+        accounts = uses(request).accounts.list(user.actor)
+    except WorkflowError:
+        return _message(request, user, 403, "forbidden", words(_lang(request))["accounts_forbidden"])
+    agencies = sorted(app.store.agency_names().items(), key=lambda item: item[1])
+    return _render(request, "accounts.html", status, user, accounts=_account_rows(request, accounts),
+                   agencies=agencies, roles=["officer", "committee", "auditor", "admin"], flash=flash,
+                   flash_kind=flash_kind, kept=kept or {"form": None, "values": {}, "fields": {}}, secret=secret,
+                   writes=user.actor.role is Role.ADMIN)
+
+
+@pages.get("/accounts")
+def accounts_page(request: Request, done: str = "", who: str = "") -> HTMLResponse:
+    user = _signed_in(request)
+    t = words(_lang(request))
+    flash = t[f"account_done_{done}"].format(login=who[:64]) if done in ACCOUNT_DONE else None
+    return _accounts_page(request, user, flash=flash, flash_kind="ok" if flash else "")
+
+
+def _account_act(request: Request, user: User, op: str, login: str, form: Any) -> Response:
+    accounts, lang = uses(request).accounts, _lang(request)
+    values = {k: str(form.get(k) or "").strip()[:500] for k in (*ACCOUNT_FIELDS, "password", "password2")}
+    secret = None
+    try:
+        if op in ("create", "password"):
+            password = str(form.get("password") or "")[:200]
+            if password != str(form.get("password2") or "")[:200]:
+                raise PayloadInvalid([("password2", "the two passwords differ")])
+        if op == "create":
+            login = values["login"]
+            accounts.create(user.actor, login, values["name"], values["role"], values["agency"] or None,
+                            values["email"] or None, values["position"] or None, password or None)
+            done = "created"
+        elif op == "disable":
+            accounts.disable(user.actor, login)
+            done = "disabled"
+        elif op == "enable":
+            accounts.enable(user.actor, login)
+            done = "enabled"
+        elif op == "password":
+            accounts.reset_password(user.actor, login, password)
+            done = "password"
+        elif form.get("on") == "1":
+            made = accounts.second_factor(user.actor, login)
+            assert isinstance(made, NewSecondFactor)
+            secret = {"login": login, "secret": made.secret, "uri": made.uri}
+            done = ""
+        else:
+            accounts.second_factor(user.actor, login, on=False)
+            done = "second_factor_off"
+    except WorkflowError as err:
+        sentence, problems = said(err, lang, _app(request).store.agency_names())
+        values.pop("password", None)
+        values.pop("password2", None)  # never sent back
+        kept = {"form": op if op == "create" else f"{op}:{login}", "values": values, "fields": problems}
+        status = 404 if isinstance(err, NotFound) else answer(err).status
+        return _accounts_page(request, user, status, f"{words(lang)['error']}: {sentence}", kept=kept)
+    if secret is not None:  # shown once, on this answer only (not in a URL, not in the log)
+        return _accounts_page(request, user, flash=words(lang)["account_second_factor_on"].format(login=login),
+                              flash_kind="ok", secret=secret)
+    return RedirectResponse(f"/accounts?done={done}&who={quote(login)}", status_code=303, headers=SECURITY_HEADERS)
+
+
+@pages.post("/accounts")
+async def create_account(request: Request) -> Response:
+    return await _account_post(request, "create", "")
+
+
+@pages.post("/accounts/{login}/{op}")
+async def change_account(request: Request, login: str, op: str) -> Response:
+    if op not in ("disable", "enable", "password", "second-factor"):
+        user = _signed_in(request)
+        return _message(request, user, 404, "not_found", op)
+    return await _account_post(request, op.replace("second-factor", "second_factor"), login[:64])
+
+
+async def _account_post(request: Request, op: str, login: str) -> Response:
+    user = _signed_in(request)
+    form = await request.form()
+    t = words(_lang(request))
+    if not _check_csrf(str(form.get("csrf") or ""), user.csrf):
+        return _message(request, user, 403, "forbidden", t["bad_csrf"])
+    if user.actor.role is not Role.ADMIN:
+        return _message(request, user, 403, "forbidden", t["accounts_forbidden"])
+    return await run_in_threadpool(_account_act, request, user, op, login, form)

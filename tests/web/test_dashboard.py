@@ -255,8 +255,8 @@ def test_auditors_see_no_write_control_and_cannot_post(browser: Browser, site: S
     csrf = page.locator('input[name="csrf"]').first.get_attribute("value")
     version = site.app.store.get_instance(site.children["STC"]).version
     response = page.request.post(f"{site.url}/instances/{site.children['STC']}/fire",
-                                 form={"csrf": csrf or "", "event": "answer", "p.document": "1/X",
-                                       "p.position": "agree"}, max_redirects=0)
+                                 form={"csrf": csrf or "", "event": "answer", "p.document.number": "1/X",
+                                       "p.document.issued_on": "01/01/2023", "p.position": "agree"}, max_redirects=0)
     assert response.status == 403
     assert site.app.store.get_instance(site.children["STC"]).version == version
     screenshot(page, "instance-auditor")
@@ -272,7 +272,12 @@ def test_an_officer_answers_from_the_instance_page_and_the_history_shows_it(brow
     actions = page.locator("form.action").evaluate_all("f => f.map(x => x.dataset.event)")
     assert "answer" in actions
     form = page.locator('form[data-event="answer"]')
-    form.get_by_label("Số văn bản").fill("77/STC-QLNS")
+    document = form.locator('fieldset.document[data-field="document"]')
+    assert document.locator("legend").inner_text() == "Văn bản *"  # the document, then its parts
+    document.get_by_label("Số, ký hiệu").fill("77/STC-QLNS")
+    document.get_by_label("Ngày ban hành").fill("05/01/2023")
+    document.get_by_label("Trích yếu nội dung").fill("V/v góp ý dự thảo danh mục nhiệm vụ KH&CN năm 2023")
+    document.get_by_label("Người ký").fill("Phó Giám đốc Trần Thị B")
     form.get_by_label("Ý kiến").select_option("agree")
     screenshot(page, "instance-officer-form")
     form.locator("button[type=submit]").click()
@@ -282,13 +287,16 @@ def test_an_officer_answers_from_the_instance_page_and_the_history_shows_it(brow
     assert after.state == "answered"
     last = site.app.store.history(child)[-1]
     assert (last.event, last.actor_role, last.actor_agency, last.payload["document"]) == (
-        "answer", "officer", "STC", "77/STC-QLNS")
+        "answer", "officer", "STC", {"number": "77/STC-QLNS", "issued_on": "2023-01-05",
+                                     "summary": "V/v góp ý dự thảo danh mục nhiệm vụ KH&CN năm 2023",
+                                     "signer": "Phó Giám đốc Trần Thị B"})
     row = page.locator(f'#history-table tr[data-seq="{last.seq}"]')
     assert row.get_attribute("data-event") == "answer"
     text = row.inner_text()
     assert "Gửi văn bản trả lời" in text  # the transition's label, not its id
     assert "Đã nhận dự thảo → Đã trả lời bằng văn bản" in text  # the states' labels
-    assert "Số văn bản: 77/STC-QLNS" in text  # each field by its label
+    assert ("Số văn bản: 77/STC-QLNS ngày 05/01/2023 — V/v góp ý dự thảo danh mục nhiệm vụ KH&CN năm 2023 "
+            "(người ký: Phó Giám đốc Trần Thị B)") in text  # each field by its label, a document by its parts
     assert "answer" not in text
     assert "Cán bộ, STC" in text
     first = page.locator('#history-table tr[data-seq="1"]').inner_text()
@@ -309,7 +317,8 @@ def test_a_form_without_the_session_csrf_token_changes_nothing(browser: Browser,
     child = site.children["STC"]
     version = site.app.store.get_instance(child).version
     response = page.request.post(f"{site.url}/instances/{child}/fire",
-                                 form={"csrf": "forged", "event": "answer", "p.document": "1/X", "p.position": "agree"},
+                                 form={"csrf": "forged", "event": "answer", "p.document.number": "1/X",
+                                       "p.document.issued_on": "01/01/2023", "p.position": "agree"},
                                  max_redirects=0)
     assert response.status == 403
     assert site.app.store.get_instance(child).version == version
@@ -327,9 +336,13 @@ def test_a_refusal_keeps_what_was_typed_and_says_what_is_wrong_beside_the_field(
     child = site.children["STC"]
     page.goto(f"{site.url}/instances/{child}")
     form = page.locator('form[data-event="answer"]')
-    labels = form.locator("label").evaluate_all("l => l.map(x => x.textContent.trim())")
-    assert labels[:2] == ["Số văn bản *", "Ý kiến *"]  # required fields first
-    form.get_by_label("Số văn bản").fill("không hợp lệ")  # not a document reference
+    labels = form.locator("legend, label").evaluate_all("l => l.map(x => x.textContent.trim())")
+    assert labels[:7] == ["Gửi văn bản trả lời", "Văn bản *", "Số, ký hiệu *", "Ngày ban hành *",
+                          "Trích yếu nội dung", "Người ký (chức vụ, họ và tên)", "Văn bản đính kèm (bản đã ký)"]
+    assert labels[7] == "Ý kiến *"  # required fields first, a document with its parts and its signed copy
+    document = form.locator("fieldset.document")
+    document.get_by_label("Số, ký hiệu").fill("không hợp lệ")  # not a document reference
+    document.get_by_label("Ngày ban hành").fill("20/01/2023")  # a day after today: refused once the number is right
     assert form.get_by_label("Ý kiến").locator("option").all_inner_texts()[-3:] == [
         "Nhất trí", "Nhất trí, có đề nghị sửa đổi, bổ sung", "Không nhất trí"]  # choices in words
     form.get_by_label("Ý kiến").select_option("agree_with_changes")
@@ -340,15 +353,25 @@ def test_a_refusal_keeps_what_was_typed_and_says_what_is_wrong_beside_the_field(
     assert page.locator(".flash").inner_text() == (
         "Không thực hiện được: Thông tin nhập chưa đúng; xem các ô được đánh dấu bên dưới.")
     form = page.locator('form[data-event="answer"]')
-    problem = form.locator('.problem[data-field="document"]')
+    problem = form.locator('.problem[data-field="document.number"]')
     assert problem.inner_text() == "“không hợp lệ” không đúng dạng số/ký hiệu văn bản (ví dụ 472/QĐ-UBND)."
-    assert form.get_by_label("Số văn bản").get_attribute("aria-invalid") == "true"
-    assert form.get_by_label("Số văn bản").input_value() == "không hợp lệ"  # nothing typed is lost
+    number = form.locator("fieldset.document").get_by_label("Số, ký hiệu")
+    assert number.get_attribute("aria-invalid") == "true"
+    assert number.input_value() == "không hợp lệ"  # nothing typed is lost
+    assert form.locator("fieldset.document").get_by_label("Ngày ban hành").input_value() == "20/01/2023"
     assert form.get_by_label("Ý kiến").input_value() == "agree_with_changes"
     assert form.get_by_label("Thống nhất, thứ tự đặt hàng các nhiệm vụ").input_value() == (
         "1. Chuyển đổi số; 2. Năng lượng tái tạo")
     assert "document" not in page.locator("main").inner_text()  # no field id, no English
     screenshot(page, "instance-refused-kept")
+    # the number mended, the document's date is checked: it cannot be later than today (10/01/2023 here)
+    form.locator("fieldset.document").get_by_label("Số, ký hiệu").fill("79/STC-QLNS")
+    with page.expect_response(lambda r: r.request.method == "POST") as response:
+        form.locator("button[type=submit]").click()
+    assert response.value.status == 422
+    form = page.locator('form[data-event="answer"]')
+    assert form.locator('.problem[data-field="document.issued_on"]').inner_text() == (
+        "Ngày 20/01/2023 sau ngày hôm nay (10/01/2023): việc này chưa thể xảy ra.")
     assert site.app.store.get_instance(child).state == "received"
     page.context.close()
 
@@ -402,6 +425,16 @@ def test_english_switch_and_phone_width(browser: Browser, site: Site) -> None:
     assert page.get_by_role("heading", name="Overview").is_visible()
     assert page.locator('#totals [data-category="overdue"]').inner_text().startswith("Not done, overdue")
     screenshot(page, "overview-english-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{site.url}/instances/{site.children['STC']}")
+    facts = page.locator("main dl").first.inner_text()
+    assert "Draft received" in facts  # the definition's labels from definitions/locale/en.po
+    form = page.locator('form[data-event="answer"]')
+    assert form.locator("legend").first.inner_text() == "Send the written answer"
+    assert form.locator("fieldset.document legend").inner_text() == "Document *"
+    assert form.get_by_label("Position").locator("option").all_inner_texts()[-3:] == [
+        "Agree", "Agree, with proposed changes and additions", "Disagree"]
+    screenshot(page, "instance-english")
     page.context.close()
 
 
@@ -575,7 +608,8 @@ def test_an_officer_attaches_the_signed_document_which_downloads_and_is_verified
     page = log_in(browser, site, "officer")
     page.goto(f"{site.url}/instances/{child}")
     form = page.locator('form[data-event="answer"]')
-    form.get_by_label("Số văn bản").fill("78/STC-QLNS")
+    form.get_by_label("Số, ký hiệu").fill("78/STC-QLNS")
+    form.get_by_label("Ngày ban hành").fill("09/01/2023")
     form.get_by_label("Ý kiến").select_option("agree")
     # a program renamed .pdf: refused by its content, beside the field, and nothing recorded
     form.get_by_label("Văn bản đính kèm (bản đã ký)").set_input_files(
