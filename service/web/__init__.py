@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
+import segno
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -1136,7 +1137,8 @@ def _account_act(request: Request, user: User, op: str, login: str, form: Any) -
         elif form.get("on") == "1":
             made = accounts.second_factor(user.actor, login)
             assert isinstance(made, NewSecondFactor)
-            secret = {"login": login, "secret": made.secret, "uri": made.uri}
+            secret = {"login": login, "secret": made.secret, "uri": made.uri,
+                      "qr": segno.make(made.uri, error="m").svg_inline(scale=5, title=words(lang)["second_factor_qr"])}
             done = ""
         else:
             accounts.second_factor(user.actor, login, on=False)

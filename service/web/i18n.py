@@ -111,13 +111,14 @@ WORDS: dict[str, tuple[str, str]] = {
     "second_factor_on": ("Bật xác thực hai lớp", "Turn on the second factor"),
     "second_factor_off": ("Tắt xác thực hai lớp", "Turn off the second factor"),
     "second_factor_setup": ("Khóa xác thực hai lớp (chỉ hiện một lần)", "Second-factor key (shown once)"),
-    "second_factor_setup_help": ("Đưa khóa này cho người dùng {login} để nhập vào ứng dụng xác thực (Google "
-                                 "Authenticator, Microsoft Authenticator…). Khóa không hiện lại; nếu mất, bật lại "
-                                 "để tạo khóa mới.",
-                                 "Give this key to {login} to enter in an authenticator app (Google Authenticator, "
-                                 "Microsoft Authenticator…). It is not shown again; if lost, turn it on again for a "
-                                 "new key."),
-    "second_factor_key": ("Khóa", "Key"),
+    "second_factor_setup_help": ("Người dùng {login} quét mã QR này (hoặc nhập khóa) bằng ứng dụng xác thực "
+                                 "(Google Authenticator, Microsoft Authenticator…). Khóa không hiện lại; nếu "
+                                 "mất, bật lại để tạo khóa mới.",
+                                 "{login} scans this QR code (or types the key) with an authenticator app (Google "
+                                 "Authenticator, Microsoft Authenticator…). It is not shown again; if lost, turn "
+                                 "it on again for a new key."),
+    "second_factor_key": ("Hoặc nhập khóa", "Or type the key"),
+    "second_factor_qr": ("Mã QR để quét bằng ứng dụng xác thực", "QR code to scan with an authenticator app"),
     "new_account": ("Tạo tài khoản mới", "New account"),
     "first_password": ("Mật khẩu ban đầu", "First password"),
     "first_password_help": ("Ít nhất 10 ký tự. Để trống nếu người dùng chỉ đăng nhập một lần (SSO) hoặc sẽ được "
@@ -224,7 +225,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "from_to": ("Từ → đến", "From → to"),
     "reason": ("Lý do", "Reason"),
     "add_reason": ("Thêm ghi chú (không bắt buộc)", "Add a note (optional)"),
-    "payload": ("Nội dung", "Payload"),
+    "payload": ("Nội dung", "Details"),
     "timers": ("Thời hạn đang chờ", "Pending timers"),
     "timer": ("Hẹn giờ", "Timer"),
     "kind": ("Loại", "Kind"),

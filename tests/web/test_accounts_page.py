@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import segno
 from playwright.sync_api import Browser, Page
 
 from tests.web.conftest import Site, log_in, screenshot
@@ -101,6 +102,12 @@ def test_an_administrator_manages_accounts_from_the_page(browser: Browser, site:
     row.get_by_role("button", name="Bật xác thực hai lớp").click()
     secret = admin.locator("#second-factor-secret code").inner_text()
     assert re.fullmatch(r"[A-Z2-7]{32}", secret)  # base32, shown on this answer only
+    uri = admin.locator("#second-factor-secret .steps").inner_text()
+    assert uri.startswith("otpauth://totp/")
+    assert f"secret={secret}" in uri
+    drawn = re.search(r' d="([^"]+)"', segno.make(uri, error="m").svg_inline())
+    assert drawn is not None
+    assert admin.locator("#second-factor-secret .qr svg path").get_attribute("d") == drawn.group(1)  # that address
     assert "mật khẩu + mã xác thực" in admin.locator('#accounts-table tr[data-login="nguyen.van.b"]').inner_text()
     screenshot(admin, "accounts-second-factor")
     admin.goto(site.url + "/accounts")
