@@ -104,18 +104,15 @@ def escalation_text(s: Subject) -> tuple[str, str]:
 
 
 def checkpoint_text(root: str, taken_at: dt.datetime, chains: int, file_name: str, key: str | None) -> tuple[str, str]:
-    """The mail that carries a checkpoint's root off the machine, to the auditors."""
-    when = f"{local_date(taken_at):%d/%m/%Y} {taken_at.astimezone(PROVINCE_TZ):%H:%M}"
-    signed_vi = f"ký bằng khóa công khai {key}" if key else "CHƯA KÝ (chưa cấu hình khóa ký)"
-    signed_en = f"signed by public key {key}" if key else "NOT SIGNED (no signing key configured)"
+    """The mail that carries a checkpoint's root off the machine, to the auditors, in Vietnamese only (the root, the
+    file's name and the command are for machines and are the same in any language)."""
+    when = f"{taken_at.astimezone(PROVINCE_TZ):%H:%M} ngày {local_date(taken_at):%d/%m/%Y}"
+    signed = f"ký bằng khóa công khai {key}" if key else "CHƯA KÝ (chưa cấu hình khóa ký)"
     subject = one_line(f"[Điểm kiểm tra nhật ký] {when} – gốc {root[:16]}")
-    body = (f"Kính gửi bộ phận kiểm toán,\n\nLúc {when} (giờ tỉnh), hệ thống đã ghi điểm kiểm tra nhật ký của "
-            f"{chains} chuỗi lịch sử nhiệm vụ.\nGốc Merkle: {root}\nTệp: {file_name} ({signed_vi}).\n\n"
+    body = (f"Kính gửi: Người kiểm tra nhật ký, truy vết.\n\nLúc {when} (giờ tỉnh), hệ thống đã ghi điểm kiểm tra "
+            f"nhật ký của {chains} chuỗi lịch sử nhiệm vụ.\nGốc Merkle: {root}\nTệp: {file_name} ({signed}).\n\n"
             "Đề nghị lưu thư này ở nơi ngoài máy chủ. Khi kiểm tra: so gốc trên với tệp, rồi chạy\n"
-            f"  workflow audit verify --checkpoint {file_name} --public-key <khóa công khai>\n\n"
-            f"Audit checkpoint taken at {when} (province time) over {chains} task histories.\nMerkle root: {root}\n"
-            f"File: {file_name} ({signed_en}). Keep this mail off the server; compare the root with the file, "
-            "then run the command above.\n")
+            f"  workflow audit verify --checkpoint {file_name} --public-key <khóa công khai>\n")
     return subject, body
 
 

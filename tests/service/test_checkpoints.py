@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,8 +63,9 @@ def test_a_signed_checkpoint_each_period_with_its_root_queued_for_the_auditors(
     [mail] = [m for m in app.store.list_outbox() if m.kind == "checkpoint"]
     assert (mail.recipient, mail.instance_id) == ("kiemtoan@example.vn", None)
     assert document["root"] in mail.body
-    assert mail.subject.startswith("[Điểm kiểm tra nhật ký] 02/03/2026 08:30")
-    assert "Kính gửi bộ phận kiểm toán" in mail.body
+    assert mail.subject.startswith("[Điểm kiểm tra nhật ký] 08:30 ngày 02/03/2026")
+    assert "Kính gửi: Người kiểm tra nhật ký, truy vết." in mail.body
+    assert not re.search(r"\b(the|checkpoint taken|signed by|Keep this)\b", mail.body)  # no English under it
     assert app.store.integrity_problems() == []  # the system history holds the checkpoint event, chained
 
     assert ticker.run_once().other == []  # not due again until a day later
