@@ -41,6 +41,14 @@ class ApiKey:
     account_id: int | None = None
     expires_at: dt.datetime | None = None
     last_used_at: dt.datetime | None = None
+    owner_name: str | None = None  # the owning account's full name (when the key was looked up)
+
+    @property
+    def actor_id(self) -> str:
+        """What history records of the key's acts: the key by its name and, if it has one, its owner as an account
+        is recorded (``key:<name>|account:<id>:<the owner's name then>``), so a machine's act names a person."""
+        owner = f"|account:{self.account_id}:{self.owner_name}" if self.account_id is not None else ""
+        return f"key:{self.name}{owner}"[:200]
 
 
 def hash_key(token: str) -> str:
@@ -53,7 +61,8 @@ USED_EVERY = dt.timedelta(hours=1)  # how stale a key's last-used date may be
 
 
 def _key(row: Any) -> ApiKey:
-    return ApiKey(int(row[0]), row[1], row[2], row[3], row[5], row[6], row[7], row[8], row[9])
+    return ApiKey(int(row[0]), row[1], row[2], row[3], row[5], row[6], row[7], row[8], row[9],
+                  row[11] if len(row) > 11 else None)
 
 
 class KeyQueries(Connections):

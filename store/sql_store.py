@@ -124,7 +124,7 @@ class _HotPath:
             select(func.max(definitions.c.version)).where(definitions.c.id == bindparam("b_id")), dialect)
         key_columns = [api_keys.c.id, api_keys.c.name, api_keys.c.role, api_keys.c.agency, api_keys.c.key_hash,
                        api_keys.c.created_at, api_keys.c.revoked_at, api_keys.c.account_id, api_keys.c.expires_at,
-                       api_keys.c.last_used_at, accounts.c.disabled_at]
+                       api_keys.c.last_used_at, accounts.c.disabled_at, accounts.c.name]
         self.find_key = HotStatement(select(*key_columns)
                                      .select_from(api_keys.outerjoin(accounts, accounts.c.id == api_keys.c.account_id))
                                      .where(api_keys.c.key_hash == bindparam("b_hash")), dialect,

@@ -54,7 +54,7 @@ async def principal(request: Request,
     if key is None:
         throttle.failed(address, "unknown API key")
         raise ApiProblem(401, "Unknown API key", "the API key is unknown or revoked", {"WWW-Authenticate": "Bearer"})
-    found = Principal(key.id, key.name, Actor(f"key:{key.name}", Role(key.role), key.agency))
+    found = Principal(key.id, key.name, Actor(key.actor_id, Role(key.role), key.agency))
     request.state.actor = found.actor.id
     if request.method in WRITE_METHODS and found.actor.role is Role.AUDITOR:
         raise ApiProblem(403, "Read-only role", "auditors read everything and change nothing")

@@ -714,8 +714,11 @@ def _who(actor_id: str, role: str, agency: str | None, lang: str) -> tuple[str, 
         return t["role_system"], ""
     if actor_id.startswith("account:"):  # account:<id>:<the name it had then>
         return actor_id.split(":", 2)[-1], role_text
-    if actor_id.startswith("key:"):  # a machine's key, by the name its administrator gave it
-        return t["by_key"].format(name=actor_id.split(":", 1)[1]), role_text
+    if actor_id.startswith("key:"):  # a machine's key, by the name its administrator gave it, and its owner
+        name, _, owner = actor_id[4:].partition("|account:")
+        if owner:
+            return t["by_key_of"].format(name=name, owner=owner.split(":", 1)[-1]), role_text
+        return t["by_key"].format(name=name), role_text
     return actor_id.split(":", 1)[1] if actor_id.startswith("cli:") else actor_id, role_text
 
 

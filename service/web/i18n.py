@@ -146,6 +146,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "attached": ("Văn bản đính kèm", "Attached"),
     "download_file": ("Tải về", "Download"),
     "file_gone": ("Không tìm thấy tệp này.", "This file is not here."),
+    "by_key_of": ("Hệ thống tích hợp «{name}» (khóa API của {owner})", "Integration “{name}” ({owner}'s API key)"),
     "by_key": ("Hệ thống tích hợp «{name}» (khóa API)", "Integration “{name}” (API key)"),
     "login_name": ("Tên đăng nhập", "Login name"),
     "password": ("Mật khẩu", "Password"),

@@ -227,6 +227,17 @@ def test_keys_health_metrics_and_openapi(api: Api) -> None:
             assert c.delete(f"/api/v1/keys/{created['id']}").status_code == 204
             assert new.get("/api/v1/instances").status_code == 401
         assert all("key" not in k for k in c.get("/api/v1/keys").json())
+        machine = c.post("/api/v1/keys", json={"name": "tich-hop-cong-van", "account": "officer"}).json()
+        with httpx.Client(base_url=api.url, headers={"Authorization": f"Bearer {machine['key']}"}) as new:
+            made = c.post("/api/v1/instances", json={"definition": "agency_feedback", "business_key": "k/owner",
+                                                     "assignee": "SYT"}).json()
+            fired = new.post(f"/api/v1/instances/{made['id']}/events",
+                             json={"event": "record_receipt", "payload": {"received_on": "2023-01-05"}})
+            assert fired.status_code == 200, fired.text
+        owner = api.app.store.account("officer")
+        assert owner is not None  # a machine's act names the key and the person who owns it
+        assert api.app.store.history(made["id"])[-1].actor_id == (
+            f"key:tich-hop-cong-van|account:{owner.id}:{owner.name}")
     with httpx.Client(base_url=api.url) as c:
         assert c.get("/healthz").json() == {"status": "ok"}
         ready = c.get("/readyz")

@@ -647,3 +647,11 @@ def test_an_officer_attaches_the_signed_document_which_downloads_and_is_verified
     assert audit.verify().database == [f"instance {child} row {last.seq}: attached file {digest[:12]}… was altered"]
     stored.unlink()
     assert audit.verify().database == [f"instance {child} row {last.seq}: attached file {digest[:12]}… is missing"]
+
+
+def test_a_machines_act_is_shown_with_the_person_who_owns_its_key() -> None:
+    from service.web import _who
+
+    assert _who("key:tich-hop|account:3:Nguyễn Văn A", "officer", "STC", "vi") == (
+        "Hệ thống tích hợp «tich-hop» (khóa API của Nguyễn Văn A)", "Cán bộ, STC")
+    assert _who("key:cu", "admin", None, "en") == ("Integration “cu” (API key)", "Administrator")
