@@ -53,7 +53,7 @@ from ..report_docx import to_docx
 from ..views import local_time, typed_date
 from . import charts, sso
 from .diagram import state_svg
-from .i18n import LANGUAGES, words
+from .i18n import LANGUAGES, system_reason, words
 from .refusals import said
 
 _log = logging.getLogger("workflow.auth")
@@ -793,7 +793,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
         history.append({"seq": h.seq, "at": _day(h.at), "who": who, "role": role, "event": h.event,
                         "event_label": _event_label(then, h.event, lang),
                         "from": _state_label(then, h.from_state) if h.from_state else None,
-                        "to": _state_label(then, h.to_state), "reason": h.reason,
+                        "to": _state_label(then, h.to_state), "reason": system_reason(h.reason, h.actor_id, lang),
                         "payload": _payload_lines(then, h.event, h.payload, lang, latest, names),
                         "files": [{**f, "size_text": _size(int(f.get("size", 0)))}
                                   for f in h.payload.get("@files", ()) if isinstance(f, dict)]})

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 LANGUAGES = ("vi", "en")
 
 WORDS: dict[str, tuple[str, str]] = {
@@ -299,3 +301,27 @@ WORDS: dict[str, tuple[str, str]] = {
 def words(language: str) -> dict[str, str]:
     index = LANGUAGES.index(language) if language in LANGUAGES else 0
     return {key: pair[index] for key, pair in WORDS.items()}
+
+
+#: The engine's own reasons (workflow/engine.py, deadlines.py, fanout.py) are stored in Vietnamese in history; on
+#: English pages a system actor's reason is shown by these patterns (a person's reason is shown as they wrote it).
+SYSTEM_REASONS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^Quá hạn, báo cáo Ban Chỉ đạo$"), "Overdue: reported to the Steering Committee"),
+    (re.compile(r"^Hết thời hạn: 24 giờ 00 ngày (\d\d/\d\d/\d{4})$"), "Deadline passed: 24:00 on {0}"),
+    (re.compile(r"^Hết thời hạn: (\d\d) giờ (\d\d) ngày (\d\d/\d\d/\d{4})$"), "Deadline passed: {0}:{1} on {2}"),
+    (re.compile(r"^Mọi cơ quan đã trả lời$"), "Every agency has answered"),
+    (re.compile(r"^Đã hủy lấy ý kiến$"), "Consultation cancelled"),
+    (re.compile(r"^Hết thời hạn lấy ý kiến, cơ quan chưa trả lời$"),
+     "Consultation period over; the agency has not answered"),
+]
+
+
+def system_reason(reason: str | None, actor_id: str, lang: str) -> str | None:
+    """A history row's reason in the page's language: the engine's own in English on English pages."""
+    if reason is None or lang != "en" or not actor_id.startswith("system:"):
+        return reason
+    for pattern, english in SYSTEM_REASONS:
+        found = pattern.match(reason)
+        if found:
+            return english.format(*found.groups())
+    return reason

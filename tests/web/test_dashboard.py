@@ -434,6 +434,9 @@ def test_english_switch_and_phone_width(browser: Browser, site: Site) -> None:
     assert form.locator("fieldset.document legend").inner_text() == "Document *"
     assert form.get_by_label("Position").locator("option").all_inner_texts()[-3:] == [
         "Agree", "Agree, with proposed changes and additions", "Disagree"]
+    escalated = page.locator('#history-table tr[data-event="@escalated"]').inner_text()
+    assert "Overdue: reported to the Steering Committee" in escalated  # the engine's own reason, in English
+    assert "Quá hạn" not in escalated
     screenshot(page, "instance-english")
     page.context.close()
 
@@ -655,3 +658,24 @@ def test_a_machines_act_is_shown_with_the_person_who_owns_its_key() -> None:
     assert _who("key:tich-hop|account:3:Nguyễn Văn A", "officer", "STC", "vi") == (
         "Hệ thống tích hợp «tich-hop» (khóa API của Nguyễn Văn A)", "Cán bộ, STC")
     assert _who("key:cu", "admin", None, "en") == ("Integration “cu” (API key)", "Administrator")
+
+
+@pytest.mark.parametrize(("written", "english"), [
+    ("Quá hạn, báo cáo Ban Chỉ đạo", "Overdue: reported to the Steering Committee"),
+    ("Hết thời hạn: 24 giờ 00 ngày 09/01/2023", "Deadline passed: 24:00 on 09/01/2023"),
+    ("Hết thời hạn: 17 giờ 00 ngày 09/01/2023", "Deadline passed: 17:00 on 09/01/2023"),
+    ("Mọi cơ quan đã trả lời", "Every agency has answered"),
+    ("Đã hủy lấy ý kiến", "Consultation cancelled"),
+    ("Hết thời hạn lấy ý kiến, cơ quan chưa trả lời", "Consultation period over; the agency has not answered"),
+])
+def test_the_engines_own_reasons_read_in_english_on_english_pages(written: str, english: str) -> None:
+    from pathlib import Path
+
+    from service.web.i18n import system_reason
+
+    engine_text = "".join((Path(__file__).resolve().parents[2] / "workflow" / name).read_text(encoding="utf-8")
+                          for name in ("engine.py", "deadlines.py", "fanout.py"))
+    assert written.split(":")[0].split(" 24 giờ")[0] in engine_text  # still what the engine writes
+    assert system_reason(written, "system:timer", "en") == english
+    assert system_reason(written, "system:timer", "vi") == written
+    assert system_reason(written, "account:7:Nguyễn Văn A", "en") == written  # a person's words stay theirs
