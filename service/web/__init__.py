@@ -161,6 +161,20 @@ def _check_csrf(given: str | None, expected: str) -> bool:
     return bool(given) and bool(expected) and hmac.compare_digest(str(given), expected)
 
 
+async def _posted(request: Request) -> tuple[User, Any, Response | None]:
+    """The signed-in user and the form they sent, and a refusal (403) when it lacks the session's CSRF token."""
+    user = _signed_in(request)
+    form = await request.form()
+    if not _check_csrf(str(form.get("csrf") or ""), user.csrf):
+        return user, form, _message(request, user, 403, "forbidden", words(_lang(request))["bad_csrf"])
+    return user, form, None
+
+
+def _role_refused(request: Request, user: User) -> HTMLResponse:
+    t = words(_lang(request))
+    return _message(request, user, 403, "forbidden", t["role_may_not"].format(role=t["role_" + user.role]))
+
+
 def _day(instant: dt.datetime | None) -> str | None:
     """Province time; a deadline at midnight reads as 24:00 of its last day, as the law counts it."""
     return None if instant is None else local_time(instant)
@@ -303,10 +317,9 @@ async def sso_callback(request: Request, code: str = "", state: str = "", error:
 
 @pages.post("/logout")
 async def logout(request: Request) -> Response:
-    user = _signed_in(request)
-    form = await request.form()
-    if not _check_csrf(str(form.get("csrf") or ""), user.csrf):
-        return _message(request, user, 403, "forbidden", words(_lang(request))["bad_csrf"])
+    _, _, refused = await _posted(request)
+    if refused is not None:
+        return refused
     await run_in_threadpool(_app(request).store.end_session, request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -523,13 +536,12 @@ def inbox(request: Request, acknowledged: int | None = None) -> Response:
 @pages.post("/inbox/acknowledge")
 async def acknowledge_escalations(request: Request) -> Response:
     """Acknowledge the chosen escalations: first a confirmation naming each, then all of them."""
-    user = _signed_in(request)
-    form = await request.form()
-    t = words(_lang(request))
-    if not _check_csrf(str(form.get("csrf") or ""), user.csrf):
-        return _message(request, user, 403, "forbidden", t["bad_csrf"])
+    user, form, refused = await _posted(request)
+    if refused is not None:
+        return refused
     if user.actor.role not in (Role.COMMITTEE, Role.ADMIN):
-        return _message(request, user, 403, "forbidden", t["role_" + user.role])
+        return _role_refused(request, user)
+    t = words(_lang(request))
     ids = [int(str(x)) for x in form.getlist("ids") if str(x).isdigit() and len(str(x)) < 19]
     if not ids:
         return await run_in_threadpool(_inbox, request, user, 422, t["ack_none"])
@@ -923,11 +935,10 @@ def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResp
 
 @pages.post("/instances/{instance_id}/fire")
 async def fire(request: Request, instance_id: int) -> Response:
-    user = _signed_in(request)
-    form = await request.form()
+    user, form, refused = await _posted(request)
     try:
-        if not _check_csrf(str(form.get("csrf") or ""), user.csrf):
-            return _message(request, user, 403, "forbidden", words(_lang(request))["bad_csrf"])
+        if refused is not None:
+            return refused
         if not 0 < instance_id < 2**62:
             return _message(request, user, 404, "not_found", f"instance {instance_id}")
         return await run_in_threadpool(_fire, request, user, instance_id, form)
@@ -1008,15 +1019,13 @@ def _deadline(request: Request, user: User, instance_id: int, op: str, form: Any
 @pages.post("/instances/{instance_id}/deadline/{op}")
 async def deadline(request: Request, instance_id: int, op: str) -> Response:
     """The Steering Committee (or an admin) extends, suspends or resumes a task's legal clock from its page."""
-    user = _signed_in(request)
-    form = await request.form()
-    t = words(_lang(request))
-    if not _check_csrf(str(form.get("csrf") or ""), user.csrf):
-        return _message(request, user, 403, "forbidden", t["bad_csrf"])
+    user, form, refused = await _posted(request)
+    if refused is not None:
+        return refused
     if op not in DEADLINE_EVENTS or not 0 < instance_id < 2**62:
         return _message(request, user, 404, "not_found", op)
     if user.actor.role not in (Role.COMMITTEE, Role.ADMIN):
-        return _message(request, user, 403, "forbidden", t["role_" + user.role])
+        return _role_refused(request, user)
     return await run_in_threadpool(_deadline, request, user, instance_id, op, form)
 
 
@@ -1173,11 +1182,9 @@ async def change_account(request: Request, login: str, op: str) -> Response:
 
 
 async def _account_post(request: Request, op: str, login: str) -> Response:
-    user = _signed_in(request)
-    form = await request.form()
-    t = words(_lang(request))
-    if not _check_csrf(str(form.get("csrf") or ""), user.csrf):
-        return _message(request, user, 403, "forbidden", t["bad_csrf"])
+    user, form, refused = await _posted(request)
+    if refused is not None:
+        return refused
     if user.actor.role is not Role.ADMIN:
-        return _message(request, user, 403, "forbidden", t["accounts_forbidden"])
+        return _message(request, user, 403, "forbidden", words(_lang(request))["accounts_forbidden"])
     return await run_in_threadpool(_account_act, request, user, op, login, form)

@@ -87,6 +87,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "agency_status_merged": ("Đã hợp nhất, sáp nhập", "Merged"),
     "agency_status_retired": ("Đã giải thể, kết thúc hoạt động", "Dissolved"),
     "accounts": ("Tài khoản", "Accounts"),
+    "role_may_not": ("Vai trò {role} không thực hiện được thao tác này.", "The role {role} may not do this."),
     "accounts_forbidden": ("Chỉ quản trị viên quản lý tài khoản.", "Only administrators manage accounts."),
     "account_list": ("Danh sách tài khoản", "Accounts"),
     "full_name": ("Họ và tên", "Full name"),
