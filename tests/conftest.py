@@ -91,3 +91,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("test artifacts")
         for path in files:
             terminalreporter.write_line(f"{path.relative_to(ROOT)}  ({path.stat().st_size:,} bytes)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_written_into_the_checkout() -> Iterator[None]:
+    """Tests write under their temporary folders only: attached files (``files``), the first administrator's files
+    (PostgreSQL's defaults are the working folder) or a database (``var``) appearing in the checkout during the run
+    is a test that forgot its settings or its working folder."""
+    watched = [ROOT / name for name in ("files", "var", "first-admin-account", "first-admin-key")]
+    before = {path: path.exists() for path in watched}
+    yield
+    leaked = [str(path) for path in watched if path.exists() and not before[path]]
+    assert not leaked, f"the tests wrote into the checkout: {leaked}"

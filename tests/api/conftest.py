@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -97,9 +98,11 @@ API_NOW = dt.datetime(2023, 1, 5, 2, tzinfo=dt.UTC)  # 09:00 in the province
 
 
 @pytest.fixture
-def api(db_url: str) -> Iterator[Api]:
-    # NORMAL: these tests are about HTTP semantics; durability is tested with FULL in real processes
-    app = prepared(Settings(database_url=db_url, sqlite_synchronous="NORMAL"), SimulatedClock(API_NOW))
+def api(db_url: str, tmp_path: Path) -> Iterator[Api]:
+    # NORMAL: these tests are about HTTP semantics; durability is tested with FULL in real processes. Attached
+    # files in the test's folder (on PostgreSQL the default is ./files, the working folder: the checkout)
+    app = prepared(Settings(database_url=db_url, sqlite_synchronous="NORMAL", files_folder=tmp_path / "files"),
+                   SimulatedClock(API_NOW))
     now = app.clock.now()
     people = (("admin", "admin", None), ("officer", "officer", "SYT"), ("other_officer", "officer", "SNV"),
               ("committee", "committee", None), ("auditor", "auditor", None))

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -65,10 +67,11 @@ def pg_url(pg_server: PgServer) -> str:
 
 
 class Node:
-    def __init__(self, url: str, env: dict[str, str], name: str) -> None:
+    def __init__(self, url: str, env: dict[str, str], name: str, folder: Path) -> None:
         self.name = name
         self.process = subprocess.Popen([str(Path(sys.executable).parent / "workflow"), "serve", "--port", "0"],
                                         env={**env, "WORKFLOW_NODE_NAME": name, "WORKFLOW_LOG_FORMAT": "json"},
+                                        cwd=folder,  # PostgreSQL: the first admin's file, the files folder
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         assert self.process.stderr is not None
         self.reader = ServeLog(self.process.stderr)
@@ -98,12 +101,14 @@ class Node:
 def nodes(url: str, count: int, **settings: str) -> Iterator[list[Node]]:
     """Started nodes (not waited for: they may be catching up, which is when one should be killed)."""
     env = {**os.environ, "WORKFLOW_DATABASE_URL": url, "WORKFLOW_POLL_S": "1", **settings}
-    started = [Node(url, env, f"node-{n}") for n in range(count)]
+    folder = Path(tempfile.mkdtemp(prefix="nodes-"))  # the working folder the nodes share, not the checkout
+    started = [Node(url, env, f"node-{n}", folder) for n in range(count)]
     try:
         yield started
     finally:
         for node in started:
             node.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def seed(url: str, count: int, smtp_port: int) -> App:
