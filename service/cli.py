@@ -88,11 +88,14 @@ def backup(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="The ne
     """Copy the SQLite database to PATH online and consistently (the service may keep running), and the attached
     files its history names to PATH.files (where a database at PATH looks for them by default)."""
     from store.backup import backup_files, backup_sqlite
+    from store.files import FileStore
 
     def act(opts: Options) -> None:
         size = backup_sqlite(opts.app.sql_engine, path)
         folder = path.with_name(path.name + ".files")
-        files, file_bytes = backup_files(path, opts.app.files_folder(), folder)
+        # the files the live history names after the copy: every row of the copy, and perhaps a few newer ones
+        files, file_bytes = backup_files((sha for _, _, sha in opts.app.store.named_files()), opts.app.files,
+                                         FileStore(folder))
         emit(opts, {"file": str(path), "bytes": size, "files_folder": str(folder), "files": files,
                     "files_bytes": file_bytes},
              f"backup written to {path} ({size:,} bytes)"

@@ -15,6 +15,7 @@ from definitions import StoreUnavailable, WorkflowError
 from scheduler.outbox import DeliverySettings
 from scheduler.ticker import Ticker
 from store import SqlStore, migrate, open_engine, schema_revision
+from store.files import FileStore
 from workflow import Clock, Deadlines, Engine, SystemClock
 
 from .settings import Settings
@@ -77,6 +78,11 @@ class App:
             return self.settings.files_folder
         database = self.sqlite_file()
         return database.with_name(database.name + ".files") if database is not None else Path.cwd() / "files"
+
+    @cached_property
+    def files(self) -> FileStore:
+        """The attached files, content-addressed in ``files_folder()``."""
+        return FileStore(self.files_folder())
 
     @cached_property
     def store(self) -> SqlStore:

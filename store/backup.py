@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from definitions import WorkflowError
+
+from .files import FileStore
 
 
 class BackupFailed(WorkflowError):
@@ -42,53 +46,30 @@ def backup_sqlite(engine: Engine, target: Path) -> int:
     return target.stat().st_size
 
 
-def backup_files(copy: Path, source_folder: Path, target_folder: Path) -> tuple[int, int]:
-    """Copy every attached file that the database copy ``copy`` names (history rows' ``@files``) from the files
-    folder ``source_folder`` to ``target_folder`` (laid out the same: ``<first two hex digits>/<SHA-256>``), each
-    re-hashed as it is copied; returns (files, bytes). Files are written before the row that names them commits, so
-    every file the copy names exists unless the folder was damaged: then the files that could be copied are, and
-    ``BackupFailed`` names the others. Each file is written to a ``.partial`` name, synced and renamed."""
-    import hashlib
-    import json
-    import os
-    import re
 
-    with sqlite3.connect(f"file:{copy}?mode=ro", uri=True) as db:
-        rows = db.execute("""SELECT payload FROM history WHERE payload LIKE '%"@files"%'""").fetchall()
-    named = sorted({str(f.get("sha256", "")) for (payload,) in rows for f in json.loads(payload).get("@files", ())
-                    if isinstance(f, dict)})
+def backup_files(named: Iterable[str], source: FileStore, target: FileStore) -> tuple[int, int]:
+    """Copy the attached files ``named`` (SHA-256s a history names) from ``source`` to ``target``, each checked
+    against its name as it is read and stored the way every file is (``FileStore.put``: synced, renamed into
+    place); returns (files, bytes). Files are written before the row that names them commits, so every named file
+    exists unless the folder was damaged: then the files that could be copied are, and ``BackupFailed`` names the
+    others."""
     copied, size, problems = 0, 0, []
-    for digest in named:
-        if not re.fullmatch(r"[0-9a-f]{64}", digest):
+    for digest in sorted(set(named)):
+        try:
+            data = source.path(digest).read_bytes()
+        except ValueError:
             problems.append(f"{digest[:12]}… is not a SHA-256")
             continue
-        origin = source_folder / digest[:2] / digest
-        target = target_folder / digest[:2] / digest
-        if target.is_file():
-            copied, size = copied + 1, size + target.stat().st_size
+        except FileNotFoundError:
+            problems.append(f"{digest[:12]}… is missing from {source.folder}")
             continue
-        if not origin.is_file():
-            problems.append(f"{digest[:12]}… is missing from {source_folder}")
+        if hashlib.sha256(data).hexdigest() != digest:
+            problems.append(f"{digest[:12]}… in {source.folder} was altered (its content has another hash)")
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(digest + ".partial")
-        hashed = hashlib.sha256()
-        try:
-            with origin.open("rb") as src, partial.open("wb") as dst:
-                for block in iter(lambda: src.read(1 << 20), b""):
-                    hashed.update(block)
-                    dst.write(block)
-                dst.flush()
-                os.fsync(dst.fileno())
-            if hashed.hexdigest() != digest:
-                problems.append(f"{digest[:12]}… in {source_folder} was altered (its content has another hash)")
-                continue
-            partial.rename(target)
-        finally:
-            partial.unlink(missing_ok=True)
-        copied, size = copied + 1, size + target.stat().st_size
+        target.put(data)
+        copied, size = copied + 1, size + len(data)
     if problems:
-        raise BackupFailed(f"the database was copied to {copy} and {copied} attached files to {target_folder}, but "
+        raise BackupFailed(f"the database was copied and {copied} attached files to {target.folder}, but "
                            f"{len(problems)} files its history names could not be: " + "; ".join(problems)
                            + " (audit verify lists the tasks they belong to)")
     return copied, size

@@ -61,8 +61,7 @@ USED_EVERY = dt.timedelta(hours=1)  # how stale a key's last-used date may be
 
 
 def _key(row: Any) -> ApiKey:
-    return ApiKey(int(row[0]), row[1], row[2], row[3], row[5], row[6], row[7], row[8], row[9],
-                  row[11] if len(row) > 11 else None)
+    return ApiKey(int(row[0]), row[1], row[2], row[3], row[5], row[6], row[7], row[8], row[9], row[11])
 
 
 class KeyQueries(Connections):

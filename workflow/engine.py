@@ -368,10 +368,11 @@ class Engine:
         for name, spec in transition.payload.items():
             if spec.type is FieldType.DATE and name in clean:
                 self.effective_date(dt.date.fromisoformat(clean[name]), previous, field=name, **where)
-            issued = clean.get(name, {}).get("issued_on") if spec.type is FieldType.DOCUMENT and isinstance(
-                clean.get(name), dict) else None
-            if issued is not None:  # a document's date: not in the future (it may predate the task's last event)
-                self.effective_date(dt.date.fromisoformat(issued), None, field=f"{name}.issued_on", **where)
+            document = clean.get(name)
+            if spec.type is FieldType.DOCUMENT and isinstance(document, dict):  # its date: not in the future (it
+                # may predate the task's last event); present whenever the document is given by its parts
+                self.effective_date(dt.date.fromisoformat(document["issued_on"]), None, field=f"{name}.issued_on",
+                                    **where)
 
     # -- notifications and escalations -----------------------------------------------------------
 

@@ -60,7 +60,7 @@ class Attachments:
 
     @property
     def files(self) -> FileStore:
-        return FileStore(self.app.files_folder())
+        return self.app.files
 
     @property
     def limit(self) -> int:

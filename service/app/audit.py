@@ -11,7 +11,6 @@ from typing import Literal, NotRequired, cast
 
 from typing_extensions import TypedDict
 
-from store.files import FileStore
 from workflow import make_checkpoint, read_checkpoint
 from workflow.audit import checkpoint_time
 from workflow.clock import PROVINCE_TZ
@@ -74,7 +73,7 @@ class Audit:
 
     def file_problems(self) -> list[str]:
         """Attached files that a history row names and that are missing or no longer hash to what it says."""
-        return FileStore(self.app.files_folder()).problems(self.app.store.named_files())
+        return self.app.files.problems(self.app.store.named_files())
 
     def verify_from(self, checkpoint: Path | None = None, public_key: Path | None = None, jobs: int | None = None,
                     incremental: bool = False, tick: Tick | None = None) -> Verification:

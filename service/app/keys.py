@@ -17,8 +17,6 @@ from workflow.errors import PayloadInvalid
 from ..views import instant
 from .access import require
 
-KEY_ROLES = ("admin", "officer", "committee", "auditor")
-
 
 class KeyView(TypedDict):
     id: int

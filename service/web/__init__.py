@@ -1090,8 +1090,8 @@ ACCOUNT_FIELDS = ("login", "name", "position", "role", "agency", "email")
 ACCOUNT_DONE = {"created", "disabled", "enabled", "password", "second_factor_off"}
 
 
-def _account_rows(request: Request, accounts: list[Account]) -> list[dict[str, Any]]:
-    names, now = _app(request).store.agency_names(), _now(request)
+def _account_rows(request: Request, accounts: list[Account], names: dict[str, str]) -> list[dict[str, Any]]:
+    now = _now(request)
     return [{"login": a.login, "name": a.name, "position": a.position, "role": a.role, "agency": a.agency,
              "agency_name": names.get(a.agency, a.agency) if a.agency else None, "email": a.email,
              "second_factor": a.has_totp, "sso": a.oidc_subject is not None, "password": a.has_password,
@@ -1108,8 +1108,9 @@ def _accounts_page(request: Request, user: User, status: int = 200, flash: str |
         accounts = uses(request).accounts.list(user.actor)
     except WorkflowError:
         return _message(request, user, 403, "forbidden", words(_lang(request))["accounts_forbidden"])
-    agencies = sorted(app.store.agency_names().items(), key=lambda item: item[1])
-    return _render(request, "accounts.html", status, user, accounts=_account_rows(request, accounts),
+    names = app.store.agency_names()
+    agencies = sorted(names.items(), key=lambda item: item[1])
+    return _render(request, "accounts.html", status, user, accounts=_account_rows(request, accounts, names),
                    agencies=agencies, roles=["officer", "committee", "auditor", "admin"], flash=flash,
                    flash_kind=flash_kind, kept=kept or {"form": None, "values": {}, "fields": {}}, secret=secret,
                    writes=user.actor.role is Role.ADMIN)
@@ -1125,7 +1126,7 @@ def accounts_page(request: Request, done: str = "", who: str = "") -> HTMLRespon
 
 def _account_act(request: Request, user: User, op: str, login: str, form: Any) -> Response:
     accounts, lang = uses(request).accounts, _lang(request)
-    values = {k: str(form.get(k) or "").strip()[:500] for k in (*ACCOUNT_FIELDS, "password", "password2")}
+    values = {k: str(form.get(k) or "").strip()[:500] for k in ACCOUNT_FIELDS}  # kept after a refusal
     secret = None
     try:
         if op in ("create", "password"):
@@ -1157,11 +1158,8 @@ def _account_act(request: Request, user: User, op: str, login: str, form: Any) -
             done = "second_factor_off"
     except WorkflowError as err:
         sentence, problems = said(err, lang, _app(request).store.agency_names())
-        values.pop("password", None)
-        values.pop("password2", None)  # never sent back
         kept = {"form": op if op == "create" else f"{op}:{login}", "values": values, "fields": problems}
-        status = 404 if isinstance(err, NotFound) else answer(err).status
-        return _accounts_page(request, user, status, f"{words(lang)['error']}: {sentence}", kept=kept)
+        return _accounts_page(request, user, answer(err).status, f"{words(lang)['error']}: {sentence}", kept=kept)
     if secret is not None:  # shown once, on this answer only (not in a URL, not in the log)
         return _accounts_page(request, user, flash=words(lang)["account_second_factor_on"].format(login=login),
                               flash_kind="ok", secret=secret)
