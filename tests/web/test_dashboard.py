@@ -12,7 +12,7 @@ import httpx
 import pyotp
 import pytest
 from docx import Document
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Locator, Page
 
 from service.report import CATEGORIES, status_report
 from service.web.i18n import WORDS
@@ -77,6 +77,15 @@ def test_each_role_logs_in_and_sees_the_overview_the_database_holds(browser: Bro
     assert labelled(page) == []
     screenshot(page, f"overview-{role}")
     page.context.close()
+
+
+def refused_again(page: Page, form: Locator) -> Locator:
+    """Send an action form that is to be refused: the answer is 422, and the form comes back (as rendered anew)."""
+    event = form.get_attribute("data-event")
+    with page.expect_response(lambda r: r.request.method == "POST") as response:
+        form.locator("button[type=submit]").click()
+    assert response.value.status == 422
+    return page.locator(f'form[data-event="{event}"]')
 
 
 def test_the_overview_as_of_a_past_date_is_rebuilt_from_history(browser: Browser, site: Site) -> None:
@@ -347,12 +356,9 @@ def test_a_refusal_keeps_what_was_typed_and_says_what_is_wrong_beside_the_field(
         "Nhất trí", "Nhất trí, có đề nghị sửa đổi, bổ sung", "Không nhất trí"]  # choices in words
     form.get_by_label("Ý kiến").select_option("agree_with_changes")
     form.get_by_label("Thống nhất, thứ tự đặt hàng các nhiệm vụ").fill("1. Chuyển đổi số; 2. Năng lượng tái tạo")
-    with page.expect_response(lambda r: r.request.method == "POST") as response:
-        form.locator("button[type=submit]").click()
-    assert response.value.status == 422
+    form = refused_again(page, form)
     assert page.locator(".flash").inner_text() == (
         "Không thực hiện được: Thông tin nhập chưa đúng; xem các ô được đánh dấu bên dưới.")
-    form = page.locator('form[data-event="answer"]')
     problem = form.locator('.problem[data-field="document.number"]')
     assert problem.inner_text() == "“không hợp lệ” không đúng dạng số/ký hiệu văn bản (ví dụ 472/QĐ-UBND)."
     number = form.locator("fieldset.document").get_by_label("Số, ký hiệu")
@@ -366,10 +372,7 @@ def test_a_refusal_keeps_what_was_typed_and_says_what_is_wrong_beside_the_field(
     screenshot(page, "instance-refused-kept")
     # the number mended, the document's date is checked: it cannot be later than today (10/01/2023 here)
     form.locator("fieldset.document").get_by_label("Số, ký hiệu").fill("79/STC-QLNS")
-    with page.expect_response(lambda r: r.request.method == "POST") as response:
-        form.locator("button[type=submit]").click()
-    assert response.value.status == 422
-    form = page.locator('form[data-event="answer"]')
+    form = refused_again(page, form)
     assert form.locator('.problem[data-field="document.issued_on"]').inner_text() == (
         "Ngày 20/01/2023 sau ngày hôm nay (10/01/2023): việc này chưa thể xảy ra.")
     assert site.app.store.get_instance(child).state == "received"
@@ -617,10 +620,7 @@ def test_an_officer_attaches_the_signed_document_which_downloads_and_is_verified
     # a program renamed .pdf: refused by its content, beside the field, and nothing recorded
     form.get_by_label("Văn bản đính kèm (bản đã ký)").set_input_files(
         {"name": "cong-van.pdf", "mimeType": "application/pdf", "buffer": b"MZ\x90\x00 not a pdf"})
-    with page.expect_response(lambda r: r.request.method == "POST") as response:
-        form.locator("button[type=submit]").click()
-    assert response.value.status == 422
-    form = page.locator('form[data-event="answer"]')
+    form = refused_again(page, form)
     assert form.locator('.problem[data-field="file"]').inner_text() == (
         "Không phải tệp PDF, DOCX hoặc XLSX (kiểm tra theo nội dung tệp, không theo tên tệp).")
     assert site.app.store.get_instance(child).state == "received"
