@@ -444,7 +444,9 @@ def _filter_choices(request: Request, sections: list[str] | None = None) -> dict
     already: the overview's report holds them; else one query), the definitions, their states."""
     app, lang = _app(request), _lang(request)
     names = app.store.agency_names()
-    latest = {d.definition.id: shown(d.definition, lang) for d in app.store.list_definitions()}
+    # the engine's copy of each (parsed once per version), so its English copy is built once too
+    latest = {d.definition.id: _definition(request, d.definition.id, d.definition.version)
+              for d in app.store.list_definitions()}
     return {"agencies": sorted(names.items(), key=lambda item: item[1]),
             "sections": sections if sections is not None else uses(request).reports.sections(),
             "definitions": sorted(((d.id, _title(d, lang)) for d in latest.values()), key=lambda item: item[1]),
