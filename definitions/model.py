@@ -299,6 +299,9 @@ class Definition(Frozen):
     obligations: tuple[Obligation, ...] = ()
     retired: bool = False  # no new instances (superseded); running ones go on
     start_roles: tuple[Literal["admin", "officer"], ...] = ("admin",)  # officers start only for their own agency
+    # who decides an extension of this duty's deadlines (the body that assigned it): the Steering Committee or the
+    # plan's standing body; never the agency that owes it
+    extensions_by: tuple[Literal["committee", "standing_body"], ...] = ("committee",)
 
     def canonical_json(self) -> str:
         """The definition's content in one canonical form (what the content hash covers). Keys added to the
@@ -364,4 +367,5 @@ class Definition(Frozen):
         return frozenset(s.id for s in self.states if s.kind is StateKind.FINAL and s.outcome is Outcome.CANCELLED)
 
 
-_LATER_KEYS: dict[str, Any] = {"obligations": [], "retired": False, "start_roles": ["admin"]}
+_LATER_KEYS: dict[str, Any] = {"obligations": [], "retired": False, "start_roles": ["admin"],
+                               "extensions_by": ["committee"]}

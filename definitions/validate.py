@@ -33,7 +33,7 @@ from .model import (
 )
 
 #: Roles a definition may grant. Auditors read and never write; ``system`` is the timers' actor.
-GRANTABLE_ROLES = frozenset(r.value for r in Role if r is not Role.AUDITOR)
+GRANTABLE_ROLES = frozenset({*(r.value for r in Role if r is not Role.AUDITOR), "standing_body"})  # a plan role
 
 _FRIENDLY = {
     "missing": "required key is missing",

@@ -66,6 +66,11 @@ class TimerStatements:
             {c.name: bindparam(c.name) for c in escalations.c if c.name != "id"}).returning(escalations.c.id), dialect)
         self.find_open_escalation = HotStatement(select(escalations.c.instance_id).where(and_(
             escalations.c.id == bindparam("b_id"), escalations.c.status == "open")), dialect)
+        self.open_escalations_of = HotStatement(
+            select(escalations.c.id, timers.c.obligation).select_from(
+                escalations.outerjoin(timers, timers.c.id == escalations.c.timer_id))
+            .where(and_(escalations.c.instance_id == bindparam("b_instance"), escalations.c.status == "open"))
+            .order_by(escalations.c.id), dialect)
         self.ack_escalation = HotStatement(update(escalations).where(escalations.c.id == bindparam("b_id")).values(
             status="acknowledged", acknowledged_at=bindparam("b_now"), acknowledged_by=bindparam("b_actor"),
             note=bindparam("b_note")), dialect)
@@ -125,6 +130,9 @@ class TimerRows:
             "status": "open", "acknowledged_at": None, "acknowledged_by": None, "note": None})
         assert row is not None
         return int(row[0])
+
+    def open_escalations_of(self, instance_id: int) -> list[tuple[int, str | None]]:
+        return [(int(i), o) for i, o in self.timer_sql.open_escalations_of.all(self.dbapi, {"b_instance": instance_id})]
 
     def acknowledge_escalation(self, escalation_id: int, actor_id: str, note: str | None,
                                now: dt.datetime) -> int | None:

@@ -306,6 +306,7 @@ class ObligationState:
     due_at: dt.datetime
     opened_seq: int | None  # the row that opened it (None: a migrated row from before rows named it)
     closed_on: str | None = None  # ISO date, once satisfied or waived
+    extended_to: str | None = None  # ISO date: an extension granted after the last day (the lateness stays)
 
     def as_row(self) -> list[Any]:
         return [self.agency, self.status, self.last_day, self.due_at, self.opened_seq]
@@ -330,6 +331,12 @@ def follow_obligation(current: ObligationState | None, change: Mapping[str, Any]
         current.agency = str(change["to"])
     elif op == "reschedule":
         current.last_day, current.due_at = str(change["last_day"]), parse_instant(str(change["due_at"]))
+    elif op == "extend":
+        current.extended_to = str(change["last_day"])
+    elif op == "correct":  # a recorded fact put right: the obligation restated as the corrected facts decide
+        current.agency, current.status = str(change["agency"]), str(change["status"])
+        current.last_day, current.due_at = str(change["last_day"]), parse_instant(str(change["due_at"]))
+        current.closed_on = str(change["closed_on"]) if change.get("closed_on") else None
     return current
 
 
@@ -347,6 +354,8 @@ def _follow(chain: _Chain, row: HistoryRecord) -> None:
         chain.escalations[int(row.payload["escalation_id"])] = "open"
     elif row.event == "@escalation_acknowledged":
         chain.escalations[int(row.payload["escalation_id"])] = "acknowledged"
+    for closed in row.payload.get("@escalations_closed", ()):  # closed because the duty was done
+        chain.escalations[int(closed)] = "acknowledged"
     if row.event == "@start" and isinstance(row.payload.get("assignee"), str):
         chain.assignee = row.payload["assignee"]
     elif row.event == "@reassigned":

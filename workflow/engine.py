@@ -29,6 +29,7 @@ from definitions.model import LatePolicy, TimerKind
 
 from . import fanout
 from .audit import GENESIS, canonical, format_instant, nfc, record_hash
+from .authority import ON_BEHALF, Decision, decide, held_roles, may_act_on, standing_body_of
 from .calendar import BusinessCalendar, DeadlineOutOfRange, local_date
 from .clock import Clock, SystemClock
 from .errors import (
@@ -53,12 +54,15 @@ from .ports import (
     IdempotencyRecord,
     InstanceRecord,
     ObligationRecord,
+    ObligationStatus,
     Store,
     UnitOfWork,
 )
 from .timers import AnchorMissing, TimerRecord, arm, arm_obligation
 
 MAX_DATA_BYTES = 256 * 1024
+RECEIPT_CLAIM = "@receipt_claim"  # instance data: a start the owing agency stated too late, awaiting a decision
+ESCALATIONS_CLOSED = "@escalations_closed"  # history payload: escalations closed because their duty was done
 TIMER_ACTOR = Actor("system:timer", Role.SYSTEM)  # timers fire, and escalate, as this actor
 EARLIEST_EFFECTIVE = dt.date(2000, 1, 1)  # no event of this plan took effect before; a guard against typos
 
@@ -67,6 +71,20 @@ def deadline_of(timers: list[TimerRecord]) -> dt.datetime | None:
     """An entry's deadline: the end of its earliest timeout or escalation period (reminders come before it)."""
     ends = [t.base_due for t in timers if t.kind is not TimerKind.REMINDER]
     return min(ends) if ends else None
+
+
+def document_date(transition: Transition, payload: Mapping[str, Any]) -> tuple[dt.date | None, str]:
+    """What an act takes effect on when no effective date is given, and the field that said it: the date of issue
+    of the first document it carries by its parts (a bare reference has none), else its first date field (the day
+    of receipt on the register, the day of approval). None: the day it is recorded."""
+    for name, spec in transition.payload.items():
+        document = payload.get(name)
+        if spec.type is FieldType.DOCUMENT and isinstance(document, Mapping) and document.get("issued_on"):
+            return dt.date.fromisoformat(str(document["issued_on"])), f"{name}.issued_on"
+    for name, spec in transition.payload.items():
+        if spec.type is FieldType.DATE and isinstance(payload.get(name), str):
+            return dt.date.fromisoformat(str(payload[name])), name
+    return None, "effective_on"
 
 
 def earliest(*instants: dt.datetime | None) -> dt.datetime | None:
@@ -78,8 +96,9 @@ class Engine:
     """Applies events to stored instances. Thread-safe; holds no instance in memory."""
 
     def __init__(self, store: Store, clock: Clock | None = None, guards: Mapping[str, Guard] = GUARDS,
-                 calendar: BusinessCalendar | None = None) -> None:
+                 calendar: BusinessCalendar | None = None, standing_body: str | None = None) -> None:
         self.store = store
+        self.standing_body = standing_body  # the plan's standing body where a task's data names none
         self.clock = clock or SystemClock()
         self.guards = guards
         self._machines = MachineCache(guards)
@@ -185,7 +204,7 @@ class Engine:
             raise PayloadInvalid(errors, event=START_EVENT)
         now = self.clock.now()
         initial = definition.initial_state.id
-        timers = self._arm(definition, initial, 0, 1, now, {}, clean_data, START_EVENT)
+        timers = self._arm(definition, initial, 0, 1, now, {}, clean_data, START_EVENT, None, effective)
         changes = self._obligations(definition, START_EVENT, initial, effective, 1, {}, clean_data, assignee, [], 0)
         instance = InstanceRecord(
             id=0, definition_id=definition.id, definition_version=definition.version,
@@ -279,11 +298,14 @@ class Engine:
               effective_on: dt.date | None = None, attachments: Sequence[Mapping[str, Any]] = ()) -> FireResult:
         """Check and apply one event inside the caller's transaction; nothing is written if it is refused."""
         definition = self.definition(instance.definition_id, instance.definition_version)
-        clean = self._check(definition, instance, event, actor, dict(payload), reason)
+        clean, decision = self._check(definition, instance, event, actor, dict(payload), reason)
         transition = definition.transition_from(instance.state, event)
         assert transition is not None  # _check refused it otherwise
         where: dict[str, Any] = {"instance_id": instance.id, "event": event, "state": instance.state}
-        effective = self.effective_date(effective_on, instance.effective_on, **where)
+        field = "effective_on"
+        if effective_on is None:  # an act that issues a document takes effect on the document's date of issue
+            effective_on, field = document_date(transition, clean)
+        effective = self.effective_date(effective_on, instance.effective_on, field=field, **where)
         self._check_dates(transition, clean, instance.effective_on, where)
         context = GuardContext(instance.state, instance.data, clean, actor)
         try:
@@ -296,18 +318,19 @@ class Engine:
         seq = instance.version + 1
         data = {**instance.data, **clean}
         existing = uow.obligations_of(instance.id) if definition.obligations else []
+        interested = actor.role is Role.ADMIN or (actor.role is Role.OFFICER and actor.agency == instance.assignee)
         changes = self._obligations(definition, event, dest, effective, seq, clean, data, instance.assignee, existing,
-                                    instance.id, instance.state)
+                                    instance.id, instance.state, now, interested)
+        if changes.claims:  # a start the owing agency stated after its presumed deadline: kept for a decision
+            data[RECEIPT_CLAIM] = {**changes.claims[0], "seq": seq}
         if changes.late and transition.late is LatePolicy.REFUSE:
             late = ", ".join(f"{r.name} (last day {r.last_day:%d/%m/%Y})" for r in changes.closed)
             raise Refused(f"the deadline has passed: {late}; late answers are refused", **where)
-        if changes.late and transition.late is LatePolicy.ACCEPT_FLAGGED:
-            clean = {**clean, "@late": True}
-        if attachments:  # in the history row only (not the instance's data): its hash covers each file's
-            clean = {**clean, "@files": [{k: a[k] for k in ("sha256", "name", "size", "type")} for a in attachments]}
+        clean = {**clean, **self._row_notes(transition, changes, decision, instance, attachments,
+                                            self._close_escalations(uow, instance, changes, now))}
         if dest in definition.final_states:
             data.update({"@completed_at": format_instant(now), "@late": changes.late})
-        timers = self._arm(definition, dest, instance.id, seq, now, clean, data, event, instance.state)
+        timers = self._arm(definition, dest, instance.id, seq, now, clean, data, event, instance.state, effective)
         obligations = merge(existing, changes.rows)
         record = self._record(instance.id, seq, event, instance.state, dest, actor, now, clean, reason,
                               definition, request_id, instance.head_hash, effective, changes)
@@ -345,12 +368,46 @@ class Engine:
         if after.state in definition.final_states and after.parent_id is not None:
             fanout.join_if_done(self, uow, after)
 
+    def _row_notes(self, transition: Transition, changes: Changes, decision: Decision, instance: InstanceRecord,
+                   attachments: Sequence[Mapping[str, Any]], closed: list[int]) -> dict[str, Any]:
+        """What the history row says besides the payload (never the instance's data): a late act, an
+        administrator's act on behalf of a body, the files it came with (the row's hash covers each file's), the
+        escalations closed because the duty they were about is done."""
+        notes: dict[str, Any] = {}
+        if changes.late and transition.late is LatePolicy.ACCEPT_FLAGGED:
+            notes["@late"] = True
+        if decision.on_behalf_of is not None:
+            notes[ON_BEHALF] = {"role": decision.on_behalf_of, "agency": self._body(decision.on_behalf_of, instance)}
+        if attachments:
+            notes["@files"] = [{k: a[k] for k in ("sha256", "name", "size", "type")} for a in attachments]
+        if closed:
+            notes[ESCALATIONS_CLOSED] = closed
+        return notes
+
+    @staticmethod
+    def _close_escalations(uow: UnitOfWork, instance: InstanceRecord, changes: Changes, now: dt.datetime
+                           ) -> list[int]:
+        """Close the open escalations raised by the obligations this event satisfied, saying so."""
+        done = {r.name: r for r in changes.closed if r.status is ObligationStatus.SATISFIED}
+        if not done:
+            return []
+        closed = []
+        for escalation_id, obligation in uow.open_escalations_of(instance.id):
+            record = done.get(obligation or "")
+            if record is None or record.closed_on is None:
+                continue
+            note = f"Nghĩa vụ đã được thực hiện ngày {record.closed_on:%d/%m/%Y} (quá hạn)"
+            uow.acknowledge_escalation(escalation_id, TIMER_ACTOR.id, note, now)
+            closed.append(escalation_id)
+        return closed
+
     def _obligations(self, definition: Definition, event: str, dest: str, effective: dt.date, seq: int,
                      payload: Mapping[str, Any], data: Mapping[str, Any], agency: str,
-                     existing: list[ObligationRecord], instance_id: int, state: str | None = None) -> Changes:
+                     existing: list[ObligationRecord], instance_id: int, state: str | None = None,
+                     recorded_at: dt.datetime | None = None, interested: bool = False) -> Changes:
         try:
             return on_event(definition, event, dest, effective, seq, payload, data, agency, existing, self.calendar,
-                            instance_id)
+                            instance_id, recorded_at, interested)
         except (AnchorMissing, DeadlineOutOfRange) as err:
             raise PayloadInvalid([("deadline", f"{err} (an obligation of {definition.id})")],
                                  instance_id=instance_id or None, event=event, state=state) from None
@@ -408,10 +465,11 @@ class Engine:
 
     def append(self, uow: UnitOfWork, instance: InstanceRecord, event: str, actor: Actor,
                payload: Mapping[str, Any], reason: str | None, *, effective_on: dt.date | None = None,
-               obligations: Changes | None = None, **changes: Any) -> InstanceRecord:
+               obligations: Changes | None = None, bound: dt.date | None = None, **changes: Any) -> InstanceRecord:
         """Record something that happened to an instance without a state change (``@escalated``,
         ``@deadline_extended``, ...): one history row, version + 1, same state entry. Its effective date
-        (default today) does not move the instance's bound for later events: bookkeeping is not paperwork."""
+        (default today) does not move the instance's bound for later events (bookkeeping is not paperwork) unless
+        ``bound`` gives a new one (a corrected act's date)."""
         definition = self.definition(instance.definition_id, instance.definition_version)
         now = self.clock.now()
         seq = instance.version + 1
@@ -419,6 +477,8 @@ class Engine:
         record = self._record(instance.id, seq, event, instance.state, instance.state, actor, now,
                               nfc(dict(payload)), nfc(reason), definition, None, instance.head_hash, effective,
                               obligations)
+        if bound is not None:
+            changes["effective_on"] = bound
         updated = dataclasses.replace(instance, version=seq, updated_at=now, head_hash=record.hash, **changes)
         if not uow.update_instance(updated, expected_version=instance.version):
             raise VersionConflict(instance.id, instance.version, None)
@@ -429,32 +489,46 @@ class Engine:
 
     def _arm(self, definition: Definition, state: str, instance_id: int, fence: int, now: dt.datetime,
              payload: Mapping[str, Any], data: Mapping[str, Any], event: str,
-             from_state: str | None = None) -> list[TimerRecord]:
+             from_state: str | None = None, entered_on: dt.date | None = None) -> list[TimerRecord]:
         try:
-            return arm(definition, state, instance_id, fence, now, payload, data, self.calendar)
+            return arm(definition, state, instance_id, fence, now, payload, data, self.calendar, entered_on)
         except (AnchorMissing, DeadlineOutOfRange) as err:
             raise PayloadInvalid([("deadline", f"{err} (entering state {state!r})")], instance_id=instance_id or None,
                                  event=event, state=from_state) from None
 
+    def standing_body_of(self, instance: InstanceRecord) -> str | None:
+        return standing_body_of(instance.data, self.standing_body)
+
+    def _body(self, role: str, instance: InstanceRecord) -> str | None:
+        return {Role.OFFICER.value: instance.assignee, "standing_body": self.standing_body_of(instance)}.get(role)
+
+    def decision(self, transition: Transition, instance: InstanceRecord, actor: Actor) -> Decision:
+        """Whether ``actor`` may do ``transition``'s act on ``instance``: as the body it belongs to, or as an
+        administrator on behalf of one (``workflow.authority``)."""
+        held = held_roles(actor.role, actor.agency, instance.assignee, self.standing_body_of(instance))
+        return decide(transition.roles, held, actor.role)
+
     def _check(self, definition: Definition, instance: InstanceRecord, event: str, actor: Actor,
-               payload: dict[str, Any], reason: str | None) -> dict[str, Any]:
+               payload: dict[str, Any], reason: str | None) -> tuple[dict[str, Any], Decision]:
         at = instance.id
         # Someone with no right to act on this instance at all is refused whatever its state.
-        if actor.role is Role.OFFICER and actor.agency != instance.assignee:
+        if not may_act_on(actor.role, actor.agency, instance.assignee, self.standing_body_of(instance)):
             raise AgencyMismatch(actor.agency, instance.assignee, instance_id=at, event=event, state=instance.state)
         transition = definition.transition_from(instance.state, event)
         if transition is None:
             raise EventNotAllowed(instance.id, event, instance.state, definition.events_from(instance.state))
-        if actor.role.value not in transition.roles:
+        decision = self.decision(transition, instance, actor)
+        if not decision.allowed:
             raise RoleNotAllowed(actor.role.value, transition.roles, instance_id=at, event=event, state=instance.state)
         clean, errors = check_payload(payload, transition.payload)
-        if transition.reason_required and not (reason and reason.strip()):
-            errors.insert(0, ("reason", "required for this event"))
+        if (transition.reason_required or decision.needs_reason) and not (reason and reason.strip()):
+            errors.insert(0, ("reason", "required for this event" if transition.reason_required else
+                              "required: an administrator acts for the body that owes this act only with a reason"))
         if reason is not None and len(reason) > 10_000:
             errors.insert(0, ("reason", "longer than 10000 characters"))
         if errors:
             raise PayloadInvalid(errors, instance_id=at, event=event, state=instance.state)
-        return clean
+        return clean, decision
 
     @staticmethod
     def _replay(uow: UnitOfWork, key: str, fingerprint: str) -> FireResult | None:
@@ -487,12 +561,13 @@ class Engine:
     def allowed_events(self, instance: InstanceRecord, actor: Actor | None = None) -> tuple[str, ...]:
         """Events possible in the instance's state; with ``actor``, only those it may fire (its role is in the
         transition's roles and, for an officer, the instance is its agency's), as ``_check`` decides."""
-        if actor is not None and actor.role is Role.OFFICER and actor.agency != instance.assignee:
+        if actor is not None and not may_act_on(actor.role, actor.agency, instance.assignee,
+                                                self.standing_body_of(instance)):
             return ()
         definition = self.definition(instance.definition_id, instance.definition_version)
         events = []
         for event in definition.events_from(instance.state):
             transition = definition.transition_from(instance.state, event)
-            if actor is None or (transition is not None and actor.role.value in transition.roles):
+            if actor is None or (transition is not None and self.decision(transition, instance, actor).allowed):
                 events.append(event)
         return tuple(events)

@@ -59,6 +59,7 @@ class Changes:
     rows: list[ObligationRecord] = dataclasses.field(default_factory=list)  # new (id 0) or updated
     log: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     late: bool = False  # an obligation was satisfied after its last day
+    claims: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # starts claimed, not applied
 
     @property
     def opened(self) -> list[ObligationRecord]:
@@ -97,9 +98,15 @@ def open_log(op: str, r: ObligationRecord) -> dict[str, Any]:
 
 def on_event(definition: Definition, event: str, dest: str, effective: dt.date, seq: int,
              payload: Mapping[str, Any], data: Mapping[str, Any], agency: str,
-             existing: Sequence[ObligationRecord], calendar: BusinessCalendar, instance_id: int) -> Changes:
+             existing: Sequence[ObligationRecord], calendar: BusinessCalendar, instance_id: int,
+             recorded_at: dt.datetime | None = None, interested: bool = False) -> Changes:
     """The obligations an event satisfies, opens, restarts and waives. Raises ``AnchorMissing`` or
-    ``DeadlineOutOfRange`` if a period cannot be counted (the engine turns that into a refusal)."""
+    ``DeadlineOutOfRange`` if a period cannot be counted (the engine turns that into a refusal).
+
+    No agency moves its own clock: when the act is the owing agency's own (``interested``), recorded at
+    ``recorded_at`` after a presumed start's deadline had passed, a later start it states does not restart the
+    clock. It is a **claim** (``claims``, and a ``claim`` entry in the history's account) that only the standing
+    body or the Committee can accept (``workflow.facts``)."""
     changes = Changes()
     if not definition.obligations:
         return changes
@@ -122,6 +129,13 @@ def on_event(definition: Definition, event: str, dest: str, effective: dt.date, 
             continue
         started_on, presumed = start
         due = calendar.due(resolve_deadline(spec.period, data), started_on)
+        if (record is not None and record.presumed and interested and recorded_at is not None
+                and recorded_at >= record.due_at and due.last_day > record.last_day):
+            claim = {"name": spec.name, "started_on": started_on.isoformat(), "last_day": due.last_day.isoformat(),
+                     "kept_last_day": record.last_day.isoformat()}
+            changes.claims.append(claim)
+            changes.log.append({"op": "claim", **claim})
+            continue
         cooperating = tuple(str(c) for c in data.get(COOPERATING, ()) if isinstance(c, str))
         fresh = ObligationRecord(
             id=record.id if record else 0, instance_id=instance_id, name=spec.name, agency=agency,
@@ -165,6 +179,7 @@ class Replayed:
     due_at: dt.datetime
     status: str = ObligationStatus.OPEN
     closed_on: dt.date | None = None
+    extended_to: dt.date | None = None  # granted after the last day: still late, next escalation then
 
     def category(self, at: dt.datetime) -> str | None:
         return category(self.status, self.last_day, self.due_at, self.closed_on, at)
@@ -189,6 +204,8 @@ def replay(rows: Iterable[HistoryRecord], day: dt.date, known_at: dt.datetime | 
             escalations.setdefault(row.instance_id, set()).add(int(row.payload["escalation_id"]))
         elif row.event == "@escalation_acknowledged":
             escalations.get(row.instance_id, set()).discard(int(row.payload["escalation_id"]))
+        for closed in row.payload.get("@escalations_closed", ()):
+            escalations.get(row.instance_id, set()).discard(int(closed))
         for change in row.obligations or ():
             # a change dated apart from its row (an instance migrated to a new definition version replays its
             # past) counts from its own date
@@ -199,8 +216,16 @@ def replay(rows: Iterable[HistoryRecord], day: dt.date, known_at: dt.datetime | 
             followed = follow_obligation(states.get(key), change, row.seq)
             if followed is not None:
                 states[key] = followed
-    obligations = {key: Replayed(key[0], key[1], o.agency, dt.date.fromisoformat(o.last_day), o.due_at,
-                                 ObligationStatus(o.status),
-                                 dt.date.fromisoformat(o.closed_on) if o.closed_on else None)
-                   for key, o in states.items()}
+    obligations = {key: _as_of(key, o, day) for key, o in states.items()}
     return obligations, {i: len(e) for i, e in escalations.items() if e}
+
+
+def _as_of(key: tuple[int, str], o: ObligationState, day: dt.date) -> Replayed:
+    """An obligation as it stood at the end of ``day``: closed only if it was closed by then (a correction can
+    date a satisfaction earlier or later than the row that recorded it)."""
+    closed = dt.date.fromisoformat(o.closed_on) if o.closed_on else None
+    status = ObligationStatus(o.status)
+    if closed is not None and closed > day:
+        status, closed = ObligationStatus.OPEN, None
+    return Replayed(key[0], key[1], o.agency, dt.date.fromisoformat(o.last_day), o.due_at, status, closed,
+                    dt.date.fromisoformat(o.extended_to) if o.extended_to else None)

@@ -130,6 +130,16 @@ def _document(value: Any) -> tuple[Any, str | None] | list[tuple[str, str]]:
     return problems if problems else (clean, None)
 
 
+def check_document(value: Any, field: str = "document") -> tuple[Any, list[tuple[str, str]]]:
+    """A decision's document outside a definition's payload (an extension, a correction): its parts or its bare
+    reference, checked as a document field is; problems named ``document`` or ``document.<part>``."""
+    checked = _document(value)
+    if isinstance(checked, list):
+        return None, [(f"{field}.{part}", problem) for part, problem in checked]
+    clean, problem = checked
+    return clean, ([] if problem is None else [(field, problem)])
+
+
 MAX_DEPTH = 32  # nesting of JSON objects and lists in instance data (the YAML reader allows the same)
 
 

@@ -247,6 +247,10 @@ class UnitOfWork(Protocol):
         """Record an open escalation to the Steering Committee; its id."""
         ...
 
+    def open_escalations_of(self, instance_id: int) -> list[tuple[int, str | None]]:
+        """An instance's open escalations: (id, the obligation whose timer raised it, if any), oldest first."""
+        ...
+
     def acknowledge_escalation(self, escalation_id: int, actor_id: str, note: str | None,
                                now: dt.datetime) -> int | None:
         """Mark an open escalation acknowledged; the instance id, or None if not open."""

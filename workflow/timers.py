@@ -65,8 +65,12 @@ class AnchorMissing(ValueError):
     pass
 
 
-def _anchor(spec: Deadline, now: dt.datetime, payload: Mapping[str, Any], data: Mapping[str, Any]) -> str:
+def _anchor(spec: Deadline, now: dt.datetime, payload: Mapping[str, Any], data: Mapping[str, Any],
+            entered_on: dt.date | None = None) -> str:
     if spec.anchor == "entry":
+        # a state entered on an earlier day (paperwork entered late) counts from that day, not from the typing
+        if entered_on is not None and entered_on < local_date(now):
+            return entered_on.isoformat()
         return now.astimezone(dt.UTC).isoformat()
     source, name = spec.anchor.split(".", 1)
     value = (payload if source == "payload" else data).get(name)
@@ -110,13 +114,15 @@ def due_for(kind: TimerKind, base_due: dt.datetime, offset_days: int) -> dt.date
 
 
 def arm(definition: Definition, state: str, instance_id: int, fence: int, now: dt.datetime,
-        payload: Mapping[str, Any], data: Mapping[str, Any], calendar: BusinessCalendar) -> list[TimerRecord]:
-    """The timer rows a state entry arms (ids 0 until stored). Reminders already in the past are skipped:
+        payload: Mapping[str, Any], data: Mapping[str, Any], calendar: BusinessCalendar,
+        entered_on: dt.date | None = None) -> list[TimerRecord]:
+    """The timer rows a state entry arms (ids 0 until stored), counted from the entry's effective date
+    (``entered_on``) when that was an earlier day. Reminders already in the past are skipped:
     nobody is reminded of a deadline after the moment to act on the reminder has gone."""
     out: list[TimerRecord] = []
     for spec in definition.state(state).timers:
         deadline = resolve_deadline(spec.deadline, data)
-        anchor = _anchor(deadline, now, payload, data)
+        anchor = _anchor(deadline, now, payload, data, entered_on)
         due = calendar.due(deadline, parse_anchor(anchor))
         offsets = spec.offsets_days if spec.kind is TimerKind.REMINDER else (0,)
         for offset in offsets:
