@@ -20,14 +20,15 @@ from typing import Any
 from definitions import Role, TimerKind
 
 from .audit import format_instant
+from .authority import decide, held_roles
 from .calendar import DayOverride, OverrideKind, local_date
 from .clock import PROVINCE_TZ
 from .engine import TIMER_ACTOR, Engine, deadline_of, earliest
 from .errors import PayloadInvalid, Refused, RoleNotAllowed
 from .obligations import Changes, earliest_open_due, merge
-from .payload import DOCUMENT_REF
+from .payload import DOCUMENT_REF, check_document
 from .ports import Actor, InstanceRecord, ObligationStatus, UnitOfWork
-from .timers import TimerRecord, TimerStatus, due_for, extended, recompute, resume, suspend
+from .timers import TimerRecord, TimerStatus, arm_obligation, due_for, extended, recompute, resume, suspend
 
 LAST_DAY = dt.date(2200, 12, 31)  # as far as definitions may count (definitions.model)
 CLOCK_ROLES = (Role.ADMIN, Role.COMMITTEE)  # may extend, suspend and resume deadlines
@@ -151,21 +152,46 @@ class Deadlines:
                                 "due_at": format_instant(moved.due_at)})
         return changes
 
-    def _moved_deadlines(self, uow: UnitOfWork, instance_id: int, timers: Sequence[TimerRecord]) -> dict[str, Any]:
-        """``append``'s arguments after timers moved: the obligations' changes and the instance's deadline."""
-        changes = self.rescheduled(uow, instance_id, timers)
+    def _moved_deadlines(self, uow: UnitOfWork, instance_id: int, timers: Sequence[TimerRecord],
+                         changes: Changes | None = None) -> dict[str, Any]:
+        """``append``'s arguments after timers moved: the obligations' changes (``changes``, or those that follow
+        the moved timers) and the instance's deadline."""
+        if changes is None:
+            changes = self.rescheduled(uow, instance_id, timers)
         obligations = merge(uow.obligations_of(instance_id), changes.rows)
-        state_due = deadline_of([t for t in timers if t.obligation is None])
+        state_due = deadline_of([t for t in uow.timers_of(instance_id, [TimerStatus.PENDING]) if t.obligation is None])
         return {"obligations": changes, "due_at": earliest(state_due, earliest_open_due(obligations))}
 
     # -- extensions and suspension ---------------------------------------------------------------
 
-    def extend(self, instance_id: int, actor: Actor, *, reason: str, document: str, to_date: dt.date | None = None,
-               days: int | None = None, working_days: int | None = None) -> list[TimerRecord]:
-        """Move the deadline of the instance's current state entry (every pending timer of it)."""
-        _require(actor, CLOCK_ROLES, "@deadline_extended", instance_id)
+    def extend(self, instance_id: int, actor: Actor, *, reason: str, document: Any, to_date: dt.date | None = None,
+               days: int | None = None, working_days: int | None = None, effective_on: dt.date | None = None,
+               obligation: str | None = None) -> list[TimerRecord]:
+        """The deciding body moves a deadline on its own decision (``document``: its reference or its parts),
+        taking effect on ``effective_on`` (default: the decision's date of issue, else today). See ``grant``."""
+        self.require_decider(self.engine.store.get_instance(instance_id), actor, "@deadline_extended")  # who first
+        clean_document, errors = self._decision_errors(reason, document, required=True)
+        request, problems = self.extension_request(to_date, days, working_days)
+        errors += problems
+        if errors:
+            raise PayloadInvalid(errors, instance_id=instance_id, event="@deadline_extended")
+        with self.engine.store.transaction() as uow:
+            instance = self.engine.load(uow, instance_id)
+            self.require_decider(instance, actor, "@deadline_extended")
+            effective = self.decision_date(instance, effective_on, clean_document, "@deadline_extended")
+            changed, payload, changes = self.grant(uow, instance, request, effective, obligation)
+            self.engine.append(uow, instance, "@deadline_extended", actor, {**payload, "document": clean_document},
+                               reason, effective_on=effective,
+                               **self._moved_deadlines(uow, instance_id, changed, changes))
+        return changed
+
+    @staticmethod
+    def extension_request(to_date: dt.date | None, days: int | None, working_days: int | None
+                          ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """An extension as asked (to a date, or by N days / N working days after the current last day), and
+        what is wrong with it."""
         given = [v for v in (to_date, days, working_days) if v is not None]
-        errors = self._reason_errors(reason, document)
+        errors = []
         if len(given) != 1:
             errors.append(("extension", "give exactly one of a date, a number of days, a number of working days"))
         if any(isinstance(v, int) and v <= 0 for v in given):
@@ -173,38 +199,129 @@ class Deadlines:
         if to_date is not None and not dt.date(2000, 1, 1) <= to_date <= LAST_DAY:
             errors.append(("to_date", f"{to_date:%d/%m/%Y} is outside the calendar "
                                       f"(01/01/2000 to {LAST_DAY:%d/%m/%Y})"))
-        if errors:
-            raise PayloadInvalid(errors, instance_id=instance_id, event="@deadline_extended")
         request = ({"to_date": to_date.isoformat()} if to_date else {"days": days} if days
                    else {"working_days": working_days})
-        calendar = self.engine.calendar
-        with self.engine.store.transaction() as uow:
-            instance = self.engine.load(uow, instance_id)
-            if instance.suspended_at is not None:
-                raise Refused("the deadline is suspended; resume it before extending", instance_id=instance_id,
-                              event="@deadline_extended", state=instance.state)
-            timers = uow.timers_of(instance_id, [TimerStatus.PENDING])
-            if not timers:
-                raise Refused("no pending deadline to extend in this state", instance_id=instance_id,
-                              event="@deadline_extended", state=instance.state)
-            base = max(t.base_due for t in timers)  # the period's end (reminders share it, minus offsets)
+        return request, errors
+
+    def require_decider(self, instance: InstanceRecord, actor: Actor, event: str) -> None:
+        """Only the body that assigned the duty decides its deadline (the definition's ``extensions_by``: the
+        Committee, or the standing body), or an administrator on its behalf; never the agency that owes it."""
+        definition = self.engine.definition(instance.definition_id, instance.definition_version)
+        roles = definition.extensions_by
+        held = held_roles(actor.role, actor.agency, instance.assignee, self.engine.standing_body_of(instance))
+        if actor.role is Role.OFFICER and actor.agency == instance.assignee:
+            held = frozenset()  # the interested party never decides its own deadline
+        if not decide(roles, held, actor.role).allowed:
+            raise RoleNotAllowed(actor.role.value, list(roles), instance_id=instance.id, event=event,
+                                 state=instance.state)
+
+    def decision_date(self, instance: InstanceRecord, given: dt.date | None, document: Any, event: str) -> dt.date:
+        """A decision takes effect on ``given``, else on its document's date of issue, else today; not in the
+        future, not before the task began."""
+        field = "effective_on"
+        if given is None and isinstance(document, dict) and document.get("issued_on"):
+            given, field = dt.date.fromisoformat(document["issued_on"]), "document.issued_on"
+        started = self.started_on(instance)
+        day = self.engine.effective_date(given, None, instance_id=instance.id, event=event, state=instance.state,
+                                         field=field)
+        if started is not None and day < started:
+            raise PayloadInvalid([(field, f"{day:%d/%m/%Y} is before the task began ({started:%d/%m/%Y})")],
+                                 instance_id=instance.id, event=event, state=instance.state)
+        return day
+
+    def started_on(self, instance: InstanceRecord) -> dt.date | None:
+        first = self.engine.store.history(instance.id)[:1]
+        return dt.date.fromisoformat(first[0].effective_on) if first and first[0].effective_on else None
+
+    def grant(self, uow: UnitOfWork, instance: InstanceRecord, request: dict[str, Any], effective: dt.date,
+              obligation: str | None = None) -> tuple[list[TimerRecord], dict[str, Any], Changes]:
+        """Move the deadlines an extension decided on ``effective`` moves: every open obligation (or the one
+        named), else the running deadline of the current state. An obligation whose last day had passed when
+        the decision took effect stays late for the time already missed: its last day is kept, its reminders and
+        escalation move to the new date (``extend`` in the history's account). Returns the timers moved and the
+        history payload and the obligations' changes (for ``append``)."""
+        where: dict[str, Any] = {"instance_id": instance.id, "event": "@deadline_extended", "state": instance.state}
+        if instance.suspended_at is not None:
+            raise Refused("the deadline is suspended; resume it before extending", **where)
+        calendar, now = self.engine.calendar, self.engine.clock.now()
+        definition = self.engine.definition(instance.definition_id, instance.definition_version)
+        specs = {o.name: o for o in definition.obligations}
+        open_ = [o for o in uow.obligations_of(instance.id) if o.status is ObligationStatus.OPEN
+                 and (obligation is None or o.name == obligation)]
+        if obligation is not None and not open_:
+            raise PayloadInvalid([("obligation", f"{obligation!r} is not an open obligation of this task")], **where)
+        pending = uow.timers_of(instance.id, [TimerStatus.PENDING])
+        changes = Changes()
+        changed: list[TimerRecord] = []
+        moves: list[dict[str, Any]] = []
+        steps: list[Any] = []
+        for record in open_:
+            armed = [t for t in pending if t.obligation == record.name and t.fence == record.opened_seq]
+            base = max([record.due_at, *(t.base_due for t in armed if t.kind is not TimerKind.REMINDER)])
+            current = local_date(base - dt.timedelta(microseconds=1))
             due = extended(calendar, base, request)
             if due.due_at <= base:
-                raise PayloadInvalid([("extension", f"{due.last_day:%d/%m/%Y} is not after the current deadline")],
-                                     instance_id=instance_id, event="@deadline_extended")
-            changed = [self._moved(t, due.due_at, {"to_date": due.last_day.isoformat()}) for t in timers]
+                raise PayloadInvalid([("extension", f"{due.last_day:%d/%m/%Y} is not after the current last day "
+                                                    f"({current:%d/%m/%Y})")], **where)
+            late = effective > record.last_day
+            move = {"name": record.name, "from_last_day": current.isoformat(), "new_last_day": due.last_day.isoformat(),
+                    "due_at": _due_text(due.due_at), "late": late}
+            moves.append(move)
+            steps = steps or list(due.steps)
+            if late:  # lateness already incurred stays; only the next escalation moves
+                changes.log.append({"op": "extend", "name": record.name, "last_day": due.last_day.isoformat(),
+                                    "due_at": _due_text(due.due_at), "on": effective.isoformat()})
+            else:
+                moved = dataclasses.replace(record, due_at=due.due_at, last_day=due.last_day)
+                changes.rows.append(moved)
+                changes.log.append({"op": "reschedule", "name": record.name, "last_day": due.last_day.isoformat(),
+                                    "due_at": _due_text(due.due_at), "from_last_day": record.last_day.isoformat()})
+            uow.cancel_obligation_timers(instance.id, [record.name], now)
+            fresh = arm_obligation(specs[record.name], instance.id, record.opened_seq, record.started_on,
+                                   due.due_at, now, instance.data)
+            fresh = [dataclasses.replace(t, extension={"to_date": due.last_day.isoformat()}) for t in fresh]
+            uow.insert_timers(fresh)
+            changed.extend(fresh)
+        if not open_:
+            state_timers = [t for t in pending if t.obligation is None]
+            if not state_timers:
+                raise Refused("nothing to extend: the task has no open obligation and no running deadline in this "
+                              "state", **where)
+            base = max(t.base_due for t in state_timers)  # the period's end (reminders share it, minus offsets)
+            due = extended(calendar, base, request)
+            current = local_date(base - dt.timedelta(microseconds=1))
+            if due.due_at <= base:
+                raise PayloadInvalid([("extension", f"{due.last_day:%d/%m/%Y} is not after the current deadline "
+                                                    f"({current:%d/%m/%Y})")], **where)
+            changed = [self._moved(t, due.due_at, {"to_date": due.last_day.isoformat()}) for t in state_timers]
             for timer in changed:
                 uow.update_timer(timer)
-            self.engine.append(uow, instance, "@deadline_extended", actor, {
-                "request": request, "document": document, "new_last_day": due.last_day.isoformat(),
-                "due_at": _due_text(due.due_at), "steps": list(due.steps)}, reason,
-                **self._moved_deadlines(uow, instance_id, changed))
-        return changed
+            moves.append({"name": None, "from_last_day": current.isoformat(), "new_last_day": due.last_day.isoformat(),
+                          "due_at": _due_text(due.due_at), "late": False})
+            steps = list(due.steps)
+        first = moves[0]
+        payload = {"request": request, "from_last_day": first["from_last_day"], "new_last_day": first["new_last_day"],
+                   "due_at": first["due_at"], "late": any(m["late"] for m in moves), "moves": moves,
+                   "steps": steps}
+        return changed, payload, changes
 
     @staticmethod
     def _moved(timer: TimerRecord, base: dt.datetime, extension: dict[str, Any]) -> TimerRecord:
         return dataclasses.replace(timer, base_due=base, due_at=due_for(timer.kind, base, timer.offset_days),
                                    extension=extension)
+
+    @staticmethod
+    def _decision_errors(reason: str | None, document: Any, required: bool) -> tuple[Any, list[tuple[str, str]]]:
+        """A decision's reason (always required) and document (its reference or its parts)."""
+        errors: list[tuple[str, str]] = []
+        if not reason or not reason.strip():
+            errors.append(("reason", "required"))
+        if document is None or (isinstance(document, str) and not document.strip()):
+            if required:
+                errors.append(("document", "required"))
+            return None, errors
+        clean, problems = check_document(document)
+        return clean, errors + problems
 
     @staticmethod
     def _reason_errors(reason: str, document: str | None) -> list[tuple[str, str]]:
