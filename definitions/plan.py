@@ -63,6 +63,9 @@ class Plan(Frozen):
     title: Label
     implements: Label  # the decision it implements
     issued_on: dt.date  # dates are rebased relative to this day
+    # the plan's standing body (cơ quan thường trực): runs consultations, consolidation and follow-up, accepts
+    # receipt claims, corrects recorded facts; its officers act with the ``standing_body`` plan role on every task
+    standing_body: AgencyCode | None = None
     tasks: tuple[PlanTask, ...] = Field(min_length=1)
     schedules: tuple[PlanSchedule, ...] = ()
 

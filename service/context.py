@@ -102,7 +102,7 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        return Engine(self.store, self.clock)
+        return Engine(self.store, self.clock, standing_body=self.settings.standing_body)
 
     @cached_property
     def deadlines(self) -> Deadlines:

@@ -16,10 +16,11 @@ from definitions import NotFound
 from definitions.plan import Plan, rebase
 from scheduler.recurring import Recurrence
 from workflow import Actor, DuplicateBusinessKey, Engine
+from workflow.authority import STANDING_BODY
 from workflow.clock import PROVINCE_TZ
 from workflow.ports import ServiceQueries, UnitOfWork
 
-PLAN_DATA_KEYS = ("plan", "section", "duty", "deadline_as_written")
+PLAN_DATA_KEYS = ("plan", "section", "duty", "deadline_as_written", STANDING_BODY)
 
 
 @dataclass
@@ -49,14 +50,17 @@ def load_plan(engine: Engine, store: ServiceQueries, plan: Plan, actor: Actor,
     if rebase_to is not None:
         plan = rebase(plan, rebase_to)
     result = PlanLoad(plan.id, plan.cycle)
+    standing = {STANDING_BODY: plan.standing_body} if plan.standing_body else {}
     with store.transaction() as uow:
+        if plan.standing_body:
+            _assignees(uow, (plan.standing_body,), None, ())
         for task in plan.tasks:
             definition = engine.definition(task.definition)
             _assignees(uow, task.cooperating, None, ())
             for code in _assignees(uow, task.assignees, task.assignee_kinds, task.exclude):
                 key = task.key.format(cycle=plan.cycle, agency=code)
                 data = {**task.data, "plan": plan.id, "section": task.section, "duty": task.duty,
-                        "deadline_as_written": task.deadline_as_written}
+                        "deadline_as_written": task.deadline_as_written, **standing}
                 if task.cooperating:
                     data["cooperating"] = list(task.cooperating)
                 if task.due is not None:
@@ -78,7 +82,7 @@ def load_plan(engine: Engine, store: ServiceQueries, plan: Plan, actor: Actor,
         with store.transaction() as uow:
             codes = _assignees(uow, schedule.assignees, schedule.assignee_kinds, schedule.exclude)
             _assignees(uow, schedule.cooperating, None, ())
-        data = {"plan": plan.id, "section": schedule.section, "duty": schedule.duty,
+        data = {"plan": plan.id, "section": schedule.section, "duty": schedule.duty, **standing,
                 **({"cooperating": list(schedule.cooperating)} if schedule.cooperating else {})}
         recurrence.add(schedule.name, schedule.definition, schedule.cron, codes, schedule.key_template, data, start)
         result.schedules_added.append(schedule.name)

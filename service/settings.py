@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # the service process
     poll_s: float = Field(default=30.0, gt=0, description="how often serve looks for work other processes added")
     node_name: str = "local"
+    standing_body: str | None = Field(default="SKHCN", description="the plan's standing body (agency code) for "
+                                      "tasks whose plan names none: its officers run consultations and follow-up, "
+                                      "accept receipt claims and correct recorded facts")
     log_format: Literal["json", "text"] = Field(default="json", description="standard error's log lines: JSON lines "
                                                 "or text (service/logs.py)")
     first_key_file: Path | None = Field(default=None, description="where serve's first run writes the first "
