@@ -40,6 +40,7 @@ from .cli_common import (
     written,
 )
 from .cli_deadlines import register as register_deadlines
+from .cli_decisions import register as register_decisions
 from .cli_keys import keys_cli
 from .cli_plan import register as register_plan
 from .cli_service import register as register_service
@@ -393,6 +394,7 @@ def audit_export(ctx: typer.Context,
 
 
 register_deadlines(cli, instances_cli)
+register_decisions(instances_cli)
 register_service(cli)
 register_plan(cli)
 cli.add_typer(keys_cli, name="keys")

@@ -13,6 +13,7 @@ from workflow.calendar import end_of_day
 from workflow.errors import PayloadInvalid
 
 from .cli_common import Column, Options, date_arg, emit, emit_table, instant, json_arg, local_time, run
+from .cli_decisions import document_of
 from .views import TimerView
 
 calendar_cli = typer.Typer(no_args_is_help=True, help="When periods end; days off and working days.")
@@ -120,12 +121,17 @@ def instances_extend(
                                                 help="New last day (YYYY-MM-DD or dd/mm/yyyy)")] = None,
     days: Annotated[int | None, typer.Option(help="More calendar days after the current last day")] = None,
     working_days: Annotated[int | None, typer.Option()] = None,
+    document_date: Annotated[str | None, typer.Option("--document-date", help="The decision's date of issue")] = None,
+    effective_on: Annotated[str | None, typer.Option("--effective-on", help="The day the decision took effect "
+                                                     "(default: its date of issue, else today)")] = None,
+    obligation: Annotated[str | None, typer.Option(help="Only this obligation (default: every open one)")] = None,
 ) -> None:
-    """Extend the pending deadline of the instance's current state."""
+    """Extend a task's deadlines on the deciding body's own decision (its open obligations, else the state's)."""
     def act(opts: Options) -> None:
-        body = opts.uses.deadlines.extend(opts.actor, instance_id, reason=reason, document=document,
-                                          to_date=date_arg(to_date, "--to-date") if to_date else None, days=days,
-                                          working_days=working_days)
+        body = opts.uses.deadlines.extend(
+            opts.actor, instance_id, reason=reason, document=document_of(document, document_date),
+            to_date=date_arg(to_date, "--to-date") if to_date else None, days=days, working_days=working_days,
+            effective_on=date_arg(effective_on, "--effective-on") if effective_on else None, obligation=obligation)
         _timers(opts, body)
     run(ctx, act)
 

@@ -99,15 +99,77 @@ class FireBody(Body):
                                              "row by their SHA-256")
 
 
+class DocumentBody(Body):
+    """An official document by its parts (Nghị định 30/2020/NĐ-CP): số/ký hiệu, ngày ban hành, trích yếu, người ký."""
+
+    model_config = example(number="15/BCĐ-KHCN", issued_on="2023-01-03", summary="V/v gia hạn thời hạn góp ý",
+                           signer="Phó Trưởng ban Nguyễn Văn A")
+    number: str = Field(max_length=100)
+    issued_on: dt.date
+    summary: str | None = Field(default=None, max_length=1000)
+    signer: str | None = Field(default=None, max_length=200)
+
+
+Document = Annotated[str | DocumentBody, Field(description="the deciding document: its parts, or its bare reference "
+                                                          "(số/ký hiệu, e.g. 15/BCĐ-KHCN)")]
+
+
+def document_arg(document: str | DocumentBody | None) -> Any:
+    return document.model_dump(mode="json", exclude_none=True) if isinstance(document, DocumentBody) else document
+
+
 class ExtendBody(Body):
     model_config = example(
-        reason="Gia hạn theo đề nghị của Sở Y tế", document="Công văn số 45/UBND-KGVX", working_days=10)
+        reason="Gia hạn theo đề nghị của Sở Y tế", document="45/UBND-KGVX", working_days=10)
 
     reason: str = Field(max_length=10_000)
-    document: str = Field(max_length=100)
+    document: Document
     to_date: dt.date | None = None
     days: int | None = Field(default=None, ge=1, le=3650)
     working_days: int | None = Field(default=None, ge=1, le=2500)
+    effective_on: dt.date | None = None  # the decision's date (default: its document's date of issue, else today)
+    obligation: str | None = Field(default=None, max_length=64)  # one obligation (default: every open one)
+
+
+class ExtensionRequestBody(Body):
+    model_config = example(reason="Cần thêm thời gian lấy ý kiến các bệnh viện tuyến tỉnh", to_date="2023-01-25",
+                           document={"number": "88/SYT-KHTC", "issued_on": "2022-12-28"})
+
+    reason: str = Field(max_length=10_000)
+    to_date: dt.date
+    document: Document | None = None
+    effective_on: dt.date | None = None
+    obligation: str | None = Field(default=None, max_length=64)
+
+
+class ExtensionDecisionBody(Body):
+    model_config = example(grant=True, to_date="2023-01-20", reason="Đồng ý gia hạn đến ngày 20/01/2023",
+                           document={"number": "15/BCĐ-KHCN", "issued_on": "2023-01-03"})
+
+    grant: bool
+    reason: str = Field(max_length=10_000)
+    document: Document
+    to_date: dt.date | None = None  # a grant to another day than asked (shorter, or longer)
+    effective_on: dt.date | None = None
+
+
+class ClaimDecisionBody(Body):
+    model_config = example(accept=True, reason="Sổ văn bản đến của Sở Y tế ghi ngày 01/12/2026")
+
+    accept: bool
+    reason: str = Field(max_length=10_000)
+    document: Document | None = None
+
+
+class CorrectionBody(Body):
+    model_config = example(seq=2, field="received_on", value="2022-12-15",
+                           reason="Sổ văn bản đến số 1520 ghi ngày 15/12/2022")
+
+    seq: int = Field(ge=1, le=2**31 - 1)  # the history row whose fact is corrected
+    field: str = Field(max_length=80)  # effective_on, a date field of its payload, or document.<part>
+    value: str = Field(max_length=1000)
+    reason: str = Field(max_length=10_000)
+    document: Document | None = None
 
 
 class ClockBody(Body):
@@ -374,10 +436,51 @@ def instance_children(request: Request, who: Who, instance_id: InstanceId) -> li
 def extend_deadline(request: Request, who: Who, instance_id: InstanceId, body: ExtendBody) -> list[TimerView]:
     """Extend the pending deadline of the current state (to a date, or by calendar or working days), with the
     deciding document."""
-    timers = uses(request).deadlines.extend(who.actor, instance_id, reason=body.reason, document=body.document,
-                                            to_date=body.to_date, days=body.days, working_days=body.working_days)
+    timers = uses(request).deadlines.extend(who.actor, instance_id, reason=body.reason,
+                                            document=document_arg(body.document), to_date=body.to_date,
+                                            days=body.days, working_days=body.working_days,
+                                            effective_on=body.effective_on, obligation=body.obligation)
     nudge(request)
     return timers
+
+
+@router.post("/instances/{instance_id}/extension-request")
+def request_extension(request: Request, who: Who, instance_id: InstanceId, body: ExtensionRequestBody
+                      ) -> HistoryView:
+    """The owing agency asks for a later last day, with its reasons and its document."""
+    return uses(request).decisions.request_extension(who.actor, instance_id, reason=body.reason, to_date=body.to_date,
+                                                     document=document_arg(body.document),
+                                                     effective_on=body.effective_on, obligation=body.obligation)
+
+
+@router.post("/instances/{instance_id}/extension-request/decision")
+def decide_extension(request: Request, who: Who, instance_id: InstanceId, body: ExtensionDecisionBody
+                     ) -> HistoryView:
+    """The body that assigned the duty grants (to the day asked, or another) or refuses the waiting request."""
+    row = uses(request).decisions.decide_extension(who.actor, instance_id, grant=body.grant, reason=body.reason,
+                                                   document=document_arg(body.document), to_date=body.to_date,
+                                                   effective_on=body.effective_on)
+    nudge(request)
+    return row
+
+
+@router.post("/instances/{instance_id}/receipt-claim/decision")
+def decide_claim(request: Request, who: Who, instance_id: InstanceId, body: ClaimDecisionBody) -> HistoryView:
+    """The standing body accepts a receipt stated after the presumed deadline (its period restarts) or rejects it."""
+    row = uses(request).decisions.decide_claim(who.actor, instance_id, accept=body.accept, reason=body.reason,
+                                               document=document_arg(body.document))
+    nudge(request)
+    return row
+
+
+@router.post("/instances/{instance_id}/corrections")
+def correct_fact(request: Request, who: Who, instance_id: InstanceId, body: CorrectionBody) -> HistoryView:
+    """Put right a recorded fact (an act's date, a date in it, a part of its document): a new history row naming
+    the one it corrects; the original stays."""
+    row = uses(request).decisions.correct(who.actor, instance_id, seq=body.seq, field=body.field, value=body.value,
+                                          reason=body.reason, document=document_arg(body.document))
+    nudge(request)
+    return row
 
 
 @router.post("/instances/{instance_id}/deadline/suspend")

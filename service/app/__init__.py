@@ -4,6 +4,8 @@ adapters over it that parse input and render output; none of them imports anothe
 
     instances    start, fire, show, list, history, timers, children
     deadlines    the legal clock: extend, suspend, resume, the calendar and its overrides
+    decisions    facts changed by a body with authority: extension requests and decisions, receipt claims,
+                 corrections
     escalations  the Steering Committee's list and acknowledgement
     registry     agencies and their restructurings, contacts, schedules, the outbox
     definitions  load, list, show, diagram
@@ -25,6 +27,7 @@ from .accounts import Accounts
 from .attachments import Attachments
 from .audit import Audit
 from .deadlines import LegalClock
+from .decisions import Decisions
 from .definitions import Definitions
 from .escalations import Escalations
 from .instances import Instances, Outcome, Page
@@ -32,8 +35,8 @@ from .keys import Keys
 from .registry import Registry
 from .reports import Reports
 
-__all__ = ["Accounts", "Attachments", "Audit", "Definitions", "Escalations", "Instances", "Keys", "LegalClock",
-           "Outcome", "Page", "Registry", "Reports", "UseCases"]
+__all__ = ["Accounts", "Attachments", "Audit", "Decisions", "Definitions", "Escalations", "Instances", "Keys",
+           "LegalClock", "Outcome", "Page", "Registry", "Reports", "UseCases"]
 
 
 class UseCases:
@@ -49,6 +52,10 @@ class UseCases:
     @cached_property
     def deadlines(self) -> LegalClock:
         return LegalClock(self.app)
+
+    @cached_property
+    def decisions(self) -> Decisions:
+        return Decisions(self.app)
 
     @cached_property
     def escalations(self) -> Escalations:

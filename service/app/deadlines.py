@@ -70,11 +70,13 @@ class LegalClock:
         return {"day": day.isoformat(), "kind": kind.value,
                 "instances": {str(k): list(v) for k, v in changes.items()}}
 
-    def extend(self, actor: Actor, instance_id: int, *, reason: str, document: str, to_date: dt.date | None = None,
-               days: int | None = None, working_days: int | None = None) -> list[TimerView]:
+    def extend(self, actor: Actor, instance_id: int, *, reason: str, document: Any, to_date: dt.date | None = None,
+               days: int | None = None, working_days: int | None = None, effective_on: dt.date | None = None,
+               obligation: str | None = None) -> list[TimerView]:
+        """The deciding body moves a deadline on its own decision (dated by ``effective_on``, else its document)."""
         return [timer_view(t) for t in self.app.deadlines.extend(
             instance_id, actor, reason=reason, document=document, to_date=to_date, days=days,
-            working_days=working_days)]
+            working_days=working_days, effective_on=effective_on, obligation=obligation)]
 
     def suspend(self, actor: Actor, instance_id: int, *, reason: str, document: str | None = None) -> list[TimerView]:
         return [timer_view(t) for t in self.app.deadlines.suspend(instance_id, actor, reason=reason,

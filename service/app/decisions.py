@@ -1,0 +1,52 @@
+"""Decisions that change recorded facts (``workflow.facts``): the owing agency asks for more time and the body
+that assigned the duty decides; the standing body decides a receipt claimed too late; the standing body or an
+administrator corrects a recorded fact. Who may do which is decided below, in ``workflow``; each answers with the
+history row it wrote."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from workflow import Actor
+from workflow.facts import Facts
+
+from ..context import App
+from ..views import HistoryView, history_view
+
+
+class Decisions:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.facts = Facts(app.engine)
+
+    def allowed(self, actor: Actor, instance_id: int) -> frozenset[str]:
+        """What ``actor`` may decide on the task now: ``ask``, ``decide``, ``extend``, ``claim``, ``correct``."""
+        return self.facts.allowed(self.app.store.get_instance(instance_id), actor)
+
+    def request_extension(self, actor: Actor, instance_id: int, *, reason: str, to_date: dt.date | None,
+                          document: Any = None, effective_on: dt.date | None = None,
+                          obligation: str | None = None) -> HistoryView:
+        """The owing agency asks for a later last day (``to_date``), with its reasons and its document."""
+        return history_view(self.facts.request_extension(instance_id, actor, reason=reason, to_date=to_date,
+                                                         document=document, effective_on=effective_on,
+                                                         obligation=obligation))
+
+    def decide_extension(self, actor: Actor, instance_id: int, *, grant: bool, reason: str, document: Any,
+                         to_date: dt.date | None = None, effective_on: dt.date | None = None) -> HistoryView:
+        """The deciding body grants the waiting request (to the day asked, or to ``to_date``) or refuses it."""
+        return history_view(self.facts.decide_extension(instance_id, actor, grant=grant, reason=reason,
+                                                        document=document, to_date=to_date,
+                                                        effective_on=effective_on))
+
+    def decide_claim(self, actor: Actor, instance_id: int, *, accept: bool, reason: str,
+                     document: Any = None) -> HistoryView:
+        """The standing body (or the Committee) accepts or rejects a receipt the agency stated too late."""
+        return history_view(self.facts.decide_claim(instance_id, actor, accept=accept, reason=reason,
+                                                    document=document))
+
+    def correct(self, actor: Actor, instance_id: int, *, seq: int, field: str, value: str, reason: str,
+                document: Any = None) -> HistoryView:
+        """Put right one recorded fact of history row ``seq`` (a new row; the original stays)."""
+        return history_view(self.facts.correct(instance_id, actor, seq=seq, field=field, value=value, reason=reason,
+                                               document=document))
