@@ -36,6 +36,7 @@ from store.sql_store import TaskFilter
 from workflow import Actor
 from workflow.agencies import Agencies
 from workflow.audit import parse_instant
+from workflow.authority import who_acts
 from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 from workflow.obligations import CATEGORIES
@@ -610,13 +611,13 @@ def _actions(request: Request, user: User, instance: InstanceRecord, definition:
     """The forms of the acts the user may take. ``definition`` as written (Vietnamese): each label is put into the
     page's language here, the heading of a document's parts from its Vietnamese label."""
     actor, lang = user.actor, _lang(request)
-    if actor.role is Role.AUDITOR or (actor.role is Role.OFFICER and actor.agency != instance.assignee):
-        return []
+    engine = _app(request).engine
     out = []
-    for event in _app(request).engine.allowed_events(instance, actor):
+    for event in engine.allowed_events(instance, actor):
         transition = definition.transition_from(instance.state, event)
         if transition is None:
             continue
+        decision = engine.decision(transition, instance, actor)  # an administrator acts for a body with a reason
         fields = [{"name": name, "type": spec.type.value, "required": spec.required,
                    "label": word(spec.label or name, lang), "legend": word(_document_title(spec.label or name), lang),
                    "values": [(v, word(spec.value_label(v), lang)) for v in spec.values or ()],
@@ -624,16 +625,41 @@ def _actions(request: Request, user: User, instance: InstanceRecord, definition:
                    if spec.type is FieldType.DOCUMENT else []}
                   for name, spec in transition.payload.items()]
         fields.sort(key=lambda f: not f["required"])  # required first (stable: otherwise as stored)
+        body = None if decision.on_behalf_of is None else _body_name(request, decision.on_behalf_of, instance, lang)
         out.append({"event": event, "label": word(transition.label, lang), "fields": fields,
-                    "reason_required": transition.reason_required,
+                    "reason_required": transition.reason_required or decision.needs_reason,
+                    "on_behalf": None if body is None else words(lang)["on_behalf"].format(body=body),
                     # an act that issues or answers with an official document may carry the signed file
                     "attach": next((name for name, spec in transition.payload.items()
                                     if spec.type is FieldType.DOCUMENT), None)})
     return out
 
 
+def _body_name(request: Request, role: str, instance: InstanceRecord, lang: str) -> str:
+    """A plan role on a task in words: "Cán bộ Sở Y tế", "Ban Chỉ đạo Chương trình"."""
+    t = words(lang)
+    if role == Role.COMMITTEE.value:
+        return t["committee_body"]
+    app = _app(request)
+    code = instance.assignee if role == Role.OFFICER.value else app.engine.standing_body_of(instance)
+    return f"{t['officer_of']} {app.store.agency_names().get(code or '', code or '')}"
+
+
+def _next_actors(request: Request, instance: InstanceRecord, definition: Definition, lang: str) -> list[str]:
+    """Who must act next on a task, in words, each with the acts it can take (what a viewer who cannot act
+    reads instead of a bare "nothing for you")."""
+    app = _app(request)
+    out = []
+    for n in who_acts(definition, instance.state, instance.assignee, app.engine.standing_body_of(instance)):
+        acts = ", ".join(word(t.label, lang) for e in n.events
+                         if (t := definition.transition_from(instance.state, e)) is not None)
+        out.append(f"{_body_name(request, n.role, instance, lang)}: {acts}")
+    return out
+
+
 # the engine's own references and workings (the timers' arithmetic, the request as sent), not for people
-HIDDEN_KEYS = {"escalation_id", "cause", "timer_id", "fence", "request", "steps", "timers"}
+HIDDEN_KEYS = {"escalation_id", "cause", "timer_id", "fence", "request", "steps", "timers", "moves", "request_seq",
+               "claim_seq", "obligation"}
 
 
 def _value(value: Any, lang: str) -> str:
@@ -682,8 +708,20 @@ def _payload_lines(definition: Definition, event: str, payload: Mapping[str, Any
     specs = transition.payload if transition is not None else {}
     newer = next((x for x in latest.transitions if x.event == event), None) if latest is not None else None
     out = []
+    behalf = payload.get("@on_behalf_of")
+    if isinstance(behalf, Mapping):  # an administrator's act for a body
+        role = str(behalf.get("role"))
+        body = t["committee_body"] if role == Role.COMMITTEE.value else \
+            f"{t['officer_of']} {(names or {}).get(str(behalf.get('agency')), str(behalf.get('agency')))}"
+        out.append(f"{t['field_on_behalf']}: {body}")
+    closed = payload.get("@escalations_closed")
+    if isinstance(closed, list) and closed:
+        out.append(f"{t['field_escalations_closed']}: {', '.join(str(c) for c in closed)}")
     for key, value in payload.items():
         if key in HIDDEN_KEYS or str(key).startswith("@"):
+            continue
+        if key == "field" and event == "@corrected":  # the fact corrected, in words
+            out.append(f"{t['field_field']}: {_fact_label(definition, str(value), lang)}")
             continue
         spec = specs.get(key)
         label = (spec.label if spec is not None and spec.label else None) or t.get(f"field_{key}", key)
@@ -700,6 +738,17 @@ def _payload_lines(definition: Definition, event: str, payload: Mapping[str, Any
             continue
         out.append(f"{label}: {_value(value, lang)}")
     return out
+
+
+def _fact_label(definition: Definition, field: str, lang: str) -> str:
+    """A correctable fact in words: "Ngày nhận", "Văn bản — ngày ban hành"."""
+    t = words(lang)
+    if field == "effective_on":
+        return t["field_effective_on"]
+    name, _, part = field.partition(".")
+    label = next((word(spec.label or name, lang) for tr in definition.transitions
+                  for n, spec in tr.payload.items() if n == name), t.get(f"field_{name}", name))
+    return f"{label} — {t.get('doc_' + part, part).lower()}" if part else label
 
 
 def document_words(document: Mapping[str, Any], lang: str) -> str:
@@ -823,9 +872,34 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
         timers=_timer_rows(request, instance, definition),
         children=_children(request, instance.id), history=history, flash=flash, flash_kind=flash_kind,
         kept=kept or {"event": None, "values": {}, "reason": "", "fields": {}},
-        max_file_mb=app.settings.max_file_mb,
+        max_file_mb=app.settings.max_file_mb, next_actors=_next_actors(request, instance, written, lang),
+        decisions=_decision_forms(request, user, instance, written, lang),
         clock_forms=None if final or user.actor.role not in (Role.COMMITTEE, Role.ADMIN) or (instance.due_at is None
         and instance.suspended_at is None) else ("resume" if instance.suspended_at is not None else "suspend"))
+
+
+def _decision_forms(request: Request, user: User, instance: InstanceRecord, definition: Definition,
+                    lang: str) -> dict[str, Any]:
+    """The decisions the user may take on the task (``workflow.facts`` says which), and what they are about: the
+    request for more time waiting, the receipt claimed, the rows and facts a correction may name."""
+    allowed = uses(request).decisions.allowed(user.actor, instance.id)
+    waiting = instance.data.get("@extension_request")
+    claim = instance.data.get("@receipt_claim")
+    facts = [("effective_on", words(lang)["field_effective_on"])]
+    for transition in definition.transitions:
+        for name, spec in transition.payload.items():
+            if spec.type is FieldType.DATE and all(f != name for f, _ in facts):
+                facts.append((name, word(spec.label or name, lang)))
+            elif spec.type is FieldType.DOCUMENT and all(not f.startswith(name + ".") for f, _ in facts):
+                facts += [(f"{name}.{part}", _fact_label(definition, f"{name}.{part}", lang))
+                          for part in DOCUMENT_PARTS]
+    rows = [(h.seq, f"{h.seq}. {_event_label(definition, h.event, lang)} ({_value(h.effective_on or '', lang)})")
+            for h in _app(request).store.history(instance.id) if h.event == "@start" or not h.event.startswith("@")
+            ] if "correct" in allowed else []
+    return {"allowed": allowed, "rows": rows, "facts": facts,
+            "waiting": {"day": _value(str(waiting.get("proposed")), lang), "seq": waiting.get("seq"),
+                        "proposed": _value(str(waiting.get("proposed")), lang)} if isinstance(waiting, dict) else None,
+            "claim": {"day": _value(str(claim.get("started_on")), lang)} if isinstance(claim, dict) else None}
 
 
 @pages.get("/instances/{instance_id}")
@@ -966,7 +1040,9 @@ def attached_file(request: Request, sha256: str, name: str = "") -> Response:
         **SECURITY_HEADERS, "Content-Disposition": f"attachment; filename*=UTF-8''{quote(shown)}"})
 
 
-DEADLINE_EVENTS = {"extend": "@deadline_extended", "suspend": "@suspended", "resume": "@resumed"}
+DEADLINE_EVENTS = {"extend": "@deadline_extended", "suspend": "@suspended", "resume": "@resumed",
+                   "ask": "@extension_requested", "decide": "@deadline_extended", "claim": "@receipt_claim_accepted",
+                   "correct": "@corrected"}
 
 
 def _date_field(value: str, name: str) -> dt.date | None:
@@ -987,47 +1063,74 @@ def _count_field(value: str, name: str) -> int | None:
     return int(value)
 
 
-def _deadline(request: Request, user: User, instance_id: int, op: str, form: Any) -> Response:
-    clock = uses(request).deadlines
+def _decision_document(form: Any) -> Any:
+    """The deciding document as typed: its number, with its date of issue when given (the decision's date)."""
+    number = str(form.get("document.number") or "").strip()[:100]
+    issued = str(form.get("document.issued_on") or "").strip()[:10]
+    if not number and not issued:
+        return None
+    return {"number": number, "issued_on": _typed_day(issued)} if issued else number
+
+
+def _decide(request: Request, user: User, instance_id: int, op: str, form: Any) -> str:
+    """One decision from the task page; the event it wrote (for the page's "done" line)."""
+    clock, decisions, actor = uses(request).deadlines, uses(request).decisions, user.actor
     reason = str(form.get("reason") or "").strip()[:10_000]
-    document = str(form.get("document") or "").strip()[:100]
+    document = _decision_document(form)
+    to_date = _date_field(str(form.get("to_date") or ""), "to_date")
+    choice = str(form.get("decision") or "")
+    if op == "extend":
+        clock.extend(actor, instance_id, reason=reason, document=document, to_date=to_date,
+                     days=_count_field(str(form.get("days") or ""), "days"),
+                     working_days=_count_field(str(form.get("working_days") or ""), "working_days"))
+    elif op == "ask":
+        decisions.request_extension(actor, instance_id, reason=reason, to_date=to_date, document=document)
+    elif op == "decide":
+        return str(decisions.decide_extension(actor, instance_id, grant=choice != "refuse", reason=reason,
+                                              document=document, to_date=to_date)["event"])
+    elif op == "claim":
+        return str(decisions.decide_claim(actor, instance_id, accept=choice != "reject", reason=reason,
+                                          document=document)["event"])
+    elif op == "correct":
+        value = str(form.get("value") or "").strip()[:1000]
+        field = str(form.get("field") or "")[:80]
+        typed = typed_date(value)
+        decisions.correct(actor, instance_id, seq=_count_field(str(form.get("row") or ""), "seq") or 0, field=field,
+                          value=typed.isoformat() if typed is not None else value, reason=reason, document=document)
+    elif op == "suspend":
+        clock.suspend(actor, instance_id, reason=reason, document=document)
+    else:
+        clock.resume(actor, instance_id, reason=reason, document=document)
+    return DEADLINE_EVENTS[op]
+
+
+def _deadline(request: Request, user: User, instance_id: int, op: str, form: Any) -> Response:
     try:
-        if not reason:
-            raise PayloadInvalid([("reason", "required for this event")])
-        if op == "extend":
-            if not document:
-                raise PayloadInvalid([("document", "required")])
-            clock.extend(user.actor, instance_id, reason=reason, document=document,
-                         to_date=_date_field(str(form.get("to_date") or ""), "to_date"),
-                         days=_count_field(str(form.get("days") or ""), "days"),
-                         working_days=_count_field(str(form.get("working_days") or ""), "working_days"))
-        elif op == "suspend":
-            clock.suspend(user.actor, instance_id, reason=reason, document=document or None)
-        else:
-            clock.resume(user.actor, instance_id, reason=reason, document=document or None)
+        done = _decide(request, user, instance_id, op, form)
     except WorkflowError as err:
         if isinstance(err, NotFound) and "instance" in str(err):
             return _message(request, user, 404, "not_found", str(err))
         lang = _lang(request)
         sentence, problems = said(err, lang, _app(request).store.agency_names())
-        detail = "; ".join(f"{words(lang).get('field_' + k, k)}: {v}" for k, v in problems.items())
-        return _instance_page(request, user, instance_id, answer(err).status,
-                              f"{words(lang)['error']}: {sentence}" + (f" ({detail})" if detail else ""))
+        kept = {"event": f"@{op}", "fields": problems, "reason": str(form.get("reason") or "")[:10_000],
+                "values": {k: str(v)[:10_000] for k, v in form.items() if k != "csrf"}}
+        return _instance_page(request, user, instance_id, answer(err).status, f"{words(lang)['error']}: {sentence}",
+                              kept=kept)
     nudge(request)
-    return RedirectResponse(f"/instances/{instance_id}?done={DEADLINE_EVENTS[op]}#history", status_code=303,
+    return RedirectResponse(f"/instances/{instance_id}?done={done}#history", status_code=303,
                             headers=SECURITY_HEADERS)
 
 
 @pages.post("/instances/{instance_id}/deadline/{op}")
 async def deadline(request: Request, instance_id: int, op: str) -> Response:
-    """The Steering Committee (or an admin) extends, suspends or resumes a task's legal clock from its page."""
+    """A decision on a task's clock from its page: the owing agency asks for more time; the deciding body grants or
+    refuses it, or extends, suspends, resumes; the standing body decides a claimed receipt or corrects a recorded
+    fact. Who may do which is the engine's rule."""
     user, form, refused = await _posted(request)
     if refused is not None:
         return refused
     if op not in DEADLINE_EVENTS or not 0 < instance_id < 2**62:
         return _message(request, user, 404, "not_found", op)
-    if user.actor.role not in (Role.COMMITTEE, Role.ADMIN):
-        return _role_refused(request, user)
     return await run_in_threadpool(_deadline, request, user, instance_id, op, form)
 
 

@@ -93,6 +93,36 @@ FIELD_PROBLEMS: list[tuple[re.Pattern[str], str]] = [  # the engine's phrase →
      'Give exactly one of: a new date, a number of days, a number of working days.'),
     (re.compile('^must be a positive number of days$'),
      'Must be more than 0 days.'),
+    (re.compile(r"^(\d\d/\d\d/\d{4}) is not after the current (?:last day|deadline) \((\d\d/\d\d/\d{4})\)$"),
+     '{0} is not after the current last day ({1}).'),
+    (re.compile(r"^(\d\d/\d\d/\d{4}) is before the task began \((\d\d/\d\d/\d{4})\)$"),
+     '{0} is before the task began ({1}).'),
+    (re.compile("^required: an administrator acts for the body that owes this act only with a reason$"),
+     'An administrator acts for the body that owes this act only with a reason.'),
+    (re.compile("^'?(.*?)'? is what the record already says$"),
+     'The record already says “{0}”.'),
+    (re.compile(r"^'?(.*?)'? is not a fact of row (\d+) that can be corrected.*$"),
+     'This fact of row {1} cannot be corrected.'),
+    (re.compile(r"^row (\d+) is not an act of this task.*$"),
+     'Row {0} is not an act of this task (only acts and the start record facts that can be corrected).'),
+    (re.compile("^must be one line of 1 to 1000 characters$"),
+     'One line of 1 to 1000 characters.'),
+]
+
+# The engine's refusals that are not about one field: pattern → the sentence (English; Vietnamese in the .po).
+REFUSALS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r".*an extension request \(history row (\d+)\) is already waiting for a decision$"),
+     'A request for more time (history row {0}) is already waiting for a decision.'),
+    (re.compile(".*no extension request is waiting for a decision$"),
+     'No request for more time is waiting for a decision.'),
+    (re.compile(".*no receipt claim is waiting for a decision$"),
+     'No stated day of receipt is waiting for a decision.'),
+    (re.compile(".*nothing to extend: .*$"),
+     'Nothing to extend: the task has no running deadline.'),
+    (re.compile(".*the deadline is suspended; resume it before extending$"),
+     'The deadline is suspended; resume it before extending it.'),
+    (re.compile(".*the clock is already (suspended|running)$"),
+     'The deadline is already {0}.'),
 ]
 
 CATALOGUE = files("service.web") / "locale" / "vi" / "LC_MESSAGES" / "refusals.po"
@@ -144,4 +174,11 @@ def said(err: WorkflowError, lang: str, names: dict[str, str]) -> tuple[str, dic
         return words_for("A task with this business key exists.", lang), fields
     if isinstance(err, Refused) and "late answers are refused" in str(err):
         return words_for("The deadline has passed; this workflow accepts nothing after it.", lang), fields
+    for pattern, english in REFUSALS:
+        found = pattern.match(str(err))
+        if found:
+            values = found.groups()
+            if english.startswith("The deadline is already"):
+                values = tuple(words_for(v, lang) for v in values)
+            return (catalogue().get(english, english) if lang == "vi" else english).format(*values), fields
     return str(err), fields
