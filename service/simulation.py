@@ -3,8 +3,12 @@
 On a fresh database: definitions, the registry and the plan are loaded on the plan's date; then the clock
 jumps from one due moment to the next (an agency acting, a timer, a schedule, a reorganisation change).
 Each state entry of each instance draws, from a generator seeded with (seed, business key, entry), whether
-its assignee acts on time (most), late, or never; DOST's and the PPC's own steps come within days. The 2025
-reorganisation is applied on its effective dates. Same seed, same result.
+its assignee acts on time (most), late, or never; DOST's and the PPC's own steps come within days. Each act is
+done by the body its definition names (the owing agency's officer, the standing body's officer, the Committee).
+Decisions happen too: an agency that will be late may ask for more time first, and the Committee grants (to the
+day asked or shorter) or refuses within days, sometimes after the deadline; a receipt an agency states after its
+presumed deadline is a claim the standing body accepts or rejects; now and then the standing body corrects a
+receipt date typed wrong. The 2025 reorganisation is applied on its effective dates. Same seed, same result.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from scheduler.ticker import Ticker
 from workflow import Actor, Engine, InstanceRecord, SimulatedClock
 from workflow.agencies import Agencies
 from workflow.clock import PROVINCE_TZ
-from workflow.errors import Refused
+from workflow.errors import PayloadInvalid, Refused
+from workflow.facts import Facts
 
 from .plan import load_plan
 
 ADMIN = Actor("sim:dost-office", Role.ADMIN)
+COMMITTEE = Actor("sim:ban-chi-dao", Role.COMMITTEE)
 Payload = Callable[[random.Random, dt.datetime, InstanceRecord], dict[str, Any]]
 
 
@@ -79,6 +85,30 @@ OFFICE_STEPS = {("founding", "proposed"), ("catalogue_consultation", "submitted"
 class Behaviour:
     on_time: float = 0.75
     late: float = 0.15  # the rest never act
+    ask_for_time: float = 0.4  # of those that will be late: ask for an extension first
+    grant: float = 0.6  # of the requests: granted (a third of those shorter than asked); the rest refused
+    accept_claim: float = 0.5  # of the receipts stated too late: accepted by the standing body
+    correct_receipt: float = 0.1  # of the receipts recorded: corrected later by the standing body
+
+
+def actor_for(engine: Engine, roles: tuple[str, ...], instance: InstanceRecord) -> Actor:
+    """The body a definition names for an act: the owing agency, the standing body, the Committee."""
+    if "officer" in roles:
+        return Actor(f"sim:{instance.assignee.lower()}", Role.OFFICER, instance.assignee)
+    standing = engine.standing_body_of(instance)
+    if "standing_body" in roles and standing is not None:
+        return Actor(f"sim:{standing.lower()}", Role.OFFICER, standing)
+    return COMMITTEE if "committee" in roles else ADMIN
+
+
+@dataclass(order=True)
+class Decision:
+    """A decision planned for a moment: an extension requested or decided, a claim decided, a correction."""
+
+    when: dt.datetime
+    instance_id: int
+    kind: str  # request, decide, claim, correct
+    args: dict[str, Any] = field(compare=False, default_factory=dict)
 
 
 @dataclass
@@ -91,6 +121,8 @@ class Simulation:
     planned: dict[int, tuple[int, dt.datetime | None]] = field(default_factory=dict)  # id -> (entry, when)
     timeline: list[str] = field(default_factory=list)
     actions: int = 0
+    decisions: list[Decision] = field(default_factory=list)
+    decided: int = 0
 
     def plan_actions(self, store: Any) -> None:
         after = 0
@@ -116,11 +148,75 @@ class Simulation:
             span = max((due - now).total_seconds(), 3600.0)
             return now + dt.timedelta(seconds=rng.uniform(0.2, 0.95) * span)
         if draw < self.behaviour.on_time + self.behaviour.late:
-            return max(due, now) + dt.timedelta(days=rng.uniform(1, 25))
+            when = max(due, now) + dt.timedelta(days=rng.uniform(1, 25))
+            if instance.due_at is not None and due > now and rng.random() < self.behaviour.ask_for_time:
+                asked = now + (due - now) * rng.uniform(0.3, 0.9)
+                self.decisions.append(Decision(asked, instance.id, "request", {
+                    "entry": instance.entry_seq, "to": (when + dt.timedelta(days=3)).astimezone(PROVINCE_TZ).date(),
+                    "seed": f"{self.seed}:{instance.business_key}:{instance.entry_seq}:ask"}))
+            return when
         return None
+
+    def decide_due(self) -> None:
+        """The decisions whose moment has come, in order (each may plan the next: a request its decision)."""
+        now = self.clock.now()
+        while self.decisions and min(self.decisions).when <= now:
+            decision = min(self.decisions)
+            self.decisions.remove(decision)
+            try:
+                self._decide(decision, now)
+                self.decided += 1
+            except (Refused, PayloadInvalid) as refused:  # the task moved on meanwhile: nothing to decide
+                self.timeline.append(f"{_day(now)} {decision.kind} instance {decision.instance_id} not made: "
+                                     f"{refused}")
+
+    def _decide(self, decision: Decision, now: dt.datetime) -> None:
+        facts = Facts(self.engine)
+        instance = self.engine.store.get_instance(decision.instance_id)
+        args = decision.args
+        rng = random.Random(str(args.get("seed", f"{self.seed}:{instance.business_key}:{decision.kind}")))
+        today = now.astimezone(PROVINCE_TZ).date()
+        number = f"{rng.randint(1, 999)}"
+        if decision.kind == "request":
+            if instance.entry_seq != args["entry"]:
+                return
+            facts.request_extension(instance.id, actor_for(self.engine, ("officer",), instance),
+                                    reason="Đề nghị gia hạn do cần thêm thời gian lấy ý kiến", to_date=args["to"],
+                                    document={"number": f"{number}/{instance.assignee}",
+                                              "issued_on": today.isoformat()})
+            later = now + dt.timedelta(days=rng.uniform(1, 8))
+            self.decisions.append(Decision(later, instance.id, "decide",
+                                           {**args, "seed": f"{args['seed']}:decide"}))
+        elif decision.kind == "decide":
+            grant = rng.random() < self.behaviour.grant
+            shorter = grant and rng.random() < 1 / 3
+            to = args["to"] - dt.timedelta(days=rng.randint(1, 3)) if shorter else None
+            facts.decide_extension(instance.id, COMMITTEE, grant=grant, to_date=to,
+                                   reason="Đồng ý gia hạn" if grant else "Không đồng ý gia hạn",
+                                   document={"number": f"{number}/BCĐ-KHCN", "issued_on": today.isoformat()})
+        elif decision.kind == "claim":
+            accept = rng.random() < self.behaviour.accept_claim
+            facts.decide_claim(instance.id, actor_for(self.engine, ("standing_body",), instance), accept=accept,
+                               reason="Đối chiếu sổ văn bản đến" + ("" if accept else ": không có căn cứ"))
+        elif decision.kind == "correct":
+            day = dt.date.fromisoformat(args["received_on"]) - dt.timedelta(days=rng.randint(1, 3))
+            facts.correct(instance.id, actor_for(self.engine, ("standing_body",), instance), seq=args["seq"],
+                          field="received_on", value=day.isoformat(),
+                          reason="Đính chính ngày nhận theo sổ văn bản đến")
+
+    def _after(self, result: Any, now: dt.datetime, event: str, payload: dict[str, Any]) -> None:
+        """Decisions an act calls for: a receipt claim to decide, now and then a receipt date to correct."""
+        instance = result.instance
+        rng = random.Random(f"{self.seed}:{instance.business_key}:{result.record.seq}:after")
+        if isinstance(instance.data.get("@receipt_claim"), dict):
+            self.decisions.append(Decision(now + dt.timedelta(days=rng.uniform(2, 10)), instance.id, "claim"))
+        elif event == "record_receipt" and rng.random() < self.behaviour.correct_receipt:
+            self.decisions.append(Decision(now + dt.timedelta(days=rng.uniform(5, 30)), instance.id, "correct",
+                                           {"seq": result.record.seq, "received_on": payload["received_on"]}))
 
     def next_action(self) -> dt.datetime | None:
         times = [when for _, when in self.planned.values() if when is not None]
+        times += [d.when for d in self.decisions]
         return min(times) if times else None
 
     def act_due(self) -> None:
@@ -136,14 +232,16 @@ class Simulation:
             rng = random.Random(f"{self.seed}:{instance.business_key}:{instance.entry_seq}:payload")
             definition = self.engine.definition(instance.definition_id, instance.definition_version)
             transition = definition.transition_from(instance.state, event)
-            officer = transition is not None and "officer" in transition.roles
-            actor = Actor(f"sim:{instance.assignee.lower()}", Role.OFFICER, instance.assignee) if officer else ADMIN
+            actor = actor_for(self.engine, transition.roles if transition else (), instance)
+            given = payload(rng, now, instance)
             try:
-                result = self.engine.fire(instance_id, event, actor, payload=payload(rng, now, instance))
+                result = self.engine.fire(instance_id, event, actor, payload=given,
+                                          reason="Nhập thay" if actor.role is Role.ADMIN else None)
             except Refused as refused:
                 self.timeline.append(f"{_day(now)} refused {instance.business_key} {event}: {refused}")
                 continue
             self.actions += 1
+            self._after(result, now, event, given)
             if result.instance.definition_id in ("catalogue_consultation", "founding", "norms", "council_resolution"):
                 self.timeline.append(f"{_day(now)} {instance.assignee:<8} {event:<22} {instance.business_key} -> "
                                      f"{result.instance.state}")
@@ -184,6 +282,7 @@ def run(sim: Simulation, store: Any, reorg: Reorganisation | None, until: dt.dat
                                     f"({outcome.name})")
         now = sim.clock.now()
         sim.act_due()
+        sim.decide_due()
         sim.plan_actions(store)
         if _day(now)[:7] != month:
             month = _day(now)[:7]

@@ -32,7 +32,7 @@ def children(store: SqlStore, parent: int, entry: int) -> dict[str, InstanceReco
 
 def send(engine: Engine, parent: int, clock: SimulatedClock, day: str) -> int:
     clock.set(at(day))
-    return engine.fire(parent, "send_for_consultation", ADMIN,
+    return engine.fire(parent, "send_for_consultation", officer("SKHCN"),
                        payload={"document": "1234/SKHCN-QLKH", "task_count": 64}).instance.entry_seq
 
 
@@ -113,7 +113,7 @@ def test_the_consultation_end_to_end(registered: Engine, store: SqlStore, clock:
     assert answers["SYT"] == ("answered", "agree_with_changes", "Bổ sung nhiệm vụ ứng dụng AI trong khám chữa bệnh")
 
     # submitted, returned for revision, and round again with its own children
-    engine.fire(parent.id, "submit", ADMIN, payload={"document": "15/TTr-SKHCN"})
+    engine.fire(parent.id, "submit", officer("SKHCN"), payload={"document": "15/TTr-SKHCN"})
     engine.fire(parent.id, "return_for_revision", COMMITTEE, reason="bổ sung dự kiến kinh phí")
     entry2 = send(engine, parent.id, clock, "2023-02-20")
     round2 = children(store, parent.id, entry2)
@@ -125,7 +125,7 @@ def test_the_consultation_end_to_end(registered: Engine, store: SqlStore, clock:
         answer(engine, store.get_instance(child.id))
     assert store.get_instance(parent.id).state == "consolidating"  # the join fired with the last answer
     assert store.history(parent.id)[-1].event == "all_answered"
-    engine.fire(parent.id, "submit", ADMIN, payload={"document": "20/TTr-SKHCN"})
+    engine.fire(parent.id, "submit", officer("SKHCN"), payload={"document": "20/TTr-SKHCN"})
     clock.set(at("2023-03-10"))
-    engine.fire(parent.id, "approve", ADMIN, payload={"document": "300/QĐ-UBND", "approved_on": "2023-03-10"})
+    engine.fire(parent.id, "approve", COMMITTEE, payload={"document": "300/QĐ-UBND", "approved_on": "2023-03-10"})
     assert store.get_instance(parent.id).state == "implementing"

@@ -6,12 +6,12 @@ import datetime as dt
 
 import pytest
 
-from definitions import DefinitionInvalid, load_data
+from definitions import DefinitionInvalid, Role, load_data
 from definitions.agencies import Certainty, Change, ChangeKind, Registry, Reorganisation
 from store import SqlStore
 from tests.conftest import ADMIN, OFFICER_SYT
 from tests.plan.conftest import REGISTRY, REORG
-from workflow import Engine, Refused, RoleNotAllowed, SimulatedClock, verify
+from workflow import Actor, Engine, Refused, RoleNotAllowed, SimulatedClock, verify
 from workflow.agencies import Agencies
 
 
@@ -39,7 +39,7 @@ def test_a_merger_moves_open_tasks_and_keeps_the_old_history(registered: Engine,
     engine = registered
     open_one = engine.start("implementation_plan", "k/STTTT", "STTTT", ADMIN, data={"due": {"end_of_month": "2022-12"}})
     done = engine.start("implementation_plan", "k2/STTTT", "STTTT", ADMIN, data={"due": {"end_of_month": "2022-12"}})
-    engine.fire(done.id, "issue", ADMIN, payload={"document": "12/KH-STTTT"})
+    engine.fire(done.id, "issue", Actor("officer@stttt", Role.OFFICER, "STTTT"), payload={"document": "12/KH-STTTT"})
     history_before = store.history(open_one.id)
     change = Change(op=ChangeKind.MERGE, code="STTTT", into="SKHCN", effective=dt.date(2025, 3, 1),
                     certainty=Certainty.FACT, note="hợp nhất")

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sqlite3
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,10 +71,12 @@ def test_the_simulated_plan_tells_the_truth(simulated: dict[int, Path], seed: in
     assert db.execute("SELECT count(*) FROM escalations WHERE timer_id IS NULL").fetchone() == (0,)
     # an obligation escalated (so overdue) and satisfied later is done late, whatever states it went through
     # (unless its clock restarted: a recorded receipt replaces the presumed one, and its 20 days count from it)
+    # (unless a decision restated it afterwards: a receipt claim accepted, a receipt date corrected)
     late_after_escalation = db.execute(
         "SELECT o.instance_id, o.name, o.last_day, o.closed_on FROM obligations o JOIN timers t ON "
         "t.instance_id = o.instance_id AND t.obligation = o.name AND t.kind = 'escalation' AND t.status = 'fired' "
-        "AND t.fence = o.opened_seq WHERE o.status = 'satisfied'").fetchall()
+        "AND t.fence = o.opened_seq WHERE o.status = 'satisfied' AND NOT EXISTS (SELECT 1 FROM history h WHERE "
+        "h.instance_id = o.instance_id AND h.obligations LIKE '%\"op\":\"correct\"%')").fetchall()
     assert late_after_escalation, "the simulation has late answers"
     assert all(closed > last for _, _, last, closed in late_after_escalation)
     # every satisfied obligation's date is the effective date of the history row that satisfied it
@@ -95,6 +99,17 @@ def test_the_simulated_plan_tells_the_truth(simulated: dict[int, Path], seed: in
                          "'2025-07-01'").fetchall()
     assert {a for a, _ in skipped} >= {"PRTC", "BACAI", "THUANNAM"}
     assert all("no longer existed" in note for _, note in skipped)
+    # no obligation's clock restarted by its own agency once its presumed deadline had passed
+    dues: dict[tuple[int, str], str] = {}
+    for instance_id, recorded, actor_agency, changes in db.execute(
+            "SELECT instance_id, at, actor_agency, obligations FROM history WHERE obligations IS NOT NULL "
+            "ORDER BY instance_id, seq"):
+        for change in json.loads(changes):
+            key = (instance_id, change["name"])
+            if change["op"] == "restart" and actor_agency == change["agency"]:
+                assert recorded < dues[key].replace("T", " ").rstrip("Z"), (key, recorded, dues[key])
+            if change["op"] in ("open", "restart", "reschedule", "correct"):
+                dues[key] = change["due_at"]
     db.close()
     # and the whole database verifies: chains, instance rows, obligations, escalations and their timers
     app = App(Settings(database_url=f"sqlite:///{simulated[seed]}"))
@@ -103,6 +118,49 @@ def test_the_simulated_plan_tells_the_truth(simulated: dict[int, Path], seed: in
         assert result.ok, (result.problems[:5], result.database)
     finally:
         app.sql_engine.dispose()
+
+
+def test_the_simulated_plan_holds_decisions_of_every_kind(simulated: dict[int, Path]) -> None:
+    """Requests for more time, grants (some after the deadline), refusals, receipt claims and corrections all
+    happen across the three seeds, each by the body entitled to it."""
+    made: Counter[str] = Counter()
+    for db_path in simulated.values():
+        db = sqlite3.connect(db_path)
+        for event, role, agency, count in db.execute(
+                "SELECT event, actor_role, actor_agency, count(*) FROM history WHERE event IN ('@extension_requested', "
+                "'@deadline_extended', '@extension_refused', '@receipt_claim_accepted', '@receipt_claim_rejected', "
+                "'@corrected') GROUP BY event, actor_role, actor_agency"):
+            made[event] += count
+            if event == "@extension_requested":
+                assert role == "officer"
+            elif event in ("@deadline_extended", "@extension_refused"):
+                assert role == "committee"
+            else:
+                assert (role, agency) == ("officer", "SKHCN")
+        made["claim"] += db.execute("SELECT count(*) FROM history WHERE obligations LIKE '%\"op\":\"claim\"%'"
+                                    ).fetchone()[0]
+        db.close()
+    assert min(made[k] for k in ("@extension_requested", "@deadline_extended", "@extension_refused", "@corrected",
+                                 "claim")) > 0, made
+
+
+def _apply(state: dict[tuple[int, str], dict[str, str]], key: tuple[int, str], change: dict[str, Any]) -> None:
+    if change["op"] in ("open", "restart"):
+        state[key] = {"agency": change["agency"], "last_day": change["last_day"], "due": change["due_at"]}
+    elif key not in state:
+        return
+    elif change["op"] in ("satisfy", "waive"):
+        state[key]["closed"] = change["on"]
+        state[key]["waived"] = "yes" if change["op"] == "waive" else ""
+    elif change["op"] == "transfer":
+        state[key]["agency"] = change["to"]
+    elif change["op"] == "reschedule":
+        state[key].update(last_day=change["last_day"], due=change["due_at"])
+    elif change["op"] == "correct":  # restated by a decision
+        state[key].update(agency=change["agency"], last_day=change["last_day"], due=change["due_at"])
+        state[key].pop("closed", None)
+        if change["closed_on"]:
+            state[key]["closed"] = change["closed_on"]
 
 
 def independent_replay(db: Path, day: dt.date, known_at: dt.datetime | None) -> Counter[tuple[str, str]]:
@@ -118,19 +176,12 @@ def independent_replay(db: Path, day: dt.date, known_at: dt.datetime | None) -> 
         if known_at is not None and dt.datetime.fromisoformat(recorded).replace(tzinfo=dt.UTC) > known_at:
             continue
         for change in json.loads(changes):
-            key = (instance_id, change["name"])
-            if change["op"] in ("open", "restart"):
-                state[key] = {"agency": change["agency"], "last_day": change["last_day"], "due": change["due_at"]}
-            elif key in state and change["op"] in ("satisfy", "waive"):
-                state[key]["closed"] = change["on"]
-                state[key]["waived"] = "yes" if change["op"] == "waive" else ""
-            elif key in state and change["op"] == "transfer":
-                state[key]["agency"] = change["to"]
-            elif key in state and change["op"] == "reschedule":
-                state[key].update(last_day=change["last_day"], due=change["due_at"])
+            _apply(state, (instance_id, change["name"]), change)
     connection.close()
     counts: Counter[tuple[str, str]] = Counter()
     for found in state.values():
+        if found.get("closed", "") > day.isoformat():  # closed after the day (a corrected date): open then
+            del found["closed"]
         if found.get("waived"):
             continue
         if "closed" in found:
@@ -210,8 +261,8 @@ def test_a_fresh_start_today_counts_every_year_in_its_own_year(tmp_path: Path) -
         # the founding duty done today, in two steps, is done late: lateness does not depend on the state
         [instance] = [i for i in app.store.list_instances(definition_id="founding", limit=10)
                       if i.data.get("body") == "BCD"]
-        app.engine.fire(instance.id, "propose", ADMIN, payload={"document": "12/TTr-SKHCN"})
-        app.engine.fire(instance.id, "found", ADMIN, payload={"document": "99/QĐ-UBND"})
+        app.engine.fire(instance.id, "propose", officer("SKHCN"), payload={"document": "12/TTr-SKHCN"})
+        app.engine.fire(instance.id, "found", officer("SKHCN"), payload={"document": "99/QĐ-UBND"})
         report = status_report(app.engine, app.store, clock.now())
         founding = [r for r in report.rows if r.agency == "SKHCN" and r.duty.startswith("Tham mưu thành lập Ban")]
         assert (founding[0].done_late, founding[0].done_on_time) == (1, 0)
@@ -317,24 +368,26 @@ def test_instances_migrate_to_a_new_version_with_obligations_recomputed(register
     """A running instance of a version without obligations (as every instance was before they existed) moves
     to the new version: its lateness is judged from its own history, as if the new version had applied."""
     engine = registered
+    engine.standing_body = "SKHCN"
     text = (SHIPPED / "founding.yaml").read_text(encoding="utf-8").split("obligations:")[0]
-    engine.load_definition_text(text.replace("version: 2", "version: 1").replace("proposed", "old_proposed"), "v1")
+    text = re.sub(r"(?m)^version: .*$", "version: 1", text).replace("[standing_body]", "[admin]")
+    engine.load_definition_text(text.replace("proposed", "old_proposed"), "v1")
     clock.set(at("2022-11-01"))
     instance = engine.start("founding", "2022/bcd/SKHCN", "SKHCN", ADMIN, version=1,
                             data={"due": {"end_of_month": "2022-11"}})
     clock.set(at("2022-12-10"))
-    engine.fire(instance.id, "propose", ADMIN, payload={"document": "12/TTr-SKHCN"})
+    engine.fire(instance.id, "propose", officer("SKHCN"), payload={"document": "12/TTr-SKHCN"})
     clock.set(at("2023-02-01"))
     from workflow.migration import migrate
 
     with pytest.raises(PayloadInvalid, match="nowhere is not a state"):
-        migrate(engine, "founding", 2, {"old_proposed": "nowhere"}, ADMIN, "kế hoạch sửa đổi")
+        migrate(engine, "founding", 3, {"old_proposed": "nowhere"}, ADMIN, "kế hoạch sửa đổi")
     with pytest.raises(Refused, match="no mapping for state"):
-        migrate(engine, "founding", 2, {}, ADMIN, "kế hoạch sửa đổi")
+        migrate(engine, "founding", 3, {}, ADMIN, "kế hoạch sửa đổi")
     assert store.get_instance(instance.id).definition_version == 1  # refused: nothing written
-    assert migrate(engine, "founding", 2, {"old_proposed": "proposed"}, ADMIN, "kế hoạch sửa đổi") == [instance.id]
+    assert migrate(engine, "founding", 3, {"old_proposed": "proposed"}, ADMIN, "kế hoạch sửa đổi") == [instance.id]
     moved = store.get_instance(instance.id)
-    assert (moved.definition_version, moved.state) == (2, "proposed")
+    assert (moved.definition_version, moved.state) == (3, "proposed")
     assert store.history(instance.id)[-1].event == "@migrated"
     with store.transaction() as uow:
         [propose] = uow.obligations_of(instance.id)
@@ -346,7 +399,7 @@ def test_instances_migrate_to_a_new_version_with_obligations_recomputed(register
     assert status_report(engine, store, now, dt.date(2022, 11, 15)).totals["within_deadline"] == 1
     assert list(verify(store.iter_history(), store.chain_heads())) == []
     assert verify_all(store).ok  # the migrated obligations are what the history says
-    engine.fire(instance.id, "found", ADMIN, payload={"document": "99/QĐ-UBND"})  # the new version runs on
+    engine.fire(instance.id, "found", officer("SKHCN"), payload={"document": "99/QĐ-UBND"})  # the new version runs on
 
 
 def test_a_consultation_after_the_reorganisation_goes_to_bodies_that_exist(registered: Engine, store: SqlStore,
@@ -359,13 +412,15 @@ def test_a_consultation_after_the_reorganisation_goes_to_bodies_that_exist(regis
     clock.set(at("2026-03-02"))
     parent = engine.start("catalogue_consultation", "2026/danh-muc", "SKHCN", ADMIN,
                           data={"consulted": consulted, "due": {"end_of_month": "2026-03"}})
-    engine.fire(parent.id, "send_for_consultation", ADMIN, payload={"document": "5/SKHCN-QLKH", "task_count": 12})
+    engine.fire(parent.id, "send_for_consultation", officer("SKHCN"),
+                payload={"document": "5/SKHCN-QLKH", "task_count": 12})
     children = sorted(c.assignee for c in store.list_instances(parent_id=parent.id))
     assert children == ["SKHCN", "STC", "SYT"]  # merged: their successors; the districts ended: nobody
     other = engine.start("catalogue_consultation", "2026/b", "SKHCN", ADMIN,
                          data={"consulted": ["SYTT"], "due": {"end_of_month": "2026-03"}})
     with pytest.raises(PayloadInvalid, match="unknown agency 'SYTT'"):
-        engine.fire(other.id, "send_for_consultation", ADMIN, payload={"document": "6/SKHCN", "task_count": 1})
+        engine.fire(other.id, "send_for_consultation", officer("SKHCN"),
+                    payload={"document": "6/SKHCN", "task_count": 1})
 
 
 def test_superseded_definitions_are_retired_for_new_instances_and_run_on_for_old(registered: Engine,

@@ -30,6 +30,9 @@ def app(tmp_path: Path) -> App:
                     SimulatedClock(NOW))
 
 
+STC = ("--role", "officer", "--agency", "STC")  # the answers are the Department of Finance's own acts
+
+
 def _cli(app: App, *args: str, code: int = 0) -> str:
     result = CliRunner().invoke(cli, ["--db", app.settings.database_url, *args], catch_exceptions=False)
     assert result.exit_code == code, result.output
@@ -48,10 +51,11 @@ def test_documents_are_checked_by_content_stored_once_named_in_history_and_verif
     made = json.loads(_cli(app, "--json", "instances", "start", "catalogue_feedback", "--key", "gop-y/STC",
                            "--assignee", "STC"))
     today = dt.datetime.now(PROVINCE_TZ).date().isoformat()  # the CLI acts on the real clock, in the province
-    _cli(app, "instances", "fire", str(made["id"]), "record_receipt", "--payload", f'{{"received_on": "{today}"}}')
+    _cli(app, *STC, "instances", "fire", str(made["id"]), "record_receipt", "--payload",
+         f'{{"received_on": "{today}"}}')
     fake = tmp_path / "cong-van.pdf"
     fake.write_text("not a pdf at all", encoding="utf-8")
-    out = _cli(app, "instances", "fire", str(made["id"]), "answer", "--payload",
+    out = _cli(app, *STC, "instances", "fire", str(made["id"]), "answer", "--payload",
                '{"document": "80/STC-QLNS", "position": "agree"}', "--file", str(fake), code=1)
     assert "file: not a PDF, DOCX or XLSX file" in out
     assert app.store.get_instance(made["id"]).state == "received"  # nothing done
@@ -59,7 +63,7 @@ def test_documents_are_checked_by_content_stored_once_named_in_history_and_verif
     signed = tmp_path / "Công văn 80-STC.docx"
     signed.write_bytes(_docx())
     assert kind_of(signed.read_bytes()) == "docx"
-    _cli(app, "instances", "fire", str(made["id"]), "answer", "--payload",
+    _cli(app, *STC, "instances", "fire", str(made["id"]), "answer", "--payload",
          '{"document": "80/STC-QLNS", "position": "agree"}', "--file", str(signed))
     digest = hashlib.sha256(signed.read_bytes()).hexdigest()
     last = app.store.history(made["id"])[-1]
@@ -77,12 +81,13 @@ def test_backup_copies_the_files_the_database_names_so_the_copy_verifies_alone(a
     made = json.loads(_cli(app, "--json", "instances", "start", "catalogue_feedback", "--key", "gop-y/STC",
                            "--assignee", "STC"))
     today = dt.datetime.now(PROVINCE_TZ).date().isoformat()
-    _cli(app, "instances", "fire", str(made["id"]), "record_receipt", "--payload", f'{{"received_on": "{today}"}}')
+    _cli(app, *STC, "instances", "fire", str(made["id"]), "record_receipt", "--payload",
+         f'{{"received_on": "{today}"}}')
     signed = tmp_path / "cong-van-81.docx"
     signed.write_bytes(_docx())
     document = {"number": "81/STC-QLNS", "issued_on": today, "summary": "V/v góp ý dự thảo danh mục",
                 "signer": "Giám đốc Lê Văn C"}
-    _cli(app, "instances", "fire", str(made["id"]), "answer", "--payload",
+    _cli(app, *STC, "instances", "fire", str(made["id"]), "answer", "--payload",
          json.dumps({"document": document, "position": "agree"}, ensure_ascii=False), "--file", str(signed))
     assert app.store.history(made["id"])[-1].payload["document"] == document  # the parts, as given
     digest = hashlib.sha256(signed.read_bytes()).hexdigest()

@@ -59,14 +59,15 @@ def site(tmp_path: Path) -> Iterator[Site]:
     engine = app.engine
     people = (("admin", "admin", None), ("committee", "committee", None), ("officer", "officer", "STC"),
               ("other_officer", "officer", "SNV"), ("auditor", "auditor", None), ("van.thu.syt", "officer", "SYT"),
-              ("van.thu.sct", "officer", "SCT"))
+              ("van.thu.sct", "officer", "SCT"), ("van.thu.skhcn", "officer", "SKHCN"))
     create_people(app, people)  # everyone who acts below is a person with an account, as in the history of a real site
     admin, clerk = account_actor(app, "admin"), {code: account_actor(app, login) for code, login in (
         ("SYT", "van.thu.syt"), ("SNV", "other_officer"), ("SCT", "van.thu.sct"), ("STC", "officer"))}
     parent = engine.start("catalogue_consultation", "2022/danh-muc", "SKHCN", admin,
                           data={"consulted": CONSULTED, "due": {"end_of_month": "2022-12"}})
     clock.set(at("2022-12-15"))
-    engine.fire(parent.id, "send_for_consultation", admin, payload={"document": "1234/SKHCN-QLKH", "task_count": 64})
+    engine.fire(parent.id, "send_for_consultation", account_actor(app, "van.thu.skhcn"),
+                payload={"document": "1234/SKHCN-QLKH", "task_count": 64})  # the standing body's own act
     children = {c.assignee: c.id for c in app.store.list_instances(parent_id=parent.id, limit=100)}
     for code, day in (("SYT", "2022-12-16"), ("SNV", "2022-12-19"), ("SCT", "2023-01-05"), ("STC", "2022-12-20")):
         clock.set(at(day))
@@ -97,7 +98,8 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-LANDING = {"officer": "/inbox", "other_officer": "/inbox", "committee": "/inbox", "auditor": "/audit", "admin": "/"}
+LANDING = {"officer": "/inbox", "other_officer": "/inbox", "committee": "/inbox", "auditor": "/audit", "admin": "/",
+           "van.thu.skhcn": "/inbox", "van.thu.syt": "/inbox", "van.thu.sct": "/inbox"}
 
 
 def log_in(browser: Browser, site: Site, who: str, width: int = 1280, then: str | None = "/") -> Page:

@@ -500,7 +500,7 @@ def test_the_committee_extends_suspends_and_resumes_a_deadline_from_the_task_pag
     page = log_in(browser, site, "committee", then=f"/instances/{child}")
     form = page.locator("#extend-form")
     form.get_by_label("Gia hạn đến ngày").fill("15/02/2023")
-    form.get_by_label("Văn bản quyết định").fill("15/BCĐ-KHCN")
+    form.get_by_label("Số, ký hiệu").fill("15/BCĐ-KHCN")
     form.get_by_label("Lý do").fill("Sở Công Thương đề nghị gia hạn")
     form.get_by_role("button", name="Gia hạn").click()
     page.wait_for_url(re.compile(r".*done=@deadline_extended.*"))
@@ -521,15 +521,17 @@ def test_the_committee_extends_suspends_and_resumes_a_deadline_from_the_task_pag
     resume.get_by_role("button", name="Tiếp tục tính thời hạn").click()
     page.wait_for_url(re.compile(r".*done=@resumed.*"))
     assert site.app.store.get_instance(child).suspended_at is None
-    # a refusal is said in words, and an officer is refused outright
-    page.locator("#extend-form").get_by_label("Văn bản quyết định").fill("16/BCĐ-KHCN")
+    # a refusal is said in words beside the field, what was typed kept; and an officer is refused outright
+    page.locator("#extend-form").get_by_label("Số, ký hiệu").fill("16/BCĐ-KHCN")
     page.locator("#extend-form").get_by_label("Lý do").fill("Thiếu thời hạn mới")
     with page.expect_response(lambda r: r.request.method == "POST") as response:
         page.locator("#extend-form").get_by_role("button", name="Gia hạn").click()
     assert response.value.status == 422
     assert page.locator(".flash").inner_text() == (
-        "Không thực hiện được: Thông tin nhập chưa đúng; xem các ô được đánh dấu bên dưới. (Thời hạn mới: Hãy nhập "
-        "đúng một trong ba: ngày mới, số ngày hoặc số ngày làm việc.)")
+        "Không thực hiện được: Thông tin nhập chưa đúng; xem các ô được đánh dấu bên dưới.")
+    assert page.locator("#extend-to_date-problem").inner_text() == (
+        "Hãy nhập đúng một trong ba: ngày mới, số ngày hoặc số ngày làm việc.")
+    assert page.locator("#extend-form").get_by_label("Lý do").input_value() == "Thiếu thời hạn mới"
     history = page.locator("#history-table").inner_text()
     assert "Hạn mới: 15/02/2023" in history
     assert "offset_days" not in history  # the timers' arithmetic is not for people
@@ -539,7 +541,7 @@ def test_the_committee_extends_suspends_and_resumes_a_deadline_from_the_task_pag
     assert officer.locator("#extend-form").count() == 0
     csrf = officer.locator('input[name="csrf"]').first.get_attribute("value")
     refused = officer.request.post(f"{site.url}/instances/{site.children['STC']}/deadline/extend",
-                                   form={"csrf": csrf or "", "reason": "x", "document": "1/X", "days": "5"},
+                                   form={"csrf": csrf or "", "reason": "x", "document.number": "1/X", "days": "5"},
                                    max_redirects=0)
     assert refused.status == 403
     officer.context.close()

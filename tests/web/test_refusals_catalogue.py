@@ -20,7 +20,8 @@ def messages() -> list[str]:
     said = [node.args[0].value for node in ast.walk(ast.parse(inspect.getsource(refusals)))
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "words_for"
             and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)]
-    return [english for _, english in refusals.FIELD_PROBLEMS] + said
+    return ([english for _, english in refusals.FIELD_PROBLEMS] + [english for _, english in refusals.REFUSALS]
+            + said + ["suspended", "running"])
 
 
 def test_every_message_is_translated_with_its_placeholders() -> None:
