@@ -106,6 +106,7 @@ class DeadlineKind(StrEnum):
     BEFORE_DATE = "before_date"  # due by the end of the day before; never rolls
     ON_DATE = "on_date"  # due by the end of that day; never rolls
     YEARLY = "yearly"  # before MM-DD of every year (recurring obligations)
+    YEARLY_END_OF_MONTH = "yearly_end_of_month"  # "đến hết tháng MM" every year: a period ending with the month (rolls)
     FROM_DATA = "from_data"  # the spec is in the instance's data (the plan sets each task's deadline)
 
 
@@ -124,6 +125,7 @@ class Deadline(Frozen):
     before_date: dt.date | None = None
     on_date: dt.date | None = None
     yearly: str | None = None
+    yearly_end_of_month: int | None = Field(default=None, ge=1, le=12)
     from_data: Identifier | None = None
     anchor: Annotated[str, StringConstraints(pattern=ANCHOR_PATTERN)] = "entry"
 
@@ -310,6 +312,7 @@ class Definition(Frozen):
         for key, default in _LATER_KEYS.items():
             if content.get(key) == default:
                 del content[key]
+        _drop_unset(content, "yearly_end_of_month")  # a deadline kind added later, left out where not used
         for transition in content["transitions"]:  # a field key added later, left out while unused
             for spec in transition.get("payload", {}).values():
                 if spec.get("value_labels") is None:
@@ -365,6 +368,18 @@ class Definition(Frozen):
     def cancelled_states(self) -> frozenset[str]:
         """Final states whose outcome is ``cancelled``: reaching one waives every open obligation."""
         return frozenset(s.id for s in self.states if s.kind is StateKind.FINAL and s.outcome is Outcome.CANCELLED)
+
+
+def _drop_unset(value: Any, key: str) -> None:
+    """Remove ``key`` wherever it is None in nested dicts and lists (a key the language gained later)."""
+    if isinstance(value, dict):
+        if key in value and value[key] is None:
+            del value[key]
+        for item in value.values():
+            _drop_unset(item, key)
+    elif isinstance(value, list):
+        for item in value:
+            _drop_unset(item, key)
 
 
 _LATER_KEYS: dict[str, Any] = {"obligations": [], "retired": False, "start_roles": ["admin"],

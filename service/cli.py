@@ -183,11 +183,14 @@ def _instance_text(data: Mapping[str, Any]) -> str:
     return (f"instance {data['id']}: {data['definition']} v{data['definition_version']} "
             f"key {data['business_key']} assignee {data['assignee']}\n"
             f"  state {data['state']} (version {data['version']}); you may fire: "
-            f"{', '.join(data['allowed_events']) or 'none'}")
+            f"{', '.join(data['allowed_events']) or 'none'}"
+            + "".join(f"\n  next: {n['role']}{' ' + n['agency'] if n['agency'] else ''}: {', '.join(n['events'])}"
+                      for n in data.get("next_actors", ())))
 
 
-EFFECTIVE_HELP = ("The day it took effect: the document's date, the day of receipt (YYYY-MM-DD or dd/mm/yyyy; "
-                  "default today). Not in the future, not before the task's previous event")
+EFFECTIVE_HELP = ("The day it took effect (YYYY-MM-DD or dd/mm/yyyy; default: the date of issue of the document it "
+                  "carries, else its date field such as received_on, else today). Not in the future, not before the "
+                  "task's previous event")
 
 
 @instances_cli.command("start")

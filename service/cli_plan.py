@@ -17,7 +17,7 @@ from workflow.calendar import local_date
 from .cli_common import FORCE_HELP, Bar, Options, check_output, date_arg, emit, emit_table, instant_arg, run, written
 from .plan import load_plan
 from .report import to_csv, to_json, to_table, to_xlsx
-from .report_docx import Issuing, to_docx
+from .report_docx import to_docx
 
 agencies_cli = typer.Typer(no_args_is_help=True, help="The agency registry: names over time, mergers, retirements.")
 plan_cli = typer.Typer(no_args_is_help=True, help="The plan: every duty as running workflows.")
@@ -178,7 +178,7 @@ def report_status(
             assert output is not None
             with written(output, force, binary=True) as handle:
                 handle.write(to_xlsx(report) if fmt == "xlsx" else to_docx(
-                    report, Issuing(number=number, signer=signer, position=position),
+                    report, opts.uses.reports.issuing(number, signer, position),
                     local_date(opts.app.clock.now())))
             emit(opts, {"file": str(output)}, f"written to {output}")
             return

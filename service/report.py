@@ -71,7 +71,13 @@ def _budget_flag(data: dict[str, Any]) -> dict[str, Any] | None:
     if share >= target:
         return None
     return {"year": year, "share_percent": str(share.quantize(Decimal("0.001"))), "target_percent": str(target),
-            "message": f"tỷ lệ chi KH&CN {share:.3f}% thấp hơn mục tiêu {target}%"}
+            "message": f"tỷ lệ chi KH&CN {vn_number(share, 3)}% thấp hơn mục tiêu {vn_number(target, 1)}%"}
+
+
+def vn_number(value: Decimal, places: int) -> str:
+    """A number as written in Vietnamese: "," before the decimals, "." between thousands (0,458; 1.250,5)."""
+    text = f"{value:,.{places}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
 
 
 class _Rows:

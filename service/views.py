@@ -16,6 +16,7 @@ from definitions import Definition
 from store.timer_queries import EscalationRow
 from workflow import Actor, Engine, HistoryRecord, InstanceRecord
 from workflow.audit import format_instant, parse_instant
+from workflow.authority import who_acts
 from workflow.clock import PROVINCE_TZ
 from workflow.notify import OutboxMessage
 from workflow.ports import AgencyRecord, Schedule
@@ -78,6 +79,13 @@ class InstanceView(TypedDict):
     head_hash: str
     allowed_events: list[str]
     effective_on: str | None
+    next_actors: list[NextActorView]  # who can move the task on: plan role, agency (None: the Committee), acts
+
+
+class NextActorView(TypedDict):
+    role: str  # officer (the owing agency), standing_body, committee
+    agency: str | None
+    events: list[str]
 
 
 HistoryView = TypedDict("HistoryView", {
@@ -158,6 +166,9 @@ def instance_view(engine: Engine, instance: InstanceRecord, actor: Actor | None 
         "due_at": instant(instance.due_at), "suspended_at": instant(instance.suspended_at),
         "head_hash": instance.head_hash, "allowed_events": list(engine.allowed_events(instance, actor)),
         "effective_on": instance.effective_on.isoformat() if instance.effective_on else None,
+        "next_actors": [{"role": n.role, "agency": n.agency, "events": list(n.events)} for n in who_acts(
+            engine.definition(instance.definition_id, instance.definition_version), instance.state,
+            instance.assignee, engine.standing_body_of(instance))],
     }
 
 

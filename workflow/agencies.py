@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from definitions import NotFound, Role
 from definitions.agencies import Certainty, Change, ChangeKind, Registry
 
-from .calendar import local_date
+from .calendar import end_of_day, local_date
 from .engine import Engine
 from .errors import PayloadInvalid, Refused, RoleNotAllowed
-from .obligations import Changes
+from .obligations import COOPERATING, Changes
 from .payload import DOCUMENT_REF
 from .ports import Actor, AgencyRecord, InstanceRecord, ObligationStatus, UnitOfWork
 
@@ -130,6 +130,7 @@ class Agencies:
         moved: tuple[int, ...] = ()
         if not uow.agency_change_applied("handover", change.code, change.effective):
             moved = self._move_open(uow, change, document, actor)
+            self._follow_cooperating(uow, change, document, actor)
             uow.log_agency_change({**log, "op": "handover", "certainty": change.hand_over_certainty.value,
                                    "moved": len(moved)})
             applied = True
@@ -169,16 +170,46 @@ class Agencies:
             if change.successors is not None:
                 section = str(instance.data.get("section", ""))
                 target = change.successors.get(section) or change.successors.get(instance.definition_id) or target
-            transferred = [dataclasses.replace(o, agency=target) for o in uow.obligations_of(instance.id)
-                           if o.status is ObligationStatus.OPEN]
+            # a missed obligation stays with the agency that missed it: its lateness is theirs; the successor takes
+            # over the open work, and the obligations still running, from the day of succession
+            succession = end_of_day(change.effective - dt.timedelta(days=1))
+            still_open = [o for o in uow.obligations_of(instance.id) if o.status is ObligationStatus.OPEN]
+            transferred = [dataclasses.replace(o, agency=target) for o in still_open if o.due_at > succession]
+            missed = [o.name for o in still_open if o.due_at <= succession]
             self.engine.append(uow, instance, "@reassigned", actor, {
                 "from": change.code, "to": target, "change": change.op.value,
                 "effective": change.effective.isoformat(), "document": document,
-                "certainty": change.hand_over_certainty.value}, change.note, assignee=target,
+                "certainty": change.hand_over_certainty.value, **({"missed_stay": missed} if missed else {})},
+                change.note, assignee=target,
                 effective_on=change.effective, obligations=Changes(
                     rows=transferred, log=[{"op": "transfer", "name": o.name, "to": target} for o in transferred]))
             moved.append(instance.id)
         return tuple(moved)
+
+    def _follow_cooperating(self, uow: UnitOfWork, change: Change, document: str, actor: Actor) -> None:
+        """Co-operating bodies follow the registry: on the day an agency ends, open tasks that name it as a
+        co-operator name its successor instead, and no task names its own lead as its co-operator (a merger can
+        make the lead and a co-operator one body). Each change is a history row of the task, dated that day."""
+        target = None if change.target is None else str(change.target)
+        ids = sorted({d.definition.id for d in self.engine.store.list_definitions()})
+        for instance in (i for d in ids for i in uow.instances_of_definition(d)):
+            cooperating = instance.data.get(COOPERATING)
+            if not isinstance(cooperating, list) or instance.state in self.engine.definition(
+                    instance.definition_id, instance.definition_version).final_states:
+                continue
+            followed: list[str] = []
+            for code in (target if c == change.code else c for c in cooperating):
+                if code is not None and code != instance.assignee and code not in followed:
+                    followed.append(code)
+            if followed == cooperating:
+                continue
+            rows = [dataclasses.replace(o, cooperating=tuple(followed)) for o in uow.obligations_of(instance.id)
+                    if o.status is ObligationStatus.OPEN]
+            self.engine.append(uow, instance, "@cooperating_changed", actor, {
+                "from": list(cooperating), "to": followed, "change": change.op.value, "agency": change.code,
+                "effective": change.effective.isoformat(), "document": document}, change.note,
+                data={**instance.data, COOPERATING: followed}, effective_on=change.effective,
+                obligations=Changes(rows=rows))
 
     @staticmethod
     def _active(uow: UnitOfWork, code: str, change: Change) -> AgencyRecord:

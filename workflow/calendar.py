@@ -230,6 +230,15 @@ class BusinessCalendar:
             last = dt.date(year, month, _cal.monthrange(year, month)[1])
             steps.append(step("month", month=f"{month:02d}/{year}", day=last))
             return self._done(self._roll(last, steps), None, steps)
+        if kind is DeadlineKind.YEARLY_END_OF_MONTH:  # the month's end in the occurrence's year (or the next)
+            assert deadline.yearly_end_of_month is not None
+            month, year = deadline.yearly_end_of_month, start.year
+            last = dt.date(year, month, _cal.monthrange(year, month)[1])
+            if last < start:
+                year += 1
+                last = dt.date(year, month, _cal.monthrange(year, month)[1])
+            steps.append(step("month", month=f"{month:02d}/{year}", day=last))
+            return self._done(self._roll(last, steps), None, steps)
         if kind is DeadlineKind.END_OF_YEAR:
             assert deadline.end_of_year is not None
             last = dt.date(deadline.end_of_year, 12, 31)

@@ -30,7 +30,7 @@ from ..app.registry import AgencyDetail, ChangeDone, OutboxStatus, Requeued
 from ..app.reports import StatusView, TaskPage, status_view
 from ..http import export_response, nudge, uses
 from ..report import to_csv, to_xlsx
-from ..report_docx import Issuing, to_docx
+from ..report_docx import to_docx
 from ..views import AgencyView, EscalationView, HistoryView, InstanceView, NotificationView, ScheduleView, TimerView
 from .auth import Principal, principal
 from .problems import ApiProblem, documented
@@ -657,7 +657,7 @@ def report_status(request: Request, who: Who, as_of: dt.date | None = None, know
         return Response(to_xlsx(result), media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="status-{day}.xlsx"'})
     if format_ == "docx":  # the report to sign: number, signer and position as the office gives them
-        document = to_docx(result, Issuing(number=number, signer=signer, position=position), reports.today())
+        document = to_docx(result, reports.issuing(number, signer, position), reports.today())
         return Response(document, media_type=DOCX,
                         headers={"Content-Disposition": f'attachment; filename="bao-cao-{day}.docx"'})
     return status_view(result)

@@ -17,6 +17,7 @@ from workflow.errors import PayloadInvalid
 
 from ..context import App
 from ..report import StatusReport, status_report
+from ..report_docx import Issuing
 from ..views import instant
 
 
@@ -83,7 +84,18 @@ class Reports:
         """``known_at`` without a zone is province time."""
         if known_at is not None and known_at.tzinfo is None:
             known_at = known_at.replace(tzinfo=PROVINCE_TZ)
-        return status_report(self.app.engine, self.app.store, self.app.clock.now(), as_of, known_at)
+        now = self.app.clock.now()
+        today = local_date(now)
+        problems = []
+        if as_of is not None and as_of > today:  # nothing is known of a day that has not come
+            problems.append(("as_of", f"{as_of:%d/%m/%Y} is after today ({today:%d/%m/%Y}, province time): "
+                                      "no report can say how things stood then"))
+        if known_at is not None and known_at > now:
+            problems.append(("known_at", f"{known_at.astimezone(PROVINCE_TZ):%d/%m/%Y} is after today "
+                                         f"({today:%d/%m/%Y}, province time): nothing was known then yet"))
+        if problems:
+            raise PayloadInvalid(problems)
+        return status_report(self.app.engine, self.app.store, now, as_of, known_at)
 
     def tasks(self, where: TaskFilter, page: int = 1, size: int = 50, lang: str = "vi") -> TaskPage:
         """The obligations matching ``where`` (now), nearest last day first, a page at a time. Reads: every role."""
@@ -124,6 +136,19 @@ class Reports:
 
     def sections(self) -> list[str]:
         return self.app.store.sections()
+
+    def issuing(self, number: str = "", signer: str = "", position: str = "GIÁM ĐỐC") -> Issuing:
+        """Who issues the report to sign, as the registry names them today: the provincial People's Committee
+        above the standing body (after 01/07/2025, Khánh Hòa's), the place in the date line its province."""
+        names = self.app.store.agency_names_on(self.today())
+        standing = self.app.settings.standing_body or "SKHCN"
+        committee = names.get("UBND", "")
+        issuer = names.get(standing, "Sở Khoa học và Công nghệ")
+        named = " tỉnh " in committee  # the registry's first name is "Ủy ban nhân dân tỉnh": the plan's province
+        place = committee.split(" tỉnh ", 1)[1] if named else Issuing.place
+        issuer_short = issuer.split(" tỉnh ", 1)[0]  # the province is on the line above
+        return Issuing(parent=committee.upper() if named else Issuing.parent, issuer=issuer_short.upper(),
+                       issuer_name=issuer_short, place=place, number=number, signer=signer, position=position)
 
     def today(self) -> dt.date:
         """Today in the province (the date a document is issued on)."""

@@ -732,7 +732,14 @@ def _payload_lines(definition: Definition, event: str, payload: Mapping[str, Any
         if isinstance(value, Mapping) and (spec is None or spec.type is FieldType.DOCUMENT) and "number" in value:
             out.append(f"{label}: {document_words(value, lang)}")
             continue
-        agency = key == "assignee" or (spec is not None and spec.type is FieldType.AGENCY)
+        if isinstance(value, list) and key == "missed_stay":  # obligations by their labels
+            labels = {o.name: word(o.label, lang) for o in definition.obligations}
+            out.append(f"{t['field_missed_stay']}: {'; '.join(labels.get(str(v), str(v)) for v in value)}")
+            continue
+        if isinstance(value, list) and all(isinstance(v, str) for v in value) and key in ("from", "to"):
+            out.append(f"{label}: {', '.join((names or {}).get(v, v) for v in value) or '—'}")  # agencies by name
+            continue
+        agency = key in ("assignee", "agency") or (spec is not None and spec.type is FieldType.AGENCY)
         if names and agency and isinstance(value, str):
             out.append(f"{label}: {names.get(value, value)}")  # an agency by its registry name, not its code
             continue
@@ -873,6 +880,11 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
         children=_children(request, instance.id), history=history, flash=flash, flash_kind=flash_kind,
         kept=kept or {"event": None, "values": {}, "reason": "", "fields": {}},
         max_file_mb=app.settings.max_file_mb, next_actors=_next_actors(request, instance, written, lang),
+        inherited=next((f"{words(lang)['inherited_from']} {names.get(str(h.payload.get('from')), '')} "
+                        f"{words(lang)['on_day']} {_value(h.effective_on or '', lang)}"
+                        for h in reversed(rows) if h.event == "@reassigned"), None),
+        cooperating=", ".join(names.get(str(c), str(c)) for c in instance.data.get("cooperating", ())
+                              if isinstance(instance.data.get("cooperating"), list)),
         decisions=_decision_forms(request, user, instance, written, lang),
         clock_forms=None if final or user.actor.role not in (Role.COMMITTEE, Role.ADMIN) or (instance.due_at is None
         and instance.suspended_at is None) else ("resume" if instance.suspended_at is not None else "suspend"))

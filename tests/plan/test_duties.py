@@ -65,7 +65,8 @@ def test_the_plan_loads_once_with_its_deadlines_as_written(registered: Engine, s
     first = load_plan(registered, store, plan, ADMIN)
     assert len(first.created) >= 40
     assert first.existing == []
-    assert set(first.schedules_added) == {"bao-cao-hang-nam", "ty-le-chi-khcn", "tong-hop-hang-nam"}
+    assert set(first.schedules_added) == {"bao-cao-hang-nam", "ty-le-chi-khcn", "tong-hop-hang-nam",
+                                          "phan-bo-kinh-phi-hang-nam", "tham-dinh-du-toan-hang-nam"}
     again = load_plan(registered, store, plan, ADMIN)
     assert again.created == []
     assert sorted(again.existing) == sorted(first.created)
