@@ -14,7 +14,8 @@
     │   ├── VersionConflict            expected version is stale, or a concurrent writer won
     │   ├── DuplicateBusinessKey       start with a business key that already exists
     │   ├── IdempotencyKeyReused       the key was used before for a different request
-    │   └── LoginRefused               a log-in refused: wrong password, locked, disabled, second factor (.reason)
+    │   ├── LoginRefused               a log-in refused: wrong password, locked, disabled, second factor (.reason)
+    │   └── SignatureRefused           an outside system's post (the e-office's receipt) not signed with the secret
     ├── ValueRejected                  the database refused a value (e.g. a number out of its range)
     ├── StoreUnavailable               the database could not be written (busy past the timeout, disk, ...)
     ├── NotInitialised                 the database has no schema yet (or no file): run `workflow init`
@@ -27,7 +28,7 @@
 
 The engine's refusals are defined in ``workflow.errors``; the store's, the scheduler's and the service's next to
 what raises them (``store.timer_rows``, ``store.backup``, ``scheduler.recurring``, ``service.context``,
-``service.app.accounts``); they are
+``service.app.accounts``, ``service.app.registers``); they are
 all drawn here so the tree is in one place. ``service/errors.py`` maps each to an HTTP status and a CLI exit code.
 """
 

@@ -278,6 +278,9 @@ class Transition(Frozen):
     guard: str | None = None
     reason_required: bool = False
     late: LatePolicy | None = None  # what an event after the state's deadline gets (None: no check)
+    # the act enters a document in the owing agency's register: "in" (a receipt, dated by its date field: the
+    # incoming register's day) or "out" (the agency issues the document it carries)
+    register_as: Literal["in", "out"] | None = None
 
     @field_validator("source", mode="before")
     @classmethod
@@ -314,6 +317,8 @@ class Definition(Frozen):
                 del content[key]
         _drop_unset(content, "yearly_end_of_month")  # a deadline kind added later, left out where not used
         for transition in content["transitions"]:  # a field key added later, left out while unused
+            if transition.get("register_as") is None:
+                transition.pop("register_as", None)
             for spec in transition.get("payload", {}).values():
                 if spec.get("value_labels") is None:
                     spec.pop("value_labels", None)

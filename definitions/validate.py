@@ -173,6 +173,17 @@ def _check_fan_out(definition: Definition) -> list[tuple[Path, str]]:
     return out
 
 
+def _register_problems(transition: Transition, at: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
+    """An act that enters a register needs what the entry is made of: a receipt its day, a sent one its document."""
+    kinds = {spec.type for spec in transition.payload.values()}
+    if transition.register_as == "in" and FieldType.DATE not in kinds:
+        return [((*at, "register_as"), "an act that registers an incoming document needs a date field (the day of "
+                                       "receipt)")]
+    if transition.register_as == "out" and FieldType.DOCUMENT not in kinds:
+        return [((*at, "register_as"), "an act that registers an outgoing document needs a document field")]
+    return []
+
+
 def _check_transition(
     definition: Definition,
     ti: int,
@@ -200,6 +211,7 @@ def _check_transition(
         elif role not in GRANTABLE_ROLES:
             allowed = ", ".join(sorted(GRANTABLE_ROLES))
             out.append(((*at, "roles", ri), f"unknown role {role!r} (roles: {allowed})"))
+    out.extend(_register_problems(transition, at))
     if transition.guard is not None and guards is not None and transition.guard not in guards:
         names = ", ".join(sorted(guards)) or "none registered"
         out.append(((*at, "guard"), f"unknown guard {transition.guard!r} (guards: {names})"))

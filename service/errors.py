@@ -41,6 +41,7 @@ from workflow.errors import (
 )
 
 from .app.accounts import LoginRefused
+from .app.registers import SignatureRefused
 from .context import CheckpointUnreadable, DatabaseUrlInvalid, NotInitialised, ServeRefused
 
 EXIT_REFUSED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNAVAILABLE = 1, 2, 3, 4, 5
@@ -68,6 +69,7 @@ TABLE: tuple[tuple[type[WorkflowError], Answer], ...] = (
     (EventNotAllowed, Answer(409, "Event not allowed", EXIT_REFUSED)),
     (GuardFailed, Answer(409, "Guard refused", EXIT_REFUSED)),
     (LoginRefused, Answer(401, "Log-in refused", EXIT_REFUSED)),
+    (SignatureRefused, Answer(401, "Signature refused", EXIT_REFUSED)),
     (Refused, Answer(409, "Refused", EXIT_REFUSED)),
     (DefinitionInvalid, Answer(422, "Invalid definition", EXIT_REFUSED)),
     (DefinitionConflict, Answer(409, "Definition conflict", EXIT_CONFLICT)),

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # the service process
     poll_s: float = Field(default=30.0, gt=0, description="how often serve looks for work other processes added")
     node_name: str = "local"
+    eoffice_secret: SecretStr | None = Field(default=None, description="the secret shared with the province's "
+                                             "e-office system: its receipts are accepted at POST /api/v1/integration/"
+                                             "receipts only when signed with it (HMAC-SHA256); unset, the endpoint "
+                                             "is off")
     standing_body: str | None = Field(default="SKHCN", description="the plan's standing body (agency code) for "
                                       "tasks whose plan names none: its officers run consultations and follow-up, "
                                       "accept receipt claims and correct recorded facts")

@@ -65,6 +65,7 @@ from .hot import HotStatement
 from .keys import KeyQueries
 from .obligation_rows import ObligationRows, ObligationStatements
 from .outbox import OutboxQueries, OutboxRows, OutboxStatements
+from .registers import RegisterQueries, RegisterRows, RegisterStatements
 from .rows import history_from_row, instance_from_row, override_from_row
 from .schedules import ScheduleQueries, ScheduleRows, ScheduleStatements
 from .system_log import SystemQueries, SystemRows, SystemStatements, system_problems
@@ -262,9 +263,10 @@ class _UnitStatements:
     system: SystemStatements
     outbox: OutboxStatements
     schedule: ScheduleStatements
+    register: RegisterStatements
 
 
-class SqlUnitOfWork(TimerRows, ObligationRows, AgencyRows, ScheduleRows, OutboxRows, SystemRows):
+class SqlUnitOfWork(TimerRows, ObligationRows, AgencyRows, ScheduleRows, OutboxRows, SystemRows, RegisterRows):
     """The reads and writes of one transaction on a DBAPI connection (see ``workflow.ports.UnitOfWork``):
     instances and history here; timers and escalations (``timer_rows``), obligations (``obligation_rows``), the
     registry (``agency_rows``), schedules (``schedules``), the outbox (``outbox``), the system history
@@ -279,6 +281,7 @@ class SqlUnitOfWork(TimerRows, ObligationRows, AgencyRows, ScheduleRows, OutboxR
         self.system_sql = sql.system
         self.outbox_sql = sql.outbox
         self.schedule_sql = sql.schedule
+        self.register_sql = sql.register
 
     def get_instance(self, instance_id: int) -> InstanceRecord | None:
         if not 0 < instance_id < MAX_ID:
@@ -343,7 +346,8 @@ class SqlUnitOfWork(TimerRows, ObligationRows, AgencyRows, ScheduleRows, OutboxR
             "seq": record.seq})
 
 
-class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQueries, AccountQueries):
+class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQueries, AccountQueries,
+               RegisterQueries):
     """Definitions, instances and history in a SQL database (see ``workflow.ports.Store``)."""
 
     def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
@@ -357,7 +361,7 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
         self._system_sql = SystemStatements(engine.dialect)
         self._unit_sql = _UnitStatements(self._hot, self._timer_sql, self._agency_sql, self._obligation_sql,
                                          self._system_sql, OutboxStatements(engine.dialect),
-                                         ScheduleStatements(engine.dialect))
+                                         ScheduleStatements(engine.dialect), RegisterStatements(engine.dialect))
         self._begin_sql = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else None
         dbapi = engine.dialect.loaded_dbapi
         self._operational = dbapi.OperationalError

@@ -148,6 +148,31 @@ timers = Table(
     Index("ix_timers_instance", "instance_id", "status"),
 )
 
+registers = Table(  # migration 0010: each agency's registers of documents in and out (sổ văn bản đến / đi)
+    "registers", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("agency", String(32), nullable=False),
+    Column("direction", String(3), nullable=False),  # in, out
+    Column("year", Integer, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("registered_on", String(10), nullable=False),
+    Column("counterpart", String(300), nullable=True),
+    Column("reference", String(100), nullable=True),
+    Column("issued_on", String(10), nullable=True),
+    Column("summary", Text, nullable=True),
+    Column("signer", String(200), nullable=True),
+    Column("instance_id", ID, ForeignKey("instances.id"), nullable=True),
+    Column("seq", Integer, nullable=True),
+    Column("source", String(20), nullable=False),
+    Column("external_id", String(200), nullable=True),
+    Column("fingerprint", String(64), nullable=True),
+    Column("actor_id", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("agency", "direction", "year", "number", name="uq_registers_number"),
+    UniqueConstraint("source", "external_id", name="uq_registers_external"),
+    Index("ix_registers_instance", "instance_id"),
+)
+
 obligations = Table(  # migration 0007: a cache of the obligation changes written in history rows
     "obligations", metadata,
     Column("id", ID, primary_key=True, autoincrement=True),

@@ -55,6 +55,7 @@ from .ports import (
     InstanceRecord,
     ObligationRecord,
     ObligationStatus,
+    RegisterEntry,
     Store,
     UnitOfWork,
 )
@@ -63,6 +64,14 @@ from .timers import AnchorMissing, TimerRecord, arm, arm_obligation
 MAX_DATA_BYTES = 256 * 1024
 RECEIPT_CLAIM = "@receipt_claim"  # instance data: a start the owing agency stated too late, awaiting a decision
 ESCALATIONS_CLOSED = "@escalations_closed"  # history payload: escalations closed because their duty was done
+REGISTER = "@register"  # history payload: the register entry the act made (agency, direction, year, number)
+
+
+def _number_of(document: Any) -> str | None:
+    """A document's số/ký hiệu, given by its parts or as its bare reference."""
+    if isinstance(document, Mapping):
+        return str(document.get("number")) if document.get("number") else None
+    return document if isinstance(document, str) else None
 TIMER_ACTOR = Actor("system:timer", Role.SYSTEM)  # timers fire, and escalate, as this actor
 EARLIEST_EFFECTIVE = dt.date(2000, 1, 1)  # no event of this plan took effect before; a guard against typos
 
@@ -261,7 +270,8 @@ class Engine:
     def fire(self, instance_id: int, event: str, actor: Actor, *, payload: Mapping[str, Any] | None = None,
              reason: str | None = None, expected_version: int | None = None,
              idempotency_key: str | None = None, request_id: str | None = None,
-             effective_on: dt.date | None = None, attachments: Sequence[Mapping[str, Any]] = ()) -> FireResult:
+             effective_on: dt.date | None = None, attachments: Sequence[Mapping[str, Any]] = (),
+             evidence: RegisterEntry | None = None) -> FireResult:
         """Apply ``event`` to an instance as ``actor``, taking effect on ``effective_on`` (default today);
         see the module docstring for the checks. ``attachments``: the files the act came with, as the caller stored
         them (sha256, name, size, type): recorded in the history row under ``@files``, so its hash covers theirs."""
@@ -281,7 +291,8 @@ class Engine:
             instance = self.load(uow, instance_id)
             if expected_version is not None and instance.version != expected_version:
                 raise VersionConflict(instance_id, expected_version, instance.version)
-            result = self.apply(uow, instance, event, actor, payload, reason, request_id, effective_on, attachments)
+            result = self.apply(uow, instance, event, actor, payload, reason, request_id, effective_on, attachments,
+                                evidence)
             if idempotency_key is not None and fingerprint is not None:
                 uow.save_idempotency(IdempotencyRecord(idempotency_key, fingerprint, instance_id, result.record.seq))
         return result
@@ -295,7 +306,8 @@ class Engine:
 
     def apply(self, uow: UnitOfWork, instance: InstanceRecord, event: str, actor: Actor,
               payload: Mapping[str, Any], reason: str | None, request_id: str | None = None,
-              effective_on: dt.date | None = None, attachments: Sequence[Mapping[str, Any]] = ()) -> FireResult:
+              effective_on: dt.date | None = None, attachments: Sequence[Mapping[str, Any]] = (),
+              evidence: RegisterEntry | None = None) -> FireResult:
         """Check and apply one event inside the caller's transaction; nothing is written if it is refused."""
         definition = self.definition(instance.definition_id, instance.definition_version)
         clean, decision = self._check(definition, instance, event, actor, dict(payload), reason)
@@ -318,7 +330,10 @@ class Engine:
         seq = instance.version + 1
         data = {**instance.data, **clean}
         existing = uow.obligations_of(instance.id) if definition.obligations else []
-        interested = actor.role is Role.ADMIN or (actor.role is Role.OFFICER and actor.agency == instance.assignee)
+        # the owing agency's own statement (typed by its officer, or an administrator for it); a receipt the
+        # province's e-office acknowledged electronically is evidence, not a statement of interest
+        interested = evidence is None and (actor.role is Role.ADMIN or (actor.role is Role.OFFICER
+                                                                         and actor.agency == instance.assignee))
         changes = self._obligations(definition, event, dest, effective, seq, clean, data, instance.assignee, existing,
                                     instance.id, instance.state, now, interested)
         if changes.claims:  # a start the owing agency stated after its presumed deadline: kept for a decision
@@ -326,8 +341,9 @@ class Engine:
         if changes.late and transition.late is LatePolicy.REFUSE:
             late = ", ".join(f"{r.name} (last day {r.last_day:%d/%m/%Y})" for r in changes.closed)
             raise Refused(f"the deadline has passed: {late}; late answers are refused", **where)
+        entry = self._register(uow, transition, instance, actor, clean, effective, seq, now, evidence)
         clean = {**clean, **self._row_notes(transition, changes, decision, instance, attachments,
-                                            self._close_escalations(uow, instance, changes, now))}
+                                            self._close_escalations(uow, instance, changes, now), entry)}
         if dest in definition.final_states:
             data.update({"@completed_at": format_instant(now), "@late": changes.late})
         timers = self._arm(definition, dest, instance.id, seq, now, clean, data, event, instance.state, effective)
@@ -368,8 +384,40 @@ class Engine:
         if after.state in definition.final_states and after.parent_id is not None:
             fanout.join_if_done(self, uow, after)
 
+    @staticmethod
+    def _register(uow: UnitOfWork, transition: Transition, instance: InstanceRecord, actor: Actor,
+                  payload: Mapping[str, Any], effective: dt.date, seq: int, now: dt.datetime,
+                  evidence: RegisterEntry | None) -> RegisterEntry | None:
+        """The register entry an act makes (the definition's ``register_as``): a receipt enters the owing
+        agency's incoming register on the day of receipt, from the sender (the parent's body); a document the
+        agency issues enters its outgoing register on its date of issue. ``evidence``: an entry an outside system
+        (the e-office) made, with its own number, stored as it is."""
+        if transition.register_as is None and evidence is None:
+            return None
+        parent = uow.get_instance(instance.parent_id) if instance.parent_id is not None else None
+        if evidence is not None:
+            entry = dataclasses.replace(evidence, instance_id=instance.id, seq=seq, actor_id=actor.id, created_at=now)
+        elif transition.register_as == "in":
+            sent = parent.data.get("document") if parent is not None else None
+            entry = RegisterEntry(instance.assignee, "in", effective, counterpart=parent.assignee if parent else None,
+                                  reference=_number_of(sent), instance_id=instance.id, seq=seq, actor_id=actor.id,
+                                  created_at=now)
+        else:
+            document = next((payload[n] for n, f in transition.payload.items()
+                             if f.type is FieldType.DOCUMENT and payload.get(n)), None)
+            if document is None:
+                return None
+            parts = document if isinstance(document, Mapping) else {}
+            issued = dt.date.fromisoformat(str(parts["issued_on"])) if parts.get("issued_on") else effective
+            entry = RegisterEntry(instance.assignee, "out", issued, counterpart=parent.assignee if parent else None,
+                                  reference=_number_of(document), issued_on=issued, summary=parts.get("summary"),
+                                  signer=parts.get("signer"), instance_id=instance.id, seq=seq, actor_id=actor.id,
+                                  created_at=now)
+        return uow.register_document(entry)
+
     def _row_notes(self, transition: Transition, changes: Changes, decision: Decision, instance: InstanceRecord,
-                   attachments: Sequence[Mapping[str, Any]], closed: list[int]) -> dict[str, Any]:
+                   attachments: Sequence[Mapping[str, Any]], closed: list[int],
+                   entry: RegisterEntry | None = None) -> dict[str, Any]:
         """What the history row says besides the payload (never the instance's data): a late act, an
         administrator's act on behalf of a body, the files it came with (the row's hash covers each file's), the
         escalations closed because the duty they were about is done."""
@@ -382,6 +430,8 @@ class Engine:
             notes["@files"] = [{k: a[k] for k in ("sha256", "name", "size", "type")} for a in attachments]
         if closed:
             notes[ESCALATIONS_CLOSED] = closed
+        if entry is not None:
+            notes[REGISTER] = entry.note()
         return notes
 
     @staticmethod

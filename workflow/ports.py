@@ -105,6 +105,40 @@ class ObligationRecord:
 
 
 @dataclass(frozen=True)
+class RegisterEntry:
+    """One document in an agency's register (sổ văn bản đến / đi), numbered per agency, direction and year as
+    Vietnamese offices number them; the act it was recorded with (instance, history row), if any."""
+
+    agency: str
+    direction: str  # "in" (văn bản đến) or "out" (văn bản đi)
+    registered_on: dt.date  # ngày đến / ngày đi
+    number: int = 0  # số đến / số đi (0: the next of the year, given when stored)
+    counterpart: str | None = None  # from whom (in), to whom (out): an agency code or a name
+    reference: str | None = None  # the document's số/ký hiệu
+    issued_on: dt.date | None = None
+    summary: str | None = None
+    signer: str | None = None
+    instance_id: int | None = None
+    seq: int | None = None
+    source: str = "engine"  # engine (an act), eoffice (the province's e-office system)
+    external_id: str | None = None  # the e-office's own id of the receipt: a repeated post finds the first
+    fingerprint: str | None = None  # SHA-256 of what the e-office posted (a repeated id with other content: refused)
+    actor_id: str = ""
+    created_at: dt.datetime | None = None
+    id: int = 0
+
+    @property
+    def year(self) -> int:
+        return self.registered_on.year
+
+    def note(self) -> dict[str, Any]:
+        """What the act's history row says of it (covered by the row's hash)."""
+        return {"direction": self.direction, "agency": self.agency, "year": self.year, "number": self.number,
+                "registered_on": self.registered_on.isoformat(), "source": self.source,
+                **({"external_id": self.external_id} if self.external_id else {})}
+
+
+@dataclass(frozen=True)
 class FireResult:
     """What a start or an event did: the instance after it and its history row."""
 
@@ -245,6 +279,14 @@ class UnitOfWork(Protocol):
     def insert_escalation(self, instance_id: int, timer_id: int | None, due_at: dt.datetime,
                           now: dt.datetime) -> int:
         """Record an open escalation to the Steering Committee; its id."""
+        ...
+
+    def register_document(self, entry: RegisterEntry) -> RegisterEntry:
+        """Store a register entry; with number 0, the next number of its agency, direction and year."""
+        ...
+
+    def find_register_entry(self, source: str, external_id: str) -> RegisterEntry | None:
+        """The entry an outside system posted under ``external_id`` (idempotency)."""
         ...
 
     def open_escalations_of(self, instance_id: int) -> list[tuple[int, str | None]]:

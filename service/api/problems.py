@@ -58,7 +58,7 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 def documented(path: str, methods: set[str]) -> dict[int | str, dict[str, Any]]:
     """The problem answers an operation can give, for its OpenAPI entry."""
     statuses = {401, 422, 429, 431, 503}
-    if "{" in path:
+    if "{" in path or path.startswith("/api/v1/integration/"):  # an integration not configured is not there
         statuses.add(404)
     if methods & WRITES:
         statuses |= {400, 403, 409, 413}

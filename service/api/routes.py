@@ -26,6 +26,7 @@ from ..app.deadlines import DueView, OverrideAdded, OverrideView, due_view
 from ..app.definitions import DefinitionShown, DefinitionSummary, Loaded
 from ..app.escalations import Acknowledged
 from ..app.keys import CreatedKey, KeyView, key_view
+from ..app.registers import Receipt, ReceiptAnswer, RegisterView
 from ..app.registry import AgencyDetail, ChangeDone, OutboxStatus, Requeued
 from ..app.reports import StatusView, TaskPage, status_view
 from ..http import export_response, nudge, uses
@@ -473,6 +474,28 @@ def decide_claim(request: Request, who: Who, instance_id: InstanceId, body: Clai
     return row
 
 
+@router.get("/registers")
+def list_registers(request: Request, who: Who, agency: Annotated[str | None, Query(max_length=32)] = None,
+                   direction: Annotated[Literal["in", "out"] | None, Query()] = None,
+                   year: Annotated[int | None, Query(ge=2000, le=2200)] = None,
+                   limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[RegisterView]:
+    """The registers of documents in and out (sổ văn bản đến / đi), per agency, direction and year, newest first."""
+    return uses(request).registers.entries(agency, direction, year, limit)
+
+
+@router.post("/integration/receipts", openapi_extra={
+    "requestBody": {"required": True, "content": {"application/json": {"schema": Receipt.model_json_schema()}}}})
+async def eoffice_receipt(request: Request, x_signature: Annotated[str | None, Header()] = None,
+                          x_timestamp: Annotated[str | None, Header()] = None) -> ReceiptAnswer:
+    """The province's e-office system posts a receipt it acknowledged: signed with the shared secret (HMAC-SHA256
+    of "<X-Timestamp>.<body>", as X-Signature: sha256=<hex>), no API key. Idempotent by its id; entered in the
+    receiving agency's incoming register and, where it belongs to a task, recorded as that task's receipt."""
+    body = await request.body()
+    answer = await run_in_threadpool(uses(request).registers.eoffice_receipt, body, x_signature, x_timestamp)
+    nudge(request)
+    return answer
+
+
 @router.post("/instances/{instance_id}/corrections")
 def correct_fact(request: Request, who: Who, instance_id: InstanceId, body: CorrectionBody) -> HistoryView:
     """Put right a recorded fact (an act's date, a date in it, a part of its document): a new history row naming
@@ -771,7 +794,7 @@ def no_second_factor(request: Request, who: Who, login: Login) -> AccountView:
 TAGS = {"definitions": "definitions", "instances": "instances", "escalations": "deadlines", "calendar": "deadlines",
         "agencies": "registry", "schedules": "registry", "notifications": "registry", "reports": "reports",
         "audit": "audit", "keys": "keys", "accounts": "keys",
-        "tasks": "reports", "files": "instances"}
+        "tasks": "reports", "files": "instances", "registers": "registry", "integration": "registry"}
 
 for _route in router.routes:
     if isinstance(_route, APIRoute):

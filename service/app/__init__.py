@@ -14,6 +14,7 @@ adapters over it that parse input and render output; none of them imports anothe
     keys         API keys for machines
     accounts     people's accounts and logging in
     attachments  the signed documents an act comes with (PDF, DOCX, XLSX), stored by their SHA-256
+    registers    the agencies' registers of documents in and out; the e-office's signed receipts
 
 Reads are open to every role (the plan is public inside the administration); each write names who may do it,
 here or in the engine's own rules (roles per transition, officers only for their agency)."""
@@ -32,11 +33,12 @@ from .definitions import Definitions
 from .escalations import Escalations
 from .instances import Instances, Outcome, Page
 from .keys import Keys
+from .registers import Registers
 from .registry import Registry
 from .reports import Reports
 
 __all__ = ["Accounts", "Attachments", "Audit", "Decisions", "Definitions", "Escalations", "Instances", "Keys",
-           "LegalClock", "Outcome", "Page", "Registry", "Reports", "UseCases"]
+           "LegalClock", "Outcome", "Page", "Registers", "Registry", "Reports", "UseCases"]
 
 
 class UseCases:
@@ -80,6 +82,10 @@ class UseCases:
     @cached_property
     def keys(self) -> Keys:
         return Keys(self.app.store, self.app.clock, self.app.settings.key_lifetime_days)
+
+    @cached_property
+    def registers(self) -> Registers:
+        return Registers(self.app)
 
     @cached_property
     def attachments(self) -> Attachments:

@@ -601,7 +601,14 @@ def agency_page(request: Request, code: str) -> HTMLResponse:
     view = {"code": agency.code, "kind": t.get(f"agency_kind_{agency.kind}", agency.kind),
             "status": t.get(f"agency_status_{agency.status}", agency.status), "successor": agency.successor,
             "name": current.name, "names": agency.names}
-    return _render(request, "agency.html", user=user, agency=view, tasks=tasks)
+    names = app.store.agency_names()
+    registers = [(direction, [{
+        "number": e["number"], "year": e["year"], "day": _value(e["registered_on"], lang),
+        "counterpart": names.get(e["counterpart"] or "", e["counterpart"] or ""), "reference": e["reference"] or "",
+        "issued_on": _value(e["issued_on"], lang) if e["issued_on"] else "", "summary": e["summary"] or "",
+        "instance_id": e["instance_id"], "eoffice": e["source"] == "eoffice"}
+        for e in uses(request).registers.entries(agency.code, direction, limit=200)]) for direction in ("in", "out")]
+    return _render(request, "agency.html", user=user, agency=view, tasks=tasks, registers=registers)
 
 
 # -- instance -------------------------------------------------------------------------------------
