@@ -511,8 +511,10 @@ def _inbox(request: Request, user: User, status: int = 200, flash: str | None = 
             left = None if i.due_at is None or late else (
                 (i.due_at - dt.timedelta(microseconds=1)).astimezone(PROVINCE_TZ).date() - today).days
             tasks.append({"id": i.id, "title": _title(definition, lang), "state": definition.state(i.state).label,
-                          "due": _day(i.due_at), "due_at": i.due_at, "late": late, "left": left})
+                          "due": _day(i.due_at), "due_at": i.due_at, "late": late, "left": left,
+                          "waiting_for": _waiting_for(request, user, i, definition, lang)})
         tasks.sort(key=lambda r: (r["due_at"] is None, r["due_at"] or now, r["id"]))  # nearest deadline first
+    decisions = _decisions_waiting(request, user, lang)
     if user.actor.role in (Role.COMMITTEE, Role.ADMIN):
         names = app.store.agency_names()
         escalations = []
@@ -523,7 +525,40 @@ def _inbox(request: Request, user: User, status: int = 200, flash: str | None = 
                                 "agency_name": names.get(instance.assignee, instance.assignee),
                                 "due": _day(e.due_at), "late": days_late(e.due_at, now)})
     return _render(request, "inbox.html", status, user, tasks=tasks, escalations=escalations, flash=flash,
-                   flash_kind=flash_kind)
+                   flash_kind=flash_kind, decisions=decisions)
+
+
+def _waiting_for(request: Request, user: User, instance: InstanceRecord, definition: Definition,
+                 lang: str) -> str | None:
+    """Who the task waits on when it is not the viewer: the body deciding a request, or who must act next."""
+    t = words(lang)
+    if isinstance(instance.data.get("@extension_request"), dict):
+        deciders = ", ".join(_body_name(request, r, instance, lang) for r in definition.extensions_by)
+        return f"{t['decide_extension']}: {deciders}"
+    if _app(request).engine.allowed_events(instance, user.actor):
+        return None
+    return "; ".join(_next_actors(request, instance, definition, lang)) or None
+
+
+def _decisions_waiting(request: Request, user: User, lang: str) -> list[dict[str, Any]] | None:
+    """The tasks waiting on a decision the viewer may take: a request for more time, a receipt claimed too late."""
+    if user.actor.role not in (Role.COMMITTEE, Role.OFFICER, Role.ADMIN):
+        return None
+    app, t, out = _app(request), words(lang), []
+    names = app.store.agency_names()
+    for i in _all(app.store):
+        waiting = [key for key, what in (("@extension_request", "decide"), ("@receipt_claim", "claim"))
+                   if isinstance(i.data.get(key), dict)]
+        if not waiting:
+            continue
+        allowed = uses(request).decisions.allowed(user.actor, i.id)
+        what = [t["decide_extension"] if k == "@extension_request" else t["decide_claim"] for k in waiting
+                if ("decide" if k == "@extension_request" else "claim") in allowed]
+        if what:
+            definition = _definition(request, i.definition_id, i.definition_version)
+            out.append({"id": i.id, "title": _title(definition, lang), "agency_name": names.get(i.assignee, i.assignee),
+                        "what": "; ".join(what)})
+    return out
 
 
 @pages.get("/inbox")
@@ -706,6 +741,29 @@ def _state_label(definition: Definition, state: str | None) -> str:
         return state
 
 
+def _note_lines(payload: Mapping[str, Any], lang: str, names: Mapping[str, str]) -> list[str]:
+    """What the engine noted in a row besides the payload, in words: an administrator's act for a body, the register
+    entry it made, the escalations it closed."""
+    t = words(lang)
+    out = []
+    behalf = payload.get("@on_behalf_of")
+    if isinstance(behalf, Mapping):  # an administrator's act for a body
+        role = str(behalf.get("role"))
+        body = t["committee_body"] if role == Role.COMMITTEE.value else \
+            f"{t['officer_of']} {names.get(str(behalf.get('agency')), str(behalf.get('agency')))}"
+        out.append(f"{t['field_on_behalf']}: {body}")
+    entry = payload.get("@register")
+    if isinstance(entry, Mapping) and entry.get("direction") in ("in", "out"):  # the register it entered
+        direction = str(entry["direction"])
+        out.append(f"{t['register_' + direction]}: {t['register_number_' + direction].lower()} "
+                   f"{entry.get('number')}/{entry.get('year')}"
+                   + (f" ({t['register_eoffice']})" if entry.get("source") == "eoffice" else ""))
+    closed = payload.get("@escalations_closed")
+    if isinstance(closed, list) and closed:
+        out.append(f"{t['field_escalations_closed']}: {', '.join(str(c) for c in closed)}")
+    return out
+
+
 def _payload_lines(definition: Definition, event: str, payload: Mapping[str, Any], lang: str,
                    latest: Definition | None = None, names: Mapping[str, str] | None = None) -> list[str]:
     """Each field as "its label: its value" (the transition's labels; the engine's own fields by name); a choice
@@ -714,19 +772,12 @@ def _payload_lines(definition: Definition, event: str, payload: Mapping[str, Any
     transition = next((x for x in definition.transitions if x.event == event), None)
     specs = transition.payload if transition is not None else {}
     newer = next((x for x in latest.transitions if x.event == event), None) if latest is not None else None
-    out = []
-    behalf = payload.get("@on_behalf_of")
-    if isinstance(behalf, Mapping):  # an administrator's act for a body
-        role = str(behalf.get("role"))
-        body = t["committee_body"] if role == Role.COMMITTEE.value else \
-            f"{t['officer_of']} {(names or {}).get(str(behalf.get('agency')), str(behalf.get('agency')))}"
-        out.append(f"{t['field_on_behalf']}: {body}")
-    closed = payload.get("@escalations_closed")
-    if isinstance(closed, list) and closed:
-        out.append(f"{t['field_escalations_closed']}: {', '.join(str(c) for c in closed)}")
+    out = _note_lines(payload, lang, names or {})
     for key, value in payload.items():
         if key in HIDDEN_KEYS or str(key).startswith("@"):
             continue
+        if event == "@deadline_extended" and (key == "due_at" or (key == "late" and not value)):
+            continue  # the new last day says it; "late" only when it was
         if key == "field" and event == "@corrected":  # the fact corrected, in words
             out.append(f"{t['field_field']}: {_fact_label(definition, str(value), lang)}")
             continue

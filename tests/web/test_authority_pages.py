@@ -21,7 +21,7 @@ from service.settings import Settings
 from service.verification import verify_all
 from tests.api.conftest import create_people, prepared, served
 from tests.plan.conftest import PLAN
-from tests.web.conftest import ADMIN, Site, at, log_in, screenshot
+from tests.web.conftest import ADMIN, ARTIFACTS, Site, at, log_in, screenshot
 from workflow import SimulatedClock
 
 
@@ -80,11 +80,16 @@ def test_each_body_does_its_own_acts_from_the_pages(browser: Browser, planned: S
     syt.wait_for_url(re.compile(r".*done=@extension_requested.*"))
     assert "đang chờ quyết định" in syt.locator("#request-waiting").inner_text()
     assert syt.locator("#decide-form").count() == 0  # the agency never decides its own deadline
+    syt.goto(f"{site.url}/inbox")  # its inbox says who the task waits on
+    waiting = syt.locator(f'#tasks-table tr[data-instance="{child}"]').inner_text()
+    assert "Quyết định về đề nghị gia hạn: Cán bộ Sở Khoa học và Công nghệ, Ban Chỉ đạo Chương trình" in waiting
     syt.context.close()
 
-    # the Steering Committee grants it, with its document
+    # the Steering Committee finds the request in its inbox and grants it, with its document
     site.clock.set(at("2022-12-22"))
-    committee = log_in(browser, site, "committee", then=f"/instances/{child}")
+    committee = log_in(browser, site, "committee", then=None)
+    assert "Sở Y tế" in committee.locator(f'#decisions-table tr[data-instance="{child}"]').inner_text()
+    committee.goto(f"{site.url}/instances/{child}")
     decide = committee.locator("#decide-form")
     decide.get_by_label("Số, ký hiệu").fill("15/BCĐ-KHCN")
     decide.get_by_label("Ngày ban hành văn bản").fill("22/12/2022")
@@ -105,6 +110,8 @@ def test_each_body_does_its_own_acts_from_the_pages(browser: Browser, planned: S
     answer.locator("#f-answer-position").select_option("agree")
     act(syt, "answer")
     screenshot(syt, "authority-4-syt-answers")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    syt.locator("#history-table").screenshot(path=str(ARTIFACTS / "authority-5-history.png"))
     syt.context.close()
 
     rows = store.history(child) + store.history(site.parent)
