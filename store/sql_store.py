@@ -52,7 +52,7 @@ from definitions import (
     from_canonical_json,
 )
 from definitions.model import Definition
-from workflow.audit import Derived, canonical
+from workflow.audit import ArmedTimer, Derived, canonical
 from workflow.calendar import DayOverride
 from workflow.clock import Clock, SystemClock
 from workflow.errors import DuplicateBusinessKey
@@ -167,11 +167,14 @@ class _AuditStatements:
                               obligations.c.status, obligations.c.last_day, obligations.c.due_at,
                               obligations.c.opened_seq)])
         self.escalations = HotStatement(
-            select(escalations.c.id, escalations.c.instance_id, escalations.c.status)
+            select(escalations.c.id, escalations.c.instance_id, escalations.c.status, escalations.c.timer_id)
             .where(in_range(escalations.c.instance_id)), dialect)
         self.timers = HotStatement(
-            select(timers.c.instance_id, timers.c.obligation, timers.c.fence, timers.c.kind, timers.c.status)
-            .where(and_(in_range(timers.c.instance_id), timers.c.obligation.is_not(None))), dialect)
+            select(timers.c.instance_id, timers.c.obligation, timers.c.fence, timers.c.kind, timers.c.status,
+                   timers.c.base_due, timers.c.id)
+            .where(and_(in_range(timers.c.instance_id), timers.c.obligation.is_not(None))), dialect,
+            [timers.c.instance_id.type, timers.c.obligation.type, timers.c.fence.type, timers.c.kind.type,
+             timers.c.status.type, timers.c.base_due.type, timers.c.id.type])
         self.create = str(CreateTable(_verify_from, if_not_exists=True).compile(dialect=dialect))
         self.clear = HotStatement(delete(_verify_from), dialect)
         self.insert = HotStatement(insert(_verify_from).values(instance_id=bindparam("b_id"),
@@ -771,12 +774,15 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
         for i, name, agency, status, last_day, due_at, opened_seq in self._audit_sql.obligations.all(dbapi, values):
             duties.setdefault(i, {})[name] = (agency, status, last_day, due_at, opened_seq)
         raised: dict[int, dict[int, str]] = {}
-        for escalation_id, i, status in self._audit_sql.escalations.all(dbapi, values):
+        escalated: dict[int, set[int]] = {}
+        for escalation_id, i, status, timer_id in self._audit_sql.escalations.all(dbapi, values):
             raised.setdefault(i, {})[escalation_id] = status
-        armed: dict[int, dict[tuple[str, int], list[tuple[str, str]]]] = {}
-        for i, name, fence, kind, status in self._audit_sql.timers.all(dbapi, values):
-            armed.setdefault(i, {}).setdefault((name, fence), []).append((kind, status))
-        return Derived(duties, raised, armed, required)
+            if timer_id is not None:
+                escalated.setdefault(i, set()).add(int(timer_id))
+        armed: dict[int, dict[tuple[str, int], list[ArmedTimer]]] = {}
+        for i, name, fence, kind, status, base_due, timer_id in self._audit_sql.timers.all(dbapi, values):
+            armed.setdefault(i, {}).setdefault((name, fence), []).append(ArmedTimer(kind, status, base_due, timer_id))
+        return Derived(duties, raised, armed, required, escalated)
 
     @contextmanager
     def audit_since(self, checkpoint: Mapping[int, tuple[int, str]], first_id: int = 0, end_id: int = ID_END

@@ -16,7 +16,7 @@ import json
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .ports import HistoryRecord
 
@@ -109,6 +109,15 @@ class ChainProblem:
         return f"instance {self.instance_id}{row}: {self.message}"
 
 
+class ArmedTimer(NamedTuple):
+    """An obligation's timer as the timers table holds it."""
+
+    kind: str
+    status: str
+    base_due: dt.datetime  # the end of the period it is armed for (reminders: before it)
+    id: int
+
+
 @dataclass(frozen=True)
 class Derived:
     """What the tables derived from the histories hold (read in the verification's snapshot): each instance's
@@ -118,8 +127,9 @@ class Derived:
 
     obligations: Mapping[int, Mapping[str, tuple[str, str, str, dt.datetime, int]]]
     escalations: Mapping[int, Mapping[int, str]]
-    timers: Mapping[int, Mapping[tuple[str, int], Sequence[tuple[str, str]]]]
+    timers: Mapping[int, Mapping[tuple[str, int], Sequence[ArmedTimer]]]
     required: Mapping[tuple[str, int], Mapping[str, tuple[str, ...]]]
+    escalated: Mapping[int, set[int]] = field(default_factory=dict)  # per instance: timers that raised escalations
 
 
 @dataclass
@@ -307,6 +317,7 @@ class ObligationState:
     opened_seq: int | None  # the row that opened it (None: a migrated row from before rows named it)
     closed_on: str | None = None  # ISO date, once satisfied or waived
     extended_to: str | None = None  # ISO date: an extension granted after the last day (the lateness stays)
+    extended_due: dt.datetime | None = None  # when that extension ends (the next escalation)
 
     def as_row(self) -> list[Any]:
         return [self.agency, self.status, self.last_day, self.due_at, self.opened_seq]
@@ -331,12 +342,17 @@ def follow_obligation(current: ObligationState | None, change: Mapping[str, Any]
         current.agency = str(change["to"])
     elif op == "reschedule":
         current.last_day, current.due_at = str(change["last_day"]), parse_instant(str(change["due_at"]))
+        current.extended_to = current.extended_due = None
     elif op == "extend":
         current.extended_to = str(change["last_day"])
+        current.extended_due = parse_instant(str(change["due_at"]))
     elif op == "correct":  # a recorded fact put right: the obligation restated as the corrected facts decide
+        moved = str(change["last_day"]) != current.last_day
         current.agency, current.status = str(change["agency"]), str(change["status"])
         current.last_day, current.due_at = str(change["last_day"]), parse_instant(str(change["due_at"]))
         current.closed_on = str(change["closed_on"]) if change.get("closed_on") else None
+        if moved:  # re-armed at the restated day: an earlier late extension's timer went with it
+            current.extended_to = current.extended_due = None
     return current
 
 
@@ -400,12 +416,32 @@ def _against_derived(chain: _Chain, derived: Derived) -> Iterator[ChainProblem]:
         if fence is None:
             continue  # its row is missing from the table: reported above
         armed = timers.get((name, int(fence)), ())
+        live = ("pending", "fired", "suspended") if chain.suspended else ("pending", "fired")
         for kind in required.get(name, ()):
-            statuses = [status for k, status in armed if k == kind]
-            if not any(status in ("pending", "fired") for status in statuses):
+            statuses = [t.status for t in armed if t.kind == kind]
+            if not any(status in live for status in statuses):
                 what = "cancelled" if statuses else "missing"
                 yield ChainProblem(i, None, f"obligation {name!r} is open but its {kind} timer is {what} "
                                             "(changed behind the engine's back)")
+        yield from _escalation_timers(chain, derived, name, obligation, armed)
+
+
+def _escalation_timers(chain: _Chain, derived: Derived, name: str, obligation: ObligationState,
+                       armed: Sequence[ArmedTimer]) -> Iterator[ChainProblem]:
+    """An open obligation's escalation: a pending timer is due when the obligation is (or, extended after its last
+    day, when the extension ends); a timer marked fired raised an escalation."""
+    i = chain.instance_id
+    due = obligation.extended_due or obligation.due_at
+    for timer in armed:
+        if timer.kind != "escalation":
+            continue
+        if timer.status == "pending" and timer.base_due != due:
+            yield ChainProblem(i, None, f"obligation {name!r}: its escalation is armed for "
+                                        f"{format_instant(timer.base_due)}; its history says it is due "
+                                        f"{format_instant(due)} (moved behind the engine's back)")
+        elif timer.status == "fired" and timer.id not in derived.escalated.get(i, set()):
+            yield ChainProblem(i, None, f"obligation {name!r}: its escalation timer {timer.id} is marked fired but "
+                                        "no escalation was raised (the Committee was never told)")
 
 
 def _text(values: Sequence[Any], fields: Sequence[str], which: str) -> str:

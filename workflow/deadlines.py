@@ -138,13 +138,21 @@ class Deadlines:
 
     def rescheduled(self, uow: UnitOfWork, instance_id: int, timers: Sequence[TimerRecord]) -> Changes:
         """Open obligations follow their moved timers (an extension, a resumption, a calendar override)."""
-        ends = {t.obligation: t.base_due for t in timers if t.obligation and t.kind is not TimerKind.REMINDER}
+        ends = {t.obligation: t for t in timers if t.obligation and t.kind is not TimerKind.REMINDER}
         changes = Changes()
         if not ends:
             return changes
         for record in uow.obligations_of(instance_id):
-            end = ends.get(record.name)
-            if record.status is not ObligationStatus.OPEN or end is None or end == record.due_at:
+            timer = ends.get(record.name)
+            end = None if timer is None else timer.base_due
+            if record.status is not ObligationStatus.OPEN or timer is None or end is None or end == record.due_at:
+                continue
+            granted = (timer.extension or {}).get("to_date")
+            if granted and dt.date.fromisoformat(str(granted)) > record.last_day:
+                # extended after its last day: the lateness stays, only the extension's end moves
+                changes.log.append({"op": "extend", "name": record.name, "due_at": format_instant(end),
+                                    "last_day": local_date(end - dt.timedelta(microseconds=1)).isoformat(),
+                                    "on": local_date(self.engine.clock.now()).isoformat()})
                 continue
             moved = dataclasses.replace(record, due_at=end, last_day=local_date(end - dt.timedelta(microseconds=1)))
             changes.rows.append(moved)

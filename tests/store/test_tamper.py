@@ -408,3 +408,28 @@ def test_a_deleted_obligation_row_is_found(sql_engine: SqlEngine, store: SqlStor
         db.execute("DELETE FROM obligations WHERE instance_id = ?", (instance.id,))
     assert any(f"instance {instance.id}: obligation 'answer' is in its history but not in the obligations table"
                in p for p in full(store))
+
+
+def test_a_suspended_clock_verifies_and_an_escalation_moved_or_marked_fired_is_found(
+        sql_engine: SqlEngine, store: SqlStore, engine: Engine, clock: SimulatedClock) -> None:
+    """A suspension is not tampering (its timers are suspended, not cancelled); an open obligation's escalation
+    moved to 2099, or marked fired without any escalation raised, is: the Committee would silently never hear."""
+    from tests.conftest import COMMITTEE
+    from workflow import Deadlines
+
+    paused = engine.start("catalogue_feedback", "feedback/SYT", "SYT", ADMIN)
+    Deadlines(engine).suspend(paused.id, COMMITTEE, reason="chờ ý kiến của Bộ")
+    assert full(store) == []
+    moved = engine.start("catalogue_feedback", "feedback/SNV", "SNV", ADMIN)
+    silenced = engine.start("catalogue_feedback", "feedback/SCT", "SCT", ADMIN)
+    assert full(store) == []
+    with attacker(sql_engine) as db:
+        db.execute("UPDATE timers SET base_due = '2099-01-01 00:00:00.000000', due_at = '2099-01-01 00:00:00.000000' "
+                   "WHERE instance_id = ? AND kind = 'escalation'", (moved.id,))
+        db.execute("UPDATE timers SET status = 'fired' WHERE instance_id = ? AND kind = 'escalation'", (silenced.id,))
+    found = full(store)
+    assert any(f"instance {moved.id}: obligation 'answer': its escalation is armed for 2099-01-01" in p
+               for p in found), found
+    assert any(f"instance {silenced.id}: obligation 'answer': its escalation timer" in p
+               and "marked fired but no escalation was raised" in p for p in found), found
+    assert not any(f"instance {paused.id}:" in p for p in found)
