@@ -22,6 +22,7 @@ from .model import (
     ANCHOR_PATTERN,
     DEFINITION_ID_PATTERN,
     IDENTIFIER_PATTERN,
+    LABEL_PATTERN,
     START_EVENT,
     Definition,
     FieldType,
@@ -45,6 +46,7 @@ _PATTERNS = {
     IDENTIFIER_PATTERN: "use lower-case ASCII letters, digits and _, starting with a letter (at most 64)",
     DEFINITION_ID_PATTERN: "use lower-case ASCII letters, digits, _, . and -, starting with a letter",
     ANCHOR_PATTERN: "an anchor is entry, payload.<field> or data.<field>",
+    LABEL_PATTERN: "one line of printable text, without control characters",
 }
 
 
@@ -60,7 +62,8 @@ def _pydantic_problems(doc: Document, err: ValidationError) -> list[Problem]:
         message = _FRIENDLY.get(kind) or str(item["msg"]).removeprefix("Value error, ")
         if kind == "string_pattern_mismatch":
             rule = _PATTERNS.get(str((item.get("ctx") or {}).get("pattern")), message)
-            message = f"{item['input']!r} is not a valid name: {rule}"
+            what = "text" if rule == _PATTERNS[LABEL_PATTERN] else "name"
+            message = f"{item['input']!r} is not a valid {what}: {rule}"
         elif kind not in _FRIENDLY and "input" in item and not isinstance(item["input"], dict | list):
             message = f"{message} (got {item['input']!r})"
         problems.append(doc.problem(loc, message))

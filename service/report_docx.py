@@ -25,6 +25,7 @@ from workflow.errors import PayloadInvalid
 from workflow.obligations import CATEGORIES
 
 from .report import HEADERS_VI, StatusReport
+from .views import printable
 
 FONT = "Times New Roman"
 
@@ -81,7 +82,7 @@ def _line(cell_or_doc: object, text: str, size: float = 13, bold: bool = False, 
           align: WD_ALIGN_PARAGRAPH | None = WD_ALIGN_PARAGRAPH.CENTER, underline: bool = False) -> Paragraph:
     add = cell_or_doc.add_paragraph  # type: ignore[attr-defined]
     paragraph: Paragraph = add()
-    run = paragraph.add_run(text)
+    run = paragraph.add_run(printable(text))
     run.font.underline = underline
     return _font(paragraph, size, bold, italic, align)
 
@@ -164,17 +165,17 @@ def to_docx(report: StatusReport, issuing: Issuing | None = None, today: dt.date
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     for cell, text in zip(table.rows[0].cells, ["STT", "Cơ quan, đơn vị", *(HEADERS_VI[c] for c in CATEGORIES)],
                           strict=True):
-        cell.text = text
+        cell.text = printable(text)
         _font(cell.paragraphs[0], 11, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
     for number, (name, counts) in enumerate(agencies, start=1):
         cells = table.add_row().cells
         for index, text in enumerate([str(number), name, *(str(counts[c]) for c in CATEGORIES)]):
-            cells[index].text = text
+            cells[index].text = printable(text)
             _font(cells[index].paragraphs[0], 11,
                   align=WD_ALIGN_PARAGRAPH.LEFT if index == 1 else WD_ALIGN_PARAGRAPH.CENTER)
     cells = table.add_row().cells
     for index, text in enumerate(["", "Tổng cộng", *(str(totals.get(c, 0)) for c in CATEGORIES)]):
-        cells[index].text = text
+        cells[index].text = printable(text)
         _font(cells[index].paragraphs[0], 11, bold=True,
               align=WD_ALIGN_PARAGRAPH.LEFT if index == 1 else WD_ALIGN_PARAGRAPH.CENTER)
 

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -25,11 +26,23 @@ from workflow.timers import TimerRecord
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # what XML (xlsx, docx) cannot hold
+
+
+def printable(text: str) -> str:
+    """Text as a document can hold it: control characters a client sent, or an old row kept, left out (a report
+    never fails on stored text)."""
+    return CONTROL.sub("", text)
+
+
 def cell(value: Any) -> Any:
     """A value safe in a spreadsheet cell: text that a spreadsheet would run as a formula (=HYPERLINK(...) typed
-    into a reason by someone) gets a leading apostrophe, as OWASP advises for CSV; numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    into a reason by someone) gets a leading apostrophe, as OWASP advises for CSV; numbers stay numbers; control
+    characters are left out."""
+    if isinstance(value, str):
+        value = printable(value)
+        if value.startswith(FORMULA_STARTS):
+            return "'" + value
     return value
 
 

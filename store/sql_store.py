@@ -696,6 +696,19 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
                         out.append((int(instance_id), int(seq), str(f.get("sha256", ""))))
         return out
 
+    def file_name(self, sha256: str) -> str | None:
+        """The name the first history row that names an attached file gave it (``@files``), or None."""
+        if not all(c in "0123456789abcdef" for c in sha256) or len(sha256) != 64:
+            return None
+        query = (select(history.c.payload).where(history.c.payload.like(f'%"sha256":"{sha256}"%'))
+                 .order_by(history.c.instance_id, history.c.seq).limit(1))
+        with self._read() as connection:
+            payload = connection.execute(query).scalar()
+        if payload is None:
+            return None
+        return next((str(f.get("name")) for f in json.loads(payload).get("@files", ())
+                     if isinstance(f, dict) and f.get("sha256") == sha256), None)
+
     def sections(self) -> list[str]:
         """The plan's sections that tasks belong to (data.section, else the definition's), sorted."""
         section = func.coalesce(self._data_field("section"), definitions.c.seed_section)

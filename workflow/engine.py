@@ -46,7 +46,7 @@ from .guards import GUARDS, Guard, GuardContext
 from .machine import GuardRefusal, MachineCache
 from .notify import COMMITTEE, Subject, escalation_text, messages, reminder_text
 from .obligations import Changes, earliest_open_due, merge, on_event
-from .payload import AGENCY_CODE, check_payload, json_problems
+from .payload import AGENCY_CODE, check_payload, has_control, json_problems
 from .ports import (
     Actor,
     FireResult,
@@ -576,6 +576,8 @@ class Engine:
                               "required: an administrator acts for the body that owes this act only with a reason"))
         if reason is not None and len(reason) > 10_000:
             errors.insert(0, ("reason", "longer than 10000 characters"))
+        elif reason is not None and has_control(reason):
+            errors.insert(0, ("reason", "must not contain control characters"))
         if errors:
             raise PayloadInvalid(errors, instance_id=at, event=event, state=instance.state)
         return clean, decision

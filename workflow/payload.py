@@ -22,6 +22,15 @@ DEFAULT_STRING_MAX = 500
 DEFAULT_TEXT_MAX = 100_000
 
 
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # text never holds these (NUL, BEL, ESC, ...)
+
+
+def has_control(text: str) -> bool:
+    """Whether text holds a control character other than a line break or a tab: refused where text enters, so no
+    terminal, spreadsheet or document that shows it later is fooled or fails."""
+    return CONTROL.search(text) is not None
+
+
 def _text(value: Any, spec: PayloadField, multiline: bool) -> tuple[Any, str | None]:
     if not isinstance(value, str):
         return None, f"must be text, not {type(value).__name__}"
@@ -31,6 +40,8 @@ def _text(value: Any, spec: PayloadField, multiline: bool) -> tuple[Any, str | N
         return None, f"longer than {limit} characters"
     if not multiline and ("\n" in value or "\r" in value):
         return None, "must be one line"
+    if has_control(value):
+        return None, "must not contain control characters"
     if not value.strip() and spec.required:
         return None, "must not be blank"
     return value, None

@@ -157,7 +157,9 @@ class Accounts:
     def disable(self, actor: Actor, login: str) -> Account:
         """Disabled at once: its page sessions end in the same transaction and its API keys are refused."""
         require(actor, Role.ADMIN, what="disabling accounts")
-        if self._existing(login).actor_id == actor.id:
+        target = self._existing(login)
+        acting = actor.id.split("|", 1)[-1]  # the account acting, directly or through a key it owns ("key:x|account:…")
+        if acting.startswith(f"account:{target.id}:"):
             raise PayloadInvalid([("login", "an administrator cannot disable their own account")])
         return self.app.store.disable_account(login, self._now, actor.id)
 

@@ -62,6 +62,12 @@ class Attachments:
     def files(self) -> FileStore:
         return self.app.files
 
+    def download_name(self, sha256: str, kind: str) -> str:
+        """The name a file is downloaded under: the one recorded with the act that attached it (never one a link
+        supplies), its extension the one its content is (a PDF is never served as .html)."""
+        name = clean_name(self.app.store.file_name(sha256) or "van-ban")
+        return f"{Path(name).stem or 'van-ban'}.{kind}"
+
     @property
     def limit(self) -> int:
         return int(self.app.settings.max_file_mb * 1024 * 1024)

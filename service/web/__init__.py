@@ -45,7 +45,7 @@ from workflow.ports import InstanceRecord
 from workflow.timers import TimerStatus, extended, parse_anchor
 
 from ..app.accounts import LoginRefused, NewSecondFactor, Session, actor_of
-from ..app.attachments import TYPES, Attached, clean_name, kind_of
+from ..app.attachments import TYPES, Attached, kind_of
 from ..app.reports import TaskPage
 from ..errors import answer
 from ..http import app_of, client_address, export_response, nudge, throttle_of, uses
@@ -1093,8 +1093,8 @@ async def fire(request: Request, instance_id: int) -> Response:
 
 
 @pages.get("/files/{sha256}")
-def attached_file(request: Request, sha256: str, name: str = "") -> Response:
-    """An attached file, for anyone signed in (everyone reads everything), under the name it was given."""
+def attached_file(request: Request, sha256: str) -> Response:
+    """An attached file, for anyone signed in (everyone reads everything), under the name recorded with it."""
     user = _signed_in(request)
     files = uses(request).attachments.files
     try:
@@ -1105,7 +1105,7 @@ def attached_file(request: Request, sha256: str, name: str = "") -> Response:
         return _message(request, user, 404, "not_found", words(_lang(request))["file_gone"])
     data = path.read_bytes()
     kind = kind_of(data) or "pdf"
-    shown = clean_name(name or f"van-ban.{kind}")
+    shown = uses(request).attachments.download_name(sha256[:64], kind)
     return Response(data, media_type=TYPES[kind], headers={
         **SECURITY_HEADERS, "Content-Disposition": f"attachment; filename*=UTF-8''{quote(shown)}"})
 

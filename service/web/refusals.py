@@ -43,6 +43,8 @@ FIELD_PROBLEMS: list[tuple[re.Pattern[str], str]] = [  # the engine's phrase →
      'Must not be blank.'),
     (re.compile('^must be one line$'),
      'Must be one line.'),
+    (re.compile('^must not contain control characters$'),
+     'Must not contain control characters (copied from another program?): type it again.'),
     (re.compile('^longer than (\\d+) characters$'),
      'Longer than {0} characters.'),
     (re.compile('^must be a whole number, not .*$'),

@@ -190,3 +190,19 @@ def test_verify_finds_an_account_or_key_edited_in_the_database_file(app: App, tm
     problems = app.store.integrity_problems()
     assert problems
     assert any(p.startswith(("account ", "API key ")) for p in problems), problems
+
+
+def test_an_administrator_cannot_disable_their_own_account_through_their_own_key(app: App) -> None:
+    """Issue 26, finding 11: the guard compared the key's actor (key:…|account:1:…) with the account's own."""
+    from workflow.errors import PayloadInvalid
+
+    accounts = app.uses.accounts
+    made = accounts.create(ADMIN, "quan.tri", name="Quản trị", role="admin", password=PASSWORD)
+    own = f"key:tich-hop|account:{made.id}:Quản trị"
+    with pytest.raises(PayloadInvalid, match="cannot disable their own account"):
+        accounts.disable(Actor(own, Role.ADMIN), "quan.tri")
+    with pytest.raises(PayloadInvalid, match="cannot disable their own account"):
+        accounts.disable(Actor(f"account:{made.id}:Quản trị", Role.ADMIN), "quan.tri")
+    other = accounts.create(ADMIN, "quan.tri.2", name="Quản trị 2", role="admin", password=PASSWORD)
+    assert accounts.disable(Actor(own, Role.ADMIN), "quan.tri.2").disabled_at is not None
+    assert other.login == "quan.tri.2"

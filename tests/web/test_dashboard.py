@@ -641,6 +641,10 @@ def test_an_officer_attaches_the_signed_document_which_downloads_and_is_verified
         link.click()
     assert download.value.suggested_filename == "Công văn 78-STC.pdf"
     assert download.value.path().read_bytes() == SIGNED_PDF
+    # the name is the one recorded with the act, never one a link supplies (a PDF is never served as .html)
+    named = page.request.get(f"{site.url}/files/{digest}?name=evil.html").headers["content-disposition"]
+    assert "evil" not in named
+    assert named.endswith(".pdf")
     screenshot(page, "instance-attached")
     page.context.close()
 
