@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -21,6 +22,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from typing_extensions import TypedDict
+from zxcvbn import zxcvbn
 
 from definitions import NotFound, Role
 from store.accounts import Account
@@ -35,6 +37,7 @@ from .access import require
 ROLES = ("admin", "officer", "committee", "auditor")
 LOGIN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 MIN_PASSWORD = 10
+MIN_PASSWORD_SCORE = 3  # zxcvbn: "safely unguessable", about 10^10 guesses
 TOTP_STEP = 30
 HASHER = PasswordHasher()
 _DUMMY = HASHER.hash(secrets.token_urlsafe(16))  # what an unknown login is checked against (same time taken)
@@ -89,11 +92,26 @@ class NewSecondFactor(NamedTuple):
     uri: str  # otpauth:// for an authenticator app's QR code
 
 
-def _password_problems(password: str, login: str) -> list[tuple[str, str]]:
+def _plain(text: str) -> str:
+    """Lower case without accents or punctuation ("Nguyễn Văn A" → "nguyenvana"), as people fold names into
+    passwords."""
+    folded = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in folded.lower() if c.isalnum() and not unicodedata.combining(c))
+
+
+def _password_problems(password: str, login: str, name: str = "") -> list[tuple[str, str]]:
+    """At least ``MIN_PASSWORD`` characters, not the login, and not easy to guess: zxcvbn's estimate (common
+    passwords, keyboard walks, repeats, dates, the person's own login and name in any case or accents) of at least
+    10^10 guesses (its score 3)."""
     if len(password) < MIN_PASSWORD:
         return [("password", f"needs at least {MIN_PASSWORD} characters")]
     if password.strip().lower() == login.lower():
         return [("password", "must not be the login name")]
+    own = [login, _plain(login), *name.split(), _plain(name), *(_plain(part) for part in name.split())]
+    contains_own = any(len(w) >= 4 and w in _plain(password) for w in (_plain(login), _plain(name)))
+    if contains_own or zxcvbn(password[:100], user_inputs=[w for w in own if len(w) > 1])["score"] < \
+            MIN_PASSWORD_SCORE:
+        return [("password", "too easy to guess (a common password, a pattern, or your own name or login)")]
     return []
 
 
@@ -135,7 +153,7 @@ class Accounts:
         if email is not None and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
             problems.append(("email", "not an e-mail address"))
         if password is not None:
-            problems += _password_problems(password, login)
+            problems += _password_problems(password, login, name)
         if problems:
             raise PayloadInvalid(problems)
         if self.app.store.account(login) is not None:
@@ -171,8 +189,8 @@ class Accounts:
     def reset_password(self, actor: Actor, login: str, password: str) -> Account:
         """A new password (the person's sessions end; a lock is lifted)."""
         require(actor, Role.ADMIN, what="resetting passwords")
-        self._existing(login)
-        problems = _password_problems(password, login)
+        account = self._existing(login)
+        problems = _password_problems(password, login, account.name)
         if problems:
             raise PayloadInvalid(problems)
         return self.app.store.set_password(login, hash_password(password), self._now, actor.id)

@@ -83,6 +83,9 @@ FIELD_PROBLEMS: list[tuple[re.Pattern[str], str]] = [  # the engine's phrase →
      "At least {0} characters."),
     (re.compile("^must not be the login name$"),
      "Must not be the login name."),
+    (re.compile("^too easy to guess.*$"),
+     "Too easy to guess: a common password, a pattern such as 1234567890, or your own name or login. A few unrelated "
+     "words make a strong one."),
     (re.compile("^an account '(.+)' exists already$"),
      "An account “{0}” exists already."),
     (re.compile("^an administrator cannot disable their own account$"),

@@ -206,3 +206,22 @@ def test_an_administrator_cannot_disable_their_own_account_through_their_own_key
     other = accounts.create(ADMIN, "quan.tri.2", name="Quản trị 2", role="admin", password=PASSWORD)
     assert accounts.disable(Actor(own, Role.ADMIN), "quan.tri.2").disabled_at is not None
     assert other.login == "quan.tri.2"
+
+
+@pytest.mark.parametrize("password", ["aaaaaaaaaa", "1234567890", "password123", "nguyenvanb2023", "Nguyễn Văn B 1",
+                                      "nguyen.van.b.2026"])
+def test_a_password_easy_to_guess_is_refused_with_the_reason(app: App, password: str) -> None:
+    """Issue 26, finding 13: length alone let 'aaaaaaaaaa' and '1234567890' through; a common password, a pattern
+    or the person's own name or login (in any case, with or without accents) is refused, in words."""
+    from service.web.refusals import field_problem
+    from workflow.errors import PayloadInvalid
+
+    with pytest.raises(PayloadInvalid) as refused:
+        app.uses.accounts.create(ADMIN, "nguyen.van.b", name="Nguyễn Văn B", role="auditor", password=password)
+    [(field, message)] = refused.value.errors
+    assert field == "password"
+    assert field_problem(message, "vi").startswith(("Mật khẩu quá dễ đoán", "Không được trùng tên đăng nhập",
+                                                    "Phải có ít nhất"))
+    assert app.store.account("nguyen.van.b") is None
+    assert app.uses.accounts.create(ADMIN, "nguyen.van.b", name="Nguyễn Văn B", role="auditor",
+                                    password="Sổ văn bản đến năm 2026").login == "nguyen.van.b"
