@@ -123,4 +123,5 @@ def validation_error(request: Request, err: Exception) -> JSONResponse:
 
 def http_error(request: Request, err: Exception) -> JSONResponse:
     assert isinstance(err, StarletteHTTPException)
-    return problem(err.status_code, str(err.detail), str(err.detail), request)
+    # its headers too: a 405 says which methods the path allows (Allow), as RFC 9110 requires
+    return problem(err.status_code, str(err.detail), str(err.detail), request, headers=dict(err.headers or {}))

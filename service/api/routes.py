@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from typing_extensions import TypedDict
 
@@ -41,6 +42,18 @@ Who = Annotated[Principal, Depends(principal)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 MAX_ID = 2**62  # SQLite and PostgreSQL integers are 64-bit; larger ids cannot exist
 InstanceId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def _iso(value: Any) -> Any:
+    """Dates and instants in query strings are ISO 8601 text, never a number that pydantic would read as seconds
+    since 1970 (``known_at=0.5``, ``due_to=0``)."""
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a date YYYY-MM-DD (or an instant YYYY-MM-DDTHH:MM:SS±HH:MM)")
+    return value
+
+
+Day = Annotated[dt.date, BeforeValidator(_iso)]
+Instant = Annotated[dt.datetime, BeforeValidator(_iso)]
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(ge=1, le=2**31 - 1)]  # a 32-bit integer column
 
@@ -326,7 +339,9 @@ def show_definition(request: Request, who: Who, definition_id: str,
     return uses(request).definitions.shown(definition_id, version)
 
 
-@router.get("/definitions/{definition_id}/diagram", response_class=PlainTextResponse)
+@router.get("/definitions/{definition_id}/diagram", response_class=PlainTextResponse, responses={
+    200: {"content": {"text/vnd.mermaid": {"schema": {"type": "string"}}},
+          "description": "Mermaid text (a state diagram)"}})
 def definition_diagram(request: Request, who: Who, definition_id: str,
                        version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> PlainTextResponse:
     """The state diagram as Mermaid text."""
@@ -353,7 +368,7 @@ def start_instance(request: Request, who: Who, body: StartBody,
 
 @router.get("/instances")
 def list_instances(request: Request, who: Who, definition: str | None = None, state: str | None = None,
-                   agency: str | None = None, overdue: bool = False, due_before: dt.datetime | None = None,
+                   agency: str | None = None, overdue: bool = False, due_before: Instant | None = None,
                    key_prefix: Annotated[str | None, Query(max_length=200)] = None,
                    cursor: Annotated[int, Query(ge=0, le=MAX_ID)] = 0, limit: Limit = 100) -> InstancePage:
     """Instances, oldest first, filtered by definition, state, agency, overdue, deadline or business-key prefix;
@@ -544,7 +559,7 @@ def list_agencies(request: Request, who: Who) -> list[AgencyView]:
 
 
 @router.get("/agencies/{code}")
-def show_agency(request: Request, who: Who, code: str, on: dt.date | None = None) -> AgencyDetail:
+def show_agency(request: Request, who: Who, code: str, on: Day | None = None) -> AgencyDetail:
     """One agency: its names over time (the one in force `on` a date), successor, open tasks."""
     return uses(request).registry.agency(code, on)
 
@@ -579,13 +594,13 @@ def retire_agency(request: Request, who: Who, code: str, body: RetireBody) -> Ch
 
 @router.get("/calendar/due")
 def calendar_due(request: Request, who: Who,
-                 start: Annotated[dt.date, Query(alias="from", ge=dt.date(1900, 1, 1), le=dt.date(2200, 12, 31))],
+                 start: Annotated[Day, Query(alias="from", ge=dt.date(1900, 1, 1), le=dt.date(2200, 12, 31))],
                  days: Annotated[int | None, Query(ge=0, le=3650)] = None,
                  working_days: Annotated[int | None, Query(ge=0, le=2500)] = None,
                  hours: Annotated[int | None, Query(ge=0, le=87600)] = None,
                  end_of_month: Annotated[str | None, Query(max_length=7)] = None,
                  end_of_year: Annotated[int | None, Query(ge=2000, le=2200)] = None,
-                 before: dt.date | None = None, on: dt.date | None = None,
+                 before: Day | None = None, on: Day | None = None,
                  yearly: Annotated[str | None, Query(max_length=5)] = None) -> DueView:
     """When a period counted from `from` ends, with every step explained (Civil Code art. 147-148, holidays, working
     days)."""
@@ -647,7 +662,7 @@ def find_tasks(request: Request, who: Who, agency: Annotated[str | None, Query(m
                definition: Annotated[str | None, Query(max_length=100)] = None,
                state: Annotated[str | None, Query(max_length=100)] = None,
                category: Literal["done_on_time", "done_late", "within_deadline", "overdue"] | None = None,
-               due_from: dt.date | None = None, due_to: dt.date | None = None,
+               due_from: Day | None = None, due_to: Day | None = None,
                q: Annotated[str | None, Query(max_length=200, description="in the business key, the duty's name "
                                                                           "or the definition's title")] = None,
                page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
@@ -661,7 +676,7 @@ def find_tasks(request: Request, who: Who, agency: Annotated[str | None, Query(m
 
 
 @router.get("/reports/status", response_model=None, responses=REPORT_FORMATS)
-def report_status(request: Request, who: Who, as_of: dt.date | None = None, known_at: dt.datetime | None = None,
+def report_status(request: Request, who: Who, as_of: Day | None = None, known_at: Instant | None = None,
                   format_: Annotated[Literal["json", "csv", "xlsx", "docx"], Query(alias="format")] = "json",
                   number: Annotated[str, Query(max_length=50)] = "",
                   signer: Annotated[str, Query(max_length=200)] = "",

@@ -37,7 +37,8 @@ def test_a_changed_name_in_the_file_is_refused(registered: Engine, tmp_path: obj
 def test_a_merger_moves_open_tasks_and_keeps_the_old_history(registered: Engine, store: SqlStore,
                                                              clock: SimulatedClock) -> None:
     engine = registered
-    open_one = engine.start("implementation_plan", "k/STTTT", "STTTT", ADMIN, data={"due": {"end_of_month": "2022-12"}})
+    open_one = engine.start("implementation_plan", "k/STTTT", "STTTT", ADMIN,
+                            data={"due": {"end_of_month": "2025-12"}})  # still running at the merger: it moves
     done = engine.start("implementation_plan", "k2/STTTT", "STTTT", ADMIN, data={"due": {"end_of_month": "2022-12"}})
     engine.fire(done.id, "issue", Actor("officer@stttt", Role.OFFICER, "STTTT"), payload={"document": "12/KH-STTTT"})
     history_before = store.history(open_one.id)
