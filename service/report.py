@@ -132,7 +132,7 @@ def _now(engine: Engine, store: SqlStore, now: dt.datetime) -> StatusReport:
     for group in store.report_groups(now):
         row = rows.get(group.agency, group.definition_id, group.definition_version, group.section, group.duty)
         setattr(row, group.category, getattr(row, group.category) + group.count)
-    for agency, definition_id, version, section, duty, count in store.open_escalation_groups():
+    for agency, definition_id, version, section, duty, count in store.open_escalation_groups(now):
         rows.get(agency, definition_id, version, section, duty).escalations_open += count
     return _finish(engine, store, StatusReport(as_of=now.isoformat()), rows, now)
 

@@ -718,13 +718,22 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
         with self._read() as connection:
             return sorted(str(s) for (s,) in connection.execute(query) if s is not None)
 
-    def open_escalation_groups(self) -> list[tuple[str, str, int, str | None, str | None, int]]:
-        """Open escalations per (assignee, definition, version, data.section, data.duty)."""
-        keys = (instances.c.assignee, instances.c.definition_id, instances.c.definition_version,
+    def open_escalation_groups(self, now: dt.datetime | None = None
+                               ) -> list[tuple[str, str, int, str | None, str | None, int]]:
+        """Open escalations per (agency, definition, version, data.section, data.duty): the agency that owes the
+        obligation escalated (which stays with the agency that missed it when another takes over the task), else
+        the assignee."""
+        owner = func.coalesce(obligations.c.agency, instances.c.assignee)
+        keys = (owner, instances.c.definition_id, instances.c.definition_version,
                 self._data_field("section"), self._data_field("duty"))
-        query = (select(*keys, func.count()).select_from(escalations.join(
-            instances, instances.c.id == escalations.c.instance_id)).where(escalations.c.status == "open")
-            .group_by(*keys))
+        source = (escalations.join(instances, instances.c.id == escalations.c.instance_id)
+                  .outerjoin(timers, timers.c.id == escalations.c.timer_id)
+                  .outerjoin(obligations, and_(obligations.c.instance_id == escalations.c.instance_id,
+                                               obligations.c.name == timers.c.obligation)))
+        raised = escalations.c.status == "open"
+        if now is not None:  # raised by then (a report judged at an instant says nothing of a later one)
+            raised = and_(raised, escalations.c.created_at <= now)
+        query = select(*keys, func.count()).select_from(source).where(raised).group_by(*keys)
         with self._read() as connection:
             return [(a, d, v, se, du, int(n)) for a, d, v, se, du, n in connection.execute(query)]
 

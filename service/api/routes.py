@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.routing import APIRoute
+from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from typing_extensions import TypedDict
@@ -498,9 +499,13 @@ def list_registers(request: Request, who: Who, agency: Annotated[str | None, Que
     return uses(request).registers.entries(agency, direction, year, limit)
 
 
+EOFFICE_SIGNATURE = APIKeyHeader(name="X-Signature", scheme_name="EofficeSignature", auto_error=False, description=(
+    "sha256=<hex HMAC-SHA256 of '<X-Timestamp>.<body>' with WORKFLOW_EOFFICE_SECRET>: the e-office's posts only"))
+
+
 @router.post("/integration/receipts", openapi_extra={
     "requestBody": {"required": True, "content": {"application/json": {"schema": Receipt.model_json_schema()}}}})
-async def eoffice_receipt(request: Request, x_signature: Annotated[str | None, Header()] = None,
+async def eoffice_receipt(request: Request, x_signature: Annotated[str | None, Depends(EOFFICE_SIGNATURE)] = None,
                           x_timestamp: Annotated[str | None, Header()] = None) -> ReceiptAnswer:
     """The province's e-office system posts a receipt it acknowledged: signed with the shared secret (HMAC-SHA256
     of "<X-Timestamp>.<body>", as X-Signature: sha256=<hex>), no API key. Idempotent by its id; entered in the

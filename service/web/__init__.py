@@ -963,7 +963,8 @@ def _decision_forms(request: Request, user: User, instance: InstanceRecord, defi
             elif spec.type is FieldType.DOCUMENT and all(not f.startswith(name + ".") for f, _ in facts):
                 facts += [(f"{name}.{part}", _fact_label(definition, f"{name}.{part}", lang))
                           for part in DOCUMENT_PARTS]
-    rows = [(h.seq, f"{h.seq}. {_event_label(definition, h.event, lang)} ({_value(h.effective_on or '', lang)})")
+    rows = [(h.seq, f"{h.seq}. {word(_event_label(definition, h.event, lang), lang)} "
+                    f"({_value(h.effective_on or '', lang)})")
             for h in _app(request).store.history(instance.id) if h.event == "@start" or not h.event.startswith("@")
             ] if "correct" in allowed else []
     return {"allowed": allowed, "rows": rows, "facts": facts,

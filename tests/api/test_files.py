@@ -13,7 +13,8 @@ def test_a_document_is_uploaded_then_named_in_the_act_that_it_goes_with(api: Api
         made = admin.post("/api/v1/instances", json={"definition": "catalogue_feedback", "business_key": "f/SYT",
                                                      "assignee": "SYT"}).json()
         assert admin.post(f"/api/v1/instances/{made['id']}/events", json={
-            "event": "record_receipt", "payload": {"received_on": "2023-01-05"}}).status_code == 200
+            "event": "record_receipt", "payload": {"received_on": "2023-01-05"},
+            "reason": "Nhập thay Sở Y tế theo sổ văn bản đến"}).status_code == 200  # on its behalf, with a reason
     with api.client("officer") as officer:
         up = officer.post("/api/v1/files", params={"name": "Công văn 45-SYT.pdf"}, content=SIGNED_PDF)
         assert up.status_code == 201, up.text

@@ -14,7 +14,8 @@ def _start(api: Api, key: str, agency: str) -> int:
                                               "assignee": agency})
         assert r.status_code == 201, r.text
         fired = c.post(f"/api/v1/instances/{r.json()['id']}/events",
-                       json={"event": "record_receipt", "payload": {"received_on": "2023-01-05"}})
+                       json={"event": "record_receipt", "payload": {"received_on": "2023-01-05"},
+                             "reason": "Nhập thay theo sổ văn bản đến"})  # the administrator, on the agency's behalf
         assert fired.status_code == 200, fired.text
     return int(r.json()["id"])
 
