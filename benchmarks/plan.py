@@ -26,6 +26,7 @@ SHIPPED = Path(__file__).parents[1] / "definitions" / "shipped"
 SUPERSEDED = Path(__file__).parents[1] / "definitions" / "superseded"
 DEFINITIONS = [SHIPPED, SUPERSEDED / "agency_feedback.yaml", SUPERSEDED / "catalogue_draft.yaml"]
 ADMIN = Actor("bench", Role.ADMIN)
+SKHCN = Actor("bench@skhcn", Role.OFFICER, "SKHCN")  # the draft is the standing body's own act
 
 
 def fan_out(agencies: int, repeats: int) -> list[float]:
@@ -42,7 +43,7 @@ def fan_out(agencies: int, repeats: int) -> list[float]:
             parent = engine.start("catalogue_consultation", "bench", "SKHCN", ADMIN,
                                   data={"consulted": codes, "due": {"end_of_month": "2022-12"}})
             started = time.perf_counter()
-            engine.fire(parent.id, "send_for_consultation", ADMIN, payload={"document": "1/SKHCN", "task_count": 8})
+            engine.fire(parent.id, "send_for_consultation", SKHCN, payload={"document": "1/SKHCN", "task_count": 8})
             rates.append(agencies / (time.perf_counter() - started))
             sql.dispose()
     return rates
