@@ -4,6 +4,7 @@ the service's ``App`` for a request, waking the scheduler after a new deadline, 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import logging
 import threading
 import time
@@ -21,9 +22,11 @@ log = logging.getLogger("workflow.auth")
 
 
 class Throttle:
-    """Failed authentications per client address: after ``limit`` failures within ``window`` seconds the address
-    is refused (429, ``Retry-After``) until the oldest failure leaves the window; every failure is logged with
-    the address. In this process only: several nodes each keep their own count (put a proxy's limit in front)."""
+    """Failed authentications (unknown API keys, refused single sign-ons) per client address: after ``limit``
+    failures within ``window`` seconds a further *failure* from the address is answered 429 (``Retry-After``)
+    instead of 401, until the oldest failure leaves the window; a valid key is never refused, so clients sharing
+    one address (an office behind NAT) are not locked out by one of them. Every failure is logged with the address.
+    In this process only: several nodes each keep their own count."""
 
     def __init__(self, limit: int = 60, window: float = 60.0) -> None:
         self.limit = limit
@@ -50,8 +53,35 @@ class Throttle:
             self._failures.setdefault(address, deque(maxlen=self.limit)).append(time.monotonic())
 
 
+def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+
+
+def _trusted(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The address the request came from: the connection's peer, unless that peer is one of the reverse proxies
+    named in ``WORKFLOW_TRUSTED_PROXIES``; then the nearest address in ``X-Forwarded-For`` that is not one of them
+    (each proxy appends the address it saw, so only the part written by our own proxies is believed)."""
+    peer = request.client.host if request.client else "unknown"
+    ctx = getattr(getattr(request.scope.get("app"), "state", None), "ctx", None)
+    networks = _networks(ctx.settings.trusted_proxies) if isinstance(ctx, App) else ()
+    if not networks or not _trusted(peer, networks):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, networks):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # not an address: written by someone other than our proxy
+    return peer
 
 
 def throttle_of(request: Request) -> Throttle:

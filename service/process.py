@@ -99,6 +99,7 @@ def run_service(app: App, host: str, port: int) -> None:
     alarm.start()
     api = create_app(app, alarm, app.settings.body_limit, metrics=metrics)
     config = uvicorn.Config(api, host=host, port=port, log_config=None,  # its loggers go through service/logs.py
+                            proxy_headers=False,  # X-Forwarded-For only from WORKFLOW_TRUSTED_PROXIES (http.py)
                             log_level="warning", access_log=False, timeout_graceful_shutdown=30)
     server = uvicorn.Server(config)
     threading.Thread(target=_announce, args=(server, host, listening), daemon=True).start()

@@ -55,8 +55,18 @@ class Settings(BaseSettings):
                                         "file, or first-admin-key in the working folder for PostgreSQL")
     session_lifetime: dt.timedelta = Field(default=dt.timedelta(hours=8), description="how long a page log-in "
                                            "lasts (ISO 8601 duration or seconds)")
-    login_failure_limit: int = Field(default=5, ge=1, description="failed log-ins in a row that lock an account")
-    login_lock_minutes: float = Field(default=15.0, gt=0, description="how long a locked account stays locked")
+    login_failure_limit: int = Field(default=5, ge=1, description="failed log-ins to one login (from browsers "
+                                     "that never logged in to it) after which each further attempt waits 1 s, "
+                                     "2 s, 4 s, ... (the owner's own browser is counted apart)")
+    login_lock_minutes: float = Field(default=15.0, gt=0, description="the longest such wait, minutes")
+    login_address_limit: int = Field(default=20, ge=1, description="failed log-ins from one client address, over "
+                                     "every login, after which the address waits the same way (429)")
+    password_check_workers: int = Field(default=2, ge=1, le=64, description="password checks run at once "
+                                        "(Argon2id takes 64 MiB each)")
+    password_check_queue: int = Field(default=16, ge=0, description="log-ins that may wait for a check; beyond "
+                                      "them a log-in is refused at once (503, Retry-After)")
+    trusted_proxies: str = Field(default="", description="comma-separated addresses or networks (CIDR) of the "
+                                 "reverse proxies in front of serve: only from them is X-Forwarded-For believed")
     key_lifetime_days: int = Field(default=365, ge=0, description="how long a new API key lives unless its "
                                    "creator says otherwise (0: until revoked)")
     first_admin_file: Path | None = Field(default=None, description="where serve's first run writes the first "

@@ -24,7 +24,7 @@ from definitions import NotFound
 from .connections import Connections
 from .keys import hash_key
 from .system_log import append_system
-from .tables import accounts, web_sessions
+from .tables import accounts, outbox, web_sessions
 
 
 @dataclass(frozen=True)
@@ -149,20 +149,21 @@ class AccountQueries(Connections):
         return self._change(login, now, actor_id, "account_enabled",
                             {"disabled_at": None, "failed_logins": 0, "locked_until": None}, {}, end_sessions=False)
 
-    def login_failed(self, account_id: int, now: dt.datetime, limit: int, lock_for: dt.timedelta) -> dt.datetime | None:
-        """One more failed attempt; at ``limit`` in a row the account is locked for ``lock_for`` (an event in the
-        system history). Returns the end of the lock if this attempt locked it."""
+    def login_slowed(self, account: Account, now: dt.datetime, until: dt.datetime, address: str,
+                     mail: tuple[str, str] | None) -> None:
+        """Log-ins to this account have started being slowed down (failed attempts from ``address``): shown on the
+        accounts page until ``until``, an ``account_locked`` event in the system history, and an e-mail (subject,
+        body) to its owner in the outbox, in one transaction."""
         with self._begin() as c:
-            c.execute(update(accounts).where(accounts.c.id == account_id)
-                      .values(failed_logins=accounts.c.failed_logins + 1))
-            failed = c.execute(select(accounts.c.failed_logins).where(accounts.c.id == account_id)).scalar_one()
-            if failed < limit:
-                return None
-            until = now + lock_for
-            c.execute(update(accounts).where(accounts.c.id == account_id).values(failed_logins=0, locked_until=until))
+            c.execute(update(accounts).where(accounts.c.id == account.id).values(locked_until=until))
             append_system(c.connection.driver_connection, self._system_sql, "account_locked", "system:login", now,
-                          {"id": account_id, "failures": int(failed), "until": until.isoformat()})
-        return until
+                          {"id": account.id, "address": address[:64], "until": until.isoformat()})
+            if mail is not None and account.email:
+                c.execute(insert(outbox).values(
+                    created_at=now, instance_id=None, kind="account_locked", channel="email",
+                    recipient=account.email, subject=mail[0], body=mail[1], status="pending", attempts=0,
+                    next_attempt_at=now, last_error=None, sent_at=None, claimed_by=None, lease_until=None,
+                    message_id=f"<account_locked.{account.id}.{now.timestamp():.0f}@khcn-workflow>"))
 
     def logged_in(self, account: Account, now: dt.datetime, lifetime: dt.timedelta,
                   totp_step: int | None = None, how: str = "password") -> tuple[str, str]:

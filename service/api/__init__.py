@@ -1,8 +1,8 @@
 """The HTTP API: FastAPI over the same engine, store and functions as the CLI.
 
-Every response carries ``X-Request-ID``; each request is logged as one line (``service/logs.py``: request id,
-client address, method, path, route, status, milliseconds, actor; never the key). Bodies above the limit get
-413 before they are read whole.
+Every response carries ``X-Request-ID`` (ours; a client's own is logged beside it as ``client_request_id``); each
+request is logged as one line (``service/logs.py``: request id, client address (``http.client_address``), method,
+path, route, status, milliseconds, actor; never the key). Bodies above the limit get 413 before they are read whole.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
+from ..http import client_address
 from ..logs import fields
 from .metrics import Metrics
 from .problems import problem, unexpected
@@ -27,6 +28,9 @@ MAX_HEADER_BYTES = 32 * 1024
 
 
 UPLOADS = re.compile(r"^(/instances/\d{1,19}/fire|/api/v1/files)$")  # where an attached file may come
+
+
+CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
 class Around:
@@ -49,7 +53,11 @@ class Around:
             await self.app(scope, receive, send)
             return
         headers = {k: v for k, v in scope["headers"] if k in (b"x-request-id", b"content-length")}
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:100] or uuid.uuid4().hex
+        # the id the history and the log record is always ours; a client's own id (if it is a plain token) is only
+        # logged beside it, for the client to find its request, and never reaches the history
+        sent = headers.get(b"x-request-id", b"").decode("latin-1")[:100]
+        client_request_id = sent if CLIENT_REQUEST_ID.match(sent) else None
+        request_id = uuid.uuid4().hex
         state = scope.setdefault("state", {})
         state["request_id"], state["actor"] = request_id, None
         started = time.perf_counter()
@@ -100,6 +108,7 @@ class Around:
             self.metrics.request(route, scope["method"], status, elapsed)
             client = scope.get("client")
             log.info("%s %s %s", scope["method"], scope["path"], status, extra=fields(
-                request_id=request_id, client=client[0] if client else None, method=scope["method"],
+                request_id=request_id, client_request_id=client_request_id,
+                client=client_address(Request(scope)) if client else None, method=scope["method"],
                 path=scope["path"], route=route, status=status, ms=round(elapsed * 1000, 2),
                 actor=state.get("actor")))

@@ -42,17 +42,17 @@ async def principal(request: Request,
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiProblem(401, "Authentication required", "send `Authorization: Bearer <API key>`",
                          {"WWW-Authenticate": "Bearer"})
-    throttle, address = throttle_of(request), client_address(request)
-    wait = throttle.retry_after(address)
-    if wait is not None:
-        raise ApiProblem(429, "Too many failed attempts", f"too many unknown keys from {address}; try again later",
-                         {"Retry-After": str(wait)})
     store, cached = app_of(request).store, request.method not in WRITE_METHODS
     key = store.cached_key(token.strip()) if cached else None
     if key is None:
         key = await run_in_threadpool(store.authenticate, token.strip(), cached)
-    if key is None:
+    if key is None:  # only failures are counted and only they are refused: a valid key always gets through
+        throttle, address = throttle_of(request), client_address(request)
+        wait = throttle.retry_after(address)
         throttle.failed(address, "unknown API key")
+        if wait is not None:
+            raise ApiProblem(429, "Too many failed attempts", f"too many unknown keys from {address}; try again "
+                             "later", {"Retry-After": str(wait)})
         raise ApiProblem(401, "Unknown API key", "the API key is unknown or revoked", {"WWW-Authenticate": "Bearer"})
     found = Principal(key.id, key.name, Actor(key.actor_id, Role(key.role), key.agency))
     request.state.actor = found.actor.id

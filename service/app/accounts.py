@@ -3,9 +3,10 @@ only), and log in (anyone, with a password and, if set up, a TOTP code).
 
 Passwords are hashed with Argon2id by ``argon2-cffi`` (its defaults: RFC 9106's second recommended profile,
 64 MiB, 3 passes, 4 lanes); an unknown login is checked against a dummy hash, so it takes as long as a wrong
-password. After ``login_failure_limit`` failures in a row the account is locked for ``login_lock_minutes``; a
-lock is an event in the system history. TOTP (RFC 6238, 30-second steps, 6 digits) by ``pyotp``: a code is
-accepted one step either side of now and only once. What the history records for a person is
+password. Failed log-ins slow further attempts down (``login_guard``: per address, per login from strange browsers,
+per login and browser for its owner's), checked before the password is; when a login starts being slowed its owner
+gets an e-mail and the system history an ``account_locked`` event. TOTP (RFC 6238, 30-second steps, 6 digits) by
+``pyotp``: a code is accepted one step either side of now and only once. What the history records for a person is
 ``account:<id>:<name as it was>``.
 """
 
@@ -16,6 +17,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import pyotp
@@ -27,12 +29,14 @@ from zxcvbn import zxcvbn
 from definitions import NotFound, Role
 from store.accounts import Account
 from workflow import Actor
+from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid, Refused
 from workflow.payload import AGENCY_CODE
 
 from ..context import App
 from ..views import instant
 from .access import require
+from .login_guard import Busy, LoginGuard, Slowed, delay, device_cookie, device_token
 
 ROLES = ("admin", "officer", "committee", "auditor")
 LOGIN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
@@ -70,13 +74,15 @@ def actor_of(account: Account) -> Actor:
 
 
 class LoginRefused(Refused):
-    """A log-in refused; ``reason``: ``bad_credentials`` (unknown login or wrong password: not told apart),
-    ``locked`` (until ``until``), ``disabled``, ``totp_needed``, ``bad_totp``, ``no_account`` (single sign-on
+    """A log-in refused; ``reason``: ``bad_credentials`` (unknown login, wrong password, or a login being slowed
+    down: not told apart), ``throttled`` (this address, until ``until``), ``busy`` (every password check taken),
+    ``disabled``, ``totp_needed``, ``bad_totp``, ``no_account`` (single sign-on
     for a subject no account is bound to)."""
 
-    def __init__(self, reason: str, until: dt.datetime | None = None) -> None:
+    def __init__(self, reason: str, until: dt.datetime | None = None, pace: float = 0.0) -> None:
         self.reason = reason
         self.until = until
+        self.pace = pace  # seconds to wait before answering (a refusal given without checking the password)
         super().__init__(f"log-in refused: {reason}" + (f" until {instant(until)}" if until else ""))
 
 
@@ -84,6 +90,7 @@ class Session(NamedTuple):
     account: Account
     token: str  # the cookie's value
     csrf: str
+    device: str | None = None  # the device cookie for this browser (log-in by password)
 
 
 class NewSecondFactor(NamedTuple):
@@ -184,15 +191,17 @@ class Accounts:
     def enable(self, actor: Actor, login: str) -> Account:
         require(actor, Role.ADMIN, what="enabling accounts")
         self._existing(login)
+        self.guard.forget_login(login)
         return self.app.store.enable_account(login, self._now, actor.id)
 
     def reset_password(self, actor: Actor, login: str, password: str) -> Account:
-        """A new password (the person's sessions end; a lock is lifted)."""
+        """A new password (the person's sessions end, their browsers' marks are void, the slowing is lifted)."""
         require(actor, Role.ADMIN, what="resetting passwords")
         account = self._existing(login)
         problems = _password_problems(password, login, account.name)
         if problems:
             raise PayloadInvalid(problems)
+        self.guard.forget_login(login)
         return self.app.store.set_password(login, hash_password(password), self._now, actor.id)
 
     def second_factor(self, actor: Actor, login: str, on: bool = True) -> NewSecondFactor | Account:
@@ -208,36 +217,62 @@ class Accounts:
 
     # -- logging in ----------------------------------------------------------------------------------
 
-    def log_in(self, login: str, password: str, code: str | None = None) -> Session:
-        """A page session for this login and password (and TOTP code, if the account has a second factor)."""
-        settings, store, now = self.app.settings, self.app.store, self._now
-        found = store.credentials(login.strip().lower()[:64])
-        if found is None or found.password_hash is None:
-            _verify(_DUMMY, password)  # the same time as a wrong password
-            raise LoginRefused("bad_credentials")
-        account = found.account
-        if account.locked_until is not None and account.locked_until > now:
-            raise LoginRefused("locked", account.locked_until)
-        if not _verify(found.password_hash, password):
-            until = store.login_failed(account.id, now, settings.login_failure_limit,
-                                       dt.timedelta(minutes=settings.login_lock_minutes))
-            raise LoginRefused("locked", until) if until is not None else LoginRefused("bad_credentials")
-        if account.disabled_at is not None:
-            raise LoginRefused("disabled")
-        step = None
-        if found.totp_secret is not None:
-            if not code or not code.strip():
-                raise LoginRefused("totp_needed")
-            step = _totp_step(found.totp_secret, code.strip(), now)
-            if step is None or (found.totp_last_step is not None and step <= found.totp_last_step):
-                store.login_failed(account.id, now, settings.login_failure_limit,
-                                   dt.timedelta(minutes=settings.login_lock_minutes))
-                raise LoginRefused("bad_totp")
+    @cached_property
+    def guard(self) -> LoginGuard:
+        """This process's counts of failed log-ins and its bounded password checks (``login_guard``)."""
+        settings = self.app.settings
+        return LoginGuard(limit=settings.login_failure_limit, cap=dt.timedelta(minutes=settings.login_lock_minutes),
+                          address_limit=settings.login_address_limit, workers=settings.password_check_workers,
+                          queue=settings.password_check_queue)
+
+    def log_in(self, login: str, password: str, code: str | None = None, address: str = "local",
+               device: str | None = None) -> Session:
+        """A page session for this login and password (and TOTP code, if the account has a second factor), asked
+        from ``address`` by a browser holding the device cookie ``device`` (if any).
+
+        A wrong password, an unknown login and a login being slowed down get the same refusal
+        (``bad_credentials``; ``pace`` says how long to wait before answering one that was not checked)."""
+        settings, store, now, guard = self.app.settings, self.app.store, self._now, self.guard
+        login = login.strip().lower()[:64]
+        found = store.credentials(login)
+        password_hash = found.password_hash if found is not None else None
+        token = device_token(device, login, password_hash)
         try:
-            token, csrf = store.logged_in(account, now, self.app.settings.session_lifetime, step)
-        except PermissionError:
-            raise LoginRefused("bad_totp") from None  # the same code used at the same moment elsewhere
-        return Session(account, token, csrf)
+            ticket = guard.admit(login, address, token, now)
+        except Slowed as slowed:
+            if slowed.scope == "address":
+                raise LoginRefused("throttled", slowed.until) from None
+            raise LoginRefused("bad_credentials", pace=guard.pace) from None
+        ok: bool | None = False
+        try:
+            try:
+                right = guard.verify(lambda: _verify(password_hash or _DUMMY, password))
+            except Busy:
+                ok = None
+                raise LoginRefused("busy") from None
+            if found is None or password_hash is None or not right:
+                raise LoginRefused("bad_credentials")
+            account = found.account
+            if account.disabled_at is not None:
+                raise LoginRefused("disabled")
+            step = None
+            if found.totp_secret is not None:
+                if not code or not code.strip():
+                    ok = None  # the password was right: the code is still to come
+                    raise LoginRefused("totp_needed")
+                step = _totp_step(found.totp_secret, code.strip(), now)
+                if step is None or (found.totp_last_step is not None and step <= found.totp_last_step):
+                    raise LoginRefused("bad_totp")
+            try:
+                session_token, csrf = store.logged_in(account, now, settings.session_lifetime, step)
+            except PermissionError:
+                raise LoginRefused("bad_totp") from None  # the same code used at the same moment elsewhere
+            ok = True
+            return Session(account, session_token, csrf, device_cookie(login, password_hash))
+        finally:
+            if guard.settle(ticket, ok) and found is not None:
+                until = now + delay(settings.login_failure_limit, settings.login_failure_limit, guard.cap)
+                store.login_slowed(found.account, now, until, address, _lock_mail(found.account, address, now))
 
     def single_sign_on(self, subject: str, email: str | None) -> Session:
         """A page session for the identity provider's subject: the account bound to it, or the one account
@@ -255,6 +290,19 @@ class Accounts:
             raise LoginRefused("disabled")
         token, csrf = store.logged_in(account, now, self.app.settings.session_lifetime, None, how="sso")
         return Session(account, token, csrf)
+
+
+def _lock_mail(account: Account, address: str, now: dt.datetime) -> tuple[str, str] | None:
+    """The e-mail that tells the account's owner someone is guessing its password (subject, body), or None."""
+    if not account.email:
+        return None
+    local = now.astimezone(PROVINCE_TZ)
+    subject = "Cảnh báo: nhiều lần đăng nhập sai vào tài khoản của ông/bà"
+    body = (f"Kính gửi {account.name},\n\nLúc {local:%H:%M} ngày {local:%d/%m/%Y}, tài khoản {account.login} trên hệ "
+            f"thống theo dõi Kế hoạch KH&CN bị nhập sai mật khẩu nhiều lần liên tiếp từ địa chỉ {address}. Từ nay "
+            "mỗi lần thử tiếp theo từ trình duyệt lạ phải chờ lâu dần; trình duyệt ông/bà đã đăng nhập trước đây "
+            "không bị ảnh hưởng.\n\nNếu không phải ông/bà, xin báo ngay quản trị viên hệ thống và đổi mật khẩu.\n")
+    return subject, body
 
 
 def _verify(password_hash: str, password: str) -> bool:

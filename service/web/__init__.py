@@ -12,6 +12,7 @@ their agency's tasks (the engine's rule). Vietnamese by default, English by a co
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hmac
 import logging
@@ -60,6 +61,7 @@ from .refusals import said
 _log = logging.getLogger("workflow.auth")
 SESSION_COOKIE = "wf_session"
 LOGIN_COOKIE = "wf_login_csrf"
+DEVICE_COOKIE = "wf_device"  # a browser that logged in before (service/app/login_guard.py)
 LANG_COOKIE = "wf_lang"
 OVERVIEW_ROWS = 20  # rows of each overview list; the rest on /tasks, a page at a time
 TASK_PAGE = 50  # rows of a /tasks page
@@ -224,22 +226,22 @@ async def login(request: Request) -> Response:
     target = _local_path(str(form.get("next") or "/"))
     if not _check_csrf(str(form.get("csrf") or ""), request.cookies.get(LOGIN_COOKIE, "")):
         return _login_form(request, target, 403, words(_lang(request))["bad_csrf"])
-    throttle, address = throttle_of(request), client_address(request)
-    wait = throttle.retry_after(address)
-    if wait is not None:
-        refused = _login_form(request, target, 429, words(_lang(request))["throttled"])
-        refused.headers["Retry-After"] = str(wait)
-        return refused
     login_name = str(form.get("login") or "").strip()[:64]
     try:
         session = await run_in_threadpool(uses(request).accounts.log_in, login_name,
-                                          str(form.get("password") or "")[:200], str(form.get("code") or "")[:12])
+                                          str(form.get("password") or "")[:200], str(form.get("code") or "")[:12],
+                                          client_address(request), request.cookies.get(DEVICE_COOKIE))
     except LoginRefused as refused:
-        throttle.failed(address, f"log-in refused at /login: {refused.reason}")
+        if refused.pace:
+            await asyncio.sleep(refused.pace)  # as long as a password check: a refusal without one looks the same
         t = words(_lang(request))
-        message = t["login_" + refused.reason].format(until=_clock_time(refused.until))
-        return _login_form(request, target, 423 if refused.reason == "locked" else 401, message, login_name,
-                           wants_code=refused.reason in ("totp_needed", "bad_totp"))
+        status = {"throttled": 429, "busy": 503}.get(refused.reason, 401)
+        answer = _login_form(request, target, status, t["login_" + refused.reason], login_name,
+                             wants_code=refused.reason in ("totp_needed", "bad_totp"))
+        if status in (429, 503):
+            wait = 1 if refused.until is None else int((refused.until - _app(request).clock.now()).total_seconds()) + 1
+            answer.headers["Retry-After"] = str(max(1, wait))
+        return answer
     return _session_response(request, session, target)
 
 
@@ -256,6 +258,9 @@ def _session_response(request: Request, session: Session, target: str) -> Respon
     response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", max_age=int(lifetime.total_seconds()), path="/")
     response.delete_cookie(LOGIN_COOKIE, path="/login")
+    if session.device is not None:  # this browser has logged in to this login: others' failures do not slow it
+        response.set_cookie(DEVICE_COOKIE, session.device, httponly=True, samesite="strict", max_age=400 * 86400,
+                            secure=request.url.scheme == "https", path="/login")
     return response
 
 

@@ -146,8 +146,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "account_status": ("Trạng thái", "Status"),
     "account_active": ("Đang hoạt động", "Active"),
     "account_disabled": ("Đã vô hiệu hóa từ {day}", "Disabled since {day}"),
-    "account_locked": ("Tạm khóa đến {until} (nhập sai mật khẩu nhiều lần)",
-                       "Locked until {until} (repeated wrong passwords)"),
+    "account_locked": ("Đăng nhập bị làm chậm đến {until} (nhập sai mật khẩu nhiều lần)",
+                       "Log-ins slowed down until {until} (repeated wrong passwords)"),
     "disable_account": ("Vô hiệu hóa", "Disable"),
     "enable_account": ("Kích hoạt lại", "Enable"),
     "reset_password": ("Đặt lại mật khẩu", "Set a new password"),
@@ -197,14 +197,18 @@ WORDS: dict[str, tuple[str, str]] = {
     "password": ("Mật khẩu", "Password"),
     "totp_code": ("Mã xác thực 6 số", "6-digit code"),
     "totp_if_set": ("nếu tài khoản có xác thực hai bước", "if your account has a second factor"),
-    "login_help": ("Tài khoản do quản trị viên hệ thống cấp. Nhập sai 5 lần liên tiếp, tài khoản bị tạm khóa 15 "
-                   "phút; phiên đăng nhập hết hạn sau {hours} giờ.",
-                   "Your administrator gives you your account. Five wrong attempts in a row lock it for 15 minutes; "
-                   "a session ends after {hours} hours."),
+    "login_help": ("Tài khoản do quản trị viên hệ thống cấp. Sau 5 lần nhập sai liên tiếp, mỗi lần thử tiếp theo "
+                   "phải chờ lâu dần (trình duyệt ông/bà đã đăng nhập trước đây không bị ảnh hưởng); phiên đăng "
+                   "nhập hết hạn sau {hours} giờ.",
+                   "Your administrator gives you your account. After five wrong attempts in a row each further "
+                   "attempt must wait longer (a browser you have logged in with before is not affected); a session "
+                   "ends after {hours} hours."),
     "login_sso": ("Đăng nhập một lần (SSO) bằng tài khoản công vụ", "Single sign-on with your government account"),
     "login_bad_credentials": ("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong login name or password."),
-    "login_locked": ("Tài khoản đang tạm khóa do nhập sai nhiều lần; vui lòng thử lại sau {until}.",
-                     "The account is locked after repeated failures; try again after {until}."),
+    "login_throttled": ("Máy này đã đăng nhập sai quá nhiều lần; vui lòng thử lại sau ít phút.",
+                        "Too many failed log-ins from this computer; try again in a few minutes."),
+    "login_busy": ("Hệ thống đang bận kiểm tra nhiều lượt đăng nhập; vui lòng thử lại sau giây lát.",
+                   "The service is busy checking many log-ins; try again in a moment."),
     "login_disabled": ("Tài khoản đã bị vô hiệu hóa; liên hệ quản trị viên hệ thống.",
                        "The account is disabled; ask your administrator."),
     "login_totp_needed": ("Tài khoản có xác thực hai bước: nhập mã 6 số trong ứng dụng xác thực.",
@@ -218,8 +222,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "moving_on_link": ("Tiếp tục", "Continue"),
     "login_sso_failed": ("Không hoàn tất được đăng nhập một lần; vui lòng thử lại.",
                          "Single sign-on could not be completed; please try again."),
-    "throttled": ("Đăng nhập sai quá nhiều lần từ máy này; vui lòng thử lại sau ít phút.",
-                  "Too many failed log-ins from this computer; try again in a few minutes."),
     "bad_csrf": ("Biểu mẫu đã hết hạn; hãy tải lại trang và thử lại.",
                  "The form has expired; reload the page and try again."),
     "signed_in_as": ("Đăng nhập với", "Signed in as"),

@@ -64,7 +64,8 @@ def serve_in_thread(fastapi_app: object) -> tuple[str, uvicorn.Server, threading
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)  # listening before uvicorn starts: clients queue instead of racing it
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(fastapi_app, log_level="warning", access_log=False))  # type: ignore[arg-type]
+    server = uvicorn.Server(uvicorn.Config(fastapi_app, log_level="warning", access_log=False,  # type: ignore[arg-type]
+                                           proxy_headers=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     return f"http://127.0.0.1:{port}", server, thread
