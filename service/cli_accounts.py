@@ -127,3 +127,20 @@ def accounts_second_factor(ctx: typer.Context, login: str,
              f"second factor of {_said(made.account)} on; give the person, in private (shown once):\n"
              f"secret: {made.secret}\n{made.uri}")
     run(ctx, act)
+
+
+@accounts_cli.command("link-sso")
+def accounts_link_sso(ctx: typer.Context, login: str,
+                      subject: Annotated[str | None, typer.Argument(help="The identity provider's subject (sub) of "
+                                                                         "the person")] = None,
+                      unlink: Annotated[bool, typer.Option("--unlink", help="Remove the link")] = False) -> None:
+    """Link an account to the person's single sign-on identity (their subject at the identity provider), or remove
+    the link. An e-mail address never links anything by itself; a person may also link their own from their page
+    "Tài khoản của tôi" after typing their password (and code) again."""
+    def act(opts: Options) -> None:
+        if unlink == (subject is not None):
+            raise PayloadInvalid([("subject", "give the subject to link, or --unlink (not both)")])
+        account = opts.uses.accounts.link_identity(opts.actor, login, None if unlink else subject)
+        emit(opts, account_view(account), f"single sign-on of {_said(account)} "
+                                          + ("unlinked" if unlink else f"linked to the subject {subject}"))
+    run(ctx, act)

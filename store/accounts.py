@@ -186,8 +186,22 @@ class AccountQueries(Connections):
                           {"id": account.id, "how": how})
         return token, csrf
 
-    def set_subject(self, login: str, subject: str, now: dt.datetime, actor_id: str) -> Account:
-        """Bind an account to an identity provider's subject (single sign-on)."""
+    def use_totp_step(self, account_id: int, step: int) -> None:
+        """Use up a TOTP step outside a log-in (re-checking the person before a link): ``PermissionError`` if it
+        (or a later one) was used already."""
+        where = and_(accounts.c.id == account_id,
+                     (accounts.c.totp_last_step.is_(None)) | (accounts.c.totp_last_step < step))
+        with self._begin() as c:
+            if c.execute(update(accounts).where(where).values(totp_last_step=step)).rowcount != 1:
+                raise PermissionError("this second-factor code was used already")
+
+    def set_subject(self, login: str, subject: str | None, now: dt.datetime, actor_id: str) -> Account:
+        """Bind an account to an identity provider's subject (single sign-on), or unbind it (None). A subject
+        bound to another account already is refused (``ValueError``)."""
+        if subject is not None:
+            bound = self.account_by_subject(subject)
+            if bound is not None and bound.login != login:
+                raise ValueError(f"that identity is linked to the account {bound.login!r} already")
         return self._change(login, now, actor_id, "account_sso_bound", {"oidc_subject": subject},
                             {"oidc_subject": subject}, end_sessions=False)
 
@@ -197,12 +211,35 @@ class AccountQueries(Connections):
         """(the account, the CSRF token) of a live session, or None (unknown, expired, or the account disabled)."""
         query = (select(web_sessions.c.csrf, web_sessions.c.expires_at, accounts)
                  .join(accounts, accounts.c.id == web_sessions.c.account_id)
-                 .where(web_sessions.c.token_hash == hash_key(token)))
+                 .where(web_sessions.c.token_hash == hash_key(token), web_sessions.c.stage == "full"))
         with self._read() as c:
             row = c.execute(query).first()
         if row is None or row.disabled_at is not None or row.expires_at <= now:
             return None
         return _account(row), row.csrf
+
+    def staged_session(self, account: Account, stage: str, now: dt.datetime, lifetime: dt.timedelta) -> str:
+        """A short-lived step towards a log-in or a link (``second_factor``, ``link``) that opens no page: its
+        token (for a cookie)."""
+        token = secrets.token_urlsafe(32)
+        with self._begin() as c:
+            c.execute(delete(web_sessions).where(web_sessions.c.expires_at < now))
+            c.execute(insert(web_sessions).values(token_hash=hash_key(token), account_id=account.id, csrf="-",
+                                                  created_at=now, expires_at=now + lifetime, stage=stage))
+        return token
+
+    def take_staged(self, token: str, stage: str, now: dt.datetime) -> Account | None:
+        """The account of a live step of that stage, which is used up (deleted) by being taken; else None."""
+        where = (web_sessions.c.token_hash == hash_key(token)) & (web_sessions.c.stage == stage)
+        with self._begin() as c:
+            row = c.execute(select(web_sessions.c.expires_at, accounts)
+                            .join(accounts, accounts.c.id == web_sessions.c.account_id).where(where)).first()
+            if row is None:
+                return None
+            c.execute(delete(web_sessions).where(where))
+        if row.disabled_at is not None or row.expires_at <= now:
+            return None
+        return _account(row)
 
     def end_session(self, token: str) -> None:
         with self._begin() as c:

@@ -370,7 +370,19 @@ web_sessions = Table(  # page log-ins (0005, tied to accounts since 0009); the c
     Column("csrf", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    Column("stage", String(16), nullable=False, server_default="full"),  # 0011: full, second_factor, link
     Index("ix_web_sessions_account", "account_id"),
+)
+
+uploads = Table(  # migration 0011: who uploaded which file when (quota and clean-up of files never attached)
+    "uploads", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False),
+    Column("uploader", String(200), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("uploaded_at", UTCDateTime, nullable=False),
+    Index("ix_uploads_uploader", "uploader"),
+    Index("ix_uploads_sha256", "sha256"),
 )
 
 

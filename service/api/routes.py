@@ -809,6 +809,25 @@ def no_second_factor(request: Request, who: Who, login: Login) -> AccountView:
     return account_view(made)
 
 
+class SsoLinkBody(Body):
+    model_config = example(subject="248289761001")
+    subject: str = Field(min_length=1, max_length=255, pattern=r"^[!-~]+$",
+                         description="the identity provider's subject (`sub` claim) of the person: from then on "
+                                     "their single sign-on opens this account, and no other")
+
+
+@router.put("/accounts/{login}/sso")
+def link_sso(request: Request, who: Who, login: Login, body: SsoLinkBody) -> AccountView:
+    """Link the account to a single sign-on identity (admin). An e-mail address never links anything by itself."""
+    return account_view(uses(request).accounts.link_identity(who.actor, login, body.subject))
+
+
+@router.delete("/accounts/{login}/sso")
+def unlink_sso(request: Request, who: Who, login: Login) -> AccountView:
+    """Unlink the account's single sign-on identity (admin): the person logs in with the password again."""
+    return account_view(uses(request).accounts.link_identity(who.actor, login, None))
+
+
 # -- the OpenAPI document: a tag per resource and the problem answers of each operation ---------------------------
 
 TAGS = {"definitions": "definitions", "instances": "instances", "escalations": "deadlines", "calendar": "deadlines",

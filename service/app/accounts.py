@@ -16,9 +16,10 @@ import datetime as dt
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import pyotp
 from argon2 import PasswordHasher
@@ -27,7 +28,7 @@ from typing_extensions import TypedDict
 from zxcvbn import zxcvbn
 
 from definitions import NotFound, Role
-from store.accounts import Account
+from store.accounts import Account, Credentials
 from workflow import Actor
 from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid, Refused
@@ -44,6 +45,9 @@ MIN_PASSWORD = 10
 MIN_PASSWORD_SCORE = 3  # zxcvbn: "safely unguessable", about 10^10 guesses
 TOTP_STEP = 30
 HASHER = PasswordHasher()
+STEP_LIFETIME = dt.timedelta(minutes=10)  # a sign-on's second step or a link, from start to finish
+STRONG_AMR = frozenset({"mfa", "otp", "hwk", "swk", "sc", "fpt", "face", "iris", "retina", "vbm"})  # RFC 8176
+T = TypeVar("T")
 _DUMMY = HASHER.hash(secrets.token_urlsafe(16))  # what an unknown login is checked against (same time taken)
 
 
@@ -91,6 +95,13 @@ class Session(NamedTuple):
     token: str  # the cookie's value
     csrf: str
     device: str | None = None  # the device cookie for this browser (log-in by password)
+
+
+class SecondFactorDue(NamedTuple):
+    """Single sign-on done; our TOTP code is still to come (``token``: the step's cookie)."""
+
+    account: Account
+    token: str
 
 
 class NewSecondFactor(NamedTuple):
@@ -232,6 +243,19 @@ class Accounts:
 
         A wrong password, an unknown login and a login being slowed down get the same refusal
         (``bad_credentials``; ``pace`` says how long to wait before answering one that was not checked)."""
+        settings = self.app.settings
+
+        def open_session(found: Credentials, step: int | None) -> Session:
+            token, csrf = self.app.store.logged_in(found.account, self._now, settings.session_lifetime, step)
+            assert found.password_hash is not None
+            return Session(found.account, token, csrf, device_cookie(found.account.login, found.password_hash))
+
+        return self._authenticated(login, password, code, address, device, open_session)
+
+    def _authenticated(self, login: str, password: str, code: str | None, address: str, device: str | None,
+                       then: Callable[[Credentials, int | None], T]) -> T:
+        """Check a login, password and TOTP code under the guard (``login_guard``), then ``then`` with what was
+        checked and the TOTP step to use up (a code is accepted once: ``PermissionError`` if used meanwhile)."""
         settings, store, now, guard = self.app.settings, self.app.store, self._now, self.guard
         login = login.strip().lower()[:64]
         found = store.credentials(login)
@@ -252,8 +276,7 @@ class Accounts:
                 raise LoginRefused("busy") from None
             if found is None or password_hash is None or not right:
                 raise LoginRefused("bad_credentials")
-            account = found.account
-            if account.disabled_at is not None:
+            if found.account.disabled_at is not None:
                 raise LoginRefused("disabled")
             step = None
             if found.totp_secret is not None:
@@ -264,32 +287,99 @@ class Accounts:
                 if step is None or (found.totp_last_step is not None and step <= found.totp_last_step):
                     raise LoginRefused("bad_totp")
             try:
-                session_token, csrf = store.logged_in(account, now, settings.session_lifetime, step)
+                done = then(found, step)
             except PermissionError:
                 raise LoginRefused("bad_totp") from None  # the same code used at the same moment elsewhere
             ok = True
-            return Session(account, session_token, csrf, device_cookie(login, password_hash))
+            return done
         finally:
             if guard.settle(ticket, ok) and found is not None:
                 until = now + delay(settings.login_failure_limit, settings.login_failure_limit, guard.cap)
                 store.login_slowed(found.account, now, until, address, _lock_mail(found.account, address, now))
 
-    def single_sign_on(self, subject: str, email: str | None) -> Session:
-        """A page session for the identity provider's subject: the account bound to it, or the one account
-        whose e-mail the provider vouches for (then bound to the subject for next time)."""
+    # -- single sign-on ------------------------------------------------------------------------------
+
+    def single_sign_on(self, subject: str, amr: Sequence[str] = ()) -> Session | SecondFactorDue:
+        """After the identity provider vouched for ``subject``: a session for the account linked to it. Nothing
+        else opens one (an e-mail address the provider vouches for links nothing: a link is made by an
+        administrator, or by the person after typing their password and code again, ``start_link``). An account
+        with our second factor, or an administrator's, needs a second factor: the provider's (``amr`` naming one,
+        RFC 8176) or, failing that, our own TOTP code next (``SecondFactorDue``); an administrator without either
+        is refused."""
         store, now = self.app.store, self._now
         account = store.account_by_subject(subject)
-        if account is None and email:
-            matches = [a for a in store.list_accounts() if a.email and a.email.lower() == email.lower()
-                       and a.oidc_subject is None]
-            if len(matches) == 1:
-                account = store.set_subject(matches[0].login, subject, now, "system:sso")
         if account is None:
             raise LoginRefused("no_account")
         if account.disabled_at is not None:
             raise LoginRefused("disabled")
+        if not STRONG_AMR & set(amr) and (account.has_totp or account.role == Role.ADMIN.value):
+            if not account.has_totp:
+                raise LoginRefused("second_factor_required")
+            return SecondFactorDue(account, store.staged_session(account, "second_factor", now, STEP_LIFETIME))
         token, csrf = store.logged_in(account, now, self.app.settings.session_lifetime, None, how="sso")
         return Session(account, token, csrf)
+
+    def second_factor_after_sign_on(self, token: str, code: str, address: str = "local") -> Session:
+        """Our TOTP code after single sign-on (``SecondFactorDue``); the step is used up either way (a wrong code
+        means signing on again), and a wrong code counts as a failed log-in."""
+        store, now, guard = self.app.store, self._now, self.guard
+        account = store.take_staged(token, "second_factor", now)
+        if account is None:
+            raise LoginRefused("sso_expired")
+        try:
+            ticket = guard.admit(account.login, address, None, now)
+        except Slowed:
+            raise LoginRefused("bad_totp", pace=guard.pace) from None
+        ok = False
+        try:
+            found = store.credentials(account.login)
+            secret = found.totp_secret if found is not None else None
+            step = _totp_step(secret, code.strip(), now) if secret and code.strip() else None
+            if found is None or step is None or (found.totp_last_step is not None and step <= found.totp_last_step):
+                raise LoginRefused("bad_totp")
+            try:
+                session_token, csrf = store.logged_in(account, now, self.app.settings.session_lifetime, step,
+                                                      how="sso")
+            except PermissionError:
+                raise LoginRefused("bad_totp") from None
+            ok = True
+            return Session(account, session_token, csrf)
+        finally:
+            guard.settle(ticket, ok)
+
+    def start_link(self, account: Account, password: str, code: str | None, address: str = "local",
+                   device: str | None = None) -> str:
+        """The person logged in as ``account`` types their password (and code) again to link their identity at the
+        provider: a short-lived link step (its token, for a cookie the provider's callback brings back)."""
+
+        def staged(found: Credentials, step: int | None) -> str:
+            if step is not None:
+                self.app.store.use_totp_step(found.account.id, step)
+            return self.app.store.staged_session(found.account, "link", self._now, STEP_LIFETIME)
+
+        return self._authenticated(account.login, password, code, address, device, staged)
+
+    def finish_link(self, token: str, subject: str) -> Account:
+        """Back from the provider with a link step: the identity ``subject`` is linked to the step's account."""
+        store, now = self.app.store, self._now
+        account = store.take_staged(token, "link", now)
+        if account is None:
+            raise LoginRefused("sso_expired")
+        try:
+            return store.set_subject(account.login, subject, now, account.actor_id)
+        except ValueError:
+            raise LoginRefused("sso_taken") from None
+
+    def link_identity(self, actor: Actor, login: str, subject: str | None) -> Account:
+        """An administrator links an account to the identity provider's subject (``None``: unlinks it)."""
+        require(actor, Role.ADMIN, what="linking single sign-on identities")
+        self._existing(login)
+        if subject is not None and not (subject := subject.strip()):
+            raise PayloadInvalid([("subject", "the identity provider's subject (sub) is required")])
+        try:
+            return self.app.store.set_subject(login, subject, self._now, actor.id)
+        except ValueError as err:
+            raise PayloadInvalid([("subject", str(err))]) from None
 
 
 def _lock_mail(account: Account, address: str, now: dt.datetime) -> tuple[str, str] | None:

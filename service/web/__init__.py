@@ -45,7 +45,7 @@ from workflow.payload import DOCUMENT_PARTS
 from workflow.ports import InstanceRecord
 from workflow.timers import TimerStatus, extended, parse_anchor
 
-from ..app.accounts import LoginRefused, NewSecondFactor, Session, actor_of
+from ..app.accounts import LoginRefused, NewSecondFactor, SecondFactorDue, Session, actor_of
 from ..app.attachments import TYPES, Attached, kind_of
 from ..app.reports import TaskPage
 from ..errors import answer
@@ -62,6 +62,8 @@ _log = logging.getLogger("workflow.auth")
 SESSION_COOKIE = "wf_session"
 LOGIN_COOKIE = "wf_login_csrf"
 DEVICE_COOKIE = "wf_device"  # a browser that logged in before (service/app/login_guard.py)
+SSO_STEP_COOKIE = "wf_sso_step"  # single sign-on done, our second factor to come
+SSO_LINK_COOKIE = "wf_sso_link"  # a person linking their identity (Lax: it must come back from the provider)
 LANG_COOKIE = "wf_lang"
 OVERVIEW_ROWS = 20  # rows of each overview list; the rest on /tasks, a page at a time
 TASK_PAGE = 50  # rows of a /tasks page
@@ -289,35 +291,131 @@ async def sso_start(request: Request, next: str = "/") -> Response:
 
 @pages.get("/login/sso/callback")
 async def sso_callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
-    """Back from the identity provider: the account bound to that identity gets a session."""
+    """Back from the identity provider: a link step finishes its link; otherwise the account linked to that
+    identity gets a session, or the page for our second factor first."""
     settings = _app(request).settings
     t = words(_lang(request))
     if settings.oidc_issuer is None:
         return _message(request, None, 404, "not_found", t["sso_off"])
     throttle, address = throttle_of(request), client_address(request)
+    accounts = uses(request).accounts
+    linking = request.cookies.get(SSO_LINK_COOKIE, "")[:100]
     try:
         if error or not code or not state:
             raise sso.SsoFailed(f"the provider answered {error or 'without a code'}")
         identity, target = await run_in_threadpool(sso.provider_of(settings).finish, _redirect_uri(request),
                                                    request.cookies.get(sso.STATE_COOKIE, ""), state[:200], code[:2000])
-        session = await run_in_threadpool(uses(request).accounts.single_sign_on, identity.subject, identity.email)
+        if linking:
+            await run_in_threadpool(accounts.finish_link, linking, identity.subject)
+            response = _render(request, "moving_on.html", 200, target="/account?done=linked")
+            response.delete_cookie(SSO_LINK_COOKIE, path="/login/sso")
+            response.delete_cookie(sso.STATE_COOKIE, path="/login/sso")
+            return response
+        signed = await run_in_threadpool(accounts.single_sign_on, identity.subject, identity.amr)
     except LoginRefused as refused:
         throttle.failed(address, f"single sign-on refused: {refused.reason}")
-        return _login_form(request, "/", 403, t["login_" + refused.reason])
+        answer = _login_form(request, "/", 403, t["login_" + refused.reason])
+        answer.delete_cookie(SSO_LINK_COOKIE, path="/login/sso")
+        return answer
     except Exception as err:  # the provider's errors are of many kinds: each is logged and refused
         throttle.failed(address, "single sign-on failed")
         _log.warning("single sign-on failed: %s", err)
         return _login_form(request, "/", 401, t["login_sso_failed"])
     target = _local_path(target)
+    if isinstance(signed, SecondFactorDue):  # our own code next, on a page of this site
+        return _sso_code_form(request, target, signed.token)
+    return _sso_landed(request, signed, target)
+
+
+def _sso_landed(request: Request, session: Session, target: str) -> Response:
     if target == "/":
         target = LANDING.get(session.account.role, "/")
     # a page that moves on by itself (not a redirect): the browser arrived here from the provider's site, and the
     # SameSite=Strict session cookie is sent only on a navigation that starts on this site
     response = _render(request, "moving_on.html", 200, target=target)
-    lifetime = settings.session_lifetime
+    lifetime = _app(request).settings.session_lifetime
     response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", max_age=int(lifetime.total_seconds()), path="/")
     response.delete_cookie(sso.STATE_COOKIE, path="/login/sso")
+    response.delete_cookie(SSO_STEP_COOKIE, path="/login/sso")
+    return response
+
+
+def _sso_code_form(request: Request, target: str, step: str | None, status: int = 200,
+                   flash: str | None = None) -> HTMLResponse:
+    token = secrets.token_urlsafe(32)
+    response = _render(request, "sso_code.html", status, csrf=token, next=target, flash=flash)
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                        max_age=600, path="/login")
+    if step is not None:
+        response.set_cookie(SSO_STEP_COOKIE, step, httponly=True, samesite="strict", max_age=600,
+                            secure=request.url.scheme == "https", path="/login/sso")
+    return response
+
+
+@pages.post("/login/sso/code")
+async def sso_code(request: Request) -> Response:
+    """Our TOTP code after single sign-on."""
+    form = await request.form()
+    target = _local_path(str(form.get("next") or "/"))
+    t = words(_lang(request))
+    if not _check_csrf(str(form.get("csrf") or ""), request.cookies.get(LOGIN_COOKIE, "")):
+        return _login_form(request, target, 403, t["bad_csrf"])
+    try:
+        session = await run_in_threadpool(uses(request).accounts.second_factor_after_sign_on,
+                                          request.cookies.get(SSO_STEP_COOKIE, "")[:100],
+                                          str(form.get("code") or "")[:12], client_address(request))
+    except LoginRefused as refused:
+        if refused.pace:
+            await asyncio.sleep(refused.pace)
+        reason = "sso_bad_totp" if refused.reason == "bad_totp" else refused.reason
+        answer = _login_form(request, target, 401, t["login_" + reason])
+        answer.delete_cookie(SSO_STEP_COOKIE, path="/login/sso")
+        return answer
+    return _sso_landed(request, session, target)
+
+
+# -- the person's own account --------------------------------------------------------------------
+
+
+@pages.get("/account")
+def own_account(request: Request, done: str = "") -> HTMLResponse:
+    user = _signed_in(request)
+    t = words(_lang(request))
+    flash = t["account_sso_linked"] if done == "linked" else None
+    return _own_account_page(request, user, 200, flash, "ok" if flash else "")
+
+
+def _own_account_page(request: Request, user: User, status: int, flash: str | None = None,
+                      flash_kind: str = "") -> HTMLResponse:
+    settings = _app(request).settings
+    return _render(request, "account.html", status, user, me=user.account, sso=settings.oidc_issuer is not None,
+                   flash=flash, flash_kind=flash_kind)
+
+
+@pages.post("/account/sso")
+async def link_sso(request: Request) -> Response:
+    """Link this person's identity at the provider: their password (and code) again, then off to the provider."""
+    user, form, refused = await _posted(request)
+    if refused is not None:
+        return refused
+    t = words(_lang(request))
+    if _app(request).settings.oidc_issuer is None:
+        return _message(request, user, 404, "not_found", t["sso_off"])
+    try:
+        step = await run_in_threadpool(uses(request).accounts.start_link, user.account,
+                                       str(form.get("password") or "")[:200], str(form.get("code") or "")[:12],
+                                       client_address(request), request.cookies.get(DEVICE_COOKIE))
+    except LoginRefused as no:
+        if no.pace:
+            await asyncio.sleep(no.pace)
+        return _own_account_page(request, user, 401, t["login_" + no.reason], "error")
+    # a page that moves on by itself, not a redirect: the policy's form-action 'self' forbids a form's answer to
+    # lead to the provider's site, and a new navigation from this page is not the form's
+    response = _render(request, "moving_on.html", 200, user, target="/login/sso?next=/account",
+                       note=t["moving_on_provider"])
+    response.set_cookie(SSO_LINK_COOKIE, step, httponly=True, samesite="lax", max_age=600,
+                        secure=request.url.scheme == "https", path="/login/sso")
     return response
 
 

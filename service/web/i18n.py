@@ -153,9 +153,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "reset_password": ("Đặt lại mật khẩu", "Set a new password"),
     "new_password": ("Mật khẩu mới (ít nhất 10 ký tự)", "New password (at least 10 characters)"),
     "new_password_again": ("Nhập lại mật khẩu", "The password again"),
-    "second_factor_on": ("Bật xác thực hai lớp", "Turn on the second factor"),
-    "second_factor_off": ("Tắt xác thực hai lớp", "Turn off the second factor"),
-    "second_factor_setup": ("Khóa xác thực hai lớp (chỉ hiện một lần)", "Second-factor key (shown once)"),
+    "second_factor_on": ("Bật xác thực hai bước", "Turn on the second factor"),
+    "second_factor_off": ("Tắt xác thực hai bước", "Turn off the second factor"),
+    "second_factor_setup": ("Khóa xác thực hai bước (chỉ hiện một lần)", "Second-factor key (shown once)"),
     "second_factor_setup_help": ("Người dùng {login} quét mã QR này (hoặc nhập khóa) bằng ứng dụng xác thực "
                                  "(Google Authenticator, Microsoft Authenticator…). Khóa không hiện lại; nếu "
                                  "mất, bật lại để tạo khóa mới.",
@@ -176,8 +176,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "account_done_enabled": ("Đã kích hoạt lại tài khoản {login}.", "Account {login} enabled."),
     "account_done_password": ("Đã đặt mật khẩu mới cho {login}; các phiên đăng nhập cũ đã kết thúc.",
                          "New password set for {login}; their earlier sessions ended."),
-    "account_second_factor_on": ("Đã bật xác thực hai lớp cho {login}.", "Second factor turned on for {login}."),
-    "account_done_second_factor_off": ("Đã tắt xác thực hai lớp cho {login}.", "Second factor turned off for {login}."),
+    "account_second_factor_on": ("Đã bật xác thực hai bước cho {login}.", "Second factor turned on for {login}."),
+    "account_done_second_factor_off": ("Đã tắt xác thực hai bước cho {login}.",
+                                       "Second factor turned off for {login}."),
     "doc_number": ("Số, ký hiệu", "Number and symbol"),
     "doc_number_help": ("Ví dụ 12/BC-SKHCN", "For example 12/BC-SKHCN"),
     "doc_issued_on": ("Ngày ban hành", "Date of issue"),
@@ -217,8 +218,35 @@ WORDS: dict[str, tuple[str, str]] = {
                        "The code is wrong or was used already; enter the newest code from your app."),
     "login_no_account": ("Danh tính đăng nhập một lần chưa gắn với tài khoản nào trong hệ thống; liên hệ quản trị "
                          "viên.", "No account here is bound to that single sign-on identity; ask your administrator."),
+    "login_second_factor_required": ("Tài khoản quản trị cần xác thực hai bước: bật xác thực hai bước cho tài khoản "
+                                     "(hoặc ở hệ thống đăng nhập một lần) rồi thử lại.",
+                                     "An administrator's account needs a second factor: turn one on for the account "
+                                     "(or at the single sign-on provider) and try again."),
+    "login_sso_expired": ("Phiên đăng nhập một lần đã hết hạn hoặc đã dùng; vui lòng làm lại từ đầu.",
+                          "The single sign-on step has expired or was used; please start again."),
+    "login_sso_taken": ("Danh tính đăng nhập một lần này đã liên kết với một tài khoản khác; liên hệ quản trị viên.",
+                        "That single sign-on identity is linked to another account already; ask your administrator."),
+    "login_sso_bad_totp": ("Mã xác thực không đúng hoặc đã dùng; vui lòng đăng nhập một lần lại và nhập mã mới nhất.",
+                           "The code is wrong or was used already; sign on again and enter the newest code."),
+    "sso_code_heading": ("Xác thực hai bước", "Second factor"),
+    "sso_code_help": ("Đã xác minh danh tính qua đăng nhập một lần. Tài khoản này có xác thực hai bước: nhập mã 6 số "
+                      "trong ứng dụng xác thực.", "Your identity is confirmed by single sign-on. This account has a "
+                      "second factor: enter the 6-digit code from your authenticator app."),
+    "my_account": ("Tài khoản của tôi", "My account"),
+    "second_factor": ("Xác thực hai bước", "Second factor"),
+    "sso_linked": ("Đã liên kết", "Linked"),
+    "sso_not_linked": ("Chưa liên kết", "Not linked"),
+    "link_sso": ("Liên kết đăng nhập một lần", "Link single sign-on"),
+    "link_sso_help": ("Nhập lại mật khẩu (và mã xác thực nếu có) để xác nhận đúng là ông/bà, rồi đăng nhập ở hệ thống "
+                      "đăng nhập một lần: danh tính đó sẽ được liên kết với tài khoản này.",
+                      "Enter your password (and code, if you have one) again to confirm it is you, then sign in at the "
+                      "single sign-on provider: that identity will be linked to this account."),
+    "link_sso_button": ("Xác nhận và liên kết", "Confirm and link"),
+    "account_sso_linked": ("Đã liên kết đăng nhập một lần với tài khoản của ông/bà.",
+                           "Single sign-on is now linked to your account."),
     "sso_off": ("Hệ thống chưa cấu hình đăng nhập một lần.", "Single sign-on is not configured here."),
     "moving_on": ("Đã đăng nhập. Đang chuyển trang…", "Signed in. Moving on…"),
+    "moving_on_provider": ("Đang chuyển đến hệ thống đăng nhập một lần…", "Moving on to single sign-on…"),
     "moving_on_link": ("Tiếp tục", "Continue"),
     "login_sso_failed": ("Không hoàn tất được đăng nhập một lần; vui lòng thử lại.",
                          "Single sign-on could not be completed; please try again."),

@@ -4,10 +4,11 @@ identity provider: ``WORKFLOW_OIDC_ISSUER``, ``WORKFLOW_OIDC_CLIENT_ID``, ``WORK
 The flow is Authlib's (``OAuth2Session`` of its requests integration: the authorization URL with state, nonce and
 an S256 code challenge; the code exchanged with client_secret_basic); the ID token is checked by ``joserfc``
 (Authlib's JOSE library) against the provider's published keys: signature, issuer, audience, expiry, nonce.
-The e-mail address is taken only when the provider says it is verified (from the ID token, or else from the
-userinfo endpoint). The subject is then looked up in ``service.app.accounts``: the account bound to it, or the one
-account with that verified e-mail (bound from then on). Nobody gets an account by signing on: an administrator
-creates it first.
+The subject is then looked up in ``service.app.accounts``: the account linked to it, and no other (an e-mail address,
+even one the provider says is verified, links nothing: an administrator links an identity, or the person does after
+typing their password and code again, ``/account``). An administrator, or anyone with our second factor, also needs
+a second factor: the provider's (its ``amr`` claim) or our TOTP code on the next page. Nobody gets an account by
+signing on: an administrator creates it first.
 
 The state, nonce and code verifier travel in a short-lived HttpOnly cookie (SameSite=Lax, since the provider sends
 the browser back by a cross-site navigation); the session cookie itself stays SameSite=Strict, so the callback
@@ -47,6 +48,7 @@ class Identity:
     subject: str
     email: str | None  # only a verified address
     name: str | None
+    amr: tuple[str, ...] = ()  # how the provider authenticated the person (RFC 8176), e.g. ("pwd", "otp")
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,9 @@ class Provider:
                 about = info.json()
                 if about.get("sub") == claims["sub"] and about.get("email_verified") is True:
                     email = about.get("email")
-        return Identity(str(claims["sub"]), email, claims.get("name")), str(saved.get("next") or "/")
+        amr = claims.get("amr")
+        methods = tuple(str(m) for m in amr) if isinstance(amr, list) else ()
+        return Identity(str(claims["sub"]), email, claims.get("name"), methods), str(saved.get("next") or "/")
 
     def _checked(self, id_token: str | None, keys: KeySet, nonce: str) -> dict[str, Any]:
         if not id_token:

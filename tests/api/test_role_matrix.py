@@ -20,7 +20,8 @@ ADMIN_ONLY = {("POST", "/api/v1/definitions"), ("POST", "/api/v1/instances"),
               ("DELETE", "/api/v1/keys/{key_id}"), ("POST", "/api/v1/accounts"),
               ("POST", "/api/v1/accounts/{login}/disable"), ("POST", "/api/v1/accounts/{login}/enable"),
               ("POST", "/api/v1/accounts/{login}/password"), ("POST", "/api/v1/accounts/{login}/second-factor"),
-              ("DELETE", "/api/v1/accounts/{login}/second-factor")}
+              ("DELETE", "/api/v1/accounts/{login}/second-factor"), ("PUT", "/api/v1/accounts/{login}/sso"),
+              ("DELETE", "/api/v1/accounts/{login}/sso")}
 ADMIN_OR_AUDITOR = {("GET", "/api/v1/accounts")}  # who has an account is not for every officer to read
 # Decisions on a task: who may take them is the engine's rule (the owing agency asks; the Committee decides; the
 # standing body, Sở KH&CN here, decides claims and corrects; an administrator acts on behalf, or corrects)
@@ -60,6 +61,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/accounts"): {"login": "matrix", "name": "Người Thử", "role": "auditor",
                                    "password": "một mật khẩu dài"},
     ("POST", "/api/v1/accounts/{login}/password"): {"password": "một mật khẩu mới dài"},
+    ("PUT", "/api/v1/accounts/{login}/sso"): {"subject": "sub-role-matrix"},
 }
 QUERY = {"/api/v1/calendar/due": {"from": "2023-01-01", "days": 20}}
 

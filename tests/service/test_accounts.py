@@ -20,6 +20,7 @@ from service.context import App
 from service.settings import Settings
 from tests.api.conftest import prepared
 from workflow import Actor, SimulatedClock
+from workflow.errors import PayloadInvalid, Refused
 
 NOW = dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC)  # 09:00 in the province
 ADMIN = Actor("cli:it", Role.ADMIN)
@@ -221,3 +222,25 @@ def test_a_password_easy_to_guess_is_refused_with_the_reason(app: App, password:
     assert app.store.account("nguyen.van.b") is None
     assert app.uses.accounts.create(ADMIN, "nguyen.van.b", name="Nguyễn Văn B", role="auditor",
                                     password="Sổ văn bản đến năm 2026").login == "nguyen.van.b"
+
+
+def test_an_administrator_links_and_unlinks_a_single_sign_on_identity(app: App) -> None:
+    """Issue 26, finding 6: only an administrator (or the person, after their password again: tests/web/test_sso.py)
+    links an identity; one identity opens one account; an e-mail address links nothing."""
+    app.uses.accounts.create(ADMIN, "le.c", "Lê C", "auditor", email="le.c@example.vn")
+    app.uses.accounts.create(ADMIN, "vo.e", "Võ E", "auditor")
+    out = json.loads(_cli(app, "--json", "accounts", "link-sso", "le.c", "sub-4711"))
+    assert out["single_sign_on"] is True
+    assert app.uses.accounts.single_sign_on("sub-4711").account.login == "le.c"
+    with pytest.raises(PayloadInvalid):
+        app.uses.accounts.link_identity(ADMIN, "vo.e", "sub-4711")  # linked to le.c already
+    with pytest.raises(Refused):
+        app.uses.accounts.link_identity(Actor("account:9:Lê C", Role.AUDITOR), "vo.e", "sub-9")
+    _cli(app, "accounts", "link-sso", "le.c", "--unlink")
+    with pytest.raises(LoginRefused) as refused:
+        app.uses.accounts.single_sign_on("sub-4711")
+    assert refused.value.reason == "no_account"
+    assert "give the subject to link, or --unlink" in _cli(app, "accounts", "link-sso", "le.c", code=1)
+    linked = app.store.last_system_event("account_sso_bound")
+    assert linked is not None
+    assert linked[1]["oidc_subject"] is None

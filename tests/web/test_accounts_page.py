@@ -99,7 +99,7 @@ def test_an_administrator_manages_accounts_from_the_page(browser: Browser, site:
     _log_in_as(browser, site, "nguyen.van.b", "Mật-khẩu-mới-2023").wait_for_url(site.url + "/inbox")
 
     row = admin.locator('#accounts-table tr[data-login="nguyen.van.b"]')
-    row.get_by_role("button", name="Bật xác thực hai lớp").click()
+    row.get_by_role("button", name="Bật xác thực hai bước").click()
     secret = admin.locator("#second-factor-secret code").inner_text()
     assert re.fullmatch(r"[A-Z2-7]{32}", secret)  # base32, shown on this answer only
     uri = admin.locator("#second-factor-secret .steps").inner_text()
