@@ -14,10 +14,12 @@
     │   ├── VersionConflict            expected version is stale, or a concurrent writer won
     │   ├── DuplicateBusinessKey       start with a business key that already exists
     │   ├── IdempotencyKeyReused       the key was used before for a different request
-    │   ├── LoginRefused               a log-in refused: wrong password, locked, disabled, second factor (.reason)
+    │   ├── LoginRefused               a log-in refused: wrong password, slowed, disabled, second factor (.reason)
     │   └── SignatureRefused           an outside system's post (the e-office's receipt) not signed with the secret
     ├── ValueRejected                  the database refused a value (e.g. a number out of its range)
     ├── StoreUnavailable               the database could not be written (busy past the timeout, disk, ...)
+    ├── FilesFull                      no room for an attached file (the files' budget spent, or their disk full)
+    ├── QuotaExceeded                  an account's uploads never attached are over its quota
     ├── NotInitialised                 the database has no schema yet (or no file): run `workflow init`
     ├── DatabaseUrlInvalid             --db / WORKFLOW_DATABASE_URL is not a database URL
     ├── ServeRefused                   serve cannot start: the port is taken, or another serve has the SQLite file
@@ -28,7 +30,7 @@
 
 The engine's refusals are defined in ``workflow.errors``; the store's, the scheduler's and the service's next to
 what raises them (``store.timer_rows``, ``store.backup``, ``scheduler.recurring``, ``service.context``,
-``service.app.accounts``, ``service.app.registers``); they are
+``service.app.accounts``, ``service.app.registers``, ``service.app.attachments``); they are
 all drawn here so the tree is in one place. ``service/errors.py`` maps each to an HTTP status and a CLI exit code.
 """
 

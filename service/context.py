@@ -13,7 +13,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from definitions import StoreUnavailable, WorkflowError
 from scheduler.outbox import DeliverySettings
-from scheduler.ticker import Ticker
+from scheduler.ticker import Periodic, Ticker
 from store import SqlStore, migrate, open_engine, schema_revision
 from store.files import FileStore
 from workflow import Clock, Deadlines, Engine, SystemClock
@@ -116,13 +116,17 @@ class App:
         return UseCases(self)
 
     def ticker(self, deliver: bool = True) -> Ticker:
-        """The background pass; with ``WORKFLOW_CHECKPOINT_FOLDER`` set it also writes the audit checkpoints."""
+        """The background pass; it also removes files never attached (daily) and, with ``WORKFLOW_CHECKPOINT_FOLDER``
+        set, writes the audit checkpoints."""
+        from .app.attachments import Cleaning
         from .checkpoints import Checkpoints
 
         checkpoints = Checkpoints.from_settings(self.store, self.clock, self.settings)
+        periodic: list[Periodic] = [Cleaning(self.uses.attachments)]  # files never attached, removed once a day
+        if checkpoints is not None:
+            periodic.append(checkpoints)
         return Ticker(self.engine, self.store, delivery_settings(self.settings), claimer=self.settings.node_name,
-                      batch=self.settings.timer_batch, deliver=deliver,
-                      periodic=[checkpoints] if checkpoints is not None else [])
+                      batch=self.settings.timer_batch, deliver=deliver, periodic=periodic)
 
     def init(self) -> str | None:
         """Create (the SQLite file and its folder too) or upgrade the schema; the revision it is at."""

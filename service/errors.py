@@ -41,6 +41,7 @@ from workflow.errors import (
 )
 
 from .app.accounts import LoginRefused
+from .app.attachments import FilesFull, QuotaExceeded
 from .app.registers import SignatureRefused
 from .context import CheckpointUnreadable, DatabaseUrlInvalid, NotInitialised, ServeRefused
 
@@ -60,6 +61,8 @@ TABLE: tuple[tuple[type[WorkflowError], Answer], ...] = (
     (DatabaseUrlInvalid, Answer(503, "Database not configured", EXIT_USAGE)),
     (ServeRefused, Answer(503, "Service not started", EXIT_CONFLICT)),
     (StoreUnavailable, Answer(503, "Database unavailable", EXIT_UNAVAILABLE)),
+    (FilesFull, Answer(503, "No room for files", EXIT_UNAVAILABLE)),
+    (QuotaExceeded, Answer(413, "Upload quota exceeded", EXIT_REFUSED)),
     (RoleNotAllowed, Answer(403, "Role not allowed", EXIT_REFUSED)),
     (AgencyMismatch, Answer(403, "Not your agency's instance", EXIT_REFUSED)),
     (PayloadInvalid, Answer(422, "Invalid payload", EXIT_REFUSED)),

@@ -83,6 +83,14 @@ class Settings(BaseSettings):
                                       "addressed (default: <database>.files beside the SQLite file; with "
                                       "PostgreSQL a folder every node shares); back it up with the database")
     max_file_mb: float = Field(default=10.0, gt=0, le=100, description="the largest attached file, MB")
+    upload_quota_mb: float = Field(default=100.0, gt=0, description="per account: files uploaded and not yet "
+                                   "attached to an act, MB (attached files do not count)")
+    unattached_file_days: int = Field(default=7, ge=1, description="a file uploaded and never attached to an act is "
+                                      "removed after this many days (serve's pass, daily; workflow files clean)")
+    files_budget_mb: float = Field(default=20_480.0, gt=0, description="the attached files' folder may hold this "
+                                   "many MB; beyond it an upload is refused (503) and the administrator is needed")
+    files_reserve_mb: float = Field(default=512.0, ge=0, description="MB kept free on the files' disk (the database "
+                                    "may share it): an upload that would leave less is refused (503)")
     timer_batch: int = Field(default=200, ge=1, description="timers fired per transaction")
     body_limit: int = Field(default=1 << 20, ge=1024, description="largest HTTP request body, bytes")
     auth_failure_limit: int = Field(default=60, ge=1, description="failed authentications a client address may "

@@ -49,6 +49,16 @@ class FileStore:
             os.close(folder)
         return digest
 
+    def remove(self, sha256: str) -> int:
+        """Remove a stored file (one no act attached); the bytes freed."""
+        path = self.path(sha256)
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        return size
+
     def digest(self, sha256: str) -> str | None:
         """The SHA-256 of what is stored under that name now (None: nothing is)."""
         path = self.path(sha256)

@@ -84,6 +84,7 @@ from .tables import (
 )
 from .timer_queries import TimerQueries
 from .timer_rows import TimerRows, TimerStatements
+from .uploads import UploadQueries
 
 MAX_ID = 2**63  # ids are 64-bit integers in both databases
 ID_END = MAX_ID - 1  # the end of an id range that takes every id (the largest value the drivers accept)
@@ -350,7 +351,7 @@ class SqlUnitOfWork(TimerRows, ObligationRows, AgencyRows, ScheduleRows, OutboxR
 
 
 class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQueries, AccountQueries,
-               RegisterQueries):
+               RegisterQueries, UploadQueries):
     """Definitions, instances and history in a SQL database (see ``workflow.ports.Store``)."""
 
     def __init__(self, engine: Engine, clock: Clock | None = None) -> None:

@@ -22,7 +22,7 @@ from workflow.errors import PayloadInvalid
 
 from ..app import Outcome
 from ..app.accounts import AccountView, account_view
-from ..app.attachments import Attached
+from ..app.attachments import Attached, uploader_of
 from ..app.audit import CheckpointView, VerificationView, verification_view
 from ..app.deadlines import DueView, OverrideAdded, OverrideView, due_view
 from ..app.definitions import DefinitionShown, DefinitionSummary, Loaded
@@ -423,9 +423,11 @@ UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "description": 
 async def upload_file(request: Request, who: Who,
                       name: Annotated[str, Query(min_length=1, max_length=200)] = "van-ban") -> Attached:
     """Upload a signed document (the raw bytes as the body; at most `WORKFLOW_MAX_FILE_MB`): checked by content,
-    stored once by its SHA-256. Name it in an event's `attachments` to record it with the act."""
+    stored once by its SHA-256. Name it in an event's `attachments` to record it with the act; a file never attached
+    is removed after `WORKFLOW_UNATTACHED_FILE_DAYS`, and each account's unattached files have a quota
+    (`WORKFLOW_UPLOAD_QUOTA_MB`: 413 beyond it). 503 when the files' disk budget is spent."""
     data = await request.body()
-    return await run_in_threadpool(uses(request).attachments.accept, name, data, "body")
+    return await run_in_threadpool(uses(request).attachments.accept, name, data, "body", uploader_of(who.actor))
 
 
 @router.get("/instances/{instance_id}/history")

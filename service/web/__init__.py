@@ -46,7 +46,7 @@ from workflow.ports import InstanceRecord
 from workflow.timers import TimerStatus, extended, parse_anchor
 
 from ..app.accounts import LoginRefused, NewSecondFactor, SecondFactorDue, Session, actor_of
-from ..app.attachments import TYPES, Attached, kind_of
+from ..app.attachments import TYPES, Attached, kind_of, uploader_of
 from ..app.reports import TaskPage
 from ..errors import answer
 from ..http import app_of, client_address, export_response, nudge, throttle_of, uses
@@ -1140,7 +1140,7 @@ def _payload(form: Any, definition: Definition, state: str, event: str) -> dict[
     return payload
 
 
-def _attached(request: Request, form: Any) -> list[Attached]:
+def _attached(request: Request, form: Any, uploader: str | None = None) -> list[Attached]:
     """The file sent with an action form, checked and stored (none: an empty list). Read at most one byte past the
     limit, so that a file too large is refused without holding more of it."""
     upload = form.get("file")
@@ -1148,7 +1148,7 @@ def _attached(request: Request, form: Any) -> list[Attached]:
         return []
     attachments = uses(request).attachments
     data = upload.file.read(attachments.limit + 1)
-    return [attachments.accept(upload.filename, data)]
+    return [attachments.accept(upload.filename, data, uploader=uploader)]
 
 
 def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResponse | Response:
@@ -1162,7 +1162,7 @@ def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResp
         definition = app.engine.definition(instance.definition_id, instance.definition_version)
         expected = str(form.get("expected_version") or "")
         payload = _payload(form, definition, instance.state, event)
-        attached = _attached(request, form)
+        attached = _attached(request, form, uploader_of(user.actor))
         done = instances.fire(
             user.actor, instance_id, event, payload=payload,
             reason=str(form.get("reason") or "").strip() or None,
