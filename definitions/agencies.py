@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from .model import Frozen, Label
+from .model import EMAIL_PATTERN, Frozen, Label
 
 AgencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_-]{0,31}$")]
 
@@ -39,7 +39,7 @@ class AgencyEntry(Frozen):
     name: Label
     short_name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     kind: AgencyKind
-    email: str | None = None
+    email: Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)] | None = None  # one address
     webhook_url: str | None = None
 
 

@@ -24,6 +24,8 @@ DEFINITION_ID_PATTERN = r"^[a-z][a-z0-9_.-]{0,99}$"
 ANCHOR_PATTERN = r"^(entry|payload\.[a-z][a-z0-9_]*|data\.[a-z][a-z0-9_]*)$"
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 DefinitionId = Annotated[str, StringConstraints(pattern=DEFINITION_ID_PATTERN)]
+_NOT_IN_ADDRESS = r"@\s,;<>\"()\[\]\\:"  # one plain address (local@domain.tld): no list, no display name
+EMAIL_PATTERN = rf"^[^{_NOT_IN_ADDRESS}]+@[^{_NOT_IN_ADDRESS}]+\.[^{_NOT_IN_ADDRESS}.][^{_NOT_IN_ADDRESS}]*$"
 LABEL_PATTERN = "^[^\x00-\x1f\x7f]*$"  # one line of printable text: no control characters
 Label = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=LABEL_PATTERN)]
 

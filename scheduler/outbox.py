@@ -24,7 +24,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from workflow.clock import Clock
-from workflow.notify import Channel, OutboxMessage, one_line
+from workflow.notify import Channel, OutboxMessage, is_address, one_line
 from workflow.ports import ServiceQueries
 
 
@@ -86,6 +86,9 @@ def send_emails(settings: DeliverySettings, messages: list[OutboxMessage]
             if not message.recipient:
                 yield message, "no recipient address"
                 continue
+            if not is_address(message.recipient):  # stored before addresses were checked: never a list
+                yield message, f"{message.recipient[:100]!r} is not one e-mail address"
+                continue
             error: str | None = None
             try:
                 smtp = smtp or _session(settings)
@@ -123,8 +126,8 @@ _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def check_target(url: str, allowed: tuple[str, ...]) -> None:
-    """Refuse a webhook whose host resolves to a loopback, link-local, private, multicast or reserved address,
-    unless the address is inside one of the ``allowed`` networks."""
+    """Refuse a webhook whose host resolves to an address that is not globally reachable (loopback, link-local,
+    private, shared 100.64.0.0/10, reserved, ...) or multicast, unless it is inside one of the ``allowed`` networks."""
     host = urllib.parse.urlsplit(url).hostname
     if not host:
         raise DeliveryError(f"no host in {url!r}")
@@ -135,8 +138,9 @@ def check_target(url: str, allowed: tuple[str, ...]) -> None:
     networks = [ipaddress.ip_network(n, strict=False) for n in allowed]
     for text in addresses:
         address = ipaddress.ip_address(str(text).split("%")[0])
-        internal = (address.is_loopback or address.is_link_local or address.is_private or address.is_multicast
-                    or address.is_reserved or address.is_unspecified)
+        # anything not globally reachable (loopback, private, link-local, the carrier-grade NAT 100.64.0.0/10,
+        # documentation and benchmarking ranges, ...) or multicast
+        internal = not address.is_global or address.is_multicast
         if internal and not any(address in n for n in networks):
             raise DeliveryError(f"webhook {url}: {host} is {address}, an internal address; allow its network in "
                                 "WORKFLOW_WEBHOOK_NETWORKS to deliver there")

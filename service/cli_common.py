@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -71,8 +72,17 @@ def run(ctx: typer.Context, action: Callable[[Options], T]) -> T:
         fail(opts, err)
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # never written raw to a terminal: \x1b[... moves it
+
+
+def visible(text: str) -> str:
+    """Text for a terminal: control characters (an escape sequence, a bell, a carriage return stored in an old row)
+    shown as ``\\xNN``, line breaks and tabs kept."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def emit(opts: Options, data: Any, text: str) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str) if opts.json else text)
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str) if opts.json else visible(text))
 
 
 Column = tuple[str, Callable[[Any], Any]]  # a header (Vietnamese), and how a row shows in it
@@ -91,7 +101,7 @@ def emit_table(opts: Options, rows: Sequence[Any], columns: Sequence[Column], em
     for header, _ in columns:
         table.add_column(header, overflow="fold")
     for row in rows:
-        table.add_row(*("" if (value := show(row)) is None else str(value) for _, show in columns))
+        table.add_row(*("" if (value := show(row)) is None else visible(str(value)) for _, show in columns))
     console = Console(width=None if sys.stdout.isatty() else 240, soft_wrap=False, highlight=False)
     console.print(table)
 

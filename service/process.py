@@ -71,6 +71,7 @@ def run_service(app: App, host: str, port: int) -> None:
 
     from .api.metrics import Metrics
     from .asgi import create_app
+    from .http_protocol import BoundedHttpTools
 
     logs.configure(app.settings.log_format)  # before the first record: the catch-up pass reports through it
     store = app.store  # fails early with a clear message if the database has no schema
@@ -100,6 +101,7 @@ def run_service(app: App, host: str, port: int) -> None:
     api = create_app(app, alarm, app.settings.body_limit, metrics=metrics)
     config = uvicorn.Config(api, host=host, port=port, log_config=None,  # its loggers go through service/logs.py
                             proxy_headers=False,  # X-Forwarded-For only from WORKFLOW_TRUSTED_PROXIES (http.py)
+                            http=BoundedHttpTools,  # an endless header line is cut off (http_protocol.py)
                             log_level="warning", access_log=False, timeout_graceful_shutdown=30)
     server = uvicorn.Server(config)
     threading.Thread(target=_announce, args=(server, host, listening), daemon=True).start()

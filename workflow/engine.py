@@ -201,6 +201,8 @@ class Engine:
         errors = []
         if not business_key or len(business_key) > 200 or business_key != business_key.strip():
             errors.append(("business_key", "must be 1 to 200 characters without surrounding spaces"))
+        elif any(c in business_key for c in "\r\n\t") or has_control(business_key):
+            errors.append(("business_key", "must be one line without control characters"))
         if not AGENCY_CODE.match(assignee):
             errors.append(("assignee", f"{assignee!r} is not an agency code (e.g. SKHCN)"))
         else:

@@ -9,8 +9,11 @@ contact is recorded as a row with status ``no_contact``, never an error.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from enum import StrEnum
+
+from definitions.model import EMAIL_PATTERN
 
 from .calendar import local_date
 from .clock import PROVINCE_TZ
@@ -55,6 +58,15 @@ class OutboxMessage:
     message_id: str
     last_error: str | None = None
     sent_at: dt.datetime | None = None
+
+
+ADDRESS = re.compile(EMAIL_PATTERN)
+
+
+def is_address(text: str) -> bool:
+    """One plain e-mail address (local@domain.tld): no list separators (a comma would send to two people), no
+    display name, no spaces or control characters."""
+    return len(text) <= 254 and ADDRESS.fullmatch(text) is not None
 
 
 def one_line(text: str) -> str:

@@ -32,6 +32,7 @@ from store.accounts import Account, Credentials
 from workflow import Actor
 from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid, Refused
+from workflow.notify import is_address
 from workflow.payload import AGENCY_CODE
 
 from ..context import App
@@ -168,8 +169,8 @@ class Accounts:
                     raise NotFound("agency", agency, list(known))
         elif agency is not None:
             problems.append(("agency", f"only officers belong to an agency in this system, not {role}"))
-        if email is not None and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
-            problems.append(("email", "not an e-mail address"))
+        if email is not None and not is_address(email):
+            problems.append(("email", "not one e-mail address"))
         if password is not None:
             problems += _password_problems(password, login, name)
         if problems:

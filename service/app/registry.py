@@ -17,7 +17,7 @@ from scheduler.recurring import Recurrence
 from workflow import Actor
 from workflow.agencies import Agencies, ChangeResult
 from workflow.errors import PayloadInvalid
-from workflow.notify import Contact, one_line
+from workflow.notify import Contact, is_address
 
 from ..context import App
 from ..views import AgencyView, NotificationView, ScheduleView, agency_view, notification_view, schedule_view
@@ -132,8 +132,8 @@ class Registry:
     def set_contact(self, actor: Actor, agency: str, name: str | None, email: str | None,
                     webhook: str | None) -> ContactView:
         require(actor, Role.ADMIN, what="setting contacts")
-        if email is not None and ("@" not in email or one_line(email) != email):
-            raise PayloadInvalid([("email", f"{email!r} is not an e-mail address")])
+        if email is not None and not is_address(email):
+            raise PayloadInvalid([("email", f"{email[:100]!r} is not one e-mail address")])
         if webhook is not None and not webhook.startswith(("http://", "https://")):
             raise PayloadInvalid([("webhook", f"{webhook!r} is not an http(s) URL")])
         self.app.store.set_contact(Contact(agency, name, email, webhook), self.app.clock.now(), actor.id)

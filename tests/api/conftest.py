@@ -18,6 +18,7 @@ from definitions import Role, definition_files, load_data
 from definitions.agencies import Registry
 from service.asgi import create_app
 from service.context import App
+from service.http_protocol import BoundedHttpTools
 from service.settings import Settings
 from tests.conftest import DEFINITIONS, ROOT
 from workflow import Actor, Clock, SimulatedClock
@@ -65,7 +66,7 @@ def serve_in_thread(fastapi_app: object) -> tuple[str, uvicorn.Server, threading
     sock.listen(128)  # listening before uvicorn starts: clients queue instead of racing it
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(fastapi_app, log_level="warning", access_log=False,  # type: ignore[arg-type]
-                                           proxy_headers=False))
+                                           proxy_headers=False, http=BoundedHttpTools))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     return f"http://127.0.0.1:{port}", server, thread

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from scheduler.outbox import DeliverySettings, Dispatcher, send_email
+from scheduler.outbox import DeliveryError, DeliverySettings, Dispatcher, send_email
 from store import SqlStore
 from tests.conftest import ADMIN, OFFICER_SYT
 from tests.servers import free_port, smtp_sink, webhook_sink
@@ -158,3 +158,33 @@ def test_line_breaks_never_reach_a_mail_header(subject: str) -> None:
 
     assert "\n" not in one_line(subject)
     assert "\r" not in one_line(subject)
+
+
+@pytest.mark.parametrize("address", ["100.64.0.1", "100.127.255.254", "192.168.1.1", "198.18.0.1", "10.1.2.3",
+                                     "169.254.169.254", "::ffff:127.0.0.1", "fd00::1", "0.0.0.0"])
+def test_a_webhook_to_an_address_not_globally_reachable_is_refused(address: str) -> None:
+    """Issue 26, finding 14: 100.64.0.0/10 (carrier-grade NAT, the provider's own network) was allowed."""
+    from scheduler.outbox import check_target
+
+    host = f"[{address}]" if ":" in address else address
+    with pytest.raises(DeliveryError, match="an internal address"):
+        check_target(f"http://{host}:8080/hook", ())
+    check_target(f"http://{host}:8080/hook", ("0.0.0.0/0", "::/0"))  # allowed when its network is named
+
+
+@pytest.mark.parametrize("recipient", ["syt@example.vn, attacker@example.com", "syt@example.vn;x@y.vn",
+                                       "Sở Y tế <syt@example.vn>"])
+def test_an_address_list_never_sends_to_two_people(recipient: str, engine: Engine, store: SqlStore,
+                                                   clock: SimulatedClock) -> None:
+    """Finding 14: a comma in a contact's e-mail sent to two recipients. Refused where it enters; a row stored
+    before is not delivered (dead after its attempts), never split."""
+    from workflow.notify import is_address
+
+    assert not is_address(recipient)
+    store.set_contact(Contact("SYT", None, recipient, None), clock.now())  # as if stored before the check
+    overdue_feedback(engine, store, clock)
+    with smtp_sink() as smtp:
+        [result] = Dispatcher(store, clock, settings(smtp.port)).deliver_due()
+        assert not result.ok
+        assert "is not one e-mail address" in (result.error or "")
+        assert smtp.messages == []
