@@ -52,7 +52,8 @@ def create_app(ctx: App, alarm: Any = None, body_limit: int = 1 << 20, metrics: 
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", include_in_schema=True, response_model=None)
+    @app.get("/readyz", include_in_schema=True, response_model=None, responses={
+        503: {"description": "Not ready: the database unreachable, or the scheduler not running in this process"}})
     def readyz() -> JSONResponse | dict[str, Any]:
         checks: dict[str, Any] = {}
         try:

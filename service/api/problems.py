@@ -49,9 +49,11 @@ WHY = {400: "Bad request: the body is not JSON, or a header is malformed",
        403: "The key's role may not do this (auditors change nothing; officers act for their agency only)",
        404: "No such definition, instance, agency, escalation or key",
        409: "Refused in the current state: event not allowed, guard, stale version, duplicate business key",
-       413: "Request body above the limit", 422: "Invalid request or payload (every bad field is listed)",
+       413: "Request body above the limit, or an account's uploads never attached above its quota",
+       422: "Invalid request or payload (every bad field is listed)",
        429: "Too many failed authentications from this address (see Retry-After)",
-       431: "Request headers too large", 503: "Database unavailable (see Retry-After)"}
+       431: "Request headers too large",
+       503: "Database (or the attached files' disk) unavailable (see Retry-After)"}
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -60,8 +62,8 @@ def documented(path: str, methods: set[str]) -> dict[int | str, dict[str, Any]]:
     statuses = {401, 422, 429, 431, 503}
     if "{" in path or path.startswith("/api/v1/integration/"):  # an integration not configured is not there
         statuses.add(404)
-    if methods & WRITES:
-        statuses |= {400, 403, 409, 413}
+    if methods & WRITES:  # a write may name what does not exist in its body (a definition, an account, an agency)
+        statuses |= {400, 403, 404, 409, 413}
     elif path.endswith(("/keys", "/accounts")):
         statuses.add(403)
     return {status: {"model": Problem, "description": WHY[status]} for status in sorted(statuses)}

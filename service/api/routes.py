@@ -15,13 +15,15 @@ from starlette.concurrency import run_in_threadpool
 from typing_extensions import TypedDict
 
 from definitions.agencies import ChangeKind
+from definitions.model import EMAIL_PATTERN
 from store.accounts import Account
 from store.sql_store import TaskFilter
 from workflow import OverrideKind
 from workflow.errors import PayloadInvalid
+from workflow.payload import AGENCY_CODE
 
 from ..app import Outcome
-from ..app.accounts import AccountView, account_view
+from ..app.accounts import LOGIN, AccountView, account_view
 from ..app.attachments import Attached, uploader_of
 from ..app.audit import CheckpointView, VerificationView, verification_view
 from ..app.deadlines import DueView, OverrideAdded, OverrideView, due_view
@@ -43,6 +45,7 @@ Who = Annotated[Principal, Depends(principal)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 MAX_ID = 2**62  # SQLite and PostgreSQL integers are 64-bit; larger ids cannot exist
 InstanceId = Annotated[int, Path(ge=1, le=MAX_ID)]
+AgencyCodePath = Annotated[str, Path(max_length=32, pattern=AGENCY_CODE.pattern, description="an agency's code")]
 
 
 def _iso(value: Any) -> Any:
@@ -191,7 +194,7 @@ class ClockBody(Body):
     model_config = example(
         reason="Tạm dừng chờ ý kiến của Bộ Khoa học và Công nghệ", document="Công văn số 12/SKHCN-QLKH")
 
-    reason: str = Field(max_length=10_000)
+    reason: str = Field(min_length=1, max_length=10_000, pattern=r"\S", description="why (required, not blank)")
     document: str | None = Field(default=None, max_length=100)
 
 
@@ -215,7 +218,7 @@ class RenameBody(Body):
 class MergeBody(Body):
     model_config = example(into="SKHCN", effective="2025-03-01", document="Quyết định số 300/QĐ-UBND")
 
-    into: str = Field(max_length=32)
+    into: str = Field(max_length=32, pattern=AGENCY_CODE.pattern)
     effective: dt.date
     document: str = Field(max_length=100)
 
@@ -223,7 +226,7 @@ class MergeBody(Body):
 class RetireBody(Body):
     model_config = example(successor="SKHCN", effective="2025-03-01", document="Quyết định số 300/QĐ-UBND")
 
-    successor: str = Field(max_length=32)
+    successor: str = Field(max_length=32, pattern=AGENCY_CODE.pattern)
     effective: dt.date
     document: str = Field(max_length=100)
 
@@ -261,20 +264,20 @@ class AccountBody(Body):
                            email="nva@syt.ninhthuan.gov.vn", position="Chuyên viên Phòng Kế hoạch - Tài chính",
                            password="một mật khẩu dài")
 
-    login: str = Field(min_length=2, max_length=64)
-    name: str = Field(min_length=1, max_length=200, description="họ và tên")
+    login: str = Field(min_length=2, max_length=64, pattern=LOGIN.pattern)
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S", description="họ và tên")
     role: Literal["admin", "officer", "committee", "auditor"]
-    agency: str | None = Field(default=None, max_length=32)
-    email: str | None = Field(default=None, max_length=320)
+    agency: str | None = Field(default=None, max_length=32, pattern=AGENCY_CODE.pattern)
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN, description="one address")
     position: str | None = Field(default=None, max_length=200, description="chức vụ")
-    password: str | None = Field(default=None, min_length=1, max_length=200, description="at least 10 characters; "
+    password: str | None = Field(default=None, min_length=10, max_length=200, description="at least 10 characters; "
                                  "without it the account logs in by single sign-on only, until reset-password")
 
 
 class PasswordBody(Body):
     model_config = example(password="một mật khẩu mới dài")
 
-    password: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=10, max_length=200, description="at least 10 characters, not easy to guess")
 
 
 class SecondFactorView(TypedDict):
@@ -392,7 +395,9 @@ def show_instance(request: Request, response: Response, who: Who, instance_id: I
 
 @router.post("/instances/{instance_id}/events", response_model=Fired)
 def fire_event(request: Request, who: Who, instance_id: InstanceId, body: FireBody,
-               if_match: Annotated[str | None, Header()] = None,
+               if_match: Annotated[str | None, Header(
+                   pattern=r'^(W/)?"?[0-9]{1,18}"?$',
+                   description='the ETag of the instance read before (its version), e.g. "3"')] = None,
                idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Fire an event as this key's role: the engine checks the state, role, agency, payload, dates and guard.
     `If-Match` (the ETag) refuses a stale write with 409; `Idempotency-Key` makes a retry safe."""
@@ -566,7 +571,7 @@ def list_agencies(request: Request, who: Who) -> list[AgencyView]:
 
 
 @router.get("/agencies/{code}")
-def show_agency(request: Request, who: Who, code: str, on: Day | None = None) -> AgencyDetail:
+def show_agency(request: Request, who: Who, code: AgencyCodePath, on: Day | None = None) -> AgencyDetail:
     """One agency: its names over time (the one in force `on` a date), successor, open tasks."""
     return uses(request).registry.agency(code, on)
 
@@ -578,20 +583,20 @@ def _change(request: Request, who: Principal, op: ChangeKind, code: str, effecti
 
 
 @router.post("/agencies/{code}/rename")
-def rename_agency(request: Request, who: Who, code: str, body: RenameBody) -> ChangeDone:
+def rename_agency(request: Request, who: Who, code: AgencyCodePath, body: RenameBody) -> ChangeDone:
     """Rename an agency from a date (the old name stays in force before it)."""
     return _change(request, who, ChangeKind.RENAME, code, body.effective, body.document, name=body.name,
                    short_name=body.short_name)
 
 
 @router.post("/agencies/{code}/merge")
-def merge_agency(request: Request, who: Who, code: str, body: MergeBody) -> ChangeDone:
+def merge_agency(request: Request, who: Who, code: AgencyCodePath, body: MergeBody) -> ChangeDone:
     """Merge an agency into another from a date: its open tasks move there, each with a history row."""
     return _change(request, who, ChangeKind.MERGE, code, body.effective, body.document, into=body.into)
 
 
 @router.post("/agencies/{code}/retire")
-def retire_agency(request: Request, who: Who, code: str, body: RetireBody) -> ChangeDone:
+def retire_agency(request: Request, who: Who, code: AgencyCodePath, body: RetireBody) -> ChangeDone:
     """Retire an agency from a date: its open tasks move to the successor, each with a history row."""
     return _change(request, who, ChangeKind.RETIRE, code, body.effective, body.document, successor=body.successor)
 

@@ -1,5 +1,5 @@
 """Hostile input over real HTTP: each refused with the right status, or stored as inert data; never a 5xx.
-(The generated cases are tests/api/test_schemathesis.py: over 5,000 per database. Line breaks reaching a mail
+(The generated cases are tests/fuzz/test_schemathesis.py: over 10,000, every check. Line breaks reaching a mail
 header: tests/scheduler/test_outbox.py. Definitions one rule at a time: tests/definitions/.)"""
 
 from __future__ import annotations

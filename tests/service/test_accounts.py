@@ -72,7 +72,10 @@ def test_the_cli_creates_lists_disables_and_resets_and_never_prints_a_password(a
     (["tran.b", "--name", "B", "--role", "committee", "--agency", "SYT"], PASSWORD, "only officers belong"),
     (["tran.b", "--name", "B", "--role", "chairman"], PASSWORD, "role: must be one of"),
     (["Trần B", "--name", "B", "--role", "auditor"], PASSWORD, "login: 2–64 characters"),
-    (["tran.b", "--name", "B", "--role", "auditor", "--email", "not-an-address"], PASSWORD, "email: not an e-mail"),
+    (["tran.b", "--name", "B", "--role", "auditor", "--email", "not-an-address"], PASSWORD,
+     "email: not one e-mail address"),
+    (["tran.b", "--name", "B", "--role", "auditor", "--email", "b@x.vn, c@y.vn"], PASSWORD,
+     "email: not one e-mail address"),
 ])
 def test_the_cli_refuses_what_is_wrong_and_says_which_field(app: App, args: list[str], stdin: str, said: str) -> None:
     out = _cli(app, "accounts", "create", *args, "--password-stdin", stdin=stdin + "\n", code=1 if "did" not in said
