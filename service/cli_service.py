@@ -26,8 +26,9 @@ def register(cli: typer.Typer) -> None:
 
 
 def serve(ctx: typer.Context,
-          host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="Port (0: any free port)", min=0, max=65535)] = 8000) -> None:
+          host: Annotated[str, typer.Option(help="Address to listen on", envvar="WORKFLOW_HOST")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Port (0: any free port)", min=0, max=65535,
+                                            envvar="WORKFLOW_PORT")] = 8000) -> None:
     """Run the HTTP API, the scheduler and the notification dispatcher in one process until SIGTERM/Ctrl-C.
 
     Stopping is graceful: no new requests, requests in flight finish, the scheduler's pass in progress

@@ -215,4 +215,5 @@ def _announce(server: Any, host: str, sock: socket.socket) -> None:
         time.sleep(0.02)
     port = sock.getsockname()[1]
     url = f"http://{host}:{port}"
-    to_log("ready", f"ready {url} (API under /api/v1, docs at /docs)", url=url)
+    docs = "/docs" if getattr(server.config.app, "docs_url", None) else "/openapi.json"
+    to_log("ready", f"ready {url} (the pages at /, the API under /api/v1, its description at {docs})", url=url)

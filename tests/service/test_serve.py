@@ -56,7 +56,7 @@ def seed(db_url: str) -> None:
 def serve(db_url: str) -> Iterator[tuple[subprocess.Popen[str], ServeLog]]:
     env = {**os.environ, "WORKFLOW_DATABASE_URL": db_url, "WORKFLOW_TIMER_BATCH": "2",
            "WORKFLOW_POLL_S": "3600", "WORKFLOW_LOG_FORMAT": "json"}
-    process = subprocess.Popen([str(Path(sys.executable).parent / "workflow"), "serve"], env=env,
+    process = subprocess.Popen([str(Path(sys.executable).parent / "workflow"), "serve", "--port", "0"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
     log = ServeLog(process.stderr)
@@ -153,3 +153,30 @@ def test_one_serve_per_file_a_taken_port_said_at_once_and_the_first_key_kept_off
         log.wait_closed()
         assert first.stdout is not None
         first.stdout.close()
+
+
+def test_serve_takes_its_port_and_address_from_the_environment(tmp_path: Path) -> None:
+    """Issue 27: `./run start --port 18400` was ignored; WORKFLOW_PORT and WORKFLOW_HOST work as --port and --host.
+    Port 0 (any free one) from the environment, so nothing here depends on what else listens on the machine."""
+    from service.settings import Settings
+    from tests.api.conftest import prepared
+
+    url = f"sqlite:///{tmp_path / 'env.db'}"
+    prepared(Settings(database_url=url)).sql_engine.dispose()
+    env = {**os.environ, "WORKFLOW_DATABASE_URL": url, "WORKFLOW_PORT": "0", "WORKFLOW_HOST": "127.0.0.1",
+           "WORKFLOW_LOG_FORMAT": "json", "WORKFLOW_POLL_S": "3600"}
+    process = subprocess.Popen([str(Path(sys.executable).parent / "workflow"), "serve"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    log = ServeLog(process.stderr)
+    try:
+        ready = log.wait("ready")
+        assert ready["url"].startswith("http://127.0.0.1:")
+        assert not ready["url"].endswith(":8000")
+        assert "/openapi.json" in ready["message"]  # what exists: /docs is off unless WORKFLOW_API_DOCS=1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        log.wait_closed()
+        assert process.stdout is not None
+        process.stdout.close()
