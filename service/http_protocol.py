@@ -9,13 +9,16 @@ and its connection closed as soon as the limit is passed.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HEAD_LIMIT = 64 * 1024  # twice what Around accepts (32 KiB of headers): the request line and framing besides
-_REFUSAL = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
-            b"content-length: 33\r\nconnection: close\r\n\r\nrequest headers too large (431)\r\n")
+_BODY = json.dumps({"type": "about:blank", "title": "Request headers too large", "status": 431,
+                    "detail": f"a request's line and headers are limited to {HEAD_LIMIT} bytes"}).encode()
+_REFUSAL = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/problem+json\r\n"
+            b"content-length: " + str(len(_BODY)).encode() + b"\r\nconnection: close\r\n\r\n" + _BODY)
 
 
 class BoundedHttpTools(HttpToolsProtocol):

@@ -17,8 +17,14 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from definitions.vietnamese import fold
+
 Synchronous = Literal["FULL", "NORMAL", "OFF", "EXTRA"]
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _fold(text: Any) -> Any:
+    return fold(text) if isinstance(text, str) else text
 
 
 def open_engine(url: str, *, synchronous: Synchronous = "FULL", busy_timeout_ms: int = 30_000,
@@ -40,6 +46,7 @@ def open_engine(url: str, *, synchronous: Synchronous = "FULL", busy_timeout_ms:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
+        dbapi_connection.create_function("wf_fold", 1, _fold, deterministic=True)  # store/folding.py
         cursor.close()
 
     @event.listens_for(engine, "begin")

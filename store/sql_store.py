@@ -52,6 +52,7 @@ from definitions import (
     from_canonical_json,
 )
 from definitions.model import Definition
+from definitions.vietnamese import fold
 from workflow.audit import ArmedTimer, Derived, canonical
 from workflow.calendar import DayOverride
 from workflow.clock import Clock, SystemClock
@@ -60,6 +61,7 @@ from workflow.ports import HistoryRecord, IdempotencyRecord, InstanceRecord, Sto
 
 from .accounts import AccountQueries
 from .agency_rows import AgencyRows, AgencyStatements
+from .folding import folded
 from .group_commit import GroupCommit
 from .hot import HotStatement
 from .keys import KeyQueries
@@ -71,6 +73,7 @@ from .schedules import ScheduleQueries, ScheduleRows, ScheduleStatements
 from .system_log import SystemQueries, SystemRows, SystemStatements, system_problems
 from .tables import (
     accounts,
+    agencies,
     agency_names,
     api_keys,
     calendar_overrides,
@@ -649,18 +652,20 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
             conditions.append(section == where.section)
         if where.definition_id:
             conditions.append(instances.c.definition_id == where.definition_id)
-        if where.state:
-            conditions.append(instances.c.state == where.state)
+        if where.state:  # one state, or several a person reads under one name ("a,b")
+            conditions.append(instances.c.state.in_(where.state.split(",")))
         if where.category:
             conditions.append(category == where.category)
         if where.due_from:
             conditions.append(o.c.last_day >= where.due_from.isoformat())
         if where.due_to:
             conditions.append(o.c.last_day <= where.due_to.isoformat())
-        if where.text:
-            escaped = where.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        if where.text:  # with or without accents: "gop y" finds "Góp ý" (store/folding.py)
+            text = fold(where.text)
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             pattern = f"%{escaped}%"
-            found = [instances.c.business_key.ilike(pattern, escape="\\"), duty.ilike(pattern, escape="\\")]
+            found = [folded(instances.c.business_key).like(pattern, escape="\\"),
+                     folded(duty).like(pattern, escape="\\")]
             if where.titled:
                 found.append(instances.c.definition_id.in_(where.titled))
             conditions.append(or_(*found))
@@ -892,6 +897,12 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
         query = select(agency_names.c.code, agency_names.c.name).order_by(agency_names.c.valid_from, agency_names.c.id)
         with self._read() as connection:
             return dict(connection.execute(query).tuples().all())
+
+    def agency_statuses(self) -> dict[str, tuple[str, str | None]]:
+        """Every registered agency's status (``active``, ``merged``, ``retired``) and successor."""
+        query = select(agencies.c.code, agencies.c.status, agencies.c.successor)
+        with self._read() as connection:
+            return {str(code): (str(status), successor) for code, status, successor in connection.execute(query)}
 
     def calendar_overrides(self) -> list[DayOverride]:
         query = select(calendar_overrides.c.day, calendar_overrides.c.kind, calendar_overrides.c.reason)

@@ -10,6 +10,7 @@ from typing import Any, cast
 from typing_extensions import TypedDict
 
 from definitions.labels import word
+from definitions.vietnamese import fold
 from store.sql_store import TaskFilter
 from workflow.calendar import local_date
 from workflow.clock import PROVINCE_TZ
@@ -113,9 +114,9 @@ class Reports:
         engine, store, now = self.app.engine, self.app.store, self.app.clock.now()
         text = (where.text or "").strip()
         if text:
-            needle = text.casefold()
+            needle = fold(text)  # with or without accents
             titled = tuple(sorted({d.id for d in (x.definition for x in store.list_definitions())
-                                   if needle in d.title.vi.casefold() or needle in (d.title.en or "").casefold()}))
+                                   if needle in fold(d.title.vi) or needle in fold(d.title.en or "")}))
             where = replace(where, text=text[:200], titled=titled)
         else:
             where = replace(where, text=None)

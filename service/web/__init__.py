@@ -32,6 +32,7 @@ from starlette.datastructures import UploadFile
 from definitions import Definition, NotFound, Role, WorkflowError
 from definitions.labels import shown, word
 from definitions.model import FieldType
+from definitions.vietnamese import sort_key
 from store.accounts import Account
 from store.sql_store import TaskFilter
 from workflow import Actor
@@ -551,10 +552,33 @@ def _filter_choices(request: Request, sections: list[str] | None = None) -> dict
     # the engine's copy of each (parsed once per version), so its English copy is built once too
     latest = {d.definition.id: _definition(request, d.definition.id, d.definition.version)
               for d in app.store.list_definitions()}
-    return {"agencies": sorted(names.items(), key=lambda item: item[1]),
+    # one choice per label a person reads: states of several definitions with the same name are one choice
+    states: dict[str, list[str]] = {}
+    for d in latest.values():
+        for st in d.states:
+            if st.id not in states.setdefault(st.label, []):
+                states[st.label].append(st.id)
+    return {"agencies": _agency_choices(request, names),
             "sections": sections if sections is not None else uses(request).reports.sections(),
-            "definitions": sorted(((d.id, _title(d, lang)) for d in latest.values()), key=lambda item: item[1]),
-            "states": sorted({s.id: s.label for d in latest.values() for s in d.states}.items(), key=lambda x: x[1])}
+            "definitions": sorted(((d.id, _title(d, lang)) for d in latest.values()), key=lambda x: sort_key(x[1])),
+            "states": sorted(((",".join(ids), label) for label, ids in states.items()), key=lambda x: sort_key(x[1]))}
+
+
+def _agency_choices(request: Request, names: Mapping[str, str], ended: bool = True) -> list[tuple[str, str]]:
+    """Agencies as a picker offers them: by name in Vietnamese order; a merged or retired one (only if ``ended``)
+    says so after its name ("… (đã sáp nhập vào Sở Khoa học và Công nghệ tỉnh Khánh Hòa)")."""
+    t = words(_lang(request))
+    statuses = _app(request).store.agency_statuses()
+    out = []
+    for code, name in names.items():
+        status, successor = statuses.get(code, ("active", None))
+        if status == "active":
+            out.append((code, name))
+        elif ended:
+            into = names.get(successor or "", successor or "")
+            out.append((code, f"{name} ({t['agency_merged_into'].format(into=into)})" if status == "merged"
+                        else f"{name} ({t['agency_retired_mark']})"))
+    return sorted(out, key=lambda item: sort_key(item[1]))
 
 
 @pages.get("/")
@@ -1388,7 +1412,7 @@ def _accounts_page(request: Request, user: User, status: int = 200, flash: str |
     except WorkflowError:
         return _message(request, user, 403, "forbidden", words(_lang(request))["accounts_forbidden"])
     names = app.store.agency_names()
-    agencies = sorted(names.items(), key=lambda item: item[1])
+    agencies = _agency_choices(request, names, ended=False)  # a new officer belongs to an agency that exists
     return _render(request, "accounts.html", status, user, accounts=_account_rows(request, accounts, names),
                    agencies=agencies, roles=["officer", "committee", "auditor", "admin"], flash=flash,
                    flash_kind=flash_kind, kept=kept or {"form": None, "values": {}, "fields": {}}, secret=secret,

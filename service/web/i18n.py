@@ -232,6 +232,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "sso_code_help": ("Đã xác minh danh tính qua đăng nhập một lần. Tài khoản này có xác thực hai bước: nhập mã 6 số "
                       "trong ứng dụng xác thực.", "Your identity is confirmed by single sign-on. This account has a "
                       "second factor: enter the 6-digit code from your authenticator app."),
+    "agency_merged_into": ("đã sáp nhập vào {into}", "merged into {into}"),
+    "agency_retired_mark": ("đã giải thể", "retired"),
     "my_account": ("Tài khoản của tôi", "My account"),
     "second_factor": ("Xác thực hai bước", "Second factor"),
     "sso_linked": ("Đã liên kết", "Linked"),
