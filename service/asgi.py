@@ -20,7 +20,7 @@ from .api.metrics import CONTENT_TYPE, Metrics
 from .api.problems import MEDIA, ApiProblem, api_problem, http_error, unexpected, validation_error, workflow_error
 from .api.routes import router
 from .context import App
-from .web import LoginRequired, login_redirect, pages
+from .web import LoginRequired, login_redirect, page_not_found, pages
 
 
 def create_app(ctx: App, alarm: Any = None, body_limit: int = 1 << 20, metrics: Metrics | None = None) -> FastAPI:
@@ -45,7 +45,7 @@ def create_app(ctx: App, alarm: Any = None, body_limit: int = 1 << 20, metrics: 
     app.add_exception_handler(WorkflowError, workflow_error)
     app.add_exception_handler(ApiProblem, api_problem)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(StarletteHTTPException, http_or_page_error)
     app.add_exception_handler(Exception, unexpected)  # a 500 as problem+json with the request id, logged whole
 
     @app.get("/healthz", include_in_schema=True)
@@ -91,3 +91,12 @@ def _problem_media(app: FastAPI) -> dict[str, Any]:
                         answer["content"] = {MEDIA: next(iter(content.values()))}
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def http_or_page_error(request: Any, err: Exception) -> Response:
+    """An HTTP error as problem+json, except a page a browser asked for that does not exist: a page that says so
+    in the reader's language."""
+    if isinstance(err, StarletteHTTPException) and err.status_code == 404 \
+            and not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", ""):
+        return page_not_found(request)
+    return http_error(request, err)

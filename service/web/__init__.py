@@ -158,6 +158,21 @@ def _message(request: Request, user: User | None, status: int, heading_key: str,
     return _render(request, "message.html", status, user, heading=words(_lang(request))[heading_key], message=message)
 
 
+def _not_found(request: Request, user: User | None, err: NotFound) -> HTMLResponse:
+    """A 404 in the page's language: what was looked for, by the words a person uses, and the nearest match."""
+    t = words(_lang(request))
+    kind = t.get(f"thing_{err.kind}", t["thing_other"])
+    message = t["not_found_thing"].format(thing=kind, key=err.key)
+    if err.suggestions:
+        message += " " + t["did_you_mean"].format(err.suggestions[0])
+    return _message(request, user, 404, "not_found", message)
+
+
+def page_not_found(request: Request) -> HTMLResponse:
+    """A path no page has (asked for by a browser)."""
+    return _message(request, _user(request), 404, "not_found", words(_lang(request))["no_such_page"])
+
+
 def login_redirect(request: Request, _exc: Exception) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target)}", status_code=303, headers=SECURITY_HEADERS)
@@ -747,7 +762,7 @@ def agency_page(request: Request, code: str) -> HTMLResponse:
     try:
         agency = Agencies(app.engine).get(code[:32])
     except NotFound as err:
-        return _message(request, user, 404, "not_found", str(err))
+        return _not_found(request, user, err)
     now = _now(request)
     lang = _lang(request)
     tasks = []
@@ -1032,7 +1047,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
     try:
         instance = app.store.get_instance(instance_id)
     except NotFound as err:
-        return _message(request, user, 404, "not_found", str(err))
+        return _not_found(request, user, err)
     written = app.engine.definition(instance.definition_id, instance.definition_version)
     definition = shown(written, lang)
     now = _now(request)
@@ -1104,7 +1119,7 @@ def _decision_forms(request: Request, user: User, instance: InstanceRecord, defi
 def instance_page(request: Request, instance_id: int, done: str | None = None) -> HTMLResponse:
     user = _signed_in(request)
     if not 0 < instance_id < 2**62:
-        return _message(request, user, 404, "not_found", f"instance {instance_id}")
+        return _not_found(request, user, NotFound("instance", instance_id))
     flash = None
     if done:  # the event just fired, said by its label
         lang = _lang(request)
@@ -1194,8 +1209,8 @@ def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResp
             request_id=request.state.request_id, attachments=attached)
     except WorkflowError as err:
         status = answer(err).status
-        if isinstance(err, NotFound) and "instance" in str(err):
-            return _message(request, user, 404, "not_found", str(err))
+        if isinstance(err, NotFound) and err.kind == "instance":
+            return _not_found(request, user, err)
         lang = _lang(request)
         sentence, problems = said(err, lang, app.store.agency_names())
         values = {str(k)[2:]: str(v) for k, v in form.items() if str(k).startswith("p.")}
@@ -1214,7 +1229,7 @@ async def fire(request: Request, instance_id: int) -> Response:
         if refused is not None:
             return refused
         if not 0 < instance_id < 2**62:
-            return _message(request, user, 404, "not_found", f"instance {instance_id}")
+            return _not_found(request, user, NotFound("instance", instance_id))
         return await run_in_threadpool(_fire, request, user, instance_id, form)
     finally:
         await form.close()  # an attached file's spooled copy
@@ -1306,8 +1321,8 @@ def _deadline(request: Request, user: User, instance_id: int, op: str, form: Any
     try:
         done = _decide(request, user, instance_id, op, form)
     except WorkflowError as err:
-        if isinstance(err, NotFound) and "instance" in str(err):
-            return _message(request, user, 404, "not_found", str(err))
+        if isinstance(err, NotFound) and err.kind == "instance":
+            return _not_found(request, user, err)
         lang = _lang(request)
         sentence, problems = said(err, lang, _app(request).store.agency_names())
         kept = {"event": f"@{op}", "fields": problems, "reason": str(form.get("reason") or "")[:10_000],
@@ -1328,7 +1343,7 @@ async def deadline(request: Request, instance_id: int, op: str) -> Response:
     if refused is not None:
         return refused
     if op not in DEADLINE_EVENTS or not 0 < instance_id < 2**62:
-        return _message(request, user, 404, "not_found", op)
+        return _not_found(request, user, NotFound("page", op))
     return await run_in_threadpool(_deadline, request, user, instance_id, op, form)
 
 
@@ -1478,7 +1493,7 @@ async def create_account(request: Request) -> Response:
 async def change_account(request: Request, login: str, op: str) -> Response:
     if op not in ("disable", "enable", "password", "second-factor"):
         user = _signed_in(request)
-        return _message(request, user, 404, "not_found", op)
+        return _not_found(request, user, NotFound("page", op))
     return await _account_post(request, op.replace("second-factor", "second_factor"), login[:64])
 
 

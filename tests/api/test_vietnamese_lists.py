@@ -5,6 +5,8 @@ Vietnamese order ("Đ" after "D", "Ủ" among the U's), merged and retired agenc
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -45,12 +47,7 @@ def test_pickers_sort_in_vietnamese_order_and_mark_ended_agencies(api: Api) -> N
         merged = admin.post("/api/v1/agencies/SNNPTNT/merge", json={"into": "STNMT", "effective": "2023-01-01",
                                                                     "document": "1/QĐ-UBND"})
         assert merged.status_code == 200, merged.text
-    with httpx.Client(base_url=api.url) as http:
-        form = http.get("/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
-        assert token is not None
-        http.post("/login", data={"login": "admin", "password": password_of("admin"), "csrf": token.group(1),
-                                  "next": "/"})
+    with _signed_in(api) as http:
         page = http.get("/tasks").text
     picker = page[page.index('name="agency"'):]
     picker = picker[:picker.index("</select>")]
@@ -64,3 +61,32 @@ def test_pickers_sort_in_vietnamese_order_and_mark_ended_agencies(api: Api) -> N
     states = states[:states.index("</select>")]
     labels = re.findall(r"<option value=\"[^\"]+\"[^>]*>([^<]+)</option>", states)
     assert len(labels) == len(set(labels))  # no state name offered twice
+
+
+@contextmanager
+def _signed_in(api: Api) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api.url, headers={"Accept": "text/html"}) as http:
+        form = http.get("/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert token is not None
+        http.post("/login", data={"login": "admin", "password": password_of("admin"), "csrf": token.group(1),
+                                  "next": "/"})
+        yield http
+
+
+def test_what_is_not_there_is_said_in_vietnamese(api: Api) -> None:
+    """Issue 27: 404 pages said "no instance 99999" and "no agency 'XYZ'" in English; a path no page has answered
+    with JSON."""
+    with _signed_in(api) as http:
+        for path, said in (("/instances/99999", "Không tìm thấy nhiệm vụ số “99999”."),
+                           ("/agencies/SYTT", "Không tìm thấy cơ quan có mã “SYTT”. Có phải ý ông/bà là “SYT”?"),
+                           ("/khong-co-trang-nay", "Không có trang này.")):
+            r = http.get(path)
+            assert r.status_code == 404
+            assert r.headers["content-type"].startswith("text/html")
+            assert said in r.text, (path, r.text[-800:])
+            assert "no instance" not in r.text
+            assert "no agency" not in r.text
+        api_answer = http.get("/api/v1/khong-co", headers={"Accept": "application/json"})
+    assert api_answer.status_code == 404
+    assert api_answer.headers["content-type"].startswith("application/problem+json")
