@@ -57,7 +57,7 @@ from workflow.audit import ArmedTimer, Derived, canonical
 from workflow.calendar import DayOverride
 from workflow.clock import Clock, SystemClock
 from workflow.errors import DuplicateBusinessKey
-from workflow.ports import HistoryRecord, IdempotencyRecord, InstanceRecord, StoredDefinition
+from workflow.ports import HistoryRecord, IdempotencyRecord, InstanceRecord, ObligationRecord, StoredDefinition
 
 from .accounts import AccountQueries
 from .agency_rows import AgencyRows, AgencyStatements
@@ -68,7 +68,7 @@ from .keys import KeyQueries
 from .obligation_rows import ObligationRows, ObligationStatements
 from .outbox import OutboxQueries, OutboxRows, OutboxStatements
 from .registers import RegisterQueries, RegisterRows, RegisterStatements
-from .rows import history_from_row, instance_from_row, override_from_row
+from .rows import OBLIGATION_COLUMNS, history_from_row, instance_from_row, obligation_from_row, override_from_row
 from .schedules import ScheduleQueries, ScheduleRows, ScheduleStatements
 from .system_log import SystemQueries, SystemRows, SystemStatements, system_problems
 from .tables import (
@@ -897,6 +897,13 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
         query = select(agency_names.c.code, agency_names.c.name).order_by(agency_names.c.valid_from, agency_names.c.id)
         with self._read() as connection:
             return dict(connection.execute(query).tuples().all())
+
+    def instance_obligations(self, instance_id: int) -> list[ObligationRecord]:
+        """An instance's obligations, oldest first (a read, outside any unit of work)."""
+        query = select(*[obligations.c[name] for name in OBLIGATION_COLUMNS]).where(
+            obligations.c.instance_id == instance_id).order_by(obligations.c.id)
+        with self._read() as connection:
+            return [obligation_from_row(tuple(r)) for r in connection.execute(query)]
 
     def agency_statuses(self) -> dict[str, tuple[str, str | None]]:
         """Every registered agency's status (``active``, ``merged``, ``retired``) and successor."""

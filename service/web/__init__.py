@@ -149,6 +149,8 @@ def _render(request: Request, name: str, status: int = 200, user: User | None = 
             **values: Any) -> HTMLResponse:
     lang = _lang(request)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if user is not None and user.account.agency and "user_agency" not in values:  # its name, never its code
+        values["user_agency"] = _app(request).store.agency_names().get(user.account.agency, user.account.agency)
     html = templates.get_template(name).render(t=words(lang), lang=lang, user=user, here=here,
                                                csrf=csrf if csrf is not None else user.csrf if user else "", **values)
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
@@ -156,6 +158,24 @@ def _render(request: Request, name: str, status: int = 200, user: User | None = 
 
 def _message(request: Request, user: User | None, status: int, heading_key: str, message: str) -> HTMLResponse:
     return _render(request, "message.html", status, user, heading=words(_lang(request))[heading_key], message=message)
+
+
+def _verdicts(request: Request, instance_id: int) -> list[str]:
+    """A finished task's duties, each with its last day and how it ended: on time, or how many days late."""
+    t = words(_lang(request))
+    out = []
+    for o in _app(request).store.instance_obligations(instance_id):
+        last = f"{o.last_day:%d/%m/%Y}"
+        if o.closed_on is None:
+            continue
+        late = (o.closed_on - o.last_day).days
+        if o.status.value == "waived":
+            out.append(t["verdict_waived"].format(last=last))
+        elif late <= 0:
+            out.append(t["verdict_on_time"].format(last=last, done=f"{o.closed_on:%d/%m/%Y}"))
+        else:
+            out.append(t["verdict_late"].format(last=last, done=f"{o.closed_on:%d/%m/%Y}", days=late))
+    return out
 
 
 def _not_found(request: Request, user: User | None, err: NotFound) -> HTMLResponse:
@@ -1070,6 +1090,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
     late = None if final else days_late(instance.due_at, now)
     return _render(
         request, "instance.html", status, user, i=instance, title=_title(definition, lang),
+        verdicts=_verdicts(request, instance.id) if final else [],
         section=definition.seed_section, assignee_name=app.store.agency_names().get(instance.assignee,
                                                                                     instance.assignee),
         state_label=definition.state(instance.state).label, due=None if final else _day(instance.due_at),

@@ -90,3 +90,36 @@ def test_what_is_not_there_is_said_in_vietnamese(api: Api) -> None:
         api_answer = http.get("/api/v1/khong-co", headers={"Accept": "application/json"})
     assert api_answer.status_code == 404
     assert api_answer.headers["content-type"].startswith("application/problem+json")
+
+
+def test_no_opinion_is_chosen_for_the_reader_and_a_finished_task_says_how_it_ended(api: Api) -> None:
+    """Issue 27: "Ý kiến" came preselected "Nhất trí"; a finished task showed "Hạn —" and no verdict."""
+    import datetime as dt
+
+    from workflow import SimulatedClock
+
+    ids = []
+    with api.client() as admin:
+        for key in ("ket-thuc/SYT", "tre/SYT"):
+            made = admin.post("/api/v1/instances", json={"definition": "catalogue_feedback", "business_key": key,
+                                                         "assignee": "SYT"}).json()
+            admin.post(f"/api/v1/instances/{made['id']}/events", json={
+                "event": "record_receipt", "payload": {"received_on": "2023-01-05"}, "reason": "Nhập thay theo sổ"})
+            ids.append(made["id"])
+    with _signed_in(api) as http:
+        form = http.get(f"/instances/{ids[0]}").text
+        select = form[form.index('name="p.position"'):]
+        select = select[:select.index("</select>")]
+        assert re.search(r'<option value="" selected disabled>Chọn</option>', select), select
+        assert 'value="agree" selected' not in select
+    answer = {"event": "answer", "payload": {"document": "5/SYT-KHTC", "position": "agree"},
+              "reason": "Nhập thay theo sổ đi"}
+    with api.client() as admin:
+        assert admin.post(f"/api/v1/instances/{ids[0]}/events", json=answer).status_code == 200
+        assert isinstance(api.app.clock, SimulatedClock)
+        api.app.clock.advance(dt.timedelta(days=40))
+        assert admin.post(f"/api/v1/instances/{ids[1]}/events", json=answer).status_code == 200
+    with _signed_in(api) as http:
+        on_time, late = (http.get(f"/instances/{i}").text for i in ids)
+    assert "Hạn 27/01/2023: hoàn thành đúng hạn (ngày 05/01/2023)" in on_time  # 20 days, past the Tết holiday
+    assert "Hạn 27/01/2023: hoàn thành quá hạn 18 ngày (ngày 14/02/2023)" in late
