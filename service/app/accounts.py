@@ -149,11 +149,14 @@ class Accounts:
     # -- administration ------------------------------------------------------------------------------
 
     def create(self, actor: Actor, login: str, name: str, role: str, agency: str | None = None,
-               email: str | None = None, position: str | None = None, password: str | None = None) -> Account:
-        """A new account. Without a password it can log in only by single sign-on (or after reset-password)."""
+               email: str | None = None, position: str | None = None, password: str | None = None,
+               also: Sequence[tuple[str, str]] = ()) -> Account:
+        """A new account. Without a password it can log in only by single sign-on (or after reset-password).
+        ``also``: problems the caller found itself (the two passwords typed differ), refused with the others, so
+        a person sees every problem of the form at once."""
         require(actor, Role.ADMIN, what="creating accounts")
         login = login.strip().lower()
-        problems: list[tuple[str, str]] = []
+        problems: list[tuple[str, str]] = list(also)
         if not LOGIN.match(login):
             problems.append(("login", "2–64 characters: lower-case letters, digits, '.', '_', '-', '@'"))
         if not name.strip():
@@ -173,10 +176,10 @@ class Accounts:
             problems.append(("email", "not one e-mail address"))
         if password is not None:
             problems += _password_problems(password, login, name)
+        if self.app.store.account(login) is not None:
+            problems.append(("login", f"an account {login!r} exists already"))
         if problems:
             raise PayloadInvalid(problems)
-        if self.app.store.account(login) is not None:
-            raise PayloadInvalid([("login", f"an account {login!r} exists already")])
         return self.app.store.create_account(login, name.strip(), role, agency, email, position,
                                              None if password is None else hash_password(password), self._now,
                                              actor.id)
@@ -206,11 +209,12 @@ class Accounts:
         self.guard.forget_login(login)
         return self.app.store.enable_account(login, self._now, actor.id)
 
-    def reset_password(self, actor: Actor, login: str, password: str) -> Account:
+    def reset_password(self, actor: Actor, login: str, password: str,
+                       also: Sequence[tuple[str, str]] = ()) -> Account:
         """A new password (the person's sessions end, their browsers' marks are void, the slowing is lifted)."""
         require(actor, Role.ADMIN, what="resetting passwords")
         account = self._existing(login)
-        problems = _password_problems(password, login, account.name)
+        problems = [*also, *_password_problems(password, login, account.name)]
         if problems:
             raise PayloadInvalid(problems)
         self.guard.forget_login(login)

@@ -1468,14 +1468,15 @@ def _account_act(request: Request, user: User, op: str, login: str, form: Any) -
     values = {k: str(form.get(k) or "").strip()[:500] for k in ACCOUNT_FIELDS}  # kept after a refusal
     secret = None
     try:
+        differ: list[tuple[str, str]] = []
         if op in ("create", "password"):
             password = str(form.get("password") or "")[:200]
-            if password != str(form.get("password2") or "")[:200]:
-                raise PayloadInvalid([("password2", "the two passwords differ")])
+            if password != str(form.get("password2") or "")[:200]:  # said with every other problem of the form
+                differ = [("password2", "the two passwords differ")]
         if op == "create":
             login = values["login"]
             accounts.create(user.actor, login, values["name"], values["role"], values["agency"] or None,
-                            values["email"] or None, values["position"] or None, password or None)
+                            values["email"] or None, values["position"] or None, password or None, also=differ)
             done = "created"
         elif op == "disable":
             accounts.disable(user.actor, login)
@@ -1484,7 +1485,7 @@ def _account_act(request: Request, user: User, op: str, login: str, form: Any) -
             accounts.enable(user.actor, login)
             done = "enabled"
         elif op == "password":
-            accounts.reset_password(user.actor, login, password)
+            accounts.reset_password(user.actor, login, password, also=differ)
             done = "password"
         elif form.get("on") == "1":
             made = accounts.second_factor(user.actor, login)

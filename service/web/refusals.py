@@ -77,7 +77,7 @@ FIELD_PROBLEMS: list[tuple[re.Pattern[str], str]] = [  # the engine's phrase →
      "An officer's account needs their agency."),
     (re.compile("^only officers belong to an agency in this system.*$"),
      "Only officers belong to an agency; leave the agency empty."),
-    (re.compile("^not an e-mail address$"),
+    (re.compile("^not (an|one) e-mail address$"),
      "Not an e-mail address."),
     (re.compile(r"^needs at least (\d+) characters$"),
      "At least {0} characters."),

@@ -41,7 +41,7 @@ def test_an_administrator_manages_accounts_from_the_page(browser: Browser, site:
     form.get_by_label("Vai trò").select_option("officer")  # no agency chosen
     form.get_by_label("Thư điện tử").fill("nvb@stc")
     form.get_by_label("Mật khẩu ban đầu").fill(NEW_PASSWORD)
-    form.get_by_label("Nhập lại mật khẩu").fill(NEW_PASSWORD)
+    form.get_by_label("Nhập lại mật khẩu").fill(NEW_PASSWORD + "!")  # and they differ: said with the rest at once
     admin.evaluate("document.querySelector('#a-email').type = 'text'")  # let the server judge the address
     with admin.expect_response(lambda r: r.request.method == "POST") as response:
         form.get_by_role("button", name="Tạo tài khoản").click()
@@ -51,6 +51,7 @@ def test_an_administrator_manages_accounts_from_the_page(browser: Browser, site:
     assert form.locator('.problem[data-field="agency"]').inner_text() == (
         "Tài khoản cán bộ phải thuộc một cơ quan; hãy chọn cơ quan.")
     assert form.locator('.problem[data-field="email"]').inner_text() == "Không phải địa chỉ thư điện tử."
+    assert form.locator('.problem[data-field="password2"]').inner_text() == "Hai lần nhập mật khẩu không giống nhau."
     assert form.get_by_label("Họ và tên").input_value() == "Nguyễn Văn B"  # kept
     assert form.get_by_label("Mật khẩu ban đầu").input_value() == ""  # a password is never sent back
     screenshot(admin, "accounts-refused")
