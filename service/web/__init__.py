@@ -19,6 +19,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -949,6 +950,9 @@ def _payload_lines(definition: Definition, event: str, payload: Mapping[str, Any
             named = spec if spec.value_labels or newer is None else newer.payload.get(key, spec)
             out.append(f"{label}: {named.value_label(value)}")
             continue
+        if spec is not None and spec.type is FieldType.DECIMAL and isinstance(value, str):
+            out.append(f"{label}: {shown_decimal(value, lang)}")
+            continue
         if isinstance(value, Mapping) and (spec is None or spec.type is FieldType.DOCUMENT) and "number" in value:
             out.append(f"{label}: {document_words(value, lang)}")
             continue
@@ -1168,7 +1172,7 @@ def _typed_day(value: str) -> str:
     return typed.isoformat() if typed is not None else value
 
 
-def _payload(form: Any, definition: Definition, state: str, event: str) -> dict[str, Any]:
+def _payload(form: Any, definition: Definition, state: str, event: str, lang: str = "vi") -> dict[str, Any]:
     transition = definition.transition_from(state, event)
     if transition is None:
         return {}
@@ -1192,12 +1196,41 @@ def _payload(form: Any, definition: Definition, state: str, event: str) -> dict[
             continue
         if spec.type is FieldType.INTEGER:
             try:
-                payload[name] = int(value)
+                payload[name] = int(value.replace(".", "") if lang == "vi" else value.replace(",", ""))
                 continue
             except ValueError:
                 pass  # passed on as text: the engine names the field and what is wrong
+        if spec.type is FieldType.DECIMAL:
+            payload[name] = typed_decimal(value, lang)
+            continue
         payload[name] = value
     return payload
+
+
+def typed_decimal(text: str, lang: str) -> str:
+    """A number as people type it, as the engine reads it: on Vietnamese pages the comma is the decimal mark and
+    the dot groups thousands ("1.250,5" → "1250.5"); on English ones the other way round. What is not a number is
+    passed on as typed, and the engine says so."""
+    mark, group = (",", ".") if lang == "vi" else (".", ",")
+    text = text.replace(" ", "").replace("\u00a0", "")
+    if text.count(mark) > 1:
+        return text
+    whole, _, fraction = text.partition(mark)
+    if group in whole and not all(len(part) == 3 for part in whole.split(group)[1:]):
+        return text  # "12.5" on a Vietnamese page is not a grouping: left for the engine to refuse in words
+    return whole.replace(group, "") + ("." + fraction if fraction else "")
+
+
+def shown_decimal(value: str, lang: str) -> str:
+    """A stored decimal ("1250.5") as the reader writes it ("1.250,5" in Vietnamese)."""
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        return value
+    whole, _, fraction = f"{abs(number):f}".partition(".")
+    mark, group = (",", ".") if lang == "vi" else (".", ",")
+    grouped = f"{int(whole):,}".replace(",", group)
+    return ("-" if number < 0 else "") + grouped + (mark + fraction if fraction else "")
 
 
 def _attached(request: Request, form: Any, uploader: str | None = None) -> list[Attached]:
@@ -1221,7 +1254,7 @@ def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResp
         instance = instances.record(instance_id)
         definition = app.engine.definition(instance.definition_id, instance.definition_version)
         expected = str(form.get("expected_version") or "")
-        payload = _payload(form, definition, instance.state, event)
+        payload = _payload(form, definition, instance.state, event, _lang(request))
         attached = _attached(request, form, uploader_of(user.actor))
         done = instances.fire(
             user.actor, instance_id, event, payload=payload,

@@ -77,6 +77,8 @@ FIELD_PROBLEMS: list[tuple[re.Pattern[str], str]] = [  # the engine's phrase →
      "An officer's account needs their agency."),
     (re.compile("^only officers belong to an agency in this system.*$"),
      "Only officers belong to an agency; leave the agency empty."),
+    (re.compile("^'(.+)' is not a decimal number$"),
+     "“{0}” is not a number; write it like 1.250,5."),
     (re.compile("^not (an|one) e-mail address$"),
      "Not an e-mail address."),
     (re.compile(r"^needs at least (\d+) characters$"),

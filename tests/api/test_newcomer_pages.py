@@ -123,3 +123,34 @@ def test_no_opinion_is_chosen_for_the_reader_and_a_finished_task_says_how_it_end
         on_time, late = (http.get(f"/instances/{i}").text for i in ids)
     assert "Hạn 27/01/2023: hoàn thành đúng hạn (ngày 05/01/2023)" in on_time  # 20 days, past the Tết holiday
     assert "Hạn 27/01/2023: hoàn thành quá hạn 18 ngày (ngày 14/02/2023)" in late
+
+
+def test_a_number_is_typed_and_shown_the_vietnamese_way(api: Api) -> None:
+    """Issue 27: "'1.250,5' is not a decimal number" (the Vietnamese decimal comma refused, and shown as 1250.5)."""
+    with api.client() as admin:
+        made = admin.post("/api/v1/instances", json={"definition": "budget_share", "business_key": "ns-2023/SYT",
+                                                     "assignee": "SYT"}).json()
+    with httpx.Client(base_url=api.url, headers={"Accept": "text/html"}) as http:
+        form = http.get("/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert token is not None
+        http.post("/login", data={"login": "officer", "password": password_of("officer"), "csrf": token.group(1),
+                                  "next": "/"})
+        page = http.get(f"/instances/{made['id']}").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf is not None
+        fields = {"csrf": csrf.group(1), "event": "report", "expected_version": "1",
+                  "p.document.number": "9/BC-SYT", "p.document.issued_on": "05/01/2023", "p.year": "2.023",
+                  "p.st_budget": "1.250,5", "p.regular_spending": "abc"}
+        refused = http.post(f"/instances/{made['id']}/fire", data=fields)
+        assert refused.status_code == 422
+        assert "“abc” không phải là một số; hãy viết như 1.250,5." in refused.text
+        assert "is not a decimal number" not in refused.text
+        done = http.post(f"/instances/{made['id']}/fire", data={**fields, "p.regular_spending": "250.000"},
+                         follow_redirects=True)
+        assert done.status_code == 200, done.text[-500:]
+        assert "Chi sự nghiệp KH&amp;CN (triệu đồng): 1.250,5" in done.text
+        assert "Tổng chi thường xuyên (triệu đồng): 250.000" in done.text
+    with api.client() as admin:
+        stored = admin.get(f"/api/v1/instances/{made['id']}/history").json()[-1]["payload"]
+    assert (stored["st_budget"], stored["regular_spending"], stored["year"]) == ("1250.5", "250000", 2023)
