@@ -161,6 +161,18 @@ def _message(request: Request, user: User | None, status: int, heading_key: str,
     return _render(request, "message.html", status, user, heading=words(_lang(request))[heading_key], message=message)
 
 
+def _parent_title(request: Request, parent_id: int | None) -> str | None:
+    """The task a child belongs to (the consultation it answers), by its title and key."""
+    if parent_id is None:
+        return None
+    try:
+        parent = _app(request).store.get_instance(parent_id)
+    except NotFound:
+        return None
+    title = _title(_definition(request, parent.definition_id, parent.definition_version), _lang(request))
+    return f"{title} ({parent.business_key})"
+
+
 def _verdicts(request: Request, instance_id: int) -> list[str]:
     """A finished task's duties, each with its last day and how it ended: on time, or how many days late."""
     t = words(_lang(request))
@@ -1095,6 +1107,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
     return _render(
         request, "instance.html", status, user, i=instance, title=_title(definition, lang),
         verdicts=_verdicts(request, instance.id) if final else [],
+        parent_title=_parent_title(request, instance.parent_id),
         section=definition.seed_section, assignee_name=app.store.agency_names().get(instance.assignee,
                                                                                     instance.assignee),
         state_label=definition.state(instance.state).label, due=None if final else _day(instance.due_at),

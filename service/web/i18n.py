@@ -248,6 +248,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "verdict_late": ("Hạn {last}: hoàn thành quá hạn {days} ngày (ngày {done})",
                      "Due {last}: done {days} days late ({done})"),
     "verdict_waived": ("Hạn {last}: không còn phải thực hiện", "Due {last}: no longer owed"),
+    "part_of": ("Thuộc nhiệm vụ", "Part of"),
     "my_account": ("Tài khoản của tôi", "My account"),
     "second_factor": ("Xác thực hai bước", "Second factor"),
     "sso_linked": ("Đã liên kết", "Linked"),

@@ -237,6 +237,9 @@ def test_instance_page_draws_the_diagram_history_timers_and_children(browser: Br
     screenshot(page, "instance-consultation")
 
     page.goto(f"{site.url}/instances/{site.children['SCT']}")
+    parent = page.locator("#parent-link")  # the consultation this answer belongs to, by its name (issue 27)
+    assert parent.get_attribute("href") == f"/instances/{site.parent}"
+    assert parent.inner_text().startswith("Xây dựng, lấy ý kiến")
     pending = [t for t in site.app.store.list_timers(site.children["SCT"]) if t.status.value == "pending"]
     assert page.locator("#timers-table tbody tr").count() == len(pending) > 0
     explanation = page.locator("#timers-table").inner_text()
