@@ -810,7 +810,9 @@ def agency_page(request: Request, code: str) -> HTMLResponse:
     t = words(_lang(request))
     view = {"code": agency.code, "kind": t.get(f"agency_kind_{agency.kind}", agency.kind),
             "status": t.get(f"agency_status_{agency.status}", agency.status), "successor": agency.successor,
-            "name": current.name, "names": agency.names}
+            "name": current.name,
+            "names": [{"name": n.name, "valid_from": f"{dt.date.fromisoformat(n.valid_from[:10]):%d/%m/%Y}"}
+                      for n in agency.names]}
     names = app.store.agency_names()
     registers = [(direction, [{
         "number": e["number"], "year": e["year"], "day": _value(e["registered_on"], lang),
@@ -818,7 +820,8 @@ def agency_page(request: Request, code: str) -> HTMLResponse:
         "issued_on": _value(e["issued_on"], lang) if e["issued_on"] else "", "summary": e["summary"] or "",
         "instance_id": e["instance_id"], "eoffice": e["source"] == "eoffice"}
         for e in uses(request).registers.entries(agency.code, direction, limit=200)]) for direction in ("in", "out")]
-    return _render(request, "agency.html", user=user, agency=view, tasks=tasks, registers=registers)
+    return _render(request, "agency.html", user=user, agency=view, tasks=tasks, registers=registers,
+                   successor_name=names.get(agency.successor or "", None))
 
 
 # -- instance -------------------------------------------------------------------------------------

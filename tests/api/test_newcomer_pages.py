@@ -154,3 +154,18 @@ def test_a_number_is_typed_and_shown_the_vietnamese_way(api: Api) -> None:
     with api.client() as admin:
         stored = admin.get(f"/api/v1/instances/{made['id']}/history").json()[-1]["payload"]
     assert (stored["st_budget"], stored["regular_spending"], stored["year"]) == ("1250.5", "250000", 2023)
+
+
+def test_an_agency_page_names_its_successor_and_dates_in_the_vietnamese_way(api: Api) -> None:
+    """Issue 27: "Cơ quan kế thừa SKHCN" and "2022-01-01" on an agency's page."""
+    with api.client() as admin:
+        merged = admin.post("/api/v1/agencies/SNNPTNT/merge", json={"into": "STNMT", "effective": "2023-01-01",
+                                                                    "document": "2/QĐ-UBND"})
+        assert merged.status_code == 200, merged.text
+    with _signed_in(api) as http:
+        page = http.get("/agencies/SNNPTNT").text
+    successor = re.search(r'<a href="/agencies/STNMT">([^<]+)</a>', page)
+    assert successor is not None
+    assert successor.group(1).startswith("Sở Tài nguyên")
+    assert not re.search(r"<td>\d{4}-\d\d-\d\d</td>", page)
+    assert re.search(r"<td>\d\d/\d\d/\d{4}</td>", page)
