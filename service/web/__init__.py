@@ -48,7 +48,7 @@ from workflow.ports import InstanceRecord
 from workflow.timers import TimerStatus, extended, parse_anchor
 
 from ..app.accounts import LoginRefused, NewSecondFactor, SecondFactorDue, Session, actor_of
-from ..app.attachments import TYPES, Attached, kind_of, uploader_of
+from ..app.attachments import TYPES, Attached, clean_name, kind_of, uploader_of
 from ..app.reports import TaskPage
 from ..errors import answer
 from ..http import app_of, client_address, export_response, nudge, throttle_of, uses
@@ -1284,6 +1284,10 @@ def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResp
         lang = _lang(request)
         sentence, problems = said(err, lang, app.store.agency_names())
         values = {str(k)[2:]: str(v) for k, v in form.items() if str(k).startswith("p.")}
+        upload = form.get("file")
+        if isinstance(upload, UploadFile) and upload.filename and "file" not in problems:
+            # a browser never keeps a chosen file across a refusal: say so beside the file's input
+            problems = {**problems, "file": words(lang)["attach_again"].format(name=clean_name(upload.filename))}
         kept = {"event": event, "values": values, "reason": str(form.get("reason") or ""), "fields": problems}
         return _instance_page(request, user, instance_id, status, f"{words(lang)['error']}: {sentence}", kept=kept)
     if done.due_at is not None:

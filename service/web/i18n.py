@@ -249,6 +249,8 @@ WORDS: dict[str, tuple[str, str]] = {
                      "Due {last}: done {days} days late ({done})"),
     "verdict_waived": ("Hạn {last}: không còn phải thực hiện", "Due {last}: no longer owed"),
     "part_of": ("Thuộc nhiệm vụ", "Part of"),
+    "attach_again": ("Tệp “{name}” chưa được lưu vì biểu mẫu còn lỗi; vui lòng chọn lại tệp trước khi gửi.",
+                     "The file “{name}” was not kept because the form had a problem; choose it again before sending."),
     "my_account": ("Tài khoản của tôi", "My account"),
     "second_factor": ("Xác thực hai bước", "Second factor"),
     "sso_linked": ("Đã liên kết", "Linked"),

@@ -13,6 +13,7 @@ import pytest
 
 from definitions.vietnamese import fold, sort_key
 from tests.api.conftest import Api, password_of
+from tests.web.test_dashboard import SIGNED_PDF
 
 
 def test_vietnamese_order_and_folding() -> None:
@@ -142,9 +143,13 @@ def test_a_number_is_typed_and_shown_the_vietnamese_way(api: Api) -> None:
         fields = {"csrf": csrf.group(1), "event": "report", "expected_version": "1",
                   "p.document.number": "9/BC-SYT", "p.document.issued_on": "05/01/2023", "p.year": "2.023",
                   "p.st_budget": "1.250,5", "p.regular_spending": "abc"}
-        refused = http.post(f"/instances/{made['id']}/fire", data=fields)
+        refused = http.post(f"/instances/{made['id']}/fire", data=fields,
+                            files={"file": ("Báo cáo 9-SYT.pdf", SIGNED_PDF, "application/pdf")})
         assert refused.status_code == 422
         assert "“abc” không phải là một số; hãy viết như 1.250,5." in refused.text
+        # the chosen file is gone from the form (browsers never keep it): the page says so beside its input
+        assert ("Tệp “Báo cáo 9-SYT.pdf” chưa được lưu vì biểu mẫu còn lỗi; vui lòng chọn lại tệp trước khi gửi."
+                in refused.text)
         assert "is not a decimal number" not in refused.text
         done = http.post(f"/instances/{made['id']}/fire", data={**fields, "p.regular_spending": "250.000"},
                          follow_redirects=True)
