@@ -756,6 +756,8 @@ async def acknowledge_escalations(request: Request) -> Response:
         return _role_refused(request, user)
     t = words(_lang(request))
     ids = [int(str(x)) for x in form.getlist("ids") if str(x).isdigit() and len(str(x)) < 19]
+    if form.get("all") and not form.get("confirmed"):  # "all of them": every open one, named on the confirmation
+        ids = [e.id for e in await run_in_threadpool(_app(request).store.list_escalations, "open")]
     if not ids:
         return await run_in_threadpool(_inbox, request, user, 422, t["ack_none"])
     note = str(form.get("note") or "").strip()[:10_000] or None

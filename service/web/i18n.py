@@ -251,6 +251,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "part_of": ("Thuộc nhiệm vụ", "Part of"),
     "attach_again": ("Tệp “{name}” chưa được lưu vì biểu mẫu còn lỗi; vui lòng chọn lại tệp trước khi gửi.",
                      "The file “{name}” was not kept because the form had a problem; choose it again before sending."),
+    "acknowledge_all": ("Chọn tất cả ({n}) và xác nhận đã xem", "Choose all ({n}) and acknowledge"),
     "my_account": ("Tài khoản của tôi", "My account"),
     "second_factor": ("Xác thực hai bước", "Second factor"),
     "sso_linked": ("Đã liên kết", "Linked"),

@@ -488,6 +488,13 @@ def test_the_committee_acknowledges_escalations_in_a_batch_after_a_confirmation(
     assert (last.event, last.actor_id, last.actor_role) == ("@escalation_acknowledged", committee_id(site), "committee")
     assert page.locator("#escalations-table tbody tr").count() == len(before) - 2
     screenshot(page, "inbox-committee")
+    rest = len(before) - 2  # "choose all" (issue 27: no way to choose all of 93): every open one, after a confirmation
+    page.get_by_role("button", name=f"Chọn tất cả ({rest}) và xác nhận đã xem").click()
+    assert page.locator("#confirm-question").inner_text() == f"Xác nhận Ban Chỉ đạo đã xem {rest} báo cáo quá hạn sau?"
+    assert page.locator("main li").count() == rest
+    page.get_by_role("button", name="Đồng ý").click()
+    page.wait_for_url(re.compile(rf".*/inbox\?acknowledged={rest}"))
+    assert site.app.store.list_escalations("open") == []
     page.context.close()
 
 
