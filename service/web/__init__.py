@@ -13,14 +13,17 @@ their agency's tasks (the engine's rule). Vietnamese by default, English by a co
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
 import hmac
+import io
+import json
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 import segno
@@ -54,7 +57,7 @@ from ..errors import answer
 from ..http import app_of, client_address, export_response, nudge, throttle_of, uses
 from ..report import to_csv, to_xlsx
 from ..report_docx import to_docx
-from ..views import local_time, typed_date
+from ..views import cell, local_time, typed_date
 from . import charts, sso
 from .diagram import state_svg
 from .i18n import LANGUAGES, system_reason, words
@@ -1017,10 +1020,12 @@ def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
 
 
-def _who(actor_id: str, role: str, agency: str | None, lang: str) -> tuple[str, str]:
-    """The person or key that acted, and its role in words (the engine itself: "Hệ thống (tự động)")."""
+def _who(actor_id: str, role: str, agency: str | None, lang: str,
+         names: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The person or key that acted, and its role in words (the engine itself: "Hệ thống (tự động)"; an agency by
+    its name when ``names`` has it)."""
     t = words(lang)
-    role_text = t.get(f"role_{role}", role) + (f", {agency}" if agency else "")
+    role_text = t.get(f"role_{role}", role) + (f", {(names or {}).get(agency, agency)}" if agency else "")
     if actor_id.startswith("system:"):
         return t["role_system"], ""
     if actor_id.startswith("account:"):  # account:<id>:<the name it had then>
@@ -1030,7 +1035,9 @@ def _who(actor_id: str, role: str, agency: str | None, lang: str) -> tuple[str, 
         if owner:
             return t["by_key_of"].format(name=name, owner=owner.split(":", 1)[-1]), role_text
         return t["by_key"].format(name=name), role_text
-    return actor_id.split(":", 1)[1] if actor_id.startswith("cli:") else actor_id, role_text
+    if actor_id.startswith("cli:"):  # the command line on the server, by the system user who ran it
+        return t["by_cli"].format(user=actor_id.split(":", 1)[1]), role_text
+    return actor_id, role_text
 
 
 def _timer_rows(request: Request, instance: InstanceRecord, definition: Definition) -> list[dict[str, Any]]:
@@ -1100,7 +1107,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
     for h in rows:
         then = definition if h.definition_version == definition.version else _definition(
             request, h.definition_id, h.definition_version)
-        who, role = _who(h.actor_id, h.actor_role, h.actor_agency, lang)
+        who, role = _who(h.actor_id, h.actor_role, h.actor_agency, lang, names)
         history.append({"seq": h.seq, "at": _day(h.at), "who": who, "role": role, "event": h.event,
                         "event_label": _event_label(then, h.event, lang),
                         "from": _state_label(then, h.from_state) if h.from_state else None,
@@ -1474,8 +1481,40 @@ def audit_export(request: Request, format: str = "jsonl") -> Response:
     user = _signed_in(request)
     if format not in ("jsonl", "csv"):
         return _message(request, user, 422, "error", "format must be jsonl or csv")
-    fmt: Literal["jsonl", "csv"] = "jsonl" if format == "jsonl" else "csv"
-    return export_response(uses(request).audit.export(fmt), fmt, SECURITY_HEADERS)
+    if format == "csv":  # for a person: their language's columns and times, and the separator their Excel expects
+        return export_response(_readable_csv(request), "csv", SECURITY_HEADERS)
+    return export_response(uses(request).audit.export("jsonl"), "jsonl", SECURITY_HEADERS)
+
+
+def _readable_csv(request: Request) -> Iterator[str]:
+    """The whole history for a spreadsheet: headers in the page's language, times in province time (dd/mm/yyyy
+    HH:MM:SS), who acted in words, the separator Excel expects in that language (";" where the decimal mark is a
+    comma, as on Vietnamese Windows), and a byte-order mark so Excel reads UTF-8. The machine-readable export (raw
+    columns, UTC, ",") is the API's and the CLI's (`workflow audit export`)."""
+    lang = _lang(request)
+    t = words(lang)
+    app = _app(request)
+    names = app.store.agency_names()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";" if lang == "vi" else ",")
+
+    def line(values: list[Any]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([cell(v) for v in values])
+        return buffer.getvalue()
+
+    yield "\ufeff" + line([t[f"csv_{c}"] for c in READABLE_COLUMNS])
+    for r in app.store.iter_history():
+        who, role = _who(r.actor_id, r.actor_role, r.actor_agency, lang, names)
+        yield line([r.instance_id, r.seq, r.at.astimezone(PROVINCE_TZ).strftime("%d/%m/%Y %H:%M:%S"),
+                    f"{dt.date.fromisoformat(r.effective_on):%d/%m/%Y}" if r.effective_on else "", who, role,
+                    r.event, r.from_state or "", r.to_state, r.reason or "",
+                    json.dumps(dict(r.payload), ensure_ascii=False, sort_keys=True), r.hash])
+
+
+READABLE_COLUMNS = ("instance", "seq", "at", "effective_on", "who", "role", "event", "from", "to", "reason",
+                    "payload", "hash")
 
 
 # -- accounts: administrators manage people's accounts; auditors read the list ------------------------------------

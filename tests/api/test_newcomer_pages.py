@@ -174,3 +174,20 @@ def test_an_agency_page_names_its_successor_and_dates_in_the_vietnamese_way(api:
     assert successor.group(1).startswith("Sở Tài nguyên")
     assert not re.search(r"<td>\d{4}-\d\d-\d\d</td>", page)
     assert re.search(r"<td>\d\d/\d\d/\d{4}</td>", page)
+
+
+def test_the_history_download_is_for_a_vietnamese_spreadsheet(api: Api) -> None:
+    """Issue 27: the CSV from the audit page had English columns, UTC times, `cli:root` and commas, though Excel on
+    Vietnamese Windows expects ";". The API's export stays the machine's (raw columns, UTC, ",")."""
+    with api.client() as admin:
+        admin.post("/api/v1/instances", json={"definition": "catalogue_feedback", "business_key": "csv/SYT",
+                                              "assignee": "SYT"})
+    with _signed_in(api) as http:
+        text = http.get("/audit/export", params={"format": "csv"}).text
+    lines = text.splitlines()
+    assert lines[0].startswith("\ufeffNhiệm vụ số;Thứ tự;Thời điểm ghi (giờ Việt Nam);")
+    first = lines[1].split(";")
+    assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", first[2])  # province time, as people write it
+    assert first[2].startswith("05/01/2023 09:00")  # 02:00 UTC is 09:00 in the province
+    with api.client() as admin:
+        assert admin.get("/api/v1/audit/export", params={"format": "csv"}).text.startswith("instance_id,seq")

@@ -306,7 +306,7 @@ def test_an_officer_answers_from_the_instance_page_and_the_history_shows_it(brow
     assert ("Số văn bản: 77/STC-QLNS ngày 05/01/2023 — V/v góp ý dự thảo danh mục nhiệm vụ KH&CN năm 2023 "
             "(người ký: Phó Giám đốc Trần Thị B)") in text  # each field by its label, a document by its parts
     assert "answer" not in text
-    assert "Cán bộ, STC" in text
+    assert "Cán bộ, Sở Tài chính" in text  # the agency by its name (issue 27)
     first = page.locator('#history-table tr[data-seq="1"]').inner_text()
     assert "Cơ quan thực hiện: Sở Tài chính" in first  # an agency by its name, not its code
     screenshot(page, "instance-officer-answered")
@@ -669,6 +669,11 @@ def test_a_machines_act_is_shown_with_the_person_who_owns_its_key() -> None:
     assert _who("key:tich-hop|account:3:Nguyễn Văn A", "officer", "STC", "vi") == (
         "Hệ thống tích hợp «tich-hop» (khóa API của Nguyễn Văn A)", "Cán bộ, STC")
     assert _who("key:cu", "admin", None, "en") == ("Integration “cu” (API key)", "Administrator")
+    # an agency by its name when the page has the names; the command line in words, never "root" alone (issue 27)
+    assert _who("account:4:Lê Thị C", "officer", "STC", "vi", {"STC": "Sở Tài chính"}) == (
+        "Lê Thị C", "Cán bộ, Sở Tài chính")
+    assert _who("cli:root", "admin", None, "vi") == (
+        "Quản trị viên trên máy chủ (dòng lệnh, người dùng “root”)", "Quản trị viên")
 
 
 @pytest.mark.parametrize(("written", "english"), [
