@@ -80,7 +80,7 @@ def test_sql_injection_strings_are_stored_as_text_and_match_nothing(api: Api) ->
             assert isinstance(errors, list)
             assert [e["field"] for e in errors] == ["state"]
             problem(c.get(f"/api/v1/definitions/{attack}"), 404)
-            problem(c.get(f"/api/v1/agencies/{attack}"), 404)
+            problem(c.get(f"/api/v1/agencies/{attack}"), 422)  # not an agency code: refused by the path's pattern
             assert n + 1 == len(c.get("/api/v1/instances").json()["items"])
         assert c.get("/api/v1/audit/verify").json()["ok"] is True
     path = api.app.settings.database_url.removeprefix("sqlite:///")
