@@ -263,6 +263,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "csv_hash": ("Mã băm", "Hash"),
     "my_account": ("Tài khoản của tôi", "My account"),
     "second_factor": ("Xác thực hai bước", "Second factor"),
+    "sso_short": ("Đăng nhập một lần (SSO)", "Single sign-on"),
     "sso_linked": ("Đã liên kết", "Linked"),
     "sso_not_linked": ("Chưa liên kết", "Not linked"),
     "link_sso": ("Liên kết đăng nhập một lần", "Link single sign-on"),
