@@ -44,10 +44,7 @@ def test_a_search_finds_accented_words_typed_without_accents(api: Api, query: st
 
 
 def test_pickers_sort_in_vietnamese_order_and_mark_ended_agencies(api: Api) -> None:
-    with api.client() as admin:
-        merged = admin.post("/api/v1/agencies/SNNPTNT/merge", json={"into": "STNMT", "effective": "2023-01-01",
-                                                                    "document": "1/QĐ-UBND"})
-        assert merged.status_code == 200, merged.text
+    _merge_agriculture_into_environment(api)
     with _signed_in(api) as http:
         page = http.get("/tasks").text
     picker = page[page.index('name="agency"'):]
@@ -65,14 +62,20 @@ def test_pickers_sort_in_vietnamese_order_and_mark_ended_agencies(api: Api) -> N
 
 
 @contextmanager
-def _signed_in(api: Api) -> Iterator[httpx.Client]:
+def _signed_in(api: Api, who: str = "admin") -> Iterator[httpx.Client]:
     with httpx.Client(base_url=api.url, headers={"Accept": "text/html"}) as http:
         form = http.get("/login")
         token = re.search(r'name="csrf" value="([^"]+)"', form.text)
         assert token is not None
-        http.post("/login", data={"login": "admin", "password": password_of("admin"), "csrf": token.group(1),
-                                  "next": "/"})
+        http.post("/login", data={"login": who, "password": password_of(who), "csrf": token.group(1), "next": "/"})
         yield http
+
+
+def _merge_agriculture_into_environment(api: Api) -> None:
+    with api.client() as admin:
+        merged = admin.post("/api/v1/agencies/SNNPTNT/merge", json={"into": "STNMT", "effective": "2023-01-01",
+                                                                    "document": "1/QĐ-UBND"})
+        assert merged.status_code == 200, merged.text
 
 
 def test_what_is_not_there_is_said_in_vietnamese(api: Api) -> None:
@@ -131,12 +134,7 @@ def test_a_number_is_typed_and_shown_the_vietnamese_way(api: Api) -> None:
     with api.client() as admin:
         made = admin.post("/api/v1/instances", json={"definition": "budget_share", "business_key": "ns-2023/SYT",
                                                      "assignee": "SYT"}).json()
-    with httpx.Client(base_url=api.url, headers={"Accept": "text/html"}) as http:
-        form = http.get("/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
-        assert token is not None
-        http.post("/login", data={"login": "officer", "password": password_of("officer"), "csrf": token.group(1),
-                                  "next": "/"})
+    with _signed_in(api, "officer") as http:
         page = http.get(f"/instances/{made['id']}").text
         csrf = re.search(r'name="csrf" value="([^"]+)"', page)
         assert csrf is not None
@@ -163,10 +161,7 @@ def test_a_number_is_typed_and_shown_the_vietnamese_way(api: Api) -> None:
 
 def test_an_agency_page_names_its_successor_and_dates_in_the_vietnamese_way(api: Api) -> None:
     """Issue 27: "Cơ quan kế thừa SKHCN" and "2022-01-01" on an agency's page."""
-    with api.client() as admin:
-        merged = admin.post("/api/v1/agencies/SNNPTNT/merge", json={"into": "STNMT", "effective": "2023-01-01",
-                                                                    "document": "2/QĐ-UBND"})
-        assert merged.status_code == 200, merged.text
+    _merge_agriculture_into_environment(api)
     with _signed_in(api) as http:
         page = http.get("/agencies/SNNPTNT").text
     successor = re.search(r'<a href="/agencies/STNMT">([^<]+)</a>', page)

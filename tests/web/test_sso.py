@@ -96,12 +96,17 @@ def _sign_on(browser: Browser, sso: Sso, who: str) -> Page:
     page = browser.new_context(locale="vi-VN").new_page()
     page.goto(sso.url + "/login")
     page.get_by_role("link", name=WORDS["login_sso"][0]).click()
+    _at_the_provider(page, sso, who)
+    return page
+
+
+def _at_the_provider(page: Page, sso: Sso, who: str) -> None:
+    """The provider's own log-in and consent pages, as ``who``."""
     page.wait_for_url(sso.issuer + "/**")
     page.locator("input[name=login]").fill(who)
     page.locator("input[name=password]").fill("anything: the provider's development pages take any")
     page.locator("button[type=submit]").click()
     page.get_by_role("button", name="Continue").click()  # the provider's consent page
-    return page
 
 
 def test_a_person_linked_by_an_administrator_signs_on_through_the_provider(browser: Browser, sso: Sso) -> None:
@@ -182,11 +187,7 @@ def test_a_person_links_their_own_identity_after_typing_their_password_again(bro
     assert page.get_by_role("alert").inner_text() == WORDS["login_bad_credentials"][0]
     page.get_by_label("Mật khẩu").fill(password_of("officer"))
     page.get_by_role("button", name=WORDS["link_sso_button"][0]).click()
-    page.wait_for_url(sso.issuer + "/**")
-    page.locator("input[name=login]").fill("nguyen.thi.thu")
-    page.locator("input[name=password]").fill("anything")
-    page.locator("button[type=submit]").click()
-    page.get_by_role("button", name="Continue").click()
+    _at_the_provider(page, sso, "nguyen.thi.thu")
     page.wait_for_url(sso.url + "/account?done=linked")
     assert page.get_by_role("status").inner_text() == WORDS["account_sso_linked"][0]
     screenshot(page, "sso-linked")
@@ -206,11 +207,7 @@ def test_a_link_needs_the_step_made_on_this_site(browser: Browser, sso: Sso) -> 
     page = context.new_page()
     page.goto(sso.url + "/login")
     page.get_by_role("link", name=WORDS["login_sso"][0]).click()
-    page.wait_for_url(sso.issuer + "/**")
-    page.locator("input[name=login]").fill("mallory")
-    page.locator("input[name=password]").fill("anything")
-    page.locator("button[type=submit]").click()
-    page.get_by_role("button", name="Continue").click()
+    _at_the_provider(page, sso, "mallory")
     page.wait_for_url(sso.url + "/login/sso/callback**")
     assert page.get_by_role("alert").inner_text() == WORDS["login_sso_expired"][0]
     assert all(a.oidc_subject is None for a in sso.app.store.list_accounts())
