@@ -7,6 +7,7 @@ are printed with the engine's message and exit with status 1 (``--json`` prints 
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import json
 import sys
@@ -185,7 +186,20 @@ def _instance_text(data: Mapping[str, Any]) -> str:
             f"  state {data['state']} (version {data['version']}); you may fire: "
             f"{', '.join(data['allowed_events']) or 'none'}"
             + "".join(f"\n  next: {n['role']}{' ' + n['agency'] if n['agency'] else ''}: {', '.join(n['events'])}"
-                      for n in data.get("next_actors", ())))
+                      for n in data.get("next_actors", ()))
+            + "".join(f"\n  nghĩa vụ {o['label']} ({o['name']}): {o['agency']}, từ {_vn_day(o['started_on'])}"
+                      f"{' (giả định)' if o['presumed'] else ''}, hạn {_vn_day(o['last_day'])}: "
+                      f"{CATEGORY_WORDS.get(o['category'] or '', 'không còn phải thực hiện')}"
+                      + (f" {o['days_late']} ngày" if o["days_late"] else "")
+                      for o in data.get("obligations", ())))
+
+
+CATEGORY_WORDS = {"done_on_time": "hoàn thành đúng hạn", "done_late": "hoàn thành quá hạn",
+                  "within_deadline": "đang trong hạn", "overdue": "quá hạn"}
+
+
+def _vn_day(iso: str) -> str:
+    return f"{dt.date.fromisoformat(iso):%d/%m/%Y}"
 
 
 EFFECTIVE_HELP = ("The day it took effect (YYYY-MM-DD or dd/mm/yyyy; default: the date of issue of the document it "

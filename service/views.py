@@ -20,7 +20,8 @@ from workflow.audit import format_instant, parse_instant
 from workflow.authority import who_acts
 from workflow.clock import PROVINCE_TZ
 from workflow.notify import OutboxMessage
-from workflow.ports import AgencyRecord, Schedule
+from workflow.obligations import category
+from workflow.ports import AgencyRecord, ObligationRecord, Schedule
 from workflow.timers import TimerRecord
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -93,6 +94,34 @@ class InstanceView(TypedDict):
     allowed_events: list[str]
     effective_on: str | None
     next_actors: list[NextActorView]  # who can move the task on: plan role, agency (None: the Committee), acts
+
+
+class ObligationView(TypedDict):
+    name: str
+    label: str  # in Vietnamese, as the definition says it
+    agency: str  # who owes it
+    cooperating: list[str]
+    started_on: str  # the day its period counts from
+    presumed: bool  # the start is presumed (no receipt recorded)
+    last_day: str
+    status: str  # open, satisfied, waived
+    closed_on: str | None
+    category: str | None  # done_on_time, done_late, within_deadline, overdue (None: waived)
+    days_late: int  # calendar days past the last day (done late, or overdue now); 0 otherwise
+
+
+class InstanceDetail(InstanceView):
+    obligations: list[ObligationView]  # the task's legal duties, judged now
+
+
+def obligation_view(o: ObligationRecord, label: str, now: dt.datetime) -> ObligationView:
+    judged = category(o.status.value, o.last_day, o.due_at, o.closed_on, now)
+    end = o.closed_on if o.closed_on is not None else now.astimezone(PROVINCE_TZ).date()
+    late = max(0, (end - o.last_day).days) if judged in ("done_late", "overdue") else 0
+    return {"name": o.name, "label": label, "agency": o.agency, "cooperating": list(o.cooperating),
+            "started_on": o.started_on.isoformat(), "presumed": o.presumed, "last_day": o.last_day.isoformat(),
+            "status": o.status.value, "closed_on": o.closed_on.isoformat() if o.closed_on else None,
+            "category": judged, "days_late": late}
 
 
 class NextActorView(TypedDict):

@@ -36,7 +36,16 @@ from ..app.reports import StatusView, TaskPage, status_view
 from ..http import export_response, nudge, uses
 from ..report import to_csv, to_xlsx
 from ..report_docx import to_docx
-from ..views import AgencyView, EscalationView, HistoryView, InstanceView, NotificationView, ScheduleView, TimerView
+from ..views import (
+    AgencyView,
+    EscalationView,
+    HistoryView,
+    InstanceDetail,
+    InstanceView,
+    NotificationView,
+    ScheduleView,
+    TimerView,
+)
 from .auth import Principal, principal
 from .problems import ApiProblem, documented
 
@@ -386,8 +395,9 @@ def list_instances(request: Request, who: Who, definition: str | None = None, st
 
 
 @router.get("/instances/{instance_id}")
-def show_instance(request: Request, response: Response, who: Who, instance_id: InstanceId) -> InstanceView:
-    """One instance: state, version (also the ETag), assignee, deadline, the events this key may fire."""
+def show_instance(request: Request, response: Response, who: Who, instance_id: InstanceId) -> InstanceDetail:
+    """One instance: state, version (also the ETag), assignee, deadline, the events this key may fire, who must
+    act next, and its obligations (each: who owes it, from when, its last day, status, category and days late)."""
     view = uses(request).instances.show(instance_id, who.actor)
     response.headers["ETag"] = etag(view["version"])
     return view

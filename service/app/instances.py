@@ -7,11 +7,21 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from definitions.labels import word
 from workflow import Actor, FireResult, InstanceRecord
 from workflow.errors import PayloadInvalid
 
 from ..context import App
-from ..views import HistoryView, InstanceView, TimerView, history_view, instance_view, timer_view
+from ..views import (
+    HistoryView,
+    InstanceDetail,
+    InstanceView,
+    TimerView,
+    history_view,
+    instance_view,
+    obligation_view,
+    timer_view,
+)
 
 
 class Outcome(NamedTuple):
@@ -64,9 +74,15 @@ class Instances:
     def record(self, instance_id: int) -> InstanceRecord:
         return self.app.store.get_instance(instance_id)
 
-    def show(self, instance_id: int, actor: Actor | None = None) -> InstanceView:
-        """``allowed_events``: what ``actor`` may fire."""
-        return instance_view(self.app.engine, self.record(instance_id), actor)
+    def show(self, instance_id: int, actor: Actor | None = None) -> InstanceDetail:
+        """``allowed_events``: what ``actor`` may fire; ``obligations``: its legal duties, judged now."""
+        record = self.record(instance_id)
+        definition = self.app.engine.definition(record.definition_id, record.definition_version)
+        labels = {o.name: word(o.label, "vi") for o in definition.obligations}
+        now = self.app.clock.now()
+        return {**instance_view(self.app.engine, record, actor),
+                "obligations": [obligation_view(o, labels.get(o.name, o.name), now)
+                                for o in self.app.store.instance_obligations(instance_id)]}
 
     def find(self, *, definition: str | None = None, state: str | None = None, agency: str | None = None,
              overdue: bool = False, due_before: dt.datetime | None = None, key_prefix: str | None = None,

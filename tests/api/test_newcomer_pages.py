@@ -127,6 +127,19 @@ def test_no_opinion_is_chosen_for_the_reader_and_a_finished_task_says_how_it_end
         on_time, late = (http.get(f"/instances/{i}").text for i in ids)
     assert "Hạn 27/01/2023: hoàn thành đúng hạn (ngày 05/01/2023)" in on_time  # 20 days, past the Tết holiday
     assert "Hạn 27/01/2023: hoàn thành quá hạn 18 ngày (ngày 14/02/2023)" in late
+    # the same in the API and the CLI: `instances show` carries the task's obligations (issue 27)
+    with api.client() as admin:
+        shown = admin.get(f"/api/v1/instances/{ids[1]}").json()["obligations"]
+    answer_duty = next(o for o in shown if o["name"] == "answer")
+    assert {k: answer_duty[k] for k in ("agency", "last_day", "status", "category", "days_late", "closed_on")} == {
+        "agency": "SYT", "last_day": "2023-01-27", "status": "satisfied", "category": "done_late", "days_late": 18,
+        "closed_on": "2023-02-14"}
+    from typer.testing import CliRunner
+
+    from service.cli import cli
+
+    out = CliRunner().invoke(cli, ["--db", api.app.settings.database_url, "instances", "show", str(ids[1])]).output
+    assert "hạn 27/01/2023: hoàn thành quá hạn 18 ngày" in out
 
 
 def test_a_number_is_typed_and_shown_the_vietnamese_way(api: Api) -> None:
