@@ -234,6 +234,8 @@ def test_instance_page_draws_the_diagram_history_timers_and_children(browser: Br
     assert "Ý kiến: Nhất trí, có đề nghị sửa đổi, bổ sung" in syt  # the choice in words, not its id
     assert "agree_with_changes" not in syt
     assert "Ứng dụng AI" in syt
+    assert syt.startswith("Sở Y tế")
+    assert "(SYT)" not in syt  # the agency by its name only (issue 27)
     screenshot(page, "instance-consultation")
 
     page.goto(f"{site.url}/instances/{site.children['SCT']}")
