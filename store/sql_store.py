@@ -36,6 +36,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    true,
     type_coerce,
     update,
 )
@@ -755,6 +756,33 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
         if not 0 < instance_id < ID_END:
             return []
         return list(self.iter_history(instance_id, instance_id + 1))
+
+    def search_history(self, *, agency: str | None = None, actor: str | None = None, event: str | None = None,
+                       since: dt.datetime | None = None, until: dt.datetime | None = None, offset: int = 0,
+                       limit: int = 50) -> tuple[int, list[HistoryRecord]]:
+        """History rows across every task, newest first, with the total: of tasks assigned to ``agency`` or acts
+        done by its people, by an actor whose id holds ``actor`` (accents and case ignored), of one ``event``,
+        recorded in ``[since, until)``."""
+        conditions: list[Any] = []
+        if agency:
+            conditions.append(or_(instances.c.assignee == agency, history.c.actor_agency == agency))
+        if actor:
+            escaped = fold(actor).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            conditions.append(folded(history.c.actor_id).like(f"%{escaped}%", escape="\\"))
+        if event:
+            conditions.append(history.c.event == event)
+        if since is not None:
+            conditions.append(history.c.at >= since)
+        if until is not None:
+            conditions.append(history.c.at < until)
+        joined = history.join(instances, instances.c.id == history.c.instance_id)
+        where = and_(true(), *conditions)
+        with self._read() as connection:
+            total = int(connection.execute(select(func.count()).select_from(joined).where(where)).scalar_one())
+            rows = connection.execute(select(*history.c).select_from(joined).where(where)
+                                      .order_by(history.c.at.desc(), history.c.instance_id.desc(),
+                                                history.c.seq.desc()).offset(offset).limit(limit))
+            return total, [history_from_row(tuple(r)) for r in rows]
 
     def iter_history(self, first_id: int = 0, end_id: int = ID_END) -> Iterator[HistoryRecord]:
         """History rows of instances ``first_id <= id < end_id`` ordered by (instance, seq), streamed."""

@@ -1433,6 +1433,60 @@ async def deadline(request: Request, instance_id: int, op: str) -> Response:
 # -- audit ----------------------------------------------------------------------------------------
 
 
+HISTORY_FILTERS = ("agency", "actor", "event", "from", "to")
+HISTORY_PAGE = 50
+
+
+@pages.get("/audit/history")
+def history_search(request: Request, page: int = 1) -> HTMLResponse:
+    """Every task's history, newest first, searched by agency, by who acted, by act and by the days recorded (in
+    province time): what an auditor reads."""
+    user = _signed_in(request)
+    app, lang = _app(request), _lang(request)
+    t = words(lang)
+    given = {k: str(request.query_params.get(k) or "").strip()[:100] for k in HISTORY_FILTERS}
+    names = app.store.agency_names()
+    latest = [_definition(request, d.definition.id, d.definition.version) for d in app.store.list_definitions()]
+    events: dict[str, str] = {}
+    for d in latest:
+        for tr in d.transitions:
+            events.setdefault(tr.event, _event_label(d, tr.event, lang))
+    for key in words(lang):
+        if key.startswith("event_@"):
+            events.setdefault(key[6:], t[key])
+    problems: dict[str, str] = {}
+    days: dict[str, dt.date | None] = {}
+    for name in ("from", "to"):
+        days[name] = typed_date(given[name]) if given[name] else None
+        if given[name] and days[name] is None:
+            problems[name] = t["not_a_day"].format(value=given[name])
+    since = dt.datetime.combine(days["from"], dt.time(), PROVINCE_TZ) if days["from"] else None
+    until = dt.datetime.combine(days["to"] + dt.timedelta(days=1), dt.time(), PROVINCE_TZ) if days["to"] else None
+    page = max(1, min(page, 1_000_000))
+    total, found = app.store.search_history(
+        agency=given["agency"] or None, actor=given["actor"] or None,
+        event=given["event"] if given["event"] in events else None, since=since, until=until,
+        offset=(page - 1) * HISTORY_PAGE, limit=HISTORY_PAGE) if not problems else (0, [])
+    titles: dict[int, tuple[str, str]] = {}
+    rows = []
+    for h in found:
+        if h.instance_id not in titles:
+            instance = app.store.get_instance(h.instance_id)
+            definition = _definition(request, instance.definition_id, instance.definition_version)
+            titles[h.instance_id] = (_title(definition, lang), names.get(instance.assignee, instance.assignee))
+        who, role = _who(h.actor_id, h.actor_role, h.actor_agency, lang, names)
+        then = _definition(request, h.definition_id, h.definition_version)
+        rows.append({"instance_id": h.instance_id, "seq": h.seq, "title": titles[h.instance_id][0],
+                     "agency": titles[h.instance_id][1], "at": _day(h.at), "who": who, "role": role,
+                     "act": _event_label(then, h.event, lang), "reason": system_reason(h.reason, h.actor_id, lang)})
+    pages_count = max(1, -(-total // HISTORY_PAGE))
+    query = "&".join(f"{k}={quote(v)}" for k, v in given.items() if v)
+    return _render(request, "history.html", 422 if problems else 200, user, rows=rows, given=given,
+                   problems=problems, total=total, page=page, pages=pages_count, query=query,
+                   agencies=_agency_choices(request, names),
+                   events=sorted(events.items(), key=lambda item: sort_key(item[1])))
+
+
 @pages.get("/audit")
 def audit_page(request: Request, run: bool = False) -> HTMLResponse:
     """Verification runs when asked (``?run=1``): it reads every history row (about 16 s for 1,000,000)."""

@@ -199,3 +199,38 @@ def test_the_history_download_is_for_a_vietnamese_spreadsheet(api: Api) -> None:
     assert first[2].startswith("05/01/2023 09:00")  # 02:00 UTC is 09:00 in the province
     with api.client() as admin:
         assert admin.get("/api/v1/audit/export", params={"format": "csv"}).text.startswith("instance_id,seq")
+
+
+def test_an_auditor_searches_the_history_by_agency_actor_act_and_days(api: Api) -> None:
+    """Issue 27: auditors had no history page to search (by agency, actor, act, date range)."""
+    import datetime as dt
+
+    from workflow import SimulatedClock
+
+    with api.client() as admin:
+        for key, agency in (("ls/SYT", "SYT"), ("ls/SNV", "SNV")):
+            made = admin.post("/api/v1/instances", json={"definition": "catalogue_feedback", "business_key": key,
+                                                         "assignee": agency}).json()
+        assert isinstance(api.app.clock, SimulatedClock)
+        api.app.clock.advance(dt.timedelta(days=2))
+        admin.post(f"/api/v1/instances/{made['id']}/events", json={
+            "event": "record_receipt", "payload": {"received_on": "2023-01-06"}, "reason": "Nhập thay theo sổ"})
+    with _signed_in(api, "auditor") as http:
+        everything = http.get("/audit").text
+        assert 'href="/audit/history"' in everything
+        snv = http.get("/audit/history", params={"agency": "SNV"}).text
+        assert "Tìm thấy 2 dòng lịch sử" in snv  # its start and the receipt
+        assert "Sở Nội vụ" in snv
+        assert "Sở Y tế" not in snv.split('id="history-search-table"')[1]
+        acts = http.get("/audit/history", params={"event": "record_receipt"}).text
+        assert "Tìm thấy 1 dòng lịch sử" in acts
+        assert "07/01/2023 09:00" in acts  # recorded two days after 05/01 at 09:00, province time
+        days = http.get("/audit/history", params={"from": "06/01/2023", "to": "07/01/2023"}).text
+        assert "Tìm thấy 1 dòng lịch sử" in days
+        who = http.get("/audit/history", params={"actor": "ÁDMIN"}).text  # the acting key, any case and accents
+        assert "Tìm thấy 3 dòng lịch sử" in who
+        nobody = http.get("/audit/history", params={"actor": "khong-co-ai"}).text
+        assert "Tìm thấy 0 dòng lịch sử" in nobody
+        wrong = http.get("/audit/history", params={"from": "31/02/2023"})
+        assert wrong.status_code == 422
+        assert "“31/02/2023” không phải là một ngày" in wrong.text
