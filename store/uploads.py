@@ -5,12 +5,11 @@ is what the history says (a row's ``@files``), never this table."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from sqlalchemy import delete, func, insert, select
 
 from .connections import Connections
-from .tables import history, uploads
+from .tables import uploads
 
 
 class UploadQueries(Connections):
@@ -18,18 +17,12 @@ class UploadQueries(Connections):
         with self._begin() as c:
             c.execute(insert(uploads).values(sha256=sha256, uploader=uploader[:200], size=size, uploaded_at=now))
 
+    def file_name(self, sha256: str) -> str | None:  # SqlStore's: the name a history row gave the file, if any
+        raise NotImplementedError
+
     def _attached(self, shas: set[str]) -> set[str]:
-        """Which of these files a history row names."""
-        found: set[str] = set()
-        with self._read() as c:
-            for sha in shas:
-                rows = c.execute(select(history.c.payload).where(history.c.payload.like(f'%"sha256":"{sha}"%')))
-                for (payload,) in rows:
-                    if any(isinstance(f, dict) and f.get("sha256") == sha
-                           for f in json.loads(payload).get("@files", ())):
-                        found.add(sha)
-                        break
-        return found
+        """Which of these files a history row names (``file_name``: the store's one query for that)."""
+        return {sha for sha in shas if self.file_name(sha) is not None}
 
     def unattached_bytes(self, uploader: str) -> int:
         """The bytes of the distinct files ``uploader`` uploaded that no act has attached (its quota's use)."""
