@@ -26,11 +26,12 @@
     ├── OverrideExists                 that day already has a calendar override (.day)
     ├── ScheduleInvalid                a recurring schedule's cron, key template or assignees are wrong
     ├── BackupFailed                   a backup was refused or failed (target exists, not SQLite, ...)
-    └── CheckpointUnreadable           an audit checkpoint file cannot be read or was altered
+    ├── CheckpointUnreadable           an audit checkpoint file cannot be read or was altered
+    └── DocumentUnreadable             a plan's Word document cannot be read (not a .docx, damaged, empty)
 
 The engine's refusals are defined in ``workflow.errors``; the store's, the scheduler's and the service's next to
 what raises them (``store.timer_rows``, ``store.backup``, ``scheduler.recurring``, ``service.context``,
-``service.app.accounts``, ``service.app.registers``, ``service.app.attachments``); they are
+``service.app.accounts``, ``service.app.registers``, ``service.app.attachments``, ``definitions.plan_import``); they are
 all drawn here so the tree is in one place. ``service/errors.py`` maps each to an HTTP status and a CLI exit code.
 """
 

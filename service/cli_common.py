@@ -30,7 +30,7 @@ from .errors import answer, context
 from .views import instant, local_time, typed_date
 
 __all__ = ["FORCE_HELP", "Bar", "Column", "Options", "check_output", "date_arg", "emit", "emit_table", "fail",
-           "instant", "json_arg", "local_time", "opts_of", "run", "written"]
+           "instant", "json_arg", "local_time", "opts_of", "run", "visible", "written"]
 
 FORCE_HELP = "Replace the --output file if it exists"
 

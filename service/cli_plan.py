@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,10 +12,24 @@ import typer
 from definitions import load_data
 from definitions.agencies import Certainty, ChangeKind, Registry, Reorganisation
 from definitions.plan import Plan
+from definitions.plan_import import import_document, registry_from_files
+from definitions.plan_import.labels import flag_words, rule_words
 from definitions.shipped_files import PLAN, REGISTRY, REORGANISATION, shipped
 from workflow.calendar import local_date
 
-from .cli_common import FORCE_HELP, Bar, Options, check_output, date_arg, emit, emit_table, instant_arg, run, written
+from .cli_common import (
+    FORCE_HELP,
+    Bar,
+    Options,
+    check_output,
+    date_arg,
+    emit,
+    emit_table,
+    instant_arg,
+    run,
+    visible,
+    written,
+)
 from .plan import load_plan
 from .report import to_csv, to_json, to_table, to_xlsx
 from .report_docx import to_docx
@@ -130,6 +145,54 @@ def agencies_apply(
             + (f", {len(r['awaiting_successor'])} open tasks stay with it until a successor is confirmed"
                if r["awaiting_successor"] else "") for r in results))
     run(ctx, act)
+
+
+@plan_cli.command("import")
+def plan_import(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The plan's Word document (.docx)")],
+    registry: Annotated[Path | None, typer.Option(
+        help="The registry to match bodies against (default: the one shipped, with its later names)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The proposal as JSON (docs/plans.md has its shape)")]
+    = False,
+) -> None:
+    """Read a plan's Word document and propose every duty (lead, co-operating bodies, deadline, workflow) for a
+    person to review; nothing is written."""
+    def act(opts: Options) -> None:
+        known = registry_from_files(load_data(registry or shipped(*REGISTRY), Registry), () if registry else (
+            load_data(shipped(*REORGANISATION), Reorganisation),))
+        proposal = import_document(path, known)
+        if as_json or opts.json:
+            typer.echo(json.dumps(proposal, ensure_ascii=False, indent=2))
+            return
+        typer.echo(visible(proposal_text(proposal)))
+    run(ctx, act)
+
+
+def proposal_text(proposal: dict[str, Any]) -> str:
+    """The proposal for a person: one block per duty, its flags in words."""
+    doc = proposal["document"]
+    lines = [f"Văn bản: {doc.get('title') or '(không rõ tên)'}",
+             f"  Số: {doc.get('number') or '(không rõ)'}; ngày: {doc.get('issued_on') or '(chưa ghi)'}"]
+    lines += [f"  ! {flag_words(f)}" for f in doc.get("flags", [])]
+    flagged = 0
+    for duty in proposal["duties"]:
+        lead = duty["lead"]
+        who = lead["as_written"] if lead else "(không rõ)"
+        lines.append("")
+        lines.append(f"{duty['ref']}  {duty['text'][:110]}")
+        lines.append(f"  Chủ trì: {who}")
+        if duty["cooperating"]:
+            lines.append("  Phối hợp: " + "; ".join(c["as_written"] for c in duty["cooperating"]))
+        written = f" (\"{duty['deadline']['as_written']}\")" if duty["deadline"] else ""
+        lines.append(f"  Thời hạn: {rule_words(duty['deadline'])}{written}"
+                     + ("; lặp lại" if duty["recurring"] else ""))
+        lines.append(f"  Quy trình: {duty['definition']}; đoạn {duty['source']['paragraph']}")
+        lines += [f"  ! {flag_words(f)}" for f in duty["flags"]]
+        flagged += bool(duty["flags"])
+    lines.append("")
+    lines.append(f"{len(proposal['duties'])} nhiệm vụ đề xuất, {flagged} cần xem lại.")
+    return "\n".join(lines)
 
 
 @plan_cli.command("load")

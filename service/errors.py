@@ -25,6 +25,7 @@ from definitions import (
     ValueRejected,
     WorkflowError,
 )
+from definitions.plan_import import DocumentUnreadable
 from scheduler.recurring import ScheduleInvalid
 from store.backup import BackupFailed
 from store.timer_rows import OverrideExists
@@ -80,6 +81,7 @@ TABLE: tuple[tuple[type[WorkflowError], Answer], ...] = (
     (ValueRejected, Answer(422, "Value rejected", EXIT_REFUSED)),
     (ScheduleInvalid, Answer(422, "Invalid schedule", EXIT_REFUSED)),
     (CheckpointUnreadable, Answer(422, "Checkpoint unreadable", EXIT_REFUSED)),
+    (DocumentUnreadable, Answer(422, "Document unreadable", EXIT_REFUSED)),
     (OverrideExists, Answer(409, "Calendar override exists", EXIT_CONFLICT)),
     (BackupFailed, Answer(409, "Backup refused", EXIT_REFUSED)),
     (WorkflowError, Answer(400, "Bad request", EXIT_REFUSED)),

@@ -1,0 +1,42 @@
+"""Import a plan from its Word document: every duty proposed with its lead, co-operating bodies, deadline rule,
+recurrence, workflow definition and source paragraph, for a person to review (docs/plans.md).
+
+``import_document(source, registry)`` returns the shape ``workflow plan import --json`` prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from definitions.agencies import Registry as RegistryFile
+from definitions.agencies import Reorganisation
+
+from .bodies import Known, Registry
+from .document import DocumentUnreadable, read
+from .duties import metadata, prose_duties, table_duties, tree
+
+__all__ = ["DocumentUnreadable", "Known", "Registry", "import_document", "registry_from_files"]
+
+
+def registry_from_files(registry: RegistryFile, reorganisations: tuple[Reorganisation, ...] = ()) -> Registry:
+    """The importer's registry: every body of a registry file with its names, short names and later names."""
+    names: dict[str, list[str]] = {a.code: [a.name, a.short_name] for a in registry.agencies}
+    kinds = {a.code: a.kind.value for a in registry.agencies}
+    for reorganisation in reorganisations:
+        for change in reorganisation.changes:
+            for value in (getattr(change, "name", None), getattr(change, "short_name", None)):
+                if value and change.code in names:
+                    names[change.code].append(value)
+    return Registry([Known(code, kinds[code], tuple(n)) for code, n in names.items()], province=registry.province)
+
+
+def import_document(source: str | Path | bytes, registry: Registry) -> dict[str, Any]:
+    """The proposed plan of a .docx: ``{"document": {...}, "duties": [...]}`` (docs/plans.md has every field)."""
+    blocks = read(source)
+    meta = metadata(blocks)
+    root, tables = tree(blocks)
+    duties = prose_duties(root, registry, meta["year"]) + table_duties(tables, registry, meta["year"])
+    document = {"number": meta["number"], "issued_on": meta["issued_on"], "title": meta["title"]}
+    if meta["flags"]:
+        document["flags"] = meta["flags"]
+    return {"document": document, "duties": duties}

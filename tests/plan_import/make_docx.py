@@ -1,0 +1,113 @@
+"""Word documents for the importer's tests, made with python-docx: real Word automatic numbering (numbering.xml:
+"I.", "1." and "-" come from list levels, as a secretary's template does), letters "a)" typed by hand (Word has no
+"đ)"), the two-column header table of an administrative document, and optional appendix tables.
+
+``python -m tests.plan_import.make_docx`` writes the seed plan's Word form to ``fixtures/ke-hoach-seed.docx``."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from docx import Document
+from docx.document import Document as DocumentType
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "ke-hoach-khcn-ninh-thuan.md"
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "ke-hoach-seed.docx"
+LEVELS = (("upperRoman", "%1."), ("decimal", "%2."), ("bullet", "-"))
+
+
+def _numbering(document: DocumentType) -> int:
+    """One abstract numbering (I. / 1. / -) and its instance; returns the numId."""
+    numbering = document.part.numbering_part.element
+    abstract = OxmlElement("w:abstractNum")
+    abstract.set(qn("w:abstractNumId"), "90")
+    for level, (fmt, text) in enumerate(LEVELS):
+        lvl = OxmlElement("w:lvl")
+        lvl.set(qn("w:ilvl"), str(level))
+        for tag, value in (("w:start", "1"), ("w:numFmt", fmt), ("w:lvlText", text), ("w:lvlJc", "left")):
+            child = OxmlElement(tag)
+            child.set(qn("w:val"), value)
+            lvl.append(child)
+        abstract.append(lvl)
+    numbering.insert(0, abstract)
+    num = OxmlElement("w:num")
+    num.set(qn("w:numId"), "90")
+    ref = OxmlElement("w:abstractNumId")
+    ref.set(qn("w:val"), "90")
+    num.append(ref)
+    numbering.append(num)
+    return 90
+
+
+def _numbered(document: DocumentType, text: str, num_id: int, level: int) -> None:
+    paragraph = document.add_paragraph(text)
+    ppr = paragraph._p.get_or_add_pPr()
+    numpr = OxmlElement("w:numPr")
+    ilvl = OxmlElement("w:ilvl")
+    ilvl.set(qn("w:val"), str(level))
+    nid = OxmlElement("w:numId")
+    nid.set(qn("w:val"), str(num_id))
+    numpr.append(ilvl)
+    numpr.append(nid)
+    ppr.append(numpr)
+
+
+def header(document: DocumentType, issuer: str, province: str, number: str, dated: str) -> None:
+    """The administrative header (Nghị định 30/2020/NĐ-CP): a borderless two-column table."""
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text = f"ỦY BAN NHÂN DÂN\n{issuer}"
+    table.cell(0, 1).text = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc"
+    table.cell(1, 0).text = f"Số: {number}"
+    table.cell(1, 1).text = f"{province}, {dated}"
+
+
+def appendix(document: DocumentType, title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    document.add_paragraph(title)
+    table = document.add_table(rows=1, cols=len(columns))
+    for cell, text in zip(table.rows[0].cells, columns):
+        cell.text = text
+    for row in rows:
+        cells = table.add_row().cells
+        for cell, text in zip(cells, row):
+            cell.text = text
+
+
+def write_prose(document: DocumentType, lines: Iterable[str]) -> None:
+    """Markdown-ish lines as Word paragraphs: "I. …" and "1. …" and "- …" numbered by Word, the rest typed."""
+    num_id = _numbering(document)  # one list: Word restarts "1." under each Roman section by itself
+    for raw in lines:
+        line = raw.strip().replace("**", "")
+        if not line:
+            continue
+        if m := re.match(r"^(?:[IVX]+)\.\s+(.*)$", line):
+            _numbered(document, m.group(1), num_id, 0)
+        elif m := re.match(r"^\d+\.\s+(.*)$", line):
+            _numbered(document, m.group(1), num_id, 1)
+        elif m := re.match(r"^-\s+(.*)$", line):
+            _numbered(document, m.group(1), num_id, 2)
+        else:
+            document.add_paragraph(line)
+
+
+def seed_document(path: Path = FIXTURE) -> Path:
+    text = SEED.read_text(encoding="utf-8")
+    body, _, signature = text.partition("Nơi nhận:")
+    document = Document()
+    header(document, "TỈNH NINH THUẬN", "Ninh Thuận", "        /KH-UBND", "ngày      tháng 11 năm 2022")
+    write_prose(document, body.splitlines())
+    document.add_paragraph("Nơi nhận:")
+    for line in signature.splitlines():
+        if line.strip():
+            document.add_paragraph(line.strip().replace("**", ""))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document.save(str(path))
+    return path
+
+
+if __name__ == "__main__":
+    print(seed_document(Path(sys.argv[1]) if len(sys.argv) > 1 else FIXTURE))
