@@ -53,8 +53,11 @@ class Group:
 
 
 GROUPS = (
-    Group(r"(?:cac )?co quan chuyen mon(?:,? don vi su nghiep)? (?:thuoc|truc thuoc) (?:uy ban nhan dan|ubnd) "
-          r"(?:tinh|cap tinh)", ("department",), "các cơ quan chuyên môn thuộc UBND tỉnh"),
+    Group(r"(?:cac )?co quan chuyen mon,? (?:cac )?don vi su nghiep (?:thuoc|truc thuoc) (?:uy ban nhan dan|ubnd) "
+          r"(?:tinh|cap tinh)", ("department", "press", "project_board"),
+          "các cơ quan chuyên môn, đơn vị sự nghiệp thuộc UBND tỉnh"),
+    Group(r"(?:cac )?co quan chuyen mon (?:thuoc|truc thuoc) (?:uy ban nhan dan|ubnd) (?:tinh|cap tinh)",
+          ("department",), "các cơ quan chuyên môn thuộc UBND tỉnh"),
     Group(r"(?:cac )?don vi su nghiep (?:cong lap )?(?:thuoc|truc thuoc) (?:uy ban nhan dan|ubnd) (?:tinh|cap tinh)",
           ("press", "project_board"), "các đơn vị sự nghiệp thuộc UBND tỉnh"),
     Group(r"(?:thu truong )?(?:cac )?(?:co quan, don vi|co quan|don vi)?,? ?(?:cac )?so,?(?: ban,?)? nganh,?(?: doan the,?)?"
@@ -205,6 +208,11 @@ def bodies(text: str, registry: Registry) -> list[Body]:
     return out
 
 
+# what a body does, never part of its name: a list of bodies that has one of these is a sentence, not a heading
+ACTIONS = re.compile(r"\b(?:chu tri|tham muu|thuc hien|trien khai|can doi|bo tri|chiu trach nhiem|co trach nhiem|"
+                     r"phoi hop|bao cao|theo doi|can cu|chu dong|la co quan|huong dan|kiem tra|de xuat|ra soat)\b")
+
+
 def looks_like_bodies(text: str) -> bool:
     """Whether a heading or a prefix before ":" is a list of bodies and nothing else."""
     stripped = text.strip().rstrip(":").strip()
@@ -212,5 +220,7 @@ def looks_like_bodies(text: str) -> bool:
         return False
     if stripped.isupper() and not folded(stripped).startswith(("so ", "ban ", "uy ban", "ubnd")):
         return False  # a section heading in capitals ("TỔ CHỨC THỰC HIỆN")
+    if stripped.endswith(".") or ACTIONS.search(folded(stripped)):
+        return False
     pieces = split_list(stripped)
     return bool(pieces) and all(_starts_like_body(p) and len(p.split()) <= 16 for p in pieces)

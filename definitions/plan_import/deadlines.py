@@ -63,8 +63,8 @@ def words_to_int(words: str) -> int | None:
 
 
 ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
-MONTH = r"(0?[1-9]|1[0-2])"
-DAY = r"(0?[1-9]|[12]\d|3[01])"
+MONTH = r"(1[0-2]|0?[1-9])"
+DAY = r"(3[01]|[12]\d|0?[1-9])"
 YEAR = r"((?:19|20|21)\d\d)"
 SEP = r"\s?[/.\-]\s?"
 QUARTER = r"(iv|iii|ii|i|[1-4])"
@@ -221,7 +221,7 @@ RULES: list[tuple[str, str, RuleFn, int]] = [
     ("date", rf"(?:(?P<by>{BY})\s)?(?:ngay\s)?(?<![\d,.])(?P<d>{DAY})[/.\-](?P<m>{MONTH})(?:[/.\-](?P<y>{YEAR}))?"
              r"(?![\d,%])"
              r"(?P<every>\s(?:hang nam|moi nam))?", _date, 4),
-    ("date_words", rf"(?:(?P<by>{BY})\s)?ngay\s(?P<d>{DAY})\sthang\s(?P<m>{MONTH})(?:\s(?:nam\s)?(?P<y>{YEAR}))?"
+    ("date_words", rf"(?:(?P<by>{BY})\s)?ngay\s(?P<d>{DAY})\sthang\s(?P<m>{MONTH})(?!\d)(?:\s(?:nam\s)?(?P<y>{YEAR}))?"
                    r"(?P<every>\s(?:hang nam|moi nam))?", _date, 4),
     ("quarter", rf"(?:(?P<by>{BY})\s)?quy\s(?P<q>{QUARTER})\b(?:\s?(?:/|nam|-)\s?(?:nam\s)?(?P<y>{YEAR}))?",
      _quarter, 3),
@@ -243,12 +243,11 @@ _COMPILED = [(name, re.compile(pattern), fn, priority) for name, pattern, fn, pr
 # programme titles name years that are not deadlines: "đến năm 2025, định hướng đến năm 2030", "giai đoạn 2021 - 2025"
 # inside a name in quotes
 _NOT_DEADLINES = re.compile(
-    r"(?:giai doan\s)?den nam\s(?:19|20)\d\d(?:,?\s(?:va\s)?(?:dinh huong|tam nhin)\s(?:den|toi)\s(?:nam\s)?(?:19|20)\d\d)?"
+    r"giai doan\sden nam\s(?:19|20)\d\d(?:,?\s(?:va\s)?(?:dinh huong|tam nhin)\s(?:den|toi)\s(?:nam\s)?(?:19|20)\d\d)?"
+    r"|den nam\s(?:19|20)\d\d,?\s(?:va\s)?(?:dinh huong|tam nhin)\s(?:den|toi)\s(?:nam\s)?(?:19|20)\d\d"
     r"|(?:dinh huong|tam nhin)\s(?:den|toi)\s(?:nam\s)?(?:19|20)\d\d"
-    r"|(?:so|quyet dinh|nghi quyet|ke hoach|chi thi|thong tu|nghi dinh|cong van|luat)[^.;]{0,40}?ngay\s\d{1,2}"
-    r"\s?[/.\-]\s?\d{1,2}\s?[/.\-]\s?\d{4}"
-    r"|(?:so|quyet dinh|nghi quyet|ke hoach|chi thi|thong tu|nghi dinh)[^.;]{0,40}?ngay\s\d{1,2}\sthang\s\d{1,2}"
-    r"\snam\s\d{4}"
+    r"|\d+/[^\s]+\s(?:[^.;\d]{0,40}\s)?ngay\s\d{1,2}\s?[/.\-]\s?\d{1,2}\s?[/.\-]\s?\d{4}"
+    r"|\d+/[^\s]+\s(?:[^.;\d]{0,40}\s)?ngay\s\d{1,2}\sthang\s\d{1,2}\snam\s\d{4}"
     r"|\d+/\d{4}/[a-z\-]+|\d+/[a-z]{1,4}-[a-z\-]+"
     r"|“[^”]*”|\"[^\"]*\"")
 

@@ -35,7 +35,8 @@ ENDS = (r"chu tri|tham muu|xay dung|thuc hien|trien khai|khuyen khich|tham dinh|
         r"ra soat|danh gia|trinh|de xuat|bao cao|theo doi|tong hop|can cu|chu dong|co trach nhiem|"
         r"chiu trach nhiem|phoi hop|lam dau moi|tang cuong|day manh|tiep tuc|bo tri|phan bo|ban hanh|"
         r"huong dan|duy tri|cap nhat|phan cong|dieu phoi|xuc tien|tiep nhan|tuyen truyen|quan triet|phat dong|"
-        r"ky ket|thanh lap|kien toan|hoan thien|sua doi|bo sung|dinh ky|hang nam|to chuc (?!khoa|kh|cong|xa hoi|"
+        r"ky ket|thanh lap|kien toan|hoan thien|sua doi|bo sung|dinh ky|hang nam|la (?:co quan|don vi|dau moi)|"
+        r"can doi|to chuc (?!khoa|kh|cong|xa hoi|"
         r"chinh tri|thuoc|trong|ngoai)|lap (?!phap)")
 _SUBJECT = re.compile(rf"^(?:giao (?:cho )?)?(?P<subject>.{{3,300}}?)(?:,)?\s(?:{ENDS})")
 _GIVEN_TO = re.compile(r"\bgiao (?:cho )?(?P<body>(?:so|ban|uy ban|ubnd|cac|dai|bao|lien hiep|cuc|trung tam|"
@@ -53,7 +54,7 @@ _DOC_DATE = re.compile(r"ngày\s+(?P<d>\d{1,2})?\s*tháng\s+(?P<m>\d{1,2})?\s*n�
 # (folded pattern, definition): the first that matches the duty's text, else by the deadline's kind
 DEFINITIONS: tuple[tuple[str, str], ...] = (
     (r"thanh lap (?:ban chi dao|to cong tac)", "founding"),
-    (r"kho khan,? vuong mac", "difficulty"),
+    (r"kho khan|vuong mac", "difficulty"),
     (r"tham dinh (?:kip thoi )?du toan", "budget_appraisal"),
     (r"tong hop.{0,80}bao cao|bao cao tong hop", "consolidated_report"),
     (r"nghi quyet cua hoi dong nhan dan|nghi quyet hdnd|nghi quyet hoi dong nhan dan", "council_resolution"),
@@ -177,7 +178,13 @@ def tree(blocks: list[Block]) -> tuple[Node, list[Block]]:
 def _ref(node: Node) -> str:
     parts: list[str] = []
     n: Node | None = node
+    numbered: str | None = None  # "1.2" already says its parent "1"
     while n is not None and n.kind != "root":
+        if n.kind == "number" and numbered is not None and numbered.startswith(f"{n.label}."):
+            n = n.parent
+            continue
+        if n.kind == "number":
+            numbered = n.label
         if n.kind in ("bullet", "dot", "plus"):
             parts.append(f"{'-' if n.kind != 'plus' else '+'}{n.ordinal}")
         elif n.kind == "para":
@@ -288,6 +295,10 @@ def _duty(ref: str, text: str, source: Block, source_text: str, lead: list[Body]
     flags = list(lead_flags)
     deadline = parse(deadline_text if deadline_text is not None else text, year)
     cooperating, coop_spans = cooperating_of(text, registry, lead)
+    helpers = {b.code for b in cooperating if b.code}
+    for body in lead:  # "các sở … phối hợp với Sở KH&CN": the body they help is not one of them
+        if body.group is not None and helpers:
+            body.expands_to = [c for c in body.expands_to if c not in helpers]
     if not lead:
         flags.append("lead_not_found")
     flags += _body_flags(lead, "lead") + _body_flags(cooperating, "cooperating")

@@ -1,0 +1,128 @@
+"""Layouts other than the seed's: another province's plan with numbers typed by hand ("1.1.", "a)", "-"), a dated
+header, bodies the registry does not know, and an appendix table with group rows; and documents that are not
+plans at all. The answer key below was written from the document's words, not from the importer's output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docx import Document
+
+from definitions import load_data
+from definitions.agencies import Registry as RegistryFile
+from definitions.plan_import import DocumentUnreadable, import_document, registry_from_files
+from definitions.shipped_files import REGISTRY, shipped
+
+from .make_docx import typed_document
+
+# ref: (lead as written or code, deadline kind, a field of the deadline, recurring)
+KEY: dict[str, tuple[str, str | None, dict[str, Any], bool]] = {
+    "II.1.1": ("STTTT", "end_of_quarter", {"quarter": "2024-Q2"}, False),
+    "II.1.2": ("SNV", "date", {"date": "2024-06-30", "before": True}, False),
+    "II.2.a-1": ("STTTT", "end_of_month", {"month": "2024-09"}, False),
+    "II.2.a-2": ("STTTT", "periodic", {"every": "6 months"}, True),
+    "II.2.b": ("UBND các huyện, thị xã, thành phố", "ongoing", {}, True),
+    "II.2.c": ("SKHDT", "relative", {"days": 15, "working": True}, False),
+    "III.1": ("STTTT", "yearly", {"month_day": "12-15"}, True),
+    "III.2": ("STC", None, {}, False),
+    "III.3": ("Các sở, ban, ngành, UBND các huyện, thị xã, thành phố", "periodic", {"every": "3 months"}, True),
+    "III.4": ("", None, {}, False),  # "nếu có vướng mắc": conditional, no lead of its own
+    "PL1.I.1": ("STNMT", "range", {"from": "2024", "to": "2025"}, False),
+    "PL1.I.2": ("Văn phòng UBND tỉnh", "end_of_month", {"month": "2024-10"}, False),
+    "PL1.I.3": ("SYT", "ongoing", {}, False),
+    "PL1.II.1": ("SNV", "end_of_quarter", {"quarter": "2024-Q3"}, False),
+    "PL1.II.2": ("Tỉnh đoàn", "date", {"date": "2024-11-30"}, False),
+}
+
+
+@pytest.fixture(scope="module")
+def proposal(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    path = typed_document(tmp_path_factory.mktemp("typed") / "binh-minh.docx")
+    return import_document(path, registry_from_files(load_data(shipped(*REGISTRY), RegistryFile)))
+
+
+def test_the_document_s_number_date_and_title(proposal: dict[str, Any]) -> None:
+    assert proposal["document"] == {"number": "215/KH-UBND", "issued_on": "2024-03-14",
+                                    "title": "KẾ HOẠCH Chuyển đổi số tỉnh Bình Minh năm 2024"}
+
+
+def test_every_duty_and_nothing_else(proposal: dict[str, Any]) -> None:
+    assert [d["ref"] for d in proposal["duties"]] == list(KEY)
+
+
+@pytest.mark.parametrize("ref", list(KEY))
+def test_each_duty_against_the_key(proposal: dict[str, Any], ref: str) -> None:
+    duty = next(d for d in proposal["duties"] if d["ref"] == ref)
+    lead, kind, fields, recurring = KEY[ref]
+    got = duty["lead"]
+    if not lead:
+        assert got is None and "lead_not_found" in duty["flags"]
+    else:
+        assert got is not None and lead in (got["code"], got["as_written"]), got
+    if kind is None:
+        assert duty["deadline"] is None and "no_deadline" in duty["flags"]
+    else:
+        assert duty["deadline"]["kind"] == kind, duty["deadline"]
+        for key, value in fields.items():
+            assert duty["deadline"][key] == value
+    assert duty["recurring"] is recurring
+
+
+def test_bodies_not_in_the_registry_are_proposed_and_flagged(proposal: dict[str, Any]) -> None:
+    contest = next(d for d in proposal["duties"] if d["ref"] == "PL1.II.2")
+    assert contest["lead"] == {"as_written": "Tỉnh đoàn", "code": None}
+    assert "lead_not_in_registry" in contest["flags"]
+    assert contest["cooperating"] == [{"as_written": "Sở Giáo dục và Đào tạo", "code": "SGDDT"}]
+    assert contest["product"] == "Hội thi" and contest["source"]["table"] == 2
+    review = next(d for d in proposal["duties"] if d["ref"] == "II.1.1")
+    assert [c["as_written"] for c in review["cooperating"]] == ["Sở Tư pháp", "Văn phòng UBND tỉnh"]
+
+
+def test_a_group_is_expanded_on_the_registry(proposal: dict[str, Any]) -> None:
+    districts = next(d for d in proposal["duties"] if d["ref"] == "II.2.b")
+    assert districts["lead"]["group"] == "UBND các huyện, thành phố"
+    assert set(districts["lead"]["expands_to"]) == {"PRTC", "BACAI", "NINHHAI", "NINHPHUOC", "NINHSON", "THUANBAC",
+                                                    "THUANNAM"}
+    assert "lead_group_expanded" in districts["flags"]
+
+
+def test_every_uncertain_field_carries_a_flag(proposal: dict[str, Any]) -> None:
+    for duty in proposal["duties"]:
+        if duty["lead"] is None:
+            assert "lead_not_found" in duty["flags"]
+        if duty["deadline"] is None:
+            assert {"no_deadline", "deadline_unreadable"} & set(duty["flags"])
+        if duty["deadline"] and duty["deadline"].get("before"):
+            assert {"before_date_reading", "before_month", "before_year"} & set(duty["flags"])
+
+
+def test_the_highlighted_words_are_in_the_source(proposal: dict[str, Any]) -> None:
+    for duty in proposal["duties"]:
+        if duty.get("evidence", {}).get("deadline"):
+            a, b = duty["evidence"]["deadline"]
+            assert duty["text"][a:b] == duty["deadline"]["as_written"]
+
+
+def test_not_a_docx_is_refused_with_its_name(tmp_path: Path) -> None:
+    fake = tmp_path / "ke-hoach.docx"
+    fake.write_bytes(b"%PDF-1.4 not a word document")
+    with pytest.raises(DocumentUnreadable, match="ke-hoach.docx"):
+        import_document(fake, registry_from_files(load_data(shipped(*REGISTRY), RegistryFile)))
+
+
+def test_an_empty_document_is_refused(tmp_path: Path) -> None:
+    empty = tmp_path / "trong.docx"
+    Document().save(str(empty))
+    with pytest.raises(DocumentUnreadable, match="không có nội dung"):
+        import_document(empty, registry_from_files(load_data(shipped(*REGISTRY), RegistryFile)))
+
+
+def test_a_document_without_duties_proposes_none(tmp_path: Path) -> None:
+    letter = tmp_path / "cong-van.docx"
+    document = Document()
+    document.add_paragraph("Kính gửi: Sở Khoa học và Công nghệ")
+    document.add_paragraph("Ủy ban nhân dân tỉnh nhận được văn bản số 12/SKHCN ngày 3/4/2024. Trân trọng.")
+    document.save(str(letter))
+    assert import_document(letter, registry_from_files(load_data(shipped(*REGISTRY), RegistryFile)))["duties"] == []
