@@ -39,7 +39,7 @@ ENDS = (r"chu tri|tham muu|xay dung|thuc hien|trien khai|khuyen khich|tham dinh|
         r"can doi|to chuc (?!khoa|kh|cong|xa hoi|"
         r"chinh tri|thuoc|trong|ngoai)|lap (?!phap)")
 _SUBJECT = re.compile(rf"^(?:giao (?:cho )?)?(?P<subject>.{{3,300}}?)(?:,)?\s(?:{ENDS})")
-_GIVEN_TO = re.compile(r"\bgiao (?:cho )?(?P<body>(?:so|ban|uy ban|ubnd|cac|dai|bao|lien hiep|cuc|trung tam|"
+_GIVEN_TO = re.compile(r"\b(?:giao|de nghi|yeu cau) (?:cho )?(?P<body>(?:so|ban|uy ban|ubnd|cac|dai|bao|lien hiep|cuc|trung tam|"
                        r"van phong|cong an|bo chi huy)[^,.;:]{2,120}?)\s(?:chu tri|chiu trach nhiem|"
                        r"la co quan|thuc hien|tham muu|theo doi|tong hop|to chuc)")
 _COOPERATE = re.compile(
@@ -86,7 +86,7 @@ class Node:
 
     @property
     def full_text(self) -> str:
-        return " ".join([self.text, *(b.text for b in self.extra)]).strip()
+        return "\n".join([self.text, *(b.text for b in self.extra)]).strip()
 
 
 def metadata(blocks: list[Block]) -> dict[str, Any]:
@@ -139,6 +139,9 @@ def tree(blocks: list[Block]) -> tuple[Node, list[Block]]:
         if APPENDIX.match(f):
             stopped = True
         if stopped:
+            continue
+        if b.marker_kind is not None and stack[-1] is not root and FIELD_LINE.match(f):
+            stack[-1].extra.append(b)  # "- Cơ quan chủ trì: …" under an item is a field of it, not a duty
             continue
         if b.marker_kind is not None:
             kind = b.marker_kind
@@ -206,8 +209,34 @@ def _context_lead(node: Node, registry: Registry) -> tuple[list[Body], Node] | N
     return None
 
 
+# a duty's fields written as labels: "- Cơ quan chủ trì: Sở Y tế.", "(Thời gian thực hiện: năm 2024)"
+_LABEL_END = r"(?=[.\n)]|;\s*(?:co quan|don vi|thoi gian|thoi han|tien do|san pham|kinh phi|ket qua)|$)"
+LABELLED = {
+    "lead": re.compile(r"(?:co quan|don vi|to chuc)\s(?:chu tri|thuc hien|chiu trach nhiem|dau moi)\s?:\s*"
+                       rf"(?P<x>[^.\n)]+?){_LABEL_END}|\bchu tri\s?:\s*(?P<y>[^.\n);]+)"),
+    "cooperating": re.compile(rf"(?:co quan|don vi)\s(?:phoi hop)\s?:\s*(?P<x>[^.\n)]+?){_LABEL_END}"
+                              r"|\bphoi hop\s?:\s*(?P<y>[^.\n);]+)"),
+    "deadline": re.compile(r"(?:thoi gian|thoi han|tien do)(?: thuc hien| hoan thanh| trinh)?\s?:\s*"
+                           rf"(?P<x>[^\n)]+?){_LABEL_END}"),
+}
+FIELD_LINE = re.compile(r"^(?:co quan|don vi|thoi gian|thoi han|tien do|san pham|kinh phi|ket qua|nguon kinh phi|"
+                        r"hinh thuc|chu tri|phoi hop)[^:]{0,30}:")
+
+
+def labelled(text: str, field: str) -> tuple[str, tuple[int, int]] | None:
+    """A field written with its label in ``text``: its words as written and their span."""
+    m = LABELLED[field].search(folded(text))
+    if not m:
+        return None
+    group = "x" if m.group("x") is not None else "y"
+    a, b = m.span(group)
+    return text[a:b].strip(" ;,"), (a, b)
+
+
 def lead_of(text: str, registry: Registry) -> tuple[list[Body], tuple[int, int] | None, str]:
     """The bodies that lead a duty written in ``text``, their span, and the text after a "Bodies:" prefix."""
+    if (found := labelled(text, "lead")) and (named := bodies(found[0], registry)):
+        return named, found[1], text
     colon = text.find(":")
     if 0 < colon < 400 and looks_like_bodies(text[:colon]):
         return bodies(text[:colon], registry), (0, colon), text[colon + 1:].strip()
@@ -293,8 +322,17 @@ def _duty(ref: str, text: str, source: Block, source_text: str, lead: list[Body]
           lead_flags: list[str], registry: Registry, year: int | None, deadline_text: str | None = None
           ) -> dict[str, Any]:
     flags = list(lead_flags)
-    deadline = parse(deadline_text if deadline_text is not None else text, year)
+    written_at = labelled(text, "deadline") if deadline_text is None else None
+    deadline = parse(written_at[0], year) if written_at else None
+    if deadline is not None and written_at is not None:
+        deadline["span"] = [deadline["span"][0] + written_at[1][0], deadline["span"][1] + written_at[1][0]]
+    else:
+        deadline = parse(deadline_text if deadline_text is not None else text, year)
     cooperating, coop_spans = cooperating_of(text, registry, lead)
+    if (named := labelled(text, "cooperating")) is not None:
+        keys = {(b.code or b.as_written) for b in [*lead, *cooperating]}
+        cooperating += [b for b in bodies(named[0], registry) if (b.code or b.as_written) not in keys]
+        coop_spans.append(named[1])
     helpers = {b.code for b in cooperating if b.code}
     for body in lead:  # "các sở … phối hợp với Sở KH&CN": the body they help is not one of them
         if body.group is not None and helpers:
@@ -360,6 +398,8 @@ def prose_duties(root: Node, registry: Registry, year: int | None) -> list[dict[
         if node.kind == "para" and span is None:
             return
         duty = _duty(_ref(node), text, node.block, text, lead, span, flags, registry, year)
+        if not lead and duty["deadline"] is None and not _BACK_REFERENCE.search(folded(text)):
+            return  # nobody named and no date: a solution or a statement ("kinh phí từ nguồn …"), not a duty
         by_node[id(node)] = duty
         out.append(duty)
 

@@ -17,6 +17,9 @@ from definitions.shipped_files import REGISTRY, shipped
 
 from .make_docx import typed_document
 
+# III.4 "nếu có vướng mắc, các cơ quan, đơn vị phản ánh về Sở …" names no body of its own and no date: a standing
+# instruction, not a duty (a difficulty is started when one is raised: the `difficulty` workflow)
+
 # ref: (lead as written or code, deadline kind, a field of the deadline, recurring)
 KEY: dict[str, tuple[str, str | None, dict[str, Any], bool]] = {
     "II.1.1": ("STTTT", "end_of_quarter", {"quarter": "2024-Q2"}, False),
@@ -28,7 +31,6 @@ KEY: dict[str, tuple[str, str | None, dict[str, Any], bool]] = {
     "III.1": ("STTTT", "yearly", {"month_day": "12-15"}, True),
     "III.2": ("STC", None, {}, False),
     "III.3": ("Các sở, ban, ngành, UBND các huyện, thị xã, thành phố", "periodic", {"every": "3 months"}, True),
-    "III.4": ("", None, {}, False),  # "nếu có vướng mắc": conditional, no lead of its own
     "PL1.I.1": ("STNMT", "range", {"from": "2024", "to": "2025"}, False),
     "PL1.I.2": ("Văn phòng UBND tỉnh", "end_of_month", {"month": "2024-10"}, False),
     "PL1.I.3": ("SYT", "ongoing", {}, False),
@@ -126,3 +128,42 @@ def test_a_document_without_duties_proposes_none(tmp_path: Path) -> None:
     document.add_paragraph("Ủy ban nhân dân tỉnh nhận được văn bản số 12/SKHCN ngày 3/4/2024. Trân trọng.")
     document.save(str(letter))
     assert import_document(letter, registry_from_files(load_data(shipped(*REGISTRY), RegistryFile)))["duties"] == []
+
+
+def _typed(tmp_path: Path, lines: list[str], name: str = "plan.docx") -> dict[str, Any]:
+    document = Document()
+    document.add_paragraph("Số: 12/KH-UBND")
+    document.add_paragraph("Bình Minh, ngày 2 tháng 1 năm 2025")
+    document.add_paragraph("KẾ HOẠCH")
+    for line in lines:
+        document.add_paragraph(line)
+    path = tmp_path / name
+    document.save(str(path))
+    return import_document(path, registry_from_files(load_data(shipped(*REGISTRY), RegistryFile)))
+
+
+def test_fields_written_as_labels_belong_to_their_item(tmp_path: Path) -> None:
+    """ "- Cơ quan chủ trì: …", "- Thời gian thực hiện: …" under an item are its fields, not duties of their own."""
+    proposal = _typed(tmp_path, [
+        "I. NHIỆM VỤ CỤ THỂ",
+        "1. Xây dựng cơ sở dữ liệu khoa học và công nghệ của tỉnh",
+        "- Cơ quan chủ trì: Sở Khoa học và Công nghệ",
+        "- Cơ quan phối hợp: Sở Tài chính, Sở Nội vụ",
+        "- Thời gian thực hiện: Quý III/2025",
+        "- Sản phẩm: Cơ sở dữ liệu được đưa vào vận hành",
+        "2. Tổ chức hội chợ công nghệ và thiết bị (Cơ quan chủ trì: Sở Công Thương; thời gian: tháng 10/2025)",
+        "3. Đề nghị Liên hiệp các Hội khoa học kỹ thuật tỉnh tổ chức hội thi sáng tạo kỹ thuật hằng năm.",
+        "II. KINH PHÍ THỰC HIỆN",
+        "Kinh phí thực hiện Kế hoạch từ nguồn ngân sách nhà nước và các nguồn hợp pháp khác.",
+    ])
+    duties = {d["ref"]: d for d in proposal["duties"]}
+    assert list(duties) == ["I.1", "I.2", "I.3"]
+    database = duties["I.1"]
+    assert database["lead"]["code"] == "SKHCN"
+    assert [c["code"] for c in database["cooperating"]] == ["STC", "SNV"]
+    assert database["deadline"]["kind"] == "end_of_quarter" and database["deadline"]["quarter"] == "2025-Q3"
+    fair = duties["I.2"]
+    assert fair["lead"]["code"] == "SCT"
+    assert fair["deadline"]["kind"] == "end_of_month" and fair["deadline"]["month"] == "2025-10"
+    contest = duties["I.3"]
+    assert contest["lead"]["code"] == "LHH" and contest["recurring"] is True
