@@ -50,6 +50,8 @@ class PlanSchedule(Frozen):
     assignee_kinds: tuple[str, ...] | None = None
     exclude: tuple[AgencyCode, ...] = ()
     cooperating: tuple[AgencyCode, ...] = ()
+    due: Deadline | None = None  # each occurrence's deadline, for definitions whose period is `from_data: due`
+    deadline_as_written: str | None = None
 
     @model_validator(mode="after")
     def _who(self) -> PlanSchedule:

@@ -20,7 +20,8 @@ from .api.metrics import CONTENT_TYPE, Metrics
 from .api.problems import MEDIA, ApiProblem, api_problem, http_error, unexpected, validation_error, workflow_error
 from .api.routes import router
 from .context import App
-from .web import LoginRequired, login_redirect, page_not_found, pages
+from .web import pages
+from .web.base import LoginRequired, login_redirect, page_not_found
 
 
 def create_app(ctx: App, alarm: Any = None, body_limit: int = 1 << 20, metrics: Metrics | None = None) -> FastAPI:

@@ -83,7 +83,9 @@ def load_plan(engine: Engine, store: ServiceQueries, plan: Plan, actor: Actor,
             codes = _assignees(uow, schedule.assignees, schedule.assignee_kinds, schedule.exclude)
             _assignees(uow, schedule.cooperating, None, ())
         data = {"plan": plan.id, "section": schedule.section, "duty": schedule.duty, **standing,
-                **({"cooperating": list(schedule.cooperating)} if schedule.cooperating else {})}
+                **({"cooperating": list(schedule.cooperating)} if schedule.cooperating else {}),
+                **({"due": schedule.due.model_dump(mode="json", exclude_defaults=True)} if schedule.due else {}),
+                **({"deadline_as_written": schedule.deadline_as_written} if schedule.deadline_as_written else {})}
         recurrence.add(schedule.name, schedule.definition, schedule.cron, codes, schedule.key_template, data, start)
         result.schedules_added.append(schedule.name)
     return result

@@ -68,6 +68,7 @@ from .hot import HotStatement
 from .keys import KeyQueries
 from .obligation_rows import ObligationRows, ObligationStatements
 from .outbox import OutboxQueries, OutboxRows, OutboxStatements
+from .plan_imports import PlanImportQueries
 from .registers import RegisterQueries, RegisterRows, RegisterStatements
 from .rows import OBLIGATION_COLUMNS, history_from_row, instance_from_row, obligation_from_row, override_from_row
 from .schedules import ScheduleQueries, ScheduleRows, ScheduleStatements
@@ -355,7 +356,7 @@ class SqlUnitOfWork(TimerRows, ObligationRows, AgencyRows, ScheduleRows, OutboxR
 
 
 class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQueries, AccountQueries,
-               RegisterQueries, UploadQueries):
+               RegisterQueries, UploadQueries, PlanImportQueries):
     """Definitions, instances and history in a SQL database (see ``workflow.ports.Store``)."""
 
     def __init__(self, engine: Engine, clock: Clock | None = None) -> None:

@@ -385,6 +385,27 @@ uploads = Table(  # migration 0011: who uploaded which file when (quota and clea
     Index("ix_uploads_sha256", "sha256"),
 )
 
+plan_imports = Table(  # migration 0012: a plan's Word document proposed, reviewed, approved and loaded (issue 28)
+    "plan_imports", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False),
+    Column("file_name", String(200), nullable=False),
+    Column("proposal", Text, nullable=False),  # JSON: what the importer proposed (docs/plans.md)
+    Column("decisions", Text, nullable=False, server_default="{}"),  # JSON: ref -> the reviewer's decision
+    Column("settings", Text, nullable=False, server_default="{}"),  # JSON: the plan's id, title, date, standing body
+    Column("status", String(16), nullable=False),  # review, submitted, approved, loaded, withdrawn
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("imported_by", String(200), nullable=False),
+    Column("imported_at", UTCDateTime, nullable=False),
+    Column("submitted_by", String(200)),
+    Column("submitted_at", UTCDateTime),
+    Column("approved_by", String(200)),
+    Column("approved_at", UTCDateTime),
+    Column("loaded_at", UTCDateTime),
+    Column("plan_id", String(100)),
+    Index("ix_plan_imports_status", "status"),
+)
+
 
 system_history = Table(  # migration 0007: changes outside instances, hash-chained (store/system_log.py)
     "system_history", metadata,

@@ -5,6 +5,8 @@ recurrence, workflow definition and source paragraph, for a person to review (do
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +32,14 @@ def registry_from_files(registry: RegistryFile, reorganisations: tuple[Reorganis
     return Registry([Known(code, kinds[code], tuple(n)) for code, n in names.items()], province=registry.province)
 
 
-def import_document(source: str | Path | bytes, registry: Registry) -> dict[str, Any]:
-    """The proposed plan of a .docx: ``{"document": {...}, "duties": [...]}`` (docs/plans.md has every field)."""
+def import_document(source: str | Path | bytes,
+                    registry: Registry | Callable[[dt.date | None], Registry]) -> dict[str, Any]:
+    """The proposed plan of a .docx: ``{"document": {...}, "duties": [...]}`` (docs/plans.md has every field).
+    ``registry`` may be a function of the document's date: groups expand to the bodies that existed then."""
     blocks = read(source)
     meta = metadata(blocks)
+    if not isinstance(registry, Registry):
+        registry = registry(dt.date.fromisoformat(meta["issued_on"]) if meta["issued_on"] else None)
     root, tables = tree(blocks)
     duties = prose_duties(root, registry, meta["year"]) + table_duties(tables, registry, meta["year"])
     document = {"number": meta["number"], "issued_on": meta["issued_on"], "title": meta["title"]}

@@ -66,7 +66,9 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     (r"(?:xay dung|lap|ban hanh) ke hoach (?:thuc hien|trien khai|to chuc thuc hien|cu the)|lap ke hoach",
      "implementation_plan"),
 )
-BY_KIND = {"relative": "catalogue_feedback", "yearly": "annual_report", "periodic": "annual_report",
+# a shipped definition whose own period is fixed is proposed only where the plan writes that period
+FIXED_YEARLY = {"11-05": "annual_report"}
+BY_KIND = {"relative": "catalogue_feedback", "yearly": "periodic_report", "periodic": "periodic_report",
            "ongoing": "ongoing_duty", "range": "ongoing_duty"}
 
 
@@ -284,9 +286,10 @@ def choose_definition(text: str, deadline: dict[str, Any] | None) -> tuple[str, 
     for pattern, definition in DEFINITIONS:
         if re.search(pattern, f):
             return definition, []
+    if kind == "yearly" and deadline is not None and deadline.get("month_day") in FIXED_YEARLY:
+        return FIXED_YEARLY[deadline["month_day"]], []
     if kind in BY_KIND:
-        flags = ["definition_for_period"] if kind == "periodic" else []
-        return BY_KIND[kind], flags
+        return BY_KIND[kind], []
     if kind is None:
         return "ongoing_duty", []
     return "delivery", []

@@ -15,6 +15,7 @@ adapters over it that parse input and render output; none of them imports anothe
     accounts     people's accounts and logging in
     attachments  the signed documents an act comes with (PDF, DOCX, XLSX), stored by their SHA-256
     registers    the agencies' registers of documents in and out; the e-office's signed receipts
+    plan_imports a plan's Word document read, reviewed, approved by a second person and loaded
 
 Reads are open to every role (the plan is public inside the administration); each write names who may do it,
 here or in the engine's own rules (roles per transition, officers only for their agency)."""
@@ -33,6 +34,7 @@ from .definitions import Definitions
 from .escalations import Escalations
 from .instances import Instances, Outcome, Page
 from .keys import Keys
+from .plan_imports import PlanImports
 from .registers import Registers
 from .registry import Registry
 from .reports import Reports
@@ -94,3 +96,7 @@ class UseCases:
     @cached_property
     def accounts(self) -> Accounts:
         return Accounts(self.app)
+
+    @cached_property
+    def plan_imports(self) -> PlanImports:
+        return PlanImports(self.app)

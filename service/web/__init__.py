@@ -15,13 +15,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
-import hmac
 import io
 import json
 import logging
 import secrets
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
@@ -29,7 +27,6 @@ from urllib.parse import quote
 import segno
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -39,7 +36,6 @@ from definitions.model import FieldType
 from definitions.vietnamese import sort_key
 from store.accounts import Account
 from store.sql_store import TaskFilter
-from workflow import Actor
 from workflow.agencies import Agencies
 from workflow.audit import parse_instant
 from workflow.authority import who_acts
@@ -50,7 +46,7 @@ from workflow.payload import DOCUMENT_PARTS
 from workflow.ports import InstanceRecord
 from workflow.timers import TimerStatus, extended, parse_anchor
 
-from ..app.accounts import LoginRefused, NewSecondFactor, SecondFactorDue, Session, actor_of
+from ..app.accounts import LoginRefused, NewSecondFactor, SecondFactorDue, Session
 from ..app.attachments import TYPES, Attached, clean_name, kind_of, uploader_of
 from ..app.reports import TaskPage
 from ..errors import answer
@@ -59,109 +55,39 @@ from ..report import to_csv, to_xlsx
 from ..report_docx import to_docx
 from ..views import cell, local_time, typed_date
 from . import charts, sso
+from .base import (
+    DEVICE_COOKIE,
+    LANG_COOKIE,
+    LOGIN_COOKIE,
+    SECURITY_HEADERS,
+    SESSION_COOKIE,
+    SSO_LINK_COOKIE,
+    SSO_STEP_COOKIE,
+    User,
+    _check_csrf,
+    _day,
+    _lang,
+    _local_path,
+    _message,
+    _not_found,
+    _now,
+    _posted,
+    _render,
+    _role_refused,
+    _signed_in,
+    days_late,
+)
 from .diagram import state_svg
 from .i18n import LANGUAGES, system_reason, words
 from .refusals import said
 
 _log = logging.getLogger("workflow.auth")
-SESSION_COOKIE = "wf_session"
-LOGIN_COOKIE = "wf_login_csrf"
-DEVICE_COOKIE = "wf_device"  # a browser that logged in before (service/app/login_guard.py)
-SSO_STEP_COOKIE = "wf_sso_step"  # single sign-on done, our second factor to come
-SSO_LINK_COOKIE = "wf_sso_link"  # a person linking their identity (Lax: it must come back from the provider)
-LANG_COOKIE = "wf_lang"
 OVERVIEW_ROWS = 20  # rows of each overview list; the rest on /tasks, a page at a time
 TASK_PAGE = 50  # rows of a /tasks page
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-}
-
-templates = Environment(loader=PackageLoader("service.web", "templates"),  # importlib: works from a wheel
-                        autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 pages = APIRouter(include_in_schema=False)
 
 
-@dataclass(frozen=True)
-class User:
-    account: Account
-    csrf: str
-
-    @property
-    def actor(self) -> Actor:
-        return actor_of(self.account)
-
-    @property
-    def name(self) -> str:
-        return self.account.name
-
-    @property
-    def position(self) -> str | None:
-        return self.account.position
-
-    @property
-    def role(self) -> str:
-        return self.account.role
-
-    @property
-    def agency(self) -> str | None:
-        return self.account.agency
-
-
-class LoginRequired(Exception):
-    pass
-
-
 _app = app_of
-
-
-def _now(request: Request) -> dt.datetime:
-    return _app(request).clock.now()
-
-
-def _lang(request: Request) -> str:
-    lang = request.cookies.get(LANG_COOKIE, "vi")
-    return lang if lang in LANGUAGES else "vi"
-
-
-def _local_path(value: str | None) -> str:
-    """Only a path on this site may be a redirect target (no scheme, no host, no '//')."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/"
-    return value
-
-
-def _user(request: Request) -> User | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token or len(token) > 200:
-        return None
-    found = _app(request).store.session(token, _now(request))
-    return None if found is None else User(*found)
-
-
-def _signed_in(request: Request) -> User:
-    user = _user(request)
-    if user is None:
-        raise LoginRequired
-    request.state.actor = user.actor.id
-    return user
-
-
-def _render(request: Request, name: str, status: int = 200, user: User | None = None, csrf: str | None = None,
-            **values: Any) -> HTMLResponse:
-    lang = _lang(request)
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if user is not None and user.account.agency and "user_agency" not in values:  # its name, never its code
-        values["user_agency"] = _app(request).store.agency_names().get(user.account.agency, user.account.agency)
-    html = templates.get_template(name).render(t=words(lang), lang=lang, user=user, here=here,
-                                               csrf=csrf if csrf is not None else user.csrf if user else "", **values)
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
-
-
-def _message(request: Request, user: User | None, status: int, heading_key: str, message: str) -> HTMLResponse:
-    return _render(request, "message.html", status, user, heading=words(_lang(request))[heading_key], message=message)
 
 
 def _parent_title(request: Request, parent_id: int | None) -> str | None:
@@ -192,54 +118,6 @@ def _verdicts(request: Request, instance_id: int) -> list[str]:
         else:
             out.append(t["verdict_late"].format(last=last, done=f"{o.closed_on:%d/%m/%Y}", days=late))
     return out
-
-
-def _not_found(request: Request, user: User | None, err: NotFound) -> HTMLResponse:
-    """A 404 in the page's language: what was looked for, by the words a person uses, and the nearest match."""
-    t = words(_lang(request))
-    kind = t.get(f"thing_{err.kind}", t["thing_other"])
-    message = t["not_found_thing"].format(thing=kind, key=err.key)
-    if err.suggestions:
-        message += " " + t["did_you_mean"].format(err.suggestions[0])
-    return _message(request, user, 404, "not_found", message)
-
-
-def page_not_found(request: Request) -> HTMLResponse:
-    """A path no page has (asked for by a browser)."""
-    return _message(request, _user(request), 404, "not_found", words(_lang(request))["no_such_page"])
-
-
-def login_redirect(request: Request, _exc: Exception) -> Response:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target)}", status_code=303, headers=SECURITY_HEADERS)
-
-
-def _check_csrf(given: str | None, expected: str) -> bool:
-    return bool(given) and bool(expected) and hmac.compare_digest(str(given), expected)
-
-
-async def _posted(request: Request) -> tuple[User, Any, Response | None]:
-    """The signed-in user and the form they sent, and a refusal (403) when it lacks the session's CSRF token."""
-    user = _signed_in(request)
-    form = await request.form()
-    if not _check_csrf(str(form.get("csrf") or ""), user.csrf):
-        return user, form, _message(request, user, 403, "forbidden", words(_lang(request))["bad_csrf"])
-    return user, form, None
-
-
-def _role_refused(request: Request, user: User) -> HTMLResponse:
-    t = words(_lang(request))
-    return _message(request, user, 403, "forbidden", t["role_may_not"].format(role=t["role_" + user.role]))
-
-
-def _day(instant: dt.datetime | None) -> str | None:
-    """Province time; a deadline at midnight reads as 24:00 of its last day, as the law counts it."""
-    return None if instant is None else local_time(instant)
-
-
-def days_late(due_at: dt.datetime | None, now: dt.datetime) -> int | None:
-    """Days late, the first day after the deadline counting as 1 (None: not late, or no deadline)."""
-    return (now - due_at).days + 1 if due_at is not None and due_at < now else None
 
 
 def _definition(request: Request, definition_id: str, version: int | None = None) -> Definition:
