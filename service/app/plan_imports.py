@@ -107,7 +107,7 @@ class PlanImports:
                 "problems": conversion.problems, "skipped": conversion.skipped,
                 "may_approve": row.status == "submitted" and row.submitted_by is not None
                 and _account_part(row.submitted_by) != _account_part(actor.id),
-                "changes": self._changes(row)}
+                "changes": self._changes(row), "definitions": self._definition_titles(lang)}
 
     def _item(self, duty: dict[str, Any], decision: dict[str, Any], lang: str) -> dict[str, Any]:
         decided = dict(duty)
@@ -131,6 +131,15 @@ class PlanImports:
         definitions = [self.app.engine.definition(d) for d in self._definition_ids()]
         return to_plan(settings["plan_id"], settings["title"], settings["implements"],
                        dt.date.fromisoformat(issued), settings.get("standing_body"), accepted, periods_of(definitions))
+
+    def _definition_titles(self, lang: str) -> list[tuple[str, str]]:
+        """(id, title in the page's language) of every workflow a duty may be given, by title."""
+        out = {}
+        for stored in self.app.store.list_definitions():
+            d = stored.definition
+            if not d.retired:
+                out[d.id] = d.title.en if lang == "en" and d.title.en else d.title.vi
+        return sorted(out.items(), key=lambda kv: kv[1])
 
     def _definition_ids(self) -> list[str]:
         return sorted({d.definition.id for d in self.app.store.list_definitions() if not d.definition.retired})

@@ -54,7 +54,7 @@ from ..http import app_of, client_address, export_response, nudge, throttle_of, 
 from ..report import to_csv, to_xlsx
 from ..report_docx import to_docx
 from ..views import cell, local_time, typed_date
-from . import charts, sso
+from . import charts, plan_import, sso
 from .base import (
     DEVICE_COOKIE,
     LANG_COOKIE,
@@ -1552,3 +1552,6 @@ async def _account_post(request: Request, op: str, login: str) -> Response:
     if user.actor.role is not Role.ADMIN:
         return _message(request, user, 403, "forbidden", words(_lang(request))["accounts_forbidden"])
     return await run_in_threadpool(_account_act, request, user, op, login, form)
+
+
+pages.include_router(plan_import.router)  # a page family of its own (service/web/plan_import.py)

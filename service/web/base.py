@@ -106,6 +106,8 @@ def _render(request: Request, name: str, status: int = 200, user: User | None = 
             **values: Any) -> HTMLResponse:
     lang = _lang(request)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if user is not None and "may_import" not in values:
+        values["may_import"] = _app(request).uses.plan_imports.may_import(user.actor)
     if user is not None and user.account.agency and "user_agency" not in values:  # its name, never its code
         values["user_agency"] = _app(request).store.agency_names().get(user.account.agency, user.account.agency)
     html = templates.get_template(name).render(t=words(lang), lang=lang, user=user, here=here,

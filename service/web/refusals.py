@@ -114,6 +114,27 @@ FIELD_PROBLEMS: list[tuple[re.Pattern[str], str]] = [  # the engine's phrase →
      'Row {0} is not an act of this task (only acts and the start record facts that can be corrected).'),
     (re.compile("^must be one line of 1 to 1000 characters$"),
      'One line of 1 to 1000 characters.'),
+    (re.compile("^not in the registry: (.+)$"),
+     "Not in the registry: {0}."),
+    (re.compile("^'(.+)' is not a deadline the grammar reads.*$"),
+     "“{0}” is not a deadline the importer reads (for example: trong tháng 12/2022; trước ngày 05/11 hằng năm; "
+     "20 ngày kể từ ngày nhận được dự thảo; thường xuyên)."),
+    (re.compile("^(\\d+) duties not yet accepted or rejected$"),
+     "{0} duties are not yet accepted or rejected."),
+    (re.compile("^no workflow '(.+)'$"),
+     "No workflow “{0}”."),
+    (re.compile("^the import is (\\w+), not (\\w+)$"),
+     "This import has moved on to another step; reload the page."),
+    (re.compile("^lower-case letters, digits.*$"),
+     "Lower-case letters without accents, digits, '.', '_' or '-', starting with a letter."),
+    (re.compile("^'(.+)' is not in the registry$"),
+     "“{0}” is not in the registry."),
+    (re.compile("^say what must be changed$"),
+     "Say what must be changed."),
+    (re.compile("^not a Word document \\(\\.docx\\)$"),
+     "Not a Word document (.docx)."),
+    (re.compile("^empty$"),
+     "Choose at least one body."),
 ]
 
 # The engine's refusals that are not about one field: pattern → the sentence (English; Vietnamese in the .po).
