@@ -55,7 +55,9 @@ class PlanImportQueries(Connections):
                 sha256=sha256, file_name=file_name[:200], proposal=json.dumps(proposal, ensure_ascii=False),
                 decisions="{}", settings=json.dumps(settings, ensure_ascii=False), status="review", version=1,
                 imported_by=actor_id[:200], imported_at=now))
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def plan_import(self, import_id: int) -> PlanImportRow:
         with self._read() as c:

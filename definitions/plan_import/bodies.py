@@ -60,8 +60,9 @@ GROUPS = (
           ("department",), "các cơ quan chuyên môn thuộc UBND tỉnh"),
     Group(r"(?:cac )?don vi su nghiep (?:cong lap )?(?:thuoc|truc thuoc) (?:uy ban nhan dan|ubnd) (?:tinh|cap tinh)",
           ("press", "project_board"), "các đơn vị sự nghiệp thuộc UBND tỉnh"),
-    Group(r"(?:thu truong )?(?:cac )?(?:co quan, don vi|co quan|don vi)?,? ?(?:cac )?so,?(?: ban,?)? nganh,?(?: doan the,?)?"
-          r"(?: (?:cap tinh|thuoc tinh|tinh|lien quan|cua tinh))*", ("department",), "các sở, ban, ngành cấp tỉnh"),
+    Group(r"(?:thu truong )?(?:cac )?(?:co quan, don vi|co quan|don vi)?,? ?(?:cac )?so,?(?: ban,?)? "
+          r"nganh,?(?: doan the,?)?(?: (?:cap tinh|thuoc tinh|tinh|lien quan|cua tinh))*", ("department",),
+          "các sở, ban, ngành cấp tỉnh"),
     Group(r"(?:chu tich )?(?:uy ban nhan dan|ubnd) (?:cac|\d+|bay|tam|chin|muoi) huyen,? (?:thi xa,? )?"
           r"(?:thanh pho|tp)(?: thuoc tinh)?", ("district",), "UBND các huyện, thành phố"),
     Group(r"(?:chu tich )?(?:uy ban nhan dan|ubnd) (?:cac )?(?:cap huyen|huyen, thi xa, thanh pho|huyen)",
@@ -190,9 +191,9 @@ def bodies(text: str, registry: Registry) -> list[Body]:
     spans = _group_spans(text)
     cursor = 0
     chunks: list[tuple[str, Group | None]] = []
-    for a, b, group in spans:
+    for a, b, named in spans:
         chunks.append((text[cursor:a], None))
-        chunks.append((text[a:b], group))
+        chunks.append((text[a:b], named))
         cursor = b
     chunks.append((text[cursor:], None))
     for chunk, group in chunks:

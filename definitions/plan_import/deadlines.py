@@ -71,7 +71,8 @@ QUARTER = r"(iv|iii|ii|i|[1-4])"
 NUM = rf"(?P<n>\d{{1,3}}|{_NUMBER_WORDS})"
 
 # before the deadline words: how the plan says "by"; "trước" alone is the ambiguous one
-BY = r"(truoc|cham nhat(?: la)?(?: vao)?(?: truoc)?|muon nhat(?: la)?|khong muon hon|khong qua|den(?: het)?|het|xong truoc|hoan thanh(?: truoc| trong| vao)?|trong|vao|cuoi)"
+BY = (r"(truoc|cham nhat(?: la)?(?: vao)?(?: truoc)?|muon nhat(?: la)?|khong muon hon|khong qua|den(?: het)?|het|"
+      r"xong truoc|hoan thanh(?: truoc| trong| vao)?|trong|vao|cuoi)")
 
 
 @dataclass

@@ -85,40 +85,42 @@ def _is_table(element: list[list[list[str]]]) -> bool:
     return len(element) > 1 or any(len(row) > 1 for row in element)
 
 
-def read(source: str | Path | bytes) -> list[Block]:
-    """Every paragraph and table row of a .docx, in order."""
+def _body(source: str | Path | bytes, name: str) -> list[list[list[list[str]]]]:
     data = io.BytesIO(source) if isinstance(source, bytes) else source
-    name = "tệp tải lên" if isinstance(source, bytes) else str(source)
     if not isinstance(source, bytes) and not Path(source).is_file():
         raise DocumentUnreadable(name, "không có tệp này")
     try:
         with docx2python(data) as content:
-            body = content.body
+            return list(content.body)
     except zipfile.BadZipFile:
         raise DocumentUnreadable(name, "không phải tệp .docx (tệp .doc hoặc PDF cần lưu lại thành .docx)") from None
     except (KeyError, ValueError, OSError) as err:
         raise DocumentUnreadable(name, f"tệp .docx hỏng ({type(err).__name__})") from None
+
+
+def _rows(element: list[list[list[str]]], index: int, table: int) -> list[Block]:
+    out = []
+    for r, row in enumerate(element, start=1):
+        cells = tuple(" ".join(p.strip() for p in cell if p.strip()) for cell in row)
+        if any(cells):
+            index += 1
+            out.append(Block(index, " | ".join(c for c in cells if c), table=table, row=r, cells=cells))
+    return out
+
+
+def read(source: str | Path | bytes) -> list[Block]:
+    """Every paragraph and table row of a .docx, in order."""
+    name = "tệp tải lên" if isinstance(source, bytes) else str(source)
     blocks: list[Block] = []
-    index = 0
     tables = 0
-    for element in body:
+    for element in _body(source, name):
         if _is_table(element):
             tables += 1
-            for r, row in enumerate(element, start=1):
-                cells = tuple(" ".join(p.strip() for p in cell if p.strip()) for cell in row)
-                if not any(cells):
-                    continue
-                index += 1
-                blocks.append(Block(index, " | ".join(c for c in cells if c), table=tables, row=r, cells=cells))
+            blocks += _rows(element, len(blocks), tables)
             continue
-        for row in element:
-            for cell in row:
-                for paragraph in cell:
-                    if not paragraph.strip():
-                        continue
-                    index += 1
-                    kind, label, depth, rest = _split_marker(paragraph.replace("\n", " "))
-                    blocks.append(Block(index, re.sub(r"[ \t]+", " ", rest), label, kind, depth))
+        for paragraph in (p for row in element for cell in row for p in cell if p.strip()):
+            kind, label, depth, rest = _split_marker(paragraph.replace("\n", " "))
+            blocks.append(Block(len(blocks) + 1, re.sub(r"[ \t]+", " ", rest), label, kind, depth))
     if not blocks:
         raise DocumentUnreadable(name, "văn bản không có nội dung")
     return blocks

@@ -39,8 +39,8 @@ ENDS = (r"chu tri|tham muu|xay dung|thuc hien|trien khai|khuyen khich|tham dinh|
         r"can doi|to chuc (?!khoa|kh|cong|xa hoi|"
         r"chinh tri|thuoc|trong|ngoai)|lap (?!phap)")
 _SUBJECT = re.compile(rf"^(?:giao (?:cho )?)?(?P<subject>.{{3,300}}?)(?:,)?\s(?:{ENDS})")
-_GIVEN_TO = re.compile(r"\b(?:giao|de nghi|yeu cau) (?:cho )?(?P<body>(?:so|ban|uy ban|ubnd|cac|dai|bao|lien hiep|cuc|trung tam|"
-                       r"van phong|cong an|bo chi huy)[^,.;:]{2,120}?)\s(?:chu tri|chiu trach nhiem|"
+_GIVEN_TO = re.compile(r"\b(?:giao|de nghi|yeu cau) (?:cho )?(?P<body>(?:so|ban|uy ban|ubnd|cac|dai|bao|lien hiep|"
+                       r"cuc|trung tam|van phong|cong an|bo chi huy)[^,.;:]{2,120}?)\s(?:chu tri|chiu trach nhiem|"
                        r"la co quan|thuc hien|tham muu|theo doi|tong hop|to chuc)")
 _COOPERATE = re.compile(
     rf"\b(?:phoi hop|cung) (?:chat che )?(?:voi )?(?P<list>.+?)(?=\s(?:de |nham |trong |theo |"
@@ -49,7 +49,9 @@ _BACK_REFERENCE = re.compile(r"\b(?:tai|o) (?:diem|muc|khoan|tiet) (?P<refs>[a-z
                              r" (?:tren|neu tren|noi tren|nay)")
 _CONDITIONAL = re.compile(r"^(?:trong qua trinh[^,]*,\s*)?(?:neu|truong hop|khi co)\b")
 _DOC_NUMBER = re.compile(r"\bS[ốố]\s*:\s*(?P<n>[^|]*?/[A-ZĐ][A-ZĐ\-]*)")
-_DOC_DATE = re.compile(r"ngày\s+(?P<d>\d{1,2})?\s*tháng\s+(?P<m>\d{1,2})?\s*năm\s+(?P<y>\d{4})", re.IGNORECASE)
+# "Ninh Thuận, ngày 14 tháng 3 năm 2024" (a place, then the date; day and month may be left blank in a draft)
+_DOC_DATE = re.compile(r"^\s*[^\d,;.]{2,40},\s*ngày\s+(?P<d>\d{1,2})?\s*tháng\s+(?P<m>\d{1,2})?\s*năm\s+(?P<y>\d{4})",
+                       re.IGNORECASE)
 
 # (folded pattern, definition): the first that matches the duty's text, else by the deadline's kind
 DEFINITIONS: tuple[tuple[str, str], ...] = (
@@ -91,42 +93,88 @@ class Node:
         return "\n".join([self.text, *(b.text for b in self.extra)]).strip()
 
 
-def metadata(blocks: list[Block]) -> dict[str, Any]:
-    head = blocks[:20]
-    number = None
-    issued_on = None
+def _number_and_date(head: list[Block]) -> tuple[str | None, str | None, int | None]:
+    number = issued_on = None
     year = None
-    flags: list[str] = []
-    for b in head:
-        for cell in (b.cells or (b.text,)):
-            if number is None and (m := _DOC_NUMBER.search(cell)):
-                number = re.sub(r"\s+", "", m.group("n")).strip()
-            if issued_on is None and (m := _DOC_DATE.search(cell)):
-                year = int(m.group("y"))
-                if m.group("d") and m.group("m"):
-                    issued_on = f"{year:04d}-{int(m.group('m')):02d}-{int(m.group('d')):02d}"
-    if number is not None and re.match(r"^/", number):
-        flags.append("number_blank")
-    if issued_on is None:
-        flags.append("date_blank" if year else "date_not_found")
-    title_parts: list[str] = []
+    for cell in (c for b in head for c in (b.cells or (b.text,))):
+        if number is None and (m := _DOC_NUMBER.search(cell)):
+            number = re.sub(r"\s+", "", m.group("n")).strip()
+        if issued_on is None and (m := _DOC_DATE.search(cell)):
+            year = int(m.group("y"))
+            if m.group("d") and m.group("m"):
+                issued_on = f"{year:04d}-{int(m.group('m')):02d}-{int(m.group('d')):02d}"
+    return number, issued_on, year
+
+
+def _title(head: list[Block]) -> str | None:
+    """ "KẾ HOẠCH" and the lines after it, up to the first numbered one."""
     for i, b in enumerate(head):
         if b.table is None and b.marker is None and re.fullmatch(
                 r"(?:ke hoach|chuong trinh hanh dong|chuong trinh|quyet dinh|chi thi|de an)", folded(b.text).strip()):
-            title_parts = [b.text.strip()]
+            parts = [b.text.strip()]
             for nxt in head[i + 1: i + 4]:
                 if nxt.marker is not None or nxt.table is not None:
                     break
-                title_parts.append(nxt.text.strip())
-                if len(" ".join(title_parts)) > 40:
+                parts.append(nxt.text.strip())
+                if len(" ".join(parts)) > 40:
                     break
-            break
-    title = " ".join(title_parts) if title_parts else None
-    return {"number": number, "issued_on": issued_on, "title": title, "year": year, "flags": flags}
+            return " ".join(parts)
+    return None
+
+
+def metadata(blocks: list[Block]) -> dict[str, Any]:
+    """The document's number, date (ISO, or None with a flag) and title, from its first twenty paragraphs."""
+    head = blocks[:20]
+    number, issued_on, year = _number_and_date(head)
+    flags: list[str] = []
+    if number is not None and number.startswith("/"):
+        flags.append("number_blank")
+    if issued_on is None:
+        flags.append("date_blank" if year else "date_not_found")
+    return {"number": number, "issued_on": issued_on, "title": _title(head), "year": year, "flags": flags}
+
+
+def _skipped(kind: str, folded_text: str) -> bool:
+    """A section or item about purpose, requirements, targets or grounds (a short heading, not "Yêu cầu các sở …")."""
+    return kind in ("roman", "capital", "number") and bool(NOT_DUTIES.match(folded_text)) and \
+        len(folded_text.split()) <= 12
+
+
+def _add_marked(stack: list[Node], b: Block, folded_text: str) -> None:
+    kind = b.marker_kind or "bullet"
+    rank = RANK.get(kind, 9) + (b.depth if kind == "number" else 0)
+    while len(stack) > 1 and stack[-1].rank >= rank:
+        stack.pop()
+    parent = stack[-1]
+    node = Node(b, kind, b.marker, rank, b.text, parent)
+    node.ordinal = sum(1 for c in parent.children if c.kind == kind) + 1
+    node.section_skipped = parent.section_skipped or _skipped(kind, folded_text)
+    parent.children.append(node)
+    stack.append(node)
+
+
+def _add_plain(stack: list[Node], b: Block) -> None:
+    current = stack[-1]
+    if looks_like_bodies(b.text) and b.text.strip().endswith(":"):
+        while len(stack) > 1 and stack[-1].lead_heading:
+            stack.pop()
+        parent = stack[-1]
+        node = Node(b, "heading", None, parent.rank + 0.5, b.text, parent, lead_heading=True,
+                    section_skipped=parent.section_skipped)
+        parent.children.append(node)
+        stack.append(node)
+    elif current.children and not current.lead_heading:
+        # a paragraph of its own under a heading that has items: a duty when it names who does it
+        node = Node(b, "para", None, current.rank + 0.25, b.text, current, section_skipped=current.section_skipped)
+        node.ordinal = sum(1 for c in current.children if c.kind == "para") + 1
+        current.children.append(node)
+    else:
+        current.extra.append(b)
 
 
 def tree(blocks: list[Block]) -> tuple[Node, list[Block]]:
-    """The prose as a tree; tables and the appendix's tables are returned apart."""
+    """The prose as a tree; tables (the appendix's among them) are returned apart. Reading stops at "Nơi nhận"
+    (the distribution list and the signature) and at "PHỤ LỤC" (whose tables are still read)."""
     root = Node(None, "root", None, -1, "")
     stack = [root]
     tables: list[Block] = []
@@ -136,47 +184,15 @@ def tree(blocks: list[Block]) -> tuple[Node, list[Block]]:
             tables.append(b)
             continue
         f = folded(b.text).strip()
-        if STOP.match(f):
-            stopped = True
-        if APPENDIX.match(f):
-            stopped = True
+        stopped = stopped or bool(STOP.match(f) or APPENDIX.match(f))
         if stopped:
             continue
         if b.marker_kind is not None and stack[-1] is not root and FIELD_LINE.match(f):
             stack[-1].extra.append(b)  # "- Cơ quan chủ trì: …" under an item is a field of it, not a duty
-            continue
-        if b.marker_kind is not None:
-            kind = b.marker_kind
-            rank = RANK.get(kind, 9) + (b.depth if kind == "number" else 0)
-            while len(stack) > 1 and stack[-1].rank >= rank:
-                stack.pop()
-            parent = stack[-1]
-            node = Node(b, kind, b.marker, rank, b.text, parent)
-            node.ordinal = sum(1 for c in parent.children if c.kind == kind) + 1
-            node.section_skipped = parent.section_skipped or (
-                kind in ("roman", "capital", "number") and bool(NOT_DUTIES.match(f)))
-            parent.children.append(node)
-            stack.append(node)
-            continue
-        current = stack[-1]
-        if current is root:
-            continue  # before the first section: the title and the preamble
-        if looks_like_bodies(b.text) and b.text.strip().endswith(":"):
-            while len(stack) > 1 and stack[-1].lead_heading:
-                stack.pop()
-            parent = stack[-1]
-            node = Node(b, "heading", None, parent.rank + 0.5, b.text, parent, lead_heading=True,
-                        section_skipped=parent.section_skipped)
-            parent.children.append(node)
-            stack.append(node)
-        elif current.children and not current.lead_heading:
-            # a paragraph of its own under a heading that has items: a duty when it names who does it
-            node = Node(b, "para", None, current.rank + 0.25, b.text, current,
-                        section_skipped=current.section_skipped)
-            node.ordinal = sum(1 for c in current.children if c.kind == "para") + 1
-            current.children.append(node)
-        else:
-            current.extra.append(b)
+        elif b.marker_kind is not None:
+            _add_marked(stack, b, f)
+        elif stack[-1] is not root:  # before the first section: the title and the preamble
+            _add_plain(stack, b)
     return root, tables
 
 
@@ -237,8 +253,8 @@ def labelled(text: str, field: str) -> tuple[str, tuple[int, int]] | None:
 
 def lead_of(text: str, registry: Registry) -> tuple[list[Body], tuple[int, int] | None, str]:
     """The bodies that lead a duty written in ``text``, their span, and the text after a "Bodies:" prefix."""
-    if (found := labelled(text, "lead")) and (named := bodies(found[0], registry)):
-        return named, found[1], text
+    if (written := labelled(text, "lead")) and (named := bodies(written[0], registry)):
+        return named, written[1], text
     colon = text.find(":")
     if 0 < colon < 400 and looks_like_bodies(text[:colon]):
         return bodies(text[:colon], registry), (0, colon), text[colon + 1:].strip()
@@ -321,48 +337,56 @@ def _body_flags(found: list[Body], role: str) -> list[str]:
     return flags
 
 
-def _duty(ref: str, text: str, source: Block, source_text: str, lead: list[Body], lead_span: tuple[int, int] | None,
-          lead_flags: list[str], registry: Registry, year: int | None, deadline_text: str | None = None
-          ) -> dict[str, Any]:
-    flags = list(lead_flags)
+def _deadline(text: str, deadline_text: str | None, year: int | None) -> dict[str, Any] | None:
+    """A labelled "Thời gian thực hiện: …" first, else the whole text (or the table's deadline cell)."""
     written_at = labelled(text, "deadline") if deadline_text is None else None
     deadline = parse(written_at[0], year) if written_at else None
     if deadline is not None and written_at is not None:
         deadline["span"] = [deadline["span"][0] + written_at[1][0], deadline["span"][1] + written_at[1][0]]
-    else:
-        deadline = parse(deadline_text if deadline_text is not None else text, year)
-    cooperating, coop_spans = cooperating_of(text, registry, lead)
+        return deadline
+    return parse(deadline_text if deadline_text is not None else text, year)
+
+
+def _cooperating(text: str, registry: Registry, lead: list[Body]) -> tuple[list[Body], list[tuple[int, int]]]:
+    cooperating, spans = cooperating_of(text, registry, lead)
     if (named := labelled(text, "cooperating")) is not None:
         keys = {(b.code or b.as_written) for b in [*lead, *cooperating]}
         cooperating += [b for b in bodies(named[0], registry) if (b.code or b.as_written) not in keys]
-        coop_spans.append(named[1])
+        spans.append(named[1])
     helpers = {b.code for b in cooperating if b.code}
     for body in lead:  # "các sở … phối hợp với Sở KH&CN": the body they help is not one of them
         if body.group is not None and helpers:
             body.expands_to = [c for c in body.expands_to if c not in helpers]
-    if not lead:
-        flags.append("lead_not_found")
-    flags += _body_flags(lead, "lead") + _body_flags(cooperating, "cooperating")
-    recurring = False
+    return cooperating, spans
+
+
+def _deadline_flags(deadline: dict[str, Any] | None) -> list[str]:
+    if deadline is None:
+        return ["no_deadline"]
+    flags = list(deadline.pop("flags"))
+    if deadline["kind"] == "relative":
+        flags.append("depends_on_event")
+    if any(v is None for k, v in deadline.items() if k not in ("as_written", "span", "recurring")):
+        flags.append("deadline_incomplete")
+    return flags
+
+
+def _duty(ref: str, text: str, source: Block, source_text: str, lead: list[Body], lead_span: tuple[int, int] | None,
+          registry: Registry, year: int | None, deadline_text: str | None = None) -> dict[str, Any]:
+    deadline = _deadline(text, deadline_text, year)
+    cooperating, coop_spans = _cooperating(text, registry, lead)
+    flags = ([] if lead else ["lead_not_found"]) + _body_flags(lead, "lead") + _body_flags(cooperating, "cooperating")
+    flags += _deadline_flags(deadline)
     evidence: dict[str, Any] = {}
+    recurring = False
     if deadline is not None:
-        flags += deadline.pop("flags")
         recurring = deadline.pop("recurring")
         span = deadline.pop("span")
         evidence["deadline"] = span if deadline_text is None else None
-        if deadline["kind"] == "relative":
-            flags.append("depends_on_event")
-        if any(v is None for k, v in deadline.items() if k not in ("as_written",)):
-            flags.append("deadline_incomplete")
-    else:
-        flags.append("no_deadline")
     f = folded(text)
-    if _BACK_REFERENCE.search(f):
-        flags.append("back_reference")
-    if _CONDITIONAL.match(f):
-        flags.append("conditional")
+    flags += (["back_reference"] if _BACK_REFERENCE.search(f) else []) + (
+        ["conditional"] if _CONDITIONAL.match(f) else [])
     definition, more = choose_definition(text, deadline)
-    flags += more
     if lead_span is not None:
         evidence["lead"] = list(lead_span)
     if coop_spans:
@@ -371,7 +395,7 @@ def _duty(ref: str, text: str, source: Block, source_text: str, lead: list[Body]
     return {"ref": ref, "text": text.strip(), "lead": _lead_json(lead, written),
             "cooperating": [b.as_json() for b in cooperating], "deadline": deadline, "recurring": recurring,
             "definition": definition, "source": {"paragraph": source.index, "text": source_text},
-            "flags": sorted(set(flags)), "evidence": evidence}
+            "flags": sorted({*flags, *more}), "evidence": evidence}
 
 
 def prose_duties(root: Node, registry: Registry, year: int | None) -> list[dict[str, Any]]:
@@ -389,7 +413,6 @@ def prose_duties(root: Node, registry: Registry, year: int | None) -> list[dict[
         if len(text.split()) < 4 or (looks_like_bodies(text) and not node.children):
             return
         lead, span, _rest = lead_of(text, registry)
-        flags: list[str] = []
         if not lead:
             context = _context_lead(node, registry)
             if context is not None:
@@ -400,7 +423,7 @@ def prose_duties(root: Node, registry: Registry, year: int | None) -> list[dict[
             return  # a paragraph that names nobody is commentary, not a duty
         if node.kind == "para" and span is None:
             return
-        duty = _duty(_ref(node), text, node.block, text, lead, span, flags, registry, year)
+        duty = _duty(_ref(node), text, node.block, text, lead, span, registry, year)
         if not lead and duty["deadline"] is None and not _BACK_REFERENCE.search(folded(text)):
             return  # nobody named and no date: a solution or a statement ("kinh phí từ nguồn …"), not a duty
         by_node[id(node)] = duty
@@ -475,59 +498,68 @@ def _columns(cells: tuple[str, ...]) -> dict[str, int]:
     return roles
 
 
+def _header(table_rows: list[Block]) -> tuple[int, dict[str, int]] | None:
+    """The header row (within the first four) and the column of each role, if this table lists duties."""
+    for i, row in enumerate(table_rows[:4]):
+        found = _columns(row.cells)
+        if "task" in found and ("lead" in found or "deadline" in found):
+            return i, found
+    return None
+
+
+def _cell(values: list[str], roles: dict[str, int], role: str) -> str:
+    return values[roles[role]] if role in roles and roles[role] < len(values) else ""
+
+
+def _row_duty(ref: str, row: Block, values: list[str], roles: dict[str, int], registry: Registry,
+              year: int | None) -> dict[str, Any]:
+    lead_text, coop_text = _cell(values, roles, "lead"), _cell(values, roles, "cooperating")
+    f = folded(lead_text)
+    if not coop_text and (m := re.search(r"[;,.]?\s*phoi hop\s*:?", f)):  # "Sở X chủ trì; Sở Y phối hợp"
+        lead_text, coop_text = lead_text[:m.start()], lead_text[m.end():]
+    lead_text = re.sub(r"\(?\s*chủ trì\s*\)?\s*:?", "", lead_text, flags=re.IGNORECASE).strip(" ;,")
+    deadline_text = _cell(values, roles, "deadline")
+    lead = bodies(lead_text, registry) if lead_text else []
+    duty = _duty(ref, _cell(values, roles, "task"), row, row.text, lead, None, registry, year, deadline_text)
+    if coop_text:
+        extra = bodies(coop_text, registry)
+        keys = {(b.code or b.as_written) for b in lead}
+        duty["cooperating"] = [b.as_json() for b in extra if (b.code or b.as_written) not in keys]
+        duty["flags"] = sorted({*duty["flags"], *_body_flags(extra, "cooperating")})
+    if deadline_text and duty["deadline"] is None:
+        duty["flags"] = sorted({*duty["flags"], "deadline_unreadable"} - {"no_deadline"})
+    if product := _cell(values, roles, "product"):
+        duty["product"] = product
+    duty["source"]["table"] = row.table
+    duty["source"]["row"] = row.row
+    return duty
+
+
 def table_duties(rows: list[Block], registry: Registry, year: int | None) -> list[dict[str, Any]]:
+    """Every row of every table whose header names the task and its lead or deadline; a row with one cell filled
+    (or a Roman or capital number and no lead) heads a group: its number goes into the next rows' references."""
     out: list[dict[str, Any]] = []
     by_table: dict[int, list[Block]] = {}
     for b in rows:
         by_table.setdefault(b.table or 0, []).append(b)
     appendix_no = 0
-    for number, table_rows in by_table.items():
-        header_at = None
-        roles: dict[str, int] = {}
-        for i, row in enumerate(table_rows[:4]):
-            found = _columns(row.cells)
-            if "task" in found and ("lead" in found or "deadline" in found):
-                header_at, roles = i, found
-                break
-        if header_at is None:
+    for table_rows in by_table.values():
+        header = _header(table_rows)
+        if header is None:
             continue
         appendix_no += 1
+        at, roles = header
         group = ""
-        for row in table_rows[header_at + 1:]:
-            cells = row.cells
-            values = [c.strip() for c in cells]
+        for row in table_rows[at + 1:]:
+            values = [c.strip() for c in row.cells]
             filled = {v for v in values if v}
-            if not filled:
-                continue
-            if re.fullmatch(r"[\d\s()]+", "".join(values)):
-                continue  # the column numbers row "(1) (2) (3)"
-            num = values[roles["number"]] if "number" in roles and roles["number"] < len(values) else ""
-            task = values[roles["task"]] if roles["task"] < len(values) else ""
-            lead_text = values[roles["lead"]] if "lead" in roles and roles["lead"] < len(values) else ""
-            deadline_text = values[roles["deadline"]] if "deadline" in roles and roles["deadline"] < len(values) \
-                else ""
-            if len(filled) == 1 or (not lead_text and not deadline_text) or (
-                    re.fullmatch(r"[IVXL]+|[A-Z]", num) and not lead_text):
+            if not filled or re.fullmatch(r"[\d\s()]+", "".join(values)):
+                continue  # empty, or the column numbers row "(1) (2) (3)"
+            num = _cell(values, roles, "number")
+            if len(filled) == 1 or not (_cell(values, roles, "lead") or _cell(values, roles, "deadline")) or (
+                    re.fullmatch(r"[IVXL]+|[A-Z]", num) and not _cell(values, roles, "lead")):
                 group = num or group
                 continue
             ref = f"PL{appendix_no}.{group + '.' if group else ''}{num or row.row}"
-            lead = bodies(lead_text, registry) if lead_text else []
-            flags: list[str] = []
-            coop_text = values[roles["cooperating"]] if "cooperating" in roles and \
-                roles["cooperating"] < len(values) else ""
-            text = task
-            duty = _duty(ref, text, row, row.text, lead, None, flags, registry, year, deadline_text)
-            if coop_text:
-                extra = bodies(coop_text, registry)
-                keys = {(b.code or b.as_written) for b in lead}
-                duty["cooperating"] = [b.as_json() for b in extra if (b.code or b.as_written) not in keys]
-                duty["flags"] = sorted({*duty["flags"], *_body_flags(extra, "cooperating")})
-            if deadline_text and duty["deadline"] is None:
-                duty["flags"] = sorted({*duty["flags"], "deadline_unreadable"} - {"no_deadline"})
-                duty["deadline"] = None
-            if "product" in roles and roles["product"] < len(values) and values[roles["product"]]:
-                duty["product"] = values[roles["product"]]
-            duty["source"]["table"] = row.table
-            duty["source"]["row"] = row.row
-            out.append(duty)
+            out.append(_row_duty(ref, row, values, roles, registry, year))
     return out

@@ -109,6 +109,48 @@ def _label(duty: dict[str, Any]) -> str:
     return text if len(text) <= 500 else text[:497] + "…"
 
 
+Entry = tuple[str, "PlanTask | PlanSchedule | str"]  # ("task" | "schedule" | "problem" | "skipped", what)
+
+
+def _entry(duty: dict[str, Any], name: str, periods: Mapping[str, tuple[str, int | None]]) -> Entry:
+    """One accepted duty as a task, a schedule, a problem to fix first, or a duty started by its event."""
+    ref, codes = duty["ref"], lead_codes(duty)
+    if not codes:
+        unknown = unknown_bodies(duty)
+        return "problem", "chưa có cơ quan chủ trì trong danh mục" + (f" (chưa có: {', '.join(unknown)})"
+                                                                      if unknown else "")
+    coop = tuple(c for c in dict.fromkeys(c["code"] for c in duty.get("cooperating", []) if c.get("code"))
+                 if c not in codes)
+    rule = duty.get("deadline")
+    counted, month = periods.get(duty["definition"], (None, None))
+    if counted is None:
+        return "problem", f"không có quy trình {duty['definition']}"
+    if rule is not None and rule["kind"] == "relative":
+        return "skipped", f"tính từ sự kiện ({rule.get('from', '')}): khởi tạo khi sự kiện xảy ra"
+    if counted == "yearly":  # the definition's own yearly deadline: a schedule opens it the month before
+        opens = 12 if month in (None, 1) else int(month) - 1
+        return "schedule", PlanSchedule(
+            name=name, section=ref[:20], duty=_label(duty), definition=duty["definition"], cron=f"0 8 1 {opens} *",
+            key_template=f"{name}/{{year}}/{{agency}}", assignees=tuple(codes), cooperating=coop,
+            deadline_as_written=(rule or {}).get("as_written"))
+    if rule is not None and rule["kind"] in ("yearly", "periodic"):
+        if counted != "from_data":
+            return "problem", (f"quy trình {duty['definition']} không nhận thời hạn định kỳ của kế hoạch; chọn "
+                               "'periodic_report'")
+        return "schedule", _schedule(duty, list(codes), coop, name)
+    try:
+        due = deadline_of(rule) if rule is not None else None
+    except (KeyError, ValueError, TypeError) as err:
+        return "problem", f"thời hạn chưa đủ để tính ({err})"
+    if due is None and counted == "from_data":
+        return "problem", (f"quy trình {duty['definition']} cần thời hạn; chọn 'ongoing_duty' nếu là nhiệm vụ "
+                           "thường xuyên")
+    return "task", PlanTask(key=f"{{cycle}}/{name}/{{agency}}"[:150], section=ref[:20], duty=_label(duty),
+                            definition=duty["definition"], assignees=tuple(codes), cooperating=coop,
+                            deadline_as_written=(rule or {}).get("as_written"),
+                            due=due if counted == "from_data" else None)  # else the definition counts its own
+
+
 def to_plan(plan_id: str, title: str, implements: str, issued_on: dt.date, standing_body: str | None,
             duties: Iterable[dict[str, Any]], periods: Mapping[str, tuple[str, int | None]]) -> Conversion:
     """The accepted duties as a plan; ``problems`` non-empty means nothing can be loaded yet. ``periods`` is
@@ -119,64 +161,25 @@ def to_plan(plan_id: str, title: str, implements: str, issued_on: dt.date, stand
     used: set[str] = set()
     duties_list = list(duties)
     for duty in duties_list:
-        ref = duty["ref"]
-        codes = lead_codes(duty)
-        if not codes:
-            unknown = unknown_bodies(duty)
-            result.problems.append((ref, "chưa có cơ quan chủ trì trong danh mục" + (
-                f" (chưa có: {', '.join(unknown)})" if unknown else "")))
-            continue
-        coop = tuple(dict.fromkeys(c["code"] for c in duty.get("cooperating", []) if c.get("code")))
-        coop = tuple(c for c in coop if c not in codes)
-        rule = duty.get("deadline")
-        counted, month = periods.get(duty["definition"], (None, None))
-        if counted is None:
-            result.problems.append((ref, f"không có quy trình {duty['definition']}"))
-            continue
-        name = slug(f"{ref}-{duty['text']}", 60)
+        name = slug(f"{duty['ref']}-{duty['text']}", 60)
         while name in used:
             name += "-2"
         used.add(name)
-        if rule is not None and rule["kind"] == "relative":
-            result.skipped.append((ref, f"tính từ sự kiện ({rule.get('from', '')}): khởi tạo khi sự kiện xảy ra"))
-            continue
-        if counted == "yearly":  # the definition's own yearly deadline: a schedule opens it the month before
-            opens = 12 if month in (None, 1) else int(month) - 1
-            schedules.append(PlanSchedule(
-                name=name, section=ref[:20], duty=_label(duty), definition=duty["definition"], cron=f"0 8 1 {opens} *",
-                key_template=f"{name}/{{year}}/{{agency}}", assignees=tuple(codes), cooperating=coop,
-                deadline_as_written=(rule or {}).get("as_written")))
-            continue
-        if rule is not None and (rule["kind"] in ("yearly", "periodic")):
-            if counted != "from_data":
-                result.problems.append((ref, f"quy trình {duty['definition']} không nhận thời hạn định kỳ của kế "
-                                             "hoạch; chọn 'periodic_report'"))
-                continue
-            schedules.append(_schedule(duty, codes, coop, name))
-            continue
-        try:
-            due = deadline_of(rule) if rule is not None else None
-        except (KeyError, ValueError, TypeError) as err:
-            result.problems.append((ref, f"thời hạn chưa đủ để tính ({err})"))
-            continue
-        if due is None and counted == "from_data":
-            result.problems.append((ref, f"quy trình {duty['definition']} cần thời hạn; chọn 'ongoing_duty' nếu là "
-                                         "nhiệm vụ thường xuyên"))
-            continue
-        if counted != "from_data":
-            due = None  # the definition counts its own deadline
-        tasks.append(PlanTask(key=f"{{cycle}}/{name}/{{agency}}"[:150], section=ref[:20], duty=_label(duty),
-                              definition=duty["definition"], assignees=tuple(codes), cooperating=coop,
-                              deadline_as_written=(rule or {}).get("as_written"), due=due))
+        kind, what = _entry(duty, name, periods)
+        if isinstance(what, PlanTask):
+            tasks.append(what)
+        elif isinstance(what, PlanSchedule):
+            schedules.append(what)
+        else:
+            (result.problems if kind == "problem" else result.skipped).append((duty["ref"], what))
     # "góp ý trong 20 ngày kể từ ngày nhận được dự thảo": the bodies that answer are the ones the consultation asks
     consulted = [c for d in duties_list if d["definition"] == "catalogue_feedback" for c in lead_codes(d)]
     if consulted:
         tasks = [t.model_copy(update={"data": {**t.data, "consulted": list(dict.fromkeys(consulted))}})
                  if t.definition == "catalogue_consultation" else t for t in tasks]
-    if result.problems:
-        return result
-    if not tasks:
+    if not result.problems and not tasks:
         result.problems.append(("", "không có nhiệm vụ nào để khởi tạo"))
+    if result.problems:
         return result
     result.plan = Plan(id=plan_id, title=title, implements=implements, issued_on=issued_on,
                        standing_body=standing_body, tasks=tuple(tasks), schedules=tuple(schedules))

@@ -85,7 +85,7 @@ class PlanImports:
         with self.app.store.transaction() as uow:
             uow.append_system_event(event, actor.id, now, payload)
 
-    def list(self, actor: Actor) -> list[dict[str, Any]]:
+    def imports(self, actor: Actor) -> list[dict[str, Any]]:
         self._require(actor, "reading plan imports")
         return [{"id": r.id, "file_name": r.file_name, "status": r.status, "imported_by": r.imported_by,
                  "imported_at": r.imported_at, "duties": len(r.proposal["duties"]), "plan_id": r.plan_id}

@@ -34,9 +34,9 @@ def highlighted(text: str, spans: dict[str, Any]) -> list[tuple[str, str]]:
     marks: list[tuple[int, int, str]] = []
     for kind in ("deadline", "lead"):
         span = spans.get(kind)
-        if span and 0 <= span[0] < span[1] <= len(text):
-            if not any(a < span[1] and span[0] < b for a, b, _ in marks):
-                marks.append((span[0], span[1], kind))
+        if span and 0 <= span[0] < span[1] <= len(text) and not any(a < span[1] and span[0] < b
+                                                                    for a, b, _ in marks):
+            marks.append((span[0], span[1], kind))
     out: list[tuple[str, str]] = []
     at = 0
     for a, b, kind in sorted(marks):
@@ -64,7 +64,7 @@ def imports_page(request: Request) -> HTMLResponse:
 
 
 def _list(request: Request, user: User, status: int = 200, flash: str | None = None) -> HTMLResponse:
-    rows = uses(request).plan_imports.list(user.actor)
+    rows = uses(request).plan_imports.imports(user.actor)
     for row in rows:
         row["imported_at"] = local_time(row["imported_at"])
     return _render(request, "plan_imports.html", status, user, imports=rows, flash=flash, flash_kind="error")
@@ -122,52 +122,53 @@ def _review(request: Request, user: User, import_id: int, status: int = 200, fla
                    problem_ref=problem_ref)
 
 
+def _do(request: Request, user: User, import_id: int, act: str, form: Any) -> str:
+    """One act on an import (in a worker thread); the word for what was done."""
+    imports = uses(request).plan_imports
+    try:
+        version = int(str(form.get("version") or "0"))
+    except ValueError:
+        version = 0
+    if act == "decide":
+        imports.decide(user.actor, import_id, version, str(form.get("ref") or ""), str(form.get("status")),
+                       [c for c in form.getlist("lead") if c] if form.get("edit_lead") else None,
+                       str(form.get("deadline")) if form.get("deadline") is not None else None,
+                       str(form.get("definition") or "") or None)
+        return "decided"
+    if act == "all":
+        imports.decide_all(user.actor, import_id, version, "accepted")
+        return "all"
+    if act == "settings":
+        issued = typed_date(str(form.get("issued_on") or ""))
+        if issued is None:
+            raise PayloadInvalid([("issued_on", words(_lang(request))["import_date_format"])])
+        imports.configure(user.actor, import_id, version, str(form.get("plan_id") or ""),
+                          str(form.get("title") or ""), str(form.get("implements") or ""), issued,
+                          str(form.get("standing_body") or ""))
+        return "settings"
+    if act == "submit":
+        imports.submit(user.actor, import_id, version)
+        return "submitted"
+    if act == "approve":
+        imports.approve(user.actor, import_id, version)
+        return "approved"
+    imports.send_back(user.actor, import_id, version, str(form.get("reason") or ""))
+    return "returned"
+
+
 async def _act(request: Request, import_id: int, act: str) -> Response:
     user, form, refused = await _posted(request)
     if refused:
         return refused
     if not _may(request, user):
         return _role_refused(request, user)
-    imports = uses(request).plan_imports
     lang = _lang(request)
-    t = words(lang)
     try:
-        version = int(str(form.get("version") or "0"))
-    except ValueError:
-        version = 0
-    try:
-        if act == "decide":
-            ref = str(form.get("ref") or "")
-            lead = [c for c in form.getlist("lead") if c] if form.get("edit_lead") else None
-            deadline = str(form.get("deadline")) if form.get("deadline") is not None else None
-            definition = str(form.get("definition") or "") or None
-            await run_in_threadpool(imports.decide, user.actor, import_id, version, ref, str(form.get("status")),
-                                    lead, deadline, definition)
-            done = "decided"
-        elif act == "all":
-            await run_in_threadpool(imports.decide_all, user.actor, import_id, version, "accepted")
-            done = "all"
-        elif act == "settings":
-            issued = typed_date(str(form.get("issued_on") or ""))
-            if issued is None:
-                raise PayloadInvalid([("issued_on", t["import_date_format"])])
-            await run_in_threadpool(imports.configure, user.actor, import_id, version,
-                                    str(form.get("plan_id") or ""), str(form.get("title") or ""),
-                                    str(form.get("implements") or ""), issued, str(form.get("standing_body") or ""))
-            done = "settings"
-        elif act == "submit":
-            await run_in_threadpool(imports.submit, user.actor, import_id, version)
-            done = "submitted"
-        elif act == "approve":
-            await run_in_threadpool(imports.approve, user.actor, import_id, version)
-            done = "approved"
-        else:
-            await run_in_threadpool(imports.send_back, user.actor, import_id, version, str(form.get("reason") or ""))
-            done = "returned"
+        done = await run_in_threadpool(_do, request, user, import_id, act, form)
     except NotFound as err:
         return _not_found(request, user, err)
     except VersionConflict:
-        return _review(request, user, import_id, 409, t["import_stale"], "error")
+        return _review(request, user, import_id, 409, words(lang)["import_stale"], "error")
     except PayloadInvalid as err:
         sentence, problems = said(err, lang, {})
         return _review(request, user, import_id, 422, sentence, "error", problems,

@@ -69,11 +69,11 @@ def header(document: DocumentType, issuer: str, province: str, number: str, date
 def appendix(document: DocumentType, title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     document.add_paragraph(title)
     table = document.add_table(rows=1, cols=len(columns))
-    for cell, text in zip(table.rows[0].cells, columns):
+    for cell, text in zip(table.rows[0].cells, columns, strict=False):
         cell.text = text
     for row in rows:
         cells = table.add_row().cells
-        for cell, text in zip(cells, row):
+        for cell, text in zip(cells, row, strict=False):
             cell.text = text
 
 
@@ -113,32 +113,38 @@ if __name__ == "__main__":
     print(seed_document(Path(sys.argv[1]) if len(sys.argv) > 1 else FIXTURE))
 
 
-OTHER_PROVINCE = """\
-I. MỤC ĐÍCH, YÊU CẦU
-1. Mục đích
-- Cụ thể hóa các nhiệm vụ chuyển đổi số của tỉnh năm 2024, định hướng đến năm 2025.
-2. Yêu cầu
-- Xác định rõ nhiệm vụ, cơ quan chủ trì và thời hạn hoàn thành; báo cáo đúng hạn.
-II. NHIỆM VỤ VÀ GIẢI PHÁP
-1. Hoàn thiện thể chế
-1.1. Sở Thông tin và Truyền thông chủ trì, phối hợp với Sở Tư pháp, Văn phòng UBND tỉnh rà soát các quy định về chuyển đổi số của tỉnh. Thời gian hoàn thành: Quý II/2024.
-1.2. Sở Nội vụ tham mưu UBND tỉnh ban hành Quy chế quản lý cán bộ chuyên trách chuyển đổi số, hoàn thành trước ngày 30/6/2024.
-2. Phát triển hạ tầng số
-a) Sở Thông tin và Truyền thông:
-- Xây dựng Kiến trúc chính quyền số tỉnh phiên bản 3.0, trình UBND tỉnh trong tháng 9/2024.
-- Định kỳ 6 tháng báo cáo UBND tỉnh tình hình triển khai hạ tầng số.
-b) UBND các huyện, thị xã, thành phố: Bố trí kinh phí bảo đảm hạ tầng số cấp xã hằng năm.
-c) Giao Sở Kế hoạch và Đầu tư chủ trì thẩm định các dự án đầu tư hạ tầng số trong vòng 15 ngày làm việc kể từ ngày nhận đủ hồ sơ hợp lệ.
-III. TỔ CHỨC THỰC HIỆN
-1. Sở Thông tin và Truyền thông là cơ quan thường trực, có trách nhiệm theo dõi, đôn đốc các cơ quan triển khai Kế hoạch; tổng hợp báo cáo UBND tỉnh trước ngày 15/12 hằng năm.
-2. Sở Tài chính cân đối, bố trí kinh phí thực hiện Kế hoạch theo phân cấp ngân sách hiện hành.
-3. Các sở, ban, ngành, UBND các huyện, thị xã, thành phố căn cứ chức năng, nhiệm vụ được giao, báo cáo kết quả thực hiện định kỳ hằng quý gửi Sở Thông tin và Truyền thông để tổng hợp.
-4. Trong quá trình thực hiện, nếu có vướng mắc, các cơ quan, đơn vị phản ánh về Sở Thông tin và Truyền thông để tổng hợp, báo cáo UBND tỉnh xem xét, quyết định./.
-"""
+OTHER_PROVINCE = (  # one paragraph a line
+    "I. MỤC ĐÍCH, YÊU CẦU\n"
+    "1. Mục đích\n"
+    "- Cụ thể hóa các nhiệm vụ chuyển đổi số của tỉnh năm 2024, định hướng đến năm 2025.\n"
+    "2. Yêu cầu\n"
+    "- Xác định rõ nhiệm vụ, cơ quan chủ trì và thời hạn hoàn thành; báo cáo đúng hạn.\n"
+    "II. NHIỆM VỤ VÀ GIẢI PHÁP\n"
+    "1. Hoàn thiện thể chế\n"
+    "1.1. Sở Thông tin và Truyền thông chủ trì, phối hợp với Sở Tư pháp, Văn phòng UBND tỉnh rà soát các "
+    "quy định về chuyển đổi số của tỉnh. Thời gian hoàn thành: Quý II/2024.\n"
+    "1.2. Sở Nội vụ tham mưu UBND tỉnh ban hành Quy chế quản lý cán bộ chuyên trách chuyển đổi số, hoàn "
+    "thành trước ngày 30/6/2024.\n"
+    "2. Phát triển hạ tầng số\n"
+    "a) Sở Thông tin và Truyền thông:\n"
+    "- Xây dựng Kiến trúc chính quyền số tỉnh phiên bản 3.0, trình UBND tỉnh trong tháng 9/2024.\n"
+    "- Định kỳ 6 tháng báo cáo UBND tỉnh tình hình triển khai hạ tầng số.\n"
+    "b) UBND các huyện, thị xã, thành phố: Bố trí kinh phí bảo đảm hạ tầng số cấp xã hằng năm.\n"
+    "c) Giao Sở Kế hoạch và Đầu tư chủ trì thẩm định các dự án đầu tư hạ tầng số trong vòng 15 ngày làm "
+    "việc kể từ ngày nhận đủ hồ sơ hợp lệ.\n"
+    "III. TỔ CHỨC THỰC HIỆN\n"
+    "1. Sở Thông tin và Truyền thông là cơ quan thường trực, có trách nhiệm theo dõi, đôn đốc các cơ quan"
+    " triển khai Kế hoạch; tổng hợp báo cáo UBND tỉnh trước ngày 15/12 hằng năm.\n"
+    "2. Sở Tài chính cân đối, bố trí kinh phí thực hiện Kế hoạch theo phân cấp ngân sách hiện hành.\n"
+    "3. Các sở, ban, ngành, UBND các huyện, thị xã, thành phố căn cứ chức năng, nhiệm vụ được giao, báo "
+    "cáo kết quả thực hiện định kỳ hằng quý gửi Sở Thông tin và Truyền thông để tổng hợp.\n"
+    "4. Trong quá trình thực hiện, nếu có vướng mắc, các cơ quan, đơn vị phản ánh về Sở Thông tin và "
+    "Truyền thông để tổng hợp, báo cáo UBND tỉnh xem xét, quyết định./.\n"
+)
 APPENDIX_ROWS = [
     ("I", "Nhóm nhiệm vụ về dữ liệu số", "", "", "", ""),
-    ("1", "Xây dựng cơ sở dữ liệu đất đai", "Sở Tài nguyên và Môi trường", "Sở Thông tin và Truyền thông; UBND các huyện",
-     "2024-2025", "Cơ sở dữ liệu"),
+    ("1", "Xây dựng cơ sở dữ liệu đất đai", "Sở Tài nguyên và Môi trường",
+     "Sở Thông tin và Truyền thông; UBND các huyện", "2024-2025", "Cơ sở dữ liệu"),
     ("2", "Số hóa hồ sơ, kết quả giải quyết thủ tục hành chính", "Văn phòng UBND tỉnh", "Các sở, ban, ngành",
      "Tháng 10/2024", "Hồ sơ được số hóa"),
     ("3", "Cập nhật dữ liệu y tế trên nền tảng số", "Sở Y tế", "", "Thường xuyên", "Dữ liệu được cập nhật"),

@@ -101,4 +101,6 @@ def test_numbers_in_words(words: str, value: int) -> None:
 
 def test_a_completion_phrase_wins_over_a_period_named_in_passing() -> None:
     rule = parse("Triển khai các nhiệm vụ giai đoạn 2023-2025; xây dựng kế hoạch hoàn thành trong tháng 3/2023.", None)
-    assert rule is not None and rule["kind"] == "end_of_month" and rule["month"] == "2023-03"
+    assert rule is not None
+    assert rule["kind"] == "end_of_month"
+    assert rule["month"] == "2023-03"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from definitions import Role
 from service.context import App
 from service.settings import Settings
 from tests.api.conftest import prepared
-from definitions import Role
 from workflow import Actor, RoleNotAllowed, SimulatedClock
 from workflow.errors import PayloadInvalid, VersionConflict
 
@@ -41,7 +41,8 @@ def test_review_submit_approve_by_a_second_person_and_load(app: App, tmp_path: P
     imports = app.uses.plan_imports
     import_id = _proposed(app, tmp_path)
     view = imports.review(REVIEWER, import_id)
-    assert view["status"] == "review" and view["pending"] == len(view["items"]) > 20
+    assert view["status"] == "review"
+    assert view["pending"] == len(view["items"]) > 20
     assert "Văn bản chưa ghi ngày ban hành" in view["document_flags"]
     imports.configure(REVIEWER, import_id, view["version"], "ke-hoach-khcn-nhap", view["settings"]["title"],
                       "Quyết định số 472/QĐ-UBND", dt.date(2022, 11, 1), "SKHCN")
@@ -63,9 +64,11 @@ def test_review_submit_approve_by_a_second_person_and_load(app: App, tmp_path: P
     with pytest.raises(RoleNotAllowed, match="four eyes"):
         imports.approve(REVIEWER, import_id, version)
     result = imports.approve(APPROVER, import_id, version)
-    assert len(result.created) > 40 and "iii-1" in " ".join(result.schedules_added)
+    assert len(result.created) > 40
+    assert "iii-1" in " ".join(result.schedules_added)
     view = imports.review(APPROVER, import_id)
-    assert view["status"] == "loaded" and view["approved_by"] == APPROVER.id
+    assert view["status"] == "loaded"
+    assert view["approved_by"] == APPROVER.id
     founding = [i for i in app.store.list_instances(definition_id="founding", limit=10)]
     assert len(founding) == 2
     assert founding[0].data["source_document"]["name"] == "Kế hoạch KHCN.docx"
@@ -76,7 +79,8 @@ def test_review_submit_approve_by_a_second_person_and_load(app: App, tmp_path: P
     for event in ("plan_import_proposed", "plan_import_submitted"):
         assert app.store.last_system_event(event) is not None
     loaded = app.store.last_system_event("plan_import_loaded")
-    assert loaded is not None and loaded[1]["document"]["name"] == "Kế hoạch KHCN.docx"
+    assert loaded is not None
+    assert loaded[1]["document"]["name"] == "Kế hoạch KHCN.docx"
     assert loaded[1]["submitted_by"] == REVIEWER.id
     assert app.uses.audit.verify().ok is True  # the system history's chain holds with the import's rows
     # approved twice (a second click): nothing new
@@ -90,7 +94,8 @@ def test_nothing_is_submitted_while_a_duty_is_undecided_or_cannot_load(app: App,
     with pytest.raises(PayloadInvalid) as refused:
         imports.submit(ADMIN, import_id, version)
     messages = " ".join(why for _, why in refused.value.errors)
-    assert "not yet accepted or rejected" in messages and "ngày ban hành" in messages
+    assert "not yet accepted or rejected" in messages
+    assert "ngày ban hành" in messages
 
 
 def test_only_administrators_and_the_standing_body_import(app: App, tmp_path: Path) -> None:

@@ -130,17 +130,21 @@ def test_the_shipped_fixture_is_the_generator_s_output(tmp_path: Path) -> None:
 
 def test_the_seed_s_yearly_report_is_yearly_before_5_november(proposal: dict[str, Any]) -> None:
     report = next(d for d in proposal["duties"] if d["ref"] == "III.1")
-    assert report["deadline"]["kind"] == "yearly" and report["deadline"]["month_day"] == "11-05"
-    assert report["recurring"] is True and report["definition"] == "annual_report"
+    assert report["deadline"]["kind"] == "yearly"
+    assert report["deadline"]["month_day"] == "11-05"
+    assert report["recurring"] is True
+    assert report["definition"] == "annual_report"
     assert "before_date_reading" in report["flags"]
 
 
 def test_the_feedback_duty_counts_twenty_days_from_receipt(proposal: dict[str, Any]) -> None:
     feedback = next(d for d in proposal["duties"] if d["deadline"] and d["deadline"]["kind"] == "relative")
     assert feedback["ref"] == "II.4.b-2"
-    assert feedback["deadline"]["days"] == 20 and feedback["deadline"]["working"] is False
+    assert feedback["deadline"]["days"] == 20
+    assert feedback["deadline"]["working"] is False
     assert feedback["deadline"]["from"].startswith("ngày nhận được dự thảo")
-    assert feedback["definition"] == "catalogue_feedback" and "depends_on_event" in feedback["flags"]
+    assert feedback["definition"] == "catalogue_feedback"
+    assert "depends_on_event" in feedback["flags"]
 
 
 def test_nothing_is_proposed_from_purpose_requirements_or_the_distribution_list(proposal: dict[str, Any]) -> None:
