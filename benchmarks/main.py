@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import breakdown, http, memory, peer, plan, postgres, scale, timers, transitions, wrk
+from . import breakdown, http, memory, peer, plan, plan_import, postgres, scale, timers, transitions, wrk
 
 RESULTS = Path(__file__).parent / "results"
 TARGETS = {"FULL": 0.65, "NORMAL": 0.2}  # issue 14: FULL 0.65 (was 0.5)
@@ -104,6 +104,12 @@ def main() -> None:
     s = spread(fan["children_per_s"])
     print(f"{'fan-out: children started/s (' + str(fan['agencies']) + ' agencies)':<44} {s['min']:>10.0f} "
           f"{s['median']:>10.0f} {s['max']:>10.0f}")
+    imported = report["plan_import"] = plan_import.run(1 if args.quick else 5)
+    s = spread(imported["import_s"])
+    print(f"{'plan import, ' + str(imported['pages']) + ' pages, ' + str(imported['duties']) + ' duties, s':<44} "
+          f"{s['min']:>10.2f} {s['median']:>10.2f} {s['max']:>10.2f}  <= 5")
+    r = spread(imported["ratio"])
+    print(f"{'  importer / docx2python alone':<44} {r['min']:>10.2f} {r['median']:>10.2f} {r['max']:>10.2f}")
     sim = report["simulation"] = plan.simulation()
     print(f"{'whole-plan simulation 2022-11..2026-12, s':<44} {sim['seconds']:>10.2f}  <= 10")
     api = report["http"] = http.run(2.0 if args.quick else 20.0, 200.0)

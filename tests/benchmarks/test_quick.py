@@ -19,7 +19,7 @@ def test_every_benchmark_runs_and_reports(tmp_path: Path) -> None:
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["quick"] is True
     for section in ("transitions", "peer", "scale", "memory", "timer_lateness", "timer_restart", "timer_memory",
-                    "fan_out", "simulation", "http", "postgres", "wrk_starts", "breakdown"):
+                    "fan_out", "simulation", "http", "postgres", "wrk_starts", "breakdown", "plan_import"):
         assert report[section], section
     assert set(report["transitions"]) == {"FULL", "NORMAL"}
     assert report["scale"]["history_rows"] == report["scale"]["instances"] == 20_000

@@ -16,7 +16,7 @@ from docx.document import Document as DocumentType
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "ke-hoach-khcn-ninh-thuan.md"
+SEED = Path(__file__).resolve().parent / "fixtures" / "ke-hoach-khcn-ninh-thuan.md"  # the seed plan's text, as given
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "ke-hoach-seed.docx"
 LEVELS = (("upperRoman", "%1."), ("decimal", "%2."), ("bullet", "-"))
 
