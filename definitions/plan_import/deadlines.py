@@ -194,8 +194,8 @@ def _periodic(m: re.Match[str], _plan_year: int | None) -> Found | None:
     else:
         every = "1 year"
     fields: dict[str, Any] = {"every": every}
-    tail = m.string[m.end(): m.end() + 60]
-    if every != "1 year" and (d := re.search(rf"truoc ngay {DAY}\b(?! ?[/.\-])", tail)):
+    around = m.string[max(0, m.start() - 25): m.end() + 60]  # "trước ngày 15 hằng tháng", "hằng tháng, trước ngày 25"
+    if every != "1 year" and (d := re.search(rf"truoc ngay {DAY}\b(?! ?[/.\-])", around)):
         fields["day_of_month"] = int(d.group(1))
     return Found("periodic", fields, m.start(), m.end(), recurring=True)
 
@@ -304,6 +304,9 @@ def parse(text: str, plan_year: int | None = None) -> dict[str, Any] | None:
 
     Where a recurrence ("định kỳ hằng năm") and a day ("trước ngày 05/11") are both written, they make one yearly
     rule; where several deadlines are written, the strongest is taken and the duty is flagged."""
+    if bare := re.fullmatch(r"\s*((?:19|20|21)\d\d)\s*\.?\s*", text):  # a table's "Thời gian" cell: "2024"
+        return {"as_written": bare.group(1), "kind": "end_of_year", "year": int(bare.group(1)),
+                "span": [bare.start(1), bare.end(1)], "flags": [], "recurring": False}
     found = find_all(text, plan_year)
     if not found:
         return None

@@ -38,7 +38,8 @@ ENDS = (r"chu tri|tham muu|xay dung|thuc hien|trien khai|khuyen khich|tham dinh|
         r"ky ket|thanh lap|kien toan|hoan thien|sua doi|bo sung|dinh ky|hang nam|la (?:co quan|don vi|dau moi)|"
         r"can doi|to chuc (?!khoa|kh|cong|xa hoi|"
         r"chinh tri|thuoc|trong|ngoai)|lap (?!phap)")
-_SUBJECT = re.compile(rf"^(?:giao (?:cho )?)?(?P<subject>.{{3,300}}?)(?:,)?\s(?:{ENDS})")
+_OPENING = re.compile(r"^(?:can cu|tren co so|theo|thuc hien|de|nham|trong qua trinh)\b[^,]{0,200},\s*")
+_SUBJECT = re.compile(rf"(?:giao (?:cho )?)?(?P<subject>.{{3,300}}?)(?:,)?\s(?:{ENDS})")
 _GIVEN_TO = re.compile(r"\b(?:giao|de nghi|yeu cau) (?:cho )?(?P<body>(?:so|ban|uy ban|ubnd|cac|dai|bao|lien hiep|"
                        r"cuc|trung tam|van phong|cong an|bo chi huy)[^,.;:]{2,120}?)\s(?:chu tri|chiu trach nhiem|"
                        r"la co quan|thuc hien|tham muu|theo doi|tong hop|to chuc)")
@@ -263,10 +264,17 @@ def lead_of(text: str, registry: Registry) -> tuple[list[Body], tuple[int, int] 
         found = bodies(text[m.start("body"): m.end("body")], registry)
         if found:
             return found, (m.start("body"), m.end("body")), text
-    if m := _SUBJECT.match(f):
-        subject = text[m.start("subject"): m.end("subject")].rstrip(" ,")
-        if looks_like_bodies(subject):
-            return bodies(subject, registry), (m.start("subject"), m.start("subject") + len(subject)), text
+    # the subject of the sentence, or of the clause after an opening "Căn cứ …, " / "Trên cơ sở …, "
+    starts = [0] + ([m.end() for m in re.finditer(r",\s*", f[:300])] if _OPENING.match(f) else [])
+    for start in starts:
+        if m := _SUBJECT.match(f, start):
+            subject = text[m.start("subject"): m.end("subject")].rstrip(" ,")
+            if not looks_like_bodies(subject):
+                continue
+            named = bodies(subject, registry)
+            if start and not all(b.code or b.expands_to for b in named):
+                continue  # after an opening clause only bodies the registry knows: "…, đơn vị, địa phương" is not one
+            return named, (m.start("subject"), m.start("subject") + len(subject)), text
     return [], None, text
 
 
@@ -517,6 +525,8 @@ def _row_duty(ref: str, row: Block, values: list[str], roles: dict[str, int], re
     f = folded(lead_text)
     if not coop_text and (m := re.search(r"[;,.]?\s*phoi hop\s*:?", f)):  # "Sở X chủ trì; Sở Y phối hợp"
         lead_text, coop_text = lead_text[:m.start()], lead_text[m.end():]
+    if not coop_text and (m := re.search(r"\(\s*chủ trì\s*\)", lead_text, flags=re.IGNORECASE)):
+        lead_text, coop_text = lead_text[:m.start()], lead_text[m.end():].strip(" ;,")  # "Sở Y tế (chủ trì); Sở TC"
     lead_text = re.sub(r"\(?\s*chủ trì\s*\)?\s*:?", "", lead_text, flags=re.IGNORECASE).strip(" ;,")
     deadline_text = _cell(values, roles, "deadline")
     lead = bodies(lead_text, registry) if lead_text else []

@@ -50,6 +50,8 @@ PHRASES: list[tuple[str, int | None, str, dict[str, Any], set[str]]] = [
     ("giai đoạn 2023–2025", None, "range", {"from": "2023", "to": "2025"}, set()),
     ("2023-2025", None, "range", {"from": "2023", "to": "2025"}, set()),
     ("Từ năm 2024 đến năm 2026", None, "range", {"from": "2024", "to": "2026"}, set()),
+    ("2024", None, "end_of_year", {"year": 2024}, set()),
+    ("Báo cáo trước ngày 15 hằng tháng", None, "periodic", {"every": "1 month", "day_of_month": 15}, set()),
     ("Thường xuyên", None, "ongoing", {}, set()),
     ("Hằng năm", None, "ongoing", {}, {"yearly_without_date"}),
     ("Hàng năm", None, "ongoing", {}, {"yearly_without_date"}),

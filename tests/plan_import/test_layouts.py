@@ -174,3 +174,29 @@ def test_fields_written_as_labels_belong_to_their_item(tmp_path: Path) -> None:
     contest = duties["I.3"]
     assert contest["lead"]["code"] == "LHH"
     assert contest["recurring"] is True
+
+
+def test_one_column_for_who_acts_and_a_year_alone(tmp_path: Path) -> None:
+    """ "Cơ quan thực hiện: Sở Y tế (chủ trì); Sở Tài chính" is a lead and a co-operator; "2024" is the year's end;
+    a subject after an opening clause ("Căn cứ …, Sở Nội vụ chủ trì …") leads."""
+    document = Document()
+    document.add_paragraph("Bình Minh, ngày 2 tháng 1 năm 2024")
+    document.add_paragraph("I. NHIỆM VỤ")
+    document.add_paragraph("1. Căn cứ chức năng, nhiệm vụ được giao, Sở Nội vụ chủ trì tổ chức kiểm tra công vụ "
+                           "hằng năm.")
+    table = document.add_table(rows=2, cols=4)
+    for cell, text in zip(table.rows[0].cells, ("TT", "Nội dung", "Cơ quan thực hiện", "Thời gian"), strict=True):
+        cell.text = text
+    for cell, text in zip(table.rows[1].cells, ("1", "Khám sức khỏe định kỳ cho cán bộ",
+                                                "Sở Y tế (chủ trì); Sở Tài chính", "2024"), strict=True):
+        cell.text = text
+    path = tmp_path / "bang.docx"
+    document.save(str(path))
+    duties = {d["ref"]: d for d in import_document(path, registry_from_files(load_data(shipped(*REGISTRY),
+                                                                                        RegistryFile)))["duties"]}
+    assert duties["I.1"]["lead"]["code"] == "SNV"
+    row = duties["PL1.1"]
+    assert row["lead"] == {"as_written": "Sở Y tế", "code": "SYT"}
+    assert row["cooperating"] == [{"as_written": "Sở Tài chính", "code": "STC"}]
+    assert row["deadline"]["kind"] == "end_of_year"
+    assert row["deadline"]["year"] == 2024
