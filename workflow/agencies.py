@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 
 from definitions import NotFound, Role
-from definitions.agencies import Certainty, Change, ChangeKind, Registry
+from definitions.agencies import AgencyEntry, Certainty, Change, ChangeKind, Registry
 
 from .calendar import end_of_day, local_date
 from .engine import Engine
@@ -64,6 +64,20 @@ class Agencies:
                 else:
                     same.append(entry.code)
         return added, same
+
+    def add(self, entry: AgencyEntry, actor: Actor, valid_from: dt.date = PLAN_START) -> bool:
+        """Register one agency (a body a plan names that the registry did not know); False if its code is taken
+        by the same name, refused if by another."""
+        self._require(actor)
+        with self.engine.store.transaction() as uow:
+            known = uow.agency(entry.code)
+            if known is not None:
+                if known.names[0].name != entry.name:
+                    raise Refused(f"agency code {entry.code} is taken by {known.names[0].name!r}")
+                return False
+            uow.insert_agency(entry.code, entry.kind.value, entry.name, entry.short_name, valid_from,
+                              self.engine.clock.now())
+        return True
 
     def get(self, code: str) -> AgencyRecord:
         with self.engine.store.transaction() as uow:

@@ -11,11 +11,14 @@ import datetime as dt
 import re
 from typing import Any
 
+from pydantic import ValidationError
+
 from definitions import Role
+from definitions.agencies import AgencyEntry, AgencyKind
 from definitions.plan_import import Known, Registry, import_document
 from definitions.plan_import.deadlines import parse
 from definitions.plan_import.labels import flag_words, rule_words
-from definitions.plan_import.to_plan import Conversion, lead_codes, periods_of, slug, to_plan
+from definitions.plan_import.to_plan import Conversion, lead_codes, periods_of, slug, to_plan, unknown_bodies
 from workflow import Actor, RoleNotAllowed
 from workflow.agencies import Agencies
 from workflow.errors import PayloadInvalid, VersionConflict
@@ -107,7 +110,8 @@ class PlanImports:
                 "problems": conversion.problems, "skipped": conversion.skipped,
                 "may_approve": row.status == "submitted" and row.submitted_by is not None
                 and _account_part(row.submitted_by) != _account_part(actor.id),
-                "changes": self._changes(row), "definitions": self._definition_titles(lang)}
+                "changes": self._changes(row), "definitions": self._definition_titles(lang),
+                "may_add_bodies": actor.role == Role.ADMIN, "kinds": [k.value for k in AgencyKind]}
 
     def _item(self, duty: dict[str, Any], decision: dict[str, Any], lang: str) -> dict[str, Any]:
         decided = dict(duty)
@@ -122,6 +126,7 @@ class PlanImports:
         return {"ref": duty["ref"], "proposed": duty, "decided": decided, "status": decision.get("status", "pending"),
                 "edited": sorted(edits), "flags": [flag_words(f, lang) for f in duty["flags"]],
                 "rule": rule_words(decided["deadline"], lang), "codes": lead_codes(decided),
+                "unknown": [] if "lead" in edits else unknown_bodies(decided),
                 "by": decision.get("by")}
 
     def _conversion(self, settings: dict[str, Any], accepted: list[dict[str, Any]]) -> Conversion:
@@ -212,6 +217,30 @@ class PlanImports:
             raise PayloadInvalid(problems)
         decisions = {**row.decisions, ref: {"status": status, "edits": edits, "by": actor.id}}
         self._write(row, decisions=decisions)
+
+    def add_body(self, actor: Actor, import_id: int, version: int, ref: str, code: str, name: str, kind: str
+                 ) -> None:
+        """A body the document names that the registry does not know, added to the registry (administrators: the
+        registry's rule) and made the duty's lead, in place of the unknown one."""
+        row = self._open(actor, import_id, version)
+        duty = next((d for d in row.proposal["duties"] if d["ref"] == ref), None)
+        problems: list[tuple[str, str]] = [] if duty else [("ref", f"no proposed duty {ref!r}")]
+        try:
+            entry = AgencyEntry(code=code.strip().upper(), name=name.strip(), short_name=name.strip()[:100],
+                                kind=AgencyKind(kind))
+        except (ValueError, ValidationError) as err:
+            problems.append(("code", str(err).splitlines()[0][:200]))
+        if problems:
+            raise PayloadInvalid(problems)
+        Agencies(self.app.engine).add(entry, actor)
+        assert duty is not None
+        decision = row.decisions.get(ref, {})
+        edits = dict(decision.get("edits", {}))
+        known = set(self.app.store.agency_names())
+        edits["lead"] = [c for c in edits.get("lead", lead_codes(duty)) if c in known and c != entry.code] + \
+            [entry.code]
+        self._write(row, decisions={**row.decisions, ref: {"status": decision.get("status", "pending"),
+                                                           "edits": edits, "by": actor.id}})
 
     def decide_all(self, actor: Actor, import_id: int, version: int, status: str) -> None:
         """Accept (or reject) every duty not decided yet."""

@@ -497,6 +497,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "import_done_proposed": ("Đã đọc văn bản và đề xuất các nhiệm vụ dưới đây.", "The document is read; the duties are "
                                                                                  "proposed below."),
     "import_done_decided": ("Đã lưu quyết định.", "Decision saved."),
+    "import_done_body_added": ("Đã thêm cơ quan vào danh mục và giao chủ trì nhiệm vụ.",
+                               "The body is added to the registry and leads the duty."),
+    "import_add_body": ("Thêm vào danh mục cơ quan", "Add to the registry"),
+    "import_unknown_body": ("Chưa có trong danh mục: {name}", "Not in the registry: {name}"),
+    "import_body_code": ("Mã cơ quan (chữ in hoa không dấu, ví dụ SOTP)", "Code (capitals, e.g. SOTP)"),
+    "import_body_name": ("Tên cơ quan", "Name"),
+    "import_body_kind": ("Loại cơ quan", "Kind"),
     "import_done_settings": ("Đã lưu thông tin kế hoạch.", "The plan's details are saved."),
     "import_done_all": ("Đã chấp nhận các nhiệm vụ chưa rà soát.", "Every duty not reviewed is accepted."),
     "import_done_submitted": ("Đã gửi phê duyệt.", "Submitted for approval."),

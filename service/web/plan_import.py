@@ -25,7 +25,7 @@ from .i18n import words
 from .refusals import said
 
 router = APIRouter(include_in_schema=False)
-DONE = {"proposed", "decided", "settings", "all", "submitted", "approved", "returned"}
+DONE = {"proposed", "decided", "body_added", "settings", "all", "submitted", "approved", "returned"}
 
 
 def highlighted(text: str, spans: dict[str, Any]) -> list[tuple[str, str]]:
@@ -135,6 +135,10 @@ def _do(request: Request, user: User, import_id: int, act: str, form: Any) -> st
                        str(form.get("deadline")) if form.get("deadline") is not None else None,
                        str(form.get("definition") or "") or None)
         return "decided"
+    if act == "add_body":
+        imports.add_body(user.actor, import_id, version, str(form.get("ref") or ""), str(form.get("code") or ""),
+                         str(form.get("name") or ""), str(form.get("kind") or ""))
+        return "body_added"
     if act == "all":
         imports.decide_all(user.actor, import_id, version, "accepted")
         return "all"
@@ -172,16 +176,16 @@ async def _act(request: Request, import_id: int, act: str) -> Response:
     except PayloadInvalid as err:
         sentence, problems = said(err, lang, {})
         return _review(request, user, import_id, 422, sentence, "error", problems,
-                       str(form.get("ref") or "") if act == "decide" else None)
+                       str(form.get("ref") or "") if act in ("decide", "add_body") else None)
     except WorkflowError as err:
         return _message(request, user, 403, "forbidden", said(err, lang, {})[0])
-    anchor = f"#duty-{quote(str(form.get('ref') or ''))}" if act == "decide" else ""
+    anchor = f"#duty-{quote(str(form.get('ref') or ''))}" if act in ("decide", "add_body") else ""
     return RedirectResponse(f"/plans/import/{import_id}?done={done}{anchor}", status_code=303,
                             headers=SECURITY_HEADERS)
 
 
 @router.post("/plans/import/{import_id}/{act}")
 async def act(request: Request, import_id: int, act: str) -> Response:
-    if act not in ("decide", "all", "settings", "submit", "approve", "return"):
+    if act not in ("decide", "add_body", "all", "settings", "submit", "approve", "return"):
         return _message(request, _signed_in(request), 404, "not_found", words(_lang(request))["no_such_page"])
     return await _act(request, import_id, act)

@@ -101,3 +101,28 @@ def test_nothing_is_submitted_while_a_duty_is_undecided_or_cannot_load(app: App,
 def test_only_administrators_and_the_standing_body_import(app: App, tmp_path: Path) -> None:
     with pytest.raises(RoleNotAllowed):
         app.uses.plan_imports.propose(STRANGER, "x.docx", seed_document(tmp_path / "x.docx").read_bytes())
+
+
+def test_a_body_the_registry_lacks_is_added_by_an_administrator_and_leads(app: App, tmp_path: Path) -> None:
+    from .make_docx import typed_document
+
+    imports = app.uses.plan_imports
+    data = typed_document(tmp_path / "binh-minh.docx").read_bytes()
+    import_id = imports.propose(ADMIN, "binh-minh.docx", data)
+    view = imports.review(ADMIN, import_id)
+    contest = next(i for i in view["items"] if i["ref"] == "PL1.II.2")
+    assert contest["unknown"] == ["Tỉnh đoàn"]
+    imports.decide_all(ADMIN, import_id, view["version"], "accepted")
+    view = imports.review(ADMIN, import_id)
+    assert ("PL1.II.2", "chưa có cơ quan chủ trì trong danh mục (chưa có: Tỉnh đoàn)") in view["problems"]
+    with pytest.raises(RoleNotAllowed):  # the registry is the administrators'
+        imports.add_body(REVIEWER, import_id, view["version"], "PL1.II.2", "TDOAN", "Tỉnh đoàn", "association")
+    with pytest.raises(PayloadInvalid):
+        imports.add_body(ADMIN, import_id, view["version"], "PL1.II.2", "tỉnh đoàn!", "Tỉnh đoàn", "association")
+    imports.add_body(ADMIN, import_id, view["version"], "PL1.II.2", "TDOAN", "Tỉnh đoàn", "association")
+    view = imports.review(ADMIN, import_id)
+    contest = next(i for i in view["items"] if i["ref"] == "PL1.II.2")
+    assert contest["codes"] == ["TDOAN"]
+    assert contest["unknown"] == []
+    assert "TDOAN" in app.store.agency_names()
+    assert app.uses.audit.verify().ok is True  # the registry's new row is replayed from the system history
