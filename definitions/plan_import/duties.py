@@ -224,6 +224,8 @@ def _context_lead(node: Node, registry: Registry) -> tuple[list[Body], Node] | N
         head = text.split(":", 1)[0] if ":" in text[:300] else text
         if looks_like_bodies(head):
             return bodies(head.rstrip(":"), registry), n
+        if n.kind not in ("roman", "capital") and (found := lead_of(text, registry)[0]):
+            return found, n  # "- Sở X chủ trì thực hiện các nội dung sau:" above its "+" points
         n = n.parent
     return None
 
@@ -482,7 +484,8 @@ def _apply_back_references(root: Node, by_node: dict[int, dict[str, Any]], year:
 
 COLUMNS = {
     "number": r"^(?:stt|tt|so tt|so thu tu)$",
-    "task": r"nhiem vu|noi dung|ten (?:de an|nhiem vu|cong viec)|cong viec|hoat dong|giai phap",
+    "task": r"nhiem vu|noi dung|ten (?:de an|du an|nhiem vu|cong viec)|cong viec|hoat dong|giai phap|^de an|"
+            r"^du an|^chuong trinh",
     "lead": r"chu tri|co quan thuc hien|don vi thuc hien|co quan (?:duoc )?giao|co quan, don vi chu tri|"
             r"trach nhiem thuc hien|don vi chu tri|co quan chiu trach nhiem",
     "cooperating": r"phoi hop",
@@ -507,10 +510,17 @@ def _columns(cells: tuple[str, ...]) -> dict[str, int]:
 
 
 def _header(table_rows: list[Block]) -> tuple[int, dict[str, int]] | None:
-    """The header row (within the first four) and the column of each role, if this table lists duties."""
+    """The last header row (within the first four) and the column of each role, if this table lists duties. A
+    header over two rows ("Cơ quan" above "Chủ trì | Phối hợp") is read as one."""
     for i, row in enumerate(table_rows[:4]):
         found = _columns(row.cells)
         if "task" in found and ("lead" in found or "deadline" in found):
+            if i + 1 < len(table_rows):
+                cells = table_rows[i + 1].cells
+                below = _columns(cells)
+                if ("lead" in below or "cooperating" in below) and "task" not in below and all(
+                        len(c.split()) <= 4 for c in cells) and not any(c.strip().isdigit() for c in cells):
+                    return i + 1, {**found, **{k: v for k, v in below.items() if k in ("lead", "cooperating")}}
             return i, found
     return None
 

@@ -200,3 +200,30 @@ def test_one_column_for_who_acts_and_a_year_alone(tmp_path: Path) -> None:
     assert row["cooperating"] == [{"as_written": "Sở Tài chính", "code": "STC"}]
     assert row["deadline"]["kind"] == "end_of_year"
     assert row["deadline"]["year"] == 2024
+
+
+def test_a_header_over_two_rows_and_points_under_a_lead_s_bullet(tmp_path: Path) -> None:
+    """ "Cơ quan thực hiện" above "Chủ trì | Phối hợp" is one header; "+" points under "- Sở X chủ trì thực hiện các
+    nội dung sau:" are led by Sở X."""
+    document = Document()
+    document.add_paragraph("I. NHIỆM VỤ")
+    document.add_paragraph("- Sở Công Thương chủ trì thực hiện các nội dung sau:")
+    document.add_paragraph("+ Tổ chức hội chợ hàng Việt trong tháng 9/2024;")
+    document.add_paragraph("+ Xây dựng cơ sở dữ liệu doanh nghiệp trong năm 2025.")
+    table = document.add_table(rows=3, cols=5)
+    for r, texts in enumerate((("STT", "Nội dung", "Cơ quan thực hiện", "Cơ quan thực hiện", "Thời gian"),
+                               ("", "", "Chủ trì", "Phối hợp", ""),
+                               ("1", "Đề án phát triển du lịch", "Sở Văn hóa, Thể thao và Du lịch", "Sở Tài chính",
+                                "Quý IV/2024"))):
+        for cell, text in zip(table.rows[r].cells, texts, strict=True):
+            cell.text = text
+    path = tmp_path / "hai-dong.docx"
+    document.save(str(path))
+    duties = {d["ref"]: d for d in import_document(path, registry_from_files(load_data(shipped(*REGISTRY),
+                                                                                        RegistryFile)))["duties"]}
+    assert [duties[r]["lead"]["code"] for r in ("I-1+1", "I-1+2")] == ["SCT", "SCT"]
+    assert duties["I-1+1"]["deadline"]["month"] == "2024-09"
+    row = duties["PL1.1"]
+    assert row["lead"]["code"] == "SVHTTDL"
+    assert row["cooperating"] == [{"as_written": "Sở Tài chính", "code": "STC"}]
+    assert row["deadline"]["quarter"] == "2024-Q4"
