@@ -180,12 +180,22 @@ def tree(blocks: list[Block]) -> tuple[Node, list[Block]]:
     stack = [root]
     tables: list[Block] = []
     stopped = False
+    appendices = 0
     for b in blocks:
         if b.table is not None:
             tables.append(b)
             continue
         f = folded(b.text).strip()
-        stopped = stopped or bool(STOP.match(f) or APPENDIX.match(f))
+        if APPENDIX.match(f):  # an appendix in prose: its items are read again, under a reference of their own
+            appendices += 1
+            label = re.match(r"phu luc\s*(?:so\s*)?([ivxl]+|\d+)?\b", f)
+            node = Node(b, "appendix", f"PL{(label.group(1) or str(appendices)).upper() if label else appendices}",
+                        -0.5, b.text, root, section_skipped=False)
+            root.children.append(node)
+            stack[:] = [root, node]
+            stopped = False
+            continue
+        stopped = stopped or bool(STOP.match(f))
         if stopped:
             continue
         if b.marker_kind is not None and stack[-1] is not root and FIELD_LINE.match(f):
@@ -211,6 +221,8 @@ def _ref(node: Node) -> str:
             parts.append(f"{'-' if n.kind != 'plus' else '+'}{n.ordinal}")
         elif n.kind == "para":
             parts.append(f"¶{n.ordinal}")
+        elif n.kind == "appendix" and n.label:
+            parts.append(n.label)
         elif n.kind != "heading" and n.label:
             parts.append("." + n.label)
         n = n.parent
@@ -224,7 +236,7 @@ def _context_lead(node: Node, registry: Registry) -> tuple[list[Body], Node] | N
         head = text.split(":", 1)[0] if ":" in text[:300] else text
         if looks_like_bodies(head):
             return bodies(head.rstrip(":"), registry), n
-        if n.kind not in ("roman", "capital") and (found := lead_of(text, registry)[0]):
+        if n.kind not in ("roman", "capital", "appendix") and (found := lead_of(text, registry)[0]):
             return found, n  # "- Sở X chủ trì thực hiện các nội dung sau:" above its "+" points
         n = n.parent
     return None
@@ -415,7 +427,7 @@ def prose_duties(root: Node, registry: Registry, year: int | None) -> list[dict[
     def walk(node: Node) -> None:
         for child in node.children:
             walk(child)
-        if node.kind == "root" or node.section_skipped or node.block is None or node.lead_heading:
+        if node.kind in ("root", "appendix") or node.section_skipped or node.block is None or node.lead_heading:
             return
         if any(not c.section_skipped for c in node.children):
             return  # a heading: its items are the duties

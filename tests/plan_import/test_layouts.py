@@ -227,3 +227,21 @@ def test_a_header_over_two_rows_and_points_under_a_lead_s_bullet(tmp_path: Path)
     assert row["lead"]["code"] == "SVHTTDL"
     assert row["cooperating"] == [{"as_written": "Sở Tài chính", "code": "STC"}]
     assert row["deadline"]["quarter"] == "2024-Q4"
+
+
+def test_an_appendix_in_prose_is_read_under_its_own_reference(tmp_path: Path) -> None:
+    """After "Nơi nhận" and the signature, "PHỤ LỤC II" with numbered duties in prose: read, referenced "PLII.…";
+    the appendix's title (with its year) is not a duty."""
+    document = Document()
+    document.add_paragraph("I. NHIỆM VỤ")
+    document.add_paragraph("1. Sở Y tế chủ trì kiểm tra an toàn thực phẩm trong Quý I/2025.")
+    document.add_paragraph("Nơi nhận:")
+    document.add_paragraph("- Như trên;")
+    document.add_paragraph("PHỤ LỤC II")
+    document.add_paragraph("NHIỆM VỤ CHUYỂN ĐỔI SỐ NĂM 2025")
+    document.add_paragraph("I. Dữ liệu")
+    document.add_paragraph("1. Sở Tài chính chủ trì số hóa hồ sơ ngân sách, hoàn thành trong tháng 6/2025.")
+    path = tmp_path / "phu-luc.docx"
+    document.save(str(path))
+    duties = import_document(path, registry_from_files(load_data(shipped(*REGISTRY), RegistryFile)))["duties"]
+    assert [(d["ref"], d["lead"]["code"]) for d in duties] == [("I.1", "SYT"), ("PLII.I.1", "STC")]
