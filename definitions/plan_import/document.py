@@ -94,7 +94,7 @@ def _body(source: str | Path | bytes, name: str) -> list[list[list[list[str]]]]:
             return list(content.body)
     except zipfile.BadZipFile:
         raise DocumentUnreadable(name, "không phải tệp .docx (tệp .doc hoặc PDF cần lưu lại thành .docx)") from None
-    except (KeyError, ValueError, OSError) as err:
+    except Exception as err:  # lxml's XMLSyntaxError, KeyError, ...: whatever a damaged file raises
         raise DocumentUnreadable(name, f"tệp .docx hỏng ({type(err).__name__})") from None
 
 

@@ -245,3 +245,15 @@ def test_an_appendix_in_prose_is_read_under_its_own_reference(tmp_path: Path) ->
     document.save(str(path))
     duties = import_document(path, registry_from_files(load_data(shipped(*REGISTRY), RegistryFile)))["duties"]
     assert [(d["ref"], d["lead"]["code"]) for d in duties] == [("I.1", "SYT"), ("PLII.I.1", "STC")]
+
+
+def test_a_damaged_docx_is_refused_not_a_crash(tmp_path: Path) -> None:
+    """A ZIP that holds word/document.xml with broken XML: refused with the file's name, like any unreadable one."""
+    import zipfile
+
+    damaged = tmp_path / "hong.docx"
+    with zipfile.ZipFile(damaged, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types")
+        archive.writestr("word/document.xml", "<w:document><w:body><w:p>")
+    with pytest.raises(DocumentUnreadable, match=r"hong\.docx"):
+        import_document(damaged, registry_from_files(load_data(shipped(*REGISTRY), RegistryFile)))
