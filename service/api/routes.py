@@ -30,6 +30,7 @@ from ..app.deadlines import DueView, OverrideAdded, OverrideView, due_view
 from ..app.definitions import DefinitionShown, DefinitionSummary, Loaded
 from ..app.escalations import Acknowledged
 from ..app.keys import CreatedKey, KeyView, key_view
+from ..app.plan_imports import PlanImportView
 from ..app.registers import Receipt, ReceiptAnswer, RegisterView
 from ..app.registry import AgencyDetail, ChangeDone, OutboxStatus, Requeued
 from ..app.reports import StatusView, TaskPage, status_view
@@ -845,12 +846,109 @@ def unlink_sso(request: Request, who: Who, login: Login) -> AccountView:
     return account_view(uses(request).accounts.link_identity(who.actor, login, None))
 
 
+# -- plan imports (docs/plans.md) -----------------------------------------------------------------------------
+
+DOCX_BODY: dict[str, Any] = {"requestBody": {"required": True, "description": "the plan's Word document (.docx)",
+                                              "content": {"application/octet-stream": {
+                                                  "schema": {"type": "string", "format": "binary"}}}}}
+ImportId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+class ImportVersionBody(Body):
+    model_config = example(version=3)
+
+    version: int = Field(ge=1, le=2**31)  # the version the caller read (a stale one: 409)
+
+
+class ImportDecisionBody(ImportVersionBody):
+    model_config = example(version=3, ref="II.4.a-1", status="accepted", deadline="trong tháng 11/2022")
+
+    ref: str = Field(min_length=1, max_length=40)
+    status: Literal["pending", "accepted", "rejected"]
+    lead: list[Annotated[str, Field(max_length=32)]] | None = Field(default=None, max_length=200)
+    deadline: str | None = Field(default=None, max_length=200)  # as a plan writes it; read by the grammar
+    definition: str | None = Field(default=None, max_length=100)
+
+
+@router.post("/plan-imports", status_code=201, openapi_extra=DOCX_BODY)
+async def propose_plan_import(request: Request, who: Who,
+                              name: Annotated[str, Query(min_length=1, max_length=200)] = "ke-hoach.docx"
+                              ) -> PlanImportView:
+    """Read a plan's Word document and keep its proposal for review (administrators and officers of the standing
+    body): every duty with its lead, co-operating bodies, deadline rule, workflow and source paragraph."""
+    data = await request.body()
+    import_id = await run_in_threadpool(uses(request).plan_imports.propose, who.actor, name, data)
+    return await run_in_threadpool(uses(request).plan_imports.review, who.actor, import_id)
+
+
+@router.get("/plan-imports/{import_id}")
+def plan_import(request: Request, who: Who, import_id: ImportId) -> PlanImportView:
+    """An import as the review shows it: each duty as proposed and as decided, flags, what stops it loading."""
+    return uses(request).plan_imports.review(who.actor, import_id)
+
+
+@router.post("/plan-imports/{import_id}/decisions")
+def decide_plan_import(request: Request, who: Who, import_id: ImportId, body: ImportDecisionBody) -> PlanImportView:
+    """Accept, reject or edit one proposed duty (lead codes, a deadline phrase, the workflow)."""
+    imports = uses(request).plan_imports
+    imports.decide(who.actor, import_id, body.version, body.ref, body.status, body.lead, body.deadline,
+                   body.definition)
+    return imports.review(who.actor, import_id)
+
+
+class ImportSettingsBody(ImportVersionBody):
+    model_config = example(version=3, plan_id="ke-hoach-khcn-2025", title="Kế hoạch …", implements="472/QĐ-UBND",
+                           issued_on="2022-11-01", standing_body="SKHCN")
+
+    plan_id: str = Field(min_length=1, max_length=100)
+    title: str = Field(min_length=1, max_length=500)
+    implements: str = Field(default="", max_length=500)
+    issued_on: dt.date
+    standing_body: str = Field(min_length=1, max_length=32)
+
+
+@router.post("/plan-imports/{import_id}/settings")
+def plan_import_settings(request: Request, who: Who, import_id: ImportId, body: ImportSettingsBody
+                         ) -> PlanImportView:
+    """The plan's own details: its code, title, the document it implements, its date, its standing body."""
+    imports = uses(request).plan_imports
+    imports.configure(who.actor, import_id, body.version, body.plan_id, body.title, body.implements, body.issued_on,
+                      body.standing_body)
+    return imports.review(who.actor, import_id)
+
+
+@router.post("/plan-imports/{import_id}/accept-rest")
+def accept_rest_of_plan_import(request: Request, who: Who, import_id: ImportId, body: ImportVersionBody
+                               ) -> PlanImportView:
+    """Accept every duty not decided yet."""
+    imports = uses(request).plan_imports
+    imports.decide_all(who.actor, import_id, body.version, "accepted")
+    return imports.review(who.actor, import_id)
+
+
+@router.post("/plan-imports/{import_id}/submit")
+def submit_plan_import(request: Request, who: Who, import_id: ImportId, body: ImportVersionBody) -> PlanImportView:
+    """The review done: every duty decided and the accepted ones loadable; a second person approves next."""
+    imports = uses(request).plan_imports
+    imports.submit(who.actor, import_id, body.version)
+    return imports.review(who.actor, import_id)
+
+
+@router.post("/plan-imports/{import_id}/approve")
+def approve_plan_import(request: Request, who: Who, import_id: ImportId, body: ImportVersionBody) -> PlanImportView:
+    """A second person (not the one who submitted) approves: the plan is loaded as `plan load` loads a file."""
+    imports = uses(request).plan_imports
+    imports.approve(who.actor, import_id, body.version)
+    return imports.review(who.actor, import_id)
+
+
 # -- the OpenAPI document: a tag per resource and the problem answers of each operation ---------------------------
 
 TAGS = {"definitions": "definitions", "instances": "instances", "escalations": "deadlines", "calendar": "deadlines",
         "agencies": "registry", "schedules": "registry", "notifications": "registry", "reports": "reports",
         "audit": "audit", "keys": "keys", "accounts": "keys",
-        "tasks": "reports", "files": "instances", "registers": "registry", "integration": "registry"}
+        "tasks": "reports", "files": "instances", "registers": "registry", "integration": "registry",
+        "plan-imports": "registry"}
 
 for _route in router.routes:
     if isinstance(_route, APIRoute):

@@ -22,7 +22,14 @@ ADMIN_ONLY = {("POST", "/api/v1/definitions"), ("POST", "/api/v1/instances"),
               ("POST", "/api/v1/accounts/{login}/password"), ("POST", "/api/v1/accounts/{login}/second-factor"),
               ("DELETE", "/api/v1/accounts/{login}/second-factor"), ("PUT", "/api/v1/accounts/{login}/sso"),
               ("DELETE", "/api/v1/accounts/{login}/sso")}
-ADMIN_OR_AUDITOR = {("GET", "/api/v1/accounts")}  # who has an account is not for every officer to read
+ADMIN_OR_AUDITOR = {("GET", "/api/v1/accounts"),  # who has an account is not for every officer to read
+                    ("GET", "/api/v1/plan-imports/{import_id}")}  # a plan in review: its reviewers and auditors
+# a plan's import: administrators and the standing body's officers (Sở KH&CN; this fixture's officers are not)
+STANDING_BODY = {("POST", "/api/v1/plan-imports"), ("POST", "/api/v1/plan-imports/{import_id}/decisions"),
+                 ("POST", "/api/v1/plan-imports/{import_id}/settings"),
+                 ("POST", "/api/v1/plan-imports/{import_id}/accept-rest"),
+                 ("POST", "/api/v1/plan-imports/{import_id}/submit"),
+                 ("POST", "/api/v1/plan-imports/{import_id}/approve")}
 # Decisions on a task: who may take them is the engine's rule (the owing agency asks; the Committee decides; the
 # standing body, Sở KH&CN here, decides claims and corrects; an administrator acts on behalf, or corrects)
 OWING_OR_ADMIN = {("POST", "/api/v1/instances/{instance_id}/extension-request")}
@@ -62,6 +69,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
                                    "password": "một mật khẩu dài"},
     ("POST", "/api/v1/accounts/{login}/password"): {"password": "một mật khẩu mới dài"},
     ("PUT", "/api/v1/accounts/{login}/sso"): {"subject": "sub-role-matrix"},
+    ("POST", "/api/v1/plan-imports/{import_id}/decisions"): {"version": 1, "ref": "II.1.a", "status": "accepted"},
+    ("POST", "/api/v1/plan-imports/{import_id}/submit"): {"version": 1},
+    ("POST", "/api/v1/plan-imports/{import_id}/approve"): {"version": 1},
+    ("POST", "/api/v1/plan-imports/{import_id}/accept-rest"): {"version": 1},
+    ("POST", "/api/v1/plan-imports/{import_id}/settings"): {"version": 1, "plan_id": "ke-hoach-x", "title": "x",
+                                                            "issued_on": "2023-01-01", "standing_body": "SKHCN"},
 }
 QUERY = {"/api/v1/calendar/due": {"from": "2023-01-01", "days": 20}}
 
@@ -93,7 +106,7 @@ def expected(method: str, path: str, role: str) -> set[int] | None:
         return None if role in ("admin", "auditor") else {403}
     if role == "auditor":
         return {403} if write or (method, path) in ADMIN_ONLY else None
-    if (method, path) in ADMIN_ONLY:
+    if (method, path) in ADMIN_ONLY | STANDING_BODY:
         return None if role == "admin" else {403}
     if (method, path) in ADMIN_OR_COMMITTEE | DECIDERS:
         return None if role in ("admin", "committee") else {403}
@@ -121,7 +134,7 @@ def test_every_route_and_role(api: Api) -> None:
             with api.client() as admin:
                 spare = admin.post("/api/v1/keys", json={"name": "spare", "account": "auditor"}).json()["id"]
             url = path.format(instance_id=instance["id"], definition_id="agency_feedback", escalation_id=1,
-                              code="SNV", key_id=spare, login="other_officer")
+                              code="SNV", key_id=spare, login="other_officer", import_id=1)
             with client(api, role) as c:
                 r = c.request(method, url, json=BODIES.get((method, path)), params=QUERY.get(path))
             seen += 1

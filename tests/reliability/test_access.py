@@ -70,7 +70,8 @@ def fingerprint(api: Api) -> dict[str, object]:
 def calls(api: Api, instance_id: int, spare_key: int, csrf: str) -> Iterator[tuple[str, str, dict[str, object]]]:
     for method, path in route_table(api):
         url = path.format(instance_id=instance_id, definition_id="agency_feedback", escalation_id=1, code="SNV",
-                          key_id=spare_key, fmt="docx", op="extend", login="officer", sha256="0" * 64)
+                          key_id=spare_key, fmt="docx", op="extend", login="officer", sha256="0" * 64, import_id=1,
+                          act="decide")
         if path.startswith("/api/v1"):
             yield method, url, {"json": BODIES.get((method, path)), "params": QUERY.get(path)}
         elif method == "POST":
