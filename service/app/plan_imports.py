@@ -11,9 +11,8 @@ import datetime as dt
 import re
 from typing import Any
 
-from typing_extensions import TypedDict
-
 from pydantic import ValidationError
+from typing_extensions import TypedDict
 
 from definitions import Role
 from definitions.agencies import AgencyEntry, AgencyKind
