@@ -69,7 +69,7 @@ def _iso(value: Any) -> Any:
 Day = Annotated[dt.date, BeforeValidator(_iso)]
 Instant = Annotated[dt.datetime, BeforeValidator(_iso)]
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
-Version = Annotated[int, Field(ge=1, le=2**31 - 1)]  # a 32-bit integer column
+Version = Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)]  # a 32-bit integer column; true is not 1
 
 
 class InstancePage(TypedDict):
@@ -153,8 +153,8 @@ class ExtendBody(Body):
     reason: str = Field(max_length=10_000)
     document: Document
     to_date: dt.date | None = None
-    days: int | None = Field(default=None, ge=1, le=3650)
-    working_days: int | None = Field(default=None, ge=1, le=2500)
+    days: int | None = Field(default=None, ge=1, le=3650, strict=True)
+    working_days: int | None = Field(default=None, ge=1, le=2500, strict=True)
     effective_on: dt.date | None = None  # the decision's date (default: its document's date of issue, else today)
     obligation: str | None = Field(default=None, max_length=64)  # one obligation (default: every open one)
 
@@ -174,7 +174,7 @@ class ExtensionDecisionBody(Body):
     model_config = example(grant=True, to_date="2023-01-20", reason="Đồng ý gia hạn đến ngày 20/01/2023",
                            document={"number": "15/BCĐ-KHCN", "issued_on": "2023-01-03"})
 
-    grant: bool
+    grant: bool = Field(strict=True)
     reason: str = Field(max_length=10_000)
     document: Document
     to_date: dt.date | None = None  # a grant to another day than asked (shorter, or longer)
@@ -184,7 +184,7 @@ class ExtensionDecisionBody(Body):
 class ClaimDecisionBody(Body):
     model_config = example(accept=True, reason="Sổ văn bản đến của Sở Y tế ghi ngày 01/12/2026")
 
-    accept: bool
+    accept: bool = Field(strict=True)
     reason: str = Field(max_length=10_000)
     document: Document | None = None
 
@@ -193,7 +193,7 @@ class CorrectionBody(Body):
     model_config = example(seq=2, field="received_on", value="2022-12-15",
                            reason="Sổ văn bản đến số 1520 ghi ngày 15/12/2022")
 
-    seq: int = Field(ge=1, le=2**31 - 1)  # the history row whose fact is corrected
+    seq: int = Field(ge=1, le=2**31 - 1, strict=True)  # the history row whose fact is corrected
     field: str = Field(max_length=80)  # effective_on, a date field of its payload, or document.<part>
     value: str = Field(max_length=1000)
     reason: str = Field(max_length=10_000)
@@ -252,7 +252,7 @@ class OverrideBody(Body):
 class RetryBody(Body):
     model_config = example(ids=[12, 13])
 
-    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(default=None, max_length=10_000)
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]] | None = Field(default=None, max_length=10_000)
 
 
 class KeyBody(Body):
@@ -265,7 +265,7 @@ class KeyBody(Body):
         default=None, description="if given, checked: must be the account's role")
     agency: str | None = Field(default=None, max_length=32, description="if given, checked: must be the account's "
                                "agency")
-    days: int | None = Field(default=None, ge=0, le=3660, description="it expires after this many days (default "
+    days: int | None = Field(default=None, ge=0, le=3660, strict=True, description="it expires after this many days (default "
                              "`WORKFLOW_KEY_LIFETIME_DAYS`, 365; 0: never)")
 
 
@@ -857,7 +857,7 @@ ImportId = Annotated[int, Path(ge=1, le=2**62)]
 class ImportVersionBody(Body):
     model_config = example(version=3)
 
-    version: int = Field(ge=1, le=2**31)  # the version the caller read (a stale one: 409)
+    version: int = Field(ge=1, le=2**31, strict=True)  # the version the caller read (a stale one: 409)
 
 
 class ImportDecisionBody(ImportVersionBody):

@@ -443,3 +443,11 @@ def test_a_fault_of_ours_is_a_500_problem_naming_the_request_and_logged_whole(
     logged = [r for r in caplog.records if r.getMessage() == "unexpected error"]
     assert logged
     assert logged[0].exc_info is not None
+
+
+def test_true_is_not_a_number(api: Api) -> None:
+    """JSON's true is not the integer 1, nor the string "yes" a boolean: the fuzz found `{"ids": [true]}` accepted."""
+    with api.client("admin") as admin:
+        assert admin.post("/api/v1/notifications/retry", json={"ids": [True]}).status_code == 422
+        assert admin.post("/api/v1/instances", json={"definition": "agency_feedback", "business_key": "t/SYT",
+                                                     "assignee": "SYT", "version": True}).status_code == 422
