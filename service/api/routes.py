@@ -265,8 +265,9 @@ class KeyBody(Body):
         default=None, description="if given, checked: must be the account's role")
     agency: str | None = Field(default=None, max_length=32, description="if given, checked: must be the account's "
                                "agency")
-    days: int | None = Field(default=None, ge=0, le=3660, strict=True, description="it expires after this many days (default "
-                             "`WORKFLOW_KEY_LIFETIME_DAYS`, 365; 0: never)")
+    days: int | None = Field(default=None, ge=0, le=3660, strict=True,
+                             description="it expires after this many days (default `WORKFLOW_KEY_LIFETIME_DAYS`, "
+                                         "365; 0: never)")
 
 
 class AccountBody(Body):
