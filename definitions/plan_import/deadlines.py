@@ -207,11 +207,19 @@ def _range(m: re.Match[str], _plan_year: int | None) -> Found | None:
     return Found("range", {"from": str(start), "to": str(end)}, m.start(), m.end())
 
 
+def _this_year(m: re.Match[str], plan_year: int | None) -> Found | None:
+    """ "hoàn thành trong năm." with no year: the plan's own year."""
+    flags: list[str] = []
+    year = _year(None, plan_year, flags)
+    return Found("end_of_year", {"year": year}, m.start(), m.end(), flags)
+
+
 def _ongoing(m: re.Match[str], _plan_year: int | None) -> Found | None:
     return Found("ongoing", {}, m.start(), m.end(), recurring="hang nam" in m.group(0))
 
 
 RuleFn = Callable[[re.Match[str], int | None], Found | None]
+NOT_START = r"(?<!tu )(?<!bat dau )"  # "từ tháng 3/2024", "bắt đầu năm 2025": when it starts, not its deadline
 COMPLETION = r"(?:hoan thanh|thoi gian|thoi han|tien do|xong|trinh|bao cao|nop|gui)"
 
 # (name, pattern over folded text, rule, priority): a higher priority wins; at equal priority the first in the text
@@ -224,16 +232,17 @@ RULES: list[tuple[str, str, RuleFn, int]] = [
              r"(?P<every>\s(?:hang nam|moi nam))?", _date, 4),
     ("date_words", rf"(?:(?P<by>{BY})\s)?ngay\s(?P<d>{DAY})\sthang\s(?P<m>{MONTH})(?!\d)(?:\s(?:nam\s)?(?P<y>{YEAR}))?"
                    r"(?P<every>\s(?:hang nam|moi nam))?", _date, 4),
-    ("quarter", rf"(?:(?P<by>{BY})\s)?quy\s(?P<q>{QUARTER})\b(?:\s?(?:/|nam|-)\s?(?:nam\s)?(?P<y>{YEAR}))?",
+    ("quarter", rf"{NOT_START}(?:(?P<by>{BY})\s)?quy\s(?P<q>{QUARTER})\b(?:\s?(?:/|nam|-)\s?(?:nam\s)?(?P<y>{YEAR}))?",
      _quarter, 3),
     ("half_year", rf"(?P<half>6 thang (?:dau|cuoi) nam|sau thang (?:dau|cuoi) nam)(?:\s(?:nam\s)?(?P<y>{YEAR}))?",
      _first_half, 2),
-    ("month", rf"(?:(?P<by>{BY})\s)?thang\s(?P<m>{MONTH})(?:\s?(?:/|-|\s?nam\s)\s?(?P<y>{YEAR}))?(?![\d/])",
+    ("month", rf"{NOT_START}(?:(?P<by>{BY})\s)?thang\s(?P<m>{MONTH})(?:\s?(?:/|-|\s?nam\s)\s?(?P<y>{YEAR}))?(?![\d/])",
      _month_end, 3),
     ("range", rf"(?:giai doan|thoi ky|tu nam|nam)\s(?P<a>{YEAR})\s?(?:-|–|—|den(?: nam)?)\s?(?P<b>{YEAR})",
      _range, 1),
     ("bare_range", rf"(?<![\d/])(?P<a>{YEAR})\s?[-–—]\s?(?P<b>{YEAR})(?![\d/])", _range, 1),
-    ("year", rf"(?:(?P<by>truoc|trong|cuoi|den het|het|cham nhat(?: la)?(?: trong)?|hoan thanh trong|nam)\s)"
+    ("this_year", r"(?:hoan thanh |thuc hien )?(?:trong|cuoi|het|den het) nam(?=\s*(?:[.;,)]|$))", _this_year, 2),
+    ("year", rf"{NOT_START}(?:(?P<by>truoc|trong|cuoi|den het|het|cham nhat(?: la)?(?: trong)?|hoan thanh trong|nam)\s)"
              rf"(?:nam\s)?(?P<y>{YEAR})(?![\d/\-])", _year_end, 2),
     ("periodic", r"(?:dinh ky|thuc hien)?\s?(?:hang|moi)\s(?:thang|quy)|dinh ky\s(?:6|sau|3|ba)\sthang"
                  r"(?:\s(?:mot|1)\s?lan)?|(?:6|sau) thang (?:mot|1) lan|hai lan (?:mot|moi|/) ?nam|"

@@ -52,6 +52,9 @@ PHRASES: list[tuple[str, int | None, str, dict[str, Any], set[str]]] = [
     ("Từ năm 2024 đến năm 2026", None, "range", {"from": "2024", "to": "2026"}, set()),
     ("2024", None, "end_of_year", {"year": 2024}, set()),
     ("Báo cáo trước ngày 15 hằng tháng", None, "periodic", {"every": "1 month", "day_of_month": 15}, set()),
+    ("Từ tháng 3/2024 đến hết tháng 6/2024", None, "end_of_month", {"month": "2024-06"}, set()),
+    ("Thực hiện từ năm 2024, hoàn thành trong Quý II/2025", None, "end_of_quarter", {"quarter": "2025-Q2"}, set()),
+    ("Nội dung này hoàn thành trong năm.", 2024, "end_of_year", {"year": 2024}, {"year_assumed"}),
     ("Thường xuyên", None, "ongoing", {}, set()),
     ("Hằng năm", None, "ongoing", {}, {"yearly_without_date"}),
     ("Hàng năm", None, "ongoing", {}, {"yearly_without_date"}),
@@ -80,6 +83,8 @@ NOT_DEADLINES = [
     "đạt từ 0,5 - 1,0% tổng chi thường xuyên ngân sách tỉnh",
     "Chương trình “phát triển khoa học đến năm 2030” của tỉnh",
     "Kế hoạch số 123/KH-UBND ngày 5 tháng 3 năm 2021 của UBND tỉnh",
+    "Bắt đầu triển khai từ năm 2024",
+    "kết quả đạt được trong năm qua",
 ]
 
 
