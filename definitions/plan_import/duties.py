@@ -229,17 +229,18 @@ def _ref(node: Node) -> str:
     return "".join(reversed(parts)).lstrip(".")
 
 
-def _context_lead(node: Node, registry: Registry) -> tuple[list[Body], Node] | None:
+def _context_lead(node: Node, registry: Registry) -> list[Body]:
+    """The lead a heading above ``node`` names (none: an empty list)."""
     n = node.parent
     while n is not None and n.kind != "root":
         text = n.text.strip()
         head = text.split(":", 1)[0] if ":" in text[:300] else text
         if looks_like_bodies(head):
-            return bodies(head.rstrip(":"), registry), n
+            return bodies(head.rstrip(":"), registry)
         if n.kind not in ("roman", "capital", "appendix") and (found := lead_of(text, registry)[0]):
-            return found, n  # "- Sở X chủ trì thực hiện các nội dung sau:" above its "+" points
+            return found  # "- Sở X chủ trì thực hiện các nội dung sau:" above its "+" points
         n = n.parent
-    return None
+    return []
 
 
 # a duty's fields written as labels: "- Cơ quan chủ trì: Sở Y tế.", "(Thời gian thực hiện: năm 2024)"
@@ -266,18 +267,18 @@ def labelled(text: str, field: str) -> tuple[str, tuple[int, int]] | None:
     return text[a:b].strip(" ;,"), (a, b)
 
 
-def lead_of(text: str, registry: Registry) -> tuple[list[Body], tuple[int, int] | None, str]:
-    """The bodies that lead a duty written in ``text``, their span, and the text after a "Bodies:" prefix."""
+def lead_of(text: str, registry: Registry) -> tuple[list[Body], tuple[int, int] | None]:
+    """The bodies that lead a duty written in ``text``, and their span in it."""
     if (written := labelled(text, "lead")) and (named := bodies(written[0], registry)):
-        return named, written[1], text
+        return named, written[1]
     colon = text.find(":")
     if 0 < colon < 400 and looks_like_bodies(text[:colon]):
-        return bodies(text[:colon], registry), (0, colon), text[colon + 1:].strip()
+        return bodies(text[:colon], registry), (0, colon)
     f = folded(text)
     if m := _GIVEN_TO.search(f[:300]):
         found = bodies(text[m.start("body"): m.end("body")], registry)
         if found:
-            return found, (m.start("body"), m.end("body")), text
+            return found, (m.start("body"), m.end("body"))
     # the subject of the sentence, or of the clause after an opening "Căn cứ …, " / "Trên cơ sở …, "
     starts = [0] + ([m.end() for m in re.finditer(r",\s*", f[:300])] if _OPENING.match(f) else [])
     for start in starts:
@@ -288,8 +289,8 @@ def lead_of(text: str, registry: Registry) -> tuple[list[Body], tuple[int, int] 
             named = bodies(subject, registry)
             if start and not all(b.code or b.expands_to for b in named):
                 continue  # after an opening clause only bodies the registry knows: "…, đơn vị, địa phương" is not one
-            return named, (m.start("subject"), m.start("subject") + len(subject)), text
-    return [], None, text
+            return named, (m.start("subject"), m.start("subject") + len(subject))
+    return [], None
 
 
 def cooperating_of(text: str, registry: Registry, lead: list[Body]) -> tuple[list[Body], list[tuple[int, int]]]:
@@ -434,17 +435,10 @@ def prose_duties(root: Node, registry: Registry, year: int | None) -> list[dict[
         text = node.full_text
         if len(text.split()) < 4 or (looks_like_bodies(text) and not node.children):
             return
-        lead, span, _rest = lead_of(text, registry)
-        if not lead:
-            context = _context_lead(node, registry)
-            if context is not None:
-                lead = context[0]
-        elif node.kind == "para":
-            pass
-        if node.kind == "para" and not lead:
-            return  # a paragraph that names nobody is commentary, not a duty
+        lead, span = lead_of(text, registry)
         if node.kind == "para" and span is None:
-            return
+            return  # a paragraph that names nobody itself is commentary, not a duty
+        lead = lead or _context_lead(node, registry)
         duty = _duty(_ref(node), text, node.block, text, lead, span, registry, year)
         if not lead and duty["deadline"] is None and not _BACK_REFERENCE.search(folded(text)):
             return  # nobody named and no date: a solution or a statement ("kinh phí từ nguồn …"), not a duty

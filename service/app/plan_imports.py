@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 from typing_extensions import TypedDict
 
-from definitions import Role
+from definitions import Definition, Role
 from definitions.agencies import AgencyEntry, AgencyKind
 from definitions.plan_import import Known, Registry, import_document
 from definitions.plan_import.deadlines import parse
@@ -125,8 +125,10 @@ class PlanImports:
         what still stops it from loading."""
         self._require(actor, "reading plan imports", auditors=True)  # auditors read what went in, and who let it
         row = self.app.store.plan_import(import_id)
-        items = [self._item(duty, row.decisions.get(duty["ref"], {}), lang) for duty in row.proposal["duties"]]
-        conversion = self._conversion(row.settings, [i["decided"] for i in items if i["status"] == "accepted"])
+        items = self._items(row, lang)
+        workflows = self._workflows()
+        conversion = self._conversion(row.settings, [i["decided"] for i in items if i["status"] == "accepted"],
+                                      workflows)
         return {"id": row.id, "file_name": row.file_name, "sha256": row.sha256, "status": row.status,
                 "version": row.version, "document": row.proposal["document"], "settings": row.settings,
                 "document_flags": [flag_words(f, lang) for f in row.proposal["document"].get("flags", [])],
@@ -136,8 +138,13 @@ class PlanImports:
                 "problems": conversion.problems, "skipped": conversion.skipped,
                 "may_approve": row.status == "submitted" and row.submitted_by is not None
                 and _account_part(row.submitted_by) != _account_part(actor.id),
-                "changes": self._changes(row), "definitions": self._definition_titles(lang),
+                "changes": self._changes(row),
+                "definitions": sorted(((d.id, d.title.en if lang == "en" and d.title.en else d.title.vi)
+                                       for d in workflows), key=lambda kv: kv[1]),
                 "may_add_bodies": actor.role == Role.ADMIN, "kinds": [k.value for k in AgencyKind]}
+
+    def _items(self, row: Any, lang: str) -> list[dict[str, Any]]:
+        return [self._item(duty, row.decisions.get(duty["ref"], {}), lang) for duty in row.proposal["duties"]]
 
     def _item(self, duty: dict[str, Any], decision: dict[str, Any], lang: str) -> dict[str, Any]:
         decided = dict(duty)
@@ -155,25 +162,22 @@ class PlanImports:
                 "unknown": [] if "lead" in edits else unknown_bodies(decided),
                 "by": decision.get("by")}
 
-    def _conversion(self, settings: dict[str, Any], accepted: list[dict[str, Any]]) -> Conversion:
+    def _conversion(self, settings: dict[str, Any], accepted: list[dict[str, Any]],
+                    workflows: list[Definition]) -> Conversion:
         issued = settings.get("issued_on")
         if not issued:
             return Conversion(None, problems=[("", "chưa có ngày ban hành của kế hoạch")])
-        definitions = [self.app.engine.definition(d) for d in self._definition_ids()]
         return to_plan(settings["plan_id"], settings["title"], settings["implements"],
-                       dt.date.fromisoformat(issued), settings.get("standing_body"), accepted, periods_of(definitions))
+                       dt.date.fromisoformat(issued), settings.get("standing_body"), accepted, periods_of(workflows))
 
-    def _definition_titles(self, lang: str) -> list[tuple[str, str]]:
-        """(id, title in the page's language) of every workflow a duty may be given, by title."""
-        out = {}
+    def _workflows(self) -> list[Definition]:
+        """The latest version of every workflow not retired: what a duty may be given (read once per request)."""
+        latest: dict[str, Definition] = {}
         for stored in self.app.store.list_definitions():
             d = stored.definition
-            if not d.retired:
-                out[d.id] = d.title.en if lang == "en" and d.title.en else d.title.vi
-        return sorted(out.items(), key=lambda kv: kv[1])
-
-    def _definition_ids(self) -> list[str]:
-        return sorted({d.definition.id for d in self.app.store.list_definitions() if not d.definition.retired})
+            if d.id not in latest or d.version > latest[d.id].version:
+                latest[d.id] = d
+        return [d for d in latest.values() if not d.retired]
 
     def _changes(self, row: Any) -> list[str]:
         """What this document changes against the last loaded import of the same plan: duties added, removed and
@@ -235,7 +239,7 @@ class PlanImports:
                     rule.pop(key, None)
                 edits["deadline"] = rule
         if definition is not None:
-            if definition not in self._definition_ids():
+            if definition not in {d.id for d in self._workflows()}:
                 problems.append(("definition", f"no workflow {definition!r}"))
             else:
                 edits["definition"] = definition
@@ -323,9 +327,8 @@ class PlanImports:
         if row.submitted_by is None or _account_part(row.submitted_by) == _account_part(actor.id):
             raise RoleNotAllowed(actor.role.value, [], instance_id=None,
                                  event="approving one's own review (a second person approves: four eyes)", state=None)
-        view = self.review(actor, import_id)
-        conversion = self._conversion(row.settings, [i["decided"] for i in view["items"]
-                                                     if i["status"] == "accepted"])
+        conversion = self._conversion(row.settings, [i["decided"] for i in self._items(row, "vi")
+                                                     if i["status"] == "accepted"], self._workflows())
         if conversion.plan is None:
             raise PayloadInvalid([(f"duty {ref}" if ref else "plan", why) for ref, why in conversion.problems])
         source = {"sha256": row.sha256, "name": row.file_name,

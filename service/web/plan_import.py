@@ -108,7 +108,8 @@ def _review(request: Request, user: User, import_id: int, status: int = 200, fla
         view = uses(request).plan_imports.review(user.actor, import_id, lang)
     except NotFound as err:
         return _not_found(request, user, err)
-    names = dict(_agencies(request))
+    agencies = _agencies(request)
+    names = dict(agencies)
     for item in view["items"]:
         duty = item["proposed"]
         item["segments"] = highlighted(duty["text"], duty.get("evidence", {}))
@@ -117,7 +118,7 @@ def _review(request: Request, user: User, import_id: int, status: int = 200, fla
         item["phrase"] = (item["decided"].get("deadline") or {}).get("as_written", "")
     issued = view["settings"].get("issued_on")
     view["settings"]["issued_shown"] = dt.date.fromisoformat(issued).strftime("%d/%m/%Y") if issued else ""
-    return _render(request, "plan_import.html", status, user, view=view, agencies=_agencies(request),
+    return _render(request, "plan_import.html", status, user, view=view, agencies=agencies,
                    definitions=view["definitions"], flash=flash, flash_kind=flash_kind, problems=problems or {},
                    problem_ref=problem_ref)
 
