@@ -17,7 +17,7 @@ from tests.api.conftest import prepared
 from workflow import Actor, RoleNotAllowed, SimulatedClock
 from workflow.errors import PayloadInvalid, VersionConflict
 
-from .make_docx import seed_document
+from .make_docx import seed_document, typed_document
 
 NOW = dt.datetime(2022, 11, 10, 2, tzinfo=dt.UTC)
 ADMIN = Actor("account:1:Quản trị", Role.ADMIN)
@@ -104,8 +104,6 @@ def test_only_administrators_and_the_standing_body_import(app: App, tmp_path: Pa
 
 
 def test_a_body_the_registry_lacks_is_added_by_an_administrator_and_leads(app: App, tmp_path: Path) -> None:
-    from .make_docx import typed_document
-
     imports = app.uses.plan_imports
     data = typed_document(tmp_path / "binh-minh.docx").read_bytes()
     import_id = imports.propose(ADMIN, "binh-minh.docx", data)
