@@ -9,7 +9,7 @@ once, and notifications without contacts are recorded as such.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 
 from definitions import NotFound
@@ -43,21 +43,29 @@ def _assignees(uow: UnitOfWork, codes: tuple[str, ...] | None, kinds: tuple[str,
 
 
 def load_plan(engine: Engine, store: ServiceQueries, plan: Plan, actor: Actor,
-              rebase_to: dt.date | None = None, tick: Callable[[int], None] | None = None) -> PlanLoad:
+              rebase_to: dt.date | None = None, tick: Callable[[int], None] | None = None, *,
+              within: Callable[[UnitOfWork], None] | None = None, leave: Set[tuple[str, str]] = frozenset(),
+              leave_schedules: Set[str] = frozenset()) -> PlanLoad:
     """Every task takes effect on the plan's date (its obligations count from then, whenever it is loaded).
-    ``tick(1)`` after each task and each schedule (a progress bar's advance)."""
+    ``tick(1)`` after each task and each schedule (a progress bar's advance). A revised plan
+    (``service.plan_revision``) changes the running tasks first, ``within`` the same transaction, and leaves alone
+    the (section, agency) pairs in ``leave`` and the schedules of the sections in ``leave_schedules``."""
     tick = tick or (lambda _: None)
     if rebase_to is not None:
         plan = rebase(plan, rebase_to)
     result = PlanLoad(plan.id, plan.cycle)
     standing = {STANDING_BODY: plan.standing_body} if plan.standing_body else {}
     with store.transaction() as uow:
+        if within is not None:
+            within(uow)
         if plan.standing_body:
             _assignees(uow, (plan.standing_body,), None, ())
         for task in plan.tasks:
             definition = engine.definition(task.definition)
             _assignees(uow, task.cooperating, None, ())
             for code in _assignees(uow, task.assignees, task.assignee_kinds, task.exclude):
+                if (task.section, code) in leave:
+                    continue
                 key = task.key.format(cycle=plan.cycle, agency=code)
                 data = {**task.data, "plan": plan.id, "section": task.section, "duty": task.duty,
                         "deadline_as_written": task.deadline_as_written, **standing}
@@ -73,10 +81,10 @@ def load_plan(engine: Engine, store: ServiceQueries, plan: Plan, actor: Actor,
             tick(1)
     recurrence = Recurrence(engine, store)
     start = dt.datetime.combine(plan.issued_on, dt.time(), PROVINCE_TZ).astimezone(dt.UTC)
-    known = {s.name for s in store.list_schedules()}
+    known = {s.name for s in store.list_schedules(ended=True)}
     for schedule in plan.schedules:
         tick(1)
-        if schedule.name in known:
+        if schedule.name in known or schedule.section in leave_schedules:
             result.schedules_existing.append(schedule.name)
             continue
         with store.transaction() as uow:

@@ -65,9 +65,42 @@ class ScheduleQueries(Connections):
                 "assignees": list(assignees), "key_template": key_template})
             return int(key[0])
 
-    def list_schedules(self) -> list[Schedule]:
+    def list_schedules(self, ended: bool = False) -> list[Schedule]:
+        """The running schedules (with ``ended``, also those a revised plan ended)."""
+        query = select(schedules).order_by(schedules.c.name)
         with self._read() as c:
-            return [schedule_from_row(r._mapping) for r in c.execute(select(schedules).order_by(schedules.c.name))]
+            return [schedule_from_row(r._mapping) for r in c.execute(
+                query if ended else query.where(schedules.c.ended_at.is_(None)))]
+
+    def change_schedule(self, name: str, *, assignees: Sequence[str], data: dict[str, Any], cron: str,
+                        key_template: str, actor_id: str, now: dt.datetime, reason: str) -> None:
+        """A revised plan changes a recurring duty: who owes it, its deadline, when it opens (next runs only)."""
+        with self._begin() as c:
+            row = c.execute(select(schedules).where(schedules.c.name == name)).first()
+            if row is None:
+                raise NotFound("schedule", name)
+            before = schedule_from_row(row._mapping)
+            c.execute(update(schedules).where(schedules.c.id == before.id).values(
+                assignees=json.dumps(list(assignees)), data=json.dumps(data, ensure_ascii=False), cron=cron,
+                key_template=key_template))
+            append_system(c.connection.driver_connection, self._system_sql, "schedule_changed", actor_id, now, {
+                "id": before.id, "name": name, "reason": reason,
+                "from": {"assignees": list(before.assignees), "cron": before.cron, "key_template": before.key_template,
+                         "due": before.data.get("due")},
+                "to": {"assignees": list(assignees), "cron": cron, "key_template": key_template,
+                       "due": data.get("due")}})
+
+    def end_schedule(self, name: str, *, actor_id: str, now: dt.datetime, reason: str) -> None:
+        """A revised plan drops a recurring duty: its schedule starts nothing from now on (the row and its
+        occurrences stay)."""
+        with self._begin() as c:
+            row = c.execute(select(schedules.c.id).where(schedules.c.name == name,
+                                                         schedules.c.ended_at.is_(None))).first()
+            if row is None:
+                raise NotFound("running schedule", name)
+            c.execute(update(schedules).where(schedules.c.id == row[0]).values(ended_at=now))
+            append_system(c.connection.driver_connection, self._system_sql, "schedule_ended", actor_id, now, {
+                "id": int(row[0]), "name": name, "reason": reason})
 
     def schedule(self, schedule_id: int) -> Schedule:
         with self._read() as c:
@@ -78,12 +111,13 @@ class ScheduleQueries(Connections):
 
     def next_schedule_run(self) -> dt.datetime | None:
         with self._read() as c:
-            value = c.execute(select(func.min(schedules.c.next_run_at))).scalar()
+            value = c.execute(select(func.min(schedules.c.next_run_at)).where(schedules.c.ended_at.is_(None))).scalar()
         return None if value is None else value.replace(tzinfo=dt.UTC)
 
     def due_schedules(self, now: dt.datetime) -> Iterator[Schedule]:
         with self._read() as c:
-            rows = c.execute(select(schedules).where(schedules.c.next_run_at <= now).order_by(
+            rows = c.execute(select(schedules).where(
+                schedules.c.next_run_at <= now, schedules.c.ended_at.is_(None)).order_by(
                 schedules.c.next_run_at, schedules.c.id)).all()
         for row in rows:
             yield schedule_from_row(row._mapping)

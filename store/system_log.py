@@ -100,7 +100,14 @@ class _Replay:
             self.scheduled.append((payload["change"], payload["document"]))
         elif event == "schedule_added":
             self.plans[payload["id"]] = (payload["name"], payload["definition_id"], payload["cron"],
-                                         list(payload["assignees"]), payload["key_template"])
+                                         list(payload["assignees"]), payload["key_template"], False)
+        elif event == "schedule_changed" and payload["id"] in self.plans:  # a revised plan (migration 0013)
+            name, definition_id, _, _, _, ended = self.plans[payload["id"]]
+            to = payload["to"]
+            self.plans[payload["id"]] = (name, definition_id, to["cron"], list(to["assignees"]), to["key_template"],
+                                         ended)
+        elif event == "schedule_ended" and payload["id"] in self.plans:
+            self.plans[payload["id"]] = (*self.plans[payload["id"]][:5], True)
 
 
     def _account(self, event: str, payload: dict[str, Any]) -> None:
@@ -201,8 +208,8 @@ def _registry_problems(connection: Connection, replay: _Replay) -> list[str]:
     if waiting != Counter(replay.scheduled):
         problems.append("the scheduled registry changes are not as the system history says (added, removed or "
                         "edited behind the engine's back)")
-    stored = {r.id: (r.name, r.definition_id, r.cron, json.loads(r.assignees), r.key_template)
-              for r in connection.execute(select(schedules))}
+    stored = {r.id: (r.name, r.definition_id, r.cron, json.loads(r.assignees), r.key_template,
+                     r.ended_at is not None) for r in connection.execute(select(schedules))}
     problems.extend(f"schedule {i} is not as the system history says"
                     for i in sorted(set(stored) | set(replay.plans)) if stored.get(i) != replay.plans.get(i))
     return problems

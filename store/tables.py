@@ -259,6 +259,7 @@ schedules = Table(
     Column("next_run_at", UTCDateTime, nullable=False),
     Column("last_run_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime, nullable=True),  # migration 0013: a revised plan dropped it; starts nothing
 )
 
 # -- the agency registry (migration 0003) -----------------------------------------------------------

@@ -353,6 +353,37 @@ class Facts:
             raise RoleNotAllowed(actor.role.value, [*roles, *(["admin"] if admin_direct else [])],
                                  instance_id=instance.id, event=event, state=instance.state)
 
+    # -- a revised plan ----------------------------------------------------------------------------
+
+    def redate(self, uow: UnitOfWork, instance: InstanceRecord, due: Mapping[str, Any] | None,
+               as_written: str | None, actor: Actor, reason: str, on: dt.date, payload: Mapping[str, Any]
+               ) -> InstanceRecord:
+        """The plan's deadline for this task changed (a revised plan approved by the body with authority): its
+        data's ``due`` replaced and every open obligation counted from it restated from its own start (a
+        ``correct`` entry dated ``on``, so a report as of an earlier day keeps the old deadline); one
+        ``@plan_revised`` row. The caller checked who approves."""
+        data = {k: v for k, v in instance.data.items() if k != "due"}
+        if due is not None:
+            data["due"] = dict(due)
+        data["deadline_as_written"] = as_written
+        moved = dataclasses.replace(instance, data=data)
+        definition = self.engine.definition(instance.definition_id, instance.definition_version)
+        periods = {o.name: o.period for o in definition.obligations}
+        changes, closed = Changes(), []
+        for record in uow.obligations_of(instance.id):
+            period = periods.get(record.name)
+            if record.status is not ObligationStatus.OPEN or period is None or period.from_data != "due" \
+                    or due is None:
+                continue
+            more, gone = self._restate(uow, moved, record, on, started_on=record.started_on)
+            changes.rows += more.rows
+            changes.log += more.log
+            closed += gone
+        body = {**payload, "deadline_as_written": as_written,
+                **({ESCALATIONS_CLOSED: closed} if closed else {})}
+        return self.engine.append(uow, instance, "@plan_revised", actor, body, reason, obligations=changes,
+                                  effective_on=on, data=data, due_at=self._due(uow, instance, changes))
+
     @staticmethod
     def _obligation(uow: UnitOfWork, instance: InstanceRecord, name: str, where: dict[str, Any]) -> ObligationRecord:
         found = next((o for o in uow.obligations_of(instance.id) if o.name == name), None)

@@ -6,11 +6,16 @@ history through the new version's obligations (the same events, on the same effe
 judged as if the new version had applied all along), re-arms its timers, and writes one ``@migrated`` history
 row per instance. That row takes effect on the instance's first day, and each obligation change in it carries
 its own date (``opened_on``, ``on``), so an "as of" report before the migration reads it correctly.
+
+``withdraw`` ends one task the plan no longer asks for (a revised plan approved): by its definition's own
+withdrawal (a transition from its state to a final state whose outcome is ``cancelled``, which waives its open
+obligations), after moving it to the latest version of its definition first when only that version has one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,6 +76,45 @@ def recompute(engine: Engine, target: Definition, instance: InstanceRecord, stat
                            row.payload, instance.data, agency, current, engine.calendar, instance.id)
         current = merge(current, changes.rows)
     return current
+
+
+def withdrawal_event(definition: Definition, state: str) -> str | None:
+    """The event that withdraws a task in ``state``: one leading to a cancelled final state."""
+    for event in definition.events_from(state):
+        transition = definition.transition_from(state, event)
+        if transition is not None and transition.dest in definition.cancelled_states:
+            return event
+    return None
+
+
+def withdrawable(engine: Engine, instance: InstanceRecord) -> tuple[bool, str]:
+    """Whether ``withdraw`` can end the task, and how (or why not), in words."""
+    definition = engine.definition(instance.definition_id, instance.definition_version)
+    if withdrawal_event(definition, instance.state):
+        return True, ""
+    latest = engine.definition(instance.definition_id)
+    if latest.version > definition.version and instance.state in {s.id for s in latest.states} \
+            and withdrawal_event(latest, instance.state):
+        return True, f"chuyển sang phiên bản {latest.version} của quy trình rồi hủy"
+    return False, (f"quy trình {instance.definition_id} (phiên bản {definition.version}) không có bước hủy ở trạng "
+                   f"thái {instance.state!r}")
+
+
+def withdraw(engine: Engine, uow: UnitOfWork, instance: InstanceRecord, actor: Actor, reason: str,
+             effective_on: dt.date | None = None) -> InstanceRecord:
+    """End ``instance`` by its definition's withdrawal (see the module docstring); refused, nothing written, when
+    no version of its definition has one from its state."""
+    ok, how = withdrawable(engine, instance)
+    if not ok:
+        raise Refused(how, instance_id=instance.id, event="withdraw", state=instance.state)
+    definition = engine.definition(instance.definition_id, instance.definition_version)
+    if how:  # only the latest version can withdraw it: move it there first (same state)
+        definition = engine.definition(instance.definition_id)
+        _migrate_one(engine, uow, instance, definition, instance.state, actor, reason)
+        instance = engine.load(uow, instance.id)
+    event = withdrawal_event(definition, instance.state)
+    assert event is not None
+    return engine.apply(uow, instance, event, actor, {}, reason, effective_on=effective_on).instance
 
 
 def _first_assignee(engine: Engine, instance: InstanceRecord) -> str:

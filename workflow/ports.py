@@ -490,8 +490,17 @@ class ServiceQueries(Protocol):
         """Schedules whose next run is at ``now`` or before."""
         ...
 
-    def list_schedules(self) -> list[Schedule]:
-        """Every schedule, by name."""
+    def list_schedules(self, ended: bool = False) -> list[Schedule]:
+        """Every running schedule, by name (with ``ended``, also those a revised plan ended)."""
+        ...
+
+    def change_schedule(self, name: str, *, assignees: Sequence[str], data: dict[str, Any], cron: str,
+                        key_template: str, actor_id: str, now: dt.datetime, reason: str) -> None:
+        """A revised plan changes a recurring duty (its next runs)."""
+        ...
+
+    def end_schedule(self, name: str, *, actor_id: str, now: dt.datetime, reason: str) -> None:
+        """A revised plan drops a recurring duty: its schedule starts nothing more."""
         ...
 
     def add_schedule(self, name: str, definition_id: str, cron: str, assignees: Sequence[str], key_template: str,

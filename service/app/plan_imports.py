@@ -26,6 +26,7 @@ from workflow.errors import PayloadInvalid, VersionConflict
 
 from ..context import App
 from ..plan import PlanLoad, load_plan
+from ..plan_revision import apply_revision, revision_of
 from .access import require
 from .attachments import _account_part, clean_name
 
@@ -51,7 +52,7 @@ class PlanImportView(TypedDict):
     problems: list[tuple[str, str]]  # (ref, what stops it from loading)
     skipped: list[tuple[str, str]]  # (ref, why the plan does not start it)
     may_approve: bool
-    changes: list[str]  # against the import of the same plan loaded before: "+ ref", "- ref", "~ ref"
+    changes: list[str]  # what approving it changes in the running tasks of the same plan, a line each (+ − ~ !)
     definitions: list[tuple[str, str]]  # (id, title) of the workflows a duty may be given
     may_add_bodies: bool
     kinds: list[str]
@@ -129,16 +130,19 @@ class PlanImports:
         workflows = self._workflows()
         conversion = self._conversion(row.settings, [i["decided"] for i in items if i["status"] == "accepted"],
                                       workflows)
+        revision = revision_of(self.app.engine, self.app.store, conversion.plan) if conversion.plan else None
+        problems = conversion.problems + [(ref, f"không hủy được nhiệm vụ đang chạy: {why}")
+                                          for ref, why in (revision.blocked if revision else [])]
         return {"id": row.id, "file_name": row.file_name, "sha256": row.sha256, "status": row.status,
                 "version": row.version, "document": row.proposal["document"], "settings": row.settings,
                 "document_flags": [flag_words(f, lang) for f in row.proposal["document"].get("flags", [])],
                 "items": items, "imported_by": row.imported_by, "submitted_by": row.submitted_by,
                 "approved_by": row.approved_by, "plan_id": row.plan_id,
                 "pending": sum(1 for i in items if i["status"] == "pending"),
-                "problems": conversion.problems, "skipped": conversion.skipped,
+                "problems": problems, "skipped": conversion.skipped,
                 "may_approve": row.status == "submitted" and row.submitted_by is not None
                 and _account_part(row.submitted_by) != _account_part(actor.id),
-                "changes": self._changes(row),
+                "changes": revision.words(lang) if revision else [],
                 "definitions": sorted(((d.id, d.title.en if lang == "en" and d.title.en else d.title.vi)
                                        for d in workflows), key=lambda kv: kv[1]),
                 "may_add_bodies": actor.role == Role.ADMIN, "kinds": [k.value for k in AgencyKind]}
@@ -178,22 +182,6 @@ class PlanImports:
             if d.id not in latest or d.version > latest[d.id].version:
                 latest[d.id] = d
         return [d for d in latest.values() if not d.retired]
-
-    def _changes(self, row: Any) -> list[str]:
-        """What this document changes against the last loaded import of the same plan: duties added, removed and
-        changed (lead, deadline), by reference."""
-        previous = next((r for r in self.app.store.plan_import_list()
-                         if r.status == "loaded" and r.id != row.id and r.settings.get("plan_id") ==
-                         row.settings.get("plan_id")), None)
-        if previous is None:
-            return []
-        old = {d["ref"]: d for d in previous.proposal["duties"]}
-        new = {d["ref"]: d for d in row.proposal["duties"]}
-        out = [f"+ {ref}" for ref in new if ref not in old] + [f"- {ref}" for ref in old if ref not in new]
-        for ref in new.keys() & old.keys():
-            if lead_codes(new[ref]) != lead_codes(old[ref]) or new[ref]["deadline"] != old[ref]["deadline"]:
-                out.append(f"~ {ref}")
-        return sorted(out, key=lambda s: s[2:])
 
     # -- deciding ----------------------------------------------------------------------------------------------
 
@@ -338,11 +326,25 @@ class PlanImports:
         now = self.app.clock.now()
         # the plan starts its tasks, as a schedule does: a system actor that names the approval and its approver
         loader = Actor(f"system:plan-import:{import_id}|{actor.id}", Role.SYSTEM)
-        result = load_plan(self.app.engine, self.app.store, plan, loader)  # twice: nothing new (keys carry the cycle)
+        revision = revision_of(self.app.engine, self.app.store, plan)  # the same plan running: a revised document
+        changed: dict[str, Any] = {}
+        if revision is None:
+            result = load_plan(self.app.engine, self.app.store, plan, loader)
+        else:
+            if revision.blocked:
+                raise PayloadInvalid([(ref, f"không hủy được nhiệm vụ đang chạy: {why}")
+                                      for ref, why in revision.blocked])
+            reason = (f"Kế hoạch sửa đổi: {source['number'] or source['name']} (lần nhập {import_id}, "
+                      f"người lập {row.submitted_by}, người phê duyệt {actor.id})")
+            result = apply_revision(self.app.engine, self.app.store, plan, revision, loader, actor, reason)
+            changed = {"withdrawn": [i for i, _, _ in revision.withdraw],
+                       "redated": [i for i, _, _, _ in revision.redate],
+                       "schedules_changed": [n for n, _ in revision.schedules_changed],
+                       "schedules_ended": [n for n, _ in revision.schedules_ended], "changes": revision.words()}
         self._write(row, status="loaded", approved_by=actor.id, approved_at=now, loaded_at=now, plan_id=plan.id)
         self._history("plan_import_loaded", actor, now, {
             "import": import_id, "plan": plan.id, "document": source, "created": len(result.created),
-            "schedules": result.schedules_added, "submitted_by": row.submitted_by})
+            "schedules": result.schedules_added, "submitted_by": row.submitted_by, **changed})
         return result
 
 

@@ -174,3 +174,20 @@ def typed_document(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(path))
     return path
+
+
+def table_plan(path: Path, number: str, dated: str, rows: Iterable[Sequence[str]]) -> Path:
+    """A plan that is only its appendix table (STT | Nhiệm vụ | Cơ quan chủ trì | Cơ quan phối hợp | Thời gian
+    hoàn thành): the shape of a plan and of the revised plan that amends it."""
+    document = Document()
+    header(document, "TỈNH BÌNH MINH", "Bình Minh", number, dated)
+    document.add_paragraph("KẾ HOẠCH")
+    document.add_paragraph("Triển khai nhiệm vụ khoa học và công nghệ năm 2023")
+    document.add_paragraph("Nơi nhận:")
+    document.add_paragraph("- Lưu: VT.")
+    document.add_paragraph("PHỤ LỤC")
+    appendix(document, "DANH MỤC NHIỆM VỤ", ("STT", "Nhiệm vụ", "Cơ quan chủ trì", "Cơ quan phối hợp",
+                                            "Thời gian hoàn thành"), rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document.save(str(path))
+    return path
