@@ -31,6 +31,7 @@ from .cli_common import (
     written,
 )
 from .plan import load_plan
+from .record import forecast_table, record_table
 from .report import to_csv, to_json, to_table, to_xlsx
 from .report_docx import to_docx
 
@@ -253,4 +254,34 @@ def report_status(
             emit(opts, {"file": str(output)}, f"written to {output}")
         else:
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    run(ctx, act)
+
+
+@report_cli.command("agencies")
+def report_agencies(
+    ctx: typer.Context,
+    as_of: Annotated[str | None, typer.Option(help="As of the end of this date, rebuilt from history "
+                                                   "(YYYY-MM-DD or dd/mm/yyyy; default: today)")] = None,
+    updated_days: Annotated[int, typer.Option(help="An open obligation counts as kept up to date when its task was "
+                                                   "acted on within this many days")] = 30,
+) -> None:
+    """Each agency's record (bảng theo dõi, đánh giá): the four categories, share done on time, median and worst
+    days late, overdue by age band, share kept up to date, extensions asked and granted; worst first."""
+    def act(opts: Options) -> None:
+        record = opts.uses.reports.agencies(date_arg(as_of, "--as-of") if as_of else None, updated_days)
+        emit(opts, record.as_dict(), record_table(record))
+    run(ctx, act)
+
+
+@report_cli.command("forecast")
+def report_forecast(
+    ctx: typer.Context,
+    as_of: Annotated[str | None, typer.Option(help="As of the end of this date (default: today)")] = None,
+    seed: Annotated[int, typer.Option(help="The bootstrap's seed: the same seed and day give the same figures")] = 0,
+) -> None:
+    """For each obligation open at the end of the day: the probability it is finished late and the days by which
+    it is done with 50 % and 85 % likelihood, from the owing agency's own history (docs/reports.md)."""
+    def act(opts: Options) -> None:
+        result = opts.uses.reports.forecast(date_arg(as_of, "--as-of") if as_of else None, seed)
+        emit(opts, result.as_dict(), forecast_table(result))
     run(ctx, act)

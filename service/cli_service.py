@@ -48,6 +48,8 @@ def simulate(
     seed: Annotated[int | None, typer.Option(help="Simulate the whole plan with seeded agency behaviour")] = None,
     report: Annotated[Path | None, typer.Option(help="Write the status report (.xlsx, .csv, .json or text)")] = None,
     force: Annotated[bool, typer.Option(help="Replace the --report file if it exists")] = False,
+    equal_paces: Annotated[bool, typer.Option(help="Every agency the same odds (default: each its own seeded pace: "
+                                                   "prompt, steady, late or erratic)")] = False,
 ) -> None:
     """Advance a simulated clock: timers and schedules fire in order through the same code as ``serve``.
 
@@ -76,7 +78,7 @@ def simulate(
             settings = settings.model_copy(update={"database_url": f"sqlite:///{path}", "sqlite_synchronous": "NORMAL"})
         app = App(settings, clock=clock)
         app.init()
-        _simulate_plan(opts, app, clock, seed, end, report, force)
+        _simulate_plan(opts, app, clock, seed, end, report, force, equal_paces)
     run(ctx, act)
 
 
@@ -109,7 +111,7 @@ def _simulate_database(opts: Options, app: App, clock: SimulatedClock, end: dt.d
 
 
 def _simulate_plan(opts: Options, app: App, clock: SimulatedClock, seed: int, end: dt.datetime,
-                   report_file: Path | None, force: bool) -> None:
+                   report_file: Path | None, force: bool, equal_paces: bool = False) -> None:
     from definitions import load_data
     from definitions.agencies import Reorganisation
 
@@ -121,7 +123,8 @@ def _simulate_plan(opts: Options, app: App, clock: SimulatedClock, seed: int, en
                       ROOT / "definitions" / "registry" / "agencies.yaml",
                       ROOT / "definitions" / "plan" / "ke-hoach-2022.yaml")
     reorg = load_data(ROOT / "definitions" / "registry" / "reorg-2025.yaml", Reorganisation)
-    sim = simulation.Simulation(app.engine, app.ticker(deliver=False), clock, seed)
+    sim = simulation.Simulation(app.engine, app.ticker(deliver=False), clock, seed,
+                                simulation.Behaviour(equal_paces=equal_paces))
     start = clock.now()
     months = (end.year - start.year) * 12 + end.month - start.month + 1
     with Bar(opts, "Mô phỏng (simulating)", months) as bar:

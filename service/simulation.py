@@ -81,10 +81,17 @@ OFFICE_STEPS = {("founding", "proposed"), ("catalogue_consultation", "submitted"
                 ("catalogue_consultation", "implementing")}
 
 
+#: Each agency's character (issue 29): (share on time, share late, most days late). Drawn per agency from the seed,
+#: so a forecaster has something to learn; ``Behaviour(equal_paces=True)`` gives every agency the same odds.
+PACES = {"prompt": (0.93, 0.05, 6.0), "steady": (0.75, 0.15, 25.0), "late": (0.3, 0.6, 45.0),
+         "erratic": (0.5, 0.3, 90.0)}
+
+
 @dataclass(frozen=True)
 class Behaviour:
     on_time: float = 0.75
     late: float = 0.15  # the rest never act
+    equal_paces: bool = False  # every agency the odds above; else each its own pace (PACES), seeded
     ask_for_time: float = 0.4  # of those that will be late: ask for an extension first
     grant: float = 0.6  # of the requests: granted (a third of those shorter than asked); the rest refused
     accept_claim: float = 0.5  # of the receipts stated too late: accepted by the standing body
@@ -144,11 +151,12 @@ class Simulation:
             return now + dt.timedelta(days=rng.uniform(2, 12))
         draw = rng.random()
         due = instance.due_at or now + dt.timedelta(days=10)  # no deadline yet (e.g. recording a receipt): days
-        if draw < self.behaviour.on_time:
+        on_time, late, late_days = self.pace(instance.assignee)
+        if draw < on_time:
             span = max((due - now).total_seconds(), 3600.0)
             return now + dt.timedelta(seconds=rng.uniform(0.2, 0.95) * span)
-        if draw < self.behaviour.on_time + self.behaviour.late:
-            when = max(due, now) + dt.timedelta(days=rng.uniform(1, 25))
+        if draw < on_time + late:
+            when = max(due, now) + dt.timedelta(days=rng.uniform(1, late_days))
             if instance.due_at is not None and due > now and rng.random() < self.behaviour.ask_for_time:
                 asked = now + (due - now) * rng.uniform(0.3, 0.9)
                 self.decisions.append(Decision(asked, instance.id, "request", {
@@ -156,6 +164,12 @@ class Simulation:
                     "seed": f"{self.seed}:{instance.business_key}:{instance.entry_seq}:ask"}))
             return when
         return None
+
+    def pace(self, agency: str) -> tuple[float, float, float]:
+        """(share on time, share late, most days late) of ``agency``: its own character unless paces are equal."""
+        if self.behaviour.equal_paces:
+            return self.behaviour.on_time, self.behaviour.late, 25.0
+        return PACES[random.Random(f"{self.seed}:pace:{agency}").choice(sorted(PACES))]
 
     def decide_due(self) -> None:
         """The decisions whose moment has come, in order (each may plan the next: a request its decision)."""

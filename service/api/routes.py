@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
@@ -33,7 +33,7 @@ from ..app.keys import CreatedKey, KeyView, key_view
 from ..app.plan_imports import PlanImportView
 from ..app.registers import Receipt, ReceiptAnswer, RegisterView
 from ..app.registry import AgencyDetail, ChangeDone, OutboxStatus, Requeued
-from ..app.reports import StatusView, TaskPage, status_view
+from ..app.reports import AgencyRecordView, ForecastView, StatusView, TaskPage, status_view
 from ..http import export_response, nudge, uses
 from ..report import to_csv, to_xlsx
 from ..report_docx import to_docx
@@ -697,6 +697,25 @@ def find_tasks(request: Request, who: Who, agency: Annotated[str | None, Query(m
     where = TaskFilter(agency=agency, section=section, definition_id=definition, state=state, category=category,
                        due_from=due_from, due_to=due_to, text=q)
     return uses(request).reports.tasks(where, page, size)
+
+
+@router.get("/reports/agencies")
+def report_agencies(request: Request, who: Who, as_of: Day | None = None,
+                    updated_days: Annotated[int, Query(ge=1, le=3650)] = 30) -> AgencyRecordView:
+    """Each agency's record (bảng theo dõi, đánh giá) as of the end of `as_of` (default today), worst first: the four
+    categories, share done on time, median and worst days late, overdue by age band, share of open obligations acted
+    on within `updated_days`, extensions asked and granted."""
+    return cast(AgencyRecordView, uses(request).reports.agencies(as_of, updated_days).as_dict())
+
+
+@router.get("/reports/forecast")
+def report_forecast(request: Request, who: Who, as_of: Day | None = None,
+                    seed: Annotated[int, Query(ge=0, le=2**62)] = 0,
+                    lang: Annotated[Literal["vi", "en"], Query(description="the language of `basis`")] = "vi",
+                    ) -> ForecastView:
+    """For each obligation open at the end of `as_of`: the probability it is finished late and the days by which it
+    is done with 50 % and 85 % likelihood, from the owing agency's history; the same for the same seed and day."""
+    return cast(ForecastView, uses(request).reports.forecast(as_of, seed, lang).as_dict())
 
 
 @router.get("/reports/status", response_model=None, responses=REPORT_FORMATS)

@@ -17,6 +17,7 @@ from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 
 from ..context import App
+from ..record import AgencyRecord, Forecast, Standing, agency_record, forecast, standing
 from ..report import StatusReport, status_report
 from ..report_docx import Issuing
 from ..views import instant
@@ -40,6 +41,52 @@ class StatusView(TypedDict):
     totals: dict[str, int]
     flags: list[dict[str, Any]]  # the plan's own targets missed (e.g. the S&T share of the budget)
     rows: list[RowView]
+
+
+class RecordRowView(TypedDict):
+    agency: str
+    agency_name: str
+    done_on_time: int
+    done_late: int
+    within_deadline: int
+    overdue: int
+    share_on_time: float | None  # of those done
+    days_late_median: float | None  # calendar days past the last day (done late: when done; overdue: so far)
+    days_late_worst: int | None
+    overdue_le_30: int
+    overdue_31_90: int
+    overdue_91_180: int
+    overdue_over_180: int
+    open: int
+    updated: int  # open obligations whose task was acted on within updated_days
+    share_updated: float | None
+    extensions_asked: int
+    extensions_granted: int
+
+
+class AgencyRecordView(TypedDict):
+    as_of: str  # YYYY-MM-DD
+    updated_days: int
+    rows: list[RecordRowView]  # worst first
+
+
+class ForecastRowView(TypedDict):
+    instance_id: int
+    obligation: str
+    agency: str
+    last_day: str
+    p_late: float | None  # None: not enough history
+    p50: str | None  # the day it is done by, with 50 % likelihood
+    p85: str | None
+    n: int  # finished obligations the forecast drew from
+    basis: str  # in words
+    enough_history: bool
+
+
+class ForecastView(TypedDict):
+    as_of: str
+    seed: int
+    rows: list[ForecastRowView]  # likeliest to be late first
 
 
 class TaskView(TypedDict):
@@ -97,6 +144,27 @@ class Reports:
         if problems:
             raise PayloadInvalid(problems)
         return status_report(self.app.engine, self.app.store, now, as_of, known_at)
+
+    def _standing(self, as_of: dt.date | None) -> Standing:
+        today = local_date(self.app.clock.now())
+        if as_of is not None and as_of > today:
+            raise PayloadInvalid([("as_of", f"{as_of:%d/%m/%Y} is after today ({today:%d/%m/%Y}, province time): "
+                                            "no report can say how things stood then")])
+        return standing(self.app.engine, self.app.store, as_of or today)
+
+    def agencies(self, as_of: dt.date | None = None, updated_days: int = 30) -> AgencyRecord:
+        """Each agency's record as of the end of ``as_of`` (default today): ``service.record``."""
+        if not 1 <= updated_days <= 3650:
+            raise PayloadInvalid([("updated_days", "from 1 to 3650 days")])
+        day = as_of or local_date(self.app.clock.now())
+        return agency_record(self._standing(as_of), self.app.store.agency_names_on(day), updated_days)
+
+    def forecast(self, as_of: dt.date | None = None, seed: int = 0, lang: str = "vi") -> Forecast:
+        """For each obligation open at the end of ``as_of``: how likely it is to be finished late, and when it will
+        probably be done (``service.record``); the same for the same seed and day."""
+        if not 0 <= seed < 2**63:
+            raise PayloadInvalid([("seed", "a whole number from 0")])
+        return forecast(self._standing(as_of), self.app.engine.calendar, seed, lang)
 
     def tasks(self, where: TaskFilter, page: int = 1, size: int = 50, lang: str = "vi") -> TaskPage:
         """The obligations matching ``where`` (now), nearest last day first, a page at a time. Reads: every role."""

@@ -199,6 +199,13 @@ def test_deadlines_escalations_agencies_calendar_reports_audit(api: Api) -> None
         assert c.post("/api/v1/notifications/retry", json={}).json() == {"requeued": 0}
         report = c.get("/api/v1/reports/status").json()
         assert report["totals"]["within_deadline"] == 1
+        record = c.get("/api/v1/reports/agencies").json()
+        assert sum(r["within_deadline"] for r in record["rows"]) == 1  # the same obligation, by agency
+        forecast = c.get("/api/v1/reports/forecast", params={"seed": 3, "lang": "en"}).json()
+        assert [(r["enough_history"], r["basis"][:24]) for r in forecast["rows"]] == [
+            (False, "not enough history (n = ")]
+        assert c.get("/api/v1/reports/agencies", params={"updated_days": 0}).status_code == 422
+        assert c.get("/api/v1/reports/forecast", params={"as_of": "2999-01-01"}).status_code == 422
         assert c.get("/api/v1/reports/status", params={"format": "csv"}).content.startswith(
             "\ufeffMã cơ quan".encode())  # with the BOM Excel needs
         xlsx = c.get("/api/v1/reports/status", params={"format": "xlsx"})

@@ -1,0 +1,336 @@
+"""The Steering Committee's view (issue 29): each agency's record (bảng theo dõi, đánh giá) and a forecast of which
+open obligations will be finished late, both as of the end of any day, rebuilt from the history like the status
+report (``service.report``), so a past day reads as it stood then.
+
+**The record**, one row per agency: its obligations in the four official categories, the share of those done that
+were done on time, the median and worst days late (calendar days past the last day: of those done late, when done;
+of those still open and overdue, so far), its overdue obligations by age band (≤ 30, 31–90, 91–180, > 180 days
+past the last day), the share of its open obligations *updated* within the last ``updated_days`` days (an act of
+the agency or on its task: a transition, a request for more time; the start alone is not an update), and the
+extensions it asked and was granted. Waived obligations (a withdrawn or cancelled duty) are not counted.
+
+**The forecast**, one row per obligation open at the end of the day: from the owing agency's own history of how
+long its finished obligations took after their clock started (in working days, our calendar), a bootstrap over
+those of the same workflow and obligation (falling back to all of the agency's, then to every agency's of that
+kind, then to every finished obligation): the probability that it will be finished after its last day, and the
+days by which it will be done with 50 % and 85 % likelihood. Only durations longer than the time it has already
+been open are drawn (it is not done yet); when none is, the time it has been open is added to each. Below
+``MIN_HISTORY`` finished obligations the row says "chưa đủ dữ liệu" and gives no probability, unless the last day
+has already passed (then it will be late: 1.0). Deterministic for a seed and a day: each row draws from its own
+``random.Random`` seeded with (seed, instance, obligation, day). Standard library and our calendar only.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import random
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from store import SqlStore
+from workflow import Engine, HistoryRecord
+from workflow.calendar import BusinessCalendar
+from workflow.obligations import effective_of, end_of, replay
+
+MIN_HISTORY = 8  # finished obligations below which a forecast says it has too little to go on
+DRAWS = 2000
+BANDS = ((30, "overdue_le_30"), (90, "overdue_31_90"), (180, "overdue_91_180"), (None, "overdue_over_180"))
+EXTENSION_ASKED = "@extension_requested"
+EXTENSION_GRANTED = "@deadline_extended"
+
+
+@dataclass
+class Obligation:
+    """One obligation as it stood at the end of the day."""
+
+    instance_id: int
+    name: str
+    agency: str
+    kind: str  # definition id / obligation name: "similar" obligations share it
+    started_on: dt.date | None
+    last_day: dt.date
+    status: str  # open, satisfied (waived ones are left out)
+    closed_on: dt.date | None
+    category: str
+
+
+@dataclass
+class Standing:
+    """What the history says on the day, read once for the record and the forecast."""
+
+    day: dt.date
+    obligations: list[Obligation]
+    last_update: dict[int, dt.date]  # instance -> the last day an act touched it
+    asked: Counter[int]
+    granted: Counter[int]
+
+
+def standing(engine: Engine, store: SqlStore, day: dt.date) -> Standing:
+    started: dict[tuple[int, str], dt.date] = {}
+    definitions: dict[int, str] = {}
+    last_update: dict[int, dt.date] = {}
+    asked: Counter[int] = Counter()
+    granted: Counter[int] = Counter()
+
+    def rows() -> Iterator[HistoryRecord]:
+        for row in store.iter_history():
+            on = effective_of(row)
+            if on <= day:
+                definitions.setdefault(row.instance_id, row.definition_id)
+                for change in row.obligations or ():
+                    if change.get("started_on") and change["op"] in ("open", "restart", "correct"):
+                        started[(row.instance_id, str(change["name"]))] = dt.date.fromisoformat(change["started_on"])
+                if not row.event.startswith("@") or row.event == EXTENSION_ASKED:
+                    last_update[row.instance_id] = max(on, last_update.get(row.instance_id, on))
+                asked[row.instance_id] += row.event == EXTENSION_ASKED
+                granted[row.instance_id] += row.event == EXTENSION_GRANTED
+            yield row
+
+    replayed, _ = replay(rows(), day)
+    at = end_of(day)
+    found = []
+    for (instance_id, name), o in replayed.items():
+        category = o.category(at)
+        if category is None:
+            continue  # waived
+        found.append(Obligation(instance_id, name, o.agency, f"{definitions.get(instance_id, '?')}/{name}",
+                                started.get((instance_id, name)), o.extended_to or o.last_day, o.status,
+                                o.closed_on, category))
+    return Standing(day, found, last_update, asked, granted)
+
+
+# -- the record ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RecordRow:
+    agency: str
+    agency_name: str
+    done_on_time: int = 0
+    done_late: int = 0
+    within_deadline: int = 0
+    overdue: int = 0
+    share_on_time: float | None = None  # of those done
+    days_late_median: float | None = None
+    days_late_worst: int | None = None
+    overdue_le_30: int = 0
+    overdue_31_90: int = 0
+    overdue_91_180: int = 0
+    overdue_over_180: int = 0
+    open: int = 0
+    updated: int = 0  # open obligations touched within the window
+    share_updated: float | None = None
+    extensions_asked: int = 0
+    extensions_granted: int = 0
+
+
+@dataclass
+class AgencyRecord:
+    as_of: str  # YYYY-MM-DD
+    updated_days: int
+    rows: list[RecordRow] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"as_of": self.as_of, "updated_days": self.updated_days, "rows": [asdict(r) for r in self.rows]}
+
+
+def agency_record(state: Standing, names: dict[str, str], updated_days: int = 30) -> AgencyRecord:
+    """Every agency with an obligation counted on the day, worst first (most overdue, then least on time)."""
+    rows: dict[str, RecordRow] = {}
+    late: dict[str, list[int]] = defaultdict(list)
+    counted: dict[str, set[int]] = defaultdict(set)
+    since = state.day - dt.timedelta(days=updated_days)
+    for o in state.obligations:
+        row = rows.get(o.agency) or rows.setdefault(o.agency, RecordRow(o.agency, names.get(o.agency, o.agency)))
+        setattr(row, o.category, getattr(row, o.category) + 1)
+        counted[o.agency].add(o.instance_id)
+        if o.category == "done_late" and o.closed_on is not None:
+            late[o.agency].append((o.closed_on - o.last_day).days)
+        if o.category == "overdue":
+            past = (state.day - o.last_day).days
+            late[o.agency].append(past)
+            band = next(b for limit, b in BANDS if limit is None or past <= limit)
+            setattr(row, band, getattr(row, band) + 1)
+        if o.status == "open":
+            row.open += 1
+            touched = state.last_update.get(o.instance_id)
+            row.updated += touched is not None and touched > since
+    for agency, row in rows.items():
+        done = row.done_on_time + row.done_late
+        row.share_on_time = round(row.done_on_time / done, 4) if done else None
+        row.share_updated = round(row.updated / row.open, 4) if row.open else None
+        if late[agency]:
+            row.days_late_median = float(statistics.median(late[agency]))
+            row.days_late_worst = max(late[agency])
+        row.extensions_asked = sum(state.asked[i] for i in counted[agency])
+        row.extensions_granted = sum(state.granted[i] for i in counted[agency])
+    ordered = sorted(rows.values(), key=lambda r: (-r.overdue, r.share_on_time if r.share_on_time is not None
+                                                   else 1.0, r.agency))
+    return AgencyRecord(state.day.isoformat(), updated_days, ordered)
+
+
+# -- the forecast -------------------------------------------------------------------------------------------
+
+
+class WorkingDays:
+    """Working days counted by index over a span, for durations and their inverse."""
+
+    def __init__(self, calendar: BusinessCalendar, first: dt.date, last: dt.date) -> None:
+        self.days: list[dt.date] = []
+        day = first
+        while day <= last:
+            if calendar.is_working_day(day):
+                self.days.append(day)
+            day += dt.timedelta(days=1)
+
+    def index(self, day: dt.date) -> int:
+        """How many working days come before ``day``."""
+        return bisect.bisect_left(self.days, day)
+
+    def between(self, start: dt.date, end: dt.date) -> int:
+        """Working days after ``start`` up to ``end`` (0 when done the day it started)."""
+        return max(0, bisect.bisect_right(self.days, end) - bisect.bisect_right(self.days, start))
+
+    def after(self, start: dt.date, count: int) -> dt.date:
+        """The ``count``-th working day after ``start`` (``start`` itself for 0)."""
+        if count <= 0:
+            return start
+        at = bisect.bisect_right(self.days, start) + count - 1
+        if at >= len(self.days):
+            return self.days[-1] + dt.timedelta(days=int((at - len(self.days) + 1) * 7 / 5) + 1)
+        return self.days[at]
+
+
+@dataclass
+class ForecastRow:
+    instance_id: int
+    obligation: str
+    agency: str
+    last_day: str
+    p_late: float | None
+    p50: str | None
+    p85: str | None
+    n: int
+    basis: str  # in words
+    enough_history: bool
+
+
+@dataclass
+class Forecast:
+    as_of: str
+    seed: int
+    rows: list[ForecastRow] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"as_of": self.as_of, "seed": self.seed, "rows": [asdict(r) for r in self.rows]}
+
+
+def forecast(state: Standing, calendar: BusinessCalendar, seed: int = 0, lang: str = "vi") -> Forecast:
+    """Every obligation open at the end of the day, likeliest to be late first."""
+    finished = [o for o in state.obligations if o.status == "satisfied" and o.started_on and o.closed_on]
+    opened = [o for o in state.obligations if o.status == "open"]
+    if not opened:
+        return Forecast(state.day.isoformat(), seed)
+    first = min([o.started_on for o in finished + opened if o.started_on] + [state.day]) - dt.timedelta(days=1)
+    last = max(o.last_day for o in opened) + dt.timedelta(days=3 * 366)
+    work = WorkingDays(calendar, first, max(last, state.day + dt.timedelta(days=5 * 366)))
+    took: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for o in finished:
+        assert o.started_on is not None
+        assert o.closed_on is not None
+        d = work.between(o.started_on, o.closed_on)
+        for key in ((o.agency, o.kind), (o.agency, "*"), ("*", o.kind), ("*", "*")):
+            took[key].append(d)
+    rows = [_row(o, took, work, state.day, seed, lang) for o in opened]
+    rows.sort(key=lambda r: (-(r.p_late if r.p_late is not None else -1.0), r.last_day, r.instance_id))
+    return Forecast(state.day.isoformat(), seed, rows)
+
+
+SOURCES = {(False, False): ("cùng loại nhiệm vụ", "same kind of duty"),
+           (False, True): ("mọi nhiệm vụ của cơ quan", "all of its duties"),
+           (True, False): ("mọi cơ quan, cùng loại nhiệm vụ", "all agencies, same kind"),
+           (True, True): ("mọi cơ quan, mọi nhiệm vụ", "all agencies, all duties")}
+
+
+def _row(o: Obligation, took: dict[tuple[str, str], list[int]], work: WorkingDays, day: dt.date, seed: int,
+         lang: str) -> ForecastRow:
+    en = lang == "en"
+    started = o.started_on or day
+    late_already = day > o.last_day
+    base = ForecastRow(o.instance_id, o.name, o.agency, o.last_day.isoformat(), 1.0 if late_already else None,
+                       None, None, 0, "", False)
+    sample, source = [], (True, True)
+    for all_agencies, all_kinds in ((False, False), (False, True), (True, False), (True, True)):
+        key = ("*" if all_agencies else o.agency, "*" if all_kinds else o.kind)
+        if len(took.get(key, ())) >= MIN_HISTORY:
+            sample, source = took[key], (all_agencies, all_kinds)
+            break
+    if not sample:
+        n = len(took.get((o.agency, "*"), ()))
+        base.n = n
+        base.basis = (f"not enough history (n = {n})" if en else f"chưa đủ dữ liệu (n = {n})") + \
+            ((", already past its last day" if en else ", đã quá hạn") if late_already else "")
+        return base
+    elapsed = work.between(started, day)
+    later = [d for d in sample if d > elapsed] or [elapsed + d for d in sample]
+    rng = random.Random(f"{seed}:{o.instance_id}:{o.name}:{day.isoformat()}")
+    draws = sorted(work.after(started, rng.choice(later)) for _ in range(DRAWS))
+    p_late = sum(1 for d in draws if d > o.last_day) / DRAWS
+    median = statistics.median(sample)
+    words = SOURCES[source][1 if en else 0]
+    who = "" if source[0] else f"{o.agency}: "
+    basis = (f"{who}median {median:g} working days to finish, n = {len(sample)} ({words})" if en else
+             f"{who}trung vị {median:g} ngày làm việc để hoàn thành, n = {len(sample)} ({words})".replace(".", ","))
+    return ForecastRow(o.instance_id, o.name, o.agency, o.last_day.isoformat(),
+                       1.0 if late_already else round(p_late, 3), draws[DRAWS // 2].isoformat(),
+                       draws[int(DRAWS * 0.85)].isoformat(), len(sample), basis, True)
+
+
+# -- as text ------------------------------------------------------------------------------------------------
+
+RECORD_HEADERS = {"agency": "Cơ quan", "done_on_time": "Đúng hạn", "done_late": "Quá hạn (đã xong)",
+                  "within_deadline": "Trong hạn", "overdue": "Quá hạn (chưa xong)", "share_on_time": "% đúng hạn",
+                  "days_late_median": "Trễ (trung vị, ngày)", "days_late_worst": "Trễ nhất",
+                  "overdue_le_30": "≤30", "overdue_31_90": "31–90", "overdue_91_180": "91–180",
+                  "overdue_over_180": ">180", "share_updated": "% cập nhật", "extensions_asked": "Xin gia hạn",
+                  "extensions_granted": "Được gia hạn"}
+
+
+def _cell(value: Any, share: bool = False) -> str:
+    if value is None:
+        return "—"
+    if share:
+        return f"{value * 100:.0f}%"
+    return f"{value:g}".replace(".", ",") if isinstance(value, float) else str(value)
+
+
+def record_table(record: AgencyRecord) -> str:
+    """The record for a terminal, under Vietnamese headings, dates dd/mm/yyyy."""
+    day = dt.date.fromisoformat(record.as_of)
+    columns = list(RECORD_HEADERS)
+    cells = [[r.agency, *(_cell(getattr(r, c), c.startswith("share")) for c in columns[1:])] for r in record.rows]
+    widths = [max(len(RECORD_HEADERS[c]), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    line = "  ".join(RECORD_HEADERS[c].ljust(w) for c, w in zip(columns, widths, strict=True))
+    out = [f"Bảng theo dõi, đánh giá các cơ quan đến hết ngày {day:%d/%m/%Y} (cập nhật: trong {record.updated_days} "
+           "ngày gần nhất; quá hạn theo số ngày quá hạn)", line, "-" * len(line)]
+    out += ["  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True)))
+            for row in cells]
+    return "\n".join(out)
+
+
+def forecast_table(result: Forecast) -> str:
+    day = dt.date.fromisoformat(result.as_of)
+    out = [f"Dự báo khả năng trễ hạn các nghĩa vụ đang mở đến hết ngày {day:%d/%m/%Y} (seed {result.seed})",
+           "Nhiệm vụ  Nghĩa vụ          Cơ quan   Hạn cuối    Khả năng trễ  50%         85%         Căn cứ"]
+    for r in result.rows:
+        p = "—" if r.p_late is None else f"{r.p_late * 100:.0f}%"
+        dates = [dt.date.fromisoformat(d).strftime("%d/%m/%Y") if d else "—" for d in (r.last_day, r.p50, r.p85)]
+        out.append(f"#{r.instance_id:<8} {r.obligation[:17]:<17} {r.agency:<9} {dates[0]:<11} {p:>12}  "
+                   f"{dates[1]:<11} {dates[2]:<11} {r.basis}")
+    if not result.rows:
+        out.append("Không có nghĩa vụ nào đang mở.")
+    return "\n".join(out)

@@ -1,0 +1,122 @@
+"""The Committee's view (issue 29): each agency's record and the forecast of who will be late.
+
+On hand-made standings with known answers (medians, age bands, shares; a prompt agency, a slow one, one with too
+little history), then on the whole simulated plan: the record's four categories add up to the status report's for
+the same day (two computations over the same history), and the forecast is the same for the same seed and day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from service.context import App
+from service.record import MIN_HISTORY, Obligation, Standing, agency_record, forecast
+from service.report import status_report
+from service.settings import Settings
+from workflow.calendar import BusinessCalendar
+from workflow.obligations import end_of
+
+DAY = dt.date(2024, 6, 28)  # a Friday
+CALENDAR = BusinessCalendar()
+
+
+def _done(i: int, agency: str, started: dt.date, closed: dt.date, last_day: dt.date, kind: str = "delivery/x"
+          ) -> Obligation:
+    return Obligation(i, "x", agency, kind, started, last_day, "satisfied", closed,
+                      "done_on_time" if closed <= last_day else "done_late")
+
+
+def _open(i: int, agency: str, started: dt.date, last_day: dt.date, kind: str = "delivery/x") -> Obligation:
+    return Obligation(i, "x", agency, kind, started, last_day, "open", None,
+                      "within_deadline" if last_day >= DAY else "overdue")
+
+
+def test_the_record_counts_shares_lateness_and_age_bands() -> None:
+    rows = [_done(1, "SYT", dt.date(2024, 1, 2), dt.date(2024, 1, 10), dt.date(2024, 1, 31)),
+            _done(2, "SYT", dt.date(2024, 1, 2), dt.date(2024, 2, 10), dt.date(2024, 1, 31)),  # 10 days late
+            _open(3, "SYT", dt.date(2024, 1, 2), dt.date(2024, 6, 8)),  # 20 days overdue
+            _open(4, "SYT", dt.date(2023, 1, 2), dt.date(2023, 12, 1)),  # 210 days overdue
+            _open(5, "SYT", dt.date(2024, 6, 1), dt.date(2024, 7, 31)),  # within its time
+            _done(6, "STC", dt.date(2024, 1, 2), dt.date(2024, 1, 5), dt.date(2024, 1, 31))]
+    state = Standing(DAY, rows, last_update={3: dt.date(2024, 6, 20), 4: dt.date(2024, 1, 3)},
+                     asked=Counter({3: 2, 6: 1}), granted=Counter({3: 1}))
+    record = agency_record(state, {"SYT": "Sở Y tế"}, updated_days=30)
+    syt, stc = record.rows  # the agency with overdue duties first
+    assert (syt.agency, syt.agency_name, stc.agency) == ("SYT", "Sở Y tế", "STC")
+    assert (syt.done_on_time, syt.done_late, syt.within_deadline, syt.overdue) == (1, 1, 1, 2)
+    assert syt.share_on_time == 0.5
+    assert (syt.days_late_median, syt.days_late_worst) == (20.0, 210)  # of 10, 20 and 210 days
+    assert (syt.overdue_le_30, syt.overdue_31_90, syt.overdue_91_180, syt.overdue_over_180) == (1, 0, 0, 1)
+    assert (syt.open, syt.updated) == (3, 1)  # only #3 was acted on within 30 days
+    assert syt.share_updated == round(1 / 3, 4)
+    assert (syt.extensions_asked, syt.extensions_granted) == (2, 1)
+    assert (stc.share_on_time, stc.share_updated, stc.days_late_median) == (1.0, None, None)
+
+
+def test_the_forecast_learns_each_agency_pace_and_says_when_it_cannot() -> None:
+    started = dt.date(2024, 1, 2)
+    rows = []
+    for i in range(10):  # SYT finishes in about 5 working days, SCT in about 30
+        rows.append(_done(100 + i, "SYT", started, dt.date(2024, 1, 9), dt.date(2024, 3, 1)))
+        rows.append(_done(200 + i, "SCT", started, dt.date(2024, 2, 20), dt.date(2024, 3, 1)))
+    rows.append(_done(300, "SNV", started, dt.date(2024, 1, 9), dt.date(2024, 3, 1), kind="other/y"))
+    last_day = dt.date(2024, 7, 12)  # 10 working days after the day
+    rows += [_open(1, "SYT", DAY, last_day), _open(2, "SCT", DAY, last_day), _open(3, "SNV", DAY, last_day, "rare/z"),
+             _open(4, "SCT", dt.date(2024, 5, 1), dt.date(2024, 6, 3))]
+    state = Standing(DAY, rows, {}, Counter(), Counter())
+    result = forecast(state, CALENDAR, seed=1)
+    by = {r.instance_id: r for r in result.rows}
+    assert by[1].p_late == 0.0
+    assert by[1].p50 is not None
+    assert by[1].p50 <= last_day.isoformat()
+    assert by[2].p_late == 1.0  # 30 working days against 10
+    assert by[2].basis.startswith("SCT: trung vị")
+    assert by[2].n == 10
+    assert by[4].p_late == 1.0  # already past its last day
+    assert (by[3].agency, by[3].enough_history) == ("SNV", True)  # one of its own: all agencies' history instead
+    assert "mọi cơ quan" in by[3].basis
+    assert [r.instance_id for r in result.rows][-1] == 1  # least likely to be late last
+    assert forecast(state, CALENDAR, seed=1) == result  # the same seed and day: the same figures
+    thin = Standing(DAY, [*rows[:3], _open(5, "SYT", DAY, last_day)], {}, Counter(), Counter())
+    alone = forecast(thin, CALENDAR).rows[0]
+    assert len(rows[:3]) < MIN_HISTORY
+    assert (alone.p_late, alone.p50, alone.enough_history) == (None, None, False)
+    assert alone.basis.startswith("chưa đủ dữ liệu")
+
+
+def _workflow(*args: str, db: Path) -> str:
+    env = {**os.environ, "WORKFLOW_DATABASE_URL": f"sqlite:///{db}"}
+    done = subprocess.run([str(Path(sys.executable).parent / "workflow"), *args], env=env, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_on_the_simulated_plan_the_record_adds_up_and_the_forecast_is_reproducible(tmp_path: Path) -> None:
+    db = tmp_path / "sim.db"
+    _workflow("--json", "simulate", "--from", "2022-11-01", "--to", "2025-06-30", "--seed", "4", db=db)
+    record = json.loads(_workflow("--json", "report", "agencies", "--as-of", "2024-12-31", db=db))
+    app = App(Settings(database_url=f"sqlite:///{db}"))
+    try:
+        report = status_report(app.engine, app.store, end_of(dt.date(2025, 6, 30)), as_of=dt.date(2024, 12, 31))
+    finally:
+        app.sql_engine.dispose()
+    for category in ("done_on_time", "done_late", "within_deadline", "overdue"):
+        assert sum(r[category] for r in record["rows"]) == report.totals[category], category
+    first = _workflow("--json", "report", "forecast", "--as-of", "2024-12-31", "--seed", "9", db=db)
+    assert _workflow("--json", "report", "forecast", "--as-of", "2024-12-31", "--seed", "9", db=db) == first
+    rows = json.loads(first)["rows"]
+    assert rows
+    assert sum(r["overdue"] + r["within_deadline"] for r in record["rows"]) == len(rows)  # every open obligation
+    for r in rows:
+        assert r["p_late"] is None or 0.0 <= r["p_late"] <= 1.0
+        assert r["p50"] is None or r["p50"] <= r["p85"]
+        if r["last_day"] < "2024-12-31":
+            assert r["p_late"] == 1.0
+    text = _workflow("report", "agencies", "--as-of", "31/12/2024", db=db)
+    assert text.splitlines()[0].startswith("Bảng theo dõi, đánh giá các cơ quan đến hết ngày 31/12/2024")
