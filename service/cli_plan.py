@@ -280,7 +280,7 @@ def report_forecast(
     seed: Annotated[int, typer.Option(help="The bootstrap's seed: the same seed and day give the same figures")] = 0,
 ) -> None:
     """For each obligation open at the end of the day: the probability it is finished late and the days by which
-    it is done with 50 % and 85 % likelihood, from the owing agency's own history (docs/reports.md)."""
+    it is done with 50 % and 85 % likelihood, from the owing agency's own history (docs/cli.md)."""
     def act(opts: Options) -> None:
         result = opts.uses.reports.forecast(date_arg(as_of, "--as-of") if as_of else None, seed)
         emit(opts, result.as_dict(), forecast_table(result))
