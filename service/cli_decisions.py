@@ -23,6 +23,7 @@ def register(instances_cli: typer.Typer) -> None:
     instances_cli.command("decide-extension")(decide_extension)
     instances_cli.command("decide-claim")(decide_claim)
     instances_cli.command("correct")(correct)
+    instances_cli.command("progress")(progress)
 
 
 def document_of(number: str | None, issued: str | None) -> Any:
@@ -48,6 +49,20 @@ def ask_extension(ctx: typer.Context, instance_id: int, reason: Annotated[str, t
             opts.actor, instance_id, reason=reason, to_date=date_arg(to_date, "--to"),
             document=document_of(document, document_date),
             effective_on=date_arg(effective_on, "--effective-on") if effective_on else None))
+    run(ctx, act)
+
+
+def progress(ctx: typer.Context, instance_id: int,
+             text: Annotated[str, typer.Option(help="What has been done, what remains")],
+             percent: Annotated[int | None, typer.Option(min=0, max=100, help="Share of a measurable target done")
+                                ] = None,
+             document: DocumentNumber = None, document_date: DocumentDate = None,
+             reason: Annotated[str | None, typer.Option(help="An administrator reporting for the agency: why")] = None,
+             ) -> None:
+    """The owing agency reports progress on an open duty (as its officer: --role officer --agency CODE)."""
+    def act(opts: Options) -> None:
+        _row(opts, opts.uses.decisions.report_progress(opts.actor, instance_id, text=text, percent=percent,
+                                                       document=document_of(document, document_date), reason=reason))
     run(ctx, act)
 
 

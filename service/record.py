@@ -6,7 +6,8 @@ report (``service.report``), so a past day reads as it stood then.
 were done on time, the median and worst days late (calendar days past the last day: of those done late, when done;
 of those still open and overdue, so far), its overdue obligations by age band (≤ 30, 31–90, 91–180, > 180 days
 past the last day), the share of its open obligations *updated* within the last ``updated_days`` days (an act of
-the agency or on its task: a transition, a request for more time; the start alone is not an update), and the
+the agency or on its task: a transition, a progress report, a request for more time; the start alone is not an
+update), and the
 extensions it asked and was granted. Waived obligations (a withdrawn or cancelled duty) are not counted.
 
 **The forecast**, one row per obligation open at the end of the day: from the owing agency's own history of how
@@ -35,6 +36,7 @@ from store import SqlStore
 from workflow import Engine, HistoryRecord
 from workflow.calendar import BusinessCalendar
 from workflow.obligations import effective_of, end_of, replay
+from workflow.progress import PROGRESS
 
 MIN_HISTORY = 8  # finished obligations below which a forecast says it has too little to go on
 DRAWS = 2000
@@ -84,7 +86,7 @@ def standing(engine: Engine, store: SqlStore, day: dt.date) -> Standing:
                 for change in row.obligations or ():
                     if change.get("started_on") and change["op"] in ("open", "restart", "correct"):
                         started[(row.instance_id, str(change["name"]))] = dt.date.fromisoformat(change["started_on"])
-                if not row.event.startswith("@") or row.event == EXTENSION_ASKED:
+                if not row.event.startswith("@") or row.event in (EXTENSION_ASKED, PROGRESS):
                     last_update[row.instance_id] = max(on, last_update.get(row.instance_id, on))
                 asked[row.instance_id] += row.event == EXTENSION_ASKED
                 granted[row.instance_id] += row.event == EXTENSION_GRANTED

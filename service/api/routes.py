@@ -170,6 +170,15 @@ class ExtensionRequestBody(Body):
     obligation: str | None = Field(default=None, max_length=64)
 
 
+class ProgressBody(Body):
+    model_config = example(text="Đã hoàn thành dự thảo, đang lấy ý kiến các phòng chuyên môn", percent=60)
+
+    text: str = Field(max_length=4000)
+    percent: int | None = Field(default=None, ge=0, le=100, strict=True)
+    document: Document | None = None
+    reason: str | None = Field(default=None, max_length=10_000)
+
+
 class ExtensionDecisionBody(Body):
     model_config = example(grant=True, to_date="2023-01-20", reason="Đồng ý gia hạn đến ngày 20/01/2023",
                            document={"number": "15/BCĐ-KHCN", "issued_on": "2023-01-03"})
@@ -487,6 +496,14 @@ def request_extension(request: Request, who: Who, instance_id: InstanceId, body:
     return uses(request).decisions.request_extension(who.actor, instance_id, reason=body.reason, to_date=body.to_date,
                                                      document=document_arg(body.document),
                                                      effective_on=body.effective_on, obligation=body.obligation)
+
+
+@router.post("/instances/{instance_id}/progress")
+def report_progress(request: Request, who: Who, instance_id: InstanceId, body: ProgressBody) -> HistoryView:
+    """The owing agency says how an open duty is going: a short text, optionally its document and a percentage.
+    No state or deadline changes; the Committee's record counts the task as kept up to date."""
+    return uses(request).decisions.report_progress(who.actor, instance_id, text=body.text, percent=body.percent,
+                                                   document=document_arg(body.document), reason=body.reason)
 
 
 @router.post("/instances/{instance_id}/extension-request/decision")

@@ -10,6 +10,7 @@ from typing import Any
 
 from workflow import Actor
 from workflow.facts import Facts
+from workflow.progress import may_report, report_progress
 
 from ..context import App
 from ..views import HistoryView, history_view
@@ -21,8 +22,11 @@ class Decisions:
         self.facts = Facts(app.engine)
 
     def allowed(self, actor: Actor, instance_id: int) -> frozenset[str]:
-        """What ``actor`` may decide on the task now: ``ask``, ``decide``, ``extend``, ``claim``, ``correct``."""
-        return self.facts.allowed(self.app.store.get_instance(instance_id), actor)
+        """What ``actor`` may decide on the task now: ``ask``, ``decide``, ``extend``, ``claim``, ``correct``, and
+        ``progress`` (report how it is going)."""
+        instance = self.app.store.get_instance(instance_id)
+        allowed = self.facts.allowed(instance, actor)
+        return allowed | {"progress"} if may_report(self.app.engine, instance, actor) else allowed
 
     def request_extension(self, actor: Actor, instance_id: int, *, reason: str, to_date: dt.date | None,
                           document: Any = None, effective_on: dt.date | None = None,
@@ -31,6 +35,12 @@ class Decisions:
         return history_view(self.facts.request_extension(instance_id, actor, reason=reason, to_date=to_date,
                                                          document=document, effective_on=effective_on,
                                                          obligation=obligation))
+
+    def report_progress(self, actor: Actor, instance_id: int, *, text: str, percent: int | None = None,
+                        document: Any = None, reason: str | None = None) -> HistoryView:
+        """The owing agency says how the duty is going (``workflow.progress``): no state or deadline changes."""
+        return history_view(report_progress(self.app.engine, instance_id, actor, text=text, percent=percent,
+                                            document=document, reason=reason))
 
     def decide_extension(self, actor: Actor, instance_id: int, *, grant: bool, reason: str, document: Any,
                          to_date: dt.date | None = None, effective_on: dt.date | None = None) -> HistoryView:

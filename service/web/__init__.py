@@ -1037,7 +1037,10 @@ def _decision_forms(request: Request, user: User, instance: InstanceRecord, defi
                     f"({_value(h.effective_on or '', lang)})")
             for h in _app(request).store.history(instance.id) if h.event == "@start" or not h.event.startswith("@")
             ] if "correct" in allowed else []
+    progress = instance.data.get("@progress")
     return {"allowed": allowed, "rows": rows, "facts": facts,
+            "progress": {"text": str(progress.get("text", "")), "percent": progress.get("percent"),
+                         "seq": progress.get("seq")} if isinstance(progress, dict) else None,
             "waiting": {"day": _value(str(waiting.get("proposed")), lang), "seq": waiting.get("seq"),
                         "proposed": _value(str(waiting.get("proposed")), lang)} if isinstance(waiting, dict) else None,
             "claim": {"day": _value(str(claim.get("started_on")), lang)} if isinstance(claim, dict) else None}
@@ -1216,7 +1219,7 @@ def attached_file(request: Request, sha256: str) -> Response:
 
 DEADLINE_EVENTS = {"extend": "@deadline_extended", "suspend": "@suspended", "resume": "@resumed",
                    "ask": "@extension_requested", "decide": "@deadline_extended", "claim": "@receipt_claim_accepted",
-                   "correct": "@corrected"}
+                   "correct": "@corrected", "progress": "@progress"}
 
 
 def _date_field(value: str, name: str) -> dt.date | None:
@@ -1271,6 +1274,10 @@ def _decide(request: Request, user: User, instance_id: int, op: str, form: Any) 
         typed = typed_date(value)
         decisions.correct(actor, instance_id, seq=_count_field(str(form.get("row") or ""), "seq") or 0, field=field,
                           value=typed.isoformat() if typed is not None else value, reason=reason, document=document)
+    elif op == "progress":
+        decisions.report_progress(actor, instance_id, text=str(form.get("text") or "")[:10_000],
+                                  percent=_count_field(str(form.get("percent") or ""), "percent"), document=document,
+                                  reason=reason or None)
     elif op == "suspend":
         clock.suspend(actor, instance_id, reason=reason, document=document)
     else:

@@ -32,7 +32,8 @@ STANDING_BODY = {("POST", "/api/v1/plan-imports"), ("POST", "/api/v1/plan-import
                  ("POST", "/api/v1/plan-imports/{import_id}/approve")}
 # Decisions on a task: who may take them is the engine's rule (the owing agency asks; the Committee decides; the
 # standing body, Sở KH&CN here, decides claims and corrects; an administrator acts on behalf, or corrects)
-OWING_OR_ADMIN = {("POST", "/api/v1/instances/{instance_id}/extension-request")}
+OWING_OR_ADMIN = {("POST", "/api/v1/instances/{instance_id}/extension-request"),
+                  ("POST", "/api/v1/instances/{instance_id}/progress")}
 DECIDERS = {("POST", "/api/v1/instances/{instance_id}/extension-request/decision"),
             ("POST", "/api/v1/instances/{instance_id}/receipt-claim/decision")}
 CORRECTORS = {("POST", "/api/v1/instances/{instance_id}/corrections")}
@@ -51,6 +52,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/instances/{instance_id}/deadline/resume"): {"reason": "x"},
     ("POST", "/api/v1/escalations/{escalation_id}/acknowledge"): {},
     ("POST", "/api/v1/instances/{instance_id}/extension-request"): {"to_date": "2023-03-01", "reason": "x"},
+    ("POST", "/api/v1/instances/{instance_id}/progress"): {"text": "Đã xong dự thảo", "percent": 50, "reason": "x"},
     ("POST", "/api/v1/instances/{instance_id}/extension-request/decision"): {"grant": True, "reason": "x",
                                                                              "document": "1/BCĐ"},
     ("POST", "/api/v1/instances/{instance_id}/receipt-claim/decision"): {"accept": True, "reason": "x"},

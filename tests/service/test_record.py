@@ -14,6 +14,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from service.context import App
 from service.record import MIN_HISTORY, Obligation, Standing, agency_record, forecast
 from service.report import status_report
@@ -120,3 +122,36 @@ def test_on_the_simulated_plan_the_record_adds_up_and_the_forecast_is_reproducib
             assert r["p_late"] == 1.0
     text = _workflow("report", "agencies", "--as-of", "31/12/2024", db=db)
     assert text.splitlines()[0].startswith("Bảng theo dõi, đánh giá các cơ quan đến hết ngày 31/12/2024")
+
+
+def test_a_progress_report_keeps_a_duty_up_to_date_and_nobody_else_can_make_one(tmp_path: Path) -> None:
+    from definitions import Role
+    from tests.api.conftest import API_NOW, prepared
+    from workflow import Actor, RoleNotAllowed, SimulatedClock
+    from workflow.errors import PayloadInvalid, Refused
+
+    app = prepared(Settings(database_url=f"sqlite:///{tmp_path / 'progress.db'}"), SimulatedClock(API_NOW))
+    admin = Actor("account:1:Quản trị", Role.ADMIN)
+    syt = Actor("account:2:Lê Thị Y", Role.OFFICER, "SYT")
+    started = app.engine.start("delivery", "progress/SYT", "SYT", admin, data={"due": {"end_of_month": "2023-03"}})
+    task = started.id
+    before = app.uses.reports.agencies().rows[0]
+    assert (before.agency, before.open, before.updated) == ("SYT", 1, 0)
+    with pytest.raises(RoleNotAllowed):
+        app.uses.decisions.report_progress(Actor("account:3:X", Role.OFFICER, "STC"), task, text="x")
+    with pytest.raises(PayloadInvalid) as refused:
+        app.uses.decisions.report_progress(syt, task, text=" ", percent=101)
+    assert {f for f, _ in refused.value.errors} == {"text", "percent"}  # both at once
+    with pytest.raises(PayloadInvalid, match="reason"):
+        app.uses.decisions.report_progress(admin, task, text="Đã xong dự thảo")  # for the agency: say why
+    row = app.uses.decisions.report_progress(syt, task, text="Đã xong dự thảo, đang lấy ý kiến", percent=60)
+    assert (row["event"], row["payload"]["percent"]) == ("@progress", 60)
+    assert app.store.get_instance(task).state == "working"  # no state or deadline moves
+    after = app.uses.reports.agencies().rows[0]
+    assert (after.updated, after.share_updated) == (1, 1.0)
+    assert "progress" in app.uses.decisions.allowed(syt, task)
+    app.engine.fire(task, "deliver", syt, payload={"document": {"number": "9/BC-SYT", "issued_on": "2023-01-05"}})
+    app.engine.fire(task, "accept", Actor("account:4:Trần B", Role.OFFICER, "SKHCN"))
+    with pytest.raises(Refused, match="finished"):
+        app.uses.decisions.report_progress(syt, task, text="x")
+    assert app.uses.audit.verify().ok is True

@@ -1,7 +1,7 @@
 """The plan's acts done from the pages by the bodies that owe them, nobody using the administrator's account: on a
 database set up as `./run start` sets it up (definitions, registry, the plan), a Sở KH&CN officer sends the draft
 catalogue; a Sở Y tế officer registers its receipt, asks for more time and answers; the Steering Committee grants
-the extension. Screenshots of each step land in test-artifacts/dashboard."""
+the extension; Sở Y tế reports its progress on the way. Screenshots of each step land in test-artifacts/dashboard."""
 
 from __future__ import annotations
 
@@ -70,6 +70,12 @@ def test_each_body_does_its_own_acts_from_the_pages(browser: Browser, planned: S
     syt = log_in(browser, site, "van.thu.syt", then=f"/instances/{child}")
     syt.locator("#f-record_receipt-received_on").fill("06/12/2022")
     act(syt, "record_receipt")
+    progress = syt.locator("#progress-form")  # how it is going, in its own words (issue 29)
+    progress.get_by_label("Đã làm được gì, còn gì phải làm").fill("Đã gửi dự thảo cho các bệnh viện góp ý")
+    progress.get_by_label("Tỷ lệ hoàn thành (%)", exact=False).fill("40")
+    progress.get_by_role("button", name="Báo cáo tiến độ").click()
+    syt.wait_for_url(re.compile(r".*done=@progress.*"))
+    assert "Đã gửi dự thảo cho các bệnh viện góp ý (40%)" in syt.locator("#progress-latest").inner_text()
     ask = syt.locator("#ask-form")
     ask.get_by_label("Đề nghị gia hạn đến ngày").fill("10/01/2023")
     ask.get_by_label("Số, ký hiệu").fill("88/SYT-KHTC")
@@ -117,7 +123,7 @@ def test_each_body_does_its_own_acts_from_the_pages(browser: Browser, planned: S
     rows = store.history(child) + store.history(site.parent)
     assert all(r.actor_role != "admin" for r in rows if r.seq > 1)  # nobody used the administrator's account
     assert [r.event for r in store.history(child)][1:] == [
-        "record_receipt", "@extension_requested", "@deadline_extended", "answer"]
+        "record_receipt", "@progress", "@extension_requested", "@deadline_extended", "answer"]
     report = status_report(site.app.engine, store, site.clock.now())
     answered = [r for r in report.rows if r.agency == "SYT" and r.section == "II.4b"]
     assert (sum(r.done_on_time for r in answered), sum(r.done_late for r in answered)) == (1, 0)
