@@ -106,6 +106,14 @@ FIELD_PROBLEMS: list[tuple[re.Pattern[str], str]] = [  # the engine's phrase →
      '{0} is before the task began ({1}).'),
     (re.compile("^required: an administrator acts for the body that owes this act only with a reason$"),
      'An administrator acts for the body that owes this act only with a reason.'),
+    (re.compile("^required: what has been done, what remains$"),
+     'Say what has been done and what remains.'),
+    (re.compile("^a whole number from 0 to 100$"),
+     'A whole number from 0 to 100.'),
+    (re.compile("^at most (\\d+) characters, no control characters$"),
+     'At most {0} characters, without control characters.'),
+    (re.compile("^required: an administrator reports for the owing agency only with a reason$"),
+     'An administrator reports for the owing agency only with a reason.'),
     (re.compile("^'?(.*?)'? is what the record already says$"),
      'The record already says “{0}”.'),
     (re.compile(r"^'?(.*?)'? is not a fact of row (\d+) that can be corrected.*$"),
@@ -139,6 +147,8 @@ FIELD_PROBLEMS: list[tuple[re.Pattern[str], str]] = [  # the engine's phrase →
 
 # The engine's refusals that are not about one field: pattern → the sentence (English; Vietnamese in the .po).
 REFUSALS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(".*the task is finished: there is no progress left to report$"),
+     'The task is finished: there is no progress left to report.'),
     (re.compile(r".*an extension request \(history row (\d+)\) is already waiting for a decision$"),
      'A request for more time (history row {0}) is already waiting for a decision.'),
     (re.compile(".*no extension request is waiting for a decision$"),
