@@ -24,6 +24,7 @@ def register(instances_cli: typer.Typer) -> None:
     instances_cli.command("decide-claim")(decide_claim)
     instances_cli.command("correct")(correct)
     instances_cli.command("progress")(progress)
+    instances_cli.command("explain")(explain)
 
 
 def document_of(number: str | None, issued: str | None) -> Any:
@@ -63,6 +64,19 @@ def progress(ctx: typer.Context, instance_id: int,
     def act(opts: Options) -> None:
         _row(opts, opts.uses.decisions.report_progress(opts.actor, instance_id, text=text, percent=percent,
                                                        document=document_of(document, document_date), reason=reason))
+    run(ctx, act)
+
+
+def explain(ctx: typer.Context, instance_id: int,
+            reason: Annotated[str, typer.Option(help="What must be explained")],
+            working_days: Annotated[int | None, typer.Option(min=1, max=60, help="The period to answer (default: "
+                                                             "WORKFLOW_EXPLANATION_WORKING_DAYS, 5)")] = None,
+            ) -> None:
+    """Ask the owing agency to explain an overdue duty (--role committee, or an officer of the standing body): an
+    explanation task of its own, with its period, escalated like any other."""
+    def act(opts: Options) -> None:
+        _row(opts, opts.uses.decisions.request_explanation(opts.actor, instance_id, reason=reason,
+                                                           working_days=working_days))
     run(ctx, act)
 
 

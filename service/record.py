@@ -8,7 +8,8 @@ of those still open and overdue, so far), its overdue obligations by age band (�
 past the last day), the share of its open obligations *updated* within the last ``updated_days`` days (an act of
 the agency or on its task: a transition, a progress report, a request for more time; the start alone is not an
 update), and the
-extensions it asked and was granted. Waived obligations (a withdrawn or cancelled duty) are not counted.
+extensions it asked and was granted, and the explanations asked of it that it has not given (counted apart from
+its duties). Waived obligations (a withdrawn or cancelled duty) are not counted.
 
 **The forecast**, one row per obligation open at the end of the day: from the owing agency's own history of how
 long its finished obligations took after their clock started (in working days, our calendar), a bootstrap over
@@ -35,6 +36,7 @@ from typing import Any
 from store import SqlStore
 from workflow import Engine, HistoryRecord
 from workflow.calendar import BusinessCalendar
+from workflow.explanations import DEFINITION as EXPLANATION
 from workflow.obligations import effective_of, end_of, replay
 from workflow.progress import PROGRESS
 
@@ -128,6 +130,7 @@ class RecordRow:
     share_updated: float | None = None
     extensions_asked: int = 0
     extensions_granted: int = 0
+    explanations_owed: int = 0  # explanations asked of it and not given by the day (workflow.explanations)
 
 
 @dataclass
@@ -148,6 +151,9 @@ def agency_record(state: Standing, names: dict[str, str], updated_days: int = 30
     since = state.day - dt.timedelta(days=updated_days)
     for o in state.obligations:
         row = rows.get(o.agency) or rows.setdefault(o.agency, RecordRow(o.agency, names.get(o.agency, o.agency)))
+        if o.kind.startswith(f"{EXPLANATION}/"):  # owed because a duty was late: counted apart, not as a duty
+            row.explanations_owed += o.status == "open"
+            continue
         setattr(row, o.category, getattr(row, o.category) + 1)
         counted[o.agency].add(o.instance_id)
         if o.category == "done_late" and o.closed_on is not None:
@@ -299,7 +305,7 @@ RECORD_HEADERS = {"agency": "Cơ quan", "done_on_time": "Đúng hạn", "done_la
                   "days_late_median": "Trễ (trung vị, ngày)", "days_late_worst": "Trễ nhất",
                   "overdue_le_30": "≤30", "overdue_31_90": "31–90", "overdue_91_180": "91–180",
                   "overdue_over_180": ">180", "share_updated": "% cập nhật", "extensions_asked": "Xin gia hạn",
-                  "extensions_granted": "Được gia hạn"}
+                  "extensions_granted": "Được gia hạn", "explanations_owed": "Chưa giải trình"}
 
 
 def _cell(value: Any, share: bool = False) -> str:

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(default=10.0, gt=0, le=100, description="the largest attached file, MB")
     upload_quota_mb: float = Field(default=100.0, gt=0, description="per account: files uploaded and not yet "
                                    "attached to an act, MB (attached files do not count)")
+    explanation_working_days: int = Field(default=5, ge=1, le=60, description="the period an agency has to answer "
+                                          "a request to explain an overdue duty (working days), unless the request "
+                                          "gives its own")
     unattached_file_days: int = Field(default=7, ge=1, description="a file uploaded and never attached to an act is "
                                       "removed after this many days (serve's pass, daily; workflow files clean)")
     files_budget_mb: float = Field(default=20_480.0, gt=0, description="the attached files' folder may hold this "

@@ -179,6 +179,13 @@ class ProgressBody(Body):
     reason: str | None = Field(default=None, max_length=10_000)
 
 
+class ExplanationRequestBody(Body):
+    model_config = example(reason="Đề nghị Sở Y tế giải trình lý do chậm gửi kết quả", working_days=5)
+
+    reason: str = Field(max_length=10_000)
+    working_days: int | None = Field(default=None, ge=1, le=60, strict=True)
+
+
 class ExtensionDecisionBody(Body):
     model_config = example(grant=True, to_date="2023-01-20", reason="Đồng ý gia hạn đến ngày 20/01/2023",
                            document={"number": "15/BCĐ-KHCN", "issued_on": "2023-01-03"})
@@ -504,6 +511,17 @@ def report_progress(request: Request, who: Who, instance_id: InstanceId, body: P
     No state or deadline changes; the Committee's record counts the task as kept up to date."""
     return uses(request).decisions.report_progress(who.actor, instance_id, text=body.text, percent=body.percent,
                                                    document=document_arg(body.document), reason=body.reason)
+
+
+@router.post("/instances/{instance_id}/explanation-request")
+def request_explanation(request: Request, who: Who, instance_id: InstanceId, body: ExplanationRequestBody
+                        ) -> HistoryView:
+    """The Steering Committee or the standing body asks the owing agency to explain an overdue duty: an explanation
+    task of its own (its `explains` names this task), with `working_days` to answer, escalated like any other."""
+    row = uses(request).decisions.request_explanation(who.actor, instance_id, reason=body.reason,
+                                                      working_days=body.working_days)
+    nudge(request)
+    return row
 
 
 @router.post("/instances/{instance_id}/extension-request/decision")

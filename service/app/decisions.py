@@ -9,7 +9,9 @@ import datetime as dt
 from typing import Any
 
 from workflow import Actor
+from workflow.explanations import explanations_of, may_request, request_explanation
 from workflow.facts import Facts
+from workflow.ports import InstanceRecord, ObligationStatus
 from workflow.progress import may_report, report_progress
 
 from ..context import App
@@ -23,10 +25,21 @@ class Decisions:
 
     def allowed(self, actor: Actor, instance_id: int) -> frozenset[str]:
         """What ``actor`` may decide on the task now: ``ask``, ``decide``, ``extend``, ``claim``, ``correct``, and
-        ``progress`` (report how it is going)."""
+        ``progress`` (report how it is going), ``explain`` (ask for an explanation of an overdue duty)."""
         instance = self.app.store.get_instance(instance_id)
         allowed = self.facts.allowed(instance, actor)
-        return allowed | {"progress"} if may_report(self.app.engine, instance, actor) else allowed
+        if may_report(self.app.engine, instance, actor):
+            allowed |= {"progress"}
+        if may_request(self.app.engine, instance, actor) and self._overdue(instance.id) and not any(
+                e.state not in self.app.engine.definition(e.definition_id, e.definition_version).final_states
+                for e in self.explanations(instance.id)):  # one request at a time
+            allowed |= {"explain"}
+        return allowed
+
+    def _overdue(self, instance_id: int) -> bool:
+        now = self.app.clock.now()
+        with self.app.store.transaction() as uow:
+            return any(o.status is ObligationStatus.OPEN and o.due_at <= now for o in uow.obligations_of(instance_id))
 
     def request_extension(self, actor: Actor, instance_id: int, *, reason: str, to_date: dt.date | None,
                           document: Any = None, effective_on: dt.date | None = None,
@@ -41,6 +54,18 @@ class Decisions:
         """The owing agency says how the duty is going (``workflow.progress``): no state or deadline changes."""
         return history_view(report_progress(self.app.engine, instance_id, actor, text=text, percent=percent,
                                             document=document, reason=reason))
+
+    def request_explanation(self, actor: Actor, instance_id: int, *, reason: str,
+                            working_days: int | None = None) -> HistoryView:
+        """The Committee or the standing body asks the owing agency to explain an overdue duty
+        (``workflow.explanations``): the row on the task; the explanation is a task of its own."""
+        row, _ = request_explanation(self.app.engine, instance_id, actor, reason=reason,
+                                     working_days=working_days or self.app.settings.explanation_working_days)
+        return history_view(row)
+
+    def explanations(self, instance_id: int) -> list[InstanceRecord]:
+        """The explanations asked for a task, oldest first."""
+        return explanations_of(self.app.engine, instance_id)
 
     def decide_extension(self, actor: Actor, instance_id: int, *, grant: bool, reason: str, document: Any,
                          to_date: dt.date | None = None, effective_on: dt.date | None = None) -> HistoryView:

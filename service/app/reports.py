@@ -62,6 +62,7 @@ class RecordRowView(TypedDict):
     share_updated: float | None
     extensions_asked: int
     extensions_granted: int
+    explanations_owed: int  # explanations asked of it and not given
 
 
 class AgencyRecordView(TypedDict):

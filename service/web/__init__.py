@@ -1038,7 +1038,16 @@ def _decision_forms(request: Request, user: User, instance: InstanceRecord, defi
             for h in _app(request).store.history(instance.id) if h.event == "@start" or not h.event.startswith("@")
             ] if "correct" in allowed else []
     progress = instance.data.get("@progress")
-    return {"allowed": allowed, "rows": rows, "facts": facts,
+    explanations = []
+    for e in uses(request).decisions.explanations(instance.id):
+        shown = _definition(request, e.definition_id, e.definition_version)
+        answer = next((h.payload.get("text") for h in reversed(_app(request).store.history(e.id))
+                       if h.event == "explain"), None)
+        explanations.append({"id": e.id, "state": word(_state_label(shown, e.state), lang),
+                             "reason": str(e.data.get("reason", "")), "answer": answer,
+                             "asked": _value(e.effective_on.isoformat() if e.effective_on else "", lang)})
+    return {"allowed": allowed, "rows": rows, "facts": facts, "explanations": explanations,
+            "explain_days": _app(request).settings.explanation_working_days,
             "progress": {"text": str(progress.get("text", "")), "percent": progress.get("percent"),
                          "seq": progress.get("seq")} if isinstance(progress, dict) else None,
             "waiting": {"day": _value(str(waiting.get("proposed")), lang), "seq": waiting.get("seq"),
@@ -1219,7 +1228,7 @@ def attached_file(request: Request, sha256: str) -> Response:
 
 DEADLINE_EVENTS = {"extend": "@deadline_extended", "suspend": "@suspended", "resume": "@resumed",
                    "ask": "@extension_requested", "decide": "@deadline_extended", "claim": "@receipt_claim_accepted",
-                   "correct": "@corrected", "progress": "@progress"}
+                   "correct": "@corrected", "progress": "@progress", "explain": "@explanation_requested"}
 
 
 def _date_field(value: str, name: str) -> dt.date | None:
@@ -1274,6 +1283,9 @@ def _decide(request: Request, user: User, instance_id: int, op: str, form: Any) 
         typed = typed_date(value)
         decisions.correct(actor, instance_id, seq=_count_field(str(form.get("row") or ""), "seq") or 0, field=field,
                           value=typed.isoformat() if typed is not None else value, reason=reason, document=document)
+    elif op == "explain":
+        decisions.request_explanation(actor, instance_id, reason=reason,
+                                      working_days=_count_field(str(form.get("working_days") or ""), "working_days"))
     elif op == "progress":
         decisions.report_progress(actor, instance_id, text=str(form.get("text") or "")[:10_000],
                                   percent=_count_field(str(form.get("percent") or ""), "percent"), document=document,

@@ -39,6 +39,7 @@ DECIDERS = {("POST", "/api/v1/instances/{instance_id}/extension-request/decision
 CORRECTORS = {("POST", "/api/v1/instances/{instance_id}/corrections")}
 SIGNED = ("POST", "/api/v1/integration/receipts")  # the e-office's: signed, no key; off in this fixture
 ADMIN_OR_COMMITTEE = {("POST", "/api/v1/instances/{instance_id}/deadline/extend"),
+                      ("POST", "/api/v1/instances/{instance_id}/explanation-request"),
                       ("POST", "/api/v1/instances/{instance_id}/deadline/suspend"),
                       ("POST", "/api/v1/instances/{instance_id}/deadline/resume"),
                       ("POST", "/api/v1/escalations/{escalation_id}/acknowledge")}
@@ -52,6 +53,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/instances/{instance_id}/deadline/resume"): {"reason": "x"},
     ("POST", "/api/v1/escalations/{escalation_id}/acknowledge"): {},
     ("POST", "/api/v1/instances/{instance_id}/extension-request"): {"to_date": "2023-03-01", "reason": "x"},
+    ("POST", "/api/v1/instances/{instance_id}/explanation-request"): {"reason": "x", "working_days": 5},
     ("POST", "/api/v1/instances/{instance_id}/progress"): {"text": "Đã xong dự thảo", "percent": 50, "reason": "x"},
     ("POST", "/api/v1/instances/{instance_id}/extension-request/decision"): {"grant": True, "reason": "x",
                                                                              "document": "1/BCĐ"},
