@@ -280,8 +280,8 @@ def _row(o: Obligation, took: dict[tuple[str, str], list[int]], work: WorkingDay
     if not sample:
         n = len(took.get((o.agency, "*"), ()))
         base.n = n
-        base.basis = (f"not enough history (n = {n})" if en else f"chưa đủ dữ liệu (n = {n})") + \
-            ((", already past its last day" if en else ", đã quá hạn") if late_already else "")
+        thin = f"not enough history (n = {n})" if en else f"chưa đủ dữ liệu (n = {n})"
+        base.basis = (("already past its last day; " if en else "đã quá hạn; ") + thin) if late_already else thin
         return base
     elapsed = work.between(started, day)
     later = [d for d in sample if d > elapsed] or [elapsed + d for d in sample]
@@ -293,6 +293,8 @@ def _row(o: Obligation, took: dict[tuple[str, str], list[int]], work: WorkingDay
     who = "" if source[0] else f"{o.agency}: "
     basis = (f"{who}median {median:g} working days to finish, n = {len(sample)} ({words})" if en else
              f"{who}trung vị {median:g} ngày làm việc để hoàn thành, n = {len(sample)} ({words})".replace(".", ","))
+    if late_already:
+        basis = ("already past its last day; " if en else "đã quá hạn; ") + basis
     return ForecastRow(o.instance_id, o.name, o.agency, o.last_day.isoformat(),
                        1.0 if late_already else round(p_late, 3), draws[DRAWS // 2].isoformat(),
                        draws[int(DRAWS * 0.85)].isoformat(), len(sample), basis, True)

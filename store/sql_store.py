@@ -871,6 +871,13 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
         with self._read() as connection:
             return int(connection.execute(select(func.count()).select_from(history)).scalar_one())
 
+    def change_mark(self) -> tuple[int, int]:
+        """How many instances there are and how many history rows they have (each row is one version of its
+        instance): any row written moves it, so it keys a cache of figures computed from the history."""
+        with self._read() as connection:
+            count, rows = connection.execute(select(func.count(), func.sum(instances.c.version))).one()
+        return int(count or 0), int(rows or 0)
+
     def id_range(self) -> tuple[int, int]:
         """The smallest and largest instance id (0, 0 when there are none)."""
         with self._read() as connection:

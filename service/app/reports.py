@@ -17,7 +17,7 @@ from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 
 from ..context import App
-from ..record import AgencyRecord, Forecast, Standing, agency_record, forecast, standing
+from ..record import AgencyRecord, Forecast, ForecastRow, Standing, agency_record, forecast, standing
 from ..report import StatusReport, status_report
 from ..report_docx import Issuing
 from ..views import instant
@@ -159,6 +159,19 @@ class Reports:
             raise PayloadInvalid([("updated_days", "from 1 to 3650 days")])
         day = as_of or local_date(self.app.clock.now())
         return agency_record(self._standing(as_of), self.app.store.agency_names_on(day), updated_days)
+
+    def forecast_today(self, lang: str = "vi") -> dict[int, ForecastRow]:
+        """Today's forecast by task (its likeliest-late open obligation), for the pages' bands: computed again only
+        when something new is recorded or the day changes."""
+        key = (self.app.store.change_mark(), local_date(self.app.clock.now()), lang)
+        cached = getattr(self, "_today", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]  # type: ignore[no-any-return]
+        by_task: dict[int, ForecastRow] = {}
+        for row in self.forecast(None, 0, lang).rows:  # likeliest first: the first row of a task is its band
+            by_task.setdefault(row.instance_id, row)
+        self._today = (key, by_task)
+        return by_task
 
     def forecast(self, as_of: dt.date | None = None, seed: int = 0, lang: str = "vi") -> Forecast:
         """For each obligation open at the end of ``as_of``: how likely it is to be finished late, and when it will

@@ -394,6 +394,20 @@ def _open_rows(request: Request, instances: list[InstanceRecord], now: dt.dateti
     return rows
 
 
+def _band(row: Any, lang: str) -> dict[str, str] | None:
+    """A forecast row (``service.record``) as a coloured band: red at 70 % or more likely late, amber at 30 %, green
+    below, grey without enough history; its words for people."""
+    if row is None:
+        return None
+    t = words(lang)
+    if row.p_late is None:
+        return {"kind": "grey", "words": t["forecast_unknown"], "basis": row.basis}
+    kind = "red" if row.p_late >= 0.7 else "amber" if row.p_late >= 0.3 else "green"
+    done = "" if row.p50 is None else t["forecast_done_by"].format(
+        p50=_value(row.p50, lang), p85=_value(row.p85 or row.p50, lang))
+    return {"kind": kind, "words": t["forecast_p"].format(p=round(row.p_late * 100)) + done, "basis": row.basis}
+
+
 def _all(store: Any, **filters: Any) -> list[InstanceRecord]:
     found: list[InstanceRecord] = []
     after = 0
@@ -445,7 +459,9 @@ def _overview(request: Request, user: User) -> HTMLResponse:
     bands = _escalation_ages(open_escalations, now)
     age_chart = charts.columns([charts.Bar(t[band], [("overdue", n)]) for band, n in bands],
                                [("overdue", t["escalations"])], t["chart_ages"], t["chart_ages_desc"], "chart-ages")
+    committee = _committee_view(request, as_of, lang)
     return _render(request, "overview.html", user=user, as_of=f"{as_of:%d/%m/%Y}" if as_of else _day(now),
+                   **committee,
                    as_of_value=f"{as_of:%d/%m/%Y}" if as_of else "",
                    as_of_query=f"?as_of={as_of.isoformat()}" if as_of else "",
                    today=f"{now.astimezone(PROVINCE_TZ):%d/%m/%Y}",
@@ -515,6 +531,45 @@ def overview(request: Request) -> HTMLResponse:
     return _overview(request, _signed_in(request))
 
 
+#: The record's columns, and whether more is worse (sorted largest first) or better (a share: smallest first).
+RECORD_COLUMNS = {"done_on_time": False, "done_late": True, "within_deadline": True, "overdue": True,
+                  "share_on_time": False, "days_late_median": True, "days_late_worst": True,
+                  "overdue_le_30": True, "overdue_31_90": True, "overdue_91_180": True, "overdue_over_180": True,
+                  "share_updated": False, "explanations_owed": True, "extensions_asked": True,
+                  "extensions_granted": True}
+AGE_COLOURS = {"overdue_le_30": "#fbbf24", "overdue_31_90": "#f97316", "overdue_91_180": "#dc2626",
+               "overdue_over_180": "#7f1d1d"}
+
+
+def _committee_view(request: Request, as_of: dt.date | None, lang: str) -> dict[str, Any]:
+    """The Committee's view on the overview (issue 29): each agency's record, sortable, with its overdue
+    obligations by age as a chart; the forecast bands of the open obligations and the likeliest to be late."""
+    t, reports = words(lang), uses(request).reports
+    record = reports.agencies(as_of)
+    sort = str(request.query_params.get("sort") or "")
+    if sort in RECORD_COLUMNS:
+        worse_high = RECORD_COLUMNS[sort]
+        record.rows.sort(key=lambda r: (getattr(r, sort) is None, -(getattr(r, sort) or 0) if worse_high
+                                        else (getattr(r, sort) or 0), r.agency))
+    ages = [(c, t[c]) for c in AGE_COLOURS]
+    late_rows = [r for r in record.rows if r.overdue]
+    chart = charts.stacked_bars([charts.Bar(r.agency_name, [(c, getattr(r, c)) for c in AGE_COLOURS],
+                                            f"/agencies/{r.agency}") for r in late_rows], ages, t["record_chart"],
+                                t["record_chart_desc"], "chart-record", colours=AGE_COLOURS) if late_rows else None
+    rows = reports.forecast(as_of, 0, lang).rows if as_of else list(reports.forecast_today(lang).values())
+    bands = [(row, _band(row, lang)) for row in rows]
+    counts = {k: sum(1 for _, b in bands if b and b["kind"] == k) for k in ("red", "amber", "green", "grey")}
+    likeliest = []
+    for r, b in [(r, b) for r, b in bands if b and b["kind"] in ("red", "amber")][:OVERVIEW_ROWS]:
+        instance = _app(request).store.get_instance(r.instance_id)
+        title = _title(_definition(request, instance.definition_id, instance.definition_version), lang)
+        likeliest.append({"id": r.instance_id, "title": title, "agency": r.agency,
+                          "last_day": _value(r.last_day, lang), "band": b})
+    return {"record": record.rows, "record_columns": list(RECORD_COLUMNS), "record_sort": sort,
+            "record_days": record.updated_days, "record_chart": chart, "band_counts": counts,
+            "likeliest": likeliest}
+
+
 FILTERS = ("agency", "section", "definition", "state", "category", "from", "to", "q")
 
 
@@ -559,6 +614,7 @@ def _inbox(request: Request, user: User, status: int = 200, flash: str | None = 
     escalations: list[dict[str, Any]] | None = None
     if user.actor.role is Role.OFFICER and user.agency:
         tasks = []
+        forecasts = uses(request).reports.forecast_today(lang)
         for i in _all(app.store, assignee=user.agency):
             definition = _definition(request, i.definition_id, i.definition_version)
             if i.state in definition.final_states:
@@ -568,7 +624,8 @@ def _inbox(request: Request, user: User, status: int = 200, flash: str | None = 
                 (i.due_at - dt.timedelta(microseconds=1)).astimezone(PROVINCE_TZ).date() - today).days
             tasks.append({"id": i.id, "title": _title(definition, lang), "state": definition.state(i.state).label,
                           "due": _day(i.due_at), "due_at": i.due_at, "late": late, "left": left,
-                          "waiting_for": _waiting_for(request, user, i, definition, lang)})
+                          "waiting_for": _waiting_for(request, user, i, definition, lang),
+                          "band": _band(forecasts.get(i.id), lang)})
         tasks.sort(key=lambda r: (r["due_at"] is None, r["due_at"] or now, r["id"]))  # nearest deadline first
     decisions = _decisions_waiting(request, user, lang)
     if user.actor.role in (Role.COMMITTEE, Role.ADMIN):
@@ -1014,6 +1071,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
         cooperating=", ".join(names.get(str(c), str(c)) for c in instance.data.get("cooperating", ())
                               if isinstance(instance.data.get("cooperating"), list)),
         decisions=_decision_forms(request, user, instance, written, lang),
+        band=None if final else _band(uses(request).reports.forecast_today(lang).get(instance.id), lang),
         clock_forms=None if final or user.actor.role not in (Role.COMMITTEE, Role.ADMIN) or (instance.due_at is None
         and instance.suspended_at is None) else ("resume" if instance.suspended_at is not None else "suspend"))
 

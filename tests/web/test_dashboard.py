@@ -18,7 +18,7 @@ from service.report import CATEGORIES, status_report
 from service.web.i18n import WORDS
 from store.accounts import Account
 from tests.api.conftest import FULL_NAMES, password_of
-from tests.web.conftest import ADMIN, Site, log_in, screenshot
+from tests.web.conftest import ADMIN, ARTIFACTS, Site, log_in, screenshot
 
 ROLES = ["admin", "committee", "officer", "auditor"]
 
@@ -573,6 +573,29 @@ def test_the_overview_draws_its_charts_beside_their_tables(browser: Browser, sit
     waiting = sum(int(x) for x in page.locator("#ages-table tbody td.n").all_inner_texts())
     assert waiting == len(site.app.store.list_escalations("open"))
     screenshot(page, "overview-charts")
+    page.context.close()
+
+
+def test_the_committee_sees_each_agency_record_and_the_forecast_bands(browser: Browser, site: Site) -> None:
+    """Issue 29: the record (the same figures as `report agencies`), sortable by a column; the forecast's bands
+    counted over every open obligation, the likeliest to be late listed, each with its basis in words."""
+    page = log_in(browser, site, "committee", then="/")
+    record = site.app.uses.reports.agencies()
+    rows = page.locator("#record-table tbody tr")
+    assert rows.count() == len(record.rows)
+    assert [r.get_attribute("data-agency") for r in rows.all()] == [r.agency for r in record.rows]  # worst first
+    page.locator("#record-table thead a", has_text=WORDS["share_updated"][0]).click()
+    page.wait_for_url(re.compile(r".*sort=share_updated.*"))
+    shares = [c for c in page.locator("#record-table tbody tr td:nth-child(13)").all_inner_texts() if c != "—"]
+    assert shares == sorted(shares, key=lambda s: int(s.rstrip("%")))  # least kept up to date first
+    forecast = site.app.uses.reports.forecast()
+    counted = sum(int(x.rsplit(":", 1)[1]) for x in page.locator("#band-counts .band").all_inner_texts())
+    assert counted == len({r.instance_id for r in forecast.rows})  # every task with an open obligation, once
+    for band in page.locator("#forecast-table .band").all_inner_texts():
+        assert band.startswith("Khả năng trễ hạn ")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#record-table").screenshot(path=str(ARTIFACTS / "overview-record.png"))
+    page.locator("#forecast-table").screenshot(path=str(ARTIFACTS / "overview-forecast.png"))
     page.context.close()
 
 
