@@ -236,14 +236,15 @@ def report_status(
 
     def act(opts: Options) -> None:
         check_output(output, force)
-        report = opts.uses.reports.status(date_arg(as_of, "--as-of") if as_of else None,
-                                          instant_arg(known_at, "--known-at") if known_at else None)
+        day = date_arg(as_of, "--as-of") if as_of else None
+        report = opts.uses.reports.status(day, instant_arg(known_at, "--known-at") if known_at else None)
         if fmt in ("xlsx", "docx"):
             assert output is not None
+            record = None if known_at else opts.uses.reports.agencies(day)  # the evaluation: as of a day only
             with written(output, force, binary=True) as handle:
-                handle.write(to_xlsx(report) if fmt == "xlsx" else to_docx(
+                handle.write(to_xlsx(report, record) if fmt == "xlsx" else to_docx(
                     report, opts.uses.reports.issuing(number, signer, position),
-                    local_date(opts.app.clock.now())))
+                    local_date(opts.app.clock.now()), record))
             emit(opts, {"file": str(output)}, f"written to {output}")
             return
         shape = "json" if opts.json and fmt == "table" else fmt  # the global --json, as every command honours it

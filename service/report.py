@@ -25,6 +25,7 @@ from workflow.calendar import local_date
 from workflow.clock import PROVINCE_TZ
 from workflow.obligations import CATEGORIES, end_of, replay
 
+from .record import RECORD_HEADERS, AgencyRecord
 from .views import cell
 
 HEADERS_VI = {
@@ -202,9 +203,10 @@ def to_csv(report: StatusReport) -> str:
     return buffer.getvalue()
 
 
-def to_xlsx(report: StatusReport) -> bytes:
+def to_xlsx(report: StatusReport, record: AgencyRecord | None = None) -> bytes:
     """A workbook people can sort and print: a title, a bold header row kept in view (frozen) with filters,
-    columns wide enough for their text, counts as numbers and shares as percentages."""
+    columns wide enough for their text, counts as numbers and shares as percentages; with ``record``, a second
+    sheet "Đánh giá cơ quan" (``service.record``)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -236,21 +238,52 @@ def to_xlsx(report: StatusReport) -> bytes:
                 value.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.row_dimensions[2].height = 45
     if report.flags:
-        flags = book.create_sheet("Cảnh báo")
-        flags.append(["Cơ quan", "Năm", "Tỷ lệ chi KH&CN", "Mục tiêu", "Nội dung"])
-        for header in flags[1]:
-            header.font = Font(bold=True)
-        for f in report.flags:
-            flags.append([cell(f["agency"]), f["year"], float(f["share_percent"]) / 100,
-                          float(f["target_percent"]) / 100, cell(f["message"])])
-            for share in flags[flags.max_row][2:4]:
-                share.number_format = "0.000%"
-        for letter, width in zip("ABCDE", (11, 8, 16, 12, 70), strict=True):
-            flags.column_dimensions[letter].width = width
-        flags.freeze_panes = "A2"
+        _flags_sheet(book.create_sheet("Cảnh báo"), report)
+    if record is not None:
+        _record_sheet(book.create_sheet("Đánh giá cơ quan"), record)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _flags_sheet(flags: Any, report: StatusReport) -> None:
+    from openpyxl.styles import Font
+
+    flags.append(["Cơ quan", "Năm", "Tỷ lệ chi KH&CN", "Mục tiêu", "Nội dung"])
+    for header in flags[1]:
+        header.font = Font(bold=True)
+    for f in report.flags:
+        flags.append([cell(f["agency"]), f["year"], float(f["share_percent"]) / 100,
+                      float(f["target_percent"]) / 100, cell(f["message"])])
+        for share in flags[flags.max_row][2:4]:
+            share.number_format = "0.000%"
+    for letter, width in zip("ABCDE", (11, 8, 16, 12, 70), strict=True):
+        flags.column_dimensions[letter].width = width
+    flags.freeze_panes = "A2"
+
+
+def _record_sheet(sheet: Any, record: AgencyRecord) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    fields = ["agency_name", *(f for f in RECORD_HEADERS if f != "agency")]
+    sheet.append([f"Bảng theo dõi, đánh giá các cơ quan đến hết ngày "
+                  f"{dt.date.fromisoformat(record.as_of):%d/%m/%Y}"])
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet.append(["Cơ quan" if f == "agency_name" else RECORD_HEADERS[f] for f in fields])
+    for header in sheet[2]:
+        header.font = Font(bold=True)
+        header.fill = PatternFill("solid", fgColor="DDEBF7")
+        header.alignment = Alignment(wrap_text=True, vertical="center")
+    for r in record.rows:
+        sheet.append([cell(getattr(r, f)) if f == "agency_name" else getattr(r, f) for f in fields])
+        for value, name in zip(sheet[sheet.max_row], fields, strict=True):
+            if name.startswith("share"):
+                value.number_format = "0%"
+    sheet.freeze_panes = "B3"
+    sheet.auto_filter.ref = f"A2:{get_column_letter(len(fields))}{sheet.max_row}"
+    sheet.column_dimensions["A"].width = 40
+    sheet.row_dimensions[2].height = 45
 
 
 def to_json(report: StatusReport) -> str:

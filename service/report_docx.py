@@ -10,6 +10,7 @@ import datetime as dt
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -24,6 +25,7 @@ from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 from workflow.obligations import CATEGORIES
 
+from .record import AgencyRecord
 from .report import HEADERS_VI, StatusReport
 from .views import printable
 
@@ -120,7 +122,8 @@ def _percent(part: int, whole: int) -> str:
     return f"{part * 100 / whole:.1f}".replace(".", ",") + "%" if whole else "0%"
 
 
-def to_docx(report: StatusReport, issuing: Issuing | None = None, today: dt.date | None = None) -> bytes:
+def to_docx(report: StatusReport, issuing: Issuing | None = None, today: dt.date | None = None,
+            record: AgencyRecord | None = None) -> bytes:
     """The report as a .docx an office can sign and send. ``today``: the date it is issued (default: the day
     the report speaks of)."""
     issuing = issuing or Issuing()
@@ -179,16 +182,61 @@ def to_docx(report: StatusReport, issuing: Issuing | None = None, today: dt.date
         _font(cells[index].paragraphs[0], 11, bold=True,
               align=WD_ALIGN_PARAGRAPH.LEFT if index == 1 else WD_ALIGN_PARAGRAPH.CENTER)
 
+    numerals = iter(("III", "IV"))
     if report.flags:
-        _line(document, "III. CHỈ TIÊU CHƯA ĐẠT", bold=True, align=WD_ALIGN_PARAGRAPH.LEFT)
+        _line(document, f"{next(numerals)}. CHỈ TIÊU CHƯA ĐẠT", bold=True, align=WD_ALIGN_PARAGRAPH.LEFT)
         for flag in report.flags:
             _line(document, f"- {flag['agency']}, năm {flag['year']}: {flag['message']}.", align=body)
+    if record is not None:
+        _evaluation(document, record, next(numerals))
 
     _line(document, "")
     _signature(document, issuing)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+EVALUATION_COLUMNS = (("share_on_time", "Tỷ lệ hoàn thành đúng hạn"), ("overdue", "Quá hạn, chưa hoàn thành"),
+                      ("days_late_median", "Số ngày trễ (trung vị)"), ("late_90", "Quá hạn trên 90 ngày"),
+                      ("share_updated", "Tỷ lệ nhiệm vụ được cập nhật"), ("explanations_owed", "Chưa giải trình"))
+
+
+def _evaluation(document: Any, record: AgencyRecord, numeral: str) -> None:
+    """Section III.2 of the seed asks the Department to evaluate each agency for commendation and discipline: the
+    record's figures per agency, and the facts that ground a proposal (not the proposal itself)."""
+    body = WD_ALIGN_PARAGRAPH.JUSTIFY
+    _line(document, f"{numeral}. ĐÁNH GIÁ KẾT QUẢ THỰC HIỆN", bold=True, align=WD_ALIGN_PARAGRAPH.LEFT)
+    prompt = [r.agency_name for r in record.rows if r.share_on_time == 1 and not r.overdue and r.done_on_time]
+    slow = [f"{r.agency_name} ({r.overdue_91_180 + r.overdue_over_180})" for r in record.rows
+            if r.overdue_91_180 + r.overdue_over_180]
+    owed = [f"{r.agency_name} ({r.explanations_owed})" for r in record.rows if r.explanations_owed]
+    _line(document, "- Cơ quan, đơn vị hoàn thành đúng hạn mọi nhiệm vụ đã hoàn thành và không có nhiệm vụ quá hạn: "
+                    f"{', '.join(prompt) or 'không có'}.", align=body)
+    _line(document, "- Cơ quan, đơn vị có nhiệm vụ quá hạn trên 90 ngày (số nhiệm vụ): "
+                    f"{', '.join(slow) or 'không có'}.", align=body)
+    _line(document, f"- Cơ quan, đơn vị chưa giải trình theo yêu cầu: {', '.join(owed) or 'không có'}.", align=body)
+    table = document.add_table(rows=1, cols=2 + len(EVALUATION_COLUMNS))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for cell, text in zip(table.rows[0].cells, ["STT", "Cơ quan, đơn vị", *(h for _, h in EVALUATION_COLUMNS)],
+                          strict=True):
+        cell.text = printable(text)
+        _font(cell.paragraphs[0], 11, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
+    for number, r in enumerate(record.rows, start=1):
+        values = {"share_on_time": _share(r.share_on_time), "overdue": str(r.overdue),
+                  "days_late_median": "—" if r.days_late_median is None else f"{r.days_late_median:g}".replace(
+                      ".", ","), "late_90": str(r.overdue_91_180 + r.overdue_over_180),
+                  "share_updated": _share(r.share_updated), "explanations_owed": str(r.explanations_owed)}
+        cells = table.add_row().cells
+        for index, text in enumerate([str(number), r.agency_name, *(values[k] for k, _ in EVALUATION_COLUMNS)]):
+            cells[index].text = printable(text)
+            _font(cells[index].paragraphs[0], 11,
+                  align=WD_ALIGN_PARAGRAPH.LEFT if index == 1 else WD_ALIGN_PARAGRAPH.CENTER)
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
 
 
 def _signature(document: object, issuing: Issuing) -> None:

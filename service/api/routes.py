@@ -769,11 +769,12 @@ def report_status(request: Request, who: Who, as_of: Day | None = None, known_at
     if format_ == "csv":
         return Response(to_csv(result), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="status-{day}.csv"'})
+    record = None if known_at or format_ not in ("xlsx", "docx") else reports.agencies(as_of)
     if format_ == "xlsx":
-        return Response(to_xlsx(result), media_type=XLSX,
+        return Response(to_xlsx(result, record), media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="status-{day}.xlsx"'})
     if format_ == "docx":  # the report to sign: number, signer and position as the office gives them
-        document = to_docx(result, reports.issuing(number, signer, position), reports.today())
+        document = to_docx(result, reports.issuing(number, signer, position), reports.today(), record)
         return Response(document, media_type=DOCX,
                         headers={"Content-Disposition": f'attachment; filename="bao-cao-{day}.docx"'})
     return status_view(result)

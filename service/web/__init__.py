@@ -1477,8 +1477,9 @@ def report_file(request: Request, fmt: str) -> Response:
     reports = uses(request).reports
     as_of = _as_of(request)
     report = reports.status(as_of)
-    body: bytes | str = (to_docx(report, today=reports.today()) if fmt == "docx"
-                         else to_xlsx(report) if fmt == "xlsx" else to_csv(report))
+    record = reports.agencies(as_of) if fmt != "csv" else None
+    body: bytes | str = (to_docx(report, today=reports.today(), record=record) if fmt == "docx"
+                         else to_xlsx(report, record) if fmt == "xlsx" else to_csv(report))
     media, stem = REPORT_FILES[fmt]
     name = f"{stem}-{reports.day(as_of)}.{fmt}"
     return Response(body, media_type=media,

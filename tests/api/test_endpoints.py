@@ -210,8 +210,13 @@ def test_deadlines_escalations_agencies_calendar_reports_audit(api: Api) -> None
             "\ufeffMã cơ quan".encode())  # with the BOM Excel needs
         xlsx = c.get("/api/v1/reports/status", params={"format": "xlsx"})
         assert load_workbook(io.BytesIO(xlsx.content)).active["A2"].value == "Mã cơ quan"
+        evaluation = load_workbook(io.BytesIO(xlsx.content))["Đánh giá cơ quan"]  # the record beside it (issue 29)
+        assert evaluation["A3"].value == record["rows"][0]["agency_name"]
         signed = c.get("/api/v1/reports/status", params={"format": "docx", "number": "7", "signer": "Trần Thị B"})
         assert signed.headers["content-type"].endswith("wordprocessingml.document")
+        paragraphs = [p.text for p in Document(io.BytesIO(signed.content)).paragraphs]
+        assert "III. ĐÁNH GIÁ KẾT QUẢ THỰC HIỆN" in paragraphs  # seed III.2: for commendation and discipline
+        assert any(p.startswith("- Cơ quan, đơn vị có nhiệm vụ quá hạn trên 90 ngày") for p in paragraphs)
         texts = [p.text for p in Document(io.BytesIO(signed.content)).tables[0].rows[0].cells[0].paragraphs]
         assert texts[-1] == "Số: 7/BC-SKHCN"
         assert c.get("/api/v1/audit/verify").json()["ok"] is True
