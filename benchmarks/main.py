@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import breakdown, http, memory, peer, plan, plan_import, postgres, scale, timers, transitions, wrk
+from . import breakdown, forecast, http, memory, peer, plan, plan_import, postgres, scale, timers, transitions, wrk
 
 RESULTS = Path(__file__).parent / "results"
 TARGETS = {"FULL": 0.65, "NORMAL": 0.2}  # issue 14: FULL 0.65 (was 0.5)
@@ -35,6 +35,15 @@ def machine() -> dict[str, Any]:
                 for name in ("SQLAlchemy", "transitions", "pydantic", "APScheduler", "SpiffWorkflow", "psycopg")}
     return {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "cpus": os.cpu_count(),
             "platform": platform.platform(), "packages": versions}
+
+
+def _backtest(quick: bool) -> dict[str, Any]:
+    tested = forecast.run((5,) if quick else (5, 6, 7))
+    for name, what in (("paces", "own paces"), ("equal_paces", "equal paces")):
+        b = tested[name]
+        print(f"{'forecast Brier, ' + what + ', n=' + str(b['scored']) + ' (ours/overall/agency)':<44} "
+              f"{b['brier_ours']:>10.3f} {b['brier_overall_rate']:>10.3f} {b['brier_agency_rate']:>10.3f}  lower wins")
+    return tested
 
 
 def main() -> None:
@@ -110,6 +119,7 @@ def main() -> None:
           f"{s['min']:>10.2f} {s['median']:>10.2f} {s['max']:>10.2f}  <= 5")
     r = spread(imported["ratio"])
     print(f"{'  importer / docx2python alone':<44} {r['min']:>10.2f} {r['median']:>10.2f} {r['max']:>10.2f}")
+    report["forecast_backtest"] = _backtest(args.quick)
     sim = report["simulation"] = plan.simulation()
     print(f"{'whole-plan simulation 2022-11..2026-12, s':<44} {sim['seconds']:>10.2f}  <= 10")
     api = report["http"] = http.run(2.0 if args.quick else 20.0, 200.0)

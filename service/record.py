@@ -12,14 +12,16 @@ extensions it asked and was granted, and the explanations asked of it that it ha
 its duties). Waived obligations (a withdrawn or cancelled duty) are not counted.
 
 **The forecast**, one row per obligation open at the end of the day: from the owing agency's own history of how
-long its finished obligations took after their clock started (in working days, our calendar), a bootstrap over
-those of the same workflow and obligation (falling back to all of the agency's, then to every agency's of that
-kind, then to every finished obligation): the probability that it will be finished after its last day, and the
-days by which it will be done with 50 % and 85 % likelihood. Only durations longer than the time it has already
-been open are drawn (it is not done yet); when none is, the time it has been open is added to each. Below
-``MIN_HISTORY`` finished obligations the row says "chưa đủ dữ liệu" and gives no probability, unless the last day
-has already passed (then it will be late: 1.0). Deterministic for a seed and a day: each row draws from its own
-``random.Random`` seeded with (seed, instance, obligation, day). Standard library and our calendar only.
+long its obligations took after their clock started (in working days, our calendar), a bootstrap over those of
+the same workflow and obligation (falling back to every agency's of that kind, then to all of the agency's own,
+then to every obligation): the probability that it will be finished after its last day, and the days by which it
+will be done with 50 % and 85 % likelihood. Obligations still open count too, as "longer than it has been open so
+far" (censored: ``Pool.draw`` resamples among the longer ones, Kaplan–Meier by resampling), so an agency that
+leaves duties unfinished is not judged only by the ones it finished. Only durations longer than the time this one
+has already been open are drawn (it is not done yet). Below ``MIN_HISTORY`` obligations the row says "chưa đủ dữ
+liệu" and gives no probability, unless the last day has already passed (then it will be late: 1.0). Deterministic
+for a seed and a day: each row draws from its own ``random.Random`` seeded with (seed, instance, obligation,
+day). Standard library and our calendar only. Back-tested in ``benchmarks/forecast.py``.
 """
 
 from __future__ import annotations
@@ -246,16 +248,51 @@ def forecast(state: Standing, calendar: BusinessCalendar, seed: int = 0, lang: s
     first = min([o.started_on for o in finished + opened if o.started_on] + [state.day]) - dt.timedelta(days=1)
     last = max(o.last_day for o in opened) + dt.timedelta(days=3 * 366)
     work = WorkingDays(calendar, first, max(last, state.day + dt.timedelta(days=5 * 366)))
-    took: dict[tuple[str, str], list[int]] = defaultdict(list)
+    seen: dict[tuple[str, str], list[tuple[int, bool]]] = defaultdict(list)
     for o in finished:
         assert o.started_on is not None
         assert o.closed_on is not None
-        d = work.between(o.started_on, o.closed_on)
         for key in ((o.agency, o.kind), (o.agency, "*"), ("*", o.kind), ("*", "*")):
-            took[key].append(d)
-    rows = [_row(o, took, work, state.day, seed, lang) for o in opened]
+            seen[key].append((work.between(o.started_on, o.closed_on), True))
+    for o in opened:  # not finished yet: it takes longer than it has been open (censored)
+        if o.started_on is not None and o.started_on <= state.day:
+            for key in ((o.agency, o.kind), (o.agency, "*"), ("*", o.kind), ("*", "*")):
+                seen[key].append((work.between(o.started_on, state.day), False))
+    pools = {key: Pool(items) for key, items in seen.items()}
+    rows = [_row(o, pools, work, state.day, seed, lang) for o in opened]
     rows.sort(key=lambda r: (-(r.p_late if r.p_late is not None else -1.0), r.last_day, r.instance_id))
     return Forecast(state.day.isoformat(), seed, rows)
+
+
+class Pool:
+    """How long obligations took (working days from the clock's start), sorted: finished ones exactly, open ones
+    at least as long as they have been open. A draw longer than ``at least`` is one of those longer (Kaplan–Meier
+    by resampling: an open one drawn says only "longer still", and the draw goes on from there)."""
+
+    def __init__(self, items: list[tuple[int, bool]]) -> None:
+        items = sorted(items)
+        self.values = [v for v, _ in items]
+        self.exact = [e for _, e in items]
+        self.done = [v for v, e in items if e]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def draw(self, rng: random.Random, elapsed: int, slack: int) -> float:
+        """Working days to finish (``inf``: longer than the history shows, and past ``slack``)."""
+        current = elapsed
+        for _ in range(50):
+            at = bisect.bisect_right(self.values, current)
+            if at >= len(self.values):  # longer than anything seen: if the longest seen finished, a day more at
+                # the least; if it is still open too, nothing says when this one will finish
+                return current + 1 if self.exact[-1] and current < slack else float("inf")
+            pick = rng.randrange(at, len(self.values))
+            if self.exact[pick]:
+                return self.values[pick]
+            current = self.values[pick]  # still open after that long: draw again among the longer
+            if current >= slack:
+                return float("inf")
+        return float("inf")
 
 
 SOURCES = {(False, False): ("cùng loại nhiệm vụ", "same kind of duty"),
@@ -264,40 +301,49 @@ SOURCES = {(False, False): ("cùng loại nhiệm vụ", "same kind of duty"),
            (True, True): ("mọi cơ quan, mọi nhiệm vụ", "all agencies, all duties")}
 
 
-def _row(o: Obligation, took: dict[tuple[str, str], list[int]], work: WorkingDays, day: dt.date, seed: int,
+def _row(o: Obligation, pools: dict[tuple[str, str], Pool], work: WorkingDays, day: dt.date, seed: int,
          lang: str) -> ForecastRow:
     en = lang == "en"
     started = o.started_on or day
     late_already = day > o.last_day
     base = ForecastRow(o.instance_id, o.name, o.agency, o.last_day.isoformat(), 1.0 if late_already else None,
                        None, None, 0, "", False)
-    sample, source = [], (True, True)
-    for all_agencies, all_kinds in ((False, False), (False, True), (True, False), (True, True)):
-        key = ("*" if all_agencies else o.agency, "*" if all_kinds else o.kind)
-        if len(took.get(key, ())) >= MIN_HISTORY:
-            sample, source = took[key], (all_agencies, all_kinds)
+    pool, source = None, (True, True)
+    for all_agencies, all_kinds in ((False, False), (True, False), (False, True), (True, True)):
+        found = pools.get(("*" if all_agencies else o.agency, "*" if all_kinds else o.kind))
+        if found is not None and len(found) >= MIN_HISTORY:
+            pool, source = found, (all_agencies, all_kinds)
             break
-    if not sample:
-        n = len(took.get((o.agency, "*"), ()))
+    if pool is None:
+        n = len(pools.get((o.agency, "*"), ()))
         base.n = n
         thin = f"not enough history (n = {n})" if en else f"chưa đủ dữ liệu (n = {n})"
         base.basis = (("already past its last day; " if en else "đã quá hạn; ") + thin) if late_already else thin
         return base
-    elapsed = work.between(started, day)
-    later = [d for d in sample if d > elapsed] or [elapsed + d for d in sample]
+    elapsed, slack = work.between(started, day), work.between(started, o.last_day)
     rng = random.Random(f"{seed}:{o.instance_id}:{o.name}:{day.isoformat()}")
-    draws = sorted(work.after(started, rng.choice(later)) for _ in range(DRAWS))
-    p_late = sum(1 for d in draws if d > o.last_day) / DRAWS
-    median = statistics.median(sample)
+    draws = sorted(pool.draw(rng, elapsed, slack) for _ in range(DRAWS))
+    p_late = sum(1 for d in draws if d > slack) / DRAWS
+
+    def when(d: float) -> str | None:
+        return None if d == float("inf") else work.after(started, int(d)).isoformat()
+
     words = SOURCES[source][1 if en else 0]
     who = "" if source[0] else f"{o.agency}: "
-    basis = (f"{who}median {median:g} working days to finish, n = {len(sample)} ({words})" if en else
-             f"{who}trung vị {median:g} ngày làm việc để hoàn thành, n = {len(sample)} ({words})".replace(".", ","))
+    still = len(pool) - len(pool.done)
+    if pool.done:
+        median = f"{statistics.median(pool.done):g}"
+        basis = (f"{who}median {median} working days to finish, n = {len(pool)} ({still} not finished; {words})"
+                 if en else f"{who}trung vị {median.replace('.', ',')} ngày làm việc để hoàn thành, n = {len(pool)} "
+                 f"({still} chưa hoàn thành; {words})")
+    else:
+        basis = (f"{who}none of {len(pool)} finished yet ({words})" if en else
+                 f"{who}chưa hoàn thành nghĩa vụ nào trong {len(pool)} ({words})")
     if late_already:
         basis = ("already past its last day; " if en else "đã quá hạn; ") + basis
     return ForecastRow(o.instance_id, o.name, o.agency, o.last_day.isoformat(),
-                       1.0 if late_already else round(p_late, 3), draws[DRAWS // 2].isoformat(),
-                       draws[int(DRAWS * 0.85)].isoformat(), len(sample), basis, True)
+                       1.0 if late_already else round(p_late, 3), when(draws[DRAWS // 2]),
+                       when(draws[int(DRAWS * 0.85)]), len(pool), basis, True)
 
 
 # -- as text ------------------------------------------------------------------------------------------------
