@@ -78,13 +78,18 @@ def test_the_forecast_learns_each_agency_pace_and_says_when_it_cannot() -> None:
     assert by[1].p50 <= last_day.isoformat()
     assert by[2].p_late == 1.0  # 30 working days against 10
     assert by[2].basis.startswith("SCT: trung vị")
-    assert by[2].n == 10
+    assert by[2].n == 12  # its 10 finished, and its 2 open ones (longer than they have been open so far)
+    assert "2 chưa hoàn thành" in by[2].basis
     assert by[4].p_late == 1.0  # already past its last day
     assert (by[3].agency, by[3].enough_history) == ("SNV", True)  # one of its own: all agencies' history instead
     assert "mọi cơ quan" in by[3].basis
     assert [r.instance_id for r in result.rows][-1] == 1  # least likely to be late last
     assert forecast(state, CALENDAR, seed=1) == result  # the same seed and day: the same figures
     thin = Standing(DAY, [*rows[:3], _open(5, "SYT", DAY, last_day)], {}, Counter(), Counter())
+    never = [_open(400 + i, "SGDDT", dt.date(2023, 1, 2), dt.date(2023, 3, 1)) for i in range(10)]
+    stuck = forecast(Standing(DAY, [*never, _open(6, "SGDDT", DAY, last_day)], {}, Counter(), Counter()),
+                     CALENDAR).rows
+    assert next(r for r in stuck if r.instance_id == 6).p_late == 1.0  # it never finishes anything: late
     alone = forecast(thin, CALENDAR).rows[0]
     assert len(rows[:3]) < MIN_HISTORY
     assert (alone.p_late, alone.p50, alone.enough_history) == (None, None, False)
