@@ -11,17 +11,17 @@ update), and the
 extensions it asked and was granted, and the explanations asked of it that it has not given (counted apart from
 its duties). Waived obligations (a withdrawn or cancelled duty) are not counted.
 
-**The forecast**, one row per obligation open at the end of the day: from the owing agency's own history of how
-long its obligations took after their clock started (in working days, our calendar), a bootstrap over those of
-the same workflow and obligation (falling back to every agency's of that kind, then to all of the agency's own,
-then to every obligation): the probability that it will be finished after its last day, and the days by which it
-will be done with 50 % and 85 % likelihood. Obligations still open count too, as "longer than it has been open so
-far" (censored: ``Pool.draw`` resamples among the longer ones, Kaplan–Meier by resampling), so an agency that
-leaves duties unfinished is not judged only by the ones it finished. Only durations longer than the time this one
-has already been open are drawn (it is not done yet). Below ``MIN_HISTORY`` obligations the row says "chưa đủ dữ
-liệu" and gives no probability, unless the last day has already passed (then it will be late: 1.0). Deterministic
-for a seed and a day: each row draws from its own ``random.Random`` seeded with (seed, instance, obligation,
-day). Standard library and our calendar only. Back-tested in ``benchmarks/forecast.py``.
+**The forecast**, one row per obligation open at the end of the day: when the owing agency's obligations were
+finished relative to their own last day (working days early or late, our calendar), among those of the same
+workflow and obligation (falling back to every agency's of that kind, then to all of the agency's own, then to
+every obligation). Only comparable ones count: those still unfinished as long before their last day as this one is
+now (survival on the deadline's axis), and those unfinished past their last day count as late with no day of
+finishing (so an agency that leaves duties undone is not judged by the ones it finished). A bootstrap over them
+gives the probability that this one is finished after its last day, and the days by which it is done with 50 %
+and 85 % likelihood (none when that many are not done at all). Below ``MIN_HISTORY`` comparable obligations the
+row says "chưa đủ dữ liệu" and gives no probability, unless the last day has already passed (then it is late:
+1.0). Deterministic for a seed and a day: each row draws from its own ``random.Random`` seeded with (seed,
+instance, obligation, day). Standard library and our calendar only. Back-tested in ``benchmarks/forecast.py``.
 """
 
 from __future__ import annotations
@@ -252,12 +252,13 @@ def forecast(state: Standing, calendar: BusinessCalendar, seed: int = 0, lang: s
     for o in finished:
         assert o.started_on is not None
         assert o.closed_on is not None
-        for key in ((o.agency, o.kind), (o.agency, "*"), ("*", o.kind), ("*", "*")):
-            seen[key].append((work.between(o.started_on, o.closed_on), True))
-    for o in opened:  # not finished yet: it takes longer than it has been open (censored)
-        if o.started_on is not None and o.started_on <= state.day:
-            for key in ((o.agency, o.kind), (o.agency, "*"), ("*", o.kind), ("*", "*")):
-                seen[key].append((work.between(o.started_on, state.day), False))
+        rel = work.between(o.started_on, o.closed_on) - work.between(o.started_on, o.last_day)
+        for key in ((o.agency, o.kind), ("*", o.kind), (o.agency, "*"), ("*", "*")):
+            seen[key].append((rel, True))
+    for o in opened:  # not finished yet: late already if its last day has passed; else its outcome is unknown
+        if o.started_on is not None and o.last_day < state.day:
+            for key in ((o.agency, o.kind), ("*", o.kind), (o.agency, "*"), ("*", "*")):
+                seen[key].append((work.between(o.last_day, state.day), False))
     pools = {key: Pool(items) for key, items in seen.items()}
     rows = [_row(o, pools, work, state.day, seed, lang) for o in opened]
     rows.sort(key=lambda r: (-(r.p_late if r.p_late is not None else -1.0), r.last_day, r.instance_id))
@@ -265,34 +266,27 @@ def forecast(state: Standing, calendar: BusinessCalendar, seed: int = 0, lang: s
 
 
 class Pool:
-    """How long obligations took (working days from the clock's start), sorted: finished ones exactly, open ones
-    at least as long as they have been open. A draw longer than ``at least`` is one of those longer (Kaplan–Meier
-    by resampling: an open one drawn says only "longer still", and the draw goes on from there)."""
+    """When obligations were finished relative to their own last day (working days: negative early, positive
+    late), and how many are still unfinished past it (late, day of finishing unknown). For an obligation with
+    ``left`` working days to go, the comparable ones are those that were still unfinished that long before their
+    own last day: those finished later than that, and those unfinished past it (survival on the deadline's axis)."""
 
     def __init__(self, items: list[tuple[int, bool]]) -> None:
-        items = sorted(items)
-        self.values = [v for v, _ in items]
-        self.exact = [e for _, e in items]
-        self.done = [v for v, e in items if e]
+        self.done = sorted(v for v, exact in items if exact)
+        self.unfinished = sum(1 for _, exact in items if not exact)
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.done) + self.unfinished
 
-    def draw(self, rng: random.Random, elapsed: int, slack: int) -> float:
-        """Working days to finish (``inf``: longer than the history shows, and past ``slack``)."""
-        current = elapsed
-        for _ in range(50):
-            at = bisect.bisect_right(self.values, current)
-            if at >= len(self.values):  # longer than anything seen: if the longest seen finished, a day more at
-                # the least; if it is still open too, nothing says when this one will finish
-                return current + 1 if self.exact[-1] and current < slack else float("inf")
-            pick = rng.randrange(at, len(self.values))
-            if self.exact[pick]:
-                return self.values[pick]
-            current = self.values[pick]  # still open after that long: draw again among the longer
-            if current >= slack:
-                return float("inf")
-        return float("inf")
+    def comparable(self, left: int) -> int:
+        return len(self.done) - bisect.bisect_right(self.done, -left) + self.unfinished
+
+    def draw(self, rng: random.Random, left: int) -> float:
+        """When a comparable obligation was finished relative to its last day (``inf``: not yet, past it)."""
+        first = bisect.bisect_right(self.done, -left)
+        pick = rng.randrange(self.comparable(left))
+        at = first + pick
+        return self.done[at] if at < len(self.done) else float("inf")
 
 
 SOURCES = {(False, False): ("cùng loại nhiệm vụ", "same kind of duty"),
@@ -308,10 +302,11 @@ def _row(o: Obligation, pools: dict[tuple[str, str], Pool], work: WorkingDays, d
     late_already = day > o.last_day
     base = ForecastRow(o.instance_id, o.name, o.agency, o.last_day.isoformat(), 1.0 if late_already else None,
                        None, None, 0, "", False)
+    left = 0 if late_already else work.between(day, o.last_day)
     pool, source = None, (True, True)
     for all_agencies, all_kinds in ((False, False), (True, False), (False, True), (True, True)):
         found = pools.get(("*" if all_agencies else o.agency, "*" if all_kinds else o.kind))
-        if found is not None and len(found) >= MIN_HISTORY:
+        if found is not None and found.comparable(left) >= MIN_HISTORY:
             pool, source = found, (all_agencies, all_kinds)
             break
     if pool is None:
@@ -320,30 +315,33 @@ def _row(o: Obligation, pools: dict[tuple[str, str], Pool], work: WorkingDays, d
         thin = f"not enough history (n = {n})" if en else f"chưa đủ dữ liệu (n = {n})"
         base.basis = (("already past its last day; " if en else "đã quá hạn; ") + thin) if late_already else thin
         return base
-    elapsed, slack = work.between(started, day), work.between(started, o.last_day)
     rng = random.Random(f"{seed}:{o.instance_id}:{o.name}:{day.isoformat()}")
-    draws = sorted(pool.draw(rng, elapsed, slack) for _ in range(DRAWS))
-    p_late = sum(1 for d in draws if d > slack) / DRAWS
+    draws = sorted(pool.draw(rng, left) for _ in range(DRAWS))
+    p_late = sum(1 for d in draws if d > 0) / DRAWS
+    slack = work.between(started, o.last_day)
 
     def when(d: float) -> str | None:
-        return None if d == float("inf") else work.after(started, int(d)).isoformat()
+        if d == float("inf"):
+            return None
+        return work.after(started, max(slack + int(d), work.between(started, day) + 1)).isoformat()
 
+    n = pool.comparable(left)
+    median = statistics.median(draws)
     words = SOURCES[source][1 if en else 0]
     who = "" if source[0] else f"{o.agency}: "
-    still = len(pool) - len(pool.done)
-    if pool.done:
-        median = f"{statistics.median(pool.done):g}"
-        basis = (f"{who}median {median} working days to finish, n = {len(pool)} ({still} not finished; {words})"
-                 if en else f"{who}trung vị {median.replace('.', ',')} ngày làm việc để hoàn thành, n = {len(pool)} "
-                 f"({still} chưa hoàn thành; {words})")
+    if median == float("inf"):
+        said = "median: not finished by its last day" if en else "trung vị: chưa xong khi đến hạn"
+    elif median > 0:
+        said = f"median {median:g} working days late" if en else f"trung vị trễ {median:g} ngày làm việc"
     else:
-        basis = (f"{who}none of {len(pool)} finished yet ({words})" if en else
-                 f"{who}chưa hoàn thành nghĩa vụ nào trong {len(pool)} ({words})")
+        said = (f"median {-median:g} working days early" if en else
+                f"trung vị xong trước hạn {-median:g} ngày làm việc")
+    basis = f"{who}{said}, n = {n} ({words})"
     if late_already:
         basis = ("already past its last day; " if en else "đã quá hạn; ") + basis
     return ForecastRow(o.instance_id, o.name, o.agency, o.last_day.isoformat(),
                        1.0 if late_already else round(p_late, 3), when(draws[DRAWS // 2]),
-                       when(draws[int(DRAWS * 0.85)]), len(pool), basis, True)
+                       when(draws[int(DRAWS * 0.85)]), n, basis, True)
 
 
 # -- as text ------------------------------------------------------------------------------------------------

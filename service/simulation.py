@@ -74,11 +74,19 @@ STEPS: dict[str, dict[str, tuple[str, Payload]]] = {
         "document": f"{rng.randint(1, 999)}/BC-STC", "year": now.astimezone(PROVINCE_TZ).year,
         "st_budget": str(rng.randint(8_000, 30_000)), "regular_spending": "3000000"})},
     "consolidated_report": {"consolidating": ("submit", _doc("BC-SKHCN"))},
+    "budget_appraisal": {"received": ("appraise", lambda rng, now, i: {
+        "document": f"{rng.randint(1, 999)}/STC-HCSN", "amount": str(rng.randint(2_000, 20_000))})},
+    "budget_allocation": {"preparing": ("allocate", lambda rng, now, i: {
+        "document": f"{rng.randint(1, 999)}/QĐ-{i.assignee}", "amount": str(rng.randint(500, 5_000))})},
+    "periodic_report": {"preparing": ("submit", _doc("BC"))},
+    "delivery": {"working": ("deliver", _doc("BC")), "delivered": ("accept", lambda rng, now, i: {})},
+    "explanation": {"requested": ("explain", lambda rng, now, i: {
+        "text": "Chậm do chờ ý kiến các đơn vị phối hợp; sẽ hoàn thành trong tháng"})},
 }
 # Steps taken by DOST's office or the PPC rather than the assignee: always within days.
 OFFICE_STEPS = {("founding", "proposed"), ("catalogue_consultation", "submitted"), ("restructuring", "submitted"),
                 ("norms", "submitted"), ("council_resolution", "with_ppc"), ("council_resolution", "with_council"),
-                ("catalogue_consultation", "implementing")}
+                ("catalogue_consultation", "implementing"), ("delivery", "delivered")}
 
 
 #: Each agency's character (issue 29): (share on time, share late, most days late). Drawn per agency from the seed,

@@ -404,7 +404,7 @@ def _band(row: Any, lang: str) -> dict[str, str] | None:
         return {"kind": "grey", "words": t["forecast_unknown"], "basis": row.basis}
     kind = "red" if row.p_late >= 0.7 else "amber" if row.p_late >= 0.3 else "green"
     done = "" if row.p50 is None else t["forecast_done_by"].format(
-        p50=_value(row.p50, lang), p85=_value(row.p85 or row.p50, lang))
+        p50=_value(row.p50, lang), p85=_value(row.p85, lang) if row.p85 else t["forecast_not_sure"])
     return {"kind": kind, "words": t["forecast_p"].format(p=round(row.p_late * 100)) + done, "basis": row.basis}
 
 

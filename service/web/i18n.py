@@ -411,6 +411,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "forecast": ("Dự báo", "Forecast"),
     "forecast_p": ("Khả năng trễ hạn {p}%", "{p}% likely late"),
     "forecast_done_by": ("; dự kiến xong {p50} (chắc chắn hơn: {p85})", "; done by {p50} (surer: {p85})"),
+    "forecast_not_sure": ("có thể chưa xong", "possibly not at all"),
     "forecast_unknown": ("Chưa đủ dữ liệu để dự báo", "Not enough history to forecast"),
     "forecast_heading": ("Dự báo khả năng trễ hạn", "Forecast: who will be late"),
     "forecast_note": ("Theo lịch sử hoàn thành của chính cơ quan (số ngày làm việc từ khi bắt đầu tính hạn đến khi "
