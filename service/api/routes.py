@@ -66,7 +66,16 @@ def _iso(value: Any) -> Any:
     return value
 
 
+def _iso_text(value: Any) -> Any:
+    """A date in a JSON body is text (YYYY-MM-DD), never a number read as seconds since 1970."""
+    if not isinstance(value, str | dt.date):
+        raise ValueError("must be a date YYYY-MM-DD")
+    return _iso(value)
+
+
 Day = Annotated[dt.date, BeforeValidator(_iso)]
+BodyDay = Annotated[dt.date, BeforeValidator(_iso_text)]
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # a tab or a line break is text; other control characters not
 Instant = Annotated[dt.datetime, BeforeValidator(_iso)]
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)]  # a 32-bit integer column; true is not 1
@@ -133,7 +142,7 @@ class DocumentBody(Body):
     model_config = example(number="15/BCĐ-KHCN", issued_on="2023-01-03", summary="V/v gia hạn thời hạn góp ý",
                            signer="Phó Trưởng ban Nguyễn Văn A")
     number: str = Field(max_length=100)
-    issued_on: dt.date
+    issued_on: BodyDay
     summary: str | None = Field(default=None, max_length=1000)
     signer: str | None = Field(default=None, max_length=200)
 
@@ -152,7 +161,7 @@ class ExtendBody(Body):
 
     reason: str = Field(max_length=10_000)
     document: Document
-    to_date: dt.date | None = None
+    to_date: BodyDay | None = None
     days: int | None = Field(default=None, ge=1, le=3650, strict=True)
     working_days: int | None = Field(default=None, ge=1, le=2500, strict=True)
     effective_on: dt.date | None = None  # the decision's date (default: its document's date of issue, else today)
@@ -164,9 +173,9 @@ class ExtensionRequestBody(Body):
                            document={"number": "88/SYT-KHTC", "issued_on": "2022-12-28"})
 
     reason: str = Field(max_length=10_000)
-    to_date: dt.date
+    to_date: BodyDay
     document: Document | None = None
-    effective_on: dt.date | None = None
+    effective_on: BodyDay | None = None
     obligation: str | None = Field(default=None, max_length=64)
 
 
@@ -194,7 +203,7 @@ class ExtensionDecisionBody(Body):
     reason: str = Field(max_length=10_000)
     document: Document
     to_date: dt.date | None = None  # a grant to another day than asked (shorter, or longer)
-    effective_on: dt.date | None = None
+    effective_on: BodyDay | None = None
 
 
 class ClaimDecisionBody(Body):
@@ -237,7 +246,7 @@ class RenameBody(Body):
 
     name: str = Field(min_length=1, max_length=500)
     short_name: str | None = Field(default=None, max_length=100)
-    effective: dt.date
+    effective: BodyDay
     document: str = Field(max_length=100)
 
 
@@ -245,7 +254,7 @@ class MergeBody(Body):
     model_config = example(into="SKHCN", effective="2025-03-01", document="Quyết định số 300/QĐ-UBND")
 
     into: str = Field(max_length=32, pattern=AGENCY_CODE.pattern)
-    effective: dt.date
+    effective: BodyDay
     document: str = Field(max_length=100)
 
 
@@ -253,16 +262,16 @@ class RetireBody(Body):
     model_config = example(successor="SKHCN", effective="2025-03-01", document="Quyết định số 300/QĐ-UBND")
 
     successor: str = Field(max_length=32, pattern=AGENCY_CODE.pattern)
-    effective: dt.date
+    effective: BodyDay
     document: str = Field(max_length=100)
 
 
 class OverrideBody(Body):
     model_config = example(day="2026-09-01", kind="day_off", reason="Nghỉ bù Quốc khánh theo thông báo của Thủ tướng")
 
-    day: dt.date
+    day: BodyDay
     kind: OverrideKind
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=2000, pattern=NO_CONTROL)
 
 
 class RetryBody(Body):
@@ -959,7 +968,7 @@ class ImportSettingsBody(ImportVersionBody):
     plan_id: str = Field(min_length=1, max_length=100)
     title: str = Field(min_length=1, max_length=500)
     implements: str = Field(default="", max_length=500)
-    issued_on: dt.date
+    issued_on: BodyDay
     standing_body: str = Field(min_length=1, max_length=32)
 
 

@@ -14,6 +14,7 @@ from definitions.vietnamese import fold
 from store.sql_store import TaskFilter
 from workflow.calendar import local_date
 from workflow.clock import PROVINCE_TZ
+from workflow.engine import EARLIEST_EFFECTIVE
 from workflow.errors import PayloadInvalid
 
 from ..context import App
@@ -151,6 +152,9 @@ class Reports:
         if as_of is not None and as_of > today:
             raise PayloadInvalid([("as_of", f"{as_of:%d/%m/%Y} is after today ({today:%d/%m/%Y}, province time): "
                                             "no report can say how things stood then")])
+        if as_of is not None and as_of < EARLIEST_EFFECTIVE:
+            raise PayloadInvalid([("as_of", f"{as_of:%d/%m/%Y} is before {EARLIEST_EFFECTIVE:%d/%m/%Y}: nothing "
+                                            "can have been recorded then")])
         return standing(self.app.engine, self.app.store, as_of or today)
 
     def agencies(self, as_of: dt.date | None = None, updated_days: int = 30) -> AgencyRecord:

@@ -40,6 +40,7 @@ from workflow.agencies import Agencies
 from workflow.audit import parse_instant
 from workflow.authority import who_acts
 from workflow.clock import PROVINCE_TZ
+from workflow.engine import EARLIEST_EFFECTIVE
 from workflow.errors import PayloadInvalid
 from workflow.obligations import CATEGORIES
 from workflow.payload import DOCUMENT_PARTS
@@ -423,7 +424,7 @@ def _as_of(request: Request) -> dt.date | None:
     day = typed_date(request.query_params.get("as_of", ""))
     if day is None:
         return None
-    return day if day < _now(request).astimezone(PROVINCE_TZ).date() else None
+    return day if EARLIEST_EFFECTIVE <= day < _now(request).astimezone(PROVINCE_TZ).date() else None
 
 
 def _overview(request: Request, user: User) -> HTMLResponse:
