@@ -100,11 +100,13 @@ API_NOW = dt.datetime(2023, 1, 5, 2, tzinfo=dt.UTC)  # 09:00 in the province
 
 
 @pytest.fixture
-def api(db_url: str, tmp_path: Path) -> Iterator[Api]:
+def api(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Api]:
     # NORMAL: these tests are about HTTP semantics; durability is tested with FULL in real processes. Attached
-    # files in the test's folder (on PostgreSQL the default is ./files, the working folder: the checkout)
-    app = prepared(Settings(database_url=db_url, sqlite_synchronous="NORMAL", files_folder=tmp_path / "files"),
-                   SimulatedClock(API_NOW))
+    # files in the test's folder (on PostgreSQL the default is ./files, the working folder: the checkout).
+    # ``@pytest.mark.settings(name=value)`` changes a setting for one test (e.g. the failed-authentication limit).
+    marker = request.node.get_closest_marker("settings")
+    app = prepared(Settings(database_url=db_url, sqlite_synchronous="NORMAL", files_folder=tmp_path / "files",
+                            **(marker.kwargs if marker else {})), SimulatedClock(API_NOW))
     now = app.clock.now()
     people = (("admin", "admin", None), ("officer", "officer", "SYT"), ("other_officer", "officer", "SNV"),
               ("committee", "committee", None), ("auditor", "auditor", None))
