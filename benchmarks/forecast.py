@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from service.context import App
-from service.record import forecast, standing
+from service.record import track_record
 from service.settings import Settings
 
 END = dt.date(2026, 12, 31)
@@ -40,55 +40,12 @@ def _simulate(db: Path, seed: int, equal: bool) -> None:
     subprocess.run(command, env=env, capture_output=True, text=True, check=True)
 
 
-def _rates(state: Any) -> tuple[float, dict[str, float]]:
-    """The late rates known on the day: of the obligations whose last day had passed, the share finished after
-    it or not finished at all."""
-    due = [o for o in state.obligations if o.last_day < state.day]
-    late = [(o.agency, o.closed_on is None or o.closed_on > o.last_day) for o in due]
-    overall = sum(x for _, x in late) / len(late) if late else 0.5
-    by: dict[str, list[bool]] = {}
-    for agency, x in late:
-        by.setdefault(agency, []).append(x)
-    return overall, {a: sum(v) / len(v) for a, v in by.items()}
-
-
 def backtest(db: Path, seed: int = 0) -> dict[str, Any]:
     app = App(Settings(database_url=f"sqlite:///{db}"))
     try:
-        final = {(o.instance_id, o.name): o for o in standing(app.engine, app.store, END).obligations}
-        scored: list[tuple[float, float, float, bool]] = []
-        skipped = 0
-        for day in DAYS:
-            state = standing(app.engine, app.store, day)
-            overall, own = _rates(state)
-            for row in forecast(state, app.engine.calendar, seed).rows:
-                last = dt.date.fromisoformat(row.last_day)
-                if last < day:
-                    continue  # already late: nothing to forecast
-                after = final.get((row.instance_id, row.obligation))
-                if after is None or (after.status == "open" and after.last_day >= END):
-                    continue  # waived, or its outcome not known by the end
-                late = (after.closed_on or END) > after.last_day
-                if row.p_late is None:
-                    skipped += 1
-                    continue
-                scored.append((row.p_late, overall, own.get(row.agency, overall), late))
+        return track_record(app.engine, app.store, END, DAYS, seed)
     finally:
         app.sql_engine.dispose()
-    n = len(scored)
-
-    def brier(index: int) -> float | None:
-        return sum((s[index] - s[3]) ** 2 for s in scored) / n if n else None
-
-    bins = []
-    for low in range(10):
-        inside = [s for s in scored if low / 10 <= s[0] < (low + 1) / 10 or (low == 9 and s[0] == 1.0)]
-        if inside:
-            bins.append({"from": low / 10, "to": (low + 1) / 10, "n": len(inside),
-                         "late": round(sum(s[3] for s in inside) / len(inside), 3)})
-    return {"scored": n, "without_history": skipped, "late_share": round(sum(s[3] for s in scored) / n, 3) if n
-            else None, "brier_ours": brier(0), "brier_overall_rate": brier(1), "brier_agency_rate": brier(2),
-            "calibration": bins}
 
 
 def run(seeds: tuple[int, ...] = (5, 6, 7)) -> dict[str, Any]:

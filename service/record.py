@@ -344,6 +344,71 @@ def _row(o: Obligation, pools: dict[tuple[str, str], Pool], work: WorkingDays, d
                        when(draws[int(DRAWS * 0.85)]), n, basis, True)
 
 
+# -- how well it has done ----------------------------------------------------------------------------------
+
+
+def _rates(state: Standing) -> tuple[float, dict[str, float]]:
+    """The late rates known on the day: of the obligations whose last day had passed, the share finished after it
+    or not finished at all (the naive forecasters)."""
+    due = [o for o in state.obligations if o.last_day < state.day]
+    late = [(o.agency, o.closed_on is None or o.closed_on > o.last_day) for o in due]
+    overall = sum(x for _, x in late) / len(late) if late else 0.5
+    by: dict[str, list[bool]] = {}
+    for agency, x in late:
+        by.setdefault(agency, []).append(x)
+    return overall, {a: sum(v) / len(v) for a, v in by.items()}
+
+
+def quarter_starts(today: dt.date, count: int = 8) -> list[dt.date]:
+    """The first day of each of the ``count`` quarters before the one ``today`` is in, oldest first."""
+    start = dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    days = []
+    for _ in range(count):
+        start = dt.date(start.year - (start.month == 1), (start.month - 4) % 12 + 1, 1)
+        days.append(start)
+    return days[::-1]
+
+
+def track_record(engine: Engine, store: SqlStore, today: dt.date, days: list[dt.date], seed: int = 0
+                 ) -> dict[str, Any]:
+    """The forecast as it would have been made on each of ``days``, against what is known ``today``: every
+    obligation then still within its time whose outcome is known now (finished, or unfinished past its last day).
+    Brier scores (lower is better) of ours and of two naive forecasters (the overall late rate and the agency's
+    own, as known on the day), and calibration by tenths. Obligations already past their last day are left out
+    (their lateness is known: any forecaster saying 1.0 would look skilled)."""
+    final = {(o.instance_id, o.name): o for o in standing(engine, store, today).obligations}
+    scored: list[tuple[float, float, float, bool]] = []
+    skipped = 0
+    for day in days:
+        state = standing(engine, store, day)
+        overall, own = _rates(state)
+        for row in forecast(state, engine.calendar, seed).rows:
+            if dt.date.fromisoformat(row.last_day) < day:
+                continue
+            after = final.get((row.instance_id, row.obligation))
+            if after is None or (after.status == "open" and after.last_day >= today):
+                continue  # waived, or its outcome not known yet
+            if row.p_late is None:
+                skipped += 1
+                continue
+            scored.append((row.p_late, overall, own.get(row.agency, overall),
+                           (after.closed_on or today) > after.last_day))
+    n = len(scored)
+
+    def brier(index: int) -> float | None:
+        return round(sum((s[index] - s[3]) ** 2 for s in scored) / n, 4) if n else None
+
+    bins = []
+    for low in range(10):
+        inside = [s for s in scored if low / 10 <= s[0] < (low + 1) / 10 or (low == 9 and s[0] == 1.0)]
+        if inside:
+            bins.append({"from": low / 10, "to": (low + 1) / 10, "n": len(inside),
+                         "late": round(sum(s[3] for s in inside) / len(inside), 3)})
+    return {"scored": n, "without_history": skipped,
+            "late_share": round(sum(s[3] for s in scored) / n, 3) if n else None, "brier_ours": brier(0),
+            "brier_overall_rate": brier(1), "brier_agency_rate": brier(2), "calibration": bins}
+
+
 # -- as text ------------------------------------------------------------------------------------------------
 
 RECORD_HEADERS = {"agency": "Cơ quan", "done_on_time": "Đúng hạn", "done_late": "Quá hạn (đã xong)",

@@ -18,7 +18,17 @@ from workflow.engine import EARLIEST_EFFECTIVE
 from workflow.errors import PayloadInvalid
 
 from ..context import App
-from ..record import AgencyRecord, Forecast, ForecastRow, Standing, agency_record, forecast, standing
+from ..record import (
+    AgencyRecord,
+    Forecast,
+    ForecastRow,
+    Standing,
+    agency_record,
+    forecast,
+    quarter_starts,
+    standing,
+    track_record,
+)
 from ..report import StatusReport, status_report
 from ..report_docx import Issuing
 from ..views import instant
@@ -176,6 +186,19 @@ class Reports:
             by_task.setdefault(row.instance_id, row)
         self._today = (key, by_task)
         return by_task
+
+    def forecast_record(self) -> dict[str, Any]:
+        """How well the forecast would have done on this installation's own history: made on the first day of each
+        of the last eight quarters, scored against what is known today (``service.record.track_record``); computed
+        again only when something new is recorded or the day changes."""
+        today = local_date(self.app.clock.now())
+        key = (self.app.store.change_mark(), today)
+        cached = getattr(self, "_record", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]  # type: ignore[no-any-return]
+        result = track_record(self.app.engine, self.app.store, today, quarter_starts(today))
+        self._record = (key, result)
+        return result
 
     def forecast(self, as_of: dt.date | None = None, seed: int = 0, lang: str = "vi") -> Forecast:
         """For each obligation open at the end of ``as_of``: how likely it is to be finished late, and when it will

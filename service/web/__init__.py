@@ -542,6 +542,10 @@ AGE_COLOURS = {"overdue_le_30": "#fbbf24", "overdue_31_90": "#f97316", "overdue_
                "overdue_over_180": "#7f1d1d"}
 
 
+def _decimal(value: float | None, lang: str) -> str:
+    return "—" if value is None else f"{value:.3f}".replace(".", "," if lang == "vi" else ".")
+
+
 def _committee_view(request: Request, as_of: dt.date | None, lang: str) -> dict[str, Any]:
     """The Committee's view on the overview (issue 29): each agency's record, sortable, with its overdue
     obligations by age as a chart; the forecast bands of the open obligations and the likeliest to be late."""
@@ -566,7 +570,15 @@ def _committee_view(request: Request, as_of: dt.date | None, lang: str) -> dict[
         title = _title(_definition(request, instance.definition_id, instance.definition_version), lang)
         likeliest.append({"id": r.instance_id, "title": title, "agency": r.agency,
                           "last_day": _value(r.last_day, lang), "band": b})
+    tracked = reports.forecast_record()
+    if tracked["scored"] >= 30:
+        how_well = t["forecast_track"].format(n=tracked["scored"], ours=_decimal(tracked["brier_ours"], lang),
+                                              naive=_decimal(tracked["brier_overall_rate"], lang),
+                                              agency=_decimal(tracked["brier_agency_rate"], lang))
+    else:
+        how_well = t["forecast_track_thin"].format(n=tracked["scored"])
     return {"record": record.rows, "record_columns": list(RECORD_COLUMNS), "record_sort": sort,
+            "forecast_track": how_well,
             "record_days": record.updated_days, "record_chart": chart, "band_counts": counts,
             "likeliest": likeliest}
 

@@ -411,6 +411,17 @@ WORDS: dict[str, tuple[str, str]] = {
     "forecast": ("Dự báo", "Forecast"),
     "forecast_p": ("Khả năng trễ hạn {p}%", "{p}% likely late"),
     "forecast_done_by": ("; dự kiến xong {p50} (chắc chắn hơn: {p85})", "; done by {p50} (surer: {p85})"),
+    "forecast_track": ("Độ tin cậy đến nay: dự báo lập vào đầu mỗi quý trong hai năm qua, so với kết quả đã biết "
+                       "của {n} nghĩa vụ, có điểm Brier {ours} (càng thấp càng tốt; 0,25 là đoán mò 50%); nếu chỉ "
+                       "dùng tỷ lệ trễ hạn chung: {naive}; tỷ lệ trễ hạn của từng cơ quan: {agency}.",
+                       "How well it has done: forecasts made on the first day of each quarter of the last two "
+                       "years, against the known outcome of {n} obligations, score {ours} (Brier: lower is better; "
+                       "0.25 is a coin toss); the overall late rate alone: {naive}; each agency's own late rate: "
+                       "{agency}."),
+    "forecast_track_thin": ("Độ tin cậy đến nay: mới biết kết quả của {n} nghĩa vụ được dự báo, chưa đủ để đánh giá "
+                            "(cần ít nhất 30).",
+                            "How well it has done: the outcome of only {n} forecast obligations is known yet, too "
+                            "few to judge (30 at least)."),
     "forecast_not_sure": ("có thể chưa xong", "possibly not at all"),
     "forecast_unknown": ("Chưa đủ dữ liệu để dự báo", "Not enough history to forecast"),
     "forecast_heading": ("Dự báo khả năng trễ hạn", "Forecast: who will be late"),

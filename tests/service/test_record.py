@@ -17,7 +17,15 @@ from pathlib import Path
 import pytest
 
 from service.context import App
-from service.record import MIN_HISTORY, Obligation, Standing, agency_record, forecast
+from service.record import (
+    MIN_HISTORY,
+    Obligation,
+    Standing,
+    agency_record,
+    forecast,
+    quarter_starts,
+    track_record,
+)
 from service.report import status_report
 from service.settings import Settings
 from workflow.calendar import BusinessCalendar
@@ -111,8 +119,15 @@ def test_on_the_simulated_plan_the_record_adds_up_and_the_forecast_is_reproducib
     app = App(Settings(database_url=f"sqlite:///{db}"))
     try:
         report = status_report(app.engine, app.store, end_of(dt.date(2025, 6, 30)), as_of=dt.date(2024, 12, 31))
+        days = quarter_starts(dt.date(2025, 6, 30))
+        assert (days[0], days[-1]) == (dt.date(2023, 4, 1), dt.date(2025, 1, 1))
+        tracked = track_record(app.engine, app.store, dt.date(2025, 6, 30), days)
     finally:
         app.sql_engine.dispose()
+    assert tracked["scored"] > 30  # what the overview says of how well the forecast has done
+    for name in ("brier_ours", "brier_overall_rate", "brier_agency_rate"):
+        assert 0.0 <= tracked[name] <= 1.0
+    assert sum(b["n"] for b in tracked["calibration"]) == tracked["scored"]
     for category in ("done_on_time", "done_late", "within_deadline", "overdue"):
         assert sum(r[category] for r in record["rows"]) == report.totals[category], category
     first = _workflow("--json", "report", "forecast", "--as-of", "2024-12-31", "--seed", "9", db=db)

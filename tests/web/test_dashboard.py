@@ -591,6 +591,7 @@ def test_the_committee_sees_each_agency_record_and_the_forecast_bands(browser: B
     forecast = site.app.uses.reports.forecast()
     counted = sum(int(x.rsplit(":", 1)[1]) for x in page.locator("#band-counts .band").all_inner_texts())
     assert counted == len({r.instance_id for r in forecast.rows})  # every task with an open obligation, once
+    assert page.locator("#forecast-track").inner_text().startswith("Độ tin cậy đến nay:")  # how well it has done
     for band in page.locator("#forecast-table .band").all_inner_texts():
         assert band.startswith("Khả năng trễ hạn ")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
