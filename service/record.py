@@ -6,8 +6,8 @@ report (``service.report``), so a past day reads as it stood then.
 were done on time, the median and worst days late (calendar days past the last day: of those done late, when done;
 of those still open and overdue, so far), its overdue obligations by age band (≤ 30, 31–90, 91–180, > 180 days
 past the last day), the share of its open obligations *updated* within the last ``updated_days`` days (an act of
-the agency or on its task: a transition, a progress report, a request for more time; the start alone is not an
-update), and the
+the agency or on its task, or on another task of the same duty: a transition, a progress report, a request for
+more time; the start alone is not an update), and the
 extensions it asked and was granted, and the explanations asked of it that it has not given (counted apart from
 its duties). Waived obligations (a withdrawn or cancelled duty) are not counted.
 
@@ -99,6 +99,7 @@ def standing(engine: Engine, store: SqlStore, day: dt.date) -> Standing:
     replayed, _ = replay(rows(), day)
     at = end_of(day)
     found = []
+    last_update = _by_duty(store, last_update)
     for (instance_id, name), o in replayed.items():
         category = o.category(at)
         if category is None:
@@ -107,6 +108,27 @@ def standing(engine: Engine, store: SqlStore, day: dt.date) -> Standing:
                                 started.get((instance_id, name)), o.extended_to or o.last_day, o.status,
                                 o.closed_on, category))
     return Standing(day, found, last_update, asked, granted)
+
+
+def _by_duty(store: SqlStore, touched: dict[int, dt.date]) -> dict[int, dt.date]:
+    """A task counts as acted on when any task of the same duty (plan, section, owing agency) was: a progress
+    report on a standing duty keeps its yearly account up to date."""
+    duty_of: dict[int, tuple[Any, Any, str]] = {}
+    after = 0
+    while batch := store.list_instances(after_id=after, limit=5000):
+        after = batch[-1].id
+        duty_of.update((i.id, (i.data.get("plan"), i.data.get("section"), i.assignee)) for i in batch
+                       if i.data.get("plan") is not None)
+    latest: dict[tuple[Any, Any, str], dt.date] = {}
+    for instance_id, on in touched.items():
+        duty = duty_of.get(instance_id)
+        if duty is not None:
+            latest[duty] = max(on, latest.get(duty, on))
+    out = dict(touched)
+    for instance_id, duty in duty_of.items():
+        if duty in latest:
+            out[instance_id] = max(latest[duty], out.get(instance_id, latest[duty]))
+    return out
 
 
 # -- the record ---------------------------------------------------------------------------------------------

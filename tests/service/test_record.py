@@ -175,3 +175,34 @@ def test_a_progress_report_keeps_a_duty_up_to_date_and_nobody_else_can_make_one(
     with pytest.raises(Refused, match="finished"):
         app.uses.decisions.report_progress(syt, task, text="x")
     assert app.uses.audit.verify().ok is True
+
+
+def test_a_progress_report_on_a_standing_duty_keeps_its_yearly_account_up_to_date(tmp_path: Path) -> None:
+    """Issue 29's "done when": on the seed plan, Sở Y tế reports progress on its standing duty II.2d (no deadline
+    of its own); its yearly account for II.2d (due before 05/11) is then kept up to date in the record."""
+    from definitions import Role, load_data
+    from definitions.plan import Plan
+    from service.plan import load_plan
+    from tests.api.conftest import ADMIN, prepared
+    from tests.plan.conftest import PLAN
+    from workflow import Actor, SimulatedClock
+
+    clock = SimulatedClock(dt.datetime(2022, 11, 15, 2, tzinfo=dt.UTC))
+    app = prepared(Settings(database_url=f"sqlite:///{tmp_path / 'plan.db'}", sqlite_synchronous="NORMAL"), clock)
+    load_plan(app.engine, app.store, load_data(PLAN, Plan), ADMIN)
+    clock.set(dt.datetime(2023, 10, 2, 2, tzinfo=dt.UTC))
+    app.ticker(deliver=False).run_once()  # 1 October: the yearly accounts open
+    syt = Actor("account:7:Lê Thị Y", Role.OFFICER, "SYT")
+    standing_duty = next(i for i in app.store.list_instances(limit=1000)
+                         if i.assignee == "SYT" and i.definition_id == "ongoing_duty" and i.data["section"] == "II.2d")
+    account = next(i for i in app.store.list_instances(limit=1000)
+                   if i.assignee == "SYT" and i.definition_id == "periodic_report" and i.data["section"] == "II.2d")
+    with app.store.transaction() as uow:
+        [owed] = uow.obligations_of(account.id)
+    assert owed.last_day == dt.date(2023, 11, 4)  # before 05/11
+    before = next(r for r in app.uses.reports.agencies().rows if r.agency == "SYT")
+    app.uses.decisions.report_progress(syt, standing_duty.id, text="Đã lồng ghép 3 nhiệm vụ KH&CN vào kế hoạch ngành")
+    after = next(r for r in app.uses.reports.agencies().rows if r.agency == "SYT")
+    assert after.updated > before.updated
+    assert after.share_updated is not None
+    assert (before.share_updated or 0) < after.share_updated
