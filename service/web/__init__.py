@@ -395,18 +395,23 @@ def _open_rows(request: Request, instances: list[InstanceRecord], now: dt.dateti
     return rows
 
 
-def _band(row: Any, lang: str) -> dict[str, str] | None:
+def _band(row: Any, lang: str, day: dt.date) -> dict[str, str] | None:
     """A forecast row (``service.record``) as a coloured band: red at 70 % or more likely late, amber at 30 %, green
     below, grey without enough history; its words for people."""
     if row is None:
         return None
     t = words(lang)
     if row.p_late is None:
-        return {"kind": "grey", "words": t["forecast_unknown"], "basis": row.basis}
+        return {"kind": "grey", "words": t["forecast_unknown"], "basis": row.basis, "past": ""}
     kind = "red" if row.p_late >= 0.7 else "amber" if row.p_late >= 0.3 else "green"
     done = "" if row.p50 is None else t["forecast_done_by"].format(
         p50=_value(row.p50, lang), p85=_value(row.p85, lang) if row.p85 else t["forecast_not_sure"])
-    return {"kind": kind, "words": t["forecast_p"].format(p=round(row.p_late * 100)) + done, "basis": row.basis}
+    past = row.last_day < day.isoformat()  # already late on the day the page speaks of
+    said = t["forecast_past"] if past else t["forecast_p"].format(p=round(row.p_late * 100))
+    basis = row.basis
+    for prefix in ("đã quá hạn; ", "already past its last day; "):  # the band says it already
+        basis = basis.removeprefix(prefix)
+    return {"kind": kind, "words": said + done, "basis": basis, "past": "1" if past else ""}
 
 
 def _all(store: Any, **filters: Any) -> list[InstanceRecord]:
@@ -562,7 +567,8 @@ def _committee_view(request: Request, as_of: dt.date | None, lang: str) -> dict[
                                             f"/agencies/{r.agency}") for r in late_rows], ages, t["record_chart"],
                                 t["record_chart_desc"], "chart-record", colours=AGE_COLOURS) if late_rows else None
     rows = reports.forecast(as_of, 0, lang).rows if as_of else list(reports.forecast_today(lang).values())
-    bands = [(row, _band(row, lang)) for row in rows]
+    day = as_of or _now(request).astimezone(PROVINCE_TZ).date()
+    bands = [(row, b) for row in rows if (b := _band(row, lang, day)) is None or not b["past"]]  # still in time
     counts = {k: sum(1 for _, b in bands if b and b["kind"] == k) for k in ("red", "amber", "green", "grey")}
     likeliest = []
     for r, b in [(r, b) for r, b in bands if b and b["kind"] in ("red", "amber")][:OVERVIEW_ROWS]:
@@ -638,7 +644,7 @@ def _inbox(request: Request, user: User, status: int = 200, flash: str | None = 
             tasks.append({"id": i.id, "title": _title(definition, lang), "state": definition.state(i.state).label,
                           "due": _day(i.due_at), "due_at": i.due_at, "late": late, "left": left,
                           "waiting_for": _waiting_for(request, user, i, definition, lang),
-                          "band": _band(forecasts.get(i.id), lang)})
+                          "band": _band(forecasts.get(i.id), lang, today)})
         tasks.sort(key=lambda r: (r["due_at"] is None, r["due_at"] or now, r["id"]))  # nearest deadline first
     decisions = _decisions_waiting(request, user, lang)
     if user.actor.role in (Role.COMMITTEE, Role.ADMIN):
@@ -1084,7 +1090,8 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
         cooperating=", ".join(names.get(str(c), str(c)) for c in instance.data.get("cooperating", ())
                               if isinstance(instance.data.get("cooperating"), list)),
         decisions=_decision_forms(request, user, instance, written, lang),
-        band=None if final else _band(uses(request).reports.forecast_today(lang).get(instance.id), lang),
+        band=None if final else _band(uses(request).reports.forecast_today(lang).get(instance.id), lang,
+                                      _now(request).astimezone(PROVINCE_TZ).date()),
         clock_forms=None if final or user.actor.role not in (Role.COMMITTEE, Role.ADMIN) or (instance.due_at is None
         and instance.suspended_at is None) else ("resume" if instance.suspended_at is not None else "suspend"))
 

@@ -422,6 +422,7 @@ WORDS: dict[str, tuple[str, str]] = {
                             "(cần ít nhất 30).",
                             "How well it has done: the outcome of only {n} forecast obligations is known yet, too "
                             "few to judge (30 at least)."),
+    "forecast_past": ("Đã quá hạn", "Already late"),
     "forecast_not_sure": ("có thể chưa xong", "possibly not at all"),
     "forecast_unknown": ("Chưa đủ dữ liệu để dự báo", "Not enough history to forecast"),
     "forecast_heading": ("Dự báo khả năng trễ hạn", "Forecast: who will be late"),
@@ -429,7 +430,7 @@ WORDS: dict[str, tuple[str, str]] = {
                       "hoàn thành), các nhiệm vụ cùng loại; đỏ: từ 70%, vàng: từ 30%, xám: chưa đủ dữ liệu.",
                       "From the agency's own history (working days from the clock's start to done), duties of the "
                       "same kind; red: 70% or more, amber: 30% or more, grey: not enough history."),
-    "forecast_counts": ("Nghĩa vụ đang mở theo mức dự báo", "Open obligations by forecast band"),
+    "forecast_counts": ("Nghĩa vụ còn trong hạn theo mức dự báo", "Obligations still in time, by forecast band"),
     "band_red": ("Cao (từ 70%)", "High (70%+)"),
     "band_amber": ("Trung bình (30–70%)", "Medium (30–70%)"),
     "band_green": ("Thấp (dưới 30%)", "Low (under 30%)"),
