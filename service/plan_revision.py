@@ -39,7 +39,7 @@ Pair = tuple[str, str]  # (section, agency)
 class Revision:
     plan: str
     start: list[Pair] = field(default_factory=list)
-    withdraw: list[tuple[int, Pair, str]] = field(default_factory=list)  # (instance id, pair, how, in words)
+    withdraw: list[tuple[int, Pair, str]] = field(default_factory=list)  # (instance id, pair, how: in words, or '')
     redate: list[tuple[int, Pair, str | None, PlanTask]] = field(default_factory=list)  # (id, pair, was, task)
     kept: set[Pair] = field(default_factory=set)  # running or done already: not started again
     schedules_changed: list[tuple[str, PlanSchedule]] = field(default_factory=list)  # (running name, revised)

@@ -31,7 +31,7 @@ import datetime as dt
 import random
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -75,7 +75,10 @@ class Standing:
     granted: Counter[int]
 
 
-def standing(engine: Engine, store: SqlStore, day: dt.date) -> Standing:
+def standing(engine: Engine, store: SqlStore, day: dt.date, history: Sequence[HistoryRecord] | None = None,
+             duties: dict[int, Duty] | None = None) -> Standing:
+    """The obligations as they stood at the end of ``day``; ``history`` and ``duties`` (``duties_of``) when the
+    caller reads them once for several days."""
     started: dict[tuple[int, str], dt.date] = {}
     definitions: dict[int, str] = {}
     last_update: dict[int, dt.date] = {}
@@ -83,7 +86,7 @@ def standing(engine: Engine, store: SqlStore, day: dt.date) -> Standing:
     granted: Counter[int] = Counter()
 
     def rows() -> Iterator[HistoryRecord]:
-        for row in store.iter_history():
+        for row in store.iter_history() if history is None else history:
             on = effective_of(row)
             if on <= day:
                 definitions.setdefault(row.instance_id, row.definition_id)
@@ -99,7 +102,7 @@ def standing(engine: Engine, store: SqlStore, day: dt.date) -> Standing:
     replayed, _ = replay(rows(), day)
     at = end_of(day)
     found = []
-    last_update = _by_duty(store, last_update)
+    last_update = _by_duty(duties_of(store) if duties is None else duties, last_update)
     for (instance_id, name), o in replayed.items():
         category = o.category(at)
         if category is None:
@@ -110,16 +113,24 @@ def standing(engine: Engine, store: SqlStore, day: dt.date) -> Standing:
     return Standing(day, found, last_update, asked, granted)
 
 
-def _by_duty(store: SqlStore, touched: dict[int, dt.date]) -> dict[int, dt.date]:
-    """A task counts as acted on when any task of the same duty (plan, section, owing agency) was: a progress
-    report on a standing duty keeps its yearly account up to date."""
-    duty_of: dict[int, tuple[Any, Any, str]] = {}
+Duty = tuple[Any, Any, str]  # (plan, section, owing agency)
+
+
+def duties_of(store: SqlStore) -> dict[int, Duty]:
+    """Each task of a plan by the duty it serves."""
+    found: dict[int, Duty] = {}
     after = 0
     while batch := store.list_instances(after_id=after, limit=5000):
         after = batch[-1].id
-        duty_of.update((i.id, (i.data.get("plan"), i.data.get("section"), i.assignee)) for i in batch
-                       if i.data.get("plan") is not None)
-    latest: dict[tuple[Any, Any, str], dt.date] = {}
+        found.update((i.id, (i.data.get("plan"), i.data.get("section"), i.assignee)) for i in batch
+                     if i.data.get("plan") is not None)
+    return found
+
+
+def _by_duty(duty_of: dict[int, Duty], touched: dict[int, dt.date]) -> dict[int, dt.date]:
+    """A task counts as acted on when any task of the same duty (plan, section, owing agency) was: a progress
+    report on a standing duty keeps its yearly account up to date."""
+    latest: dict[Duty, dt.date] = {}
     for instance_id, on in touched.items():
         duty = duty_of.get(instance_id)
         if duty is not None:
@@ -398,11 +409,12 @@ def track_record(engine: Engine, store: SqlStore, today: dt.date, days: list[dt.
     Brier scores (lower is better) of ours and of two naive forecasters (the overall late rate and the agency's
     own, as known on the day), and calibration by tenths. Obligations already past their last day are left out
     (their lateness is known: any forecaster saying 1.0 would look skilled)."""
-    final = {(o.instance_id, o.name): o for o in standing(engine, store, today).obligations}
+    history, duties = list(store.iter_history()), duties_of(store)  # read once for every day
+    final = {(o.instance_id, o.name): o for o in standing(engine, store, today, history, duties).obligations}
     scored: list[tuple[float, float, float, bool]] = []
     skipped = 0
     for day in days:
-        state = standing(engine, store, day)
+        state = standing(engine, store, day, history, duties)
         overall, own = _rates(state)
         for row in forecast(state, engine.calendar, seed).rows:
             if dt.date.fromisoformat(row.last_day) < day:

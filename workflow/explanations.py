@@ -42,6 +42,12 @@ def explanations_of(engine: Engine, instance_id: int) -> list[InstanceRecord]:
     return sorted(found, key=lambda i: i.id)
 
 
+def unanswered(engine: Engine, instance_id: int) -> InstanceRecord | None:
+    """The explanation asked for a task and not finished yet, if any (one at a time)."""
+    return next((i for i in explanations_of(engine, instance_id)
+                 if i.state not in engine.definition(i.definition_id, i.definition_version).final_states), None)
+
+
 def request_explanation(engine: Engine, instance_id: int, actor: Actor, *, reason: str, working_days: int
                         ) -> tuple[HistoryRecord, InstanceRecord]:
     """Ask the owing agency of ``instance_id`` to explain its overdue duty within ``working_days``; the row written
@@ -56,8 +62,7 @@ def request_explanation(engine: Engine, instance_id: int, actor: Actor, *, reaso
     if isinstance(working_days, bool) or not isinstance(working_days, int) or not 1 <= working_days <= 60:
         errors.append(("working_days", "a whole number of working days from 1 to 60"))
     explanation = engine.definition(DEFINITION)
-    open_ones = [i for i in explanations_of(engine, instance_id)
-                 if i.state not in engine.definition(i.definition_id, i.definition_version).final_states]
+    waiting = unanswered(engine, instance_id)
     with engine.store.transaction() as uow:
         task = engine.load(uow, instance_id)
         where["state"] = task.state
@@ -69,8 +74,8 @@ def request_explanation(engine: Engine, instance_id: int, actor: Actor, *, reaso
         overdue = [o for o in uow.obligations_of(task.id) if o.status is ObligationStatus.OPEN and o.due_at <= now]
         if not overdue:
             raise Refused("nothing on this task is overdue: an explanation is asked for an overdue duty", **where)
-        if open_ones:
-            raise Refused(f"an explanation asked for this task (task {open_ones[0].id}) is not answered yet", **where)
+        if waiting is not None:
+            raise Refused(f"an explanation asked for this task (task {waiting.id}) is not answered yet", **where)
         if errors:
             raise PayloadInvalid(errors, **where)
         obligation = min(overdue, key=lambda o: o.due_at)

@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from workflow import Actor
-from workflow.explanations import explanations_of, may_request, request_explanation
+from workflow.explanations import explanations_of, may_request, request_explanation, unanswered
 from workflow.facts import Facts
 from workflow.ports import InstanceRecord, ObligationStatus
 from workflow.progress import may_report, report_progress
@@ -30,9 +30,8 @@ class Decisions:
         allowed = self.facts.allowed(instance, actor)
         if may_report(self.app.engine, instance, actor):
             allowed |= {"progress"}
-        if may_request(self.app.engine, instance, actor) and self._overdue(instance.id) and not any(
-                e.state not in self.app.engine.definition(e.definition_id, e.definition_version).final_states
-                for e in self.explanations(instance.id)):  # one request at a time
+        if may_request(self.app.engine, instance, actor) and self._overdue(instance.id) and \
+                unanswered(self.app.engine, instance.id) is None:  # one request at a time
             allowed |= {"explain"}
         return allowed
 

@@ -4,6 +4,7 @@ escalations; now, or as of the end of a past day rebuilt from history (optionall
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, cast
 
@@ -32,6 +33,8 @@ from ..record import (
 from ..report import StatusReport, status_report
 from ..report_docx import Issuing
 from ..views import instant
+
+FIRST_DAY = EARLIEST_EFFECTIVE  # no report speaks of a day before it (the pages ask here, not the engine)
 
 
 class RowView(TypedDict):
@@ -139,6 +142,7 @@ def status_view(report: StatusReport) -> StatusView:
 class Reports:
     def __init__(self, app: App) -> None:
         self.app = app
+        self._cache: dict[str, tuple[Any, Any]] = {}  # figures from the whole history, per change mark and day
 
     def status(self, as_of: dt.date | None = None, known_at: dt.datetime | None = None) -> StatusReport:
         """``known_at`` without a zone is province time."""
@@ -162,8 +166,8 @@ class Reports:
         if as_of is not None and as_of > today:
             raise PayloadInvalid([("as_of", f"{as_of:%d/%m/%Y} is after today ({today:%d/%m/%Y}, province time): "
                                             "no report can say how things stood then")])
-        if as_of is not None and as_of < EARLIEST_EFFECTIVE:
-            raise PayloadInvalid([("as_of", f"{as_of:%d/%m/%Y} is before {EARLIEST_EFFECTIVE:%d/%m/%Y}: nothing "
+        if as_of is not None and as_of < FIRST_DAY:
+            raise PayloadInvalid([("as_of", f"{as_of:%d/%m/%Y} is before {FIRST_DAY:%d/%m/%Y}: nothing "
                                             "can have been recorded then")])
         return standing(self.app.engine, self.app.store, as_of or today)
 
@@ -174,31 +178,29 @@ class Reports:
         day = as_of or local_date(self.app.clock.now())
         return agency_record(self._standing(as_of), self.app.store.agency_names_on(day), updated_days)
 
+    def _while_unchanged(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` again only when something new is recorded (the store's change mark) or the day changes."""
+        key = (self.app.store.change_mark(), local_date(self.app.clock.now()))
+        cached = self._cache.get(name)
+        if cached is None or cached[0] != key:
+            cached = self._cache[name] = (key, compute())
+        return cached[1]
+
     def forecast_today(self, lang: str = "vi") -> dict[int, ForecastRow]:
-        """Today's forecast by task (its likeliest-late open obligation), for the pages' bands: computed again only
-        when something new is recorded or the day changes."""
-        key = (self.app.store.change_mark(), local_date(self.app.clock.now()), lang)
-        cached = getattr(self, "_today", None)
-        if cached is not None and cached[0] == key:
-            return cached[1]  # type: ignore[no-any-return]
-        by_task: dict[int, ForecastRow] = {}
-        for row in self.forecast(None, 0, lang).rows:  # likeliest first: the first row of a task is its band
-            by_task.setdefault(row.instance_id, row)
-        self._today = (key, by_task)
-        return by_task
+        """Today's forecast by task (its likeliest-late open obligation), for the pages' bands."""
+        def by_task() -> dict[int, ForecastRow]:
+            found: dict[int, ForecastRow] = {}
+            for row in self.forecast(None, 0, lang).rows:  # likeliest first: the first row of a task is its band
+                found.setdefault(row.instance_id, row)
+            return found
+        return self._while_unchanged(f"today:{lang}", by_task)  # type: ignore[no-any-return]
 
     def forecast_record(self) -> dict[str, Any]:
         """How well the forecast would have done on this installation's own history: made on the first day of each
-        of the last eight quarters, scored against what is known today (``service.record.track_record``); computed
-        again only when something new is recorded or the day changes."""
+        of the last eight quarters, scored against what is known today (``service.record.track_record``)."""
         today = local_date(self.app.clock.now())
-        key = (self.app.store.change_mark(), today)
-        cached = getattr(self, "_record", None)
-        if cached is not None and cached[0] == key:
-            return cached[1]  # type: ignore[no-any-return]
-        result = track_record(self.app.engine, self.app.store, today, quarter_starts(today))
-        self._record = (key, result)
-        return result
+        return self._while_unchanged("record", lambda: track_record(  # type: ignore[no-any-return]
+            self.app.engine, self.app.store, today, quarter_starts(today)))
 
     def forecast(self, as_of: dt.date | None = None, seed: int = 0, lang: str = "vi") -> Forecast:
         """For each obligation open at the end of ``as_of``: how likely it is to be finished late, and when it will

@@ -40,7 +40,6 @@ from workflow.agencies import Agencies
 from workflow.audit import parse_instant
 from workflow.authority import who_acts
 from workflow.clock import PROVINCE_TZ
-from workflow.engine import EARLIEST_EFFECTIVE
 from workflow.errors import PayloadInvalid
 from workflow.obligations import CATEGORIES
 from workflow.payload import DOCUMENT_PARTS
@@ -49,7 +48,7 @@ from workflow.timers import TimerStatus, extended, parse_anchor
 
 from ..app.accounts import LoginRefused, NewSecondFactor, SecondFactorDue, Session
 from ..app.attachments import TYPES, Attached, clean_name, kind_of, uploader_of
-from ..app.reports import TaskPage
+from ..app.reports import FIRST_DAY, TaskPage
 from ..errors import answer
 from ..http import app_of, client_address, export_response, nudge, throttle_of, uses
 from ..report import to_csv, to_xlsx
@@ -429,7 +428,7 @@ def _as_of(request: Request) -> dt.date | None:
     day = typed_date(request.query_params.get("as_of", ""))
     if day is None:
         return None
-    return day if EARLIEST_EFFECTIVE <= day < _now(request).astimezone(PROVINCE_TZ).date() else None
+    return day if FIRST_DAY <= day < _now(request).astimezone(PROVINCE_TZ).date() else None
 
 
 def _overview(request: Request, user: User) -> HTMLResponse:
