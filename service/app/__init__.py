@@ -16,6 +16,7 @@ adapters over it that parse input and render output; none of them imports anothe
     attachments  the signed documents an act comes with (PDF, DOCX, XLSX), stored by their SHA-256
     registers    the agencies' registers of documents in and out; the e-office's signed receipts
     plan_imports a plan's Word document read, reviewed, approved by a second person and loaded
+    records      records as they are, for the pages that render them (tasks, history, timers, names)
 
 Reads are open to every role (the plan is public inside the administration); each write names who may do it,
 here or in the engine's own rules (roles per transition, officers only for their agency)."""
@@ -35,12 +36,13 @@ from .escalations import Escalations
 from .instances import Instances, Outcome, Page
 from .keys import Keys
 from .plan_imports import PlanImports
+from .records import Records
 from .registers import Registers
 from .registry import Registry
 from .reports import Reports
 
 __all__ = ["Accounts", "Attachments", "Audit", "Decisions", "Definitions", "Escalations", "Instances", "Keys",
-           "LegalClock", "Outcome", "Page", "Registers", "Registry", "Reports", "UseCases"]
+           "LegalClock", "Outcome", "Page", "Records", "Registers", "Registry", "Reports", "UseCases"]
 
 
 class UseCases:
@@ -100,3 +102,7 @@ class UseCases:
     @cached_property
     def plan_imports(self) -> PlanImports:
         return PlanImports(self.app)
+
+    @cached_property
+    def records(self) -> Records:
+        return Records(self.app)

@@ -241,6 +241,16 @@ class Accounts:
                           address_limit=settings.login_address_limit, workers=settings.password_check_workers,
                           queue=settings.password_check_queue)
 
+    def session(self, token: str) -> tuple[Account, str] | None:
+        """(the account, the CSRF token) of a live session, or None (unknown, expired, or the account disabled)."""
+        if not token or len(token) > 200:
+            return None
+        return self.app.store.session(token, self.app.clock.now())
+
+    def log_out(self, token: str) -> None:
+        """The session ends (its row removed): the cookie opens nothing any more."""
+        self.app.store.end_session(token)
+
     def log_in(self, login: str, password: str, code: str | None = None, address: str = "local",
                device: str | None = None) -> Session:
         """A page session for this login and password (and TOTP code, if the account has a second factor), asked

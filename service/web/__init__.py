@@ -36,7 +36,6 @@ from definitions.model import FieldType
 from definitions.vietnamese import sort_key
 from store.accounts import Account
 from store.sql_store import TaskFilter
-from workflow.agencies import Agencies
 from workflow.audit import parse_instant
 from workflow.authority import who_acts
 from workflow.clock import PROVINCE_TZ
@@ -44,13 +43,12 @@ from workflow.errors import PayloadInvalid
 from workflow.obligations import CATEGORIES
 from workflow.payload import DOCUMENT_PARTS
 from workflow.ports import InstanceRecord
-from workflow.timers import TimerStatus, extended, parse_anchor
 
 from ..app.accounts import LoginRefused, NewSecondFactor, SecondFactorDue, Session
 from ..app.attachments import TYPES, Attached, clean_name, kind_of, uploader_of
 from ..app.reports import FIRST_DAY, TaskPage
 from ..errors import answer
-from ..http import app_of, client_address, export_response, nudge, throttle_of, uses
+from ..http import client_address, export_response, nudge, throttle_of, uses
 from ..report import to_csv, to_xlsx
 from ..report_docx import to_docx
 from ..views import cell, local_time, typed_date
@@ -87,15 +85,13 @@ TASK_PAGE = 50  # rows of a /tasks page
 pages = APIRouter(include_in_schema=False)
 
 
-_app = app_of
-
 
 def _parent_title(request: Request, parent_id: int | None) -> str | None:
     """The task a child belongs to (the consultation it answers), by its title and key."""
     if parent_id is None:
         return None
     try:
-        parent = _app(request).store.get_instance(parent_id)
+        parent = uses(request).records.instance(parent_id)
     except NotFound:
         return None
     title = _title(_definition(request, parent.definition_id, parent.definition_version), _lang(request))
@@ -106,7 +102,7 @@ def _verdicts(request: Request, instance_id: int) -> list[str]:
     """A finished task's duties, each with its last day and how it ended: on time, or how many days late."""
     t = words(_lang(request))
     out = []
-    for o in _app(request).store.instance_obligations(instance_id):
+    for o in uses(request).records.obligations(instance_id):
         last = f"{o.last_day:%d/%m/%Y}"
         if o.closed_on is None:
             continue
@@ -122,7 +118,7 @@ def _verdicts(request: Request, instance_id: int) -> list[str]:
 
 def _definition(request: Request, definition_id: str, version: int | None = None) -> Definition:
     """A definition as the page's reader reads it: its labels in the page's language (definitions/labels.py)."""
-    return shown(_app(request).engine.definition(definition_id, version), _lang(request))
+    return shown(uses(request).records.definition(definition_id, version), _lang(request))
 
 
 def _title(definition: Definition, lang: str) -> str:
@@ -135,7 +131,7 @@ def _title(definition: Definition, lang: str) -> str:
 def _login_form(request: Request, target: str, status: int = 200, flash: str | None = None, login: str = "",
                 wants_code: bool = False) -> HTMLResponse:
     token = secrets.token_urlsafe(32)  # the form's CSRF token: a double-submit cookie (there is no session yet)
-    settings = _app(request).settings
+    settings = uses(request).records.settings
     response = _render(request, "login.html", status, csrf=token, next=target, flash=flash, login=login,
                        wants_code=wants_code, hours=int(settings.session_lifetime.total_seconds() // 3600),
                        sso=settings.oidc_issuer is not None)
@@ -171,7 +167,7 @@ async def login(request: Request) -> Response:
         answer = _login_form(request, target, status, t["login_" + refused.reason], login_name,
                              wants_code=refused.reason in ("totp_needed", "bad_totp"))
         if status in (429, 503):
-            wait = 1 if refused.until is None else int((refused.until - _app(request).clock.now()).total_seconds()) + 1
+            wait = 1 if refused.until is None else int((refused.until - _now(request)).total_seconds()) + 1
             answer.headers["Retry-After"] = str(max(1, wait))
         return answer
     return _session_response(request, session, target)
@@ -186,7 +182,7 @@ def _session_response(request: Request, session: Session, target: str) -> Respon
     if target == "/":  # each role lands where its work is
         target = LANDING.get(session.account.role, "/")
     response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
-    lifetime = _app(request).settings.session_lifetime
+    lifetime = uses(request).records.settings.session_lifetime
     response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", max_age=int(lifetime.total_seconds()), path="/")
     response.delete_cookie(LOGIN_COOKIE, path="/login")
@@ -197,14 +193,14 @@ def _session_response(request: Request, session: Session, target: str) -> Respon
 
 
 def _redirect_uri(request: Request) -> str:
-    base = _app(request).settings.public_url or str(request.base_url)
+    base = uses(request).records.settings.public_url or str(request.base_url)
     return base.rstrip("/") + "/login/sso/callback"
 
 
 @pages.get("/login/sso")
 async def sso_start(request: Request, next: str = "/") -> Response:
     """Off to the identity provider (single sign-on), if one is configured."""
-    settings = _app(request).settings
+    settings = uses(request).records.settings
     t = words(_lang(request))
     if settings.oidc_issuer is None:
         return _message(request, None, 404, "not_found", t["sso_off"])
@@ -223,7 +219,7 @@ async def sso_start(request: Request, next: str = "/") -> Response:
 async def sso_callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
     """Back from the identity provider: a link step finishes its link; otherwise the account linked to that
     identity gets a session, or the page for our second factor first."""
-    settings = _app(request).settings
+    settings = uses(request).records.settings
     t = words(_lang(request))
     if settings.oidc_issuer is None:
         return _message(request, None, 404, "not_found", t["sso_off"])
@@ -263,7 +259,7 @@ def _sso_landed(request: Request, session: Session, target: str) -> Response:
     # a page that moves on by itself (not a redirect): the browser arrived here from the provider's site, and the
     # SameSite=Strict session cookie is sent only on a navigation that starts on this site
     response = _render(request, "moving_on.html", 200, target=target)
-    lifetime = _app(request).settings.session_lifetime
+    lifetime = uses(request).records.settings.session_lifetime
     response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", max_age=int(lifetime.total_seconds()), path="/")
     response.delete_cookie(sso.STATE_COOKIE, path="/login/sso")
@@ -318,7 +314,7 @@ def own_account(request: Request, done: str = "") -> HTMLResponse:
 
 def _own_account_page(request: Request, user: User, status: int, flash: str | None = None,
                       flash_kind: str = "") -> HTMLResponse:
-    settings = _app(request).settings
+    settings = uses(request).records.settings
     return _render(request, "account.html", status, user, me=user.account, sso=settings.oidc_issuer is not None,
                    flash=flash, flash_kind=flash_kind)
 
@@ -330,7 +326,7 @@ async def link_sso(request: Request) -> Response:
     if refused is not None:
         return refused
     t = words(_lang(request))
-    if _app(request).settings.oidc_issuer is None:
+    if uses(request).records.settings.oidc_issuer is None:
         return _message(request, user, 404, "not_found", t["sso_off"])
     try:
         step = await run_in_threadpool(uses(request).accounts.start_link, user.account,
@@ -354,7 +350,7 @@ async def logout(request: Request) -> Response:
     _, _, refused = await _posted(request)
     if refused is not None:
         return refused
-    await run_in_threadpool(_app(request).store.end_session, request.cookies.get(SESSION_COOKIE, ""))
+    await run_in_threadpool(uses(request).accounts.log_out, request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -413,15 +409,6 @@ def _band(row: Any, lang: str, day: dt.date) -> dict[str, str] | None:
     return {"kind": kind, "words": said + done, "basis": basis, "past": "1" if past else ""}
 
 
-def _all(store: Any, **filters: Any) -> list[InstanceRecord]:
-    found: list[InstanceRecord] = []
-    after = 0
-    while len(found) < 20_000 and (batch := store.list_instances(after_id=after, limit=1000, **filters)):
-        found.extend(batch)
-        after = batch[-1].id
-    return found
-
-
 def _as_of(request: Request) -> dt.date | None:
     """``?as_of=dd/mm/yyyy`` (or YYYY-MM-DD): the figures as of the end of that day, from history (ignored if not a
     past date)."""
@@ -432,31 +419,31 @@ def _as_of(request: Request) -> dt.date | None:
 
 
 def _overview(request: Request, user: User) -> HTMLResponse:
-    app = _app(request)
+    records = uses(request).records
     now = _now(request)
     as_of = _as_of(request)
     report = uses(request).reports.status(as_of)
     # the first rows of each list; the rest are a click away on /tasks, with filters and pages
-    overdue = _open_rows(request, app.store.by_deadline(due_before=now, limit=OVERVIEW_ROWS + 1), now)
-    upcoming = _open_rows(request, app.store.by_deadline(due_from=now, due_before=now + dt.timedelta(days=30),
+    overdue = _open_rows(request, records.by_deadline(due_before=now, limit=OVERVIEW_ROWS + 1), now)
+    upcoming = _open_rows(request, records.by_deadline(due_from=now, due_before=now + dt.timedelta(days=30),
                                                          limit=OVERVIEW_ROWS + 1), now)
     escalations = []
     lang = _lang(request)
     t = words(lang)
-    open_escalations = app.store.list_escalations("open")
+    open_escalations = records.open_escalations()
     for e in open_escalations[:OVERVIEW_ROWS]:
-        instance = app.store.get_instance(e.instance_id)
+        instance = records.instance(e.instance_id)
         definition = _definition(request, instance.definition_id, instance.definition_version)
         escalations.append({"id": e.id, "instance_id": e.instance_id, "agency": instance.assignee,
                             "due": _day(e.due_at), "title": _title(definition, lang)})
-    names = app.store.agency_names_on(as_of or now.astimezone(PROVINCE_TZ).date())
+    names = records.agency_names(as_of or now.astimezone(PROVINCE_TZ).date())
     by_agency, by_section = _sum_by(report.rows, "agency"), _sum_by(report.rows, "section")
     category_names = [(c, t[c]) for c in CATEGORIES]
     laggards = sorted(by_agency, key=lambda item: (-item[1]["overdue"], -sum(item[1].values()), item[0]))
     agency_chart = charts.stacked_bars(
         [charts.Bar(names.get(code, code), [(c, row[c]) for c in CATEGORIES], f"/agencies/{code}")
          for code, row in laggards], category_names, t["chart_agencies"], t["chart_agencies_desc"], "chart-agencies")
-    months = app.store.completions_by_month()[-24:]
+    months = records.completions_by_month()[-24:]
     month_rows = [(f"{m[5:7]}/{m[2:4]}", on_time, late) for m, on_time, late in months]
     month_chart = charts.columns([charts.Bar(label, [("done_on_time", a), ("done_late", b)])
                                   for label, a, b in month_rows], category_names[:2], t["chart_months"],
@@ -497,11 +484,11 @@ def _escalation_ages(open_escalations: list[Any], now: dt.datetime) -> list[tupl
 def _filter_choices(request: Request, sections: list[str] | None = None) -> dict[str, Any]:
     """What the task filters offer: agencies by name, the plan's sections (``sections`` when the caller has them
     already: the overview's report holds them; else one query), the definitions, their states."""
-    app, lang = _app(request), _lang(request)
-    names = app.store.agency_names()
+    records, lang = uses(request).records, _lang(request)
+    names = records.agency_names()
     # the engine's copy of each (parsed once per version), so its English copy is built once too
     latest = {d.definition.id: _definition(request, d.definition.id, d.definition.version)
-              for d in app.store.list_definitions()}
+              for d in records.definitions()}
     # one choice per label a person reads: states of several definitions with the same name are one choice
     states: dict[str, list[str]] = {}
     for d in latest.values():
@@ -518,7 +505,7 @@ def _agency_choices(request: Request, names: Mapping[str, str], ended: bool = Tr
     """Agencies as a picker offers them: by name in Vietnamese order; a merged or retired one (only if ``ended``)
     says so after its name ("… (đã sáp nhập vào Sở Khoa học và Công nghệ tỉnh Khánh Hòa)")."""
     t = words(_lang(request))
-    statuses = _app(request).store.agency_statuses()
+    statuses = uses(request).records.agency_statuses()
     out = []
     for code, name in names.items():
         status, successor = statuses.get(code, ("active", None))
@@ -571,7 +558,7 @@ def _committee_view(request: Request, as_of: dt.date | None, lang: str) -> dict[
     counts = {k: sum(1 for _, b in bands if b and b["kind"] == k) for k in ("red", "amber", "green", "grey")}
     likeliest = []
     for r, b in [(r, b) for r, b in bands if b and b["kind"] in ("red", "amber")][:OVERVIEW_ROWS]:
-        instance = _app(request).store.get_instance(r.instance_id)
+        instance = uses(request).records.instance(r.instance_id)
         title = _title(_definition(request, instance.definition_id, instance.definition_version), lang)
         likeliest.append({"id": r.instance_id, "title": title, "agency": r.agency,
                           "last_day": _value(r.last_day, lang), "band": b})
@@ -626,14 +613,14 @@ def tasks(request: Request, page: int = 1) -> HTMLResponse:
 
 def _inbox(request: Request, user: User, status: int = 200, flash: str | None = None,
            flash_kind: str = "") -> HTMLResponse:
-    app, lang, now = _app(request), _lang(request), _now(request)
+    records, lang, now = uses(request).records, _lang(request), _now(request)
     today = now.astimezone(PROVINCE_TZ).date()
     tasks: list[dict[str, Any]] | None = None
     escalations: list[dict[str, Any]] | None = None
     if user.actor.role is Role.OFFICER and user.agency:
         tasks = []
         forecasts = uses(request).reports.forecast_today(lang)
-        for i in _all(app.store, assignee=user.agency):
+        for i in records.instances(assignee=user.agency):
             definition = _definition(request, i.definition_id, i.definition_version)
             if i.state in definition.final_states:
                 continue
@@ -647,10 +634,10 @@ def _inbox(request: Request, user: User, status: int = 200, flash: str | None = 
         tasks.sort(key=lambda r: (r["due_at"] is None, r["due_at"] or now, r["id"]))  # nearest deadline first
     decisions = _decisions_waiting(request, user, lang)
     if user.actor.role in (Role.COMMITTEE, Role.ADMIN):
-        names = app.store.agency_names()
+        names = records.agency_names()
         escalations = []
-        for e in app.store.list_escalations("open"):
-            instance = app.store.get_instance(e.instance_id)
+        for e in records.open_escalations():
+            instance = records.instance(e.instance_id)
             definition = _definition(request, instance.definition_id, instance.definition_version)
             escalations.append({"id": e.id, "instance_id": e.instance_id, "title": _title(definition, lang),
                                 "agency_name": names.get(instance.assignee, instance.assignee),
@@ -666,7 +653,7 @@ def _waiting_for(request: Request, user: User, instance: InstanceRecord, definit
     if isinstance(instance.data.get("@extension_request"), dict):
         deciders = ", ".join(_body_name(request, r, instance, lang) for r in definition.extensions_by)
         return f"{t['decide_extension']}: {deciders}"
-    if _app(request).engine.allowed_events(instance, user.actor):
+    if uses(request).records.allowed(instance, user.actor):
         return None
     return "; ".join(_next_actors(request, instance, definition, lang)) or None
 
@@ -675,9 +662,9 @@ def _decisions_waiting(request: Request, user: User, lang: str) -> list[dict[str
     """The tasks waiting on a decision the viewer may take: a request for more time, a receipt claimed too late."""
     if user.actor.role not in (Role.COMMITTEE, Role.OFFICER, Role.ADMIN):
         return None
-    app, t, out = _app(request), words(lang), []
-    names = app.store.agency_names()
-    for i in _all(app.store):
+    records, t, out = uses(request).records, words(lang), []
+    names = records.agency_names()
+    for i in records.instances():
         waiting = [key for key, what in (("@extension_request", "decide"), ("@receipt_claim", "claim"))
                    if isinstance(i.data.get(key), dict)]
         if not waiting:
@@ -713,7 +700,7 @@ async def acknowledge_escalations(request: Request) -> Response:
     t = words(_lang(request))
     ids = [int(str(x)) for x in form.getlist("ids") if str(x).isdigit() and len(str(x)) < 19]
     if form.get("all") and not form.get("confirmed"):  # "all of them": every open one, named on the confirmation
-        ids = [e.id for e in await run_in_threadpool(_app(request).store.list_escalations, "open")]
+        ids = [e.id for e in await run_in_threadpool(uses(request).records.open_escalations)]
     if not ids:
         return await run_in_threadpool(_inbox, request, user, 422, t["ack_none"])
     note = str(form.get("note") or "").strip()[:10_000] or None
@@ -728,12 +715,12 @@ async def acknowledge_escalations(request: Request) -> Response:
 
 
 def _confirm_acknowledge(request: Request, user: User, ids: list[int], note: str | None) -> HTMLResponse:
-    app, lang = _app(request), _lang(request)
-    t, names = words(lang), app.store.agency_names()
-    chosen = [e for e in app.store.list_escalations("open") if e.id in set(ids)]
+    records, lang = uses(request).records, _lang(request)
+    t, names = words(lang), records.agency_names()
+    chosen = [e for e in records.open_escalations() if e.id in set(ids)]
     lines = []
     for e in chosen:
-        instance = app.store.get_instance(e.instance_id)
+        instance = records.instance(e.instance_id)
         definition = _definition(request, instance.definition_id, instance.definition_version)
         lines.append(f"#{e.instance_id} {_title(definition, lang)} — {names.get(instance.assignee, instance.assignee)}"
                      f" ({t['deadline'].lower()} {_day(e.due_at)})")
@@ -749,15 +736,15 @@ def _confirm_acknowledge(request: Request, user: User, ids: list[int], note: str
 @pages.get("/agencies/{code}")
 def agency_page(request: Request, code: str) -> HTMLResponse:
     user = _signed_in(request)
-    app = _app(request)
+    records = uses(request).records
     try:
-        agency = Agencies(app.engine).get(code[:32])
+        agency = records.agency(code[:32])
     except NotFound as err:
         return _not_found(request, user, err)
     now = _now(request)
     lang = _lang(request)
     tasks = []
-    for i in _all(app.store, assignee=agency.code):
+    for i in records.instances(assignee=agency.code):
         definition = _definition(request, i.definition_id, i.definition_version)
         final = i.state in definition.final_states
         late = None if final else days_late(i.due_at, now)
@@ -771,7 +758,7 @@ def agency_page(request: Request, code: str) -> HTMLResponse:
             "name": current.name,
             "names": [{"name": n.name, "valid_from": f"{dt.date.fromisoformat(n.valid_from[:10]):%d/%m/%Y}"}
                       for n in agency.names]}
-    names = app.store.agency_names()
+    names = records.agency_names()
     registers = [(direction, [{
         "number": e["number"], "year": e["year"], "day": _value(e["registered_on"], lang),
         "counterpart": names.get(e["counterpart"] or "", e["counterpart"] or ""), "reference": e["reference"] or "",
@@ -789,13 +776,13 @@ def _actions(request: Request, user: User, instance: InstanceRecord, definition:
     """The forms of the acts the user may take. ``definition`` as written (Vietnamese): each label is put into the
     page's language here, the heading of a document's parts from its Vietnamese label."""
     actor, lang = user.actor, _lang(request)
-    engine = _app(request).engine
+    records = uses(request).records
     out = []
-    for event in engine.allowed_events(instance, actor):
+    for event in records.allowed(instance, actor):
         transition = definition.transition_from(instance.state, event)
         if transition is None:
             continue
-        decision = engine.decision(transition, instance, actor)  # an administrator acts for a body with a reason
+        decision = records.decision(transition, instance, actor)  # an administrator acts for a body with a reason
         fields = [{"name": name, "type": spec.type.value, "required": spec.required,
                    "label": word(spec.label or name, lang), "legend": word(_document_title(spec.label or name), lang),
                    "values": [(v, word(spec.value_label(v), lang)) for v in spec.values or ()],
@@ -818,17 +805,17 @@ def _body_name(request: Request, role: str, instance: InstanceRecord, lang: str)
     t = words(lang)
     if role == Role.COMMITTEE.value:
         return t["committee_body"]
-    app = _app(request)
-    code = instance.assignee if role == Role.OFFICER.value else app.engine.standing_body_of(instance)
-    return f"{t['officer_of']} {app.store.agency_names().get(code or '', code or '')}"
+    records = uses(request).records
+    code = instance.assignee if role == Role.OFFICER.value else records.standing_body(instance)
+    return f"{t['officer_of']} {records.agency_names().get(code or '', code or '')}"
 
 
 def _next_actors(request: Request, instance: InstanceRecord, definition: Definition, lang: str) -> list[str]:
     """Who must act next on a task, in words, each with the acts it can take (what a viewer who cannot act
     reads instead of a bare "nothing for you")."""
-    app = _app(request)
+    records = uses(request).records
     out = []
-    for n in who_acts(definition, instance.state, instance.assignee, app.engine.standing_body_of(instance)):
+    for n in who_acts(definition, instance.state, instance.assignee, records.standing_body(instance)):
         acts = ", ".join(word(t.label, lang) for e in n.events
                          if (t := definition.transition_from(instance.state, e)) is not None)
         out.append(f"{_body_name(request, n.role, instance, lang)}: {acts}")
@@ -994,21 +981,13 @@ def _who(actor_id: str, role: str, agency: str | None, lang: str,
 
 
 def _timer_rows(request: Request, instance: InstanceRecord, definition: Definition) -> list[dict[str, Any]]:
-    app = _app(request)
+    records = uses(request).records
     lang = _lang(request)
     t = words(lang)
     labels = {o.name: o.label for o in definition.obligations}
     rows = []
-    for timer in app.store.list_timers(instance.id):
-        if timer.status not in (TimerStatus.PENDING, TimerStatus.SUSPENDED):
-            continue
-        try:
-            due = app.engine.calendar.due(timer.deadline, parse_anchor(timer.anchor))
-            steps = list(due.steps_in(lang))
-            if timer.extension:  # how the extension moved it, after how the period first ran
-                steps += extended(app.engine.calendar, due.due_at, timer.extension).steps_in(lang)
-        except (WorkflowError, ValueError):
-            steps = []
+    for timer in records.open_timers(instance.id):
+        steps = records.timer_steps(timer, lang)  # how the period ran, then how an extension moved it
         name = labels.get(timer.obligation or timer.name) or labels.get(timer.name) or (
             _event_label(definition, timer.event, lang) if timer.event else timer.name)
         rows.append({"name": name, "kind": t.get(f"timer_{timer.kind.value}", timer.kind.value),
@@ -1018,12 +997,12 @@ def _timer_rows(request: Request, instance: InstanceRecord, definition: Definiti
 
 
 def _children(request: Request, instance_id: int) -> list[dict[str, Any]]:
-    app = _app(request)
-    names = app.store.agency_names()
+    records = uses(request).records
+    names = records.agency_names()
     out = []
-    for child in app.store.list_instances(parent_id=instance_id, limit=10_000):
+    for child in records.children(instance_id):
         definition = _definition(request, child.definition_id, child.definition_version)
-        last = app.store.history(child.id)[-1]
+        last = records.history(child.id)[-1]
         answer = ""
         if child.state in definition.final_states:
             lang = _lang(request)
@@ -1043,20 +1022,20 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
                    kept: dict[str, Any] | None = None) -> HTMLResponse:
     """``kept``: after a refusal, the form that was sent (its event, values and reason) and each field's problem,
     so that nothing typed is lost and the problem shows beside its field."""
-    app = _app(request)
+    records = uses(request).records
     lang = _lang(request)
     try:
-        instance = app.store.get_instance(instance_id)
+        instance = records.instance(instance_id)
     except NotFound as err:
         return _not_found(request, user, err)
-    written = app.engine.definition(instance.definition_id, instance.definition_version)
+    written = records.definition(instance.definition_id, instance.definition_version)
     definition = shown(written, lang)
     now = _now(request)
     final = instance.state in definition.final_states
     history = []
-    rows = app.store.history(instance.id)
+    rows = records.history(instance.id)
     latest = _definition(request, instance.definition_id)
-    names = app.store.agency_names()
+    names = records.agency_names()
     for h in rows:
         then = definition if h.definition_version == definition.version else _definition(
             request, h.definition_id, h.definition_version)
@@ -1073,7 +1052,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
         request, "instance.html", status, user, i=instance, title=_title(definition, lang),
         verdicts=_verdicts(request, instance.id) if final else [],
         parent_title=_parent_title(request, instance.parent_id),
-        section=definition.seed_section, assignee_name=app.store.agency_names().get(instance.assignee,
+        section=definition.seed_section, assignee_name=records.agency_names().get(instance.assignee,
                                                                                     instance.assignee),
         state_label=definition.state(instance.state).label, due=None if final else _day(instance.due_at),
         late_days=late, svg=state_svg(definition, instance.state, _title(definition, lang),
@@ -1082,7 +1061,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
         timers=_timer_rows(request, instance, definition),
         children=_children(request, instance.id), history=history, flash=flash, flash_kind=flash_kind,
         kept=kept or {"event": None, "values": {}, "reason": "", "fields": {}},
-        max_file_mb=app.settings.max_file_mb, next_actors=_next_actors(request, instance, written, lang),
+        max_file_mb=records.settings.max_file_mb, next_actors=_next_actors(request, instance, written, lang),
         inherited=next((f"{words(lang)['inherited_from']} {names.get(str(h.payload.get('from')), '')} "
                         f"{words(lang)['on_day']} {_value(h.effective_on or '', lang)}"
                         for h in reversed(rows) if h.event == "@reassigned"), None),
@@ -1112,19 +1091,19 @@ def _decision_forms(request: Request, user: User, instance: InstanceRecord, defi
                           for part in DOCUMENT_PARTS]
     rows = [(h.seq, f"{h.seq}. {word(_event_label(definition, h.event, lang), lang)} "
                     f"({_value(h.effective_on or '', lang)})")
-            for h in _app(request).store.history(instance.id) if h.event == "@start" or not h.event.startswith("@")
+            for h in uses(request).records.history(instance.id) if h.event == "@start" or not h.event.startswith("@")
             ] if "correct" in allowed else []
     progress = instance.data.get("@progress")
     explanations = []
     for e in uses(request).decisions.explanations(instance.id):
         shown = _definition(request, e.definition_id, e.definition_version)
-        answer = next((h.payload.get("text") for h in reversed(_app(request).store.history(e.id))
+        answer = next((h.payload.get("text") for h in reversed(uses(request).records.history(e.id))
                        if h.event == "explain"), None)
         explanations.append({"id": e.id, "state": word(_state_label(shown, e.state), lang),
                              "reason": str(e.data.get("reason", "")), "answer": answer,
                              "asked": _value(e.effective_on.isoformat() if e.effective_on else "", lang)})
     return {"allowed": allowed, "rows": rows, "facts": facts, "explanations": explanations,
-            "explain_days": _app(request).settings.explanation_working_days,
+            "explain_days": uses(request).records.settings.explanation_working_days,
             "progress": {"text": str(progress.get("text", "")), "percent": progress.get("percent"),
                          "seq": progress.get("seq")} if isinstance(progress, dict) else None,
             "waiting": {"day": _value(str(waiting.get("proposed")), lang), "seq": waiting.get("seq"),
@@ -1141,7 +1120,7 @@ def instance_page(request: Request, instance_id: int, done: str | None = None) -
     if done:  # the event just fired, said by its label
         lang = _lang(request)
         try:
-            instance = _app(request).store.get_instance(instance_id)
+            instance = uses(request).records.instance(instance_id)
             label = _event_label(_definition(request, instance.definition_id, instance.definition_version),
                                  done[:64], lang)
         except WorkflowError:
@@ -1237,14 +1216,14 @@ def _attached(request: Request, form: Any, uploader: str | None = None) -> list[
 
 
 def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResponse | Response:
-    app = _app(request)
+    records = uses(request).records
     if user.actor.role is Role.AUDITOR:
         return _message(request, user, 403, "forbidden", "auditors read everything and change nothing")
     event = str(form.get("event") or "")[:64]
     instances = uses(request).instances
     try:
         instance = instances.record(instance_id)
-        definition = app.engine.definition(instance.definition_id, instance.definition_version)
+        definition = records.definition(instance.definition_id, instance.definition_version)
         expected = str(form.get("expected_version") or "")
         payload = _payload(form, definition, instance.state, event, _lang(request))
         attached = _attached(request, form, uploader_of(user.actor))
@@ -1258,7 +1237,7 @@ def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResp
         if isinstance(err, NotFound) and err.kind == "instance":
             return _not_found(request, user, err)
         lang = _lang(request)
-        sentence, problems = said(err, lang, app.store.agency_names())
+        sentence, problems = said(err, lang, records.agency_names())
         values = {str(k)[2:]: str(v) for k, v in form.items() if str(k).startswith("p.")}
         upload = form.get("file")
         if isinstance(upload, UploadFile) and upload.filename and "file" not in problems:
@@ -1381,7 +1360,7 @@ def _deadline(request: Request, user: User, instance_id: int, op: str, form: Any
         if isinstance(err, NotFound) and err.kind == "instance":
             return _not_found(request, user, err)
         lang = _lang(request)
-        sentence, problems = said(err, lang, _app(request).store.agency_names())
+        sentence, problems = said(err, lang, uses(request).records.agency_names())
         kept = {"event": f"@{op}", "fields": problems, "reason": str(form.get("reason") or "")[:10_000],
                 "values": {k: str(v)[:10_000] for k, v in form.items() if k != "csrf"}}
         return _instance_page(request, user, instance_id, answer(err).status, f"{words(lang)['error']}: {sentence}",
@@ -1416,11 +1395,11 @@ def history_search(request: Request, page: int = 1) -> HTMLResponse:
     """Every task's history, newest first, searched by agency, by who acted, by act and by the days recorded (in
     province time): what an auditor reads."""
     user = _signed_in(request)
-    app, lang = _app(request), _lang(request)
+    records, lang = uses(request).records, _lang(request)
     t = words(lang)
     given = {k: str(request.query_params.get(k) or "").strip()[:100] for k in HISTORY_FILTERS}
-    names = app.store.agency_names()
-    latest = [_definition(request, d.definition.id, d.definition.version) for d in app.store.list_definitions()]
+    names = records.agency_names()
+    latest = [_definition(request, d.definition.id, d.definition.version) for d in records.definitions()]
     events: dict[str, str] = {}
     for d in latest:
         for tr in d.transitions:
@@ -1437,7 +1416,7 @@ def history_search(request: Request, page: int = 1) -> HTMLResponse:
     since = dt.datetime.combine(days["from"], dt.time(), PROVINCE_TZ) if days["from"] else None
     until = dt.datetime.combine(days["to"] + dt.timedelta(days=1), dt.time(), PROVINCE_TZ) if days["to"] else None
     page = max(1, min(page, 1_000_000))
-    total, found = app.store.search_history(
+    total, found = records.search_history(
         agency=given["agency"] or None, actor=given["actor"] or None,
         event=given["event"] if given["event"] in events else None, since=since, until=until,
         offset=(page - 1) * HISTORY_PAGE, limit=HISTORY_PAGE) if not problems else (0, [])
@@ -1445,7 +1424,7 @@ def history_search(request: Request, page: int = 1) -> HTMLResponse:
     rows = []
     for h in found:
         if h.instance_id not in titles:
-            instance = app.store.get_instance(h.instance_id)
+            instance = records.instance(h.instance_id)
             definition = _definition(request, instance.definition_id, instance.definition_version)
             titles[h.instance_id] = (_title(definition, lang), names.get(instance.assignee, instance.assignee))
         who, role = _who(h.actor_id, h.actor_role, h.actor_agency, lang, names)
@@ -1522,8 +1501,8 @@ def _readable_csv(request: Request) -> Iterator[str]:
     columns, UTC, ",") is the API's and the CLI's (`workflow audit export`)."""
     lang = _lang(request)
     t = words(lang)
-    app = _app(request)
-    names = app.store.agency_names()
+    records = uses(request).records
+    names = records.agency_names()
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";" if lang == "vi" else ",")
 
@@ -1534,7 +1513,7 @@ def _readable_csv(request: Request) -> Iterator[str]:
         return buffer.getvalue()
 
     yield "\ufeff" + line([t[f"csv_{c}"] for c in READABLE_COLUMNS])
-    for r in app.store.iter_history():
+    for r in records.every_history_row():
         who, role = _who(r.actor_id, r.actor_role, r.actor_agency, lang, names)
         yield line([r.instance_id, r.seq, r.at.astimezone(PROVINCE_TZ).strftime("%d/%m/%Y %H:%M:%S"),
                     f"{dt.date.fromisoformat(r.effective_on):%d/%m/%Y}" if r.effective_on else "", who, role,
@@ -1565,12 +1544,12 @@ def _account_rows(request: Request, accounts: list[Account], names: dict[str, st
 def _accounts_page(request: Request, user: User, status: int = 200, flash: str | None = None, flash_kind: str = "",
                    kept: dict[str, Any] | None = None, secret: dict[str, str] | None = None) -> HTMLResponse:
     """``kept``: after a refusal, the form sent (``form``: which one, ``values``, each field's ``fields`` problem)."""
-    app = _app(request)
+    records = uses(request).records
     try:
         accounts = uses(request).accounts.list(user.actor)
     except WorkflowError:
         return _message(request, user, 403, "forbidden", words(_lang(request))["accounts_forbidden"])
-    names = app.store.agency_names()
+    names = records.agency_names()
     agencies = _agency_choices(request, names, ended=False)  # a new officer belongs to an agency that exists
     return _render(request, "accounts.html", status, user, accounts=_account_rows(request, accounts, names),
                    agencies=agencies, roles=["officer", "committee", "auditor", "admin"], flash=flash,
@@ -1620,7 +1599,7 @@ def _account_act(request: Request, user: User, op: str, login: str, form: Any) -
             accounts.second_factor(user.actor, login, on=False)
             done = "second_factor_off"
     except WorkflowError as err:
-        sentence, problems = said(err, lang, _app(request).store.agency_names())
+        sentence, problems = said(err, lang, uses(request).records.agency_names())
         kept = {"form": op if op == "create" else f"{op}:{login}", "values": values, "fields": problems}
         return _accounts_page(request, user, answer(err).status, f"{words(lang)['error']}: {sentence}", kept=kept)
     if secret is not None:  # shown once, on this answer only (not in a URL, not in the log)

@@ -18,7 +18,7 @@ from store.accounts import Account
 from workflow import Actor
 
 from ..app.accounts import actor_of
-from ..http import app_of
+from ..http import uses
 from ..views import local_time
 from .i18n import LANGUAGES, words
 
@@ -67,11 +67,8 @@ class LoginRequired(Exception):
     pass
 
 
-_app = app_of
-
-
 def _now(request: Request) -> dt.datetime:
-    return _app(request).clock.now()
+    return uses(request).records.now()
 
 
 def _lang(request: Request) -> str:
@@ -88,9 +85,9 @@ def _local_path(value: str | None) -> str:
 
 def _user(request: Request) -> User | None:
     token = request.cookies.get(SESSION_COOKIE)
-    if not token or len(token) > 200:
+    if not token:
         return None
-    found = _app(request).store.session(token, _now(request))
+    found = uses(request).accounts.session(token)
     return None if found is None else User(*found)
 
 
@@ -107,9 +104,9 @@ def _render(request: Request, name: str, status: int = 200, user: User | None = 
     lang = _lang(request)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if user is not None and "may_import" not in values:
-        values["may_import"] = _app(request).uses.plan_imports.may_import(user.actor)
+        values["may_import"] = uses(request).plan_imports.may_import(user.actor)
     if user is not None and user.account.agency and "user_agency" not in values:  # its name, never its code
-        values["user_agency"] = _app(request).store.agency_names().get(user.account.agency, user.account.agency)
+        values["user_agency"] = uses(request).records.agency_names().get(user.account.agency, user.account.agency)
     html = templates.get_template(name).render(t=words(lang), lang=lang, user=user, here=here,
                                                csrf=csrf if csrf is not None else user.csrf if user else "", **values)
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
