@@ -691,7 +691,7 @@ def test_an_officer_attaches_the_signed_document_which_downloads_and_is_verified
 
 
 def test_a_machines_act_is_shown_with_the_person_who_owns_its_key() -> None:
-    from service.web import _who
+    from service.web.labels import _who
 
     assert _who("key:tich-hop|account:3:Nguyễn Văn A", "officer", "STC", "vi") == (
         "Hệ thống tích hợp «tich-hop» (khóa API của Nguyễn Văn A)", "Cán bộ, STC")
