@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.engine import make_url
@@ -18,10 +17,10 @@ from store import SqlStore, migrate, open_engine, schema_revision
 from store.files import FileStore
 from workflow import Clock, Deadlines, Engine, SystemClock
 
+from .app import UseCases
+from .app.attachments import Cleaning
+from .checkpoints import Checkpoints
 from .settings import Settings
-
-if TYPE_CHECKING:
-    from .app import UseCases
 
 
 class NotInitialised(WorkflowError):
@@ -37,11 +36,6 @@ class DatabaseUrlInvalid(WorkflowError):
 
 class ServeRefused(WorkflowError):
     """``workflow serve`` cannot start: its port is taken, or another serve holds the same SQLite file."""
-
-
-class CheckpointUnreadable(WorkflowError):
-    def __init__(self, path: object, err: Exception) -> None:
-        super().__init__(f"{path}: not a usable checkpoint: {err}")
 
 
 def unreachable(url: str, err: Exception) -> StoreUnavailable:
@@ -111,16 +105,11 @@ class App:
     @cached_property
     def uses(self) -> UseCases:
         """The application layer over this root: what the CLI, the API and the pages call."""
-        from .app import UseCases
-
         return UseCases(self)
 
     def ticker(self, deliver: bool = True) -> Ticker:
         """The background pass; it also removes files never attached (daily) and, with ``WORKFLOW_CHECKPOINT_FOLDER``
         set, writes the audit checkpoints."""
-        from .app.attachments import Cleaning
-        from .checkpoints import Checkpoints
-
         checkpoints = Checkpoints.from_settings(self.store, self.clock, self.settings)
         periodic: list[Periodic] = [Cleaning(self.uses.attachments)]  # files never attached, removed once a day
         if checkpoints is not None:

@@ -44,7 +44,8 @@ from workflow.errors import (
 from .app.accounts import LoginRefused
 from .app.attachments import FilesFull, QuotaExceeded
 from .app.registers import SignatureRefused
-from .context import CheckpointUnreadable, DatabaseUrlInvalid, NotInitialised, ServeRefused
+from .context import DatabaseUrlInvalid, NotInitialised, ServeRefused
+from .signing import CheckpointUnreadable
 
 EXIT_REFUSED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNAVAILABLE = 1, 2, 3, 4, 5
 

@@ -17,9 +17,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from definitions import WorkflowError
 from workflow.audit import canonical
 
-from .context import CheckpointUnreadable
+
+class CheckpointUnreadable(WorkflowError):
+    def __init__(self, path: object, err: Exception) -> None:
+        super().__init__(f"{path}: not a usable checkpoint: {err}")
+
 
 
 def _signed_part(document: dict[str, Any]) -> bytes:

@@ -12,7 +12,6 @@ nothing secret itself except through the caller's verdicts.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from sqlalchemy import and_, delete, insert, select, update
 from definitions import NotFound
 
 from .connections import Connections
-from .keys import hash_key
+from .digests import fingerprint, hash_key
 from .system_log import append_system
 from .tables import accounts, outbox, web_sessions
 
@@ -57,11 +56,6 @@ class Credentials:
     password_hash: str | None
     totp_secret: str | None
     totp_last_step: int | None
-
-
-def fingerprint(secret: str | None) -> str | None:
-    """What the system history keeps of a password hash or a TOTP secret: enough to find an edited row."""
-    return None if secret is None else hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def _account(r: Any) -> Account:

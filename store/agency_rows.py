@@ -10,9 +10,10 @@ from sqlalchemy import Dialect, and_, bindparam, insert, select, update
 
 from workflow.ports import AgencyName, AgencyRecord, InstanceRecord
 
+from .connections import SystemStatements
 from .hot import HotStatement
 from .rows import instance_from_row
-from .system_log import SystemStatements, append_system
+from .system_log import append_system
 from .tables import agencies, agency_changes, agency_names, instances, scheduled_changes
 
 

@@ -10,7 +10,6 @@ with that much entropy; there is nothing to brute-force). Lookups go by hash and
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import logging
 import secrets
@@ -24,6 +23,7 @@ from definitions import NotFound
 from workflow.clock import Clock
 
 from .connections import Connections
+from .digests import hash_key
 from .system_log import append_system
 from .tables import api_keys
 
@@ -49,10 +49,6 @@ class ApiKey:
         is recorded (``key:<name>|account:<id>:<the owner's name then>``), so a machine's act names a person."""
         owner = f"|account:{self.account_id}:{self.owner_name}" if self.account_id is not None else ""
         return f"key:{self.name}{owner}"[:200]
-
-
-def hash_key(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 _log = logging.getLogger("workflow.auth")

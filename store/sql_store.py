@@ -54,14 +54,23 @@ from definitions import (
 )
 from definitions.model import Definition
 from definitions.vietnamese import fold
-from workflow.audit import ArmedTimer, Derived, canonical
+from workflow.audit import canonical
 from workflow.calendar import DayOverride
 from workflow.clock import Clock, SystemClock
 from workflow.errors import DuplicateBusinessKey
-from workflow.ports import HistoryRecord, IdempotencyRecord, InstanceRecord, ObligationRecord, StoredDefinition
+from workflow.ports import (
+    ArmedTimer,
+    Derived,
+    HistoryRecord,
+    IdempotencyRecord,
+    InstanceRecord,
+    ObligationRecord,
+    StoredDefinition,
+)
 
 from .accounts import AccountQueries
 from .agency_rows import AgencyRows, AgencyStatements
+from .connections import SystemStatements
 from .folding import folded
 from .group_commit import GroupCommit
 from .hot import HotStatement
@@ -72,7 +81,7 @@ from .plan_imports import PlanImportQueries
 from .registers import RegisterQueries, RegisterRows, RegisterStatements
 from .rows import OBLIGATION_COLUMNS, history_from_row, instance_from_row, obligation_from_row, override_from_row
 from .schedules import ScheduleQueries, ScheduleRows, ScheduleStatements
-from .system_log import SystemQueries, SystemRows, SystemStatements, system_problems
+from .system_log import SystemQueries, SystemRows, system_problems
 from .tables import (
     accounts,
     agencies,

@@ -17,12 +17,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Text, bindparam, insert, select
+from sqlalchemy import Connection, select
 
 from workflow.audit import canonical, format_instant
 
-from .connections import Connections
-from .hot import HotStatement
+from .connections import Connections, SystemStatements
+from .digests import fingerprint
 from .tables import (
     accounts,
     agencies,
@@ -42,17 +42,6 @@ def system_hash(seq: int, event: str, actor_id: str, at: dt.datetime, payload: A
     fields = {"seq": seq, "event": event, "actor": actor_id, "at": format_instant(at), "payload": payload,
               "prev": prev}
     return hashlib.sha256(b"\x00" + canonical(fields)).hexdigest()
-
-
-class SystemStatements:
-    def __init__(self, dialect: Dialect) -> None:
-        self.last = HotStatement(select(system_history.c.seq, system_history.c.hash)
-                                 .order_by(system_history.c.seq.desc()).limit(1), dialect)
-        self.insert = HotStatement(insert(system_history).values(
-            {c.name: bindparam(c.name) for c in system_history.c}), dialect)
-        self.last_of_event = HotStatement(
-            select(system_history.c.at, system_history.c.payload).where(system_history.c.event == bindparam("b_event"))
-            .order_by(system_history.c.seq.desc()).limit(1), dialect, [system_history.c.at.type, Text()])
 
 
 def append_system(dbapi: Any, sql: SystemStatements, event: str, actor_id: str, now: dt.datetime,
@@ -132,8 +121,6 @@ _ACCOUNT_FIELDS = ("login", "name", "position", "role", "agency", "email", "pass
 
 
 def _account_problems(connection: Connection, replay: _Replay) -> list[str]:
-    from .accounts import fingerprint
-
     stored = {r.id: {"login": r.login, "name": r.name, "position": r.position, "role": r.role, "agency": r.agency,
                      "email": r.email, "password": fingerprint(r.password_hash), "oidc_subject": r.oidc_subject,
                      "totp": fingerprint(r.totp_secret), "disabled": r.disabled_at is not None}

@@ -18,9 +18,10 @@ from definitions import WorkflowError
 from workflow.calendar import DayOverride
 from workflow.timers import TimerRecord, TimerStatus, to_json
 
+from .connections import SystemStatements
 from .hot import HotStatement
 from .rows import timer_from_row
-from .system_log import SystemStatements, append_system
+from .system_log import append_system
 from .tables import calendar_overrides, escalations, timers
 
 _KIND_ORDER = case({"reminder": 0, "escalation": 1}, value=timers.c.kind, else_=2)

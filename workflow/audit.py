@@ -16,9 +16,9 @@ import json
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
-from .ports import HistoryRecord
+from .ports import ArmedTimer, Derived, HistoryRecord
 
 GENESIS = ""  # prev_hash of an instance's first row
 _LEAF = b"\x00"
@@ -107,29 +107,6 @@ class ChainProblem:
     def __str__(self) -> str:
         row = f" row {self.seq}" if self.seq is not None else ""
         return f"instance {self.instance_id}{row}: {self.message}"
-
-
-class ArmedTimer(NamedTuple):
-    """An obligation's timer as the timers table holds it."""
-
-    kind: str
-    status: str
-    base_due: dt.datetime  # the end of the period it is armed for (reminders: before it)
-    id: int
-
-
-@dataclass(frozen=True)
-class Derived:
-    """What the tables derived from the histories hold (read in the verification's snapshot): each instance's
-    obligations, name -> (agency, status, last day, due, opened seq); its escalations, id -> status; its obligation
-    timers, (obligation, fence) -> [(kind, status)]; and, per (definition, version), the timer kinds each
-    obligation must have armed while it is open (escalation, timeout)."""
-
-    obligations: Mapping[int, Mapping[str, tuple[str, str, str, dt.datetime, int]]]
-    escalations: Mapping[int, Mapping[int, str]]
-    timers: Mapping[int, Mapping[tuple[str, int], Sequence[ArmedTimer]]]
-    required: Mapping[tuple[str, int], Mapping[str, tuple[str, ...]]]
-    escalated: Mapping[int, set[int]] = field(default_factory=dict)  # per instance: timers that raised escalations
 
 
 @dataclass

@@ -9,18 +9,38 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from definitions import Definition, Role
 
 from .calendar import DayOverride
 from .notify import Contact, OutboxMessage
-
-if TYPE_CHECKING:  # workflow.audit imports this module
-    from .audit import Derived
 from .timers import TimerRecord, TimerStatus
+
+
+class ArmedTimer(NamedTuple):
+    """An obligation's timer as the timers table holds it."""
+
+    kind: str
+    status: str
+    base_due: dt.datetime  # the end of the period it is armed for (reminders: before it)
+    id: int
+
+
+@dataclass(frozen=True)
+class Derived:
+    """What the tables derived from the histories hold (read in the verification's snapshot): each instance's
+    obligations, name -> (agency, status, last day, due, opened seq); its escalations, id -> status; its obligation
+    timers, (obligation, fence) -> [(kind, status)]; and, per (definition, version), the timer kinds each
+    obligation must have armed while it is open (escalation, timeout)."""
+
+    obligations: Mapping[int, Mapping[str, tuple[str, str, str, dt.datetime, int]]]
+    escalations: Mapping[int, Mapping[int, str]]
+    timers: Mapping[int, Mapping[tuple[str, int], Sequence[ArmedTimer]]]
+    required: Mapping[tuple[str, int], Mapping[str, tuple[str, ...]]]
+    escalated: Mapping[int, set[int]] = field(default_factory=dict)  # per instance: timers that raised escalations
 
 
 @dataclass(frozen=True)

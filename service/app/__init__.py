@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from ..context import App
 from .accounts import Accounts
 from .attachments import Attachments
 from .audit import Audit
@@ -36,6 +35,7 @@ from .escalations import Escalations
 from .instances import Instances, Outcome, Page
 from .keys import Keys
 from .plan_imports import PlanImports
+from .ports import Services
 from .records import Records
 from .registers import Registers
 from .registry import Registry
@@ -46,9 +46,9 @@ __all__ = ["Accounts", "Attachments", "Audit", "Decisions", "Definitions", "Esca
 
 
 class UseCases:
-    """Every family over one ``App`` (settings, store, engine, clock), built on first use."""
+    """Every family over one ``Services`` (settings, store, engine, clock), built on first use."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Services) -> None:
         self.app = app
 
     @cached_property

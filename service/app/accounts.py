@@ -35,10 +35,10 @@ from workflow.errors import PayloadInvalid, Refused
 from workflow.notify import is_address
 from workflow.payload import AGENCY_CODE
 
-from ..context import App
 from ..views import instant
 from .access import require
 from .login_guard import Busy, LoginGuard, Slowed, delay, device_cookie, device_token
+from .ports import Services
 
 ROLES = ("admin", "officer", "committee", "auditor")
 LOGIN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
@@ -140,7 +140,7 @@ def hash_password(password: str) -> str:
 
 @dataclass
 class Accounts:
-    app: App
+    app: Services
 
     @property
     def _now(self) -> dt.datetime:

@@ -22,8 +22,8 @@ from store.files import FileStore
 from workflow import Actor
 from workflow.errors import PayloadInvalid
 
-from ..context import App
 from .access import require
+from .ports import Services
 
 TYPES = {"pdf": "application/pdf",
          "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -83,7 +83,7 @@ class QuotaExceeded(WorkflowError):
 
 
 class Attachments:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Services) -> None:
         self.app = app
         self._lock = threading.Lock()
         self._stored_bytes: int | None = None  # the files folder's size, counted once, then kept up to date

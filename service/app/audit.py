@@ -17,9 +17,10 @@ from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 
 from .. import signing
-from ..context import App, CheckpointUnreadable
+from ..signing import CheckpointUnreadable
 from ..verification import Tick, Verification, verify_all, verify_database
 from ..views import export_lines
+from .ports import Services
 
 
 class ProblemView(TypedDict):
@@ -61,7 +62,7 @@ def verification_view(result: Verification) -> VerificationView:
 
 
 class Audit:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Services) -> None:
         self.app = app
 
     def verify(self) -> Verification:

@@ -15,8 +15,8 @@ from workflow import Actor, OverrideKind
 from workflow.calendar import DeadlineOutOfRange, Due
 from workflow.errors import PayloadInvalid
 
-from ..context import App
 from ..views import TimerView, timer_view
+from .ports import Services
 
 
 class OverrideView(TypedDict):
@@ -45,7 +45,7 @@ def due_view(due: Due) -> DueView:
 
 
 class LegalClock:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Services) -> None:
         self.app = app
 
     def due(self, start: dt.date, spec: Mapping[str, Any], start_field: str = "from") -> Due:

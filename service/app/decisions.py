@@ -14,12 +14,12 @@ from workflow.facts import Facts
 from workflow.ports import InstanceRecord, ObligationStatus
 from workflow.progress import may_report, report_progress
 
-from ..context import App
 from ..views import HistoryView, history_view
+from .ports import Services
 
 
 class Decisions:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Services) -> None:
         self.app = app
         self.facts = Facts(app.engine)
 

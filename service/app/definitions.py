@@ -13,9 +13,9 @@ from definitions import Definition, Role, load_text
 from workflow import Actor
 from workflow.ports import StoredDefinition
 
-from ..context import App
 from ..views import mermaid
 from .access import require
+from .ports import Services
 
 
 class Title(TypedDict):
@@ -59,7 +59,7 @@ with warnings.catch_warnings():  # the field takes the place of Definition.conte
 
 
 class Definitions:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Services) -> None:
         self.app = app
 
     def summaries(self) -> list[DefinitionSummary]:

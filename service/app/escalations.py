@@ -10,8 +10,8 @@ from typing_extensions import TypedDict
 from definitions import WorkflowError
 from workflow import Actor
 
-from ..context import App
 from ..views import EscalationView, escalation_view
+from .ports import Services
 
 
 class Acknowledged(TypedDict):
@@ -21,7 +21,7 @@ class Acknowledged(TypedDict):
 
 
 class Escalations:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Services) -> None:
         self.app = app
 
     def find(self, status: Literal["open", "acknowledged"] | None = None) -> list[EscalationView]:

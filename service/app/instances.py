@@ -11,7 +11,6 @@ from definitions.labels import word
 from workflow import Actor, FireResult, InstanceRecord
 from workflow.errors import PayloadInvalid
 
-from ..context import App
 from ..views import (
     HistoryView,
     InstanceDetail,
@@ -22,6 +21,7 @@ from ..views import (
     obligation_view,
     timer_view,
 )
+from .ports import Services
 
 
 class Outcome(NamedTuple):
@@ -43,7 +43,7 @@ class Page(NamedTuple):
 
 
 class Instances:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Services) -> None:
         self.app = app
 
     def _outcome(self, result: FireResult, actor: Actor) -> Outcome:

@@ -24,11 +24,11 @@ from workflow import Actor, RoleNotAllowed
 from workflow.agencies import Agencies
 from workflow.errors import PayloadInvalid, VersionConflict
 
-from ..context import App
 from ..plan import PlanLoad, load_plan
 from ..plan_revision import apply_revision, revision_of
 from .access import require
-from .attachments import _account_part, clean_name
+from .attachments import Attachments, _account_part, clean_name
+from .ports import Services
 
 STATUSES = ("pending", "accepted", "rejected")
 
@@ -59,7 +59,7 @@ class PlanImportView(TypedDict):
 
 
 class PlanImports:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Services) -> None:
         self.app = app
 
     # -- who ---------------------------------------------------------------------------------------------------
@@ -93,8 +93,7 @@ class PlanImports:
     def propose(self, actor: Actor, name: str, data: bytes) -> int:
         """Read a .docx and keep its proposal for review; the document is stored with the attached files."""
         self._require(actor, "importing a plan")
-        uses = self.app.uses
-        stored = uses.attachments.accept(name, data, "file", _account_part(actor.id))
+        stored = Attachments(self.app).accept(name, data, "file", _account_part(actor.id))
         if stored["type"] != "docx":
             raise PayloadInvalid([("file", "not a Word document (.docx)")])
         proposal = import_document(data, self.registry_on)

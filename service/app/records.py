@@ -18,14 +18,14 @@ from workflow.calendar import local_date
 from workflow.ports import AgencyRecord, HistoryRecord, ObligationRecord, StoredDefinition
 from workflow.timers import TimerRecord, TimerStatus, extended, parse_anchor
 
-from ..context import App
 from ..settings import Settings
+from .ports import Services
 
 MAX_LISTED = 20_000  # instances one page lists at most (the inbox, an agency's page)
 
 
 class Records:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Services) -> None:
         self.app = app
 
     @property

@@ -23,7 +23,7 @@ from workflow import Actor
 from workflow.errors import IdempotencyKeyReused, PayloadInvalid, Refused
 from workflow.ports import InstanceRecord, RegisterEntry
 
-from ..context import App
+from .ports import Services
 
 WINDOW = dt.timedelta(minutes=5)  # how far a signature's time may be from ours
 EOFFICE = "eoffice"
@@ -86,7 +86,7 @@ def register_view(e: RegisterEntry) -> RegisterView:
 
 
 class Registers:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Services) -> None:
         self.app = app
 
     def entries(self, agency: str | None = None, direction: str | None = None, year: int | None = None,

@@ -19,9 +19,9 @@ from workflow.agencies import Agencies, ChangeResult
 from workflow.errors import PayloadInvalid
 from workflow.notify import Contact, is_address
 
-from ..context import App
 from ..views import AgencyView, NotificationView, ScheduleView, agency_view, notification_view, schedule_view
 from .access import require
+from .ports import Services
 
 OutboxStatus = Literal["pending", "sent", "dead", "no_contact"]
 
@@ -70,7 +70,7 @@ def change_view(result: ChangeResult) -> ChangeView:
 
 
 class Registry:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Services) -> None:
         self.app = app
 
     @property

@@ -18,7 +18,6 @@ from workflow.clock import PROVINCE_TZ
 from workflow.engine import EARLIEST_EFFECTIVE
 from workflow.errors import PayloadInvalid
 
-from ..context import App
 from ..record import (
     AgencyRecord,
     Forecast,
@@ -33,6 +32,7 @@ from ..record import (
 from ..report import StatusReport, status_report
 from ..report_docx import Issuing
 from ..views import instant
+from .ports import Services
 
 FIRST_DAY = EARLIEST_EFFECTIVE  # no report speaks of a day before it (the pages ask here, not the engine)
 
@@ -140,7 +140,7 @@ def status_view(report: StatusReport) -> StatusView:
 
 
 class Reports:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Services) -> None:
         self.app = app
         self._cache: dict[str, tuple[Any, Any]] = {}  # figures from the whole history, per change mark and day
 

@@ -102,7 +102,8 @@ def _baseline() -> None:
     ``system:migration-0007``), so verify compares later changes with a known start."""
     import datetime as dt
 
-    from store.system_log import SystemStatements, append_system
+    from store.connections import SystemStatements
+    from store.system_log import append_system
 
     bind = op.get_bind()
     # a migration has no injected clock: the baseline is stamped with the moment of the upgrade itself

@@ -25,7 +25,8 @@ FIELDS = ("op", "code", "target", "name", "effective", "document", "certainty", 
 
 
 def upgrade() -> None:
-    from store.system_log import SystemStatements, append_system
+    from store.connections import SystemStatements
+    from store.system_log import append_system
     from workflow.audit import canonical
 
     bind = op.get_bind()
