@@ -134,7 +134,7 @@ def test_no_opinion_is_chosen_for_the_reader_and_a_finished_task_says_how_it_end
     assert {k: answer_duty[k] for k in ("agency", "last_day", "status", "category", "days_late", "closed_on")} == {
         "agency": "SYT", "last_day": "2023-01-27", "status": "satisfied", "category": "done_late", "days_late": 18,
         "closed_on": "2023-02-14"}
-    from service.cli import _instance_text  # what `workflow instances show` prints (without a second engine)
+    from service.cli.instances import _instance_text  # what `workflow instances show` prints (without a second engine)
 
     out = _instance_text(api.app.uses.instances.show(ids[1]))
     assert "hạn 27/01/2023: hoàn thành quá hạn 18 ngày" in out

@@ -1,10 +1,4 @@
-"""`workflow accounts`: the CLI of ``service.app.accounts`` (people's accounts: create, list, disable, enable,
-reset-password, second-factor).
-
-A password is never an argument (it would stay in the shell's history and in ``ps``): it is typed at a hidden
-prompt (twice), read from the first line of standard input (``--password-stdin``) or of a file
-(``--password-file``); it is never printed.
-"""
+"""``workflow accounts``: people's accounts for the pages."""
 
 from __future__ import annotations
 
@@ -17,14 +11,23 @@ import typer
 from store.accounts import Account
 from workflow.errors import PayloadInvalid
 
-from .app.accounts import account_view
-from .cli_common import Options, emit, emit_table, local_time, run
+from ..app.accounts import account_view
+from .common import (
+    Options,
+    emit,
+    emit_table,
+    local_time,
+    run,
+)
 
 accounts_cli = typer.Typer(no_args_is_help=True, help="People's accounts (log in to the pages): admin, officer (of "
                                                       "an agency), committee, auditor.")
 
+
 PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Read the password from the first line of "
                                                                         "standard input")]
+
+
 PasswordFile = Annotated[Path | None, typer.Option("--password-file", help="Read the password from the first line "
                                                                            "of this file")]
 

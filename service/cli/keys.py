@@ -1,4 +1,4 @@
-"""`workflow keys`: the CLI of ``service.app.keys`` (create, list, revoke API keys)."""
+"""``workflow keys``: API keys for machines."""
 
 from __future__ import annotations
 
@@ -6,8 +6,14 @@ from typing import Annotated
 
 import typer
 
-from .app.keys import key_view
-from .cli_common import Options, emit, emit_table, local_time, run
+from ..app.keys import key_view
+from .common import (
+    Options,
+    emit,
+    emit_table,
+    local_time,
+    run,
+)
 
 keys_cli = typer.Typer(no_args_is_help=True, help="API keys for machines, each owned by an account: admin, officer "
                                                   "(of an agency), committee, auditor.")

@@ -10,19 +10,24 @@ from typing import Annotated, Any
 
 import typer
 
+from definitions import load_data
+from definitions.agencies import Reorganisation
 from workflow import SimulatedClock, TimerOutcome
 from workflow.calendar import end_of_day
 from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 
-from .cli_common import Bar, Options, date_arg, emit, instant, run, written
-from .context import App
-from .process import report_batch, report_pass, run_service, to_stdout
-
-
-def register(cli: typer.Typer) -> None:
-    cli.command("serve")(serve)
-    cli.command("simulate")(simulate)
+from ..context import App
+from ..process import report_batch, report_pass, run_service, to_stdout
+from .common import (
+    Bar,
+    Options,
+    date_arg,
+    emit,
+    instant,
+    run,
+    written,
+)
 
 
 def serve(ctx: typer.Context,
@@ -112,11 +117,9 @@ def _simulate_database(opts: Options, app: App, clock: SimulatedClock, end: dt.d
 
 def _simulate_plan(opts: Options, app: App, clock: SimulatedClock, seed: int, end: dt.datetime,
                    report_file: Path | None, force: bool, equal_paces: bool = False) -> None:
-    from definitions import load_data
-    from definitions.agencies import Reorganisation
 
-    from . import report as status
-    from . import simulation
+    from .. import report as status
+    from .. import simulation
 
     started = time.perf_counter()
     simulation.set_up(app.engine, app.store, ROOT / "definitions" / "shipped",

@@ -24,10 +24,10 @@ from workflow import Actor
 from workflow.clock import PROVINCE_TZ
 from workflow.errors import PayloadInvalid
 
-from .app import UseCases
-from .context import App
-from .errors import answer, context
-from .views import instant, local_time, typed_date
+from ..app import UseCases
+from ..context import App
+from ..errors import answer, context
+from ..views import instant, local_time, typed_date
 
 __all__ = ["FORCE_HELP", "Bar", "Column", "Options", "check_output", "date_arg", "emit", "emit_table", "fail",
            "instant", "json_arg", "local_time", "opts_of", "run", "visible", "written"]
