@@ -31,7 +31,7 @@ import datetime as dt
 import random
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -39,7 +39,7 @@ from store import SqlStore
 from workflow import Engine, HistoryRecord
 from workflow.calendar import BusinessCalendar
 from workflow.explanations import DEFINITION as EXPLANATION
-from workflow.obligations import effective_of, end_of, replay
+from workflow.obligations import days_late, effective_of, end_of, replay
 from workflow.progress import PROGRESS
 
 MIN_HISTORY = 8  # finished obligations below which a forecast says it has too little to go on
@@ -62,6 +62,7 @@ class Obligation:
     status: str  # open, satisfied (waived ones are left out)
     closed_on: dt.date | None
     category: str
+    answer: str | None = None  # the document the act that met it came with: "12/BC-SKHCN ngày 02/11/2026"
 
 
 @dataclass
@@ -84,6 +85,7 @@ def standing(engine: Engine, store: SqlStore, day: dt.date, history: Sequence[Hi
     last_update: dict[int, dt.date] = {}
     asked: Counter[int] = Counter()
     granted: Counter[int] = Counter()
+    answered: dict[tuple[int, str], str | None] = {}
 
     def rows() -> Iterator[HistoryRecord]:
         for row in store.iter_history() if history is None else history:
@@ -93,6 +95,9 @@ def standing(engine: Engine, store: SqlStore, day: dt.date, history: Sequence[Hi
                 for change in row.obligations or ():
                     if change.get("started_on") and change["op"] in ("open", "restart", "correct"):
                         started[(row.instance_id, str(change["name"]))] = dt.date.fromisoformat(change["started_on"])
+                    if change["op"] in ("satisfy", "open", "restart"):  # met, or to be met again
+                        answered[(row.instance_id, str(change["name"]))] = (
+                            document_reference(row.payload) if change["op"] == "satisfy" else None)
                 if not row.event.startswith("@") or row.event in (EXTENSION_ASKED, PROGRESS):
                     last_update[row.instance_id] = max(on, last_update.get(row.instance_id, on))
                 asked[row.instance_id] += row.event == EXTENSION_ASKED
@@ -109,8 +114,22 @@ def standing(engine: Engine, store: SqlStore, day: dt.date, history: Sequence[Hi
             continue  # waived
         found.append(Obligation(instance_id, name, o.agency, f"{definitions.get(instance_id, '?')}/{name}",
                                 started.get((instance_id, name)), o.extended_to or o.last_day, o.status,
-                                o.closed_on, category))
+                                o.closed_on, category, answered.get((instance_id, name))))
     return Standing(day, found, last_update, asked, granted)
+
+
+def document_reference(payload: Mapping[str, Any]) -> str | None:
+    """The official document an act came with, as offices cite it: "12/BC-SKHCN ngày 02/11/2026" (its number
+    and date of issue; ``workflow.payload.DOCUMENT_PARTS``), or None."""
+    for value in payload.values():  # a document field has its date of issue (a register entry has no such part)
+        if isinstance(value, Mapping) and value.get("number") and "issued_on" in value:
+            issued = value.get("issued_on")
+            try:
+                return f"{value['number']} ngày {dt.date.fromisoformat(str(issued)):%d/%m/%Y}" if issued else str(
+                    value["number"])
+            except ValueError:
+                return str(value["number"])
+    return None
 
 
 Duty = tuple[Any, Any, str]  # (plan, section, owing agency)
@@ -192,9 +211,9 @@ def agency_record(state: Standing, names: dict[str, str], updated_days: int = 30
         setattr(row, o.category, getattr(row, o.category) + 1)
         counted[o.agency].add(o.instance_id)
         if o.category == "done_late" and o.closed_on is not None:
-            late[o.agency].append((o.closed_on - o.last_day).days)
+            late[o.agency].append(days_late(o.last_day, o.closed_on))
         if o.category == "overdue":
-            past = (state.day - o.last_day).days
+            past = days_late(o.last_day, state.day)
             late[o.agency].append(past)
             band = next(b for limit, b in BANDS if limit is None or past <= limit)
             setattr(row, band, getattr(row, band) + 1)

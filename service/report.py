@@ -15,6 +15,7 @@ import csv
 import datetime as dt
 import io
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -196,54 +197,111 @@ def to_csv(report: StatusReport) -> str:
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
-    fields = list(HEADERS_VI)
-    writer.writerow([HEADERS_VI[f] for f in fields])
+    writer.writerow([c.header for c in STATUS_COLUMNS])
     for r in report.rows:
-        writer.writerow([cell(getattr(r, f)) for f in fields])
+        writer.writerow([cell(getattr(r, c.field)) for c in STATUS_COLUMNS])
     return buffer.getvalue()
 
 
-def to_xlsx(report: StatusReport, record: AgencyRecord | None = None) -> bytes:
-    """A workbook people can sort and print: a title, a bold header row kept in view (frozen) with filters,
-    columns wide enough for their text, counts as numbers and shares as percentages; with ``record``, a second
-    sheet "Đánh giá cơ quan" (``service.record``)."""
+@dataclass(frozen=True)
+class Column:
+    """One column of a workbook's sheet: the field it shows, its header (Vietnamese), its width in characters, and
+    how its cells read: ``text``, ``long`` (wrapped), ``count``, ``share`` (a percentage) or ``day`` (dd/mm/yyyy)."""
+
+    field: str
+    header: str
+    width: int = 14
+    kind: str = "count"
+
+
+#: every sheet's columns, written once: the status report's, the agencies' record's, the tasks'
+STATUS_COLUMNS = (Column("agency", HEADERS_VI["agency"], 11, "text"), Column("agency_name", "Cơ quan", 34, "text"),
+                  Column("section", "Mục", 8, "text"), Column("duty", "Nhiệm vụ", 60, "long"),
+                  *(Column(c, HEADERS_VI[c]) for c in (*CATEGORIES, "escalations_open")))
+RECORD_COLUMNS = (Column("agency_name", "Cơ quan", 40, "text"),
+                  *(Column(f, RECORD_HEADERS[f], 12, "share" if f.startswith("share") else "count")
+                    for f in RECORD_HEADERS if f != "agency"))
+TASK_COLUMNS = (Column("agency_name", "Cơ quan", 30, "text"), Column("section", "Mục", 8, "text"),
+                Column("duty", "Nhiệm vụ", 50, "long"), Column("business_key", "Mã nhiệm vụ", 24, "text"),
+                Column("started_on", "Tính từ ngày", 12, "day"), Column("last_day", "Hạn cuối", 12, "day"),
+                Column("category", "Tình trạng", 26, "text"), Column("closed_on", "Ngày hoàn thành", 13, "day"),
+                Column("days_late", "Số ngày quá hạn", 10), Column("answer", "Văn bản thực hiện", 34, "long"))
+
+
+def to_xlsx(report: StatusReport, record: AgencyRecord | None = None,
+            tasks: Sequence[Mapping[str, Any]] | None = None) -> bytes:
+    """A workbook people can sort and print, each sheet with a title, a bold header row kept in view (frozen) with
+    filters, columns wide enough for their text, counts as numbers, shares as percentages and days as dates: the
+    status report; with ``record`` the sheet "Đánh giá cơ quan" (``service.record``); with ``tasks`` the sheet
+    "Danh sách nhiệm vụ" (every obligation: its last day, how it stands, days late, the document that met it)."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    from openpyxl.styles import Font
 
     book = Workbook()
     sheet = book.active
     sheet.title = "Tình hình thực hiện"
-    fields = list(HEADERS_VI)
-    sheet.append([heading(report)])
+    last = _sheet(sheet, heading(report), STATUS_COLUMNS, report.rows)
+    sheet.append(["", "Tổng cộng", "", "", *(report.totals[c] for c in (*CATEGORIES, "escalations_open"))])
+    for total in sheet[sheet.max_row]:
+        total.font = Font(bold=True)
+    sheet.auto_filter.ref = f"A2:{_letter(len(STATUS_COLUMNS))}{last}"
+    if report.flags:
+        _flags_sheet(book.create_sheet("Cảnh báo"), report)
+    if record is not None:
+        _sheet(book.create_sheet("Đánh giá cơ quan"), "Bảng theo dõi, đánh giá các cơ quan đến hết ngày "
+               f"{dt.date.fromisoformat(record.as_of):%d/%m/%Y}", RECORD_COLUMNS, record.rows, freeze="B3")
+    if tasks is not None:
+        _sheet(book.create_sheet("Danh sách nhiệm vụ"), f"Danh sách nhiệm vụ đến hết ngày {_as_of_day(report)}",
+               TASK_COLUMNS, tasks, freeze="C3")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(index))
+
+
+def _as_of_day(report: StatusReport) -> str:
+    return f"{local_date(dt.datetime.fromisoformat(report.as_of)):%d/%m/%Y}"
+
+
+def _sheet(sheet: Any, title: str, columns: Sequence[Column], rows: Iterable[Any], freeze: str = "A3") -> int:
+    """A title, the header row and one row per item (an object or a mapping) by ``columns``; the last row's number."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    sheet.append([title])
     sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append([HEADERS_VI[f] for f in fields])
+    sheet.append([c.header for c in columns])
     for header in sheet[2]:
         header.font = Font(bold=True)
         header.fill = PatternFill("solid", fgColor="DDEBF7")
         header.alignment = Alignment(wrap_text=True, vertical="center")
-    for r in report.rows:
-        sheet.append([cell(getattr(r, f)) for f in fields])
-    last = sheet.max_row
-    sheet.append(["", "Tổng cộng", "", "", *(report.totals[c] for c in (*CATEGORIES, "escalations_open"))])
-    for total in sheet[sheet.max_row]:
-        total.font = Font(bold=True)
-    sheet.freeze_panes = "A3"
-    sheet.auto_filter.ref = f"A2:{get_column_letter(len(fields))}{last}"
-    widths = {"agency": 11, "agency_name": 34, "section": 8, "duty": 60}
-    for index, name in enumerate(fields, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = widths.get(name, 14)
-        if name == "duty":
-            for (value,) in sheet.iter_rows(min_row=3, max_row=last, min_col=index, max_col=index):
+    for row in rows:
+        get = row.get if isinstance(row, Mapping) else lambda f, r=row: getattr(r, f)
+        sheet.append([_typed(get(c.field), c.kind) for c in columns])
+        for value, column in zip(sheet[sheet.max_row], columns, strict=True):
+            if column.kind == "share":
+                value.number_format = "0%"
+            elif column.kind == "day" and value.value is not None:
+                value.number_format = "DD/MM/YYYY"
+            elif column.kind == "long":
                 value.alignment = Alignment(wrap_text=True, vertical="top")
+    last = sheet.max_row
+    sheet.freeze_panes = freeze
+    sheet.auto_filter.ref = f"A2:{_letter(len(columns))}{last}"
+    for index, column in enumerate(columns, start=1):
+        sheet.column_dimensions[_letter(index)].width = column.width
     sheet.row_dimensions[2].height = 45
-    if report.flags:
-        _flags_sheet(book.create_sheet("Cảnh báo"), report)
-    if record is not None:
-        _record_sheet(book.create_sheet("Đánh giá cơ quan"), record)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return int(last)
+
+
+def _typed(value: Any, kind: str) -> Any:
+    if kind == "day" and isinstance(value, str) and value:
+        return dt.date.fromisoformat(value[:10])
+    return cell(value) if kind in ("text", "long") else value
 
 
 def _flags_sheet(flags: Any, report: StatusReport) -> None:
@@ -260,30 +318,6 @@ def _flags_sheet(flags: Any, report: StatusReport) -> None:
     for letter, width in zip("ABCDE", (11, 8, 16, 12, 70), strict=True):
         flags.column_dimensions[letter].width = width
     flags.freeze_panes = "A2"
-
-
-def _record_sheet(sheet: Any, record: AgencyRecord) -> None:
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    fields = ["agency_name", *(f for f in RECORD_HEADERS if f != "agency")]
-    sheet.append([f"Bảng theo dõi, đánh giá các cơ quan đến hết ngày "
-                  f"{dt.date.fromisoformat(record.as_of):%d/%m/%Y}"])
-    sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append(["Cơ quan" if f == "agency_name" else RECORD_HEADERS[f] for f in fields])
-    for header in sheet[2]:
-        header.font = Font(bold=True)
-        header.fill = PatternFill("solid", fgColor="DDEBF7")
-        header.alignment = Alignment(wrap_text=True, vertical="center")
-    for r in record.rows:
-        sheet.append([cell(getattr(r, f)) if f == "agency_name" else getattr(r, f) for f in fields])
-        for value, name in zip(sheet[sheet.max_row], fields, strict=True):
-            if name.startswith("share"):
-                value.number_format = "0%"
-    sheet.freeze_panes = "B3"
-    sheet.auto_filter.ref = f"A2:{get_column_letter(len(fields))}{sheet.max_row}"
-    sheet.column_dimensions["A"].width = 40
-    sheet.row_dimensions[2].height = 45
 
 
 def to_json(report: StatusReport) -> str:

@@ -20,7 +20,7 @@ from workflow.audit import format_instant, parse_instant
 from workflow.authority import who_acts
 from workflow.clock import PROVINCE_TZ
 from workflow.notify import OutboxMessage
-from workflow.obligations import category
+from workflow.obligations import category, days_late
 from workflow.ports import AgencyRecord, ObligationRecord, Schedule
 from workflow.timers import TimerRecord
 
@@ -117,7 +117,7 @@ class InstanceDetail(InstanceView):
 def obligation_view(o: ObligationRecord, label: str, now: dt.datetime) -> ObligationView:
     judged = category(o.status.value, o.last_day, o.due_at, o.closed_on, now)
     end = o.closed_on if o.closed_on is not None else now.astimezone(PROVINCE_TZ).date()
-    late = max(0, (end - o.last_day).days) if judged in ("done_late", "overdue") else 0
+    late = days_late(o.last_day, end) if judged in ("done_late", "overdue") else 0
     return {"name": o.name, "label": label, "agency": o.agency, "cooperating": list(o.cooperating),
             "started_on": o.started_on.isoformat(), "presumed": o.presumed, "last_day": o.last_day.isoformat(),
             "status": o.status.value, "closed_on": o.closed_on.isoformat() if o.closed_on else None,

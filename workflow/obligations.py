@@ -47,6 +47,21 @@ def category(status: str, last_day: dt.date, due_at: dt.datetime, closed_on: dt.
     return "overdue" if due_at <= at else "within_deadline"
 
 
+def days_late(last_day: dt.date, on: dt.date) -> int:
+    """Calendar days past ``last_day`` on ``on`` (the day it was done, or today for one still open): the first day
+    after the last day counts as 1; 0 when not past. The one count of days late every report and page uses."""
+    return max(0, (on - last_day).days)
+
+
+def days_past(due_at: dt.datetime | None, now: dt.datetime) -> int | None:
+    """``days_late`` for a deadline instant (the end of its last day, province time): None when not past (or
+    none), else at least 1."""
+    if due_at is None or due_at > now:
+        return None
+    last_day = local_date(due_at - dt.timedelta(microseconds=1))
+    return max(1, days_late(last_day, local_date(now)))
+
+
 def end_of(day: dt.date) -> dt.datetime:
     """The last instant of ``day`` in the province: an as-of date is judged at its end."""
     return end_of_day(day) - dt.timedelta(microseconds=1)

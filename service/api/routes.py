@@ -35,7 +35,7 @@ from ..app.registers import Receipt, ReceiptAnswer, RegisterView
 from ..app.registry import AgencyDetail, ChangeDone, OutboxStatus, Requeued
 from ..app.reports import AgencyRecordView, ForecastView, StatusView, TaskPage, status_view
 from ..http import export_response, nudge, uses
-from ..report import to_csv, to_xlsx
+from ..report import to_csv
 from ..report_docx import to_docx
 from ..views import (
     AgencyView,
@@ -46,6 +46,7 @@ from ..views import (
     NotificationView,
     ScheduleView,
     TimerView,
+    typed_date,
 )
 from .auth import Principal, principal
 from .problems import ApiProblem, documented
@@ -66,15 +67,26 @@ def _iso(value: Any) -> Any:
     return value
 
 
-def _iso_text(value: Any) -> Any:
-    """A date in a JSON body is text (YYYY-MM-DD), never a number read as seconds since 1970."""
-    if not isinstance(value, str | dt.date):
-        raise ValueError("must be a date YYYY-MM-DD")
+def _day(value: Any) -> Any:
+    """A date: YYYY-MM-DD, or dd/mm/yyyy as people write it here; the one parser the pages and the CLI use too
+    (``service.views.typed_date``)."""
+    if isinstance(value, str) and "/" in value:
+        day = typed_date(value)
+        if day is None:
+            raise ValueError("must be a date dd/mm/yyyy or YYYY-MM-DD")
+        return day
     return _iso(value)
 
 
-Day = Annotated[dt.date, BeforeValidator(_iso)]
-BodyDay = Annotated[dt.date, BeforeValidator(_iso_text)]
+def _day_text(value: Any) -> Any:
+    """A date in a JSON body is text (YYYY-MM-DD or dd/mm/yyyy), never a number read as seconds since 1970."""
+    if not isinstance(value, str | dt.date):
+        raise ValueError("must be a date YYYY-MM-DD or dd/mm/yyyy")
+    return _day(value)
+
+
+Day = Annotated[dt.date, BeforeValidator(_day)]
+BodyDay = Annotated[dt.date, BeforeValidator(_day_text)]
 NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # a tab or a line break is text; other control characters not
 Instant = Annotated[dt.datetime, BeforeValidator(_iso)]
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -110,7 +122,7 @@ class StartBody(Body):
     assignee: str = Field(max_length=32)
     data: dict[str, Any] = Field(default_factory=dict)
     version: Version | None = None
-    effective_on: dt.date | None = None  # the day the duty was assigned (default: today, province time)
+    effective_on: BodyDay | None = None  # the day the duty was assigned (default: today, province time)
 
 
 class AttachmentRef(Body):
@@ -130,7 +142,7 @@ class FireBody(Body):
     payload: dict[str, Any] = Field(default_factory=dict)
     reason: str | None = Field(default=None, max_length=10_000)
     expected_version: Version | None = None
-    effective_on: dt.date | None = None  # the document's date, the day of receipt (default: today)
+    effective_on: BodyDay | None = None  # the document's date, the day of receipt (default: today)
     attachments: list[AttachmentRef] = Field(default_factory=list, max_length=10, description="signed documents "
                                              "uploaded first with POST /files, named here: recorded in the history "
                                              "row by their SHA-256")
@@ -164,7 +176,7 @@ class ExtendBody(Body):
     to_date: BodyDay | None = None
     days: int | None = Field(default=None, ge=1, le=3650, strict=True)
     working_days: int | None = Field(default=None, ge=1, le=2500, strict=True)
-    effective_on: dt.date | None = None  # the decision's date (default: its document's date of issue, else today)
+    effective_on: BodyDay | None = None  # the decision's date (default: its document's date of issue, else today)
     obligation: str | None = Field(default=None, max_length=64)  # one obligation (default: every open one)
 
 
@@ -202,7 +214,7 @@ class ExtensionDecisionBody(Body):
     grant: bool = Field(strict=True)
     reason: str = Field(max_length=10_000)
     document: Document
-    to_date: dt.date | None = None  # a grant to another day than asked (shorter, or longer)
+    to_date: BodyDay | None = None  # a grant to another day than asked (shorter, or longer)
     effective_on: BodyDay | None = None
 
 
@@ -773,15 +785,15 @@ def report_status(request: Request, who: Who, as_of: Day | None = None, known_at
     the end of a past day rebuilt from history (`known_at`: as recorded by then). JSON, CSV, xlsx, or docx: the report
     to sign, in the layout of Nghị định 30/2020/NĐ-CP (`number`, `signer`, `position` fill its blanks)."""
     reports = uses(request).reports
-    result = reports.status(as_of, known_at)
     day = reports.day(as_of)
+    if format_ == "xlsx":  # as of a day: with the agencies' record and every task's obligations
+        return Response(reports.workbook(as_of, known_at), media_type=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="status-{day}.xlsx"'})
+    result = reports.status(as_of, known_at)
     if format_ == "csv":
         return Response(to_csv(result), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="status-{day}.csv"'})
-    record = None if known_at or format_ not in ("xlsx", "docx") else reports.agencies(as_of)
-    if format_ == "xlsx":
-        return Response(to_xlsx(result, record), media_type=XLSX,
-                        headers={"Content-Disposition": f'attachment; filename="status-{day}.xlsx"'})
+    record = None if known_at or format_ != "docx" else reports.agencies(as_of)
     if format_ == "docx":  # the report to sign: number, signer and position as the office gives them
         document = to_docx(result, reports.issuing(number, signer, position), reports.today(), record)
         return Response(document, media_type=DOCX,

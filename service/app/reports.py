@@ -17,6 +17,7 @@ from workflow.calendar import local_date
 from workflow.clock import PROVINCE_TZ
 from workflow.engine import EARLIEST_EFFECTIVE
 from workflow.errors import PayloadInvalid
+from workflow.obligations import days_late, days_past
 
 from ..record import (
     AgencyRecord,
@@ -29,7 +30,7 @@ from ..record import (
     standing,
     track_record,
 )
-from ..report import StatusReport, status_report
+from ..report import HEADERS_VI, StatusReport, status_report, to_xlsx
 from ..report_docx import Issuing
 from ..views import instant
 from .ports import Services
@@ -178,6 +179,39 @@ class Reports:
         day = as_of or local_date(self.app.clock.now())
         return agency_record(self._standing(as_of), self.app.store.agency_names_on(day), updated_days)
 
+    def workbook(self, as_of: dt.date | None = None, known_at: dt.datetime | None = None) -> bytes:
+        """The status report as a workbook (``service.report.to_xlsx``); as of a day (not as recorded by an
+        instant) also the agencies' record and the list of every task's obligations, all three as of that day."""
+        report = self.status(as_of, known_at)
+        if known_at is not None:
+            return to_xlsx(report)
+        day = as_of or local_date(self.app.clock.now())
+        standing = self._standing(as_of)
+        names = self.app.store.agency_names_on(day)
+        return to_xlsx(report, agency_record(standing, names), self._task_lines(standing, names))
+
+    def _task_lines(self, standing: Standing, names: dict[str, str]) -> list[dict[str, Any]]:
+        """Each obligation as it stood, with its task: the rows of the workbook's "Danh sách nhiệm vụ"."""
+        store, engine = self.app.store, self.app.engine
+        tasks: dict[int, Any] = {}
+        after = 0
+        while batch := store.list_instances(after_id=after, limit=5000):
+            after = batch[-1].id
+            tasks.update((i.id, i) for i in batch)
+        lines = []
+        for o in sorted(standing.obligations, key=lambda o: (o.last_day, o.instance_id, o.name)):
+            task = tasks.get(o.instance_id)
+            if task is None:
+                continue
+            definition = engine.definition(task.definition_id, task.definition_version)
+            late = days_late(o.last_day, o.closed_on or standing.day) if o.category in ("done_late", "overdue") else 0
+            lines.append({"agency_name": names.get(o.agency, o.agency),
+                          "section": task.data.get("section") or definition.seed_section or "",
+                          "duty": task.data.get("duty") or definition.title.vi, "business_key": task.business_key,
+                          "started_on": o.started_on, "last_day": o.last_day, "category": HEADERS_VI[o.category],
+                          "closed_on": o.closed_on, "days_late": late, "answer": o.answer or ""})
+        return lines
+
     def _while_unchanged(self, name: str, compute: Callable[[], Any]) -> Any:
         """``compute()`` again only when something new is recorded (the store's change mark) or the day changes."""
         key = (self.app.store.change_mark(), local_date(self.app.clock.now()))
@@ -236,7 +270,7 @@ class Reports:
         out: list[TaskView] = []
         for r in rows:
             definition = engine.definition(r.definition_id, r.definition_version)
-            late = (now - r.due_at).days + 1 if r.status == "open" and r.due_at < now else None
+            late = days_past(r.due_at, now) if r.status == "open" else None
             out.append({"instance_id": r.instance_id, "obligation_id": r.obligation_id, "agency": r.agency,
                         "agency_name": names.get(r.agency, r.agency), "definition": r.definition_id,
                         "title": definition.title.en if lang == "en" and definition.title.en else definition.title.vi,

@@ -11,7 +11,7 @@ import typer
 from workflow.calendar import local_date
 
 from ..record import forecast_table, record_table
-from ..report import to_csv, to_json, to_table, to_xlsx
+from ..report import to_csv, to_json, to_table
 from ..report_docx import to_docx
 from .common import (
     FORCE_HELP,
@@ -51,14 +51,20 @@ def report_status(
     def act(opts: Options) -> None:
         check_output(output, force)
         day = date_arg(as_of, "--as-of") if as_of else None
-        report = opts.uses.reports.status(day, instant_arg(known_at, "--known-at") if known_at else None)
-        if fmt in ("xlsx", "docx"):
+        known = instant_arg(known_at, "--known-at") if known_at else None
+        if fmt == "xlsx":  # as of a day: with the agencies' record and every task's obligations
+            assert output is not None
+            with written(output, force, binary=True) as handle:
+                handle.write(opts.uses.reports.workbook(day, known))
+            emit(opts, {"file": str(output)}, f"written to {output}")
+            return
+        report = opts.uses.reports.status(day, known)
+        if fmt == "docx":
             assert output is not None
             record = None if known_at else opts.uses.reports.agencies(day)  # the evaluation: as of a day only
             with written(output, force, binary=True) as handle:
-                handle.write(to_xlsx(report, record) if fmt == "xlsx" else to_docx(
-                    report, opts.uses.reports.issuing(number, signer, position),
-                    local_date(opts.app.clock.now()), record))
+                handle.write(to_docx(report, opts.uses.reports.issuing(number, signer, position),
+                                     local_date(opts.app.clock.now()), record))
             emit(opts, {"file": str(output)}, f"written to {output}")
             return
         shape = "json" if opts.json and fmt == "table" else fmt  # the global --json, as every command honours it

@@ -157,10 +157,3 @@ def _role_refused(request: Request, user: User) -> HTMLResponse:
 def _day(instant: dt.datetime | None) -> str | None:
     """Province time; a deadline at midnight reads as 24:00 of its last day, as the law counts it."""
     return None if instant is None else local_time(instant)
-
-
-def days_late(due_at: dt.datetime | None, now: dt.datetime) -> int | None:
-    """Days late, the first day after the deadline counting as 1 (None: not late, or no deadline)."""
-    return (now - due_at).days + 1 if due_at is not None and due_at < now else None
-
-

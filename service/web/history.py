@@ -17,7 +17,7 @@ from definitions.vietnamese import sort_key
 from workflow.clock import PROVINCE_TZ
 
 from ..http import export_response, uses
-from ..report import to_csv, to_xlsx
+from ..report import to_csv
 from ..report_docx import to_docx
 from ..views import cell, typed_date
 from .base import (
@@ -126,10 +126,13 @@ def report_file(request: Request, fmt: str) -> Response:
         return _message(request, user, 404, "error", "docx, xlsx or csv")
     reports = uses(request).reports
     as_of = _as_of(request)
-    report = reports.status(as_of)
-    record = reports.agencies(as_of) if fmt != "csv" else None
-    body: bytes | str = (to_docx(report, today=reports.today(), record=record) if fmt == "docx"
-                         else to_xlsx(report, record) if fmt == "xlsx" else to_csv(report))
+    body: bytes | str
+    if fmt == "xlsx":  # the report, the agencies' record and every task's obligations
+        body = reports.workbook(as_of)
+    elif fmt == "docx":
+        body = to_docx(reports.status(as_of), today=reports.today(), record=reports.agencies(as_of))
+    else:
+        body = to_csv(reports.status(as_of))
     media, stem = REPORT_FILES[fmt]
     name = f"{stem}-{reports.day(as_of)}.{fmt}"
     return Response(body, media_type=media,

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from definitions import Definition, NotFound, Role, WorkflowError
 from workflow.clock import PROVINCE_TZ
+from workflow.obligations import days_past
 from workflow.ports import InstanceRecord
 
 from ..errors import answer
@@ -26,7 +27,6 @@ from .base import (
     _render,
     _role_refused,
     _signed_in,
-    days_late,
 )
 from .i18n import words
 from .labels import _band, _title, _value
@@ -49,7 +49,7 @@ def _inbox(request: Request, user: User, status: int = 200, flash: str | None = 
             definition = _definition(request, i.definition_id, i.definition_version)
             if i.state in definition.final_states:
                 continue
-            late = days_late(i.due_at, now) if i.due_at is not None else None
+            late = days_past(i.due_at, now) if i.due_at is not None else None
             left = None if i.due_at is None or late else (
                 (i.due_at - dt.timedelta(microseconds=1)).astimezone(PROVINCE_TZ).date() - today).days
             tasks.append({"id": i.id, "title": _title(definition, lang), "state": definition.state(i.state).label,
@@ -66,7 +66,7 @@ def _inbox(request: Request, user: User, status: int = 200, flash: str | None = 
             definition = _definition(request, instance.definition_id, instance.definition_version)
             escalations.append({"id": e.id, "instance_id": e.instance_id, "title": _title(definition, lang),
                                 "agency_name": names.get(instance.assignee, instance.assignee),
-                                "due": _day(e.due_at), "late": days_late(e.due_at, now)})
+                                "due": _day(e.due_at), "late": days_past(e.due_at, now)})
     return _render(request, "inbox.html", status, user, tasks=tasks, escalations=escalations, flash=flash,
                    flash_kind=flash_kind, decisions=decisions)
 
@@ -169,7 +169,7 @@ def agency_page(request: Request, code: str) -> HTMLResponse:
     for i in records.instances(assignee=agency.code):
         definition = _definition(request, i.definition_id, i.definition_version)
         final = i.state in definition.final_states
-        late = None if final else days_late(i.due_at, now)
+        late = None if final else days_past(i.due_at, now)
         tasks.append({"id": i.id, "title": _title(definition, lang), "key": i.business_key,
                       "state": definition.state(i.state).label, "due": None if final else _day(i.due_at),
                       "late": late})

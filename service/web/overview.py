@@ -15,7 +15,7 @@ from definitions.vietnamese import sort_key
 from store.sql_store import TaskFilter
 from workflow.audit import parse_instant
 from workflow.clock import PROVINCE_TZ
-from workflow.obligations import CATEGORIES
+from workflow.obligations import CATEGORIES, days_past
 from workflow.ports import InstanceRecord
 
 from ..app.reports import FIRST_DAY, TaskPage
@@ -29,7 +29,6 @@ from .base import (
     _now,
     _render,
     _signed_in,
-    days_late,
 )
 from .i18n import words
 from .labels import _band, _decimal, _title, _value
@@ -63,7 +62,7 @@ def _open_rows(request: Request, instances: list[InstanceRecord], now: dt.dateti
         rows.append({"id": i.id, "title": _title(definition, lang), "assignee": i.assignee,
                      "state": definition.state(i.state).label, "due": _day(i.due_at), "due_at": i.due_at,
                      # days late counts the first day after the deadline as 1 (as the agency and instance pages do)
-                     "days": days_late(i.due_at, now) or (i.due_at - now).days})
+                     "days": days_past(i.due_at, now) or (i.due_at - now).days})
     return rows
 
 

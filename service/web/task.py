@@ -13,6 +13,7 @@ from definitions.labels import shown, word
 from definitions.model import FieldType
 from workflow.authority import who_acts
 from workflow.clock import PROVINCE_TZ
+from workflow.obligations import days_late, days_past
 from workflow.payload import DOCUMENT_PARTS
 from workflow.ports import InstanceRecord
 
@@ -25,7 +26,6 @@ from .base import (
     _now,
     _render,
     _signed_in,
-    days_late,
 )
 from .diagram import state_svg
 from .forms import _document_title
@@ -55,7 +55,7 @@ def _verdicts(request: Request, instance_id: int) -> list[str]:
         last = f"{o.last_day:%d/%m/%Y}"
         if o.closed_on is None:
             continue
-        late = (o.closed_on - o.last_day).days
+        late = days_late(o.last_day, o.closed_on)
         if o.status.value == "waived":
             out.append(t["verdict_waived"].format(last=last))
         elif late <= 0:
@@ -187,7 +187,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
                         "payload": _payload_lines(then, h.event, h.payload, lang, latest, names),
                         "files": [{**f, "size_text": _size(int(f.get("size", 0)))}
                                   for f in h.payload.get("@files", ()) if isinstance(f, dict)]})
-    late = None if final else days_late(instance.due_at, now)
+    late = None if final else days_past(instance.due_at, now)
     return _render(
         request, "instance.html", status, user, i=instance, title=_title(definition, lang),
         verdicts=_verdicts(request, instance.id) if final else [],

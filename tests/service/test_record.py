@@ -206,3 +206,42 @@ def test_a_progress_report_on_a_standing_duty_keeps_its_yearly_account_up_to_dat
     assert after.updated > before.updated
     assert after.share_updated is not None
     assert (before.share_updated or 0) < after.share_updated
+
+
+def test_the_workbook_lists_every_task_with_its_last_day_lateness_and_answering_document(tmp_path: Path) -> None:
+    """Issue 27: the xlsx has a sheet of tasks beside the counts: each obligation as it stood on the day, its last
+    day as a date, how it stands in words, days late, and the document the act that met it came with."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from definitions import Role
+    from tests.api.conftest import API_NOW, prepared
+    from workflow import Actor, SimulatedClock
+
+    clock = SimulatedClock(API_NOW)  # 05/01/2023
+    app = prepared(Settings(database_url=f"sqlite:///{tmp_path / 'book.db'}"), clock)
+    admin = Actor("account:1:Quản trị", Role.ADMIN)
+    late = app.engine.start("delivery", "book/SYT", "SYT", admin, data={"due": {"end_of_month": "2023-01"}}).id
+    app.engine.start("delivery", "book/STC", "STC", admin, data={"due": {"end_of_month": "2023-01"}})
+    clock.set(dt.datetime(2023, 2, 6, 2, tzinfo=dt.UTC))  # 06/02/2023: both past their last day, 31/01
+    app.engine.fire(late, "deliver", Actor("account:2:Lê Thị Y", Role.OFFICER, "SYT"),
+                    payload={"document": {"number": "9/BC-SYT", "issued_on": "2023-02-03"}})
+    book = load_workbook(io.BytesIO(app.uses.reports.workbook()))
+    sheet = book["Danh sách nhiệm vụ"]
+    assert sheet["A1"].value == "Danh sách nhiệm vụ đến hết ngày 06/02/2023"
+    header = [c.value for c in sheet[2]]
+    assert header == ["Cơ quan", "Mục", "Nhiệm vụ", "Mã nhiệm vụ", "Tính từ ngày", "Hạn cuối", "Tình trạng",
+                      "Ngày hoàn thành", "Số ngày quá hạn", "Văn bản thực hiện"]
+    rows = {r[3]: dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=3, values_only=True)}
+    done, open_ = rows["book/SYT"], rows["book/STC"]
+    assert (done["Cơ quan"], done["Hạn cuối"].date(), done["Tình trạng"]) == (
+        "Sở Y tế", dt.date(2023, 1, 31), "Hoàn thành quá hạn")
+    assert (done["Ngày hoàn thành"].date(), done["Số ngày quá hạn"], done["Văn bản thực hiện"]) == (
+        dt.date(2023, 2, 3), 3, "9/BC-SYT ngày 03/02/2023")  # done on its document's date, 3 days late
+    assert (open_["Tình trạng"], open_["Ngày hoàn thành"], open_["Số ngày quá hạn"]) == (
+        "Chưa hoàn thành, quá hạn", None, 6)
+    assert sheet["F3"].number_format == "DD/MM/YYYY"
+    assert book["Tình hình thực hiện"]["A2"].value == "Mã cơ quan"
+    assert "Đánh giá cơ quan" in book.sheetnames
+    app.sql_engine.dispose()

@@ -153,3 +153,19 @@ def test_a_deadline_in_a_year_not_yet_announced_is_provisional() -> None:
     assert later.provisional
     assert f"Lịch nghỉ năm {ANNOUNCED_THROUGH + 1} chưa được Chính phủ công bố" in later.steps[-1]
     assert later.as_dict()["provisional"] is True
+
+
+def test_days_late_is_counted_one_way_everywhere() -> None:
+    """Issue 27: one count of days late (calendar days past the last day; the first day after it is 1) for the
+    pages, the task list, the record and the workbook; for a deadline instant, None until it has passed."""
+    from workflow.calendar import end_of_day
+    from workflow.obligations import days_late, days_past
+
+    last = dt.date(2023, 1, 31)
+    assert [days_late(last, last + dt.timedelta(days=n)) for n in (-3, 0, 1, 5)] == [0, 0, 1, 5]
+    due = end_of_day(last)  # 24:00 of 31/01 in the province
+    assert days_past(due - dt.timedelta(seconds=1), due - dt.timedelta(seconds=2)) is None
+    assert days_past(due, due - dt.timedelta(minutes=1)) is None
+    assert days_past(due, due) == 1  # at the deadline the obligation is overdue (``category``): day 1
+    assert days_past(due, due + dt.timedelta(days=1, hours=23)) == 2
+    assert days_past(None, due) is None
