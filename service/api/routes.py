@@ -22,6 +22,7 @@ from workflow import OverrideKind
 from workflow.errors import PayloadInvalid
 from workflow.payload import AGENCY_CODE
 
+from .. import limits
 from ..app import Outcome
 from ..app.accounts import LOGIN, AccountView, account_view
 from ..app.attachments import Attached, uploader_of
@@ -56,7 +57,8 @@ Who = Annotated[Principal, Depends(principal)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 MAX_ID = 2**62  # SQLite and PostgreSQL integers are 64-bit; larger ids cannot exist
 InstanceId = Annotated[int, Path(ge=1, le=MAX_ID)]
-AgencyCodePath = Annotated[str, Path(max_length=32, pattern=AGENCY_CODE.pattern, description="an agency's code")]
+AgencyCodePath = Annotated[str, Path(max_length=limits.AGENCY, pattern=AGENCY_CODE.pattern,
+                                     description="an agency's code")]
 
 
 def _iso(value: Any) -> Any:
@@ -117,9 +119,9 @@ class StartBody(Body):
         definition="annual_report", business_key="bao-cao-2026/SYT", assignee="SYT", data={"year": 2026},
         effective_on="2026-01-05")
 
-    definition: str = Field(max_length=100)
-    business_key: str = Field(min_length=1, max_length=200)
-    assignee: str = Field(max_length=32)
+    definition: str = Field(max_length=limits.DOCUMENT)
+    business_key: str = Field(min_length=1, max_length=limits.NAME)
+    assignee: str = Field(max_length=limits.AGENCY)
     data: dict[str, Any] = Field(default_factory=dict)
     version: Version | None = None
     effective_on: BodyDay | None = None  # the day the duty was assigned (default: today, province time)
@@ -130,7 +132,7 @@ class AttachmentRef(Body):
                            name="Công văn 45-SYT.pdf")
 
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=limits.NAME)
 
 
 class FireBody(Body):
@@ -138,9 +140,9 @@ class FireBody(Body):
         event="record_receipt", payload={"received_on": "2026-03-02"}, reason="Văn bản đến số 125/SKHCN",
         expected_version=1)
 
-    event: str = Field(max_length=64)
+    event: str = Field(max_length=limits.IDENTIFIER)
     payload: dict[str, Any] = Field(default_factory=dict)
-    reason: str | None = Field(default=None, max_length=10_000)
+    reason: str | None = Field(default=None, max_length=limits.REASON)
     expected_version: Version | None = None
     effective_on: BodyDay | None = None  # the document's date, the day of receipt (default: today)
     attachments: list[AttachmentRef] = Field(default_factory=list, max_length=10, description="signed documents "
@@ -153,10 +155,10 @@ class DocumentBody(Body):
 
     model_config = example(number="15/BCĐ-KHCN", issued_on="2023-01-03", summary="V/v gia hạn thời hạn góp ý",
                            signer="Phó Trưởng ban Nguyễn Văn A")
-    number: str = Field(max_length=100)
+    number: str = Field(max_length=limits.DOCUMENT)
     issued_on: BodyDay
-    summary: str | None = Field(default=None, max_length=1000)
-    signer: str | None = Field(default=None, max_length=200)
+    summary: str | None = Field(default=None, max_length=limits.VALUE)
+    signer: str | None = Field(default=None, max_length=limits.NAME)
 
 
 Document = Annotated[str | DocumentBody, Field(description="the deciding document: its parts, or its bare reference "
@@ -171,39 +173,40 @@ class ExtendBody(Body):
     model_config = example(
         reason="Gia hạn theo đề nghị của Sở Y tế", document="45/UBND-KGVX", working_days=10)
 
-    reason: str = Field(max_length=10_000)
+    reason: str = Field(max_length=limits.REASON)
     document: Document
     to_date: BodyDay | None = None
     days: int | None = Field(default=None, ge=1, le=3650, strict=True)
     working_days: int | None = Field(default=None, ge=1, le=2500, strict=True)
     effective_on: BodyDay | None = None  # the decision's date (default: its document's date of issue, else today)
-    obligation: str | None = Field(default=None, max_length=64)  # one obligation (default: every open one)
+    # one obligation (default: every open one)
+    obligation: str | None = Field(default=None, max_length=limits.IDENTIFIER)
 
 
 class ExtensionRequestBody(Body):
     model_config = example(reason="Cần thêm thời gian lấy ý kiến các bệnh viện tuyến tỉnh", to_date="2023-01-25",
                            document={"number": "88/SYT-KHTC", "issued_on": "2022-12-28"})
 
-    reason: str = Field(max_length=10_000)
+    reason: str = Field(max_length=limits.REASON)
     to_date: BodyDay
     document: Document | None = None
     effective_on: BodyDay | None = None
-    obligation: str | None = Field(default=None, max_length=64)
+    obligation: str | None = Field(default=None, max_length=limits.IDENTIFIER)
 
 
 class ProgressBody(Body):
     model_config = example(text="Đã hoàn thành dự thảo, đang lấy ý kiến các phòng chuyên môn", percent=60)
 
-    text: str = Field(max_length=4000)
+    text: str = Field(max_length=limits.TEXT)
     percent: int | None = Field(default=None, ge=0, le=100, strict=True)
     document: Document | None = None
-    reason: str | None = Field(default=None, max_length=10_000)
+    reason: str | None = Field(default=None, max_length=limits.REASON)
 
 
 class ExplanationRequestBody(Body):
     model_config = example(reason="Đề nghị Sở Y tế giải trình lý do chậm gửi kết quả", working_days=5)
 
-    reason: str = Field(max_length=10_000)
+    reason: str = Field(max_length=limits.REASON)
     working_days: int | None = Field(default=None, ge=1, le=60, strict=True)
 
 
@@ -212,7 +215,7 @@ class ExtensionDecisionBody(Body):
                            document={"number": "15/BCĐ-KHCN", "issued_on": "2023-01-03"})
 
     grant: bool = Field(strict=True)
-    reason: str = Field(max_length=10_000)
+    reason: str = Field(max_length=limits.REASON)
     document: Document
     to_date: BodyDay | None = None  # a grant to another day than asked (shorter, or longer)
     effective_on: BodyDay | None = None
@@ -222,7 +225,7 @@ class ClaimDecisionBody(Body):
     model_config = example(accept=True, reason="Sổ văn bản đến của Sở Y tế ghi ngày 01/12/2026")
 
     accept: bool = Field(strict=True)
-    reason: str = Field(max_length=10_000)
+    reason: str = Field(max_length=limits.REASON)
     document: Document | None = None
 
 
@@ -231,9 +234,9 @@ class CorrectionBody(Body):
                            reason="Sổ văn bản đến số 1520 ghi ngày 15/12/2022")
 
     seq: int = Field(ge=1, le=2**31 - 1, strict=True)  # the history row whose fact is corrected
-    field: str = Field(max_length=80)  # effective_on, a date field of its payload, or document.<part>
-    value: str = Field(max_length=1000)
-    reason: str = Field(max_length=10_000)
+    field: str = Field(max_length=limits.FIELD_NAME)  # effective_on, a date field of its payload, or document.<part>
+    value: str = Field(max_length=limits.VALUE)
+    reason: str = Field(max_length=limits.REASON)
     document: Document | None = None
 
 
@@ -241,14 +244,14 @@ class ClockBody(Body):
     model_config = example(
         reason="Tạm dừng chờ ý kiến của Bộ Khoa học và Công nghệ", document="Công văn số 12/SKHCN-QLKH")
 
-    reason: str = Field(min_length=1, max_length=10_000, pattern=r"\S", description="why (required, not blank)")
-    document: str | None = Field(default=None, max_length=100)
+    reason: str = Field(min_length=1, max_length=limits.REASON, pattern=r"\S", description="why (required, not blank)")
+    document: str | None = Field(default=None, max_length=limits.DOCUMENT)
 
 
 class AckBody(Body):
     model_config = example(note="Đã nhắc Sở Y tế qua điện thoại ngày 03/03/2026")
 
-    note: str | None = Field(default=None, max_length=10_000)
+    note: str | None = Field(default=None, max_length=limits.REASON)
 
 
 class RenameBody(Body):
@@ -256,26 +259,26 @@ class RenameBody(Body):
         name="Sở Khoa học và Công nghệ tỉnh Khánh Hòa", short_name="Sở KH&CN", effective="2025-07-01",
         document="Nghị quyết số 202/2025/QH15")
 
-    name: str = Field(min_length=1, max_length=500)
-    short_name: str | None = Field(default=None, max_length=100)
+    name: str = Field(min_length=1, max_length=limits.LONG_NAME)
+    short_name: str | None = Field(default=None, max_length=limits.DOCUMENT)
     effective: BodyDay
-    document: str = Field(max_length=100)
+    document: str = Field(max_length=limits.DOCUMENT)
 
 
 class MergeBody(Body):
     model_config = example(into="SKHCN", effective="2025-03-01", document="Quyết định số 300/QĐ-UBND")
 
-    into: str = Field(max_length=32, pattern=AGENCY_CODE.pattern)
+    into: str = Field(max_length=limits.AGENCY, pattern=AGENCY_CODE.pattern)
     effective: BodyDay
-    document: str = Field(max_length=100)
+    document: str = Field(max_length=limits.DOCUMENT)
 
 
 class RetireBody(Body):
     model_config = example(successor="SKHCN", effective="2025-03-01", document="Quyết định số 300/QĐ-UBND")
 
-    successor: str = Field(max_length=32, pattern=AGENCY_CODE.pattern)
+    successor: str = Field(max_length=limits.AGENCY, pattern=AGENCY_CODE.pattern)
     effective: BodyDay
-    document: str = Field(max_length=100)
+    document: str = Field(max_length=limits.DOCUMENT)
 
 
 class OverrideBody(Body):
@@ -295,12 +298,14 @@ class RetryBody(Body):
 class KeyBody(Body):
     model_config = example(name="tich-hop-cong-van", account="nguyen.van.a", days=365)
 
-    name: str = Field(min_length=1, max_length=200)
-    account: str = Field(min_length=1, max_length=64, description="the login of the account that owns it: the "
+    name: str = Field(min_length=1, max_length=limits.NAME)
+    account: str = Field(min_length=1, max_length=limits.IDENTIFIER,
+                         description="the login of the account that owns it: the "
                          "key acts with its role and agency and is refused while it is disabled")
     role: Literal["admin", "officer", "committee", "auditor"] | None = Field(
         default=None, description="if given, checked: must be the account's role")
-    agency: str | None = Field(default=None, max_length=32, description="if given, checked: must be the account's "
+    agency: str | None = Field(default=None, max_length=limits.AGENCY,
+                               description="if given, checked: must be the account's "
                                "agency")
     days: int | None = Field(default=None, ge=0, le=3660, strict=True,
                              description="it expires after this many days (default `WORKFLOW_KEY_LIFETIME_DAYS`, "
@@ -312,20 +317,22 @@ class AccountBody(Body):
                            email="nva@syt.ninhthuan.gov.vn", position="Chuyên viên Phòng Kế hoạch - Tài chính",
                            password="một mật khẩu dài")
 
-    login: str = Field(min_length=2, max_length=64, pattern=LOGIN.pattern)
-    name: str = Field(min_length=1, max_length=200, pattern=r"\S", description="họ và tên")
+    login: str = Field(min_length=2, max_length=limits.IDENTIFIER, pattern=LOGIN.pattern)
+    name: str = Field(min_length=1, max_length=limits.NAME, pattern=r"\S", description="họ và tên")
     role: Literal["admin", "officer", "committee", "auditor"]
-    agency: str | None = Field(default=None, max_length=32, pattern=AGENCY_CODE.pattern)
+    agency: str | None = Field(default=None, max_length=limits.AGENCY, pattern=AGENCY_CODE.pattern)
     email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN, description="one address")
-    position: str | None = Field(default=None, max_length=200, description="chức vụ")
-    password: str | None = Field(default=None, min_length=10, max_length=200, description="at least 10 characters; "
+    position: str | None = Field(default=None, max_length=limits.NAME, description="chức vụ")
+    password: str | None = Field(default=None, min_length=10, max_length=limits.NAME,
+                                 description="at least 10 characters; "
                                  "without it the account logs in by single sign-on only, until reset-password")
 
 
 class PasswordBody(Body):
     model_config = example(password="một mật khẩu mới dài")
 
-    password: str = Field(min_length=10, max_length=200, description="at least 10 characters, not easy to guess")
+    password: str = Field(min_length=10, max_length=limits.NAME,
+                          description="at least 10 characters, not easy to guess")
 
 
 class SecondFactorView(TypedDict):
@@ -421,7 +428,7 @@ def start_instance(request: Request, who: Who, body: StartBody,
 @router.get("/instances")
 def list_instances(request: Request, who: Who, definition: str | None = None, state: str | None = None,
                    agency: str | None = None, overdue: bool = False, due_before: Instant | None = None,
-                   key_prefix: Annotated[str | None, Query(max_length=200)] = None,
+                   key_prefix: Annotated[str | None, Query(max_length=limits.NAME)] = None,
                    cursor: Annotated[int, Query(ge=0, le=MAX_ID)] = 0, limit: Limit = 100) -> InstancePage:
     """Instances, oldest first, filtered by definition, state, agency, overdue, deadline or business-key prefix;
     `next_cursor` continues."""
@@ -475,7 +482,7 @@ UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "description": 
 
 @router.post("/files", status_code=201, openapi_extra=UPLOAD_BODY)
 async def upload_file(request: Request, who: Who,
-                      name: Annotated[str, Query(min_length=1, max_length=200)] = "van-ban") -> Attached:
+                      name: Annotated[str, Query(min_length=1, max_length=limits.NAME)] = "van-ban") -> Attached:
     """Upload a signed document (the raw bytes as the body; at most `WORKFLOW_MAX_FILE_MB`): checked by content,
     stored once by its SHA-256. Name it in an event's `attachments` to record it with the act; a file never attached
     is removed after `WORKFLOW_UNATTACHED_FILE_DAYS`, and each account's unattached files have a quota
@@ -566,7 +573,7 @@ def decide_claim(request: Request, who: Who, instance_id: InstanceId, body: Clai
 
 
 @router.get("/registers")
-def list_registers(request: Request, who: Who, agency: Annotated[str | None, Query(max_length=32)] = None,
+def list_registers(request: Request, who: Who, agency: Annotated[str | None, Query(max_length=limits.AGENCY)] = None,
                    direction: Annotated[Literal["in", "out"] | None, Query()] = None,
                    year: Annotated[int | None, Query(ge=2000, le=2200)] = None,
                    limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[RegisterView]:
@@ -737,14 +744,15 @@ REPORT_FORMATS: dict[int | str, dict[str, Any]] = {200: {
 
 
 @router.get("/tasks")
-def find_tasks(request: Request, who: Who, agency: Annotated[str | None, Query(max_length=32)] = None,
-               section: Annotated[str | None, Query(max_length=100)] = None,
-               definition: Annotated[str | None, Query(max_length=100)] = None,
-               state: Annotated[str | None, Query(max_length=100)] = None,
+def find_tasks(request: Request, who: Who, agency: Annotated[str | None, Query(max_length=limits.AGENCY)] = None,
+               section: Annotated[str | None, Query(max_length=limits.DOCUMENT)] = None,
+               definition: Annotated[str | None, Query(max_length=limits.DOCUMENT)] = None,
+               state: Annotated[str | None, Query(max_length=limits.DOCUMENT)] = None,
                category: Literal["done_on_time", "done_late", "within_deadline", "overdue"] | None = None,
                due_from: Day | None = None, due_to: Day | None = None,
-               q: Annotated[str | None, Query(max_length=200, description="in the business key, the duty's name "
-                                                                          "or the definition's title")] = None,
+               q: Annotated[str | None, Query(max_length=limits.NAME,
+                                             description="in the business key, the duty's name "
+                                                         "or the definition's title")] = None,
                page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
                size: Annotated[int, Query(ge=1, le=200)] = 50) -> TaskPage:
     """Every task (an obligation of an instance) the filters match, judged now, nearest last day first, a page at a
@@ -778,8 +786,8 @@ def report_forecast(request: Request, who: Who, as_of: Day | None = None,
 def report_status(request: Request, who: Who, as_of: Day | None = None, known_at: Instant | None = None,
                   format_: Annotated[Literal["json", "csv", "xlsx", "docx"], Query(alias="format")] = "json",
                   number: Annotated[str, Query(max_length=50)] = "",
-                  signer: Annotated[str, Query(max_length=200)] = "",
-                  position: Annotated[str, Query(max_length=200)] = "GIÁM ĐỐC",
+                  signer: Annotated[str, Query(max_length=limits.NAME)] = "",
+                  position: Annotated[str, Query(max_length=limits.NAME)] = "GIÁM ĐỐC",
                   ) -> Response | StatusView:
     """Per agency and duty: done on time, done late, within the deadline, overdue; open escalations. Now, or `as_of`
     the end of a past day rebuilt from history (`known_at`: as recorded by then). JSON, CSV, xlsx, or docx: the report
@@ -854,7 +862,7 @@ def revoke_key(request: Request, who: Who, key_id: RowId) -> Response:
 
 # -- accounts ------------------------------------------------------------------------------------
 
-Login = Annotated[str, Path(min_length=2, max_length=64)]
+Login = Annotated[str, Path(min_length=2, max_length=limits.IDENTIFIER)]
 
 
 @router.get("/accounts")
@@ -942,14 +950,14 @@ class ImportDecisionBody(ImportVersionBody):
 
     ref: str = Field(min_length=1, max_length=40)
     status: Literal["pending", "accepted", "rejected"]
-    lead: list[Annotated[str, Field(max_length=32)]] | None = Field(default=None, max_length=200)
-    deadline: str | None = Field(default=None, max_length=200)  # as a plan writes it; read by the grammar
-    definition: str | None = Field(default=None, max_length=100)
+    lead: list[Annotated[str, Field(max_length=limits.AGENCY)]] | None = Field(default=None, max_length=200)
+    deadline: str | None = Field(default=None, max_length=limits.NAME)  # as a plan writes it; read by the grammar
+    definition: str | None = Field(default=None, max_length=limits.DOCUMENT)
 
 
 @router.post("/plan-imports", status_code=201, openapi_extra=DOCX_BODY)
 async def propose_plan_import(request: Request, who: Who,
-                              name: Annotated[str, Query(min_length=1, max_length=200)] = "ke-hoach.docx"
+                              name: Annotated[str, Query(min_length=1, max_length=limits.NAME)] = "ke-hoach.docx"
                               ) -> PlanImportView:
     """Read a plan's Word document and keep its proposal for review (administrators and officers of the standing
     body): every duty with its lead, co-operating bodies, deadline rule, workflow and source paragraph."""
@@ -977,11 +985,11 @@ class ImportSettingsBody(ImportVersionBody):
     model_config = example(version=3, plan_id="ke-hoach-khcn-2025", title="Kế hoạch …", implements="472/QĐ-UBND",
                            issued_on="2022-11-01", standing_body="SKHCN")
 
-    plan_id: str = Field(min_length=1, max_length=100)
-    title: str = Field(min_length=1, max_length=500)
-    implements: str = Field(default="", max_length=500)
+    plan_id: str = Field(min_length=1, max_length=limits.DOCUMENT)
+    title: str = Field(min_length=1, max_length=limits.LONG_NAME)
+    implements: str = Field(default="", max_length=limits.LONG_NAME)
     issued_on: BodyDay
-    standing_body: str = Field(min_length=1, max_length=32)
+    standing_body: str = Field(min_length=1, max_length=limits.AGENCY)
 
 
 @router.post("/plan-imports/{import_id}/settings")

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from definitions import NotFound, Role, WorkflowError
 from store.accounts import Account
 
+from .. import limits
 from ..app.accounts import NewSecondFactor
 from ..errors import answer
 from ..http import uses
@@ -72,19 +73,19 @@ def _accounts_page(request: Request, user: User, status: int = 200, flash: str |
 def accounts_page(request: Request, done: str = "", who: str = "") -> HTMLResponse:
     user = _signed_in(request)
     t = words(_lang(request))
-    flash = t[f"account_done_{done}"].format(login=who[:64]) if done in ACCOUNT_DONE else None
+    flash = t[f"account_done_{done}"].format(login=who[:limits.IDENTIFIER]) if done in ACCOUNT_DONE else None
     return _accounts_page(request, user, flash=flash, flash_kind="ok" if flash else "")
 
 
 def _account_act(request: Request, user: User, op: str, login: str, form: Any) -> Response:
     accounts, lang = uses(request).accounts, _lang(request)
-    values = {k: str(form.get(k) or "").strip()[:500] for k in ACCOUNT_FIELDS}  # kept after a refusal
+    values = {k: str(form.get(k) or "").strip()[:limits.LONG_NAME] for k in ACCOUNT_FIELDS}  # kept after a refusal
     secret = None
     try:
         differ: list[tuple[str, str]] = []
         if op in ("create", "password"):
-            password = str(form.get("password") or "")[:200]
-            if password != str(form.get("password2") or "")[:200]:  # said with every other problem of the form
+            password = str(form.get("password") or "")[:limits.NAME]
+            if password != str(form.get("password2") or "")[:limits.NAME]:  # said with every other problem of the form
                 differ = [("password2", "the two passwords differ")]
         if op == "create":
             login = values["login"]
@@ -129,7 +130,7 @@ async def change_account(request: Request, login: str, op: str) -> Response:
     if op not in ("disable", "enable", "password", "second-factor"):
         user = _signed_in(request)
         return _not_found(request, user, NotFound("page", op))
-    return await _account_post(request, op.replace("second-factor", "second_factor"), login[:64])
+    return await _account_post(request, op.replace("second-factor", "second_factor"), login[:limits.IDENTIFIER])
 
 
 async def _account_post(request: Request, op: str, login: str) -> Response:

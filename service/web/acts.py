@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile
 
 from definitions import NotFound, Role, WorkflowError
 
+from .. import limits
 from ..app.attachments import TYPES, clean_name, kind_of, uploader_of
 from ..errors import answer
 from ..http import nudge, uses
@@ -38,7 +39,7 @@ def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResp
     records = uses(request).records
     if user.actor.role is Role.AUDITOR:
         return _message(request, user, 403, "forbidden", "auditors read everything and change nothing")
-    event = str(form.get("event") or "")[:64]
+    event = str(form.get("event") or "")[:limits.IDENTIFIER]
     instances = uses(request).instances
     try:
         instance = instances.record(instance_id)
@@ -89,14 +90,14 @@ def attached_file(request: Request, sha256: str) -> Response:
     user = _signed_in(request)
     files = uses(request).attachments.files
     try:
-        path = files.path(sha256[:64])
+        path = files.path(sha256[:limits.SHA256])
     except ValueError:
         path = None
     if path is None or not path.is_file():
         return _message(request, user, 404, "not_found", words(_lang(request))["file_gone"])
     data = path.read_bytes()
     kind = kind_of(data) or "pdf"
-    shown = uses(request).attachments.download_name(sha256[:64], kind)
+    shown = uses(request).attachments.download_name(sha256[:limits.SHA256], kind)
     return Response(data, media_type=TYPES[kind], headers={
         **SECURITY_HEADERS, "Content-Disposition": f"attachment; filename*=UTF-8''{quote(shown)}"})
 
@@ -126,8 +127,8 @@ def _decide(request: Request, user: User, instance_id: int, op: str, form: Any) 
         return str(decisions.decide_claim(actor, instance_id, accept=choice != "reject", reason=reason,
                                           document=document)["event"])
     elif op == "correct":
-        value = str(form.get("value") or "").strip()[:1000]
-        field = str(form.get("field") or "")[:80]
+        value = str(form.get("value") or "").strip()[:limits.VALUE]
+        field = str(form.get("field") or "")[:limits.FIELD_NAME]
         typed = typed_date(value)
         decisions.correct(actor, instance_id, seq=_count_field(str(form.get("row") or ""), "seq") or 0, field=field,
                           value=typed.isoformat() if typed is not None else value, reason=reason, document=document)

@@ -14,6 +14,7 @@ from definitions.model import FieldType
 from workflow.errors import PayloadInvalid
 from workflow.payload import DOCUMENT_PARTS
 
+from .. import limits
 from ..app.attachments import Attached
 from ..http import uses
 from ..views import typed_date
@@ -113,8 +114,8 @@ def _count_field(value: str, name: str) -> int | None:
 
 def _decision_document(form: Any) -> Any:
     """The deciding document as typed: its number, with its date of issue when given (the decision's date)."""
-    number = str(form.get("document.number") or "").strip()[:100]
-    issued = str(form.get("document.issued_on") or "").strip()[:10]
+    number = str(form.get("document.number") or "").strip()[:limits.DOCUMENT]
+    issued = str(form.get("document.issued_on") or "").strip()[:limits.DAY]
     if not number and not issued:
         return None
     return {"number": number, "issued_on": _typed_day(issued)} if issued else number

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from definitions.vietnamese import sort_key
 from workflow.clock import PROVINCE_TZ
 
+from .. import limits
 from ..http import export_response, uses
 from ..report import to_csv
 from ..report_docx import to_docx
@@ -49,7 +50,7 @@ def history_search(request: Request, page: int = 1) -> HTMLResponse:
     user = _signed_in(request)
     records, lang = uses(request).records, _lang(request)
     t = words(lang)
-    given = {k: str(request.query_params.get(k) or "").strip()[:100] for k in HISTORY_FILTERS}
+    given = {k: str(request.query_params.get(k) or "").strip()[:limits.NAME] for k in HISTORY_FILTERS}
     names = records.agency_names()
     latest = [_definition(request, d.definition.id, d.definition.version) for d in records.definitions()]
     events: dict[str, str] = {}

@@ -14,6 +14,7 @@ from workflow.clock import PROVINCE_TZ
 from workflow.obligations import days_past
 from workflow.ports import InstanceRecord
 
+from .. import limits
 from ..errors import answer
 from ..http import uses
 from .base import (
@@ -160,7 +161,7 @@ def agency_page(request: Request, code: str) -> HTMLResponse:
     user = _signed_in(request)
     records = uses(request).records
     try:
-        agency = records.agency(code[:32])
+        agency = records.agency(code[:limits.AGENCY])
     except NotFound as err:
         return _not_found(request, user, err)
     now = _now(request)

@@ -18,6 +18,7 @@ from workflow.clock import PROVINCE_TZ
 from workflow.obligations import CATEGORIES, days_past
 from workflow.ports import InstanceRecord
 
+from .. import limits
 from ..app.reports import FIRST_DAY, TaskPage
 from ..http import uses
 from ..views import typed_date
@@ -239,7 +240,7 @@ def tasks(request: Request, page: int = 1) -> HTMLResponse:
     user = _signed_in(request)
     lang = _lang(request)
     t = words(lang)
-    given = {k: str(request.query_params.get(k) or "").strip()[:200] for k in FILTERS}
+    given = {k: str(request.query_params.get(k) or "").strip()[:limits.NAME] for k in FILTERS}
     problems: dict[str, str] = {}
     days: dict[str, dt.date | None] = {}
     for name in ("from", "to"):

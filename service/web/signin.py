@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from .. import limits
 from ..app.accounts import LoginRefused, SecondFactorDue, Session
 from ..http import client_address, throttle_of, uses
 from . import sso
@@ -65,11 +66,12 @@ async def login(request: Request) -> Response:
     target = _local_path(str(form.get("next") or "/"))
     if not _check_csrf(str(form.get("csrf") or ""), request.cookies.get(LOGIN_COOKIE, "")):
         return _login_form(request, target, 403, words(_lang(request))["bad_csrf"])
-    login_name = str(form.get("login") or "").strip()[:64]
+    login_name = str(form.get("login") or "").strip()[:limits.IDENTIFIER]
     try:
         session = await run_in_threadpool(uses(request).accounts.log_in, login_name,
-                                          str(form.get("password") or "")[:200], str(form.get("code") or "")[:12],
-                                          client_address(request), request.cookies.get(DEVICE_COOKIE))
+                                          str(form.get("password") or "")[:limits.NAME],
+                                          str(form.get("code") or "")[:limits.TOTP_CODE], client_address(request),
+                                          request.cookies.get(DEVICE_COOKIE))
     except LoginRefused as refused:
         if refused.pace:
             await asyncio.sleep(refused.pace)  # as long as a password check: a refusal without one looks the same
@@ -196,7 +198,7 @@ async def sso_code(request: Request) -> Response:
     try:
         session = await run_in_threadpool(uses(request).accounts.second_factor_after_sign_on,
                                           request.cookies.get(SSO_STEP_COOKIE, "")[:100],
-                                          str(form.get("code") or "")[:12], client_address(request))
+                                          str(form.get("code") or "")[:limits.TOTP_CODE], client_address(request))
     except LoginRefused as refused:
         if refused.pace:
             await asyncio.sleep(refused.pace)
@@ -233,8 +235,9 @@ async def link_sso(request: Request) -> Response:
         return _message(request, user, 404, "not_found", t["sso_off"])
     try:
         step = await run_in_threadpool(uses(request).accounts.start_link, user.account,
-                                       str(form.get("password") or "")[:200], str(form.get("code") or "")[:12],
-                                       client_address(request), request.cookies.get(DEVICE_COOKIE))
+                                       str(form.get("password") or "")[:limits.NAME],
+                                       str(form.get("code") or "")[:limits.TOTP_CODE], client_address(request),
+                                       request.cookies.get(DEVICE_COOKIE))
     except LoginRefused as no:
         if no.pace:
             await asyncio.sleep(no.pace)

@@ -17,6 +17,7 @@ from workflow.obligations import days_late, days_past
 from workflow.payload import DOCUMENT_PARTS
 from workflow.ports import InstanceRecord
 
+from .. import limits
 from ..http import uses
 from .base import (
     User,
@@ -262,7 +263,7 @@ def instance_page(request: Request, instance_id: int, done: str | None = None) -
         try:
             instance = uses(request).records.instance(instance_id)
             label = _event_label(_definition(request, instance.definition_id, instance.definition_version),
-                                 done[:64], lang)
+                                 done[:limits.IDENTIFIER], lang)
         except WorkflowError:
             label = ""
         flash = f"{words(lang)['done']} {label}".strip()

@@ -305,10 +305,16 @@ def test_effective_dates_and_non_finite_numbers_over_http(api: Api) -> None:
         assert "unknown agency 'NOPE'" in r.text
         assert c.get("/api/v1/instances").json()["items"][-1]["id"] == iid  # neither was stored
         assert c.get("/api/v1/reports/status").status_code == 200  # and the reports still answer
-        r = syt.post(f"/api/v1/instances/{iid}/events", json={"event": "record_receipt", "effective_on": "2023-01-03",
+        r = syt.post(f"/api/v1/instances/{iid}/events", json={"event": "record_receipt", "effective_on": "31/02/2023",
                                                               "payload": {"received_on": "2023-01-03"}})
-        assert r.status_code == 200, r.text
+        assert r.status_code == 422  # no such day, said of the field
+        assert [e["field"] for e in r.json()["errors"]] == ["body.effective_on"]
+        r = syt.post(f"/api/v1/instances/{iid}/events", json={"event": "record_receipt", "effective_on": "03/01/2023",
+                                                              "payload": {"received_on": "2023-01-03"}})
+        assert r.status_code == 200, r.text  # a date as people write it here, as the pages and the CLI take it
         assert c.get(f"/api/v1/instances/{iid}/history").json()[-1]["effective_on"] == "2023-01-03"
+        day = c.get("/api/v1/reports/agencies", params={"as_of": "03/01/2023"})
+        assert (day.status_code, day.json()["as_of"]) == (200, "2023-01-03")
 
 
 def test_a_reason_that_looks_like_a_formula_is_exported_as_text(api: Api) -> None:
