@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -100,6 +101,7 @@ from .timer_queries import TimerQueries
 from .timer_rows import TimerRows, TimerStatements
 from .uploads import UploadQueries
 
+_log = logging.getLogger("workflow.store")
 MAX_ID = 2**63  # ids are 64-bit integers in both databases
 ID_END = MAX_ID - 1  # the end of an id range that takes every id (the largest value the drivers accept)
 _SELECT_INSTANCE = select(instances)
@@ -300,6 +302,7 @@ class SqlUnitOfWork(TimerRows, ObligationRows, AgencyRows, ScheduleRows, OutboxR
         self.outbox_sql = sql.outbox
         self.schedule_sql = sql.schedule
         self.register_sql = sql.register
+        self.appended: list[HistoryRecord] = []  # what this transaction recorded, for the subscribers after commit
 
     def get_instance(self, instance_id: int) -> InstanceRecord | None:
         if not 0 < instance_id < MAX_ID:
@@ -342,6 +345,7 @@ class SqlUnitOfWork(TimerRows, ObligationRows, AgencyRows, ScheduleRows, OutboxR
             "effective_on": _day(instance.effective_on), "definition_version": instance.definition_version}) == 1
 
     def append_history(self, r: HistoryRecord) -> None:
+        self.appended.append(r)
         self.hot.insert_history.run(self.dbapi, {
             "instance_id": r.instance_id, "seq": r.seq, "event": r.event, "from_state": r.from_state,
             "to_state": r.to_state, "actor_id": r.actor_id, "actor_role": r.actor_role,
@@ -390,18 +394,39 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
         # So this process's writers take turns (woken at once) and share commits (store/group_commit.py);
         # busy_timeout still covers other processes.
         self._group = GroupCommit(self._raw, self._write_error) if engine.dialect.name == "sqlite" else None
+        self._subscribers: list[Callable[[Sequence[HistoryRecord]], None]] = []
+
+    def subscribe(self, callback: Callable[[Sequence[HistoryRecord]], None]) -> Callable[[], None]:
+        """Call ``callback`` with the history rows of every write transaction of this process, once it has
+        committed: transitions, and the engine's own rows (``@escalated``, ``@deadline_extended``, ...). In the
+        writer's thread, after the commit: a slow callback slows that writer, a failing one is logged and the
+        write stands. Returns the function that ends the subscription. Other processes' writes are not seen: read
+        the history for those (``docs/embedding.md``)."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def _publish(self, uow: SqlUnitOfWork) -> None:
+        for callback in list(self._subscribers):
+            if uow.appended:
+                try:
+                    callback(tuple(uow.appended))
+                except Exception:  # the write has committed: a subscriber's fault must not look like its failure
+                    _log.exception("a history subscriber failed on %d rows", len(uow.appended))
 
     @contextmanager
     def transaction(self) -> Iterator[SqlUnitOfWork]:
         if self._group is None:
             with self._transaction() as uow:
                 yield uow
-            return
-        try:
-            with self._group.member() as dbapi:
-                yield SqlUnitOfWork(dbapi, self._unit_sql)
-        except BaseException as err:
-            self._reraise(err, "write")
+        else:
+            try:
+                with self._group.member() as dbapi:
+                    uow = SqlUnitOfWork(dbapi, self._unit_sql)
+                    yield uow
+            except BaseException as err:
+                self._reraise(err, "write")
+        if self._subscribers:  # committed (a group member returns once its batch has)
+            self._publish(uow)
 
     def _write_error(self, err: BaseException) -> BaseException:
         return self._store_error(err, "write")
