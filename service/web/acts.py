@@ -110,7 +110,7 @@ DEADLINE_EVENTS = {"extend": "@deadline_extended", "suspend": "@suspended", "res
 def _decide(request: Request, user: User, instance_id: int, op: str, form: Any) -> str:
     """One decision from the task page; the event it wrote (for the page's "done" line)."""
     clock, decisions, actor = uses(request).deadlines, uses(request).decisions, user.actor
-    reason = str(form.get("reason") or "").strip()[:10_000]
+    reason = str(form.get("reason") or "").strip()[:limits.REASON]
     document = _decision_document(form)
     to_date = _date_field(str(form.get("to_date") or ""), "to_date")
     choice = str(form.get("decision") or "")
@@ -136,7 +136,7 @@ def _decide(request: Request, user: User, instance_id: int, op: str, form: Any) 
         decisions.request_explanation(actor, instance_id, reason=reason,
                                       working_days=_count_field(str(form.get("working_days") or ""), "working_days"))
     elif op == "progress":
-        decisions.report_progress(actor, instance_id, text=str(form.get("text") or "")[:10_000],
+        decisions.report_progress(actor, instance_id, text=str(form.get("text") or "")[:limits.TEXT],
                                   percent=_count_field(str(form.get("percent") or ""), "percent"), document=document,
                                   reason=reason or None)
     elif op == "suspend":
@@ -154,8 +154,8 @@ def _deadline(request: Request, user: User, instance_id: int, op: str, form: Any
             return _not_found(request, user, err)
         lang = _lang(request)
         sentence, problems = said(err, lang, uses(request).records.agency_names())
-        kept = {"event": f"@{op}", "fields": problems, "reason": str(form.get("reason") or "")[:10_000],
-                "values": {k: str(v)[:10_000] for k, v in form.items() if k != "csrf"}}
+        kept = {"event": f"@{op}", "fields": problems, "reason": str(form.get("reason") or "")[:limits.REASON],
+                "values": {k: str(v)[:limits.REASON] for k, v in form.items() if k != "csrf"}}
         return _instance_page(request, user, instance_id, answer(err).status, f"{words(lang)['error']}: {sentence}",
                               kept=kept)
     nudge(request)

@@ -129,7 +129,7 @@ async def acknowledge_escalations(request: Request) -> Response:
         ids = [e.id for e in await run_in_threadpool(uses(request).records.open_escalations)]
     if not ids:
         return await run_in_threadpool(_inbox, request, user, 422, t["ack_none"])
-    note = str(form.get("note") or "").strip()[:10_000] or None
+    note = str(form.get("note") or "").strip()[:limits.REASON] or None
     if not form.get("confirmed"):
         return await run_in_threadpool(_confirm_acknowledge, request, user, ids, note)
     try:
