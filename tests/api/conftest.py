@@ -29,7 +29,7 @@ ADMIN = Actor("setup", Role.ADMIN)
 #: The people of the tests: each key name is also a login name with an account of the same role and agency.
 FULL_NAMES = {"admin": "Trần Quản Trị", "committee": "Lê Văn Chỉ Đạo", "officer": "Nguyễn Thị Thu",
               "other_officer": "Phạm Văn Nam", "auditor": "Võ Thị Kiểm", "van.thu.syt": "Đặng Thị Hoa",
-              "van.thu.sct": "Hồ Văn Bình"}
+              "van.thu.sct": "Hồ Văn Bình", "van.thu.skhcn": "Trương Thị Mai"}
 
 
 def password_of(login: str) -> str:

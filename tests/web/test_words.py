@@ -1,11 +1,14 @@
 """Every page, as every role, in both languages: no raw identifier; in Vietnamese no English word of the pages'
-catalogue, in English no definition label left in Vietnamese.
+catalogue, in English no definition label left in Vietnamese; no agency's code where its name belongs, no date
+written the machine's way (YYYY-MM-DD), no "root" for who acted (issue 27's newcomer list).
 
-The pages are crawled from each role's landing page by following every link on the site (as a browser would,
-with the session of an account of that role). What is read is the text of the page (not its markup, attribute
-values or URLs). Forbidden: every identifier the definitions hold (definition, state, event, field and choice ids),
-the ids the pages map to words (roles, categories, timer kinds, agency kinds and statuses), and the English words
-of the pages' own message catalogue (``service.web.i18n.WORDS``) that are not also Vietnamese text.
+The pages are crawled in Chromium from each role's landing page by following every link on the site, with the
+session of an account of that role, and each kind of page is screenshotted (``test-artifacts/crawl/``). What is
+read is the text the browser shows (``innerText``: not markup, attribute values or URLs; what a page marks
+``data-raw``, a login name or a key a person types as it is, is left out). Forbidden: every identifier the
+definitions hold (definition, state, event, field and choice ids), the ids the pages map to words (roles,
+categories, timer kinds, agency kinds and statuses), every registered agency's code, and the English words of the
+pages' own message catalogue (``service/web/words.yaml``) that are not also Vietnamese text.
 """
 
 from __future__ import annotations
@@ -15,15 +18,14 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-import httpx
 import pytest
+from playwright.sync_api import Browser
 
 from definitions import Role
 from definitions.agencies import AgencyKind
 from definitions.labels import labels_of
 from service.web.i18n import WORDS
-from tests.api.conftest import password_of
-from tests.web.conftest import Site
+from tests.web.conftest import ARTIFACTS, Site, log_in
 from workflow.obligations import CATEGORIES
 from workflow.timers import TimerKind
 
@@ -79,6 +81,9 @@ def identifiers(site: Site) -> dict[str, str]:
                 out.setdefault(name, f"field id of {d.id}.{t.event}")
                 for value in spec.values or ():
                     out.setdefault(value, f"choice id of {d.id}.{t.event}.{name}")
+    for code in site.app.store.agency_names():  # a person reads an agency's name, never its code
+        out.setdefault(code.lower(), "agency code")
+    out["root"] = "the command line's user instead of who acted"
     for kind, ids in (("role", [r.value for r in Role]), ("category", list(CATEGORIES)),
                       ("timer kind", [k.value for k in TimerKind]), ("agency kind", [k.value for k in AgencyKind]),
                       ("agency status", ["active", "merged", "retired"])):
@@ -110,47 +115,64 @@ def forbidden(site: Site, lang: str = "vi") -> dict[str, str]:
     return {w: why for w, why in out.items() if len(w) > 2}
 
 
-def crawl(site: Site, who: str, lang: str = "vi") -> Iterator[tuple[str, str]]:
-    """(path, the text read there) for every page reached from the landing page, in the language asked."""
-    with httpx.Client(base_url=site.url, timeout=30, follow_redirects=True, cookies={"wf_lang": lang}) as c:
-        form = c.get("/login").text
-        token = re.search(r'name="csrf" value="([^"]+)"', form)
-        assert token is not None
-        landed = c.post("/login", data={"csrf": token.group(1), "login": who, "password": password_of(who),
-                                        "next": "/"})
-        assert landed.status_code == 200, landed.text[:300]
-        queue, seen = [urlsplit(str(landed.url)).path or "/", "/", "/tasks", "/tasks?category=overdue"], set()
+SHOWN = """() => {
+    const hide = document.createElement("style");
+    hide.textContent = "script, style, [data-raw] { display: none !important }";
+    document.head.appendChild(hide);
+    const text = document.body.innerText;
+    hide.remove();
+    return [text, Array.from(document.querySelectorAll("a[href]"), a => a.getAttribute("href"))];
+}"""
+SCREENSHOTS = ARTIFACTS.parent / "crawl"
+
+
+def crawl(site: Site, browser: Browser, who: str, lang: str = "vi") -> Iterator[tuple[str, str]]:
+    """(path, the text shown there) for every page reached from the landing page, in the language asked; one
+    screenshot of each kind of page."""
+    page = log_in(browser, site, who, then=None)
+    page.context.add_cookies([{"name": "wf_lang", "value": lang, "url": site.url}])
+    queue, seen, shot = [urlsplit(page.url).path or "/", "/", "/tasks", "/tasks?category=overdue"], set(), set()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
         while queue and len(seen) < MAX_PAGES:
             path = queue.pop(0)
             if path in seen:
                 continue
             seen.add(path)
-            r = c.get(path)
-            if not r.headers.get("content-type", "").startswith("text/html"):
+            response = page.goto(site.url + path)
+            if response is None or not response.headers.get("content-type", "").startswith("text/html"):
                 continue  # the downloads (docx, xlsx, csv) are checked by their own tests
-            parser = _Text()
-            parser.feed(r.text)
-            yield path, " ".join(parser.text)
-            for href in parser.links:
+            text, links = page.evaluate(SHOWN)
+            kind = "-".join("N" if re.search(r"[\dA-Z]", part) else part
+                            for part in urlsplit(path).path.strip("/").split("/")) or "overview"
+            if kind not in shot:
+                shot.add(kind)
+                page.screenshot(path=str(SCREENSHOTS / f"{who}-{lang}-{kind}.png"), full_page=True)
+            yield path, text
+            for href in links:
                 target = urlsplit(urljoin(path, href))
                 if target.netloc or target.path.startswith(("/lang", "/logout", "/report.", "/audit/export",
-                                                            "/audit/checkpoint", "/login")):
+                                                            "/audit/checkpoint", "/login", "/files/")):
                     continue
                 queue.append(target.path + (f"?{target.query}" if target.query else ""))
+    finally:
+        page.context.close()
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
 @pytest.mark.parametrize("who", ROLES)
-def test_no_raw_identifier_on_any_page_and_no_english_word_on_a_vietnamese_one(site: Site, who: str,
-                                                                              lang: str) -> None:
+def test_no_raw_identifier_on_any_page_and_no_english_word_on_a_vietnamese_one(site: Site, browser: Browser,
+                                                                              who: str, lang: str) -> None:
     words = forbidden(site, lang)
     assert len(words) > 40  # the list is real: ids of every definition (and the catalogue's English)
     labels = vietnamese_labels(site) if lang == "en" else set()
     assert lang == "vi" or len(labels) > 50
     leaks: dict[str, set[str]] = {}
     pages = 0
-    for path, text in crawl(site, who, lang):
+    for path, text in crawl(site, browser, who, lang):
         pages += 1
+        for iso in re.findall(r"\b\d{4}-\d{2}-\d{2}\b", text):  # people here write dd/mm/yyyy
+            leaks.setdefault(f"{iso} (a date written YYYY-MM-DD)", set()).add(re.sub(r"\d+", "N", path))
         for label in labels:
             if label in text:
                 leaks.setdefault(f"{label} (a definition's label left in Vietnamese)", set()).add(
