@@ -12,6 +12,7 @@ import typer
 
 from definitions import load_data
 from definitions.agencies import Reorganisation
+from definitions.shipped_files import PLAN, REGISTRY, REORGANISATION, WORKFLOWS, shipped
 from workflow import SimulatedClock, TimerOutcome
 from workflow.calendar import end_of_day
 from workflow.clock import PROVINCE_TZ
@@ -42,7 +43,6 @@ def serve(ctx: typer.Context,
     run(ctx, lambda opts: run_service(opts.app, host, port))
 
 
-ROOT = Path(__file__).parents[1]
 
 
 def simulate(
@@ -117,15 +117,12 @@ def _simulate_database(opts: Options, app: App, clock: SimulatedClock, end: dt.d
 
 def _simulate_plan(opts: Options, app: App, clock: SimulatedClock, seed: int, end: dt.datetime,
                    report_file: Path | None, force: bool, equal_paces: bool = False) -> None:
-
     from .. import report as status
     from .. import simulation
 
     started = time.perf_counter()
-    simulation.set_up(app.engine, app.store, ROOT / "definitions" / "shipped",
-                      ROOT / "definitions" / "registry" / "agencies.yaml",
-                      ROOT / "definitions" / "plan" / "ke-hoach-2022.yaml")
-    reorg = load_data(ROOT / "definitions" / "registry" / "reorg-2025.yaml", Reorganisation)
+    simulation.set_up(app.engine, app.store, shipped(*WORKFLOWS), shipped(*REGISTRY), shipped(*PLAN))
+    reorg = load_data(shipped(*REORGANISATION), Reorganisation)
     sim = simulation.Simulation(app.engine, app.ticker(deliver=False), clock, seed,
                                 simulation.Behaviour(equal_paces=equal_paces))
     start = clock.now()
