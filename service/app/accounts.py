@@ -184,6 +184,11 @@ class Accounts:
                                              None if password is None else hash_password(password), self._now,
                                              actor.id)
 
+    @staticmethod
+    def may_manage(actor: Actor) -> bool:
+        """Whether ``actor`` creates and changes people's accounts (administrators; auditors only read them)."""
+        return actor.role is Role.ADMIN
+
     def list(self, actor: Actor) -> list[Account]:
         require(actor, Role.ADMIN, Role.AUDITOR, what="listing accounts")
         return self.app.store.list_accounts()

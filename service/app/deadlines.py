@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 from typing_extensions import TypedDict
@@ -13,6 +13,7 @@ from typing_extensions import TypedDict
 from definitions import Deadline
 from workflow import Actor, OverrideKind
 from workflow.calendar import DeadlineOutOfRange, Due
+from workflow.deadlines import CLOCK_ROLES
 from workflow.errors import PayloadInvalid
 
 from ..views import TimerView, timer_view
@@ -47,6 +48,17 @@ def due_view(due: Due) -> DueView:
 class LegalClock:
     def __init__(self, app: Services) -> None:
         self.app = app
+
+    def may_stop(self, actor: Actor, instance_id: int) -> Literal["suspend", "resume"] | None:
+        """What ``actor`` may do to the task's clock now: ``suspend`` a running deadline, ``resume`` a suspended
+        one, or nothing (a finished task, no deadline, or a role the engine refuses: ``workflow.deadlines``)."""
+        instance = self.app.store.get_instance(instance_id)
+        if actor.role not in CLOCK_ROLES or instance is None:
+            return None
+        if instance.suspended_at is not None:
+            return "resume"
+        definition = self.app.engine.definition(instance.definition_id, instance.definition_version)
+        return None if instance.due_at is None or instance.state in definition.final_states else "suspend"
 
     def due(self, start: dt.date, spec: Mapping[str, Any], start_field: str = "from") -> Due:
         """When a period counted from ``start`` ends. ``spec``: the fields of a definition's ``deadline``

@@ -9,6 +9,7 @@ from typing_extensions import TypedDict
 
 from definitions import WorkflowError
 from workflow import Actor
+from workflow.deadlines import ACK_ROLES
 
 from ..views import EscalationView, escalation_view
 from .ports import Services
@@ -23,6 +24,11 @@ class Acknowledged(TypedDict):
 class Escalations:
     def __init__(self, app: Services) -> None:
         self.app = app
+
+    @staticmethod
+    def may_acknowledge(actor: Actor) -> bool:
+        """Whether ``actor`` acknowledges escalations for the Steering Committee (``workflow.deadlines``)."""
+        return actor.role in ACK_ROLES
 
     def find(self, status: Literal["open", "acknowledged"] | None = None) -> list[EscalationView]:
         return [escalation_view(e) for e in self.app.store.list_escalations(status)]

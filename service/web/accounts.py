@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from definitions import NotFound, Role, WorkflowError
+from definitions import NotFound, WorkflowError
 from store.accounts import Account
 
 from .. import limits
@@ -66,7 +66,7 @@ def _accounts_page(request: Request, user: User, status: int = 200, flash: str |
     return _render(request, "accounts.html", status, user, accounts=_account_rows(request, accounts, names),
                    agencies=agencies, roles=["officer", "committee", "auditor", "admin"], flash=flash,
                    flash_kind=flash_kind, kept=kept or {"form": None, "values": {}, "fields": {}}, secret=secret,
-                   writes=user.actor.role is Role.ADMIN)
+                   writes=uses(request).accounts.may_manage(user.actor))
 
 
 @router.get("/accounts")
@@ -137,6 +137,6 @@ async def _account_post(request: Request, op: str, login: str) -> Response:
     user, form, refused = await _posted(request)
     if refused is not None:
         return refused
-    if user.actor.role is not Role.ADMIN:
+    if not uses(request).accounts.may_manage(user.actor):
         return _message(request, user, 403, "forbidden", words(_lang(request))["accounts_forbidden"])
     return await run_in_threadpool(_account_act, request, user, op, login, form)

@@ -25,6 +25,7 @@ from .base import (
     _message,
     _not_found,
     _posted,
+    _role_refused,
     _signed_in,
 )
 from .forms import _attached, _count_field, _date_field, _decision_document, _payload
@@ -37,8 +38,8 @@ router = APIRouter(include_in_schema=False)
 
 def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResponse | Response:
     records = uses(request).records
-    if user.actor.role is Role.AUDITOR:
-        return _message(request, user, 403, "forbidden", "auditors read everything and change nothing")
+    if user.actor.role is Role.AUDITOR:  # no act of any definition is an auditor's: said before reading the form
+        return _role_refused(request, user)
     event = str(form.get("event") or "")[:limits.IDENTIFIER]
     instances = uses(request).instances
     try:

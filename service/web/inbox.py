@@ -59,7 +59,7 @@ def _inbox(request: Request, user: User, status: int = 200, flash: str | None = 
                           "band": _band(forecasts.get(i.id), lang, today)})
         tasks.sort(key=lambda r: (r["due_at"] is None, r["due_at"] or now, r["id"]))  # nearest deadline first
     decisions = _decisions_waiting(request, user, lang)
-    if user.actor.role in (Role.COMMITTEE, Role.ADMIN):
+    if uses(request).escalations.may_acknowledge(user.actor):
         names = records.agency_names()
         escalations = []
         for e in records.open_escalations():
@@ -121,7 +121,7 @@ async def acknowledge_escalations(request: Request) -> Response:
     user, form, refused = await _posted(request)
     if refused is not None:
         return refused
-    if user.actor.role not in (Role.COMMITTEE, Role.ADMIN):
+    if not uses(request).escalations.may_acknowledge(user.actor):
         return _role_refused(request, user)
     t = words(_lang(request))
     ids = [int(str(x)) for x in form.getlist("ids") if str(x).isdigit() and len(str(x)) < 19]

@@ -211,8 +211,7 @@ def _instance_page(request: Request, user: User, instance_id: int, status: int =
         decisions=_decision_forms(request, user, instance, written, lang),
         band=None if final else _band(uses(request).reports.forecast_today(lang).get(instance.id), lang,
                                       _now(request).astimezone(PROVINCE_TZ).date()),
-        clock_forms=None if final or user.actor.role not in (Role.COMMITTEE, Role.ADMIN) or (instance.due_at is None
-        and instance.suspended_at is None) else ("resume" if instance.suspended_at is not None else "suspend"))
+        clock_forms=uses(request).deadlines.may_stop(user.actor, instance.id))
 
 
 def _decision_forms(request: Request, user: User, instance: InstanceRecord, definition: Definition,

@@ -57,3 +57,4 @@ def test_subscribers_get_committed_rows_only_and_cannot_undo_a_write(tmp_path: P
                     payload={"document": {"number": "1/BC-SYT", "issued_on": dt.date(2023, 1, 5).isoformat()}})
     assert got == [(task.id, "@start")]  # no longer subscribed
     app.sql_engine.dispose()
+
