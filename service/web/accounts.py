@@ -9,6 +9,7 @@ import segno
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from definitions import NotFound, WorkflowError
 from store.accounts import Account
@@ -77,7 +78,7 @@ def accounts_page(request: Request, done: str = "", who: str = "") -> HTMLRespon
     return _accounts_page(request, user, flash=flash, flash_kind="ok" if flash else "")
 
 
-def _account_act(request: Request, user: User, op: str, login: str, form: Any) -> Response:
+def _account_act(request: Request, user: User, op: str, login: str, form: FormData) -> Response:
     accounts, lang = uses(request).accounts, _lang(request)
     values = {k: str(form.get(k) or "").strip()[:limits.LONG_NAME] for k in ACCOUNT_FIELDS}  # kept after a refusal
     secret = None

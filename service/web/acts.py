@@ -3,13 +3,12 @@ with authority."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from definitions import NotFound, Role, WorkflowError
 
@@ -36,7 +35,7 @@ from .task import _instance_page
 router = APIRouter(include_in_schema=False)
 
 
-def _fire(request: Request, user: User, instance_id: int, form: Any) -> HTMLResponse | Response:
+def _fire(request: Request, user: User, instance_id: int, form: FormData) -> HTMLResponse | Response:
     records = uses(request).records
     if user.actor.role is Role.AUDITOR:  # no act of any definition is an auditor's: said before reading the form
         return _role_refused(request, user)
@@ -108,7 +107,7 @@ DEADLINE_EVENTS = {"extend": "@deadline_extended", "suspend": "@suspended", "res
                    "correct": "@corrected", "progress": "@progress", "explain": "@explanation_requested"}
 
 
-def _decide(request: Request, user: User, instance_id: int, op: str, form: Any) -> str:
+def _decide(request: Request, user: User, instance_id: int, op: str, form: FormData) -> str:
     """One decision from the task page; the event it wrote (for the page's "done" line)."""
     clock, decisions, actor = uses(request).deadlines, uses(request).decisions, user.actor
     reason = str(form.get("reason") or "").strip()[:limits.REASON]
@@ -147,7 +146,7 @@ def _decide(request: Request, user: User, instance_id: int, op: str, form: Any) 
     return DEADLINE_EVENTS[op]
 
 
-def _deadline(request: Request, user: User, instance_id: int, op: str, form: Any) -> Response:
+def _deadline(request: Request, user: User, instance_id: int, op: str, form: FormData) -> Response:
     try:
         done = _decide(request, user, instance_id, op, form)
     except WorkflowError as err:

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.datastructures import FormData
 
 from definitions import NotFound
 from store.accounts import Account
@@ -140,7 +141,7 @@ def _check_csrf(given: str | None, expected: str) -> bool:
     return bool(given) and bool(expected) and hmac.compare_digest(str(given), expected)
 
 
-async def _posted(request: Request) -> tuple[User, Any, Response | None]:
+async def _posted(request: Request) -> tuple[User, FormData, Response | None]:
     """The signed-in user and the form they sent, and a refusal (403) when it lacks the session's CSRF token."""
     user = _signed_in(request)
     form = await request.form()

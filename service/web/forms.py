@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from fastapi import Request
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from definitions import Definition
 from definitions.model import FieldType
@@ -34,7 +34,7 @@ def _typed_day(value: str) -> str:
     return typed.isoformat() if typed is not None else value
 
 
-def _payload(form: Any, definition: Definition, state: str, event: str, lang: str = "vi") -> dict[str, Any]:
+def _payload(form: FormData, definition: Definition, state: str, event: str, lang: str = "vi") -> dict[str, Any]:
     transition = definition.transition_from(state, event)
     if transition is None:
         return {}
@@ -83,7 +83,7 @@ def typed_decimal(text: str, lang: str) -> str:
     return whole.replace(group, "") + ("." + fraction if fraction else "")
 
 
-def _attached(request: Request, form: Any, uploader: str | None = None) -> list[Attached]:
+def _attached(request: Request, form: FormData, uploader: str | None = None) -> list[Attached]:
     """The file sent with an action form, checked and stored (none: an empty list). Read at most one byte past the
     limit, so that a file too large is refused without holding more of it."""
     upload = form.get("file")
@@ -112,7 +112,7 @@ def _count_field(value: str, name: str) -> int | None:
     return int(value)
 
 
-def _decision_document(form: Any) -> Any:
+def _decision_document(form: FormData) -> Any:
     """The deciding document as typed: its number, with its date of issue when given (the decision's date)."""
     number = str(form.get("document.number") or "").strip()[:limits.DOCUMENT]
     issued = str(form.get("document.issued_on") or "").strip()[:limits.DAY]

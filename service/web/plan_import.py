@@ -12,7 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from definitions import NotFound, WorkflowError
 from definitions.vietnamese import sort_key
@@ -123,7 +123,7 @@ def _review(request: Request, user: User, import_id: int, status: int = 200, fla
                    problem_ref=problem_ref)
 
 
-def _do(request: Request, user: User, import_id: int, act: str, form: Any) -> str:
+def _do(request: Request, user: User, import_id: int, act: str, form: FormData) -> str:
     """One act on an import (in a worker thread); the word for what was done."""
     imports = uses(request).plan_imports
     try:
@@ -132,7 +132,7 @@ def _do(request: Request, user: User, import_id: int, act: str, form: Any) -> st
         version = 0
     if act == "decide":
         imports.decide(user.actor, import_id, version, str(form.get("ref") or ""), str(form.get("status")),
-                       [c for c in form.getlist("lead") if c] if form.get("edit_lead") else None,
+                       [c for c in form.getlist("lead") if isinstance(c, str) and c] if form.get("edit_lead") else None,
                        str(form.get("deadline")) if form.get("deadline") is not None else None,
                        str(form.get("definition") or "") or None)
         return "decided"
