@@ -1,12 +1,12 @@
 """Where one durable event's time goes, figure by figure, measured in the same run as the ratios.
 
-``sequential``: the engine's ``fire`` (the limit benchmark's cycle) against raw ``sqlite3`` doing the same writes,
-both under ``synchronous=FULL`` and ``OFF``. FULL − OFF on the raw side is what the disk costs a commit (the
-fsync); OFF on the raw side is SQLite's own work; the engine's OFF time minus the raw OFF time is the engine's
-Python. That Python is then split by a profile of the engine under OFF (cProfile, its overhead removed by
-scaling each part to the unprofiled time): the driver's statements and commit, the ``transitions`` trigger, the
-canonical JSON and hashing, the store's plumbing (hot-statement parameters, row conversion, the pool, group
-commit), and the rest of the engine (checks, obligations, deadlines, timers).
+``sequential``: the engine running the shipped duty (``benchmarks/duty.py``: start, record the receipt, answer)
+against raw ``sqlite3`` doing the same rows, both under ``synchronous=FULL`` and ``OFF``. FULL − OFF on the raw side
+is what the disk costs a commit (the fsync); OFF on the raw side is SQLite's own work; the engine's OFF time minus
+the raw OFF time is the engine's Python. That Python is then split by a profile of the engine under OFF (cProfile,
+its overhead removed by scaling each part to the unprofiled time): the driver's statements and commit, the
+``transitions`` trigger, the canonical JSON and hashing, the store's plumbing (hot-statement parameters, row
+conversion, the pool, group commit), and the rest of the engine (checks, obligations, deadlines, timers).
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from __future__ import annotations
 import cProfile
 import pstats
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from .transitions import ADMIN, CYCLE, POOL, _engine, raw_rate
+from . import duty
 
 # (label, a function's file ending and name) whose cumulative time makes a part; first match wins per frame.
 PARTS: list[tuple[str, list[tuple[str, str]]]] = [
@@ -38,27 +37,15 @@ PARTS: list[tuple[str, list[tuple[str, str]]]] = [
 ]
 
 
-def _fire_loop(engine: Any, ids: list[int], count: int, offset: int) -> None:
-    step = [(offset // POOL) % 4] * POOL
-    for n in range(offset, offset + count):
-        slot = n % POOL
-        event, payload, reason = CYCLE[step[slot] % 4]
-        engine.fire(ids[slot], event, ADMIN, payload=payload, reason=reason, idempotency_key=f"k{n}")
-        step[slot] += 1
-
-
 def _engine_us(folder: Path, synchronous: str, count: int, profile: bool = False
                ) -> tuple[float, dict[str, float]]:
-    engine, ids, sql = _engine(folder / f"breakdown-{synchronous}.db", synchronous)
-    _fire_loop(engine, ids, min(count, 400), 0)  # warm: definitions parsed, statements prepared
-    started = time.perf_counter()
-    _fire_loop(engine, ids, count, 400)
-    per_event = (time.perf_counter() - started) / count * 1e6
+    duty.engine_rate(folder, synchronous, min(count, 100))  # warm: the copy cached, imports done
+    per_event = 1e6 / duty.engine_rate(folder, synchronous, count)
     parts: dict[str, float] = {}
     if profile:
         profiler = cProfile.Profile()
         profiler.enable()
-        _fire_loop(engine, ids, count, 400 + count)
+        duty.engine_rate(folder, synchronous, count)
         profiler.disable()
         stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
         total = sum(tt for (_, _, _), (_, _, tt, _, _) in stats.items())
@@ -66,7 +53,6 @@ def _engine_us(folder: Path, synchronous: str, count: int, profile: bool = False
             spent = sum(ct for (file, _, name), (_, _, _, ct, _) in stats.items()
                         if any((f == "~" or file.endswith(f)) and name == n for f, n in functions))
             parts[label] = spent / total * per_event
-    sql.dispose()
     return per_event, parts
 
 
@@ -76,8 +62,8 @@ def sequential(count: int) -> dict[str, Any]:
         folder = Path(name)
         engine_full, _ = _engine_us(folder, "FULL", count)
         engine_off, parts = _engine_us(folder, "OFF", count, profile=True)
-        raw_full = 1e6 / raw_rate(folder, "FULL", count)
-        raw_off = 1e6 / raw_rate(folder, "OFF", count)
+        raw_full = 1e6 / duty.raw_rate(folder, "FULL", count)
+        raw_off = 1e6 / duty.raw_rate(folder, "OFF", count)
     fsync = max(0.0, raw_full - raw_off)
     python = max(0.0, engine_off - raw_off)
     parts["rest of the engine (checks, obligations, deadlines, timers)"] = max(

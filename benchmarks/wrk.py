@@ -1,10 +1,12 @@
 """Durable starts over HTTP with concurrent writers, against the physical limit, measured by an external C load
 generator (``wrk``, Debian's package) so that the client costs the server nothing.
 
-For each connection count (1 and 8): ``workflow serve`` (synchronous=FULL, as shipped) and ``minimal_app`` (the
-same two durable inserts under the same uvicorn, nothing else) each get ``seconds`` of ``POST /api/v1/instances``
-from ``wrk/requests.lua``, back to back; the figure is successful starts per second, p50/p99 latency, and the
-ratio serve / minimal. ``wrk`` missing: the result says so and nothing is measured.
+For each connection count (1 and 8): ``workflow serve`` (synchronous=FULL, as shipped, the shipped definitions and
+registry loaded) and ``minimal_app`` (two durable inserts under the same uvicorn, nothing else) each get
+``seconds`` of ``POST /api/v1/instances`` from ``wrk/requests.lua``, back to back; the figure is successful starts
+per second, p50/p99 latency, and the ratio serve / minimal. The duty started is the shipped ``catalogue_feedback``
+(``benchmarks/duty.py``): each start writes the instance, its history row, its obligation and three timers.
+``wrk`` missing: the result says so and nothing is measured.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from typing import Any
 
 from service.logs import records
 
-from .http import BENCH_CYCLE, WORKFLOW
+from .duty import ADMIN, DUTY, ready
+from .http import WORKFLOW
 
 SCRIPT = Path(__file__).parent / "wrk" / "requests.lua"
 
@@ -54,7 +57,7 @@ def _serve(folder: str) -> tuple[subprocess.Popen[str], str, str]:
     url_db = f"sqlite:///{folder}/serve.db"
     app = App(Settings(database_url=url_db))
     app.init()
-    app.engine.load_definition_text(BENCH_CYCLE, "bench_http.yaml")
+    ready(app.engine)
     _, key = app.store.create_key("bench", "admin", None, app.clock.now())
     app.sql_engine.dispose()
     server = subprocess.Popen([WORKFLOW, "serve", "--port", "0"],
@@ -90,20 +93,17 @@ def _stop(server: subprocess.Popen[str]) -> None:
 
 
 def _engine_start_ms(folder: str, count: int) -> float:
-    """One durable start in process (``Instances.start``, FULL, the same definition): no HTTP at all."""
-    from definitions import Role
+    """One durable start in process (``Instances.start``, FULL, the same duty): no HTTP at all."""
     from service.context import App
     from service.settings import Settings
-    from workflow import Actor
 
     app = App(Settings(database_url=f"sqlite:///{folder}/engine.db"))
     app.init()
-    app.engine.load_definition_text(BENCH_CYCLE, "bench_http.yaml")
-    admin = Actor("bench", Role.ADMIN)
+    ready(app.engine)
     times = []
     for n in range(count):
         started = time.perf_counter()
-        app.uses.instances.start(admin, "bench_http", f"in-process/{n}", "SKHCN")
+        app.uses.instances.start(ADMIN, DUTY, f"in-process/{n}/SYT", "SYT")
         times.append(time.perf_counter() - started)
     app.sql_engine.dispose()
     return statistics.median(times) * 1e3

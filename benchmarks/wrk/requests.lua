@@ -1,9 +1,13 @@
 -- wrk script (benchmarks/wrk.py). WRK_MODE=start (default): durable starts, each with a business key of its own;
 -- WRK_MODE=get: GET of the URL's path with the API key (the breakdown of a start's time).
--- WRK_TOKEN: the API key; WRK_NONCE: a word that makes this run's keys differ from earlier runs'.
+-- WRK_TOKEN: the API key; WRK_NONCE: a word that makes this run's keys differ from earlier runs';
+-- WRK_DEFINITION, WRK_ASSIGNEE: the duty started and the agency that owes it (default: the shipped
+-- catalogue_feedback, owed by SYT: the instance, its obligation and three timers per start).
 local token = os.getenv("WRK_TOKEN") or ""
 local nonce = os.getenv("WRK_NONCE") or "0"
 local mode = os.getenv("WRK_MODE") or "start"
+local definition = os.getenv("WRK_DEFINITION") or "catalogue_feedback"
+local assignee = os.getenv("WRK_ASSIGNEE") or "SYT"
 local threads = 0
 
 function setup(thread)
@@ -17,8 +21,8 @@ request = function()
     return wrk.format("GET", nil, {["Authorization"] = "Bearer " .. token})
   end
   counter = counter + 1
-  local body = string.format('{"definition":"bench_http","business_key":"wrk/%s/%d/%d","assignee":"SKHCN"}',
-                             nonce, tid, counter)
+  local body = string.format('{"definition":"%s","business_key":"wrk/%s/%d/%d","assignee":"%s"}',
+                             definition, nonce, tid, counter, assignee)
   return wrk.format("POST", "/api/v1/instances",
                     {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
 end
