@@ -176,10 +176,8 @@ class Engine:
                 if earlier is not None:
                     return earlier
             definition = self.definition(definition_id, version, uow)
-            instance = self.start_in(uow, definition, business_key, assignee, actor, data=data, parent_id=parent_id,
-                                     request_id=request_id, effective_on=effective_on)
-            record = uow.history_row(instance.id, 1)
-            assert record is not None
+            instance, record = self._start(uow, definition, business_key, assignee, actor, data=data,
+                                           parent_id=parent_id, request_id=request_id, effective_on=effective_on)
             if idempotency_key is not None and fingerprint is not None:
                 uow.save_idempotency(IdempotencyRecord(idempotency_key, fingerprint, instance.id, 1))
         return FireResult(instance, record)
@@ -188,6 +186,14 @@ class Engine:
                  data: Mapping[str, Any] | None = None, parent_id: int | None = None,
                  request_id: str | None = None, effective_on: dt.date | None = None) -> InstanceRecord:
         """``start`` inside a caller's transaction (schedules and fan-out start many at once)."""
+        return self._start(uow, definition, business_key, assignee, actor, data=data, parent_id=parent_id,
+                           request_id=request_id, effective_on=effective_on)[0]
+
+    def _start(self, uow: UnitOfWork, definition: Definition, business_key: str, assignee: str, actor: Actor, *,
+               data: Mapping[str, Any] | None = None, parent_id: int | None = None,
+               request_id: str | None = None, effective_on: dt.date | None = None
+               ) -> tuple[InstanceRecord, HistoryRecord]:
+        """The start and its first history row (as written: no read back)."""
         actor = Actor(nfc(actor.id), actor.role, nfc(actor.agency))
         roles = [Role.SYSTEM.value, *definition.start_roles]
         if actor.role.value not in roles:
@@ -232,16 +238,16 @@ class Engine:
         uow.save_obligations(rows)
         uow.insert_timers([dataclasses.replace(t, instance_id=instance_id)
                            for t in [*timers, *self._obligation_timers(definition, rows, now, clean_data)]])
-        return instance
+        return instance, record
 
     def _assignee_problems(self, uow: UnitOfWork, code: str, day: dt.date) -> list[tuple[str, str]]:
         """An assignee must be in the registry and exist on the day the duty takes effect. (An engine with no
         registry loaded, as in embedded use, accepts any well-formed code.)"""
-        codes = uow.agency_codes()
-        if not codes:
-            return []
-        agency = uow.agency(code)
+        agency = uow.agency(code)  # the usual case first: one agency's rows, not the whole registry
         if agency is None:
+            codes = uow.agency_codes()
+            if not codes:
+                return []
             near = difflib.get_close_matches(code, codes, n=5, cutoff=0.5) or codes[:10]
             return [("assignee", f"unknown agency {code!r}; known codes: {', '.join(near)}")]
         if agency.name_on(day.isoformat()) is None:
