@@ -21,7 +21,9 @@ Against it, in the same run:
   boundary timer on the answer), the event's data set on its task, the workflow serialised to its row after each
   step as its documentation shows. It keeps no history, obligation, timer or register rows.
 
-Events per second for each; the ratios are computed within each repeat.
+Events per second for each; the ratios are computed within each repeat. ``before_after`` runs the same benchmark of
+the engine as it was at ``BASELINE`` (a git worktree of that commit, its own code in its own process) interleaved
+with today's, so the effect of issue 30's changes is measured in the same run on the same machine state.
 """
 
 from __future__ import annotations
@@ -29,9 +31,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +64,8 @@ RECEIPT = {"received_on": DAY}
 ANSWER = {"document": {"number": "45/SYT-KHTC", "issued_on": DAY}, "position": "agree_with_changes",
           "additions": "Ứng dụng trí tuệ nhân tạo trong khám chữa bệnh"}
 PEER = Path(__file__).parent / "peer" / "catalogue_feedback.bpmn"
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = "21407a7"  # the honest benchmark alone, before issue 30's changes to the engine
 
 
 def ready(engine: Engine) -> None:
@@ -267,6 +277,53 @@ def run(folder: Path, count: int, repeats: int) -> dict[str, Any]:
             shutil.rmtree(here)
         out[synchronous] = runs
     return out
+
+
+@contextmanager
+def _worktree(revision: str) -> Iterator[Path | None]:
+    """The repository at ``revision`` in a temporary folder (None when this checkout lacks it: a shallow clone)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        added = subprocess.run(["git", "worktree", "add", "--detach", str(tree), revision], cwd=ROOT,
+                               capture_output=True, text=True, check=False)
+        try:
+            yield tree if added.returncode == 0 else None
+        finally:
+            if added.returncode == 0:
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True,
+                               check=False)
+
+
+def _engine_at(tree: Path, count: int) -> float:
+    """FULL events/s of the engine as it is in ``tree``, in a process of its own."""
+    code = ("import json, sys, tempfile\nfrom pathlib import Path\nfrom benchmarks import duty\n"
+            "with tempfile.TemporaryDirectory() as tmp:\n"
+            "    duty.prepared(Path(tmp))\n"
+            "    print(json.dumps(duty.engine_rate(Path(tmp), 'FULL', int(sys.argv[1]))))\n")
+    done = subprocess.run([sys.executable, "-c", code, str(count)], cwd=tree, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(tree)}, check=True)
+    return float(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _engine_here(count: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared(Path(tmp))
+        return engine_rate(Path(tmp), "FULL", count)
+
+
+def before_after(count: int, repeats: int, revision: str = BASELINE) -> dict[str, Any]:
+    """FULL events/s of the engine at ``revision`` and now, interleaved; the ratio now / then per repeat."""
+    with _worktree(revision) as tree:
+        if tree is None:
+            return {"skipped": f"revision {revision} is not in this clone"}
+        runs: dict[str, Any] = {"revision": revision, "before": [], "after": [], "ratio": []}
+        for _ in range(repeats):
+            then = _engine_at(tree, count)
+            now = _engine_here(count)
+            runs["before"].append(then)
+            runs["after"].append(now)
+            runs["ratio"].append(now / then)
+    return runs
 
 
 if __name__ == "__main__":

@@ -56,6 +56,14 @@ def _duty(report: dict[str, Any], count: int, repeats: int) -> None:
             met = "" if not target else (" ✓" if v["median"] >= float(target.split()[-1]) else " ✗")
             print(f"{'duty ' + synchronous + ': ' + label:<44} {v['min']:>10.2f} {v['median']:>10.2f} "
                   f"{v['max']:>10.2f}  {target}{met}")
+    changed = report["duty_before_after"] = duty.before_after(count, repeats)
+    if "skipped" in changed:
+        print(f"{'duty FULL: before / after issue 30':<44} {changed['skipped']}")
+        return
+    for key, label in (("before", f"events/s at {changed['revision']} (before)"), ("after", "events/s now"),
+                       ("ratio", "now / before")):
+        v = spread(changed[key])
+        print(f"{'duty FULL: ' + label:<44} {v['min']:>10.2f} {v['median']:>10.2f} {v['max']:>10.2f}")
 
 
 def spread(values: list[float]) -> dict[str, float]:
