@@ -28,6 +28,7 @@ from definitions import (
 from definitions.plan_import import DocumentUnreadable
 from scheduler.recurring import ScheduleInvalid
 from store.backup import BackupFailed
+from store.keys import KeyRevoked
 from store.timer_rows import OverrideExists
 from workflow.errors import (
     AgencyMismatch,
@@ -74,6 +75,7 @@ TABLE: tuple[tuple[type[WorkflowError], Answer], ...] = (
     (EventNotAllowed, Answer(409, "Event not allowed", EXIT_REFUSED)),
     (GuardFailed, Answer(409, "Guard refused", EXIT_REFUSED)),
     (LoginRefused, Answer(401, "Log-in refused", EXIT_REFUSED)),
+    (KeyRevoked, Answer(401, "API key revoked", EXIT_REFUSED)),
     (SignatureRefused, Answer(401, "Signature refused", EXIT_REFUSED)),
     (Refused, Answer(409, "Refused", EXIT_REFUSED)),
     (DefinitionInvalid, Answer(422, "Invalid definition", EXIT_REFUSED)),

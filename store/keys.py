@@ -14,12 +14,13 @@ import hmac
 import logging
 import secrets
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, insert, select, update
 
-from definitions import NotFound
+from definitions import NotFound, WorkflowError
 from workflow.clock import Clock
 
 from .connections import Connections
@@ -52,7 +53,16 @@ class ApiKey:
 
 
 _log = logging.getLogger("workflow.auth")
-CACHE_SECONDS = 5.0  # reads: a revoked key is refused at once in this process, within this long in others
+CACHE_SECONDS = 5.0  # a key looked up is not read again for this long (writes check it in their transaction)
+#: The API key the current request writes with (the API sets it): every write transaction of the request checks,
+#: inside that transaction, that the key is still live, so a key this process has cached writes nothing once it is
+#: revoked, expired or its owner disabled, on any node (issue 30: no separate read per write).
+WRITING_KEY: ContextVar[int | None] = ContextVar("writing_key", default=None)
+
+
+class KeyRevoked(WorkflowError):
+    def __init__(self) -> None:
+        super().__init__("the API key is revoked or expired, or its owner's account is disabled: nothing was written")
 USED_EVERY = dt.timedelta(hours=1)  # how stale a key's last-used date may be
 
 

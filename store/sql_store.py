@@ -75,7 +75,7 @@ from .connections import SystemStatements
 from .folding import folded
 from .group_commit import GroupCommit
 from .hot import HotStatement
-from .keys import KeyQueries
+from .keys import WRITING_KEY, KeyQueries, KeyRevoked
 from .obligation_rows import ObligationRows, ObligationStatements
 from .outbox import OutboxQueries, OutboxRows, OutboxStatements
 from .plan_imports import PlanImportQueries
@@ -147,6 +147,11 @@ class _HotPath:
                                      .select_from(api_keys.outerjoin(accounts, accounts.c.id == api_keys.c.account_id))
                                      .where(api_keys.c.key_hash == bindparam("b_hash")), dialect,
                                      [c.type for c in key_columns])
+        self.key_live = HotStatement(select(api_keys.c.revoked_at, api_keys.c.expires_at, accounts.c.disabled_at)
+                                     .select_from(api_keys.outerjoin(accounts, accounts.c.id == api_keys.c.account_id))
+                                     .where(api_keys.c.id == bindparam("b_id")), dialect,
+                                     [api_keys.c.revoked_at.type, api_keys.c.expires_at.type,
+                                      accounts.c.disabled_at.type])
         self.get_idempotency = HotStatement(
             select(idempotency).where(idempotency.c.key == bindparam("b_key")), dialect)
         self.insert_idempotency = HotStatement(insert(idempotency).values(_all_columns(idempotency)), dialect)
@@ -413,14 +418,27 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
                 except Exception:  # the write has committed: a subscriber's fault must not look like its failure
                     _log.exception("a history subscriber failed on %d rows", len(uow.appended))
 
+    def _check_writing_key(self, dbapi: Any) -> None:
+        """Inside a write transaction: the request's API key (``WRITING_KEY``) is still live, or nothing is written."""
+        key_id = WRITING_KEY.get()
+        if key_id is None:
+            return
+        row = self._hot.key_live.first(dbapi, {"b_id": key_id})
+        if row is None or row[0] is not None or (row[1] is not None and row[1] <= self.clock.now()) or \
+                row[2] is not None:
+            self._cache().clear()  # its next request is looked up again (and refused there)
+            raise KeyRevoked
+
     @contextmanager
     def transaction(self) -> Iterator[SqlUnitOfWork]:
         if self._group is None:
             with self._transaction() as uow:
+                self._check_writing_key(uow.dbapi)
                 yield uow
         else:
             try:
                 with self._group.member() as dbapi:
+                    self._check_writing_key(dbapi)
                     uow = SqlUnitOfWork(dbapi, self._unit_sql)
                     yield uow
             except BaseException as err:
@@ -458,6 +476,7 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
         try:
             with self._group.alone() if self._group is not None else nullcontext(), \
                     self.engine.begin() as connection:
+                self._check_writing_key(connection.connection.driver_connection)
                 yield connection
         except Exception as err:
             self._reraise(err, "write")

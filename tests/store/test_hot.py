@@ -28,7 +28,7 @@ def test_the_fast_datetime_text_is_sqlalchemys(moment: dt.datetime) -> None:
 
 def test_a_naive_datetime_is_still_refused() -> None:
     with pytest.raises(ValueError, match="naive"):
-        sqlite_utc(dt.datetime(2023, 1, 1))  # noqa: DTZ001 (the point)
+        sqlite_utc(dt.datetime(2023, 1, 1))  # a naive datetime: the point
     assert bind_processor(UTCDateTime(), postgresql.dialect()) is not sqlite_utc  # PostgreSQL keeps its own
 
 
