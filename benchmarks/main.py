@@ -86,6 +86,38 @@ def _backtest(quick: bool) -> dict[str, Any]:
     return tested
 
 
+def _print_wrk(starts: dict[str, Any]) -> None:
+    """The HTTP starts measured with wrk: each connection count against the minimal app, 1 and 2 workers, and
+    where one start's time goes."""
+    if "skipped" in starts:
+        print(f"{'HTTP starts with wrk':<44} {starts['skipped']}")
+    for connections, target in (("c1", 0.35), ("c8", 0.5)):
+        if connections not in starts:
+            continue
+        runs = starts[connections]["runs"]
+        ours, limit, r = spread(runs["serve_per_s"]), spread(runs["minimal_per_s"]), spread(runs["ratio"])
+        print(f"{'HTTP durable starts/s, wrk ' + connections + ': serve / limit':<44} {ours['median']:>10.0f} "
+              f"{limit['median']:>10.0f} {'':>10}")
+        print(f"{'  ratio serve / limit (min, median, max)':<44} {r['min']:>10.2f} {r['median']:>10.2f} "
+              f"{r['max']:>10.2f}  >= {target}")
+        p50, p99 = spread(runs["serve_p50_ms"]), spread(runs["serve_p99_ms"])
+        lp50, lp99 = spread(runs["minimal_p50_ms"]), spread(runs["minimal_p99_ms"])
+        print(f"{'  p50 / p99 ms: serve, limit':<44} {p50['median']:>10.1f} {p99['median']:>10.1f} "
+              f"{lp50['median']:>10.1f} {lp99['median']:>7.1f}")
+    if "workers" in starts:
+        w = starts["workers"]
+        w1, w2, r = spread(w["w1_per_s"]), spread(w["w2_per_s"]), spread(w["ratio"])
+        print(f"{'HTTP starts/s c8: serve --workers 1 / 2':<44} {w1['median']:>10.0f} {w2['median']:>10.0f}")
+        print(f"{'  ratio workers 2 / 1 (min, median, max)':<44} {r['min']:>10.2f} {r['median']:>10.2f} "
+              f"{r['max']:>10.2f}")
+    if "breakdown_c1" in starts:
+        b = starts["breakdown_c1"]
+        print(f"{'  one start at c1, p50 ms: /healthz':<44} {b['healthz_ms']:>10.2f}")
+        print(f"{'  + auth and an empty read (GET escalations)':<44} {b['authenticated_read_ms']:>10.2f}")
+        print(f"{'  the start in process (no HTTP)':<44} {b['engine_start_ms']:>10.2f}")
+        print(f"{'  the whole POST; rest (body, view, JSON)':<44} {b['post_start_ms']:>10.2f} {b['rest_ms']:>10.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="benchmarks/run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="about a second each: checks that they run")
@@ -170,27 +202,7 @@ def main() -> None:
     print(f"{'HTTP: latency ms at a steady 200/s p50/p99/max':<44} {st['p50_ms']:>10.1f} {st['p99_ms']:>10.1f} "
           f"{st['max_ms']:>10.1f}  p99 <= 20")
     starts = report["wrk_starts"] = wrk.run(2.0 if args.quick else 10.0, 1 if args.quick else 3)
-    if "skipped" in starts:
-        print(f"{'HTTP starts with wrk':<44} {starts['skipped']}")
-    for connections, target in (("c1", 0.35), ("c8", 0.5)):
-        if connections not in starts:
-            continue
-        runs = starts[connections]["runs"]
-        ours, limit, r = spread(runs["serve_per_s"]), spread(runs["minimal_per_s"]), spread(runs["ratio"])
-        print(f"{'HTTP durable starts/s, wrk ' + connections + ': serve / limit':<44} {ours['median']:>10.0f} "
-              f"{limit['median']:>10.0f} {'':>10}")
-        print(f"{'  ratio serve / limit (min, median, max)':<44} {r['min']:>10.2f} {r['median']:>10.2f} "
-              f"{r['max']:>10.2f}  >= {target}")
-        p50, p99 = spread(runs["serve_p50_ms"]), spread(runs["serve_p99_ms"])
-        lp50, lp99 = spread(runs["minimal_p50_ms"]), spread(runs["minimal_p99_ms"])
-        print(f"{'  p50 / p99 ms: serve, limit':<44} {p50['median']:>10.1f} {p99['median']:>10.1f} "
-              f"{lp50['median']:>10.1f} {lp99['median']:>7.1f}")
-    if "breakdown_c1" in starts:
-        b = starts["breakdown_c1"]
-        print(f"{'  one start at c1, p50 ms: /healthz':<44} {b['healthz_ms']:>10.2f}")
-        print(f"{'  + auth and an empty read (GET escalations)':<44} {b['authenticated_read_ms']:>10.2f}")
-        print(f"{'  the start in process (no HTTP)':<44} {b['engine_start_ms']:>10.2f}")
-        print(f"{'  the whole POST; rest (body, view, JSON)':<44} {b['post_start_ms']:>10.2f} {b['rest_ms']:>10.2f}")
+    _print_wrk(starts)
     pg = report["postgres"] = postgres.run(200 if args.quick else 1500, 1 if args.quick else 3)
     for clients, runs in pg.items():
         r = spread(runs["ratio"])

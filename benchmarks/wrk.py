@@ -50,7 +50,7 @@ def _wrk(url: str, connections: int, seconds: float, token: str, mode: str = "st
             "errors": raw["non_2xx"] + raw["socket_errors"], "requests": raw["requests"]}
 
 
-def _serve(folder: str) -> tuple[subprocess.Popen[str], str, str]:
+def _serve(folder: str, workers: int = 1) -> tuple[subprocess.Popen[str], str, str]:
     from service.context import App
     from service.settings import Settings
 
@@ -60,7 +60,7 @@ def _serve(folder: str) -> tuple[subprocess.Popen[str], str, str]:
     ready(app.engine)
     _, key = app.store.create_key("bench", "admin", None, app.clock.now())
     app.sql_engine.dispose()
-    server = subprocess.Popen([WORKFLOW, "serve", "--port", "0"],
+    server = subprocess.Popen([WORKFLOW, "serve", "--port", "0", "--workers", str(workers)],
                               env={**os.environ, "WORKFLOW_DATABASE_URL": url_db, "WORKFLOW_LOG_FORMAT": "json"},
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert server.stderr is not None
@@ -157,8 +157,27 @@ def run(seconds: float, repeats: int) -> dict[str, Any]:
             runs["minimal_p50_ms"].append(limit["p50_ms"])
             runs["minimal_p99_ms"].append(limit["p99_ms"])
         out[f"c{connections}"] = {"runs": runs, "errors": errors}
+    out["workers"] = workers(seconds, repeats)
     out["breakdown_c1"] = breakdown(seconds)
     return out
+
+
+def workers(seconds: float, repeats: int) -> dict[str, list[float]]:
+    """``serve --workers 1`` and ``--workers 2`` at 8 connections, interleaved: starts per second of each."""
+    runs: dict[str, list[float]] = {"w1_per_s": [], "w2_per_s": [], "ratio": []}
+    for _ in range(repeats):
+        rates = []
+        for count in (1, 2):
+            with tempfile.TemporaryDirectory() as folder:
+                server, url, key = _serve(folder, count)
+                try:
+                    rates.append(_wrk(url, 8, seconds, key)["per_s"])
+                finally:
+                    _stop(server)
+        runs["w1_per_s"].append(rates[0])
+        runs["w2_per_s"].append(rates[1])
+        runs["ratio"].append(rates[1] / rates[0])
+    return runs
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import os
 import secrets
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -65,13 +66,11 @@ def report_pass(done: Pass, say: Say) -> None:
             outcome=state)
 
 
-def run_service(app: App, host: str, port: int) -> None:
-    """Serve until SIGTERM/Ctrl-C: the catch-up pass first, then the alarm and uvicorn in one process."""
-    import uvicorn
-
+def run_service(app: App, host: str, port: int, workers: int = 1) -> None:
+    """Serve until SIGTERM/Ctrl-C: the catch-up pass first, then the alarm and uvicorn in one process, and with
+    ``workers`` > 1 as many more processes answering requests on the same socket (no alarm of their own)."""
     from .api.metrics import Metrics
     from .asgi import create_app
-    from .http_protocol import BoundedHttpTools
 
     logs.configure(app.settings.log_format)  # before the first record: the catch-up pass reports through it
     store = app.store  # fails early with a clear message if the database has no schema
@@ -98,24 +97,71 @@ def run_service(app: App, host: str, port: int) -> None:
     alarm = Alarm(ticker, dt.timedelta(seconds=app.settings.poll_s), on_pass=lambda done: report_pass(done, to_log),
                   on_batch=on_batch)
     alarm.start()
-    api = create_app(app, alarm, app.settings.body_limit, metrics=metrics)
+    server = _server(create_app(app, alarm, app.settings.body_limit, metrics=metrics), host, port)
+    threading.Thread(target=_announce, args=(server, host, listening, workers), daemon=True).start()
+    # uvicorn catches SIGTERM/SIGINT, shuts down gracefully, then re-raises the signal to the handler that
+    # was there before it; a no-op one lets us stop the scheduler afterwards instead of dying at once.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    helpers = [_spawn_worker(app, listening, n) for n in range(1, workers)]
+    try:
+        server.run(sockets=[listening])
+    finally:
+        to_log("stopping", "stopping: finishing the pass in progress")
+        for helper in helpers:  # they finish their requests in flight, as this process does
+            helper.send_signal(signal.SIGTERM)
+        alarm.stop()
+        for helper in helpers:
+            try:
+                helper.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                helper.kill()
+        app.sql_engine.dispose()
+        to_log("stopped", "stopped")
+
+
+def _server(api: Any, host: str, port: int) -> Any:
+    import uvicorn
+
+    from .http_protocol import BoundedHttpTools
+
     config = uvicorn.Config(api, host=host, port=port, log_config=None,  # its loggers go through service/logs.py
                             proxy_headers=False,  # X-Forwarded-For only from WORKFLOW_TRUSTED_PROXIES (http.py)
                             http=BoundedHttpTools,  # an endless header line is cut off (http_protocol.py)
                             log_level="warning", access_log=False, timeout_graceful_shutdown=30)
-    server = uvicorn.Server(config)
-    threading.Thread(target=_announce, args=(server, host, listening), daemon=True).start()
-    # uvicorn catches SIGTERM/SIGINT, shuts down gracefully, then re-raises the signal to the handler that
-    # was there before it; a no-op one lets us stop the scheduler afterwards instead of dying at once.
+    return uvicorn.Server(config)
+
+
+WORKER_FD = "WORKFLOW_WORKER_FD"
+
+
+def _spawn_worker(app: App, listening: socket.socket, number: int) -> subprocess.Popen[bytes]:
+    """Another process answering on the same listening socket (its descriptor inherited): a fresh interpreter,
+    not a fork, so no thread, lock or database connection of this one is copied into it."""
+    env = {**os.environ, WORKER_FD: str(listening.fileno()), "WORKFLOW_DATABASE_URL": app.settings.database_url,
+           "WORKFLOW_WORKER_NUMBER": str(number)}
+    return subprocess.Popen([sys.executable, "-c", "from service.process import run_worker; run_worker()"],
+                            env=env, pass_fds=(listening.fileno(),))
+
+
+def run_worker() -> None:
+    """A helper process of ``serve --workers N``: the API and the pages on the inherited socket, until SIGTERM.
+    The timers, schedules and mail stay with the first process (its alarm); a deadline set here is picked up by
+    its next pass (``WORKFLOW_POLL_S``), the database being the truth."""
+    from .api.metrics import Metrics
+    from .asgi import create_app
+    from .settings import Settings
+
+    app = App(Settings())
+    logs.configure(app.settings.log_format)
+    listening = socket.socket(fileno=int(os.environ[WORKER_FD]))
+    server = _server(create_app(app, None, app.settings.body_limit, metrics=Metrics()), "", 0)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
     try:
         server.run(sockets=[listening])
     finally:
-        to_log("stopping", "stopping: finishing the pass in progress")
-        alarm.stop()
         app.sql_engine.dispose()
-        to_log("stopped", "stopped")
 
 
 def _shown(url: str) -> str:
@@ -207,7 +253,7 @@ def _first_key(app: App) -> None:
            "scripts (Authorization: Bearer); create your own keys, then delete the file", file=str(file))
 
 
-def _announce(server: Any, host: str, sock: socket.socket) -> None:
+def _announce(server: Any, host: str, sock: socket.socket, workers: int = 1) -> None:
     """Print the URL once the server is accepting connections."""
     while not server.started:
         if server.should_exit:
@@ -216,4 +262,6 @@ def _announce(server: Any, host: str, sock: socket.socket) -> None:
     port = sock.getsockname()[1]
     url = f"http://{host}:{port}"
     docs = "/docs" if getattr(server.config.app, "docs_url", None) else "/openapi.json"
-    to_log("ready", f"ready {url} (the pages at /, the API under /api/v1, its description at {docs})", url=url)
+    more = f"; {workers} processes answer" if workers > 1 else ""
+    to_log("ready", f"ready {url} (the pages at /, the API under /api/v1, its description at {docs}){more}", url=url,
+           workers=workers)

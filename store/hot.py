@@ -34,10 +34,20 @@ def bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
     return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
+_last: tuple[dt.datetime | None, str] = (None, "")  # an event binds the same "now" about ten times
+
+
 def sqlite_utc(value: dt.datetime) -> str:
+    global _last
+    last = _last
+    if value is last[0]:
+        return last[1]
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the store; use timezone-aware UTC")
-    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    utc = value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)
+    text = utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+    _last = (value, text)
+    return text
 
 
 class HotStatement:

@@ -34,15 +34,16 @@ from .common import (
 def serve(ctx: typer.Context,
           host: Annotated[str, typer.Option(help="Address to listen on", envvar="WORKFLOW_HOST")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="Port (0: any free port)", min=0, max=65535,
-                                            envvar="WORKFLOW_PORT")] = 8000) -> None:
+                                            envvar="WORKFLOW_PORT")] = 8000,
+          workers: Annotated[int, typer.Option(help="Processes answering requests (the first also runs the "
+                                                    "timers); see docs/operations.md for when more than 1 helps",
+                                               min=1, max=16, envvar="WORKFLOW_WORKERS")] = 1) -> None:
     """Run the HTTP API, the scheduler and the notification dispatcher in one process until SIGTERM/Ctrl-C.
 
     Stopping is graceful: no new requests, requests in flight finish, the scheduler's pass in progress
     commits. On the very first run (no API key yet) an admin key is created and written to a file only this user
     can read (see WORKFLOW_FIRST_KEY_FILE), never printed. One serve per SQLite file."""
-    run(ctx, lambda opts: run_service(opts.app, host, port))
-
-
+    run(ctx, lambda opts: run_service(opts.app, host, port, workers))
 
 
 def simulate(

@@ -180,3 +180,63 @@ def test_serve_takes_its_port_and_address_from_the_environment(tmp_path: Path) -
         log.wait_closed()
         assert process.stdout is not None
         process.stdout.close()
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc: no psutil)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_serve_with_two_workers_answers_from_either_and_stops_both(tmp_path: Path) -> None:
+    """Issue 30: `serve --workers 2` runs a second process on the same socket; with the first one stopped
+    (SIGSTOP) the second alone answers reads and durable writes; SIGTERM ends both, nothing left running."""
+    import httpx
+
+    from service.settings import Settings
+    from tests.api.conftest import prepared
+
+    url = f"sqlite:///{tmp_path / 'workers.db'}"
+    app = prepared(Settings(database_url=url))
+    _, token = app.store.create_key("test", "admin", None, app.clock.now())
+    app.sql_engine.dispose()
+    env = {**os.environ, "WORKFLOW_DATABASE_URL": url, "WORKFLOW_LOG_FORMAT": "json", "WORKFLOW_POLL_S": "3600"}
+    process = subprocess.Popen([str(Path(sys.executable).parent / "workflow"), "serve", "--port", "0", "--workers",
+                                "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    log = ServeLog(process.stderr)
+    try:
+        ready = log.wait("ready")
+        assert ready["workers"] == 2
+        (helper,) = _children(process.pid)
+        os.kill(process.pid, signal.SIGSTOP)  # only the helper can accept now
+        try:
+            with httpx.Client(base_url=ready["url"], timeout=60,
+                              headers={"Authorization": f"Bearer {token}"}) as c:
+                assert c.get("/healthz").status_code == 200
+                r = c.post("/api/v1/instances", json={"definition": "catalogue_feedback",
+                                                      "business_key": "workers/1", "assignee": "SYT"})
+                assert r.status_code == 201, r.text
+        finally:
+            os.kill(process.pid, signal.SIGCONT)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        with pytest.raises(ProcessLookupError):
+            os.kill(helper, 0)  # stopped and reaped by serve before it exited
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        log.wait_closed()
+        assert process.stdout is not None
+        process.stdout.close()
+    again = prepared(Settings(database_url=url))
+    assert [i.business_key for i in again.store.list_instances()] == ["workers/1"]
+    again.sql_engine.dispose()
