@@ -43,17 +43,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from SpiffWorkflow.bpmn.parser import BpmnParser
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskState
-
 from definitions import Role, definition_files, load_data
 from definitions.agencies import Registry
 from definitions.shipped_files import REGISTRY, WORKFLOWS, shipped
 from store import SqlStore, migrate, open_engine
 from workflow import Actor, Engine, SimulatedClock
 from workflow.agencies import Agencies
+
+from .peer import run_spiff
 
 DUTY = "catalogue_feedback"
 ADMIN = Actor("bench:admin", Role.ADMIN)
@@ -210,50 +207,9 @@ def raw_rate(folder: Path, synchronous: str, count: int) -> float:
     return 3 * count / elapsed
 
 
-def _spiff_step(db: sqlite3.Connection, serializer: BpmnWorkflowSerializer, workflow_id: int, expected: str,
-                data: dict[str, Any]) -> None:
-    db.execute("BEGIN IMMEDIATE")
-    (state,) = db.execute("SELECT state FROM workflows WHERE id = ?", (workflow_id,)).fetchone()
-    workflow = serializer.deserialize_json(state)
-    task = workflow.get_next_task(state=TaskState.READY, manual=True)
-    if task is None or task.task_spec.name != expected:
-        raise RuntimeError(f"SpiffWorkflow: expected the user task {expected!r}, found {task}")
-    task.set_data(**data)
-    task.run()
-    workflow.do_engine_steps()
-    db.execute("UPDATE workflows SET state = ? WHERE id = ?", (serializer.serialize_json(workflow), workflow_id))
-    db.execute("COMMIT")
-
-
 def spiff_rate(folder: Path, synchronous: str, count: int) -> float:
-    parser = BpmnParser()
-    parser.add_bpmn_file(str(PEER))
-    spec = parser.get_spec(DUTY)
-    serializer = BpmnWorkflowSerializer()
-    db = sqlite3.connect(folder / f"spiff-{synchronous}.db", isolation_level=None)
-    for pragma in ("journal_mode=WAL", "busy_timeout=30000", f"synchronous={synchronous}"):
-        db.execute(f"PRAGMA {pragma}")
-    db.execute("CREATE TABLE IF NOT EXISTS workflows (id INTEGER PRIMARY KEY, business_key TEXT UNIQUE, "
-               "state TEXT NOT NULL)")
-    db.execute("DELETE FROM workflows")
-    started = time.perf_counter()
-    for n in range(count):
-        workflow = BpmnWorkflow(spec)
-        workflow.do_engine_steps()
-        db.execute("BEGIN IMMEDIATE")
-        cursor = db.execute("INSERT INTO workflows (business_key, state) VALUES (?, ?)",
-                            (f"bench/{n}/SYT", serializer.serialize_json(workflow)))
-        db.execute("COMMIT")
-        workflow_id = cursor.lastrowid
-        assert workflow_id is not None
-        _spiff_step(db, serializer, workflow_id, "record_receipt", RECEIPT)
-        _spiff_step(db, serializer, workflow_id, "answer", ANSWER)
-    elapsed = time.perf_counter() - started
-    completed = db.execute("SELECT state FROM workflows ORDER BY id DESC LIMIT 1").fetchone()[0]
-    db.close()
-    if not serializer.deserialize_json(completed).is_completed():
-        raise RuntimeError("SpiffWorkflow: the last workflow did not complete")
-    return 3 * count / elapsed
+    return run_spiff(PEER, DUTY, [("record_receipt", RECEIPT), ("answer", ANSWER)],
+                     folder / f"spiff-{synchronous}.db", synchronous, count)
 
 
 def run(folder: Path, count: int, repeats: int) -> dict[str, Any]:
@@ -305,12 +261,6 @@ def _engine_at(tree: Path, count: int) -> float:
     return float(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def _engine_here(count: int) -> float:
-    with tempfile.TemporaryDirectory() as tmp:
-        prepared(Path(tmp))
-        return engine_rate(Path(tmp), "FULL", count)
-
-
 def before_after(count: int, repeats: int, revision: str = BASELINE) -> dict[str, Any]:
     """FULL events/s of the engine at ``revision`` and now, interleaved; the ratio now / then per repeat."""
     with _worktree(revision) as tree:
@@ -319,7 +269,7 @@ def before_after(count: int, repeats: int, revision: str = BASELINE) -> dict[str
         runs: dict[str, Any] = {"revision": revision, "before": [], "after": [], "ratio": []}
         for _ in range(repeats):
             then = _engine_at(tree, count)
-            now = _engine_here(count)
+            now = _engine_at(ROOT, count)  # a fresh process too, so neither side carries the other's heap
             runs["before"].append(then)
             runs["after"].append(now)
             runs["ratio"].append(now / then)
