@@ -16,6 +16,7 @@
     │   ├── IdempotencyKeyReused       the key was used before for a different request
     │   ├── LoginRefused               a log-in refused: wrong password, slowed, disabled, second factor (.reason)
     │   └── SignatureRefused           an outside system's post (the e-office's receipt) not signed with the secret
+    ├── KeyRevoked                     a write's API key was revoked, expired or its owner disabled: nothing written
     ├── ValueRejected                  the database refused a value (e.g. a number out of its range)
     ├── StoreUnavailable               the database could not be written (busy past the timeout, disk, ...)
     ├── FilesFull                      no room for an attached file (the files' budget spent, or their disk full)
@@ -30,9 +31,10 @@
     └── DocumentUnreadable             a plan's Word document cannot be read (not a .docx, damaged, empty)
 
 The engine's refusals are defined in ``workflow.errors``; the store's, the scheduler's and the service's next to
-what raises them (``store.timer_rows``, ``store.backup``, ``scheduler.recurring``, ``service.context``,
-``service.app.accounts``, ``service.app.registers``, ``service.app.attachments``, ``definitions.plan_import``); they are
-all drawn here so the tree is in one place. ``service/errors.py`` maps each to an HTTP status and a CLI exit code.
+what raises them (``store.timer_rows``, ``store.backup``, ``store.keys``, ``scheduler.recurring``,
+``service.context``, ``service.signing``, ``service.app.accounts``, ``service.app.registers``,
+``service.app.attachments``, ``definitions.plan_import``); they are all drawn here so the tree is in one place.
+``service/errors.py`` maps each to an HTTP status and a CLI exit code.
 """
 
 from __future__ import annotations
