@@ -24,7 +24,13 @@ def test_every_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert set(report["transitions"]) == {"FULL", "NORMAL"}
     assert report["scale"]["history_rows"] == report["scale"]["instances"] == 20_000
     assert report["peer"]["FULL"]["spiff_steps_per_s"][0] > 0
-    assert "peer FULL ratio" in done.stdout
+    assert "feedback_review peer, FULL ratio" in done.stdout  # the old peer, kept as a labelled extra line
+    duty = report["duty"]  # issue 30's headline: the shipped duty against raw sqlite3 and SpiffWorkflow
+    assert duty["duty"] == "catalogue_feedback"
+    assert all(duty[s]["ratio_raw"][0] > 0 and duty[s]["ratio_spiff"][0] > 0 for s in ("FULL", "NORMAL"))
+    assert "duty FULL: ours / raw sqlite3" in done.stdout
+    assert "skipped" in report["duty_before_after"] or report["duty_before_after"]["ratio"][0] > 0
+    assert report["wrk_starts"]["workers"]["w2_per_s"][0] > 0  # serve --workers 2 answered
     assert "audit verify 20,000 rows" in done.stdout
     assert report["wrk_starts"]["c8"]["errors"] == 0  # wrk drove serve and the minimal app without an error
     parts = report["breakdown"]  # where an event's time goes: every part measured, the parts add up
