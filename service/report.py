@@ -111,7 +111,7 @@ def status_report(engine: Engine, store: SqlStore, now: dt.datetime, as_of: dt.d
     at = end_of(day)
     rows = _Rows(engine, store.agency_names_on(day))
     obligations, escalations = replay(store.iter_history(), day, known_at)
-    instances = _instances(store, {i for i, _ in obligations} | set(escalations))
+    instances = instances_by_id(store, {i for i, _ in obligations} | set(escalations))
     for (instance_id, _), found in obligations.items():
         category = found.category(at)
         if category is None:
@@ -139,7 +139,8 @@ def _now(engine: Engine, store: SqlStore, now: dt.datetime) -> StatusReport:
     return _finish(engine, store, StatusReport(as_of=now.isoformat()), rows, now)
 
 
-def _instances(store: SqlStore, ids: set[int]) -> dict[int, InstanceRecord]:
+def instances_by_id(store: SqlStore, ids: set[int]) -> dict[int, InstanceRecord]:
+    """The instances of ``ids``, read a page at a time."""
     found: dict[int, InstanceRecord] = {}
     after = 0
     while batch := store.list_instances(after_id=after, limit=5000):

@@ -30,7 +30,7 @@ from ..record import (
     standing,
     track_record,
 )
-from ..report import HEADERS_VI, StatusReport, status_report, to_xlsx
+from ..report import HEADERS_VI, StatusReport, instances_by_id, status_report, to_xlsx
 from ..report_docx import Issuing
 from ..views import instant
 from .ports import Services
@@ -192,12 +192,8 @@ class Reports:
 
     def _task_lines(self, standing: Standing, names: dict[str, str]) -> list[dict[str, Any]]:
         """Each obligation as it stood, with its task: the rows of the workbook's "Danh sách nhiệm vụ"."""
-        store, engine = self.app.store, self.app.engine
-        tasks: dict[int, Any] = {}
-        after = 0
-        while batch := store.list_instances(after_id=after, limit=5000):
-            after = batch[-1].id
-            tasks.update((i.id, i) for i in batch)
+        engine = self.app.engine
+        tasks = instances_by_id(self.app.store, {o.instance_id for o in standing.obligations})
         lines = []
         for o in sorted(standing.obligations, key=lambda o: (o.last_day, o.instance_id, o.name)):
             task = tasks.get(o.instance_id)
