@@ -21,6 +21,7 @@ from .app import UseCases
 from .app.attachments import Cleaning
 from .checkpoints import Checkpoints
 from .settings import Settings
+from .writer import Writer
 
 
 class NotInitialised(WorkflowError):
@@ -97,6 +98,11 @@ class App:
     @cached_property
     def engine(self) -> Engine:
         return Engine(self.store, self.clock, standing_body=self.settings.standing_body)
+
+    @cached_property
+    def writer(self) -> Writer:
+        """The process's writer thread for the API's writes (``service/writer.py``)."""
+        return Writer(self.store)
 
     @cached_property
     def deadlines(self) -> Deadlines:

@@ -9,14 +9,16 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import Callable, Iterator
+from typing import Literal, TypeVar
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from .app import UseCases
 from .context import App
+
+T = TypeVar("T")
 
 log = logging.getLogger("workflow.auth")
 
@@ -102,6 +104,12 @@ def app_of(request: Request) -> App:
 def uses(request: Request) -> UseCases:
     """The application layer behind this request."""
     return app_of(request).uses
+
+
+async def written(request: Request, command: Callable[[], T]) -> T:
+    """Run a write of the application layer on the process's writer thread, in a batch's transaction
+    (``service/writer.py``); its result once committed."""
+    return await app_of(request).writer.run(command)
 
 
 def nudge(request: Request, due: dt.datetime | None = None) -> None:

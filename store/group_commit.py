@@ -14,6 +14,11 @@ in one open transaction (a *batch*) instead of one transaction each:
 A writer alone commits at once: the batch never waits for company, so one client sees no added latency.
 Writes outside the group (``alone``: SQLAlchemy Core transactions on their own connection) wait until no batch
 is open, and no new batch opens while they wait.
+
+A thread may also *hold* a batch (``held``): the process's writer thread (``service/writer.py``) takes its turn
+once for all the commands waiting for it, runs each in a ``SAVEPOINT`` of that one batch (``member`` from the
+holding thread joins at once and returns without waiting), and commits at the end of the block; what must
+happen only once the batch has committed (publishing to subscribers) is deferred to then (``after_commit``).
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ class _Batch:
     members: int = 0  # blocks that ended well in it
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+    holder: int = 0  # the thread holding it open (``held``), 0 for a batch of taking turns
+    after: list[Callable[[], None]] = field(default_factory=list)  # run once it has committed (held batches)
 
 
 class GroupCommit:
@@ -51,6 +58,11 @@ class GroupCommit:
     @contextmanager
     def member(self) -> Iterator[Any]:
         """Run the block in the current batch; yields the DBAPI connection."""
+        if self.holding():
+            assert self._batch is not None
+            with self._inside(self._batch) as dbapi:
+                yield dbapi
+            return
         with self._cond:
             self._take_turn("_joiners", lambda: self._batch is not None or self._exclusive == 0)
             batch = self._batch
@@ -145,6 +157,76 @@ class GroupCommit:
                 self._busy = False
                 batch.done.set()
                 self._cond.notify_all()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold one batch open for every ``member`` this thread runs inside the block, each in a ``SAVEPOINT``
+        (one that fails rolls back only itself); commit at the end (roll back everything if the block raises or
+        the connection failed). Raises the commit's error: then nothing of the block was written."""
+        with self._cond:
+            self._take_turn("_exclusive", lambda: self._batch is None)
+            try:
+                batch = self._open()
+            except BaseException:
+                self._busy = False
+                self._cond.notify_all()
+                raise
+            batch.holder = threading.get_ident()
+            self._batch = batch
+        failed: BaseException | None = None
+        try:
+            yield
+        except BaseException as err:
+            failed = err
+        self._close(batch, commit=failed is None and batch.error is None)
+        if failed is not None:
+            raise failed
+        if batch.error is not None:
+            raise batch.error
+        for run in batch.after:
+            run()
+
+    def holding(self) -> bool:
+        """Whether this thread holds the open batch."""
+        held = self._batch
+        return held is not None and held.holder == threading.get_ident()
+
+    def after_commit(self, run: Callable[[], None]) -> bool:
+        """Inside a batch this thread holds: run ``run`` once it has committed (True); otherwise False (the caller
+        is past its own commit already)."""
+        if not self.holding():
+            return False
+        assert self._batch is not None
+        self._batch.after.append(run)
+        return True
+
+    @contextmanager
+    def _inside(self, batch: _Batch) -> Iterator[Any]:
+        """A member of a held batch: a savepoint of it, released (kept) or rolled back to."""
+        if batch.error is not None:
+            raise batch.error
+        try:
+            batch.dbapi.execute("SAVEPOINT member")
+        except BaseException as err:
+            batch.error = self._translate(err)
+            raise batch.error from err
+        pending = len(batch.after)
+        try:
+            yield batch.dbapi
+        except BaseException:
+            del batch.after[pending:]  # what it wrote is undone: nobody hears of it
+            try:
+                batch.dbapi.execute("ROLLBACK TO member")
+                batch.dbapi.execute("RELEASE member")
+            except BaseException as err:  # the connection is unusable: the whole batch fails
+                batch.error = self._translate(err)
+            raise
+        try:
+            batch.dbapi.execute("RELEASE member")
+        except BaseException as err:
+            batch.error = self._translate(err)
+            raise batch.error from err
+        batch.members += 1
 
     @contextmanager
     def alone(self) -> Iterator[None]:

@@ -443,8 +443,44 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
                     yield uow
             except BaseException as err:
                 self._reraise(err, "write")
-        if self._subscribers:  # committed (a group member returns once its batch has)
+        # committed (a group member returns once its batch has), or once the batch this thread holds has
+        if self._subscribers and (self._group is None or not self._group.after_commit(lambda: self._publish(uow))):
             self._publish(uow)
+
+    @property
+    def holds_batches(self) -> bool:
+        """Whether ``held`` groups a writer thread's transactions into one commit (SQLite; a PostgreSQL server
+        groups the commits of concurrent connections itself)."""
+        return self._group is not None
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """The transactions opened inside the block stand or fall together: inside ``held``, one savepoint around
+        them (a block that raises undoes all of them, and no subscriber hears of them); elsewhere each commits on
+        its own, as always."""
+        if self._group is None or not self._group.holding():
+            yield
+            return
+        try:
+            with self._group.member():
+                yield
+        except BaseException as err:
+            self._reraise(err, "write")
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Every ``transaction()`` this thread opens inside the block is a savepoint of one write transaction,
+        committed at the end of the block (``store/group_commit.py``); a transaction that raises rolls back only
+        itself. If the commit fails, it raises and nothing of the block was written. Without batches (PostgreSQL)
+        each transaction commits on its own, as outside the block."""
+        if self._group is None:
+            yield
+            return
+        try:
+            with self._group.held():
+                yield
+        except BaseException as err:
+            self._reraise(err, "write")
 
     def _write_error(self, err: BaseException) -> BaseException:
         return self._store_error(err, "write")

@@ -35,7 +35,7 @@ from ..app.plan_imports import PlanImportView
 from ..app.registers import Receipt, ReceiptAnswer, RegisterView
 from ..app.registry import AgencyDetail, ChangeDone, OutboxStatus, Requeued
 from ..app.reports import AgencyRecordView, ForecastView, StatusView, TaskPage, status_view
-from ..http import export_response, nudge, uses
+from ..http import export_response, nudge, uses, written
 from ..report import to_csv
 from ..report_docx import to_docx
 from ..views import (
@@ -412,14 +412,14 @@ def definition_diagram(request: Request, who: Who, definition_id: str,
 
 
 @router.post("/instances", status_code=201, response_model=InstanceView)
-def start_instance(request: Request, who: Who, body: StartBody,
-                   idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+async def start_instance(request: Request, who: Who, body: StartBody,
+                         idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Start a duty: an instance in its definition's initial state, with its obligations and timers.
     `Idempotency-Key` makes a retry safe; the answer carries the instance's version as ETag."""
-    done = uses(request).instances.start(
+    instances, key = uses(request).instances, scoped_key(who, idempotency_key)
+    done = await written(request, lambda: instances.start(
         who.actor, body.definition, body.business_key, body.assignee, data=body.data, version=body.version,
-        effective_on=body.effective_on, idempotency_key=scoped_key(who, idempotency_key),
-        request_id=request.state.request_id)
+        effective_on=body.effective_on, idempotency_key=key, request_id=request.state.request_id))
     if done.due_at is not None and not done.replayed:
         nudge(request, done.due_at)
     return JSONResponse(done.view, status_code=201, headers={"ETag": etag(done.version), **replayed(done)})
@@ -450,23 +450,27 @@ def show_instance(request: Request, response: Response, who: Who, instance_id: I
 
 
 @router.post("/instances/{instance_id}/events", response_model=Fired)
-def fire_event(request: Request, who: Who, instance_id: InstanceId, body: FireBody,
-               if_match: Annotated[str | None, Header(
-                   pattern=r'^(W/)?"?[0-9]{1,18}"?$',
-                   description='the ETag of the instance read before (its version), e.g. "3"')] = None,
-               idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
+async def fire_event(request: Request, who: Who, instance_id: InstanceId, body: FireBody,
+                     if_match: Annotated[str | None, Header(
+                         pattern=r'^(W/)?"?[0-9]{1,18}"?$',
+                         description='the ETag of the instance read before (its version), e.g. "3"')] = None,
+                     idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Fire an event as this key's role: the engine checks the state, role, agency, payload, dates and guard.
     `If-Match` (the ETag) refuses a stale write with 409; `Idempotency-Key` makes a retry safe."""
     expected = if_match_version(if_match)
     if expected is not None and body.expected_version is not None and expected != body.expected_version:
         raise PayloadInvalid([("If-Match", "disagrees with expected_version in the body")])
-    attachments = uses(request).attachments
-    attached = [attachments.stored(a.sha256, a.name, f"attachments.{n}") for n, a in enumerate(body.attachments)]
-    done = uses(request).instances.fire(
-        who.actor, instance_id, body.event, payload=body.payload, reason=body.reason,
-        expected_version=expected or body.expected_version, effective_on=body.effective_on,
-        idempotency_key=scoped_key(who, idempotency_key), request_id=request.state.request_id,
-        attachments=attached)
+    use, key = uses(request), scoped_key(who, idempotency_key)
+
+    def fire() -> Outcome:  # on the writer thread: the files' rows are read there, not on the event loop
+        files = use.attachments
+        attached = [files.stored(a.sha256, a.name, f"attachments.{n}") for n, a in enumerate(body.attachments)]
+        return use.instances.fire(
+            who.actor, instance_id, body.event, payload=body.payload, reason=body.reason,
+            expected_version=expected or body.expected_version, effective_on=body.effective_on,
+            idempotency_key=key, request_id=request.state.request_id, attachments=attached)
+
+    done = await written(request, fire)
     if not done.replayed:
         request.app.state.metrics.transition(done.definition_id, body.event)
         if done.due_at is not None:
