@@ -6,6 +6,7 @@ replay written here independently of ``workflow.obligations``."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 import sqlite3
@@ -31,6 +32,7 @@ from tests.conftest import ADMIN, DEFINITIONS, SHIPPED, SUPERSEDED
 from tests.plan.conftest import PLAN, REGISTRY, REORG
 from workflow import Actor, Deadlines, Engine, PayloadInvalid, Refused, SimulatedClock, verify
 from workflow.agencies import Agencies
+from workflow.audit import canonical, record_fields, reference_canonical
 from workflow.calendar import PROVINCE_TZ, end_of_day
 from workflow.obligations import end_of
 
@@ -122,6 +124,26 @@ def test_the_simulated_plan_tells_the_truth(simulated: dict[int, Path], seed: in
         assert result.ok, (result.problems[:5], result.database)
     finally:
         app.sql_engine.dispose()
+
+
+def test_every_history_row_hashes_over_the_reference_bytes(simulated: dict[int, Path]) -> None:
+    """The fast canonical form (orjson where its bytes are the same) is the standard library's, byte for byte, over
+    every row of the three simulated plans, and every stored hash is over the reference's bytes."""
+    rows = 0
+    for db_path in simulated.values():
+        app = App(Settings(database_url=f"sqlite:///{db_path}"))
+        try:
+            for record in app.store.iter_history():
+                fields = record_fields(record)
+                reference = reference_canonical(fields)
+                assert canonical(fields) == reference, (record.instance_id, record.seq)
+                assert hashlib.sha256(b"\x00" + reference).hexdigest() == record.hash
+                for part in (dict(record.payload), list(record.obligations or ())):
+                    assert canonical(part) == reference_canonical(part)
+                rows += 1
+        finally:
+            app.sql_engine.dispose()
+    assert rows > 1000
 
 
 def test_the_simulated_plan_holds_decisions_of_every_kind(simulated: dict[int, Path]) -> None:
