@@ -3,9 +3,10 @@
 An HTTP handler parses and checks its request on the event loop (authentication from the process's key cache,
 the body's validation), then hands its command, a function of the application layer, to ``Writer.run`` and
 awaits the answer. The writer thread takes whatever commands are waiting (up to ``limit``) and runs them in one
-write transaction (``SqlStore.held``): each in a savepoint of it, so a refused command rolls back only itself;
-one commit and one fsync for the batch (a command is all or nothing: one savepoint around whatever
-transactions it opens, ``SqlStore.together``); then each caller's future is resolved (its result, its own refusal, or
+write transaction (``SqlStore.held``): each of its transactions a savepoint of it (the batch's first runs in
+the transaction itself), so a refused command rolls back only itself;
+one commit and one fsync for the batch (each ``store.transaction()`` a command opens stands or falls on
+its own, as anywhere else); then each caller's future is resolved (its result, its own refusal, or
 the commit's error if the commit failed: then nothing of the batch was written). A lone request waits for no
 company: the thread starts the batch with what is there.
 
@@ -115,9 +116,7 @@ class Writer:
             with self.store.held():
                 for command in batch:
                     try:
-                        with self.store.together():  # a command is all or nothing, whatever it opens inside
-                            value = command.context.run(command.run)
-                        outcomes.append((True, value))
+                        outcomes.append((True, command.context.run(command.run)))
                     except Exception as err:  # its own refusal: rolled back to its savepoint, the rest go on
                         outcomes.append((False, err))
             self.batches += 1

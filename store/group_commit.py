@@ -39,6 +39,8 @@ class _Batch:
     error: BaseException | None = None
     holder: int = 0  # the thread holding it open (``held``), 0 for a batch of taking turns
     after: list[Callable[[], None]] = field(default_factory=list)  # run once it has committed (held batches)
+    depth: int = 0  # members of a held batch running now, one inside the other
+    fresh: bool = True  # a held batch has nothing written yet
 
 
 class GroupCommit:
@@ -202,31 +204,44 @@ class GroupCommit:
 
     @contextmanager
     def _inside(self, batch: _Batch) -> Iterator[Any]:
-        """A member of a held batch: a savepoint of it, released (kept) or rolled back to."""
+        """A member of a held batch. The first block of a batch with nothing written yet runs in the transaction
+        itself (no savepoint: a lone command costs BEGIN and COMMIT only), and if it fails the transaction is
+        rolled back and begun again; any other block runs in a savepoint, released (kept) or rolled back to."""
         if batch.error is not None:
             raise batch.error
+        plain = batch.depth == 0 and batch.fresh
         try:
-            batch.dbapi.execute("SAVEPOINT member")
+            if not plain:
+                batch.dbapi.execute("SAVEPOINT member")
         except BaseException as err:
             batch.error = self._translate(err)
             raise batch.error from err
         pending = len(batch.after)
+        batch.depth += 1
         try:
             yield batch.dbapi
         except BaseException:
             del batch.after[pending:]  # what it wrote is undone: nobody hears of it
             try:
-                batch.dbapi.execute("ROLLBACK TO member")
-                batch.dbapi.execute("RELEASE member")
-            except BaseException as err:  # the connection is unusable: the whole batch fails
+                if plain:
+                    batch.dbapi.execute("ROLLBACK")
+                    batch.dbapi.execute("BEGIN IMMEDIATE")
+                else:
+                    batch.dbapi.execute("ROLLBACK TO member")
+                    batch.dbapi.execute("RELEASE member")
+            except BaseException as err:  # the connection is unusable (or busy): the whole batch fails
                 batch.error = self._translate(err)
             raise
+        finally:
+            batch.depth -= 1
         try:
-            batch.dbapi.execute("RELEASE member")
+            if not plain:
+                batch.dbapi.execute("RELEASE member")
         except BaseException as err:
             batch.error = self._translate(err)
             raise batch.error from err
         batch.members += 1
+        batch.fresh = False
 
     @contextmanager
     def alone(self) -> Iterator[None]:

@@ -454,20 +454,6 @@ class SqlStore(TimerQueries, ScheduleQueries, OutboxQueries, SystemQueries, KeyQ
         return self._group is not None
 
     @contextmanager
-    def together(self) -> Iterator[None]:
-        """The transactions opened inside the block stand or fall together: inside ``held``, one savepoint around
-        them (a block that raises undoes all of them, and no subscriber hears of them); elsewhere each commits on
-        its own, as always."""
-        if self._group is None or not self._group.holding():
-            yield
-            return
-        try:
-            with self._group.member():
-                yield
-        except BaseException as err:
-            self._reraise(err, "write")
-
-    @contextmanager
     def held(self) -> Iterator[None]:
         """Every ``transaction()`` this thread opens inside the block is a savepoint of one write transaction,
         committed at the end of the block (``store/group_commit.py``); a transaction that raises rolls back only

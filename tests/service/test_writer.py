@@ -59,20 +59,26 @@ async def in_one_batch(writer: Writer, commands: list[Callable[[], Any]]) -> lis
     return await asyncio.gather(*rest, return_exceptions=True)
 
 
-def test_waiting_commands_share_one_commit_and_a_refused_one_rolls_back_alone(engine: Engine, store: SqlStore) -> None:
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_waiting_commands_share_one_commit_and_a_refused_one_rolls_back_alone(engine: Engine, store: SqlStore,
+                                                                              position: int) -> None:
+    """Refused first (its writes are the transaction's own: rolled back and begun again), in the middle or last
+    (a savepoint of it)."""
     writer = Writer(store)
 
     def refused() -> str:
-        start(engine, "rolled back")()  # written in its savepoint, then refused: rolled back with it
-        raise Refused("refused after writing")
+        with store.transaction():
+            start(engine, "rolled back")()  # written, then refused in the same transaction: undone with it
+            raise Refused("refused after writing")
 
+    commands = [start(engine, "a"), start(engine, "b")]
+    commands.insert(position, refused)
     try:
-        answers = asyncio.run(in_one_batch(writer, [start(engine, "a"), refused, start(engine, "b")]))
+        answers = asyncio.run(in_one_batch(writer, commands))
     finally:
         writer.close()
-    assert answers[0] == "a"
-    assert answers[2] == "b"
-    assert isinstance(answers[1], Refused)
+    assert isinstance(answers.pop(position), Refused)
+    assert answers == ["a", "b"]
     assert committed_keys(store) == ["a", "b"]
     assert (writer.batches, writer.commands) == (2, 3)  # the first alone, then the three waiting in one
 
