@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,9 @@ def reference_canonical(value: Any) -> bytes:
 _ORJSON = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | \
     orjson.OPT_PASSTHROUGH_SUBCLASS
 _INFINITE = (float("inf"), float("-inf"))
+# where orjson's number may be written otherwise: 0.0000… as a number (after what precedes a JSON value, or a
+# minus), or a negative exponent; in text (an instant's "00.000000Z", "e-office") they only cost the slow path
+_SMALL = re.compile(rb"(?:^|[:,\[-])0\.0000|[0-9]e-")
 
 
 def _refuse(value: Any) -> Any:
@@ -79,7 +83,7 @@ def canonical(value: Any) -> bytes:
         out = orjson.dumps(value, default=_refuse, option=_ORJSON)
     except TypeError:
         return reference_canonical(value)
-    if b"0.0000" in out or b"e-" in out or (b"null" in out and _non_finite(value)):
+    if ((b"0.0000" in out or b"e-" in out) and _SMALL.search(out)) or (b"null" in out and _non_finite(value)):
         return reference_canonical(value)
     return out
 
