@@ -110,6 +110,17 @@ def _print_wrk(starts: dict[str, Any]) -> None:
         print(f"{'HTTP starts/s c8: serve --workers 1 / 2':<44} {w1['median']:>10.0f} {w2['median']:>10.0f}")
         print(f"{'  ratio workers 2 / 1 (min, median, max)':<44} {r['min']:>10.2f} {r['median']:>10.2f} "
               f"{r['max']:>10.2f}")
+    changed = starts.get("before_after", {})
+    if "skipped" in changed:
+        print(f"{'HTTP starts: this round / before':<44} {changed['skipped']}")
+    for connections in ("c1", "c8"):
+        if connections in changed:
+            runs = changed[connections]
+            then, now, r = spread(runs["before"]), spread(runs["after"]), spread(runs["ratio"])
+            print(f"{'HTTP starts/s ' + connections + ': at ' + changed['revision'] + ' / now':<44} "
+                  f"{then['median']:>10.0f} {now['median']:>10.0f}")
+            print(f"{'  ratio now / before (min, median, max)':<44} {r['min']:>10.2f} {r['median']:>10.2f} "
+                  f"{r['max']:>10.2f}")
     if "breakdown_c1" in starts:
         b = starts["breakdown_c1"]
         print(f"{'  one start at c1, p50 ms: /healthz':<44} {b['healthz_ms']:>10.2f}")

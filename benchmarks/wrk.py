@@ -32,10 +32,11 @@ from typing import Any
 
 from service.logs import records
 
-from .duty import ADMIN, DUTY, ready
+from .duty import ADMIN, DUTY, _worktree, ready
 from .http import WORKFLOW
 
 SCRIPT = Path(__file__).parent / "wrk" / "requests.lua"
+PREVIOUS = "f13637e"  # the HTTP write path before the writer thread (issue 30's second round)
 
 
 def _free_port() -> int:
@@ -55,7 +56,8 @@ def _wrk(url: str, connections: int, seconds: float, token: str, mode: str = "st
             "errors": raw["non_2xx"] + raw["socket_errors"], "requests": raw["requests"]}
 
 
-def _serve(folder: str, workers: int = 1) -> tuple[subprocess.Popen[str], str, str]:
+def _serve(folder: str, workers: int = 1, tree: Path | None = None) -> tuple[subprocess.Popen[str], str, str]:
+    """``workflow serve`` on a new database; ``tree``: the code of another checkout (a worktree) serves instead."""
     from service.context import App
     from service.settings import Settings
 
@@ -65,8 +67,10 @@ def _serve(folder: str, workers: int = 1) -> tuple[subprocess.Popen[str], str, s
     ready(app.engine)
     _, key = app.store.create_key("bench", "admin", None, app.clock.now())
     app.sql_engine.dispose()
+    code = {"PYTHONPATH": str(tree)} if tree is not None else {}
     server = subprocess.Popen([WORKFLOW, "serve", "--port", "0", "--workers", str(workers)],
-                              env={**os.environ, "WORKFLOW_DATABASE_URL": url_db, "WORKFLOW_LOG_FORMAT": "json"},
+                              env={**os.environ, "WORKFLOW_DATABASE_URL": url_db, "WORKFLOW_LOG_FORMAT": "json",
+                                   **code},
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert server.stderr is not None
     url = next(str(r["url"]) for r in records(server.stderr) if r.get("event") == "ready")
@@ -171,6 +175,7 @@ def run(seconds: float, repeats: int) -> dict[str, Any]:
             runs["minimal_p99_ms"].append(limit["p99_ms"])
         out[f"c{connections}"] = {"runs": runs, "errors": errors}
     out["workers"] = workers(seconds, repeats)
+    out["before_after"] = before_after(seconds, repeats)
     out["breakdown_c1"] = breakdown(seconds)
     return out
 
@@ -192,6 +197,32 @@ def workers(seconds: float, repeats: int) -> dict[str, list[float]]:
         runs["w2_per_s"].append(rates[1])
         runs["ratio"].append(rates[1] / rates[0])
     return runs
+
+
+def before_after(seconds: float, repeats: int, revision: str = PREVIOUS) -> dict[str, Any]:
+    """Durable starts/s of ``serve`` as it was at ``revision`` (a git worktree, its own code) and as it is now, at 1
+    and 8 connections, interleaved; the ratio now / then per repeat (both warmed alike)."""
+    with _worktree(revision) as tree:
+        if tree is None:
+            return {"skipped": f"revision {revision} is not in this clone"}
+        out: dict[str, Any] = {"revision": revision}
+        for connections in (1, 8):
+            runs: dict[str, list[float]] = {"before": [], "after": [], "ratio": []}
+            for _ in range(repeats):
+                rates = []
+                for code in (tree, None):
+                    with tempfile.TemporaryDirectory() as folder:
+                        server, url, key = _serve(folder, 1, code)
+                        try:
+                            _warm(url, key)
+                            rates.append(_wrk(url, connections, seconds, key)["per_s"])
+                        finally:
+                            _stop(server)
+                runs["before"].append(rates[0])
+                runs["after"].append(rates[1])
+                runs["ratio"].append(rates[1] / rates[0])
+            out[f"c{connections}"] = runs
+    return out
 
 
 if __name__ == "__main__":
