@@ -146,6 +146,9 @@ class BusinessCalendar:
         # Answers per day: immutable for this calendar (an override makes a new one). Measured: a deadline took
         # ~0.2 ms, mostly in holidays' per-day lookups, and every start and receipt computes one or two.
         self._why: dict[dt.date, str | None] = {}
+        # Whole answers too (a Due is immutable): the same period from the same day recurs across tasks (every
+        # start of a duty on one day presumes the same receipt and counts the same 20 days from it).
+        self._dues: dict[tuple[Deadline, dt.datetime | dt.date], Due] = {}
 
     @property
     def overrides(self) -> tuple[DayOverride, ...]:
@@ -190,6 +193,16 @@ class BusinessCalendar:
 
     def due(self, deadline: Deadline, anchor: dt.datetime | dt.date) -> Due:
         """When ``deadline`` ends, counted from ``anchor`` (an instant, or the local date of an event)."""
+        key = (deadline, anchor)
+        known = self._dues.get(key)
+        if known is not None:
+            return known
+        if len(self._dues) >= 4096:
+            self._dues.clear()
+        answer = self._dues[key] = self._counted(deadline, anchor)
+        return answer
+
+    def _counted(self, deadline: Deadline, anchor: dt.datetime | dt.date) -> Due:
         try:
             due = self._due(deadline, anchor)
         except OverflowError:
